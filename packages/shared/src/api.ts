@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { DeviceId, GroupId, Identity, ObjectId, PointerId } from './ids.js';
+
+/**
+ * The HTTP API between client and server (all under /v1, JSON, `Authorization: Bearer <token>`,
+ * and `Conduit-Device: <deviceId>` on routes that act for one endpoint). Requests are parsed with
+ * these schemas on the server; responses are parsed with them on the client.
+ */
+export const API_PREFIX = '/v1';
+export const DEVICE_HEADER = 'conduit-device';
+/** Upper bound on any JSON request body. */
+export const MAX_JSON_BODY_BYTES = 16 * 1024;
+/** Upper bound on one stored object for the single-PUT upload path. */
+export const MAX_OBJECT_BYTES = 5 * 1024 ** 3;
+/** E3Kit groups hold at most 100 participants, the owner included. */
+export const MAX_GROUP_MEMBERS = 100;
+
+export const Password = z.string().min(8).max(256);
+
+// POST /v1/auth/register (dev auth only)
+export const RegisterRequest = z.strictObject({ identity: Identity, password: Password });
+export type RegisterRequest = z.infer<typeof RegisterRequest>;
+export const RegisterResponse = z.object({ identity: Identity });
+export type RegisterResponse = z.infer<typeof RegisterResponse>;
+
+// POST /v1/auth/login (dev auth only)
+export const LoginRequest = z.strictObject({ identity: Identity, password: Password });
+export type LoginRequest = z.infer<typeof LoginRequest>;
+export const SessionResponse = z.object({ token: z.string().min(1), identity: Identity, expiresAt: z.iso.datetime() });
+export type SessionResponse = z.infer<typeof SessionResponse>;
+
+// PUT /v1/devices/:deviceId  -> registers the calling identity's device (idempotent)
+export const DeviceParams = z.strictObject({ deviceId: DeviceId });
+export const DeviceResponse = z.object({ identity: Identity, deviceId: DeviceId, createdAt: z.iso.datetime() });
+export type DeviceResponse = z.infer<typeof DeviceResponse>;
+
+// GET /v1/tokens/virgil, GET /v1/tokens/sync
+export const VirgilTokenResponse = z.object({ token: z.string().min(1), expiresAt: z.iso.datetime() });
+export type VirgilTokenResponse = z.infer<typeof VirgilTokenResponse>;
+export const SyncTokenResponse = z.object({
+  token: z.string().min(1),
+  identity: Identity,
+  expiresAt: z.iso.datetime(),
+});
+export type SyncTokenResponse = z.infer<typeof SyncTokenResponse>;
+
+// POST /v1/groups ; GET /v1/groups/:groupId
+export const CreateGroupRequest = z.strictObject({
+  groupId: GroupId,
+  members: z.array(Identity).max(MAX_GROUP_MEMBERS - 1),
+});
+export type CreateGroupRequest = z.infer<typeof CreateGroupRequest>;
+export const GroupParams = z.strictObject({ groupId: GroupId });
+export const GroupView = z.object({
+  groupId: GroupId,
+  owner: Identity,
+  members: z.array(Identity),
+  syncMap: z.string(),
+  createdAt: z.iso.datetime(),
+});
+export type GroupView = z.infer<typeof GroupView>;
+
+// POST /v1/groups/:groupId/objects  -> presigned PUT for a new object
+export const CreateUploadRequest = z.strictObject({
+  size: z.number().int().positive().max(MAX_OBJECT_BYTES),
+});
+export type CreateUploadRequest = z.infer<typeof CreateUploadRequest>;
+export const PresignedUrl = z.object({
+  objectId: ObjectId,
+  url: z.url(),
+  method: z.enum(['PUT', 'GET']),
+  headers: z.record(z.string(), z.string()),
+  expiresAt: z.iso.datetime(),
+});
+export type PresignedUrl = z.infer<typeof PresignedUrl>;
+
+// GET /v1/groups/:groupId/objects/:objectId  -> presigned GET
+export const ObjectParams = z.strictObject({ groupId: GroupId, objectId: ObjectId });
+
+// POST /v1/groups/:groupId/pointers  -> registers a pointer before it is published to Sync
+export const RegisterPointerRequest = z.strictObject({ pointerId: PointerId, objectId: ObjectId });
+export type RegisterPointerRequest = z.infer<typeof RegisterPointerRequest>;
+export const EndpointView = z.object({ identity: Identity, deviceId: DeviceId });
+export const PointerRegistration = z.object({
+  pointerId: PointerId,
+  groupId: GroupId,
+  syncMap: z.string(),
+  itemKey: z.string(),
+  /** Sync item TTL the publisher must set (seconds): the backstop if purging ever fails. */
+  itemTtlSeconds: z.number().int().positive(),
+  expected: z.array(EndpointView),
+});
+export type PointerRegistration = z.infer<typeof PointerRegistration>;
+
+// POST /v1/pointers/:pointerId/ack ; GET /v1/pointers/:pointerId
+export const PointerParams = z.strictObject({ pointerId: PointerId });
+export const AckResponse = z.object({
+  pointerId: PointerId,
+  remaining: z.number().int().nonnegative(),
+  complete: z.boolean(),
+});
+export type AckResponse = z.infer<typeof AckResponse>;
+export const PointerState = z.enum(['pending', 'purging', 'purged']);
+export type PointerState = z.infer<typeof PointerState>;
+export const PointerStatus = z.object({
+  pointerId: PointerId,
+  groupId: GroupId,
+  sender: EndpointView,
+  state: PointerState,
+  expected: z.array(EndpointView),
+  acknowledged: z.array(EndpointView),
+  createdAt: z.iso.datetime(),
+  purgedAt: z.iso.datetime().optional(),
+});
+export type PointerStatus = z.infer<typeof PointerStatus>;

@@ -1,0 +1,76 @@
+/**
+ * Typed errors with stable codes. The code is the contract (clients branch on it, docs list it);
+ * the message is for humans and never carries secrets, plaintext or stack traces.
+ */
+export const ErrorCodes = {
+  // 400
+  VALIDATION_FAILED: { status: 400, message: 'The request is malformed.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  // 401 / 403
+  UNAUTHENTICATED: { status: 401, message: 'Missing or invalid credentials.' },
+  INVALID_CREDENTIALS: { status: 401, message: 'Wrong identity or password.' },
+  FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  NOT_GROUP_MEMBER: { status: 403, message: 'You are not a member of this group.' },
+  NOT_A_RECIPIENT: { status: 403, message: 'This endpoint is not a recipient of the pointer.' },
+  UNKNOWN_DEVICE: { status: 403, message: 'This device is not registered for the identity.' },
+  // 404 / 405 / 409
+  NOT_FOUND: { status: 404, message: 'No such route.' },
+  GROUP_NOT_FOUND: { status: 404, message: 'No such group.' },
+  POINTER_NOT_FOUND: { status: 404, message: 'No such pointer.' },
+  IDENTITY_NOT_FOUND: { status: 404, message: 'No such identity.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed on this route.' },
+  IDENTITY_TAKEN: { status: 409, message: 'This identity is already registered.' },
+  GROUP_EXISTS: { status: 409, message: 'A group with this id already exists.' },
+  POINTER_EXISTS: { status: 409, message: 'A pointer with this id already exists.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send application/json.' },
+  // 5xx: the server's own faults or its dependencies'
+  INTERNAL: { status: 500, message: 'Internal error.' },
+  DEPENDENCY_UNAVAILABLE: { status: 503, message: 'A backing service is unavailable.' },
+  // client-side (never sent by the server)
+  INTEGRITY: { status: 0, message: 'Ciphertext or envelope failed verification.' },
+  SENDER_MISMATCH: { status: 0, message: 'The pointer was not sealed by its claimed sender.' },
+  FORMAT_UNSUPPORTED: { status: 0, message: 'Unsupported format version.' },
+  CONFIG: { status: 0, message: 'Configuration is missing or invalid.' },
+  TRANSPORT: { status: 0, message: 'A network request failed.' },
+  TIMEOUT: { status: 0, message: 'The operation timed out.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+export class ConduitError extends Error {
+  override readonly name = 'ConduitError';
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string = ErrorCodes[code].message,
+    readonly details?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.status = ErrorCodes[code].status;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { error: { code: this.code, message: this.message } };
+    if (this.details !== undefined) body.error.details = this.details;
+    return body;
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ErrorCodes, value);
+}
+
+/** Rebuilds a typed error from a server response body (unknown codes become TRANSPORT). */
+export function errorFromBody(status: number, body: unknown): ConduitError {
+  const err = (body as Partial<ErrorBody> | undefined)?.error;
+  if (err && isErrorCode(err.code)) {
+    return new ConduitError(err.code, typeof err.message === 'string' ? err.message : undefined, err.details);
+  }
+  return new ConduitError('TRANSPORT', `Unexpected HTTP ${status} from server.`);
+}

@@ -1,0 +1,68 @@
+/**
+ * Ports: what the server and client need from the outside world. Adapters live next to their
+ * users (server/src/adapters, client/src/adapters) and are swapped by configuration alone
+ * (real Twilio/Virgil/AWS or the local devstack).
+ */
+import type { Identity } from './ids.js';
+
+export interface Expiring<T> {
+  value: T;
+  expiresAt: Date;
+}
+
+/** Who a bearer token belongs to. Devices are registered separately and named per request. */
+export interface Principal {
+  identity: Identity;
+}
+
+/** Verifies bearer tokens (dev sessions, or the app's identity provider JWTs in production). */
+export interface Authenticator {
+  authenticate(bearerToken: string): Promise<Principal>;
+}
+
+/** Issues third-party access tokens bound to one identity. */
+export interface TokenIssuer {
+  issue(identity: Identity): Promise<Expiring<string>>;
+}
+
+export interface PresignedRequest {
+  url: string;
+  headers: Record<string, string>;
+  expiresAt: Date;
+}
+
+/** Ciphertext object storage (S3 or compatible). Keys are opaque; bodies are ciphertext only. */
+export interface ObjectStore {
+  presignPut(key: string, size: number): Promise<PresignedRequest>;
+  presignGet(key: string): Promise<PresignedRequest>;
+  /** Size of a stored object, or null when it does not exist. */
+  head(key: string): Promise<{ size: number } | null>;
+  /** Readiness probe. */
+  ping(): Promise<void>;
+}
+
+export interface SyncPermissions {
+  read: boolean;
+  write: boolean;
+  manage: boolean;
+}
+
+/** Server-side administration of Twilio Sync (REST API). */
+export interface SyncAdmin {
+  /** Creates the map if absent (idempotent). */
+  ensureMap(uniqueName: string): Promise<void>;
+  setMapPermissions(map: string, identity: Identity, permissions: SyncPermissions): Promise<void>;
+  /** Deletes one item; an item that is already gone counts as done. */
+  removeMapItem(map: string, key: string): Promise<'removed' | 'absent'>;
+}
+
+/** Client-side live channel for pointers (Twilio Sync Map via twilio-sync). */
+export interface PointerChannel {
+  publish(map: string, key: string, data: Record<string, unknown>, ttlSeconds: number): Promise<void>;
+  /**
+   * Calls `onItem` for every item present now and every item added later, until the returned
+   * function is called. Errors thrown by `onItem` are the caller's to handle.
+   */
+  subscribe(map: string, onItem: (key: string, data: unknown) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
