@@ -1,1 +1,6 @@
-export {};
+export { ConduitClient } from './conduit-client.js';
+export type { ConduitClientOptions, ReceiveOptions, SendOptions, SentFile } from './conduit-client.js';
+export type { ReceivedFile } from './receive-pointer.js';
+export { HttpClient } from './api/http-client.js';
+export type { HttpClientOptions } from './api/http-client.js';
+export { sanitizeFileName } from './files/file-name.js';

@@ -1,1 +1,5 @@
-export {};
+export { startS3, S3RVER_CREDENTIALS, type LocalS3, type StartS3Options } from './s3/index.js';
+export { ensureRedis, DEFAULT_REDIS_URL, type LocalRedis } from './redis/index.js';
+export { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
+export * from './virgil/index.js';
+export * from './sync/index.js';

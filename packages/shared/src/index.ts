@@ -4,3 +4,4 @@ export * from './pointer.js';
 export * from './envelope.js';
 export * from './api.js';
 export type * from './ports.js';
+export * from './container/index.js';

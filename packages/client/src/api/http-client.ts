@@ -1,0 +1,213 @@
+import {
+  AckResponse,
+  API_PREFIX,
+  ConduitError,
+  DEVICE_HEADER,
+  DeviceResponse,
+  errorFromBody,
+  GroupView,
+  PointerRegistration,
+  PointerStatus,
+  PresignedUrl,
+  RegisterResponse,
+  SessionResponse,
+  SyncTokenResponse,
+  VirgilTokenResponse,
+} from '@conduit/shared';
+import type {
+  CreateGroupRequest,
+  CreateUploadRequest,
+  DeviceId,
+  GroupId,
+  LoginRequest,
+  ObjectId,
+  PointerId,
+  RegisterPointerRequest,
+  RegisterRequest,
+} from '@conduit/shared';
+
+/** Anything with zod's `safeParse` shape: the shared schemas, without a direct zod dependency here. */
+export interface Schema<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false };
+}
+
+export interface HttpClientOptions {
+  /** Base URL of the Conduit server, e.g. `http://127.0.0.1:8080` (the `/v1` prefix is added here). */
+  baseUrl: string;
+  timeoutMs?: number;
+  /** Every API response is small JSON; anything larger is a faulty or hostile server. */
+  maxResponseBytes?: number;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  /** Send the session token (default true). */
+  auth?: boolean;
+  /** Send the Conduit-Device header with it (default true). */
+  device?: boolean;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024;
+
+/** Typed client for the Conduit HTTP API: one method per route, responses validated with the shared schemas. */
+export class HttpClient {
+  private readonly baseUrl: URL;
+  private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
+  private token: string | undefined;
+  private deviceId: string | undefined;
+
+  constructor(opts: HttpClientOptions) {
+    let base: URL;
+    try {
+      base = new URL(opts.baseUrl);
+    } catch {
+      throw new ConduitError('CONFIG', 'The server URL is not a valid URL.');
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new ConduitError('CONFIG', 'The server URL must use http or https.');
+    }
+    this.baseUrl = base;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  }
+
+  setSession(token: string | undefined): void {
+    this.token = token;
+  }
+
+  /** The endpoint named in the `Conduit-Device` header of authenticated requests. */
+  setDevice(deviceId: DeviceId | undefined): void {
+    this.deviceId = deviceId;
+  }
+
+  register(req: RegisterRequest): Promise<RegisterResponse> {
+    return this.request('POST', '/auth/register', RegisterResponse, { body: req, auth: false });
+  }
+
+  login(req: LoginRequest): Promise<SessionResponse> {
+    return this.request('POST', '/auth/login', SessionResponse, { body: req, auth: false });
+  }
+
+  registerDevice(deviceId: DeviceId): Promise<DeviceResponse> {
+    // The device is named by the path: it is not a registered endpoint yet.
+    return this.request('PUT', `/devices/${seg(deviceId)}`, DeviceResponse, { body: {}, device: false });
+  }
+
+  virgilToken(): Promise<VirgilTokenResponse> {
+    return this.request('GET', '/tokens/virgil', VirgilTokenResponse);
+  }
+
+  syncToken(): Promise<SyncTokenResponse> {
+    return this.request('GET', '/tokens/sync', SyncTokenResponse);
+  }
+
+  createGroup(req: CreateGroupRequest): Promise<GroupView> {
+    return this.request('POST', '/groups', GroupView, { body: req });
+  }
+
+  getGroup(groupId: GroupId): Promise<GroupView> {
+    return this.request('GET', `/groups/${seg(groupId)}`, GroupView);
+  }
+
+  createUpload(groupId: GroupId, req: CreateUploadRequest): Promise<PresignedUrl> {
+    return this.request('POST', `/groups/${seg(groupId)}/objects`, PresignedUrl, { body: req });
+  }
+
+  createDownload(groupId: GroupId, objectId: ObjectId): Promise<PresignedUrl> {
+    return this.request('GET', `/groups/${seg(groupId)}/objects/${seg(objectId)}`, PresignedUrl);
+  }
+
+  registerPointer(groupId: GroupId, req: RegisterPointerRequest): Promise<PointerRegistration> {
+    return this.request('POST', `/groups/${seg(groupId)}/pointers`, PointerRegistration, { body: req });
+  }
+
+  ack(pointerId: PointerId): Promise<AckResponse> {
+    return this.request('POST', `/pointers/${seg(pointerId)}/ack`, AckResponse, { body: {} });
+  }
+
+  pointerStatus(pointerId: PointerId): Promise<PointerStatus> {
+    return this.request('GET', `/pointers/${seg(pointerId)}`, PointerStatus);
+  }
+
+  private async request<T>(method: string, path: string, schema: Schema<T>, opts: RequestOptions = {}): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (opts.auth !== false) {
+      if (!this.token) throw new ConduitError('UNAUTHENTICATED', 'Not logged in.');
+      headers.authorization = `Bearer ${this.token}`;
+      if (this.deviceId && opts.device !== false) headers[DEVICE_HEADER] = this.deviceId;
+    }
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+
+    const url = new URL(this.baseUrl.pathname.replace(/\/$/, '') + API_PREFIX + path, this.baseUrl);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'error',
+      });
+    } catch (err) {
+      throw networkError(err);
+    }
+
+    const json = await this.readJson(res);
+    if (!res.ok) throw errorFromBody(res.status, json);
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new ConduitError('TRANSPORT', `Malformed response from ${method} ${API_PREFIX}${path}.`);
+    }
+    return parsed.data;
+  }
+
+  /** Reads at most `maxResponseBytes`; a body that is not JSON becomes `undefined` (the status decides). */
+  private async readJson(res: Response): Promise<unknown> {
+    let text: string;
+    try {
+      text = (await readBounded(res, this.maxResponseBytes)).toString('utf8');
+    } catch (err) {
+      if (err instanceof ConduitError) throw err;
+      throw networkError(err);
+    }
+    if (text.length === 0) return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Reads a response body, failing as soon as it exceeds `maxBytes` (Content-Length is only a hint). */
+export async function readBounded(res: Response, maxBytes: number): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel();
+    throw new ConduitError('TRANSPORT', `Response larger than ${maxBytes} bytes.`);
+  }
+  if (!res.body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of res.body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      await res.body.cancel().catch(() => undefined);
+      throw new ConduitError('TRANSPORT', `Response larger than ${maxBytes} bytes.`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** Maps fetch failures to typed errors without echoing URLs (presigned URLs carry credentials). */
+export function networkError(err: unknown, peer = 'the server'): ConduitError {
+  const name = (err as { name?: unknown } | null)?.name;
+  if (name === 'TimeoutError') return new ConduitError('TIMEOUT', `${capitalize(peer)} did not answer in time.`);
+  return new ConduitError('TRANSPORT', `Could not reach ${peer}.`, undefined, { cause: err });
+}
+
+const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+const seg = (value: string): string => encodeURIComponent(value);

@@ -1,0 +1,115 @@
+import { ConduitError } from '@conduit/shared';
+import type { ErrorCode } from '@conduit/shared';
+
+/**
+ * Exit codes of the `conduit` CLI (stable; scripts branch on them):
+ *   0  success
+ *   1  unexpected internal error (a bug: please report it)
+ *   2  usage or configuration error (bad arguments, missing settings, invalid input)
+ *   3  authentication or permission (not logged in, wrong password, not a member)
+ *   4  not found or already exists (identity, group, pointer)
+ *   5  integrity: a file or envelope failed verification, or was not sealed by its sender
+ *   6  network or service failure (server, object storage, key directory or Sync unreachable)
+ *   7  timeout
+ *   8  a demo check failed (the system ran but did not behave as promised)
+ */
+export const EXIT = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  AUTH: 3,
+  NOT_FOUND: 4,
+  INTEGRITY: 5,
+  UNAVAILABLE: 6,
+  TIMEOUT: 7,
+  DEMO_FAILED: 8,
+} as const;
+
+/** A demo assertion that did not hold. */
+export class DemoCheckFailed extends Error {
+  override readonly name = 'DemoCheckFailed';
+}
+
+const EXIT_BY_CODE: Record<ErrorCode, number> = {
+  VALIDATION_FAILED: EXIT.USAGE,
+  PAYLOAD_TOO_LARGE: EXIT.USAGE,
+  CONFIG: EXIT.USAGE,
+  UNSUPPORTED_MEDIA_TYPE: EXIT.INTERNAL,
+  METHOD_NOT_ALLOWED: EXIT.INTERNAL,
+  NOT_FOUND: EXIT.UNAVAILABLE,
+  UNAUTHENTICATED: EXIT.AUTH,
+  INVALID_CREDENTIALS: EXIT.AUTH,
+  FORBIDDEN: EXIT.AUTH,
+  NOT_GROUP_MEMBER: EXIT.AUTH,
+  NOT_A_RECIPIENT: EXIT.AUTH,
+  UNKNOWN_DEVICE: EXIT.AUTH,
+  GROUP_NOT_FOUND: EXIT.NOT_FOUND,
+  POINTER_NOT_FOUND: EXIT.NOT_FOUND,
+  IDENTITY_NOT_FOUND: EXIT.NOT_FOUND,
+  IDENTITY_TAKEN: EXIT.NOT_FOUND,
+  GROUP_EXISTS: EXIT.NOT_FOUND,
+  POINTER_EXISTS: EXIT.NOT_FOUND,
+  INTEGRITY: EXIT.INTEGRITY,
+  SENDER_MISMATCH: EXIT.INTEGRITY,
+  FORMAT_UNSUPPORTED: EXIT.INTEGRITY,
+  INTERNAL: EXIT.UNAVAILABLE,
+  DEPENDENCY_UNAVAILABLE: EXIT.UNAVAILABLE,
+  TRANSPORT: EXIT.UNAVAILABLE,
+  TIMEOUT: EXIT.TIMEOUT,
+};
+
+const HINTS: Partial<Record<ErrorCode, string>> = {
+  VALIDATION_FAILED: 'check the arguments (see --help).',
+  PAYLOAD_TOO_LARGE: 'send a smaller file.',
+  CONFIG: 'check --home, --server, --as and the CONDUIT_* environment variables.',
+  UNAUTHENTICATED: 'run `conduit login` (the session is missing or expired).',
+  INVALID_CREDENTIALS: 'check the identity and password (CONDUIT_PASSWORD).',
+  NOT_GROUP_MEMBER: 'ask the group owner to add you, or check the group id.',
+  UNKNOWN_DEVICE: 'run `conduit login` to register this device.',
+  NOT_A_RECIPIENT: 'this device joined after the file was sent; ask the sender to send it again.',
+  GROUP_NOT_FOUND: 'check the group id (`conduit group show <groupId>`).',
+  POINTER_NOT_FOUND: 'check the pointer id; it may have been purged long ago.',
+  IDENTITY_NOT_FOUND: 'the identity must run `conduit register` first.',
+  IDENTITY_TAKEN: 'choose another identity, or run `conduit login`.',
+  INTEGRITY: 'do not trust this file; report the pointer id to the sender and your administrator.',
+  SENDER_MISMATCH: 'do not trust this file; its claimed sender did not seal it.',
+  FORMAT_UNSUPPORTED: 'upgrade conduit.',
+  TRANSPORT: 'check --server (CONDUIT_SERVER_URL) and that the server is running (`conduit stack up` locally).',
+  DEPENDENCY_UNAVAILABLE: 'a backing service is down; retry shortly or check `conduit stack up`.',
+  INTERNAL: 'retry; if it persists, check the server logs.',
+  TIMEOUT: 'retry, or raise --timeout.',
+};
+
+export interface Failure {
+  code: string;
+  message: string;
+  hint?: string;
+  exitCode: number;
+}
+
+/** Turns anything thrown into what the user sees. Unknown errors show only their class, never details. */
+export function describeFailure(err: unknown): Failure {
+  if (err instanceof ConduitError) {
+    return { code: err.code, message: err.message, hint: HINTS[err.code], exitCode: EXIT_BY_CODE[err.code] };
+  }
+  if (err instanceof DemoCheckFailed) {
+    return { code: 'DEMO_CHECK_FAILED', message: err.message, exitCode: EXIT.DEMO_FAILED };
+  }
+  const fsErr = err as NodeJS.ErrnoException | null;
+  if (fsErr?.code === 'ENOENT' || fsErr?.code === 'EACCES' || fsErr?.code === 'EISDIR' || fsErr?.code === 'ENOTDIR') {
+    const where = typeof fsErr.path === 'string' ? ` (${fsErr.path})` : '';
+    return {
+      code: 'CONFIG',
+      message: `File system: ${fsErr.code}${where}.`,
+      hint: 'check the paths given.',
+      exitCode: EXIT.USAGE,
+    };
+  }
+  const name = err instanceof Error ? err.name : typeof err;
+  return {
+    code: 'INTERNAL',
+    message: `Unexpected ${name}.`,
+    hint: 'set CONDUIT_DEBUG=1 for details, and report it.',
+    exitCode: EXIT.INTERNAL,
+  };
+}

@@ -1,0 +1,47 @@
+import { ConduitError } from '@conduit/shared';
+
+/**
+ * The password comes from CONDUIT_PASSWORD (scripts, CI) or a no-echo prompt on a terminal.
+ * It is never taken from the command line, where it would land in shell history and `ps`.
+ */
+export async function readPassword(opts: { confirm: boolean }): Promise<string> {
+  const fromEnv = process.env.CONDUIT_PASSWORD;
+  if (fromEnv) return fromEnv;
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    throw new ConduitError('CONFIG', 'No password: set CONDUIT_PASSWORD, or run in a terminal to be prompted.');
+  }
+  const password = await prompt('Password: ');
+  if (opts.confirm && (await prompt('Repeat password: ')) !== password) {
+    throw new ConduitError('VALIDATION_FAILED', 'The passwords do not match.');
+  }
+  return password;
+}
+
+/** Reads one line from the terminal in raw mode, echoing nothing. */
+function prompt(question: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(question);
+  stdin.setRawMode(true);
+  stdin.resume();
+  stdin.setEncoding('utf8');
+  let input = '';
+  return new Promise<string>((resolve, reject) => {
+    const finish = (result: Error | string) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      if (typeof result === 'string') resolve(result);
+      else reject(result);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish(input);
+        if (ch === '\u0003') return finish(new ConduitError('CONFIG', 'Cancelled.'));
+        if (ch === '\u007f' || ch === '\b') input = [...input].slice(0, -1).join('');
+        else if (ch >= ' ') input += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}

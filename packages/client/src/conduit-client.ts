@@ -1,0 +1,433 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { EThree } from '@virgilsecurity/e3kit-node';
+import {
+  ConduitError,
+  FileMeta,
+  GroupId,
+  Identity,
+  MAX_GROUP_MEMBERS,
+  PointerId,
+  serializePointer,
+  syncMapOf,
+} from '@conduit/shared';
+import type { Endpoint, GroupView, PointerChannel, PointerStatus, PointerV1, PresignedUrl } from '@conduit/shared';
+import { TwilioSyncChannel } from './adapters/twilio-sync-channel.js';
+import { HttpClient } from './api/http-client.js';
+import { derivePasswords } from './auth/passwords.js';
+import { closeEThree, initVirgilWasm, openEThree } from './crypto/e3kit.js';
+import { guessMediaType } from './files/media-type.js';
+import { uploadObject } from './files/object-transfer.js';
+import { MAX_SEALED_PLAINTEXT_BYTES, sealFile, TAG_BYTES } from './files/seal.js';
+import type { Sealed } from './files/seal.js';
+import { receivePointer } from './receive-pointer.js';
+import type { ReceiveContext, ReceivedFile } from './receive-pointer.js';
+import { LocalState } from './state/local-state.js';
+import { ReceivedLog } from './state/received-log.js';
+import { fromVirgilError, virgil } from './virgil/errors.js';
+import { GroupKeys } from './virgil/group-keys.js';
+
+export interface ConduitClientOptions {
+  serverUrl: string;
+  /** Root of local state; each identity gets `<home>/<identity>/`. */
+  home: string;
+  identity: string;
+  /** Virgil API base URL (the local devstack's directory, or Virgil Cloud when absent). */
+  virgilApiUrl?: string;
+  /** Public key (base64) that signs cards in the directory; card signatures are verified against it. */
+  virgilServicePublicKey?: string;
+  /** Twilio Sync websocket (twilsock) URI; Twilio's own when absent. */
+  twilsockUri?: string;
+  /** Diagnostics (never plaintext, keys, passwords or tokens). */
+  log?: (line: string) => void;
+}
+
+export interface SendOptions {
+  /** File name shown to recipients (default: the file's base name). */
+  name?: string;
+  /** Media type (default: guessed from the name). */
+  type?: string;
+}
+
+export interface SentFile {
+  pointerId: PointerId;
+  objectId: string;
+  /** Stored (ciphertext) size in bytes. */
+  size: number;
+  /** Where the pointer was published. */
+  syncMap: string;
+  itemKey: string;
+}
+
+export interface ReceiveOptions {
+  outDir: string;
+  onFile?: (file: ReceivedFile) => void;
+  /** A pointer that could not be received (it stays unacknowledged); receiving goes on. */
+  onError?: (err: ConduitError) => void;
+  /** Stops receiving; without it, receive() runs until close(). */
+  signal?: AbortSignal;
+}
+
+/**
+ * One identity on one device: account and key setup, groups, sending and receiving files.
+ * Plaintext only exists in memory and in the files the user asked to send or receive.
+ */
+export class ConduitClient {
+  private ethreePromise: Promise<EThree> | undefined;
+  private groupKeys: GroupKeys | undefined;
+  private channelPromise: Promise<PointerChannel> | undefined;
+  private readonly groupViews = new Map<string, GroupView>();
+  private readonly subscriptions = new Set<() => Promise<void>>();
+  /** Pointers are handled one at a time per client, so two deliveries of one item never race. */
+  private work: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly closing = new AbortController();
+
+  private constructor(
+    private readonly opts: ConduitClientOptions,
+    private readonly state: LocalState,
+    private readonly received: ReceivedLog,
+    private readonly api: HttpClient,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  static async open(opts: ConduitClientOptions): Promise<ConduitClient> {
+    const api = new HttpClient({ baseUrl: opts.serverUrl });
+    const state = await LocalState.open(opts.home, opts.identity);
+    const received = await ReceivedLog.open(state.receivedLogPath);
+    api.setDevice(state.deviceId);
+    const session = await state.loadSession();
+    if (session && Date.parse(session.expiresAt) > Date.now()) api.setSession(session.token);
+    return new ConduitClient(opts, state, received, api, opts.log ?? (() => undefined));
+  }
+
+  get identity(): Identity {
+    return this.state.identity;
+  }
+
+  get deviceId(): string {
+    return this.state.deviceId;
+  }
+
+  get endpoint(): Endpoint {
+    return { identity: this.state.identity, deviceId: this.state.deviceId };
+  }
+
+  /** Creates the account, registers this device, the public key, and a password backup of the private key. */
+  async register(password: string): Promise<void> {
+    const { login, backup } = derivePasswords(password);
+    await this.api.register({ identity: this.identity, password: login });
+    await this.startSession(login);
+    await this.ensurePrivateKey(backup, true);
+  }
+
+  /** Starts a session; on a device without the private key, restores it from the password backup. */
+  async login(password: string): Promise<void> {
+    const { login, backup } = derivePasswords(password);
+    await this.startSession(login);
+    await this.ensurePrivateKey(backup, false);
+  }
+
+  /** Creates a group of this identity (the owner) and `members`, with a fresh E3Kit group key. */
+  async createGroup(members: string[]): Promise<GroupView> {
+    const others = [...new Set(members)].filter((m) => m !== this.identity);
+    for (const m of others) {
+      if (!Identity.safeParse(m).success) throw new ConduitError('VALIDATION_FAILED', `Invalid identity: ${m}`);
+    }
+    if (others.length > MAX_GROUP_MEMBERS - 1) {
+      throw new ConduitError('VALIDATION_FAILED', `A group holds at most ${MAX_GROUP_MEMBERS} participants.`);
+    }
+    const groupId = randomBytes(16).toString('hex');
+    const keys = await this.keys();
+    await keys.create(groupId, others);
+    try {
+      const view = await this.api.createGroup({ groupId, members: others });
+      this.groupViews.set(groupId, view);
+      return view;
+    } catch (err) {
+      await keys.discard(groupId);
+      throw err;
+    }
+  }
+
+  async getGroup(groupId: string): Promise<GroupView> {
+    const id = parseId(GroupId, groupId, 'group id');
+    const view = await this.api.getGroup(id);
+    this.groupViews.set(id, view);
+    return view;
+  }
+
+  /** Encrypts a file for the group, uploads the ciphertext, registers and publishes its pointer. */
+  async sendFile(groupId: string, filePath: string, opts: SendOptions = {}): Promise<SentFile> {
+    const gid = parseId(GroupId, groupId, 'group id');
+    const name = opts.name ?? basename(filePath);
+    const file = FileMeta.safeParse({ name, type: opts.type ?? guessMediaType(name), size: 0 });
+    if (!file.success)
+      throw new ConduitError('VALIDATION_FAILED', 'Invalid file name or type (1-255 / 1-127 characters).');
+
+    const info = await stat(filePath).catch((err: unknown) => {
+      throw new ConduitError('VALIDATION_FAILED', `Cannot read ${filePath}.`, undefined, { cause: err });
+    });
+    if (!info.isFile()) throw new ConduitError('VALIDATION_FAILED', `${filePath} is not a regular file.`);
+    if (info.size > MAX_SEALED_PLAINTEXT_BYTES) {
+      throw new ConduitError(
+        'PAYLOAD_TOO_LARGE',
+        `Files over ${MAX_SEALED_PLAINTEXT_BYTES} bytes are not supported yet.`,
+      );
+    }
+
+    const encrypt = await (await this.keys()).encryptorFor(gid);
+    const pointerId = randomBytes(16).toString('hex');
+    const plaintext = await readFile(filePath);
+    let upload: PresignedUrl;
+    let sealed: Sealed;
+    try {
+      upload = await this.api.createUpload(gid, { size: plaintext.length + TAG_BYTES });
+      const meta = { ...file.data, size: plaintext.length };
+      sealed = await sealFile({ pointerId, objectId: upload.objectId, plaintext, file: meta }, encrypt);
+    } finally {
+      plaintext.fill(0);
+    }
+    await uploadObject(upload, sealed.object);
+
+    const reg = await this.api.registerPointer(gid, { pointerId, objectId: upload.objectId });
+    const pointer: PointerV1 = {
+      v: 1,
+      kind: 'file',
+      id: pointerId,
+      groupId: gid,
+      sender: this.endpoint,
+      objectId: upload.objectId,
+      size: sealed.object.length,
+      envelope: sealed.envelope,
+      createdAt: new Date().toISOString(),
+    };
+    const data = JSON.parse(serializePointer(pointer)) as Record<string, unknown>;
+    await (await this.channel()).publish(reg.syncMap, reg.itemKey, data, reg.itemTtlSeconds);
+    this.log(`sent pointer ${pointerId} to ${reg.expected.length} endpoint(s)`);
+    return {
+      pointerId,
+      objectId: upload.objectId,
+      size: sealed.object.length,
+      syncMap: reg.syncMap,
+      itemKey: reg.itemKey,
+    };
+  }
+
+  /** Receives the group's files into `outDir` until `signal` aborts (or the client closes). */
+  async receive(groupId: string, opts: ReceiveOptions): Promise<void> {
+    const stop = await this.subscribe(groupId, opts);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, this.closing.signal]) : this.closing.signal;
+    try {
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    } finally {
+      await stop();
+    }
+  }
+
+  /** Waits for the next file of the group (pointers already present count), or fails with TIMEOUT. */
+  async receiveNext(groupId: string, opts: { outDir: string; timeoutMs: number }): Promise<ReceivedFile> {
+    let lastError: ConduitError | undefined;
+    let settle!: (file: ReceivedFile | undefined) => void;
+    const next = new Promise<ReceivedFile | undefined>((resolve) => (settle = resolve));
+    const timer = setTimeout(() => settle(undefined), opts.timeoutMs);
+    const stop = await this.subscribe(
+      groupId,
+      { outDir: opts.outDir, onFile: (file) => settle(file), onError: (err) => (lastError = err) },
+      true,
+    ).catch((err: unknown) => {
+      clearTimeout(timer);
+      throw err;
+    });
+    try {
+      const file = await next;
+      if (file) return file;
+      const why = lastError ? ` (last problem: ${lastError.code}: ${lastError.message})` : '';
+      throw new ConduitError('TIMEOUT', `No file arrived within ${opts.timeoutMs} ms${why}.`);
+    } finally {
+      clearTimeout(timer);
+      await stop();
+    }
+  }
+
+  async status(pointerId: string): Promise<PointerStatus> {
+    return this.api.pointerStatus(parseId(PointerId, pointerId, 'pointer id'));
+  }
+
+  /** Stops receiving, closes the Sync connection and releases E3Kit's local storage. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing.abort();
+    await Promise.allSettled([...this.subscriptions].map((stop) => stop()));
+    await this.work;
+    const channel = await this.channelPromise?.catch(() => undefined);
+    await channel?.close().catch(() => undefined);
+    const ethree = await this.ethreePromise?.catch(() => undefined);
+    if (ethree) await closeEThree(ethree).catch(() => undefined);
+  }
+
+  /** Subscribes to the group's map; with `once`, stops handling items after the first file. */
+  private async subscribe(groupId: string, opts: ReceiveOptions, once = false): Promise<() => Promise<void>> {
+    this.assertOpen();
+    const gid = parseId(GroupId, groupId, 'group id');
+    const view = this.groupViews.get(gid) ?? (await this.getGroup(gid));
+    const ctx: ReceiveContext = {
+      self: this.endpoint,
+      groupId: gid,
+      outDir: opts.outDir,
+      api: this.api,
+      keys: await this.keys(),
+      received: this.received,
+      log: this.log,
+    };
+    const onError =
+      opts.onError ?? ((err: ConduitError) => this.log(`pointer not received: ${err.code}: ${err.message}`));
+    let active = true;
+    const handle = async (data: unknown): Promise<void> => {
+      if (!active) return;
+      let file: ReceivedFile | undefined;
+      try {
+        file = await receivePointer(ctx, data);
+      } catch (err) {
+        onError(asConduitError(err));
+        return;
+      }
+      if (!file) return;
+      if (once) active = false;
+      opts.onFile?.(file);
+    };
+    const unsubscribe = await (
+      await this.channel()
+    ).subscribe(view.syncMap || syncMapOf(gid), (_key, data) => {
+      // The chain must never reject: a stray rejection would abort the process (see crypto/).
+      this.work = this.work
+        .then(() => handle(data))
+        .catch((err: unknown) => this.log(`receive callback failed: ${asConduitError(err).code}`));
+    });
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      active = false;
+      this.subscriptions.delete(stop);
+      await unsubscribe().catch(() => undefined);
+    };
+    this.subscriptions.add(stop);
+    return stop;
+  }
+
+  private async startSession(loginPassword: string): Promise<void> {
+    const session = await this.api.login({ identity: this.identity, password: loginPassword });
+    await this.state.saveSession({ token: session.token, expiresAt: session.expiresAt });
+    this.api.setSession(session.token);
+    await this.api.registerDevice(this.state.deviceId);
+  }
+
+  /**
+   * Makes sure this device holds the identity's private key: restore it from the backup, or
+   * create and publish one (and back it up) when the identity has none yet. Running this again
+   * after an interrupted registration completes it.
+   */
+  private async ensurePrivateKey(backupPassword: string, isNew: boolean): Promise<void> {
+    const ethree = await this.ethree();
+    if (await virgil('Reading the local key', () => ethree.hasLocalPrivateKey())) return;
+    if (!isNew && (await this.restoreKey(ethree, backupPassword))) return;
+    try {
+      await ethree.register();
+    } catch (err) {
+      if ((err as { name?: unknown }).name !== 'IdentityAlreadyExistsError')
+        throw fromVirgilError(err, 'Registering the key');
+      if (isNew && (await this.restoreKey(ethree, backupPassword))) return;
+      throw new ConduitError('CONFIG', 'This identity has a public key but no key backup: its private key is lost.');
+    }
+    await virgil('Backing up the private key', () => ethree.backupPrivateKey(backupPassword));
+  }
+
+  /** True when restored, false when there is no backup. */
+  private async restoreKey(ethree: EThree, backupPassword: string): Promise<boolean> {
+    try {
+      await ethree.restorePrivateKey(backupPassword);
+      return true;
+    } catch (err) {
+      if ((err as { name?: unknown }).name === 'PrivateKeyNoBackupError') return false;
+      throw fromVirgilError(err, 'Restoring the private key');
+    }
+  }
+
+  private ethree(): Promise<EThree> {
+    this.assertOpen();
+    if (!this.ethreePromise) {
+      const opening = (async (): Promise<EThree> => {
+        await initVirgilWasm();
+        return virgil('Opening the key store', () =>
+          openEThree({
+            identity: this.identity,
+            storageDir: this.state.e3kitDir,
+            apiUrl: this.opts.virgilApiUrl,
+            servicePublicKey: this.opts.virgilServicePublicKey,
+            getToken: async () => (await this.api.virgilToken()).token,
+          }),
+        );
+      })();
+      // A failed attempt (e.g. server down) must not poison later ones.
+      opening.catch(() => {
+        if (this.ethreePromise === opening) this.ethreePromise = undefined;
+      });
+      this.ethreePromise = opening;
+    }
+    return this.ethreePromise;
+  }
+
+  private async keys(): Promise<GroupKeys> {
+    if (!this.groupKeys) {
+      const ethree = await this.ethree();
+      this.groupKeys ??= new GroupKeys(ethree, async (gid) => {
+        const view = this.groupViews.get(gid) ?? (await this.getGroup(gid));
+        return view.owner;
+      });
+    }
+    return this.groupKeys;
+  }
+
+  private channel(): Promise<PointerChannel> {
+    this.assertOpen();
+    if (!this.channelPromise) {
+      const connecting: Promise<PointerChannel> = TwilioSyncChannel.connect({
+        getToken: async () => (await this.api.syncToken()).token,
+        twilsockUri: this.opts.twilsockUri,
+      });
+      connecting.catch(() => {
+        if (this.channelPromise === connecting) this.channelPromise = undefined;
+      });
+      this.channelPromise = connecting;
+    }
+    return this.channelPromise;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ConduitError('CONFIG', 'The client is closed.');
+  }
+}
+
+/** Anything a pointer's handling can throw, as a typed error (file system errors keep their errno code). */
+function asConduitError(err: unknown): ConduitError {
+  if (err instanceof ConduitError) return err;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === 'string') return new ConduitError('CONFIG', `Could not write the file (${code}).`);
+  return new ConduitError('INTERNAL', 'Receiving a pointer failed unexpectedly.');
+}
+
+function parseId<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
+  value: string,
+  what: string,
+): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ConduitError('VALIDATION_FAILED', `Invalid ${what}.`);
+  return parsed.data;
+}

@@ -1,0 +1,63 @@
+import { ConduitError } from '@conduit/shared';
+
+/**
+ * E3Kit and virgil-sdk throw their own error classes (matched by `name`, as they cross
+ * module copies). Callers of this package only ever see ConduitError codes.
+ */
+const GROUP_ERRORS: Record<number, ConduitError['code']> = {
+  1: 'GROUP_NOT_FOUND', // LocalGroupNotFound
+  2: 'FORBIDDEN', // PermissionDenied
+  3: 'GROUP_NOT_FOUND', // RemoteGroupNotFound
+  7: 'SENDER_MISMATCH', // DataVerificationFailed: the signature is not the claimed sender's
+  9: 'INTEGRITY', // MessageNotFromThisGroup
+  11: 'NOT_GROUP_MEMBER', // NoAccess
+};
+
+export function fromVirgilError(err: unknown, action: string): ConduitError {
+  if (err instanceof ConduitError) return err;
+  const e = (err ?? {}) as { name?: unknown; message?: unknown; errorCode?: unknown; status?: unknown };
+  const wrap = (code: ConduitError['code'], message: string) =>
+    new ConduitError(code, `${action}: ${message}`, undefined, { cause: err });
+  switch (e.name) {
+    case 'GroupError': {
+      const code = typeof e.errorCode === 'number' ? GROUP_ERRORS[e.errorCode] : undefined;
+      return wrap(code ?? 'INTERNAL', 'group key operation failed.');
+    }
+    case 'CardVerificationError':
+      return wrap('SENDER_MISMATCH', 'a public key card failed verification against the directory key.');
+    case 'UsersNotFoundError':
+    case 'LookupNotFoundError':
+    case 'RegisterRequiredError':
+      return wrap('IDENTITY_NOT_FOUND', 'no public key is registered for that identity.');
+    case 'MultipleCardsError':
+    case 'UsersFoundWithMultipleCardsError':
+      return wrap('INTEGRITY', 'an identity has more than one public key card.');
+    case 'WrongKeyknoxPasswordError':
+      return wrap('INVALID_CREDENTIALS', 'the password does not open the private key backup.');
+    case 'PrivateKeyNoBackupError':
+      return wrap('CONFIG', 'no private key backup exists for this identity.');
+    case 'MissingPrivateKeyError':
+      return wrap('CONFIG', 'this device has no private key.');
+    case 'VirgilHttpError':
+      return e.status === 401 || e.status === 403
+        ? wrap('UNAUTHENTICATED', 'the key directory rejected the access token.')
+        : wrap('DEPENDENCY_UNAVAILABLE', 'the key directory answered with an error.');
+    case 'FetchError':
+      return wrap('DEPENDENCY_UNAVAILABLE', 'the key directory is unreachable.');
+    default:
+      // Node's fetch reports network failures as a bare TypeError('fetch failed').
+      if (e.name === 'TypeError' && e.message === 'fetch failed') {
+        return wrap('DEPENDENCY_UNAVAILABLE', 'the key directory is unreachable.');
+      }
+      return wrap('INTERNAL', 'key operation failed.');
+  }
+}
+
+/** Runs one E3Kit call, translating its errors. */
+export async function virgil<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw fromVirgilError(err, action);
+  }
+}

@@ -1,0 +1,79 @@
+import type { EThree } from '@virgilsecurity/e3kit-node';
+import type { GroupId, Identity } from '@conduit/shared';
+import type { DecryptEnvelope, EncryptEnvelope } from '../files/seal.js';
+import { ConduitError } from '@conduit/shared';
+import { fromVirgilError, virgil } from './errors.js';
+
+type Group = Awaited<ReturnType<EThree['loadGroup']>>;
+type Card = Parameters<EThree['loadGroup']>[1];
+
+const GROUP_IS_OUTDATED = 10; // e3kit GroupErrorCode.GroupIsOutdated
+
+/** E3Kit group keys of one identity: creating groups, loading them, and binding their cipher. */
+export class GroupKeys {
+  private readonly groups = new Map<string, Group>();
+
+  constructor(
+    private readonly ethree: EThree,
+    /** The group's initiator, whose card loadGroup needs (asked of the server). */
+    private readonly ownerOf: (groupId: GroupId) => Promise<Identity>,
+  ) {}
+
+  async create(groupId: GroupId, members: Identity[]): Promise<void> {
+    const group = await virgil('Creating the group key', async () => {
+      if (members.length === 0) return this.ethree.createGroup(groupId);
+      const cards = await this.ethree.findUsers(members);
+      return this.ethree.createGroup(groupId, cards);
+    });
+    this.groups.set(groupId, group);
+  }
+
+  /** Best-effort undo of `create` when the server refuses the group. */
+  async discard(groupId: GroupId): Promise<void> {
+    this.groups.delete(groupId);
+    await this.ethree.deleteGroup(groupId).catch(() => undefined);
+  }
+
+  /**
+   * The sender's cipher. Always the latest epoch from the cloud: a stale local copy could still
+   * include members the owner has since removed.
+   */
+  async encryptorFor(groupId: GroupId): Promise<EncryptEnvelope> {
+    const group = await this.load(groupId);
+    return async (plaintext) => toBuffer(await virgil('Sealing the envelope', () => group.encrypt(plaintext)));
+  }
+
+  /** A cipher that opens envelopes and verifies they were signed by `sender`'s current card. */
+  async decryptorFor(groupId: GroupId, sender: Identity): Promise<DecryptEnvelope> {
+    const group = this.groups.get(groupId) ?? (await this.load(groupId));
+    const card: Card = await virgil("Looking up the sender's key", () => this.ethree.findUsers(sender));
+    return async (sealed) => {
+      try {
+        return toBuffer(await group.decrypt(sealed, card));
+      } catch (err) {
+        if ((err as { errorCode?: unknown }).errorCode !== GROUP_IS_OUTDATED) {
+          throw fromVirgilError(err, 'Opening the envelope');
+        }
+        // Sealed under an epoch newer than ours: refresh once, then retry.
+        await virgil('Updating the group key', () => group.update());
+        return toBuffer(await virgil('Opening the envelope', () => group.decrypt(sealed, card)));
+      }
+    };
+  }
+
+  private async load(groupId: GroupId): Promise<Group> {
+    const owner = await this.ownerOf(groupId);
+    const group = await virgil('Loading the group key', async () => {
+      const ownerCard = await this.ethree.findUsers(owner);
+      return this.ethree.loadGroup(groupId, ownerCard);
+    });
+    this.groups.set(groupId, group);
+    return group;
+  }
+}
+
+/** Given Buffer input, E3Kit answers with a Buffer (strings only for string input). */
+function toBuffer(data: string | Buffer): Buffer {
+  if (typeof data === 'string') throw new ConduitError('INTERNAL', 'Unexpected string from the group cipher.');
+  return data;
+}

@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3ObjectStore, startServer, startWorker, type ServerConfig } from '@conduit/server';
+import { ensureRedis } from './redis/index.js';
+import { startS3 } from './s3/index.js';
+import { createSyncCredentials, startSyncEmulator, type SyncCredentials } from './sync/index.js';
+import { createVirgilApp, startVirgilDirectory, type VirgilAppCredentials } from './virgil/index.js';
+
+export interface LocalStackOptions {
+  /** Where the stand-ins keep their state; reusing it keeps accounts, cards and objects. */
+  dataDir: string;
+  log?: (line: string) => void;
+  /** Redis to use (default REDIS_URL or 127.0.0.1:6379; one is started if none answers). */
+  redisUrl?: string;
+  /** Port of the Conduit API (default: a free port). */
+  apiPort?: number;
+  logLevel?: ServerConfig['logLevel'];
+}
+
+export interface LocalStack {
+  serverUrl: string;
+  virgilApiUrl: string;
+  virgilServicePublicKey: string;
+  twilsockUri: string;
+  redisUrl: string;
+  /** The variables a client (the `conduit` CLI) needs to use this stack. */
+  clientEnv: Record<string, string>;
+  /** Out-of-band views for demos and tests: what the clouds really hold. */
+  inspect: {
+    syncItemExists(map: string, key: string): Promise<boolean>;
+    readObject(key: string): Promise<Buffer>;
+  };
+  stop(): Promise<void>;
+}
+
+/** Secrets a stack must keep across restarts of the same dataDir (cards are signed for this app). */
+interface StackSecrets {
+  virgilApp: VirgilAppCredentials;
+  sessionSecret: string;
+  /** Namespaces this stack's keys on a shared Redis. */
+  redisKeyPrefix: string;
+}
+
+/**
+ * Starts the whole local stack: Redis, s3rver, the Virgil directory, the Sync emulator, the Conduit
+ * API and its purge worker, wired exactly as production is, only with local URLs.
+ */
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const log = opts.log ?? (() => {});
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const fn of stops.reverse()) await fn().catch(() => {});
+    stops.length = 0;
+  };
+  try {
+    await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+    const secrets = await loadOrCreateSecrets(join(opts.dataDir, 'secrets.json'));
+
+    const redis = await ensureRedis({ url: opts.redisUrl, dataDir: join(opts.dataDir, 'redis') });
+    stops.push(() => redis.close());
+    log(`redis        ${redis.url}${redis.started ? ' (started, AOF on)' : ''}`);
+
+    const s3 = await startS3({ directory: join(opts.dataDir, 's3') });
+    stops.push(() => s3.close());
+    log(`s3 (s3rver)  ${s3.endpoint} bucket=${s3.bucket}`);
+
+    const { appId, appKeyId, appPublicKey } = secrets.virgilApp;
+    const virgil = await startVirgilDirectory({
+      appId,
+      appKeyId,
+      appPublicKey,
+      dataFile: join(opts.dataDir, 'virgil.json'),
+    });
+    stops.push(() => virgil.close());
+    log(`virgil       ${virgil.url}`);
+
+    const syncCredentials: SyncCredentials = createSyncCredentials();
+    const sync = await startSyncEmulator({ ...syncCredentials, aclEnabled: true });
+    stops.push(() => sync.close());
+    log(`twilio sync  ${sync.twilsockUri} (REST ${sync.restUrl})`);
+
+    const config: ServerConfig = {
+      host: '127.0.0.1',
+      port: opts.apiPort ?? 0,
+      redisUrl: redis.url,
+      redisKeyPrefix: secrets.redisKeyPrefix,
+      auth: { mode: 'dev', sessionSecret: secrets.sessionSecret },
+      virgil: { appId, appKeyId, appPrivateKey: secrets.virgilApp.appPrivateKey, tokenTtlSeconds: 3600 },
+      twilio: {
+        ...syncCredentials,
+        restBaseUrl: sync.restUrl,
+        tokenTtlSeconds: 3600,
+        itemTtlSeconds: 14 * 24 * 3600,
+      },
+      s3: {
+        bucket: s3.bucket,
+        region: s3.region,
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: s3.secretAccessKey,
+        presignTtlSeconds: 900,
+      },
+      logLevel: opts.logLevel ?? 'warn',
+    };
+    const objectStore = new S3ObjectStore(config.s3);
+    stops.push(async () => objectStore.close());
+    const api = await startServer(config, { objectStore });
+    stops.push(() => api.close());
+    const worker = await startWorker(config, { objectStore });
+    stops.push(() => worker.close());
+    log(`conduit api  ${api.url} (+ purge worker)`);
+
+    const s3Client = new S3Client({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    stops.push(async () => s3Client.destroy());
+    const restAuth = `Basic ${Buffer.from(`${syncCredentials.accountSid}:${syncCredentials.authToken}`).toString('base64')}`;
+
+    return {
+      serverUrl: api.url,
+      virgilApiUrl: virgil.url,
+      virgilServicePublicKey: virgil.servicePublicKey,
+      twilsockUri: sync.twilsockUri,
+      redisUrl: redis.url,
+      clientEnv: {
+        CONDUIT_SERVER_URL: api.url,
+        CONDUIT_VIRGIL_API_URL: virgil.url,
+        CONDUIT_VIRGIL_SERVICE_KEY: virgil.servicePublicKey,
+        CONDUIT_TWILSOCK_URI: sync.twilsockUri,
+      },
+      inspect: {
+        // Asks the emulator through the same Sync REST API the real service exposes.
+        async syncItemExists(map, key) {
+          const url = `${sync.restUrl}/v1/Services/${syncCredentials.serviceSid}/Maps/${encodeURIComponent(map)}/Items/${encodeURIComponent(key)}`;
+          const res = await fetch(url, { headers: { authorization: restAuth } });
+          await res.body?.cancel();
+          if (res.status === 200) return true;
+          if (res.status === 404) return false;
+          throw new Error(`Sync REST answered ${res.status} for an item lookup`);
+        },
+        async readObject(key) {
+          const out = await s3Client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+          return Buffer.from(await out.Body!.transformToByteArray());
+        },
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function loadOrCreateSecrets(file: string): Promise<StackSecrets> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as StackSecrets;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const secrets: StackSecrets = {
+    virgilApp: await createVirgilApp(),
+    sessionSecret: randomBytes(32).toString('base64url'),
+    redisKeyPrefix: `conduit-dev-${randomBytes(4).toString('hex')}:`,
+  };
+  await writeFile(file, JSON.stringify(secrets), { mode: 0o600 });
+  return secrets;
+}

@@ -1,0 +1,152 @@
+/**
+ * SyncAdmin over the Twilio Sync REST API (the `twilio` library). Transient failures (429, 5xx,
+ * timeouts, connection errors) become DEPENDENCY_UNAVAILABLE errors the worker retries; an item
+ * or map that is already gone counts as removed.
+ */
+import { ConduitError, type Identity, type SyncAdmin, type SyncPermissions } from '@conduit/shared';
+import twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
+import { LocalSyncHttpClient } from './local-http-client.js';
+
+export interface TwilioSyncAdminOptions {
+  accountSid: string;
+  authToken: string;
+  serviceSid: string;
+  /** Base URL replacing https://sync.twilio.com (the devstack emulator); absent = real Twilio. */
+  restBaseUrl?: string;
+  timeoutMs?: number;
+}
+
+/** Sync is up but refuses more writes for now (429 / 54009). */
+export class SyncRateLimitedError extends ConduitError {
+  constructor(readonly retryAfterMs: number | undefined) {
+    super(
+      'DEPENDENCY_UNAVAILABLE',
+      'Twilio Sync rate limit reached.',
+      retryAfterMs === undefined ? undefined : { retryAfterMs },
+    );
+  }
+}
+
+/** Sync did not answer usefully: 5xx, timeout or network failure. */
+export class SyncUnavailableError extends ConduitError {
+  constructor(reason: string) {
+    super('DEPENDENCY_UNAVAILABLE', `Twilio Sync is unavailable (${reason}).`);
+  }
+}
+
+/** Sync refused the request itself (a 4xx other than the handled ones): a bug or misconfiguration. */
+export class SyncRequestError extends ConduitError {
+  constructor(status: number, twilioCode: number | undefined) {
+    super('INTERNAL', `Twilio Sync rejected the request (HTTP ${status}).`, { status, twilioCode });
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const NAME_MAX = 320;
+
+export class TwilioSyncAdmin implements SyncAdmin {
+  private readonly service;
+
+  constructor(opts: TwilioSyncAdminOptions) {
+    const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const transport = opts.restBaseUrl
+      ? new LocalSyncHttpClient(opts.restBaseUrl, { timeout })
+      : new twilio.RequestClient({ timeout });
+    const client = twilio(opts.accountSid, opts.authToken, { httpClient: new ClassifyingHttpClient(transport) });
+    this.service = client.sync.v1.services(opts.serviceSid);
+  }
+
+  async ensureMap(uniqueName: string): Promise<void> {
+    checkName(uniqueName);
+    try {
+      await this.service.syncMaps.create({ uniqueName });
+    } catch (err) {
+      if (restStatus(err) === 409) return; // 54301: it exists already
+      throw translate(err);
+    }
+  }
+
+  async setMapPermissions(map: string, identity: Identity, permissions: SyncPermissions): Promise<void> {
+    checkName(map);
+    checkName(identity);
+    try {
+      await this.service.syncMaps(map).syncMapPermissions(identity).update({
+        read: permissions.read,
+        write: permissions.write,
+        manage: permissions.manage,
+      });
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  async removeMapItem(map: string, key: string): Promise<'removed' | 'absent'> {
+    checkName(map);
+    checkName(key);
+    try {
+      await this.service.syncMaps(map).syncMapItems(key).remove();
+      return 'removed';
+    } catch (err) {
+      if (restStatus(err) === 404) return 'absent'; // 20404: item (or its map) already gone
+      throw translate(err);
+    }
+  }
+}
+
+/**
+ * Turns transient HTTP outcomes into typed errors before the library sees them: the library's
+ * RestException drops response headers, and Retry-After is needed.
+ */
+class ClassifyingHttpClient extends twilio.RequestClient {
+  constructor(private readonly inner: RequestClient) {
+    super();
+  }
+
+  override async request<TData>(opts: RequestClient.RequestOptions<TData>) {
+    const res = await this.inner.request<TData>(opts).catch((err: unknown) => {
+      // Never attach the transport error: it carries the request config, Authorization included.
+      throw new SyncUnavailableError(transportReason(err));
+    });
+    if (res.statusCode === 429) throw new SyncRateLimitedError(retryAfterMs(res.headers));
+    if (res.statusCode >= 500) throw new SyncUnavailableError(`HTTP ${res.statusCode}`);
+    return res;
+  }
+}
+
+function checkName(value: string): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > NAME_MAX) {
+    throw new ConduitError('VALIDATION_FAILED', 'Invalid Sync name, key or identity.');
+  }
+}
+
+function restStatus(err: unknown): number | undefined {
+  if (err instanceof ConduitError) return undefined;
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function translate(err: unknown): Error {
+  if (err instanceof ConduitError) return err;
+  const status = restStatus(err);
+  if (status !== undefined) {
+    const code = (err as { code?: unknown }).code;
+    return new SyncRequestError(status, typeof code === 'number' ? code : undefined);
+  }
+  return new SyncUnavailableError('unexpected client error');
+}
+
+function transportReason(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return 'timeout';
+  return typeof code === 'string' && /^[A-Z_]{1,32}$/.test(code) ? code : 'network error';
+}
+
+/** Retry-After is seconds or an HTTP date. */
+function retryAfterMs(headers: unknown): number | undefined {
+  const raw = (headers as Record<string, unknown> | undefined)?.['retry-after'];
+  if (typeof raw !== 'string' || raw.length > 64) return undefined;
+  if (/^\d+$/.test(raw)) return Number(raw) * 1000;
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}

@@ -1,0 +1,31 @@
+import { ConduitError } from '@conduit/shared';
+import type { AccountRepository } from '../redis/accounts.js';
+import { hashPassword, verifyPassword } from './password.js';
+import type { SessionTokens } from './session-tokens.js';
+
+/**
+ * Dev-mode registration and login. Login costs one scrypt whether or not the identity exists and
+ * fails with the same error either way, so responses reveal nothing about which accounts exist.
+ */
+export class DevAccounts {
+  private decoyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly accounts: AccountRepository,
+    private readonly sessions: SessionTokens,
+  ) {}
+
+  async register(identity: string, password: string): Promise<void> {
+    const hash = await hashPassword(password);
+    if (!(await this.accounts.create(identity, hash))) throw new ConduitError('IDENTITY_TAKEN');
+  }
+
+  async login(identity: string, password: string): Promise<{ token: string; expiresAt: Date }> {
+    const stored = await this.accounts.passwordHash(identity);
+    // The decoy is hashed with the same (default) parameters, so unknown identities cost the same.
+    this.decoyHash ??= hashPassword('conduit-decoy-password');
+    const ok = await verifyPassword(password, stored ?? (await this.decoyHash));
+    if (!ok || stored === null) throw new ConduitError('INVALID_CREDENTIALS');
+    return this.sessions.issue(identity);
+  }
+}

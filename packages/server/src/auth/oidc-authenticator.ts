@@ -1,0 +1,42 @@
+import { ConduitError, Identity } from '@conduit/shared';
+import type { Authenticator, Principal } from '@conduit/shared';
+import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
+
+/** Asymmetric algorithms only: an IdP's JWKS never legitimately signs with a shared secret. */
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/** Verifies the identity provider's JWTs against its JWKS; the identity is the `sub` claim. */
+export class OidcAuthenticator implements Authenticator {
+  private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
+
+  constructor(private readonly options: { issuer: string; audience: string; jwksUrl: string }) {
+    this.jwks = createRemoteJWKSet(new URL(options.jwksUrl));
+  }
+
+  async authenticate(bearerToken: string): Promise<Principal> {
+    let sub: unknown;
+    try {
+      const { payload } = await jwtVerify(bearerToken, this.jwks, {
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        algorithms: ALGORITHMS,
+        requiredClaims: ['sub', 'exp'],
+      });
+      sub = payload.sub;
+    } catch (cause) {
+      // The IdP being unreachable or serving a broken key set is our outage, not a bad token.
+      // (jose reports a non-200 JWKS response as a bare JOSEError.)
+      const unreachable =
+        !(cause instanceof errors.JOSEError) ||
+        cause instanceof errors.JWKSTimeout ||
+        cause instanceof errors.JWKSInvalid ||
+        cause.constructor === errors.JOSEError;
+      throw new ConduitError(unreachable ? 'DEPENDENCY_UNAVAILABLE' : 'UNAUTHENTICATED', undefined, undefined, {
+        cause,
+      });
+    }
+    const identity = Identity.safeParse(sub);
+    if (!identity.success) throw new ConduitError('UNAUTHENTICATED', 'The token subject is not a valid identity.');
+    return { identity: identity.data };
+  }
+}

@@ -1,0 +1,149 @@
+import { ConduitError } from '@conduit/shared';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+
+const SECRET_VALUES = {
+  CONDUIT_SESSION_SECRET: 'dev-session-secret-0123456789abcdef-XYZ',
+  VIRGIL_APP_KEY: 'MC4CAQAwBQYDK2VwBCIEIPRIVATEKEYVALUE',
+  TWILIO_AUTH_TOKEN: 'twilio-auth-token-value',
+  TWILIO_API_SECRET: 'twilio-api-secret-value',
+  AWS_SECRET_ACCESS_KEY: 'aws-secret-value',
+};
+
+const base: NodeJS.ProcessEnv = {
+  CONDUIT_AUTH_MODE: 'dev',
+  VIRGIL_APP_ID: 'app-id',
+  VIRGIL_APP_KEY_ID: 'key-id',
+  TWILIO_ACCOUNT_SID: 'ACxxxx',
+  TWILIO_API_KEY: 'SKxxxx',
+  TWILIO_SYNC_SERVICE_SID: 'ISxxxx',
+  S3_BUCKET: 'conduit-objects',
+  AWS_ACCESS_KEY_ID: 'AKIA',
+  ...SECRET_VALUES,
+};
+
+function configError(env: NodeJS.ProcessEnv): ConduitError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConduitError) return err;
+    throw err;
+  }
+  throw new Error('loadConfig accepted invalid configuration');
+}
+
+describe('loadConfig', () => {
+  it('builds a dev-mode config with defaults', () => {
+    const config = loadConfig(base);
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      redisUrl: 'redis://127.0.0.1:6379',
+      auth: { mode: 'dev', sessionSecret: SECRET_VALUES.CONDUIT_SESSION_SECRET },
+      virgil: { appId: 'app-id', appKeyId: 'key-id', appPrivateKey: SECRET_VALUES.VIRGIL_APP_KEY },
+      twilio: { serviceSid: 'ISxxxx', itemTtlSeconds: 14 * 24 * 3600 },
+      s3: { bucket: 'conduit-objects', region: 'us-east-1', forcePathStyle: false, accessKeyId: 'AKIA' },
+      logLevel: 'info',
+    });
+    expect(config.twilio.restBaseUrl).toBeUndefined();
+  });
+
+  it('reads every optional variable', () => {
+    const config = loadConfig({
+      ...base,
+      CONDUIT_HOST: '0.0.0.0',
+      CONDUIT_PORT: '9000',
+      REDIS_URL: 'redis://redis:6380',
+      TWILIO_SYNC_REST_URL: 'http://127.0.0.1:4000',
+      S3_REGION: 'eu-west-1',
+      S3_ENDPOINT: 'http://127.0.0.1:4569',
+      S3_FORCE_PATH_STYLE: 'true',
+      CONDUIT_LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      port: 9000,
+      redisUrl: 'redis://redis:6380',
+      twilio: { restBaseUrl: 'http://127.0.0.1:4000' },
+      s3: { region: 'eu-west-1', endpoint: 'http://127.0.0.1:4569', forcePathStyle: true },
+      logLevel: 'debug',
+    });
+  });
+
+  it('builds an OIDC config and needs no session secret', () => {
+    const { CONDUIT_SESSION_SECRET: _, ...rest } = base;
+    const config = loadConfig({
+      ...rest,
+      CONDUIT_AUTH_MODE: 'oidc',
+      CONDUIT_OIDC_ISSUER: 'https://idp.example',
+      CONDUIT_OIDC_AUDIENCE: 'conduit',
+      CONDUIT_OIDC_JWKS_URL: 'https://idp.example/jwks',
+    });
+    expect(config.auth).toEqual({
+      mode: 'oidc',
+      issuer: 'https://idp.example',
+      audience: 'conduit',
+      jwksUrl: 'https://idp.example/jwks',
+    });
+  });
+
+  it('lists every missing variable by name', () => {
+    const err = configError({});
+    expect(err.code).toBe('CONFIG');
+    expect(err.details).toEqual({
+      missing: [
+        'CONDUIT_AUTH_MODE',
+        'VIRGIL_APP_ID',
+        'VIRGIL_APP_KEY_ID',
+        'VIRGIL_APP_KEY',
+        'TWILIO_ACCOUNT_SID',
+        'TWILIO_AUTH_TOKEN',
+        'TWILIO_API_KEY',
+        'TWILIO_API_SECRET',
+        'TWILIO_SYNC_SERVICE_SID',
+        'S3_BUCKET',
+      ],
+      invalid: [],
+    });
+    expect(err.message).toContain('S3_BUCKET');
+  });
+
+  it('requires the variables of the chosen auth mode', () => {
+    const { CONDUIT_SESSION_SECRET: _, ...rest } = base;
+    expect(configError(rest).details).toEqual({ missing: ['CONDUIT_SESSION_SECRET'], invalid: [] });
+    expect(configError({ ...base, CONDUIT_AUTH_MODE: 'oidc' }).details).toEqual({
+      missing: ['CONDUIT_OIDC_ISSUER', 'CONDUIT_OIDC_AUDIENCE', 'CONDUIT_OIDC_JWKS_URL'],
+      invalid: [],
+    });
+  });
+
+  it('names invalid variables without echoing any value', () => {
+    const env = {
+      ...base,
+      CONDUIT_AUTH_MODE: 'dev',
+      CONDUIT_SESSION_SECRET: 'too-short-secret-value',
+      CONDUIT_PORT: 'eighty',
+      REDIS_URL: 'http://not-redis',
+      S3_FORCE_PATH_STYLE: 'yes',
+      S3_ENDPOINT: 'ftp://x',
+      CONDUIT_LOG_LEVEL: 'loud',
+      AWS_SECRET_ACCESS_KEY: '',
+    };
+    const err = configError(env);
+    expect(err.details).toEqual({
+      missing: ['AWS_SECRET_ACCESS_KEY'],
+      invalid: [
+        'CONDUIT_SESSION_SECRET',
+        'CONDUIT_PORT',
+        'REDIS_URL',
+        'S3_ENDPOINT',
+        'S3_FORCE_PATH_STYLE',
+        'CONDUIT_LOG_LEVEL',
+      ],
+    });
+    const text = JSON.stringify({ message: err.message, details: err.details, body: err.toBody() });
+    for (const value of [...Object.values(SECRET_VALUES), 'too-short-secret-value', 'eighty', 'not-redis', 'loud']) {
+      expect(text).not.toContain(value);
+    }
+  });
+});

@@ -1,0 +1,119 @@
+import { ConduitError, DEVICE_HEADER, DeviceId, MAX_JSON_BODY_BYTES } from '@conduit/shared';
+import type { Principal } from '@conduit/shared';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { AppContext } from './context.js';
+import { parseInput } from './validate.js';
+
+/** Responses carry tokens and presigned URLs: never cache them, never render them. */
+export const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.set({
+    'Cache-Control': 'no-store',
+    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Referrer-Policy': 'no-referrer',
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+  });
+  next();
+};
+
+export function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.info({ method: req.method, path: req.path, status: res.statusCode, ms }, 'request');
+    });
+    next();
+  };
+}
+
+const parseJson = express.json({
+  limit: MAX_JSON_BODY_BYTES,
+  strict: true,
+  type: 'application/json',
+  // Compressed bodies are refused (415): a 16 KiB limit on a gzip bomb is still a decompression cost.
+  inflate: false,
+});
+
+/** For routes with a body: JSON only (415 otherwise), bounded (413), well-formed (400). */
+export const jsonBody: RequestHandler = (req, res, next) => {
+  if (!req.is('application/json')) {
+    next(new ConduitError('UNSUPPORTED_MEDIA_TYPE'));
+    return;
+  }
+  parseJson(req, res, next);
+};
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+const MAX_TOKEN_CHARS = 8192;
+
+export function authenticate(ctx: AppContext): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.get('authorization');
+    const match = header && header.length <= MAX_TOKEN_CHARS + 7 ? BEARER.exec(header) : null;
+    if (!match?.[1]) throw new ConduitError('UNAUTHENTICATED');
+    res.locals.principal = await ctx.authenticator.authenticate(match[1]);
+    next();
+  };
+}
+
+export function principalOf(res: Response): Principal {
+  const principal = res.locals.principal as Principal | undefined;
+  // Only reachable if a route forgot `authenticate`: fail closed.
+  if (!principal) throw new ConduitError('UNAUTHENTICATED');
+  return principal;
+}
+
+/** The `Conduit-Device` header, well-formed (400) and registered to the caller (403). */
+export async function callerDevice(ctx: AppContext, req: Request, res: Response): Promise<string> {
+  const deviceId = parseInput(DeviceId, req.get(DEVICE_HEADER), `${DEVICE_HEADER} header`);
+  if (!(await ctx.devices.has(principalOf(res).identity, deviceId))) throw new ConduitError('UNKNOWN_DEVICE');
+  return deviceId;
+}
+
+export const methodNotAllowed: RequestHandler = () => {
+  throw new ConduitError('METHOD_NOT_ALLOWED');
+};
+
+export const notFound: RequestHandler = () => {
+  throw new ConduitError('NOT_FOUND');
+};
+
+/** body-parser and router errors carry `type`/`status`; map them onto our codes. */
+function fromHttpError(err: { type?: unknown; status?: unknown }): ConduitError | null {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new ConduitError('PAYLOAD_TOO_LARGE');
+    case 'entity.parse.failed':
+      return new ConduitError('VALIDATION_FAILED', 'The request body is not valid JSON.');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ConduitError('UNSUPPORTED_MEDIA_TYPE');
+  }
+  if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+    return new ConduitError('VALIDATION_FAILED');
+  }
+  return null;
+}
+
+/** Every error leaves as `ConduitError.toBody()`; anything unexpected is logged and becomes INTERNAL. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    let error: ConduitError | null =
+      err instanceof ConduitError ? err : typeof err === 'object' && err !== null ? fromHttpError(err) : null;
+    // Client-side codes (status 0) thrown by an adapter are our bug, not the caller's.
+    if (error === null || error.status < 400) {
+      logger.error({ err, method: req.method, path: req.path }, 'unexpected error');
+      error = new ConduitError('INTERNAL');
+    } else if (error.status >= 500) {
+      logger.error({ err, method: req.method, path: req.path }, 'dependency failure');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(error.status).json(error.toBody());
+  };
+}

@@ -1,0 +1,30 @@
+import { LoginRequest, RegisterRequest, RegisterResponse, SessionResponse } from '@conduit/shared';
+import { Router } from 'express';
+import type { DevAccounts } from '../../auth/dev-accounts.js';
+import { jsonBody, methodNotAllowed } from '../middleware.js';
+import { parseInput, reply } from '../validate.js';
+
+/** POST /v1/auth/register and /v1/auth/login: mounted in dev auth mode only. */
+export function authRoutes(accounts: DevAccounts): Router {
+  const router = Router();
+
+  router
+    .route('/auth/register')
+    .post(jsonBody, async (req, res) => {
+      const { identity, password } = parseInput(RegisterRequest, req.body, 'body');
+      await accounts.register(identity, password);
+      reply(res, 201, RegisterResponse, { identity });
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/auth/login')
+    .post(jsonBody, async (req, res) => {
+      const { identity, password } = parseInput(LoginRequest, req.body, 'body');
+      const session = await accounts.login(identity, password);
+      reply(res, 200, SessionResponse, { token: session.token, identity, expiresAt: session.expiresAt.toISOString() });
+    })
+    .all(methodNotAllowed);
+
+  return router;
+}

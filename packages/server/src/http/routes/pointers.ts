@@ -1,0 +1,94 @@
+import {
+  AckResponse,
+  ConduitError,
+  GroupParams,
+  PointerParams,
+  PointerRegistration,
+  PointerStatus,
+  RegisterPointerRequest,
+  objectKeyOf,
+  syncMapOf,
+} from '@conduit/shared';
+import type { Endpoint } from '@conduit/shared';
+import { Router } from 'express';
+import { participantsOf } from '../../redis/groups.js';
+import { requireMembership } from '../access.js';
+import type { AppContext } from '../context.js';
+import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../middleware.js';
+import { parseInput, reply } from '../validate.js';
+
+/** Ledger records outlive the Sync item's TTL by this much, then expire. */
+const LEDGER_GRACE_SECONDS = 7 * 24 * 3600;
+
+export function pointerRoutes(ctx: AppContext): Router {
+  const router = Router();
+
+  // POST /v1/groups/:groupId/pointers: registers a pointer before the sender publishes it to Sync,
+  // snapshotting who must acknowledge it (every device of every participant but the sender's).
+  router
+    .route('/groups/:groupId/pointers')
+    .post(authenticate(ctx), jsonBody, async (req, res) => {
+      const { groupId } = parseInput(GroupParams, req.params, 'path');
+      const { pointerId, objectId } = parseInput(RegisterPointerRequest, req.body, 'body');
+      const { identity } = principalOf(res);
+      const group = await requireMembership(ctx, groupId, identity);
+      const deviceId = await callerDevice(ctx, req, res);
+      if (!(await ctx.objectStore.head(objectKeyOf(groupId, objectId)))) {
+        throw new ConduitError('NOT_FOUND', 'No such object.');
+      }
+
+      const devicesByIdentity = await ctx.devices.ofMany(participantsOf(group));
+      const expected: Endpoint[] = [];
+      for (const [member, devices] of devicesByIdentity) {
+        for (const device of devices) {
+          if (member !== identity || device !== deviceId) expected.push({ identity: member, deviceId: device });
+        }
+      }
+      const itemTtlSeconds = ctx.config.twilio.itemTtlSeconds;
+      const created = await ctx.ledger.register({
+        pointerId,
+        groupId,
+        sender: { identity, deviceId },
+        expected,
+        createdAt: new Date(),
+        retentionSeconds: itemTtlSeconds + LEDGER_GRACE_SECONDS,
+      });
+      if (!created) throw new ConduitError('POINTER_EXISTS');
+      reply(res, 201, PointerRegistration, {
+        pointerId,
+        groupId,
+        syncMap: syncMapOf(groupId),
+        itemKey: pointerId,
+        itemTtlSeconds,
+        expected,
+      });
+    })
+    .all(methodNotAllowed);
+
+  // POST /v1/pointers/:pointerId/ack: one recipient endpoint confirms delivery.
+  router
+    .route('/pointers/:pointerId/ack')
+    .post(authenticate(ctx), async (req, res) => {
+      const { pointerId } = parseInput(PointerParams, req.params, 'path');
+      const { identity } = principalOf(res);
+      const deviceId = await callerDevice(ctx, req, res);
+      const result = await ctx.ledger.acknowledge(pointerId, { identity, deviceId });
+      if (!result.ok) throw new ConduitError(result.reason);
+      reply(res, 200, AckResponse, { pointerId, remaining: result.remaining, complete: result.remaining === 0 });
+    })
+    .all(methodNotAllowed);
+
+  // GET /v1/pointers/:pointerId: delivery status, for members of the pointer's group.
+  router
+    .route('/pointers/:pointerId')
+    .get(authenticate(ctx), async (req, res) => {
+      const { pointerId } = parseInput(PointerParams, req.params, 'path');
+      const pointer = await ctx.ledger.get(pointerId);
+      if (!pointer) throw new ConduitError('POINTER_NOT_FOUND');
+      await requireMembership(ctx, pointer.groupId, principalOf(res).identity);
+      reply(res, 200, PointerStatus, pointer);
+    })
+    .all(methodNotAllowed);
+
+  return router;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { ConduitError } from '@conduit/shared';
+import { loadConfig } from './config.js';
+import { startServer, startWorker } from './server.js';
+
+/** `conduit-server [api|worker|all]`: configuration from the environment, graceful shutdown on signals. */
+const ROLES = ['api', 'worker', 'all'] as const;
+type Role = (typeof ROLES)[number];
+
+async function main(): Promise<void> {
+  const role = (process.argv[2] ?? 'all') as Role;
+  if (!ROLES.includes(role)) {
+    console.error(`usage: conduit-server [${ROLES.join('|')}]`);
+    process.exitCode = 2;
+    return;
+  }
+  const config = loadConfig(process.env);
+  const running: { close(): Promise<void> }[] = [];
+  if (role === 'api' || role === 'all') running.push(await startServer(config));
+  if (role === 'worker' || role === 'all') running.push(await startWorker(config));
+
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`conduit-server: ${signal}, shutting down`);
+    // A hung dependency must not keep the process alive forever.
+    setTimeout(() => process.exit(1), 15_000).unref();
+    await Promise.allSettled(running.reverse().map((r) => r.close()));
+    process.exit(0);
+  };
+  process.on('SIGTERM', (s) => void shutdown(s));
+  process.on('SIGINT', (s) => void shutdown(s));
+}
+
+main().catch((err: unknown) => {
+  // Config errors list variable names only; anything else is reported by type, never by payload.
+  if (err instanceof ConduitError) console.error(`conduit-server: ${err.code}: ${err.message}`);
+  else console.error(`conduit-server: failed to start: ${err instanceof Error ? err.message : 'unknown error'}`);
+  process.exit(1);
+});

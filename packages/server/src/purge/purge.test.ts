@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { syncMapOf } from '@conduit/shared';
+import { Queue, type Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createKeys } from '../redis/keys.js';
+import { PointerLedger } from '../redis/pointers.js';
+import { FakeSyncAdmin, TEST_REDIS_URL, deleteKeys, eventually, randomKeyPrefix } from '../testing/fakes.js';
+import { OutboxRelay } from './outbox-relay.js';
+import { createPurgeWorker } from './purge-worker.js';
+import { PURGE_QUEUE, jitteredBackoff, type PurgeJobData, type PurgeTuning } from './queue.js';
+
+const prefix = randomKeyPrefix();
+const keys = createKeys(prefix);
+const tuning: PurgeTuning = { attempts: 10, backoffBaseMs: 20, backoffMaxMs: 100 };
+const logger = pino({ level: 'silent' });
+const hex = () => randomBytes(16).toString('hex');
+const sender = { identity: 'alice', deviceId: 'alice-dev-1' };
+const recipient = { identity: 'bob', deviceId: 'bob-dev-01' };
+
+let redis: Redis;
+let ledger: PointerLedger;
+let queue: Queue<PurgeJobData>;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(() => {
+  redis = new Redis(TEST_REDIS_URL);
+  ledger = new PointerLedger(redis, keys);
+  queue = new Queue<PurgeJobData>(PURGE_QUEUE, { connection: redis, prefix: keys.bullPrefix() });
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+afterAll(async () => {
+  await queue.close();
+  await deleteKeys(prefix);
+  await redis.quit();
+});
+
+/** A pointer whose only recipient acked: state 'purging', id in the outbox. */
+async function ackedPointer(): Promise<{ pointerId: string; groupId: string }> {
+  const pointerId = hex();
+  const groupId = hex();
+  await ledger.register({
+    pointerId,
+    groupId,
+    sender,
+    expected: [recipient],
+    createdAt: new Date(),
+    retentionSeconds: 600,
+  });
+  expect(await ledger.acknowledge(pointerId, recipient)).toEqual({ ok: true, remaining: 0 });
+  return { pointerId, groupId };
+}
+
+function startWorker(syncAdmin: FakeSyncAdmin): Worker {
+  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const worker = createPurgeWorker({ connection, prefix: keys.bullPrefix(), syncAdmin, ledger, tuning, logger });
+  cleanups.push(async () => {
+    await worker.close();
+    await connection.quit();
+  });
+  return worker;
+}
+
+async function startRelay(): Promise<OutboxRelay> {
+  const blocking = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const relay = new OutboxRelay({ redis, blocking, keys, ledger, queue, tuning, logger });
+  await relay.start();
+  cleanups.push(() => relay.stop());
+  return relay;
+}
+
+const purged = (pointerId: string) => async () => {
+  const status = await ledger.get(pointerId);
+  return status?.state === 'purged' ? status : undefined;
+};
+
+describe('purge worker', () => {
+  it('retries a failing Sync delete with backoff until it succeeds, then marks the pointer purged', async () => {
+    const syncAdmin = new FakeSyncAdmin();
+    syncAdmin.removeScript.push(new Error('twilio 503'), new Error('twilio 503'), 'removed');
+    const { pointerId, groupId } = await ackedPointer();
+    startWorker(syncAdmin);
+    await startRelay();
+
+    const status = await eventually(purged(pointerId));
+    expect(status.purgedAt).toBeDefined();
+    expect(syncAdmin.removeCalls).toEqual(Array(3).fill({ map: syncMapOf(groupId), key: pointerId }));
+    const job = await queue.getJob(pointerId);
+    expect(job?.attemptsMade).toBe(3);
+    expect(await job?.getState()).toBe('completed');
+    expect(job?.returnvalue).toBe('removed');
+  });
+
+  it('counts an already-absent item as done', async () => {
+    const syncAdmin = new FakeSyncAdmin();
+    syncAdmin.removeScript.push('absent');
+    const { pointerId } = await ackedPointer();
+    startWorker(syncAdmin);
+    await startRelay();
+
+    await eventually(purged(pointerId));
+    expect(syncAdmin.removeCalls).toHaveLength(1);
+    expect((await queue.getJob(pointerId))?.returnvalue).toBe('absent');
+  });
+
+  it('uses jittered exponential backoff bounded by the maximum', () => {
+    const low = jitteredBackoff({ attempts: 10, backoffBaseMs: 1000, backoffMaxMs: 60_000 }, () => 0);
+    const high = jitteredBackoff({ attempts: 10, backoffBaseMs: 1000, backoffMaxMs: 60_000 }, () => 1);
+    expect([1, 2, 3].map(low)).toEqual([500, 1000, 2000]);
+    expect([1, 2, 3].map(high)).toEqual([1000, 2000, 4000]);
+    expect(high(20)).toBe(60_000);
+  });
+});
+
+describe('outbox relay', () => {
+  it('re-drives an entry left in the processing list by a crashed relay, exactly once', async () => {
+    const { pointerId } = await ackedPointer();
+    // Simulate a crash after BLMOVE and before the job was added.
+    expect(await redis.lmove(keys.outbox(), keys.outboxProcessing(), 'RIGHT', 'LEFT')).toBe(pointerId);
+    expect(await queue.getJob(pointerId)).toBeUndefined();
+
+    await startRelay();
+    const job = await queue.getJob(pointerId);
+    expect(job?.data).toMatchObject({ pointerId });
+    expect(await redis.llen(keys.outboxProcessing())).toBe(0);
+
+    // A crash after the add but before LREM re-drives again: the job id absorbs the duplicate.
+    await redis.lpush(keys.outboxProcessing(), pointerId);
+    const second = await startRelay();
+    expect(await second.redrive()).toBe(0);
+    expect(await redis.llen(keys.outboxProcessing())).toBe(0);
+    expect(
+      (await queue.getJobs(['waiting', 'delayed', 'active', 'completed'])).filter((j) => j.id === pointerId),
+    ).toHaveLength(1);
+  });
+
+  it('forwards new outbox entries while running', async () => {
+    const relay = await startRelay();
+    expect(await relay.redrive()).toBe(0);
+    const { pointerId, groupId } = await ackedPointer();
+    const job = await eventually(async () => (await queue.getJob(pointerId)) ?? undefined);
+    expect(job.data).toEqual({ pointerId, groupId });
+    expect(job.opts.attempts).toBe(10);
+    expect(await redis.llen(keys.outbox())).toBe(0);
+  });
+});

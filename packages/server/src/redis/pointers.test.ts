@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../testing/fakes.js';
+import { createKeys } from './keys.js';
+import { PointerLedger } from './pointers.js';
+
+const prefix = randomKeyPrefix();
+const keys = createKeys(prefix);
+let redis: Redis;
+let ledger: PointerLedger;
+
+const hex = () => randomBytes(16).toString('hex');
+const alice = { identity: 'alice', deviceId: 'alice-dev-1' };
+const bob1 = { identity: 'bob', deviceId: 'bob-dev-01' };
+const bob2 = { identity: 'bob', deviceId: 'bob-dev-02' };
+const carol = { identity: 'carol', deviceId: 'carol-dev-1' };
+
+async function registered(expected = [bob1, bob2]): Promise<string> {
+  const pointerId = hex();
+  const created = await ledger.register({
+    pointerId,
+    groupId: hex(),
+    sender: alice,
+    expected,
+    createdAt: new Date(),
+    retentionSeconds: 3600,
+  });
+  expect(created).toBe(true);
+  return pointerId;
+}
+
+const outbox = () => redis.lrange(keys.outbox(), 0, -1);
+
+beforeAll(() => {
+  redis = new Redis(TEST_REDIS_URL);
+  ledger = new PointerLedger(redis, keys);
+});
+
+afterAll(async () => {
+  await deleteKeys(prefix);
+  await redis.quit();
+});
+
+describe('PointerLedger ack script', () => {
+  it('refuses an unknown pointer without side effects', async () => {
+    const pointerId = hex();
+    expect(await ledger.acknowledge(pointerId, bob1)).toEqual({ ok: false, reason: 'POINTER_NOT_FOUND' });
+    expect(await redis.exists(keys.pointerAcked(pointerId))).toBe(0);
+  });
+
+  it('refuses endpoints that are not recipients, the sender included', async () => {
+    const pointerId = await registered();
+    expect(await ledger.acknowledge(pointerId, carol)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
+    expect(await ledger.acknowledge(pointerId, alice)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
+    expect((await ledger.get(pointerId))?.acknowledged).toEqual([]);
+  });
+
+  it('is idempotent and counts down per distinct endpoint', async () => {
+    const pointerId = await registered();
+    expect(await ledger.acknowledge(pointerId, bob1)).toEqual({ ok: true, remaining: 1 });
+    expect(await ledger.acknowledge(pointerId, bob1)).toEqual({ ok: true, remaining: 1 });
+    const status = await ledger.get(pointerId);
+    expect(status?.state).toBe('pending');
+    expect(status?.acknowledged).toEqual([bob1]);
+    expect(await outbox()).not.toContain(pointerId);
+  });
+
+  it('the last ack moves the pointer to purging and enqueues it exactly once', async () => {
+    const pointerId = await registered();
+    await ledger.acknowledge(pointerId, bob1);
+    // Concurrent and repeated final acks: the transition must still happen once.
+    const results = await Promise.all([
+      ledger.acknowledge(pointerId, bob2),
+      ledger.acknowledge(pointerId, bob2),
+      ledger.acknowledge(pointerId, bob1),
+    ]);
+    expect(results).toEqual([
+      { ok: true, remaining: 0 },
+      { ok: true, remaining: 0 },
+      { ok: true, remaining: 0 },
+    ]);
+    expect((await outbox()).filter((id) => id === pointerId)).toHaveLength(1);
+    const status = await ledger.get(pointerId);
+    expect(status?.state).toBe('purging');
+    expect(status?.acknowledged).toEqual([bob1, bob2]);
+  });
+
+  it('refuses a second registration of the same pointer id', async () => {
+    const pointerId = await registered();
+    const again = await ledger.register({
+      pointerId,
+      groupId: hex(),
+      sender: carol,
+      expected: [alice],
+      createdAt: new Date(),
+      retentionSeconds: 3600,
+    });
+    expect(again).toBe(false);
+    expect((await ledger.get(pointerId))?.sender).toEqual(alice);
+  });
+
+  it('markPurged is idempotent and keeps the first purgedAt', async () => {
+    const pointerId = await registered([bob1]);
+    await ledger.acknowledge(pointerId, bob1);
+    const first = new Date('2030-01-01T00:00:00.000Z');
+    expect(await ledger.markPurged(pointerId, first)).toBe(true);
+    expect(await ledger.markPurged(pointerId, new Date('2031-01-01T00:00:00.000Z'))).toBe(true);
+    const status = await ledger.get(pointerId);
+    expect(status?.state).toBe('purged');
+    expect(status?.purgedAt).toBe(first.toISOString());
+    expect(await ledger.markPurged(hex(), first)).toBe(false);
+  });
+
+  it('gives every ledger key the retention TTL', async () => {
+    const pointerId = await registered();
+    await ledger.acknowledge(pointerId, bob1);
+    for (const key of [keys.pointer(pointerId), keys.pointerExpected(pointerId), keys.pointerAcked(pointerId)]) {
+      const ttl = await redis.ttl(key);
+      expect(ttl).toBeGreaterThan(3500);
+      expect(ttl).toBeLessThanOrEqual(3600);
+    }
+  });
+});

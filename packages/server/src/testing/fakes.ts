@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import type { Expiring, ObjectStore, PresignedRequest, SyncAdmin, SyncPermissions, TokenIssuer } from '@conduit/shared';
+import { Redis } from 'ioredis';
+import type { ServerConfig } from '../config.js';
+
+/**
+ * Test doubles for the ports and helpers for isolated Redis state. Used by this package's tests
+ * (and usable by the dev stack's); never wired into production composition.
+ */
+
+export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A fresh key prefix per test file, so files can run in parallel against one Redis. */
+export const randomKeyPrefix = (): string => `conduit-test:${randomBytes(6).toString('hex')}:`;
+
+/** Deletes every key under the prefix. */
+export async function deleteKeys(prefix: string, url = TEST_REDIS_URL): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+}
+
+export function testConfig(prefix: string, overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    redisUrl: TEST_REDIS_URL,
+    redisKeyPrefix: prefix,
+    auth: { mode: 'dev', sessionSecret: randomBytes(32).toString('base64url') },
+    virgil: { appId: 'app', appKeyId: 'key', appPrivateKey: 'unused', tokenTtlSeconds: 600 },
+    twilio: {
+      accountSid: 'ACtest',
+      authToken: 'unused',
+      apiKeySid: 'SKtest',
+      apiKeySecret: 'unused',
+      serviceSid: 'IStest',
+      tokenTtlSeconds: 600,
+      itemTtlSeconds: 3600,
+    },
+    s3: { bucket: 'test', region: 'us-east-1', forcePathStyle: true, presignTtlSeconds: 300 },
+    purge: { attempts: 10, backoffBaseMs: 20, backoffMaxMs: 200 },
+    logLevel: 'silent',
+    ...overrides,
+  };
+}
+
+/** Objects "exist" once `put` is called, as if the client had used the presigned PUT. */
+export class FakeObjectStore implements ObjectStore {
+  readonly objects = new Map<string, number>();
+  readonly presigned: { method: 'PUT' | 'GET'; key: string; size?: number }[] = [];
+
+  put(key: string, size: number): void {
+    this.objects.set(key, size);
+  }
+
+  async presignPut(key: string, size: number): Promise<PresignedRequest> {
+    this.presigned.push({ method: 'PUT', key, size });
+    return this.request(key, { 'content-length': String(size) });
+  }
+
+  async presignGet(key: string): Promise<PresignedRequest> {
+    this.presigned.push({ method: 'GET', key });
+    return this.request(key, {});
+  }
+
+  async head(key: string): Promise<{ size: number } | null> {
+    const size = this.objects.get(key);
+    return size === undefined ? null : { size };
+  }
+
+  async ping(): Promise<void> {}
+
+  private request(key: string, headers: Record<string, string>): PresignedRequest {
+    return { url: `https://s3.example.test/bucket/${key}?sig=fake`, headers, expiresAt: new Date(Date.now() + 60_000) };
+  }
+}
+
+/** Records every call; `removeMapItem` behaviour is scriptable per call. */
+export class FakeSyncAdmin implements SyncAdmin {
+  readonly maps = new Set<string>();
+  readonly permissions = new Map<string, SyncPermissions>();
+  readonly removeCalls: { map: string; key: string }[] = [];
+  /** Consumed one per removeMapItem call; when empty, the call returns 'removed'. */
+  readonly removeScript: ('removed' | 'absent' | Error)[] = [];
+  failEnsureMap = false;
+
+  async ensureMap(uniqueName: string): Promise<void> {
+    if (this.failEnsureMap) throw new Error('sync down');
+    this.maps.add(uniqueName);
+  }
+
+  async setMapPermissions(map: string, identity: string, permissions: SyncPermissions): Promise<void> {
+    this.permissions.set(`${map}/${identity}`, permissions);
+  }
+
+  async removeMapItem(map: string, key: string): Promise<'removed' | 'absent'> {
+    this.removeCalls.push({ map, key });
+    const next = this.removeScript.shift() ?? 'removed';
+    if (next instanceof Error) throw next;
+    return next;
+  }
+}
+
+export class FakeTokenIssuer implements TokenIssuer {
+  constructor(private readonly kind: string) {}
+
+  async issue(identity: string): Promise<Expiring<string>> {
+    return { value: `${this.kind}-token-for-${identity}`, expiresAt: new Date(Date.now() + 600_000) };
+  }
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
