@@ -74,8 +74,8 @@ describe('local S3 (s3rver) with @aws-sdk/client-s3', () => {
   });
 
   it('answers 404 for a missing object', async () => {
-    await expect(client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: 'objects/none' }))).rejects.toMatchObject(
-      { $metadata: { httpStatusCode: 404 } },
-    );
+    await expect(client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: 'objects/none' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
   });
 });

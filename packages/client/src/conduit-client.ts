@@ -26,6 +26,7 @@ import type { ReceiveContext, ReceivedFile } from './receive-pointer.js';
 import { LocalState } from './state/local-state.js';
 import { ReceivedLog } from './state/received-log.js';
 import { fromVirgilError, virgil } from './virgil/errors.js';
+import { waitForAbort } from './util/abort.js';
 import { GroupKeys } from './virgil/group-keys.js';
 
 export interface ConduitClientOptions {
@@ -218,12 +219,8 @@ export class ConduitClient {
   /** Receives the group's files into `outDir` until `signal` aborts (or the client closes). */
   async receive(groupId: string, opts: ReceiveOptions): Promise<void> {
     const stop = await this.subscribe(groupId, opts);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, this.closing.signal]) : this.closing.signal;
     try {
-      await new Promise<void>((resolve) => {
-        if (signal.aborted) return resolve();
-        signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+      await waitForAbort(opts.signal, this.closing.signal);
     } finally {
       await stop();
     }

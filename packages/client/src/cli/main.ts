@@ -17,6 +17,7 @@ import { runDemo } from './demo.js';
 import { describeFailure, EXIT } from './errors.js';
 import { readPassword } from './password.js';
 import { exportLines, runStack } from './stack.js';
+import { abortAfter } from '../util/abort.js';
 
 /** setTimeout's ceiling (~24.8 days): "no timeout" in practice. */
 const FOREVER_MS = 2 ** 31 - 1;
@@ -115,14 +116,18 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
           printFile(g, await client.receiveNext(groupId, { outDir, timeoutMs }));
           return;
         }
-        const stop = AbortSignal.any([interrupted(), AbortSignal.timeout(timeoutMs)]);
+        const stop = abortAfter(interrupted(), timeoutMs);
         if (!g.json) console.error(`receiving into ${outDir} (Ctrl-C to stop)`);
-        await client.receive(groupId, {
-          outDir,
-          signal: stop,
-          onFile: (f) => printFile(g, f),
-          onError: (err) => printWarning(g, err),
-        });
+        try {
+          await client.receive(groupId, {
+            outDir,
+            signal: stop.signal,
+            onFile: (f) => printFile(g, f),
+            onError: (err) => printWarning(g, err),
+          });
+        } finally {
+          stop.dispose();
+        }
       }),
     );
 

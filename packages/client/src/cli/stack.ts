@@ -1,4 +1,5 @@
 import type { LocalStack } from '@conduit/devstack';
+import { waitForAbort } from '../util/abort.js';
 
 /** `conduit stack up`: runs the local stack in the foreground until `signal` aborts, then stops it cleanly. */
 export async function runStack(opts: {
@@ -11,10 +12,7 @@ export async function runStack(opts: {
   const stack = await startLocalStack({ dataDir: opts.dataDir, log: opts.log });
   try {
     opts.ready(stack);
-    await new Promise<void>((resolve) => {
-      if (opts.signal.aborted) return resolve();
-      opts.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await waitForAbort(opts.signal);
   } finally {
     await stack.stop();
   }

@@ -27,8 +27,11 @@ export function fromVirgilError(err: unknown, action: string): ConduitError {
       return wrap('SENDER_MISMATCH', 'a public key card failed verification against the directory key.');
     case 'UsersNotFoundError':
     case 'LookupNotFoundError':
-    case 'RegisterRequiredError':
-      return wrap('IDENTITY_NOT_FOUND', 'no public key is registered for that identity.');
+    case 'RegisterRequiredError': {
+      const ids = (err as { identities?: unknown }).identities;
+      const who = Array.isArray(ids) && ids.length > 0 ? ids.map(String).join(', ') : 'that identity';
+      return wrap('IDENTITY_NOT_FOUND', `no public key is registered for ${who}.`);
+    }
     case 'MultipleCardsError':
     case 'UsersFoundWithMultipleCardsError':
       return wrap('INTEGRITY', 'an identity has more than one public key card.');

@@ -7,6 +7,8 @@ import { OidcAuthenticator } from './oidc-authenticator.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { SessionTokens } from './session-tokens.js';
 
+type CryptoKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
 async function rejection(promise: Promise<unknown>): Promise<ConduitError> {
   const err = await promise.then(
     () => new Error('expected a rejection'),
