@@ -113,3 +113,70 @@ export const PointerStatus = z.object({
   purgedAt: z.iso.datetime().optional(),
 });
 export type PointerStatus = z.infer<typeof PointerStatus>;
+
+/**
+ * Multipart uploads (large objects, resumable). S3 allows 10,000 parts of 5 MiB to 5 GiB each
+ * (the last may be smaller); parts may differ in size, since container parts are whole segments.
+ */
+export const MAX_MULTIPART_OBJECT_BYTES = 5 * 1024 ** 4;
+export const MIN_PART_BYTES = 5 * 1024 ** 2;
+export const MAX_PART_BYTES = 5 * 1024 ** 3;
+export const MAX_PARTS = 10_000;
+/** Part URLs requested in one call. */
+export const MAX_PARTS_PER_REQUEST = 100;
+
+export const UploadId = z
+  .string()
+  .length(32)
+  .regex(/^[0-9a-f]{32}$/, 'uploadId: 32 lowercase hex characters');
+export type UploadId = z.infer<typeof UploadId>;
+
+// POST /v1/groups/:groupId/uploads  -> starts a multipart upload of a new object of `size` bytes
+export const CreateMultipartRequest = z.strictObject({
+  size: z.number().int().positive().max(MAX_MULTIPART_OBJECT_BYTES),
+});
+export type CreateMultipartRequest = z.infer<typeof CreateMultipartRequest>;
+export const MultipartUpload = z.object({
+  uploadId: UploadId,
+  objectId: ObjectId,
+  size: z.number().int().positive(),
+  /** After this the server aborts the upload and frees its parts. */
+  expiresAt: z.iso.datetime(),
+});
+export type MultipartUpload = z.infer<typeof MultipartUpload>;
+export const UploadParams = z.strictObject({ groupId: GroupId, uploadId: UploadId });
+
+// GET /v1/groups/:groupId/uploads/:uploadId  -> the upload, for resuming (404 once expired or completed)
+// POST /v1/groups/:groupId/uploads/:uploadId/parts  -> presigned PUTs for the named parts
+export const PartNumber = z.number().int().min(1).max(MAX_PARTS);
+export const PresignPartsRequest = z.strictObject({
+  parts: z
+    .array(z.strictObject({ partNumber: PartNumber, size: z.number().int().positive().max(MAX_PART_BYTES) }))
+    .min(1)
+    .max(MAX_PARTS_PER_REQUEST),
+});
+export type PresignPartsRequest = z.infer<typeof PresignPartsRequest>;
+export const PresignedParts = z.object({
+  parts: z.array(
+    z.object({
+      partNumber: PartNumber,
+      url: z.url(),
+      headers: z.record(z.string(), z.string()),
+    }),
+  ),
+  expiresAt: z.iso.datetime(),
+});
+export type PresignedParts = z.infer<typeof PresignedParts>;
+
+// POST /v1/groups/:groupId/uploads/:uploadId/complete  -> the object exists afterwards
+export const CompleteMultipartRequest = z.strictObject({
+  parts: z
+    .array(z.strictObject({ partNumber: PartNumber, etag: z.string().min(1).max(128) }))
+    .min(1)
+    .max(MAX_PARTS),
+});
+export type CompleteMultipartRequest = z.infer<typeof CompleteMultipartRequest>;
+export const CompletedUpload = z.object({ objectId: ObjectId, size: z.number().int().positive() });
+export type CompletedUpload = z.infer<typeof CompletedUpload>;
+
+// DELETE /v1/groups/:groupId/uploads/:uploadId  -> 204; aborts the upload (idempotent)

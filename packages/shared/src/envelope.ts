@@ -27,3 +27,27 @@ export const EnvelopeV1 = z.strictObject({
   file: FileMeta,
 });
 export type EnvelopeV1 = z.infer<typeof EnvelopeV1>;
+
+/**
+ * Envelope v2: the content key and parameters of a container v1 object (docs/format.md section 10).
+ * Cross-field rules (paddedLength is plainLength or padme(plainLength), file.size equals
+ * plainLength, the ids equal the pointer's) are checked by the receiver after parsing.
+ */
+export const MAX_ENVELOPE_JSON_BYTES = 2048;
+export const EnvelopeV2 = z.strictObject({
+  v: z.literal(2),
+  container: z.literal(1),
+  key: b64(32),
+  headerSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  pointerId: PointerId,
+  objectId: ObjectId,
+  plainLength: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  paddedLength: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  segmentSize: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(8 * 1024 * 1024),
+  file: FileMeta,
+});
+export type EnvelopeV2 = z.infer<typeof EnvelopeV2>;

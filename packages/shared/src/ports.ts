@@ -39,6 +39,16 @@ export interface ObjectStore {
   head(key: string): Promise<{ size: number } | null>;
   /** Readiness probe. */
   ping(): Promise<void>;
+  /** Starts a multipart upload; the returned id is the store's own (never shown to clients). */
+  createMultipartUpload(key: string): Promise<{ storeUploadId: string }>;
+  /** Presigned PUT of one part of exactly `size` bytes. */
+  presignUploadPart(key: string, storeUploadId: string, partNumber: number, size: number): Promise<PresignedRequest>;
+  completeMultipartUpload(key: string, storeUploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void>;
+  /**
+   * Aborts an upload and frees its parts. 'unsupported' when the store cannot abort (s3rver answers
+   * 405): the caller drops its record and relies on the bucket's lifecycle rule instead.
+   */
+  abortMultipartUpload(key: string, storeUploadId: string): Promise<'aborted' | 'absent' | 'unsupported'>;
 }
 
 export interface SyncPermissions {
