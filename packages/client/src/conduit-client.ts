@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import {
   ConduitError,
@@ -8,26 +7,35 @@ import {
   GroupId,
   Identity,
   MAX_GROUP_MEMBERS,
+  parsePointer,
   PointerId,
   serializePointer,
   syncMapOf,
 } from '@conduit/shared';
-import type { Endpoint, GroupView, PointerChannel, PointerStatus, PointerV1, PresignedUrl } from '@conduit/shared';
+import type { Endpoint, GroupView, PointerChannel, PointerStatus, PointerV1 } from '@conduit/shared';
 import { TwilioSyncChannel } from './adapters/twilio-sync-channel.js';
 import { HttpClient } from './api/http-client.js';
 import { derivePasswords } from './auth/passwords.js';
 import { closeEThree, initVirgilWasm, openEThree } from './crypto/e3kit.js';
+import { initPythiaWasm } from './crypto/virgil-wasm.js';
+import { openEnvelope, sealEnvelope } from './files/envelope.js';
 import { guessMediaType } from './files/media-type.js';
-import { uploadObject } from './files/object-transfer.js';
-import { MAX_SEALED_PLAINTEXT_BYTES, sealFile, TAG_BYTES } from './files/seal.js';
-import type { Sealed } from './files/seal.js';
 import { receivePointer } from './receive-pointer.js';
 import type { ReceiveContext, ReceivedFile } from './receive-pointer.js';
 import { LocalState } from './state/local-state.js';
 import { ReceivedLog } from './state/received-log.js';
+import { DownloadStateStore } from './transfer/download-state.js';
+import type { DownloadOptions } from './transfer/download.js';
+import { progressEmitter } from './transfer/progress.js';
+import type { ProgressListener } from './transfer/progress.js';
+import { readPlainRange } from './transfer/range-read.js';
+import { uploadFile } from './transfer/upload.js';
+import type { UploadOptions } from './transfer/upload.js';
+import { UploadStateStore } from './transfer/upload-state.js';
 import { fromVirgilError, virgil } from './virgil/errors.js';
 import { waitForAbort } from './util/abort.js';
 import { GroupKeys } from './virgil/group-keys.js';
+import { selfSealer } from './virgil/self-seal.js';
 
 export interface ConduitClientOptions {
   serverUrl: string;
@@ -44,7 +52,7 @@ export interface ConduitClientOptions {
   log?: (line: string) => void;
 }
 
-export interface SendOptions {
+export interface SendOptions extends UploadOptions {
   /** File name shown to recipients (default: the file's base name). */
   name?: string;
   /** Media type (default: guessed from the name). */
@@ -54,14 +62,28 @@ export interface SendOptions {
 export interface SentFile {
   pointerId: PointerId;
   objectId: string;
+  /** Plaintext size of the file in bytes. */
+  plainLength: number;
   /** Stored (ciphertext) size in bytes. */
   size: number;
+  /** An interrupted upload of the same file was continued. */
+  resumed: boolean;
   /** Where the pointer was published. */
   syncMap: string;
   itemKey: string;
+  /** The published pointer (what readRange takes). */
+  pointer: PointerV1;
 }
 
-export interface ReceiveOptions {
+/** Transfer tuning of receive() and receiveNext(). */
+export interface ReceiveTransferOptions {
+  /** Ranged GETs in flight per file (default 4). */
+  concurrency?: DownloadOptions['concurrency'];
+  /** Progress of each file's download. */
+  onProgress?: ProgressListener;
+}
+
+export interface ReceiveOptions extends ReceiveTransferOptions {
   outDir: string;
   onFile?: (file: ReceivedFile) => void;
   /** A pointer that could not be received (it stays unacknowledged); receiving goes on. */
@@ -159,61 +181,92 @@ export class ConduitClient {
     return view;
   }
 
-  /** Encrypts a file for the group, uploads the ciphertext, registers and publishes its pointer. */
+  /**
+   * Encrypts a file for the group while uploading it (container v1 over S3 multipart, constant
+   * memory), then registers and publishes its pointer. An interrupted send of the same file to the
+   * same group resumes (see UploadOptions.resume).
+   */
   async sendFile(groupId: string, filePath: string, opts: SendOptions = {}): Promise<SentFile> {
     const gid = parseId(GroupId, groupId, 'group id');
-    const name = opts.name ?? basename(filePath);
-    const file = FileMeta.safeParse({ name, type: opts.type ?? guessMediaType(name), size: 0 });
-    if (!file.success)
+    const path = resolve(filePath);
+    const name = opts.name ?? basename(path);
+    const meta = FileMeta.safeParse({ name, type: opts.type ?? guessMediaType(name), size: 0 });
+    if (!meta.success)
       throw new ConduitError('VALIDATION_FAILED', 'Invalid file name or type (1-255 / 1-127 characters).');
+    const file = { name: meta.data.name, type: meta.data.type };
 
-    const info = await stat(filePath).catch((err: unknown) => {
-      throw new ConduitError('VALIDATION_FAILED', `Cannot read ${filePath}.`, undefined, { cause: err });
-    });
-    if (!info.isFile()) throw new ConduitError('VALIDATION_FAILED', `${filePath} is not a regular file.`);
-    if (info.size > MAX_SEALED_PLAINTEXT_BYTES) {
-      throw new ConduitError(
-        'PAYLOAD_TOO_LARGE',
-        `Files over ${MAX_SEALED_PLAINTEXT_BYTES} bytes are not supported yet.`,
-      );
-    }
-
-    const encrypt = await (await this.keys()).encryptorFor(gid);
-    const pointerId = randomBytes(16).toString('hex');
-    const plaintext = await readFile(filePath);
-    let upload: PresignedUrl;
-    let sealed: Sealed;
+    const keys = await this.keys();
+    const encrypt = await keys.encryptorFor(gid);
+    const uploaded = await uploadFile(
+      {
+        api: this.api,
+        store: new UploadStateStore(this.state.uploadsDir),
+        keys: selfSealer(await this.ethree()),
+        log: this.log,
+      },
+      gid,
+      path,
+      file,
+      opts,
+    );
+    let envelope: string;
     try {
-      upload = await this.api.createUpload(gid, { size: plaintext.length + TAG_BYTES });
-      const meta = { ...file.data, size: plaintext.length };
-      sealed = await sealFile({ pointerId, objectId: upload.objectId, plaintext, file: meta }, encrypt);
+      envelope = await sealEnvelope({ ...uploaded, file }, encrypt);
     } finally {
-      plaintext.fill(0);
+      uploaded.contentKey.fill(0);
     }
-    await uploadObject(upload, sealed.object);
+    progressEmitter({ direction: 'send', bytesTotal: uploaded.plainLength, name }, opts.onProgress)(
+      'publishing',
+      uploaded.plainLength,
+    );
 
-    const reg = await this.api.registerPointer(gid, { pointerId, objectId: upload.objectId });
+    const { pointerId, objectId } = uploaded;
+    const reg = await this.api.registerPointer(gid, { pointerId, objectId });
     const pointer: PointerV1 = {
       v: 1,
       kind: 'file',
       id: pointerId,
       groupId: gid,
       sender: this.endpoint,
-      objectId: upload.objectId,
-      size: sealed.object.length,
-      envelope: sealed.envelope,
+      objectId,
+      size: uploaded.size,
+      envelope,
       createdAt: new Date().toISOString(),
     };
     const data = JSON.parse(serializePointer(pointer)) as Record<string, unknown>;
     await (await this.channel()).publish(reg.syncMap, reg.itemKey, data, reg.itemTtlSeconds);
+    await uploaded.finish();
+    progressEmitter({ direction: 'send', bytesTotal: uploaded.plainLength, name }, opts.onProgress)(
+      'done',
+      uploaded.plainLength,
+    );
     this.log(`sent pointer ${pointerId} to ${reg.expected.length} endpoint(s)`);
     return {
       pointerId,
-      objectId: upload.objectId,
-      size: sealed.object.length,
+      objectId,
+      plainLength: uploaded.plainLength,
+      size: uploaded.size,
+      resumed: uploaded.resumed,
       syncMap: reg.syncMap,
       itemKey: reg.itemKey,
+      pointer,
     };
+  }
+
+  /**
+   * Random access: plaintext bytes [start, end) of a shared file (end exclusive, at most 64 MiB),
+   * fetching and verifying only the segments that cover them. `pointer` is a pointer of a group
+   * this identity belongs to (e.g. SentFile.pointer, or a Sync item).
+   */
+  async readRange(pointer: unknown, start: number, end: number, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    const parsed = parsePointer(pointer);
+    const decrypt = await (await this.keys()).decryptorFor(parsed.groupId, parsed.sender.identity);
+    const envelope = await openEnvelope(parsed, decrypt);
+    try {
+      return await readPlainRange(this.api, parsed, envelope, start, end, opts.signal);
+    } finally {
+      envelope.contentKey.fill(0);
+    }
   }
 
   /** Receives the group's files into `outDir` until `signal` aborts (or the client closes). */
@@ -227,14 +280,23 @@ export class ConduitClient {
   }
 
   /** Waits for the next file of the group (pointers already present count), or fails with TIMEOUT. */
-  async receiveNext(groupId: string, opts: { outDir: string; timeoutMs: number }): Promise<ReceivedFile> {
+  async receiveNext(
+    groupId: string,
+    opts: { outDir: string; timeoutMs: number } & ReceiveTransferOptions,
+  ): Promise<ReceivedFile> {
     let lastError: ConduitError | undefined;
     let settle!: (file: ReceivedFile | undefined) => void;
     const next = new Promise<ReceivedFile | undefined>((resolve) => (settle = resolve));
     const timer = setTimeout(() => settle(undefined), opts.timeoutMs);
     const stop = await this.subscribe(
       groupId,
-      { outDir: opts.outDir, onFile: (file) => settle(file), onError: (err) => (lastError = err) },
+      {
+        outDir: opts.outDir,
+        concurrency: opts.concurrency,
+        onProgress: opts.onProgress,
+        onFile: (file) => settle(file),
+        onError: (err) => (lastError = err),
+      },
       true,
     ).catch((err: unknown) => {
       clearTimeout(timer);
@@ -280,7 +342,10 @@ export class ConduitClient {
       api: this.api,
       keys: await this.keys(),
       received: this.received,
+      downloads: new DownloadStateStore(this.state.downloadsDir),
       log: this.log,
+      transfer: { concurrency: opts.concurrency, onProgress: opts.onProgress },
+      signal: opts.signal ?? this.closing.signal,
     };
     const onError =
       opts.onError ?? ((err: ConduitError) => this.log(`pointer not received: ${err.code}: ${err.message}`));
@@ -331,6 +396,7 @@ export class ConduitClient {
    * after an interrupted registration completes it.
    */
   private async ensurePrivateKey(backupPassword: string, isNew: boolean): Promise<void> {
+    await initPythiaWasm(); // the key backup derives its key with Pythia
     const ethree = await this.ethree();
     if (await virgil('Reading the local key', () => ethree.hasLocalPrivateKey())) return;
     if (!isNew && (await this.restoreKey(ethree, backupPassword))) return;

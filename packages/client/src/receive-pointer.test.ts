@@ -6,15 +6,16 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConduitError } from '@conduit/shared';
+import { ConduitError, encryptBuffer, padme, SegmentEncryptor } from '@conduit/shared';
 import type { PointerV1, PresignedUrl } from '@conduit/shared';
-import { sealFile } from './files/seal.js';
-import type { DecryptEnvelope, EncryptEnvelope } from './files/seal.js';
+import { sealEnvelope } from './files/envelope.js';
+import type { DecryptEnvelope, EncryptEnvelope } from './files/envelope.js';
 import { receivePointer } from './receive-pointer.js';
 import type { ReceiveContext } from './receive-pointer.js';
 import { ReceivedLog } from './state/received-log.js';
+import { DownloadStateStore } from './transfer/download-state.js';
 
-/** Object storage is a real local HTTP server; the group cipher is a fake of the E3Kit port. */
+/** Object storage is a real local HTTP server (ranged GETs); the group cipher is a fake of the E3Kit port. */
 const groupKey = randomBytes(32);
 const encrypt: EncryptEnvelope = async (p) => {
   const iv = randomBytes(12);
@@ -37,8 +38,11 @@ let dir: string;
 beforeAll(async () => {
   server = createServer((req, res) => {
     const body = objects.get(req.url?.slice(1) ?? '');
-    if (body) res.writeHead(200).end(body);
-    else res.writeHead(404).end();
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    if (!body || !range) return void res.writeHead(404).end();
+    const start = Number(range[1]);
+    const end = Math.min(Number(range[2]), body.length - 1);
+    res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${body.length}` }).end(body.subarray(start, end + 1));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   storageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -54,11 +58,25 @@ async function sendOne(name: string, text: string, sender = { identity: 'alice',
   const pointerId = hex();
   const objectId = hex();
   const plaintext = Buffer.from(text);
-  const sealed = await sealFile(
-    { pointerId, objectId, plaintext, file: { name, type: 'text/plain', size: plaintext.length } },
+  const contentKey = randomBytes(32);
+  const salt = randomBytes(32);
+  const paddedLength = padme(plaintext.length);
+  const object = encryptBuffer(plaintext, { contentKey, salt, padToLength: paddedLength });
+  const { header, segmentSize } = new SegmentEncryptor({ contentKey, salt });
+  const envelope = await sealEnvelope(
+    {
+      pointerId,
+      objectId,
+      contentKey,
+      header,
+      plainLength: plaintext.length,
+      paddedLength,
+      segmentSize,
+      file: { name, type: 'text/plain' },
+    },
     encrypt,
   );
-  objects.set(objectId, sealed.object);
+  objects.set(objectId, object);
   const pointer: PointerV1 = {
     v: 1,
     kind: 'file',
@@ -66,8 +84,8 @@ async function sendOne(name: string, text: string, sender = { identity: 'alice',
     groupId: GROUP,
     sender,
     objectId,
-    size: sealed.object.length,
-    envelope: sealed.envelope,
+    size: object.length,
+    envelope,
     createdAt: new Date().toISOString(),
   };
   return JSON.parse(JSON.stringify(pointer)) as PointerV1;
@@ -81,6 +99,7 @@ async function context(outDir: string, ackError?: ConduitError) {
     groupId: GROUP,
     outDir,
     received: await ReceivedLog.open(join(outDir, '..', `${hex()}.jsonl`)),
+    downloads: new DownloadStateStore(join(outDir, '..', `downloads-${hex()}`)),
     log: () => undefined,
     keys: { decryptorFor: async () => decrypt },
     api: {
@@ -156,7 +175,7 @@ describe('receivePointer', () => {
     const { ctx, acks } = await context(out);
     const pointer = await sendOne('c.txt', 'secret');
     const stored = objects.get(pointer.objectId)!;
-    stored[0] = stored[0]! ^ 1;
+    stored[20] = stored[20]! ^ 1; // a salt byte: the header no longer matches the envelope's digest
     await expect(receivePointer(ctx, pointer)).rejects.toMatchObject({ code: 'INTEGRITY' });
     expect(acks).toHaveLength(0);
     expect(await readdir(out).catch(() => [])).toEqual([]);

@@ -2,11 +2,12 @@ import { basename } from 'node:path';
 import { ConduitError, parsePointer } from '@conduit/shared';
 import type { Endpoint, GroupId, PointerId } from '@conduit/shared';
 import type { HttpClient } from './api/http-client.js';
+import { openEnvelope } from './files/envelope.js';
 import { sanitizeFileName } from './files/file-name.js';
-import { downloadObject } from './files/object-transfer.js';
-import { openFile, sha256Hex } from './files/seal.js';
-import { writeNewFile } from './files/write-new-file.js';
 import type { ReceivedLog } from './state/received-log.js';
+import { downloadToFile } from './transfer/download.js';
+import type { DownloadOptions } from './transfer/download.js';
+import type { DownloadStateStore } from './transfer/download-state.js';
 import type { GroupKeys } from './virgil/group-keys.js';
 
 export interface ReceivedFile {
@@ -19,8 +20,6 @@ export interface ReceivedFile {
   name: string;
   type: string;
   size: number;
-  /** SHA-256 of the plaintext (hex). */
-  sha256: string;
 }
 
 export interface ReceiveContext {
@@ -30,14 +29,17 @@ export interface ReceiveContext {
   api: Pick<HttpClient, 'createDownload' | 'ack'>;
   keys: Pick<GroupKeys, 'decryptorFor'>;
   received: ReceivedLog;
+  downloads: DownloadStateStore;
   log: (line: string) => void;
+  transfer?: Omit<DownloadOptions, 'signal'>;
+  signal?: AbortSignal;
 }
 
 /**
  * Handles one Sync item of a group's map: validate, skip what this device sent or already
- * handled, fetch + verify + decrypt, write the file, then acknowledge. Returns the file when one
- * was written now. Re-delivery is idempotent through the ReceivedLog: a file written but not yet
- * acknowledged is only acknowledged again, never written twice.
+ * handled, open and check the envelope, download + verify + decrypt to disk, then acknowledge.
+ * Returns the file when one was written now. Re-delivery is idempotent through the ReceivedLog:
+ * a file written but not yet acknowledged is only acknowledged again, never written twice.
  */
 export async function receivePointer(ctx: ReceiveContext, data: unknown): Promise<ReceivedFile | undefined> {
   const pointer = parsePointer(data);
@@ -51,23 +53,28 @@ export async function receivePointer(ctx: ReceiveContext, data: unknown): Promis
   let file: ReceivedFile | undefined;
   if (state !== 'received') {
     const decrypt = await ctx.keys.decryptorFor(pointer.groupId, pointer.sender.identity);
-    const presigned = await ctx.api.createDownload(pointer.groupId, pointer.objectId);
-    const object = await downloadObject(presigned, pointer.size);
-    const opened = await openFile(pointer, object, decrypt);
+    const envelope = await openEnvelope(pointer, decrypt);
     try {
-      const path = await writeNewFile(ctx.outDir, sanitizeFileName(opened.file.name), opened.plaintext);
+      const name = sanitizeFileName(envelope.file.name);
+      const path = await downloadToFile(
+        { api: ctx.api, store: ctx.downloads, log: ctx.log },
+        pointer,
+        envelope,
+        ctx.outDir,
+        name,
+        { ...ctx.transfer, signal: ctx.signal },
+      );
       file = {
         pointerId: pointer.id,
         groupId: pointer.groupId,
         sender: pointer.sender,
         path,
         name: basename(path),
-        type: safeMediaType(opened.file.type),
-        size: opened.plaintext.length,
-        sha256: sha256Hex(opened.plaintext),
+        type: safeMediaType(envelope.file.type),
+        size: envelope.plainLength,
       };
     } finally {
-      opened.plaintext.fill(0);
+      envelope.contentKey.fill(0);
     }
     await ctx.received.record(pointer.id, 'received');
   }

@@ -38,7 +38,34 @@ export interface ServerConfig {
     presignTtlSeconds: number;
   };
   /** Purge tuning; defaults suit production. */
-  purge?: { attempts?: number; backoffBaseMs?: number; backoffMaxMs?: number };
+  purge?: {
+    attempts?: number;
+    backoffBaseMs?: number;
+    backoffMaxMs?: number;
+    /** Purge jobs one worker process runs at once. */
+    concurrency?: number;
+    /** How long a job stays locked to its worker without a renewal (BullMQ lockDuration). */
+    lockDurationMs?: number;
+    /** How often workers look for jobs whose lock expired (a worker died) and requeue them. */
+    stalledIntervalMs?: number;
+  };
+  /** Delivery backstops (issue 4); defaults in DEFAULTS. */
+  delivery?: {
+    /** Sync writes per second per Sync object (map), shared by every purge worker. */
+    syncWritesPerSecond?: number;
+    /** Pending pointers older than this are purged as 'expired'. */
+    pointerMaxAgeSeconds?: number;
+    sweepIntervalSeconds?: number;
+    reconcileIntervalSeconds?: number;
+    /** The reconciler leaves Sync items and 'purging' entries younger than this alone. */
+    reconcileGraceSeconds?: number;
+  };
+  /** Identities allowed on admin routes (queue dashboard, audit); empty = no admin access. */
+  adminIdentities?: string[];
+  /** Operational endpoints: /metrics bearer token, and an optional separate probe/metrics listener. */
+  ops?: { metricsToken?: string; port?: number; host?: string };
+  /** Multipart uploads: lifetime before the worker aborts them, and how often it looks. */
+  uploads?: { ttlSeconds?: number; sweepIntervalMs?: number };
   logLevel: LogLevel;
 }
 
@@ -52,14 +79,38 @@ export const DEFAULTS = {
   twilioTokenTtlSeconds: 3600,
   itemTtlSeconds: 14 * 24 * 3600,
   presignTtlSeconds: 900,
+  uploadTtlSeconds: 24 * 3600,
   logLevel: 'info',
+  syncWritesPerSecond: 15,
+  pointerMaxAgeSeconds: 7 * 24 * 3600,
+  sweepIntervalSeconds: 300,
+  reconcileIntervalSeconds: 900,
+  reconcileGraceSeconds: 600,
 } as const;
 
 const text = z.string().trim().min(1).max(8192);
 const url = z.url({ protocol: /^https?$/ });
 const boolFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(0).max(65535);
+/** At least one presigned URL's life (15 min); at most 30 days of parts held by S3. */
+const uploadTtl = z.coerce
+  .number()
+  .int()
+  .min(900)
+  .max(30 * 24 * 3600);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const identityList = z
+  .string()
+  .max(8192)
+  .transform((v) => [...new Set(v.split(',').map((s) => s.trim()))].filter((s) => s.length > 0))
+  .pipe(z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/)).max(100));
+const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+/** BullMQ lock and stall-check periods: under 0.5 s the lock renewals alone would load Redis. */
+const lockMs = z.coerce.number().int().min(500).max(600_000);
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 /**
  * Reads configuration from the environment. Every problem is collected so one run names all of
@@ -128,7 +179,32 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
       secretAccessKey: opt('AWS_SECRET_ACCESS_KEY', text),
       presignTtlSeconds: DEFAULTS.presignTtlSeconds,
     },
+    uploads: {
+      ttlSeconds: opt('CONDUIT_UPLOAD_TTL_SECONDS', uploadTtl) ?? DEFAULTS.uploadTtlSeconds,
+    },
     logLevel: opt('CONDUIT_LOG_LEVEL', logLevel) ?? DEFAULTS.logLevel,
+    adminIdentities: opt('CONDUIT_ADMIN_IDENTITIES', identityList) ?? [],
+    delivery: definedOnly({
+      syncWritesPerSecond: opt('CONDUIT_SYNC_WRITES_PER_SECOND', positiveInt(100_000)),
+      pointerMaxAgeSeconds: opt('CONDUIT_POINTER_MAX_AGE_SECONDS', positiveInt(365 * 24 * 3600)),
+      sweepIntervalSeconds: opt('CONDUIT_SWEEP_INTERVAL_SECONDS', positiveInt(86_400)),
+      reconcileIntervalSeconds: opt('CONDUIT_RECONCILE_INTERVAL_SECONDS', positiveInt(86_400)),
+      reconcileGraceSeconds: opt('CONDUIT_RECONCILE_GRACE_SECONDS', positiveInt(86_400)),
+    }),
+    ops: {
+      metricsToken: opt('CONDUIT_METRICS_TOKEN', z.string().regex(/^\S{32,512}$/)),
+      port: opt('CONDUIT_OPS_PORT', port),
+      host: opt('CONDUIT_OPS_HOST', text),
+    },
+    // Unset variables are left out, not set to undefined: the tuning is spread over its defaults.
+    purge: definedOnly({
+      attempts: opt('CONDUIT_PURGE_ATTEMPTS', positiveInt(100)),
+      backoffBaseMs: opt('CONDUIT_PURGE_BACKOFF_BASE_MS', positiveInt(3_600_000)),
+      backoffMaxMs: opt('CONDUIT_PURGE_BACKOFF_MAX_MS', positiveInt(24 * 3_600_000)),
+      concurrency: opt('CONDUIT_PURGE_CONCURRENCY', positiveInt(1000)),
+      lockDurationMs: opt('CONDUIT_PURGE_LOCK_MS', lockMs),
+      stalledIntervalMs: opt('CONDUIT_PURGE_STALLED_INTERVAL_MS', lockMs),
+    }),
   };
 
   // A lone key id or secret is a mistake, not a request for the default chain.

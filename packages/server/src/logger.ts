@@ -7,23 +7,30 @@ import type { LogLevel } from './config.js';
  * message and stack: client errors (ioredis replies, SDK errors) can otherwise carry command
  * arguments or request data.
  */
-export const REDACT_PATHS = [
+const SECRET_KEYS = [
   'authorization',
+  'cookie',
   'password',
   'token',
+  'accessToken',
+  'refreshToken',
   'secret',
-  '*.authorization',
-  '*.password',
-  '*.token',
-  '*.secret',
-  '*.headers.authorization',
-  '*.headers.cookie',
-  '*.headers["x-amz-security-token"]',
-  '*.sessionSecret',
-  '*.appPrivateKey',
-  '*.authToken',
-  '*.apiKeySecret',
-  '*.secretAccessKey',
+  'sessionSecret',
+  'appPrivateKey',
+  'privateKey',
+  'authToken',
+  'apiKeySecret',
+  'secretAccessKey',
+  'metricsToken',
+];
+
+/** Each secret-bearing key at the top level and one level down, and every header value. */
+export const REDACT_PATHS = [
+  ...SECRET_KEYS,
+  ...SECRET_KEYS.map((k) => `*.${k}`),
+  'headers.*',
+  '*.headers.*',
+  '*.*.headers.*',
 ];
 
 function serializeError(err: unknown): Record<string, unknown> {

@@ -1,15 +1,26 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Authenticator, ObjectStore, SyncAdmin, TokenIssuer } from '@conduit/shared';
+import type { Authenticator, SyncAdmin, TokenIssuer } from '@conduit/shared';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { DevAccounts } from './auth/dev-accounts.js';
 import { OidcAuthenticator } from './auth/oidc-authenticator.js';
 import { SessionTokens } from './auth/session-tokens.js';
 import { DEFAULTS, type ServerConfig } from './config.js';
+import { AuditLog } from './audit/audit-log.js';
+import { AuditSealer } from './audit/audit-sealer.js';
 import { createApp } from './http/app.js';
 import type { AppContext } from './http/context.js';
 import { createLogger } from './logger.js';
+import { processMetrics, type DeliveryMetrics } from './ops/metrics.js';
+import { apiOps, workerOps } from './ops/wiring.js';
+import { safeObserver, type DeliveryObserver } from './purge/events.js';
+import {
+  MAINTENANCE_QUEUE,
+  createMaintenanceWorker,
+  scheduleMaintenance,
+  type MaintenanceSettings,
+} from './purge/maintenance.js';
 import { OutboxRelay } from './purge/outbox-relay.js';
 import { createPurgeWorker } from './purge/purge-worker.js';
 import { DEFAULT_PURGE_TUNING, PURGE_QUEUE, type PurgeJobData, type PurgeTuning } from './purge/queue.js';
@@ -19,16 +30,24 @@ import { DeviceRepository } from './redis/devices.js';
 import { GroupRepository } from './redis/groups.js';
 import { createKeys } from './redis/keys.js';
 import { PointerLedger } from './redis/pointers.js';
+import { SyncWriteBudget } from './redis/token-bucket.js';
+import { DEFAULT_UPLOAD_CLEANER_TUNING, UploadCleaner } from './uploads/upload-cleaner.js';
+import { UploadRepository } from './uploads/upload-repository.js';
+import { UploadService, type DeletableObjectStore } from './uploads/upload-service.js';
 
 /** The outside world, injectable so tests (and the dev stack) can supply their own adapters. */
 export interface ServerDeps {
   syncAdmin: SyncAdmin;
-  objectStore: ObjectStore;
+  objectStore: DeletableObjectStore;
   virgilTokens: TokenIssuer;
   syncTokens: TokenIssuer;
   /** Replaces the authenticator chosen by `config.auth` (dev-mode register/login stay mounted). */
   authenticator?: Authenticator;
   logger?: Logger;
+  /** Defaults to the process-wide registry (what /metrics serves). */
+  metrics?: DeliveryMetrics;
+  /** Delivery hooks; defaults to `metrics` (tests inject their own to observe purges). */
+  observer?: DeliveryObserver;
 }
 
 export interface RunningServer {
@@ -56,6 +75,24 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 
 const keysOf = (config: ServerConfig) => createKeys(config.redisKeyPrefix ?? DEFAULTS.redisKeyPrefix);
 const tuningOf = (config: ServerConfig): PurgeTuning => ({ ...DEFAULT_PURGE_TUNING, ...config.purge });
+const observerOf = (deps: ServerDeps, logger: Logger) =>
+  safeObserver(deps.observer ?? deps.metrics ?? processMetrics(), logger);
+const maintenanceOf = (config: ServerConfig): MaintenanceSettings => {
+  const d = { ...DEFAULTS, ...config.delivery };
+  return {
+    pointerMaxAgeSeconds: d.pointerMaxAgeSeconds,
+    sweepIntervalMs: d.sweepIntervalSeconds * 1000,
+    reconcileIntervalMs: d.reconcileIntervalSeconds * 1000,
+    reconcileGraceSeconds: d.reconcileGraceSeconds,
+  };
+};
+const uploadServiceOf = (config: ServerConfig, repo: UploadRepository, deps: ServerDeps, logger: Logger) =>
+  new UploadService({
+    repo,
+    store: deps.objectStore,
+    ttlSeconds: config.uploads?.ttlSeconds ?? DEFAULTS.uploadTtlSeconds,
+    logger,
+  });
 
 /** Starts the HTTP API. Listens on config.host:config.port (port 0 picks a free port). */
 export async function startServer(config: ServerConfig, deps: Partial<ServerDeps> = {}): Promise<RunningServer> {
@@ -84,13 +121,17 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
     devices: new DeviceRepository(redis, keys),
     groups: new GroupRepository(redis, keys),
     ledger: new PointerLedger(redis, keys),
+    audit: new AuditLog(redis, keys),
+    observer: observerOf(resolved, logger),
     syncAdmin: resolved.syncAdmin,
     objectStore: resolved.objectStore,
+    uploads: uploadServiceOf(config, new UploadRepository(redis, keys), resolved, logger),
     virgilTokens: resolved.virgilTokens,
     syncTokens: resolved.syncTokens,
   };
 
-  const server = createServer(createApp(ctx));
+  const ops = apiOps({ ...ctx, keys, metrics: resolved.metrics ?? processMetrics() });
+  const server = createServer(createApp(ctx, ops.options));
   // Slow-loris and idle-connection bounds; bodies are tiny (16 KiB).
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
@@ -98,6 +139,7 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
   try {
     await listen(server, config.port, config.host);
   } catch (err) {
+    await ops.close();
     await closeRedis(redis);
     throw err;
   }
@@ -112,12 +154,13 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await ops.close();
       await closeRedis(redis);
     },
   };
 }
 
-/** Starts the outbox relay and the BullMQ purge worker. */
+/** Starts the outbox relay, the BullMQ purge worker and the sweep of expired multipart uploads. */
 export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps> = {}): Promise<RunningWorker> {
   const resolved = await resolveDeps(config, deps);
   const logger = resolved.logger ?? createLogger(config.logLevel);
@@ -126,35 +169,90 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
   const redis = connectRedis(config.redisUrl, 'command');
   const blocking = connectRedis(config.redisUrl, 'blocking');
   const bullConnection = connectRedis(config.redisUrl, 'blocking');
-  const ledger = new PointerLedger(redis, keys);
+  const audit = new AuditLog(redis, keys);
+  // Seals the audit entries ledger transitions leave pending; kicked after each one.
+  const sealer = new AuditSealer(audit, logger);
+  const ledger = new PointerLedger(redis, keys, () => sealer.kick());
 
-  const queue = new Queue<PurgeJobData>(PURGE_QUEUE, { connection: redis, prefix: keys.bullPrefix() });
+  // BullMQ defines ~60 scripts on the connection it is given, and ioredis copies every script onto
+  // each pipeline/MULTI it builds (~20 us each): queues get their own connection so the ledger's
+  // per-purge MULTI and pipelines stay cheap.
+  const queueConnection = connectRedis(config.redisUrl, 'command');
+  const queue = new Queue<PurgeJobData>(PURGE_QUEUE, { connection: queueConnection, prefix: keys.bullPrefix() });
+  const maintenanceConnection = connectRedis(config.redisUrl, 'blocking');
+  const observer = observerOf(resolved, logger);
+  const budget = new SyncWriteBudget(redis, keys, config.delivery?.syncWritesPerSecond ?? DEFAULTS.syncWritesPerSecond);
   const worker = createPurgeWorker({
     connection: bullConnection,
     prefix: keys.bullPrefix(),
     syncAdmin: resolved.syncAdmin,
     ledger,
+    budget,
+    observer,
     tuning,
+    logger,
+    options: config.purge ?? {},
+  });
+  // Sweeper and reconciler: BullMQ job schedulers, so many workers still run each pass once.
+  const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: queueConnection, prefix: keys.bullPrefix() });
+  const settings = maintenanceOf(config);
+  const maintenance = createMaintenanceWorker({
+    connection: maintenanceConnection,
+    prefix: keys.bullPrefix(),
+    settings,
+    syncAdmin: resolved.syncAdmin,
+    ledger,
+    budget,
+    audit,
+    queue,
+    tuning,
+    observer,
     logger,
   });
   const relay = new OutboxRelay({ redis, blocking, keys, ledger, queue, tuning, logger });
+  const uploadRepo = new UploadRepository(redis, keys);
+  const cleaner = new UploadCleaner({
+    repo: uploadRepo,
+    uploads: uploadServiceOf(config, uploadRepo, resolved, logger),
+    logger,
+    tuning: { ...DEFAULT_UPLOAD_CLEANER_TUNING, ...stripUndefined({ intervalMs: config.uploads?.sweepIntervalMs }) },
+  });
+  const connections = [redis, queueConnection, blocking, bullConnection, maintenanceConnection];
   try {
-    await worker.waitUntilReady();
+    await Promise.all([worker.waitUntilReady(), maintenance.waitUntilReady()]);
+    await scheduleMaintenance(maintenanceQueue, settings);
     await relay.start();
   } catch (err) {
-    await worker.close();
-    await queue.close();
-    await Promise.all([redis, blocking, bullConnection].map(closeRedis));
+    await Promise.all([worker.close(), maintenance.close()]);
+    await Promise.all([queue.close(), maintenanceQueue.close()]);
+    await Promise.all(connections.map(closeRedis));
     throw err;
   }
+  cleaner.start();
+  sealer.start();
+  const ops = await workerOps({
+    config,
+    redis,
+    keys,
+    queue,
+    objectStore: resolved.objectStore,
+    syncAdmin: resolved.syncAdmin,
+    metrics: resolved.metrics ?? processMetrics(),
+    logger,
+  });
   logger.info('conduit purge worker running');
 
   return {
     async close() {
+      await ops.close();
+      await cleaner.stop();
       await relay.stop();
-      await worker.close();
-      await queue.close();
-      await Promise.all([redis, blocking, bullConnection].map(closeRedis));
+      // close() lets in-flight jobs finish (a purge is one Sync call and one Redis script).
+      await Promise.all([worker.close(), maintenance.close()]);
+      // After the workers: their last receipts get sealed (anything left stays pending).
+      await sealer.stop();
+      await Promise.all([queue.close(), maintenanceQueue.close()]);
+      await Promise.all(connections.map(closeRedis));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DeviceId, GroupId, Identity, ObjectId, PointerId } from './ids.js';
+import { DeviceId, GroupId, Identity, ObjectId, PointerId, RecordId, VersionId } from './ids.js';
+import { MAX_ENVELOPE_CHARS } from './pointer.js';
 
 /**
  * The HTTP API between client and server (all under /v1, JSON, `Authorization: Bearer <token>`,
@@ -100,7 +101,8 @@ export const AckResponse = z.object({
   complete: z.boolean(),
 });
 export type AckResponse = z.infer<typeof AckResponse>;
-export const PointerState = z.enum(['pending', 'purging', 'purged']);
+/** pending -> purging -> purged | expired; purging -> failed when purging gave up (docs/delivery.md). */
+export const PointerState = z.enum(['pending', 'purging', 'purged', 'expired', 'failed']);
 export type PointerState = z.infer<typeof PointerState>;
 export const PointerStatus = z.object({
   pointerId: PointerId,
@@ -109,8 +111,13 @@ export const PointerStatus = z.object({
   state: PointerState,
   expected: z.array(EndpointView),
   acknowledged: z.array(EndpointView),
+  /** Endpoints whose pending acknowledgement was dropped (member left, device removed). */
+  dropped: z.array(EndpointView).optional(),
+  /** Why the pointer left 'pending'. */
+  reason: z.enum(['acknowledged', 'expired', 'member-removed', 'device-removed', 'no-recipients']).optional(),
   createdAt: z.iso.datetime(),
   purgedAt: z.iso.datetime().optional(),
+  failedAt: z.iso.datetime().optional(),
 });
 export type PointerStatus = z.infer<typeof PointerStatus>;
 
@@ -180,3 +187,102 @@ export const CompletedUpload = z.object({ objectId: ObjectId, size: z.number().i
 export type CompletedUpload = z.infer<typeof CompletedUpload>;
 
 // DELETE /v1/groups/:groupId/uploads/:uploadId  -> 204; aborts the upload (idempotent)
+
+// DELETE /v1/groups/:groupId/members/:identity  -> 204; the owner removes a member, or a member leaves
+export const GroupMemberParams = z.strictObject({ groupId: GroupId, identity: Identity });
+
+// GET /v1/admin/audit  -> application/x-ndjson, one audit record per line (admin identities only).
+// Each line is the canonical JSON (sorted keys) of { entry, prev, seq }: prev is the SHA-256 (hex) of
+// the previous line, 64 zeros for seq 1. The head at the time of the request is in AUDIT_HEAD_HEADER.
+export const AUDIT_HEAD_HEADER = 'conduit-audit-head';
+export const AuditRecord = z.strictObject({
+  seq: z.number().int().positive(),
+  prev: z.string().regex(/^[0-9a-f]{64}$/),
+  entry: z.looseObject({ type: z.string().min(1).max(64), at: z.iso.datetime() }),
+});
+export type AuditRecord = z.infer<typeof AuditRecord>;
+
+// ---- Groups, devices (lifecycle) ----
+
+// GET /v1/groups  -> the caller's groups (owner or member)
+export const GroupList = z.object({ groups: z.array(GroupView) });
+export type GroupList = z.infer<typeof GroupList>;
+
+// POST /v1/groups/:groupId/members  -> 200 GroupView; the owner adds members (E3Kit: creator-only changes)
+export const AddMembersRequest = z.strictObject({
+  members: z
+    .array(Identity)
+    .min(1)
+    .max(MAX_GROUP_MEMBERS - 1),
+});
+export type AddMembersRequest = z.infer<typeof AddMembersRequest>;
+
+// GET /v1/devices  -> the caller's registered devices
+export const DeviceList = z.object({ devices: z.array(DeviceResponse) });
+export type DeviceList = z.infer<typeof DeviceList>;
+
+// ---- Records sync (docs/records.md) ----
+
+/** Upper bound on one record's JSON (plaintext). */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+/** Feed entries per page. */
+export const FEED_PAGE_SIZE = 500;
+
+export const RecordParams = z.strictObject({ groupId: GroupId, recordId: RecordId });
+const Envelope = z
+  .string()
+  .min(1)
+  .max(MAX_ENVELOPE_CHARS)
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'envelope: base64');
+
+// POST /v1/groups/:groupId/records/:recordId/versions  (Conduit-Device header)
+// -> 201 RecordWrite; 409 RECORD_CONFLICT with details { head: RecordVersion | null } when the
+// parent is not the current head (null parent = "create": the record must not exist).
+export const PutRecordVersionRequest = z.strictObject({
+  versionId: VersionId,
+  parentVersionId: VersionId.nullable(),
+  pointerId: PointerId,
+  /** The uploaded ciphertext; null for a tombstone. */
+  objectId: ObjectId.nullable(),
+  deleted: z.boolean(),
+  /** The sealed record envelope (base64), stored in the durable feed. */
+  envelope: Envelope,
+});
+export type PutRecordVersionRequest = z.infer<typeof PutRecordVersionRequest>;
+
+export const RecordVersion = z.object({
+  seq: z.number().int().positive(),
+  recordId: RecordId,
+  versionId: VersionId,
+  parentVersionId: VersionId.nullable(),
+  objectId: ObjectId.nullable(),
+  /** Stored ciphertext size (0 for a tombstone). */
+  size: z.number().int().nonnegative(),
+  deleted: z.boolean(),
+  envelope: Envelope,
+  sender: EndpointView,
+  pointerId: PointerId,
+  createdAt: z.iso.datetime(),
+});
+export type RecordVersion = z.infer<typeof RecordVersion>;
+
+export const RecordWrite = z.object({ version: RecordVersion, pointer: PointerRegistration });
+export type RecordWrite = z.infer<typeof RecordWrite>;
+
+// GET /v1/groups/:groupId/records/:recordId  -> the head RecordVersion (404 RECORD_NOT_FOUND)
+// GET /v1/groups/:groupId/records/:recordId/versions  -> { versions } oldest first
+export const RecordHistory = z.object({ versions: z.array(RecordVersion) });
+export type RecordHistory = z.infer<typeof RecordHistory>;
+
+// GET /v1/groups/:groupId/feed/:afterSeq  -> versions with seq > afterSeq, oldest first, at most
+// FEED_PAGE_SIZE, each with a presigned GET of its object; `next` is the afterSeq of the next page.
+export const FeedParams = z.strictObject({
+  groupId: GroupId,
+  afterSeq: z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+});
+export const FeedEntry = RecordVersion.extend({
+  download: z.object({ url: z.url(), headers: z.record(z.string(), z.string()) }).nullable(),
+});
+export type FeedEntry = z.infer<typeof FeedEntry>;
+export const FeedPage = z.object({ entries: z.array(FeedEntry), next: z.number().int().nonnegative().nullable() });
+export type FeedPage = z.infer<typeof FeedPage>;

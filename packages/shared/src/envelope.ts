@@ -1,11 +1,7 @@
 import { z } from 'zod';
 import { ObjectId, PointerId } from './ids.js';
 
-/**
- * Plaintext of the sealed envelope (before E3Kit `group.encrypt`, which also signs it with the
- * sender's key). It binds the content key to one pointer and one object, so a server or Sync
- * peer cannot replay a valid envelope against a different ciphertext.
- */
+/** The file's metadata inside the sealed envelope (names and types never travel in the clear). */
 export const FileMeta = z.strictObject({
   name: z.string().min(1).max(255),
   type: z.string().min(1).max(127),
@@ -15,21 +11,11 @@ export type FileMeta = z.infer<typeof FileMeta>;
 
 const b64 = (bytes: number) => z.base64().refine((s) => Buffer.from(s, 'base64').length === bytes);
 
-export const EnvelopeV1 = z.strictObject({
-  v: z.literal(1),
-  alg: z.literal('A256GCM'),
-  key: b64(32),
-  nonce: b64(12),
-  pointerId: PointerId,
-  objectId: ObjectId,
-  /** SHA-256 of the stored ciphertext (hex). */
-  ciphertextSha256: z.string().regex(/^[0-9a-f]{64}$/),
-  file: FileMeta,
-});
-export type EnvelopeV1 = z.infer<typeof EnvelopeV1>;
-
 /**
- * Envelope v2: the content key and parameters of a container v1 object (docs/format.md section 10).
+ * Envelope v2: plaintext of the sealed envelope (before E3Kit `group.encrypt`, which also signs it
+ * with the sender's key): the content key and parameters of a container v1 object (docs/format.md
+ * section 10). It binds the key to one pointer and one object, so a server or Sync peer cannot
+ * replay a valid envelope against a different ciphertext.
  * Cross-field rules (paddedLength is plainLength or padme(plainLength), file.size equals
  * plainLength, the ids equal the pointer's) are checked by the receiver after parsing.
  */

@@ -33,6 +33,11 @@ export const ErrorCodes = {
   CONFIG: { status: 0, message: 'Configuration is missing or invalid.' },
   TRANSPORT: { status: 0, message: 'A network request failed.' },
   TIMEOUT: { status: 0, message: 'The operation timed out.' },
+  // delivery guarantees (issue 4)
+  OWNER_CANNOT_LEAVE: { status: 409, message: 'The owner cannot be removed from the group.' },
+  RECORD_CONFLICT: { status: 409, message: 'The record changed: its head is not the parent you named.' },
+  RECORD_NOT_FOUND: { status: 404, message: 'No such record.' },
+  AUDIT_CHAIN_BROKEN: { status: 0, message: 'The audit log failed verification.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -33,6 +33,14 @@ export const PointerId = hex128('pointerId');
 export type PointerId = z.infer<typeof PointerId>;
 
 export const ObjectId = hex128('objectId');
+
+/** A synced record's id (docs/records.md says how the SDK derives it from an app's key). */
+export const RecordId = hex128('recordId');
+export type RecordId = z.infer<typeof RecordId>;
+
+/** One version of a record, chosen at random by the writer. */
+export const VersionId = hex128('versionId');
+export type VersionId = z.infer<typeof VersionId>;
 export type ObjectId = z.infer<typeof ObjectId>;
 
 /** An endpoint is one device of one identity; it acknowledges pointers on its own. */

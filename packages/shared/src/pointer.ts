@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConduitError } from './errors.js';
-import { DeviceId, GroupId, Identity, ObjectId, PointerId } from './ids.js';
+import { DeviceId, GroupId, Identity, ObjectId, PointerId, RecordId, VersionId } from './ids.js';
 
 /**
  * Twilio Sync items may hold at most 16 KiB. A pointer is far smaller: the bound leaves room for
@@ -32,8 +32,36 @@ export const PointerV1 = z.strictObject({
 });
 export type PointerV1 = z.infer<typeof PointerV1>;
 
-export function serializePointer(pointer: PointerV1): string {
-  const json = JSON.stringify(PointerV1.parse(pointer));
+/**
+ * Record pointer v1: announces one version of a synced record (docs/records.md). The same version
+ * stays in the server's durable feed after the Twilio copy is purged, for catch-up.
+ */
+export const RecordPointerV1 = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('record'),
+  id: PointerId,
+  groupId: GroupId,
+  sender: z.strictObject({ identity: Identity, deviceId: DeviceId }),
+  recordId: RecordId,
+  versionId: VersionId,
+  parentVersionId: VersionId.nullable(),
+  /** Position in the group's feed (assigned by the server when the version was accepted). */
+  seq: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  deleted: z.boolean(),
+  /** Null for a tombstone. */
+  objectId: ObjectId.nullable(),
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  envelope: PointerV1.shape.envelope,
+  createdAt: z.iso.datetime(),
+});
+export type RecordPointerV1 = z.infer<typeof RecordPointerV1>;
+
+/** Anything a group's Sync Map may carry. */
+export const AnyPointer = z.discriminatedUnion('kind', [PointerV1, RecordPointerV1]);
+export type AnyPointer = z.infer<typeof AnyPointer>;
+
+export function serializePointer(pointer: AnyPointer): string {
+  const json = JSON.stringify(AnyPointer.parse(pointer));
   if (Buffer.byteLength(json) > MAX_POINTER_BYTES) {
     throw new ConduitError('VALIDATION_FAILED', `Pointer exceeds ${MAX_POINTER_BYTES} bytes.`);
   }
@@ -46,6 +74,21 @@ export function parsePointer(data: unknown): PointerV1 {
     throw new ConduitError('FORMAT_UNSUPPORTED', 'Unsupported pointer version.');
   }
   const result = PointerV1.safeParse(data);
+  if (!result.success) {
+    throw new ConduitError('VALIDATION_FAILED', 'Invalid pointer.', z.flattenError(result.error).fieldErrors);
+  }
+  if (Buffer.byteLength(JSON.stringify(result.data)) > MAX_POINTER_BYTES) {
+    throw new ConduitError('VALIDATION_FAILED', `Pointer exceeds ${MAX_POINTER_BYTES} bytes.`);
+  }
+  return result.data;
+}
+
+/** Parses untrusted Sync item data of any kind (file or record pointer). */
+export function parseAnyPointer(data: unknown): AnyPointer {
+  if (typeof data === 'object' && data !== null && (data as { v?: unknown }).v !== 1) {
+    throw new ConduitError('FORMAT_UNSUPPORTED', 'Unsupported pointer version.');
+  }
+  const result = AnyPointer.safeParse(data);
   if (!result.success) {
     throw new ConduitError('VALIDATION_FAILED', 'Invalid pointer.', z.flattenError(result.error).fieldErrors);
   }

@@ -64,6 +64,22 @@ export interface SyncAdmin {
   setMapPermissions(map: string, identity: Identity, permissions: SyncPermissions): Promise<void>;
   /** Deletes one item; an item that is already gone counts as done. */
   removeMapItem(map: string, key: string): Promise<'removed' | 'absent'>;
+  /** Revokes an identity's access to the map; 'absent' when it had no grant. */
+  removeMapPermissions(map: string, identity: Identity): Promise<'removed' | 'absent'>;
+  /** Every map of the service, page by page (bounded memory). */
+  listMaps(): AsyncIterable<SyncMapSummary[]>;
+  /** Every (unexpired) item of the map, page by page; nothing when the map does not exist. */
+  listMapItems(map: string): AsyncIterable<SyncMapItemSummary[]>;
+}
+
+export interface SyncMapSummary {
+  sid: string;
+  uniqueName: string | null;
+}
+
+export interface SyncMapItemSummary {
+  key: string;
+  dateCreated: Date;
 }
 
 /** Client-side live channel for pointers (Twilio Sync Map via twilio-sync). */

@@ -1,13 +1,16 @@
 import {
   AckResponse,
   API_PREFIX,
+  CompletedUpload,
   ConduitError,
   DEVICE_HEADER,
   DeviceResponse,
   errorFromBody,
   GroupView,
+  MultipartUpload,
   PointerRegistration,
   PointerStatus,
+  PresignedParts,
   PresignedUrl,
   RegisterResponse,
   SessionResponse,
@@ -15,15 +18,18 @@ import {
   VirgilTokenResponse,
 } from '@conduit/shared';
 import type {
+  CompleteMultipartRequest,
   CreateGroupRequest,
-  CreateUploadRequest,
+  CreateMultipartRequest,
   DeviceId,
   GroupId,
   LoginRequest,
   ObjectId,
   PointerId,
+  PresignPartsRequest,
   RegisterPointerRequest,
   RegisterRequest,
+  UploadId,
 } from '@conduit/shared';
 
 /** Anything with zod's `safeParse` shape: the shared schemas, without a direct zod dependency here. */
@@ -111,8 +117,29 @@ export class HttpClient {
     return this.request('GET', `/groups/${seg(groupId)}`, GroupView);
   }
 
-  createUpload(groupId: GroupId, req: CreateUploadRequest): Promise<PresignedUrl> {
-    return this.request('POST', `/groups/${seg(groupId)}/objects`, PresignedUrl, { body: req });
+  createMultipartUpload(groupId: GroupId, req: CreateMultipartRequest): Promise<MultipartUpload> {
+    return this.request('POST', `/groups/${seg(groupId)}/uploads`, MultipartUpload, { body: req });
+  }
+
+  /** The upload if it can still be resumed; NOT_FOUND once it completed, expired or was aborted. */
+  getMultipartUpload(groupId: GroupId, uploadId: UploadId): Promise<MultipartUpload> {
+    return this.request('GET', uploadPath(groupId, uploadId), MultipartUpload);
+  }
+
+  presignParts(groupId: GroupId, uploadId: UploadId, req: PresignPartsRequest): Promise<PresignedParts> {
+    return this.request('POST', `${uploadPath(groupId, uploadId)}/parts`, PresignedParts, { body: req });
+  }
+
+  completeMultipartUpload(
+    groupId: GroupId,
+    uploadId: UploadId,
+    req: CompleteMultipartRequest,
+  ): Promise<CompletedUpload> {
+    return this.request('POST', `${uploadPath(groupId, uploadId)}/complete`, CompletedUpload, { body: req });
+  }
+
+  async abortMultipartUpload(groupId: GroupId, uploadId: UploadId): Promise<void> {
+    await this.request('DELETE', uploadPath(groupId, uploadId), NO_CONTENT);
   }
 
   createDownload(groupId: GroupId, objectId: ObjectId): Promise<PresignedUrl> {
@@ -209,5 +236,9 @@ export function networkError(err: unknown, peer = 'the server'): ConduitError {
   return new ConduitError('TRANSPORT', `Could not reach ${peer}.`, undefined, { cause: err });
 }
 
+/** 204 responses: nothing to parse. */
+const NO_CONTENT: Schema<undefined> = { safeParse: () => ({ success: true, data: undefined }) };
+
+const uploadPath = (groupId: GroupId, uploadId: UploadId): string => `/groups/${seg(groupId)}/uploads/${seg(uploadId)}`;
 const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const seg = (value: string): string => encodeURIComponent(value);

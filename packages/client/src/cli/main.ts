@@ -9,12 +9,16 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConduitError } from '@conduit/shared';
 import type { GroupView, PointerStatus } from '@conduit/shared';
+import { verifyAuditFile, verifyAuditFromServer, type AuditVerification } from '../audit/verify.js';
 import { ConduitClient } from '../conduit-client.js';
+import { LocalState } from '../state/local-state.js';
 import type { ReceivedFile } from '../receive-pointer.js';
 import { clientOptions, ENV, homeDir } from './config.js';
 import type { GlobalOptions } from './config.js';
 import { runDemo } from './demo.js';
 import { describeFailure, EXIT } from './errors.js';
+import { progressDisplay } from './progress.js';
+import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
 import { exportLines, runStack } from './stack.js';
 import { abortAfter } from '../util/abort.js';
@@ -93,11 +97,36 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
     .argument('<file>')
     .option('--name <name>', 'file name shown to recipients (default: the base name)')
     .option('--type <mediaType>', 'media type (default: guessed from the name)')
-    .description('encrypt a file for the group and send it')
-    .action(async (groupId: string, file: string, opts: { name?: string; type?: string }, cmd: Command) =>
+    .option('--resume', 'continue an interrupted send of this file to this group; fail if there is none')
+    .option('--restart', 'abandon an interrupted send of this file and start over with a new key')
+    .option('--no-pad', 'do not pad the stored size (PADME padding hides the exact size; on by default)')
+    .option('--concurrency <n>', 'parts uploaded in parallel (default 4)', positiveInt)
+    .option('--part-size <MiB>', 'plaintext per upload part in MiB (default 8)', positiveInt)
+    .description('encrypt a file for the group while uploading it, and send it (resumable)')
+    .action(async (groupId: string, file: string, opts: SendCliOptions, cmd: Command) =>
       withClient(cmd, async (client, g) => {
-        const sent = await client.sendFile(groupId, file, opts);
-        output(g, sent, [`sent pointer ${sent.pointerId} (${sent.size} bytes stored)`]);
+        if (opts.resume && opts.restart)
+          throw new ConduitError('VALIDATION_FAILED', 'Use --resume or --restart, not both.');
+        const display = progress(g);
+        try {
+          const sent = await client.sendFile(groupId, file, {
+            name: opts.name,
+            type: opts.type,
+            pad: opts.pad,
+            concurrency: opts.concurrency,
+            partSize: opts.partSize === undefined ? undefined : opts.partSize * 1024 * 1024,
+            resume: opts.resume ? 'require' : opts.restart ? 'never' : 'auto',
+            onProgress: display?.onProgress,
+            signal: interrupted(),
+          });
+          display?.end();
+          const { pointer: _pointer, ...summary } = sent;
+          output(g, summary, [
+            `sent pointer ${sent.pointerId} (${sent.plainLength} bytes, ${sent.size} stored${sent.resumed ? ', resumed' : ''})`,
+          ]);
+        } finally {
+          display?.end();
+        }
       }),
     );
 
@@ -107,13 +136,22 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
     .option('--out <dir>', 'where received files are written (default: current directory)')
     .option('--once', 'exit after the first file')
     .option('--timeout <seconds>', 'stop after this many seconds (with --once: fail if nothing came)', seconds)
-    .description('receive the group’s files (until Ctrl-C, --once or --timeout)')
-    .action(async (groupId: string, opts: { out?: string; once?: boolean; timeout?: number }, cmd: Command) =>
+    .option('--concurrency <n>', 'ranged downloads in parallel per file (default 4)', positiveInt)
+    .description('receive the group’s files (until Ctrl-C, --once or --timeout); interrupted downloads resume')
+    .action(async (groupId: string, opts: ReceiveCliOptions, cmd: Command) =>
       withClient(cmd, async (client, g) => {
         const outDir = resolve(opts.out ?? '.');
         const timeoutMs = opts.timeout === undefined ? FOREVER_MS : opts.timeout * 1000;
+        const display = progress(g);
+        const transfer = { concurrency: opts.concurrency, onProgress: display?.onProgress };
         if (opts.once) {
-          printFile(g, await client.receiveNext(groupId, { outDir, timeoutMs }));
+          try {
+            const file = await client.receiveNext(groupId, { outDir, timeoutMs, ...transfer });
+            display?.end();
+            printFile(g, file);
+          } finally {
+            display?.end();
+          }
           return;
         }
         const stop = abortAfter(interrupted(), timeoutMs);
@@ -121,9 +159,16 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
         try {
           await client.receive(groupId, {
             outDir,
+            ...transfer,
             signal: stop.signal,
-            onFile: (f) => printFile(g, f),
-            onError: (err) => printWarning(g, err),
+            onFile: (f) => {
+              display?.end();
+              printFile(g, f);
+            },
+            onError: (err) => {
+              display?.end();
+              printWarning(g, err);
+            },
           });
         } finally {
           stop.dispose();
@@ -141,6 +186,26 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
         output(g, st, statusLines(st));
       }),
     );
+
+  program
+    .command('audit')
+    .description('audit log (admin identities only)')
+    .command('verify')
+    .option('--file <path>', 'verify a saved NDJSON download instead of the server’s log')
+    .description('check the hash chain of the audit log: any changed, removed or inserted record fails')
+    .action(async (opts: { file?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      let result: AuditVerification;
+      if (opts.file) result = await verifyAuditFile(resolve(opts.file));
+      else {
+        const c = clientOptions(g, () => undefined);
+        const session = await (await LocalState.open(c.home, c.identity)).loadSession();
+        if (!session || Date.parse(session.expiresAt) <= Date.now())
+          throw new ConduitError('UNAUTHENTICATED', 'Not logged in.');
+        result = await verifyAuditFromServer(c.serverUrl, session.token);
+      }
+      output(g, { ok: true, ...result }, [`audit log intact: ${result.records} records, head ${result.head}`]);
+    });
 
   program
     .command('stack')
@@ -183,6 +248,28 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
   return program;
 }
 
+interface SendCliOptions {
+  name?: string;
+  type?: string;
+  resume?: boolean;
+  restart?: boolean;
+  pad: boolean;
+  concurrency?: number;
+  partSize?: number;
+}
+
+interface ReceiveCliOptions {
+  out?: string;
+  once?: boolean;
+  timeout?: number;
+  concurrency?: number;
+}
+
+/** Progress on stderr, except with --json (machine output stays clean). */
+function progress(g: GlobalOptions): ProgressDisplay | undefined {
+  return g.json ? undefined : progressDisplay();
+}
+
 async function withClient(cmd: Command, fn: (client: ConduitClient, g: GlobalOptions) => Promise<void>): Promise<void> {
   const g = cmd.optsWithGlobals<GlobalOptions>();
   const client = await ConduitClient.open(clientOptions(g, g.verbose ? (l) => console.error(l) : () => undefined));
@@ -214,12 +301,15 @@ function groupLines(v: GroupView): string[] {
 }
 
 function statusLines(s: PointerStatus): string[] {
-  const acked = new Set(s.acknowledged.map((e) => `${e.identity}:${e.deviceId}`));
+  const key = (e: { identity: string; deviceId: string }) => `${e.identity}:${e.deviceId}`;
+  const acked = new Set(s.acknowledged.map(key));
+  const dropped = new Set((s.dropped ?? []).map(key));
+  const when = s.purgedAt ? ` at ${s.purgedAt}` : s.failedAt ? ` at ${s.failedAt}` : '';
   return [
-    `pointer ${s.pointerId}: ${s.state}${s.purgedAt ? ` at ${s.purgedAt}` : ''}`,
-    `  acknowledged ${s.acknowledged.length}/${s.expected.length}`,
+    `pointer ${s.pointerId}: ${s.state}${s.reason ? ` (${s.reason})` : ''}${when}`,
+    `  acknowledged ${s.acknowledged.length}/${s.expected.length}${dropped.size > 0 ? `, ${dropped.size} dropped` : ''}`,
     ...s.expected.map(
-      (e) => `  ${acked.has(`${e.identity}:${e.deviceId}`) ? '[x]' : '[ ]'} ${e.identity} (${e.deviceId})`,
+      (e) => `  ${acked.has(key(e)) ? '[x]' : dropped.has(key(e)) ? '[-]' : '[ ]'} ${e.identity} (${e.deviceId})`,
     ),
   ];
 }

@@ -3,28 +3,34 @@ import { createRequire } from 'node:module';
 import { initPythia } from '@virgilsecurity/pythia-crypto';
 import { initCrypto } from 'virgil-crypto';
 
-let ready: Promise<void> | undefined;
+let crypto: Promise<void> | undefined;
+let pythia: Promise<void> | undefined;
 
 /**
  * Loads the WASM cores of virgil-crypto and pythia-crypto from their bytes. Needed on Node 20: the
  * Emscripten loaders see the global `fetch`, try to fetch the .wasm by path and fail, and both
- * libraries cache a failed init for the life of the process, so this must run before e3kit (or
- * anything else) touches them. Idempotent.
+ * libraries cache a failed init for the life of the process, so these must run before e3kit (or
+ * anything else) uses them. Idempotent. Pythia is only used by the password key backup
+ * (register/login), so it is loaded only then: it costs ~25 MiB of peak memory while it compiles.
  */
 export function initVirgilWasm(): Promise<void> {
-  ready ??= (async () => {
+  crypto ??= (async () => {
     // Resolve each core next to the wrapper that loads it (the same module instances e3kit-node uses).
     const require = createRequire(import.meta.url);
     const fromCrypto = createRequire(require.resolve('virgil-crypto'));
-    const fromPythia = createRequire(require.resolve('@virgilsecurity/pythia-crypto'));
-    const [foundation, pythia] = await Promise.all([
-      readFile(fromCrypto.resolve('@virgilsecurity/core-foundation/libfoundation.wasm')),
-      readFile(fromPythia.resolve('@virgilsecurity/core-pythia/libpythia.wasm')),
-    ]);
-    await Promise.all([
-      initCrypto({ foundation: [{ wasmBinary: foundation }] }),
-      initPythia({ pythia: [{ wasmBinary: pythia }] }),
-    ]);
+    const foundation = await readFile(fromCrypto.resolve('@virgilsecurity/core-foundation/libfoundation.wasm'));
+    await initCrypto({ foundation: [{ wasmBinary: foundation }] });
   })();
-  return ready;
+  return crypto;
+}
+
+/** Loads pythia-crypto's core (password key backups); call before backing up or restoring a key. */
+export function initPythiaWasm(): Promise<void> {
+  pythia ??= (async () => {
+    const require = createRequire(import.meta.url);
+    const fromPythia = createRequire(require.resolve('@virgilsecurity/pythia-crypto'));
+    const core = await readFile(fromPythia.resolve('@virgilsecurity/core-pythia/libpythia.wasm'));
+    await initPythia({ pythia: [{ wasmBinary: core }] });
+  })();
+  return pythia;
 }

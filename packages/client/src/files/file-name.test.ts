@@ -1,9 +1,9 @@
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sanitizeFileName, withSuffix } from './file-name.js';
-import { writeNewFile } from './write-new-file.js';
+import { linkNewFile } from './write-new-file.js';
 
 describe('sanitizeFileName', () => {
   it.each([
@@ -37,7 +37,7 @@ describe('sanitizeFileName', () => {
   });
 });
 
-describe('writeNewFile', () => {
+describe('linkNewFile', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'conduit-write-'));
@@ -46,9 +46,15 @@ describe('writeNewFile', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('never overwrites, leaves no temp files, and is owner-only', async () => {
-    const first = await writeNewFile(dir, 'x.txt', Buffer.from('one'));
-    const second = await writeNewFile(dir, 'x.txt', Buffer.from('two'));
+  const place = async (text: string) => {
+    const tmp = join(dir, `x.txt.${text}.conduit-partial`);
+    await writeFile(tmp, text, { mode: 0o600 });
+    return linkNewFile(dir, 'x.txt', tmp);
+  };
+
+  it('never overwrites, leaves no temp files, and keeps the mode', async () => {
+    const first = await place('one');
+    const second = await place('two');
     expect(first).toBe(join(dir, 'x.txt'));
     expect(second).toBe(join(dir, 'x (1).txt'));
     expect(await readFile(first, 'utf8')).toBe('one');

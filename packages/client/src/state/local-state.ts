@@ -6,7 +6,8 @@ import { ConduitError, DeviceId, Identity } from '@conduit/shared';
 /**
  * What one identity keeps on this machine, under `<home>/<identity>/`:
  * device.json (this endpoint's id, created once), session.json (bearer token, 0600),
- * e3kit/ (private key and group tickets) and received.jsonl (see ReceivedLog).
+ * e3kit/ (private key and group tickets), received.jsonl (see ReceivedLog), uploads/ (resumable
+ * sends, see UploadStateStore) and downloads/ (checkpoints of interrupted downloads).
  */
 export interface StoredSession {
   token: string;
@@ -35,6 +36,14 @@ export class LocalState {
 
   get e3kitDir(): string {
     return join(this.dir, 'e3kit');
+  }
+
+  get uploadsDir(): string {
+    return join(this.dir, 'uploads');
+  }
+
+  get downloadsDir(): string {
+    return join(this.dir, 'downloads');
   }
 
   get receivedLogPath(): string {

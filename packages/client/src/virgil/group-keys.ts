@@ -1,6 +1,6 @@
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import type { GroupId, Identity } from '@conduit/shared';
-import type { DecryptEnvelope, EncryptEnvelope } from '../files/seal.js';
+import type { DecryptEnvelope, EncryptEnvelope } from '../files/envelope.js';
 import { ConduitError } from '@conduit/shared';
 import { fromVirgilError, virgil } from './errors.js';
 

@@ -24,7 +24,8 @@ export async function ensureRedis(opts: { url?: string; dataDir: string }): Prom
   await mkdir(opts.dataDir, { recursive: true });
   const port = await freePort();
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--dir', opts.dataDir];
-  args.push('--save', '', '--appendonly', 'yes', '--maxmemory-policy', 'noeviction');
+  // AOF fsynced every second: acks survive a crash of Redis itself, bar the last second (see docs/delivery.md).
+  args.push('--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction');
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   const spawnError = new Promise<never>((_, reject) =>
     child.once('error', (err: NodeJS.ErrnoException) =>

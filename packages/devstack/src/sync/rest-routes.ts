@@ -83,6 +83,7 @@ export class RestRouter {
     if (v1 !== 'v1' || services !== 'Services' || maps !== 'Maps' || rest.length > 0) throw notFound('path');
     if (serviceSid !== this.creds.serviceSid) throw notFound(`service ${serviceSid ?? ''}`.slice(0, 80));
     if (mapId === undefined) {
+      if (r.method === 'GET') return { status: 200, body: this.mapPage(r.query) };
       if (r.method !== 'POST') throw methodNotAllowed();
       const obj = this.store.create('map', {
         uniqueName: r.form.get('UniqueName') ?? undefined,
@@ -218,6 +219,36 @@ export class RestRouter {
           hasNext && last ? encodePageToken({ order: query.order, from: last.key, reverse: false }) : null,
         ),
         key: 'items',
+      },
+    };
+  }
+
+  /** GET /Maps: every map ordered by SID, paged like Twilio (`meta.key` 'maps', next_page_url). */
+  private mapPage(q: URLSearchParams): Record<string, unknown> {
+    const pageSize = Number(q.get('PageSize') ?? '50');
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) throw badRequest('Invalid PageSize');
+    const token = q.get('PageToken');
+    const after = token === null ? undefined : decodePageToken(token).from;
+    const all = this.store.list('map').filter((m) => after === undefined || m.sid > after);
+    const page = all.slice(0, pageSize);
+    const last = page[page.length - 1];
+    const listUrl = `${REST_BASE}/v1/Services/${this.creds.serviceSid}/Maps`;
+    const next =
+      all.length > pageSize && last
+        ? `${listUrl}?PageSize=${pageSize}&PageToken=${encodeURIComponent(
+            encodePageToken({ order: 'asc', from: last.sid, reverse: false }),
+          )}`
+        : null;
+    return {
+      maps: page.map((m) => this.mapResource(m)),
+      meta: {
+        page: 0,
+        page_size: pageSize,
+        first_page_url: `${listUrl}?PageSize=${pageSize}`,
+        previous_page_url: null,
+        url: `${listUrl}?PageSize=${pageSize}`,
+        next_page_url: next,
+        key: 'maps',
       },
     };
   }

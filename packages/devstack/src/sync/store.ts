@@ -159,6 +159,11 @@ export class SyncStore {
     return obj;
   }
 
+  /** Objects of one type ordered by SID (REST listings). */
+  list(type: ObjectType): SyncObject[] {
+    return [...this.bySid.values()].filter((o) => o.type === type).sort((a, b) => (a.sid < b.sid ? -1 : 1));
+  }
+
   findBySid(sid: string): SyncObject | undefined {
     return this.bySid.get(sid);
   }

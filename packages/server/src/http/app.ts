@@ -2,15 +2,19 @@ import { API_PREFIX } from '@conduit/shared';
 import express, { type Express } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound, requestLog, securityHeaders } from './middleware.js';
+import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
 import { groupRoutes } from './routes/groups.js';
 import { healthRoutes } from './routes/health.js';
 import { objectRoutes } from './routes/objects.js';
+import { opsRoutes, type OpsOptions } from './routes/ops.js';
 import { pointerRoutes } from './routes/pointers.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { uploadRoutes } from './routes/uploads.js';
 
-export function createApp(ctx: AppContext): Express {
+/** `ops` adds /readyz, /metrics and the queue dashboard (the server always passes it; unit tests may not). */
+export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -18,11 +22,20 @@ export function createApp(ctx: AppContext): Express {
   app.set('query parser', false);
 
   app.use(securityHeaders, requestLog(ctx.logger));
-  app.use(healthRoutes(ctx));
+  app.use(healthRoutes());
+  if (ops) app.use(opsRoutes(ctx, ops));
 
   const v1 = express.Router();
   if (ctx.devAccounts) v1.use(authRoutes(ctx.devAccounts));
-  v1.use(deviceRoutes(ctx), tokenRoutes(ctx), groupRoutes(ctx), objectRoutes(ctx), pointerRoutes(ctx));
+  v1.use(
+    deviceRoutes(ctx),
+    tokenRoutes(ctx),
+    groupRoutes(ctx),
+    objectRoutes(ctx),
+    uploadRoutes(ctx),
+    pointerRoutes(ctx),
+    adminRoutes(ctx),
+  );
   app.use(API_PREFIX, v1);
 
   app.use(notFound);

@@ -1,12 +1,15 @@
-import type { Authenticator, ObjectStore, SyncAdmin, TokenIssuer } from '@conduit/shared';
+import type { Authenticator, SyncAdmin, TokenIssuer } from '@conduit/shared';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DevAccounts } from '../auth/dev-accounts.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { ServerConfig } from '../config.js';
+import type { DeliveryObserver } from '../purge/events.js';
 import type { IdentityDirectory } from '../redis/accounts.js';
 import type { DeviceRepository } from '../redis/devices.js';
 import type { GroupRepository } from '../redis/groups.js';
 import type { PointerLedger } from '../redis/pointers.js';
+import type { DeletableObjectStore, UploadService } from '../uploads/upload-service.js';
 
 /** Everything a route handler may use; built once per server. */
 export interface AppContext {
@@ -20,8 +23,12 @@ export interface AppContext {
   devices: DeviceRepository;
   groups: GroupRepository;
   ledger: PointerLedger;
+  audit: AuditLog;
+  /** Delivery metrics hooks (onAck is called here); no-ops unless injected. */
+  observer: Required<DeliveryObserver>;
   syncAdmin: SyncAdmin;
-  objectStore: ObjectStore;
+  objectStore: DeletableObjectStore;
+  uploads: UploadService;
   virgilTokens: TokenIssuer;
   syncTokens: TokenIssuer;
 }

@@ -6,7 +6,9 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createKeys } from '../redis/keys.js';
 import { PointerLedger } from '../redis/pointers.js';
+import { SyncWriteBudget } from '../redis/token-bucket.js';
 import { FakeSyncAdmin, TEST_REDIS_URL, deleteKeys, eventually, randomKeyPrefix } from '../testing/fakes.js';
+import { safeObserver } from './events.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createPurgeWorker } from './purge-worker.js';
 import { PURGE_QUEUE, jitteredBackoff, type PurgeJobData, type PurgeTuning } from './queue.js';
@@ -51,14 +53,24 @@ async function ackedPointer(): Promise<{ pointerId: string; groupId: string }> {
     expected: [recipient],
     createdAt: new Date(),
     retentionSeconds: 600,
+    epoch: await ledger.epochOf(groupId),
   });
-  expect(await ledger.acknowledge(pointerId, recipient)).toEqual({ ok: true, remaining: 0 });
+  expect(await ledger.acknowledge(pointerId, recipient)).toEqual({ ok: true, remaining: 0, firstAck: true });
   return { pointerId, groupId };
 }
 
 function startWorker(syncAdmin: FakeSyncAdmin): Worker {
   const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  const worker = createPurgeWorker({ connection, prefix: keys.bullPrefix(), syncAdmin, ledger, tuning, logger });
+  const worker = createPurgeWorker({
+    connection,
+    prefix: keys.bullPrefix(),
+    syncAdmin,
+    ledger,
+    budget: new SyncWriteBudget(redis, keys, 1000),
+    observer: safeObserver(undefined, logger),
+    tuning,
+    logger,
+  });
   cleanups.push(async () => {
     await worker.close();
     await connection.quit();

@@ -36,6 +36,11 @@ export class DeviceRepository {
     return ok === 1 ? { ok: true, createdAt } : { ok: false, reason: 'LIMIT' };
   }
 
+  /** False when the device was not registered. */
+  async remove(identity: string, deviceId: string): Promise<boolean> {
+    return (await this.redis.hdel(this.keys.devices(identity), deviceId)) === 1;
+  }
+
   async has(identity: string, deviceId: string): Promise<boolean> {
     return (await this.redis.hexists(this.keys.devices(identity), deviceId)) === 1;
   }

@@ -20,6 +20,27 @@ export interface Keys {
   outboxProcessing(): string;
   /** BullMQ's own prefix (it appends ':<queue>:...'). */
   bullPrefix(): string;
+  /** Endpoints dropped from a pointer's expected set (member or device removed). */
+  pointerDropped(pointerId: string): string;
+  /** Sorted set of every pending pointer, scored by registration time (ms): the sweeper's index. */
+  pendingPointers(): string;
+  /** Sorted set of a group's pending pointers (score: registration ms): membership changes walk it. */
+  groupPending(groupId: string): string;
+  /** Sorted set of pointers in 'purging', scored by when they got there (ms): the reconciler's index. */
+  purgingPointers(): string;
+  /** Counter bumped on every membership or device removal touching the group (see register). */
+  groupEpoch(groupId: string): string;
+  /** Set of groups an identity participates in. */
+  identityGroups(identity: string): string;
+  /** Audit chain records (list) and its head {seq, hash} (hash). */
+  auditLog(): string;
+  auditHead(): string;
+  /** Audit entries committed but not yet in the chain ('<id> <body>', oldest first): the sealer's input. */
+  auditPending(): string;
+  /** Marker of an entry id already enqueued from Node (expires), so a resent enqueue adds nothing. */
+  auditEntryId(id: string): string;
+  /** Token bucket of Sync writes against one Sync object. */
+  syncBucket(objectName: string): string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -36,5 +57,16 @@ export function createKeys(prefix: string): Keys {
     outbox: () => `${prefix}outbox`,
     outboxProcessing: () => `${prefix}outbox:processing`,
     bullPrefix: () => `${prefix}bull`,
+    pointerDropped: (pointerId) => `${prefix}ptr:${pointerId}:dropped`,
+    pendingPointers: () => `${prefix}ptrs:pending`,
+    groupPending: (groupId) => `${prefix}grp:${groupId}:pending`,
+    purgingPointers: () => `${prefix}ptrs:purging`,
+    groupEpoch: (groupId) => `${prefix}grp:${groupId}:epoch`,
+    identityGroups: (identity) => `${prefix}idgrp:${identity}`,
+    auditLog: () => `${prefix}audit`,
+    auditHead: () => `${prefix}audit:head`,
+    auditPending: () => `${prefix}audit:pending`,
+    auditEntryId: (id) => `${prefix}audit:id:${id}`,
+    syncBucket: (objectName) => `${prefix}bucket:${objectName}`,
   };
 }

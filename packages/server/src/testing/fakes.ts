@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Expiring, ObjectStore, PresignedRequest, SyncAdmin, SyncPermissions, TokenIssuer } from '@conduit/shared';
+import type { Expiring, PresignedRequest, SyncAdmin, SyncPermissions, TokenIssuer } from '@conduit/shared';
 import { Redis } from 'ioredis';
 import type { ServerConfig } from '../config.js';
+import type { DeletableObjectStore } from '../uploads/upload-service.js';
 
 /**
  * Test doubles for the ports and helpers for isolated Redis state. Used by this package's tests
@@ -52,8 +53,11 @@ export function testConfig(prefix: string, overrides: Partial<ServerConfig> = {}
   };
 }
 
-/** Objects "exist" once `put` is called, as if the client had used the presigned PUT. */
-export class FakeObjectStore implements ObjectStore {
+/**
+ * Objects "exist" once `put` is called, as if the client had used the presigned PUT. Multipart
+ * uploads are tested against a real s3rver instead (uploads/, http/routes/uploads.test.ts).
+ */
+export class FakeObjectStore implements DeletableObjectStore {
   readonly objects = new Map<string, number>();
   readonly presigned: { method: 'PUT' | 'GET'; key: string; size?: number }[] = [];
 
@@ -77,6 +81,26 @@ export class FakeObjectStore implements ObjectStore {
   }
 
   async ping(): Promise<void> {}
+
+  async deleteObject(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+
+  createMultipartUpload(): Promise<{ storeUploadId: string }> {
+    return Promise.reject(new Error('FakeObjectStore has no multipart uploads.'));
+  }
+
+  presignUploadPart(): Promise<PresignedRequest> {
+    return Promise.reject(new Error('FakeObjectStore has no multipart uploads.'));
+  }
+
+  completeMultipartUpload(): Promise<void> {
+    return Promise.reject(new Error('FakeObjectStore has no multipart uploads.'));
+  }
+
+  abortMultipartUpload(): Promise<'aborted' | 'absent' | 'unsupported'> {
+    return Promise.reject(new Error('FakeObjectStore has no multipart uploads.'));
+  }
 
   private request(key: string, headers: Record<string, string>): PresignedRequest {
     return { url: `https://s3.example.test/bucket/${key}?sig=fake`, headers, expiresAt: new Date(Date.now() + 60_000) };
@@ -106,6 +130,19 @@ export class FakeSyncAdmin implements SyncAdmin {
     const next = this.removeScript.shift() ?? 'removed';
     if (next instanceof Error) throw next;
     return next;
+  }
+
+  async removeMapPermissions(map: string, identity: string): Promise<'removed' | 'absent'> {
+    return this.permissions.delete(`${map}/${identity}`) ? 'removed' : 'absent';
+  }
+
+  async *listMaps(): AsyncGenerator<{ sid: string; uniqueName: string | null }[]> {
+    yield [...this.maps].map((uniqueName) => ({ sid: uniqueName, uniqueName }));
+  }
+
+  // eslint-disable-next-line require-yield -- the fake holds no items
+  async *listMapItems(): AsyncGenerator<{ key: string; dateCreated: Date }[]> {
+    return;
   }
 }
 

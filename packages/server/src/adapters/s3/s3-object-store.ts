@@ -1,15 +1,21 @@
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConduitError } from '@conduit/shared';
-import type { ObjectStore, PresignedRequest } from '@conduit/shared';
+import type { PresignedRequest } from '@conduit/shared';
+import type { DeletableObjectStore } from '../../uploads/upload-service.js';
 
 export interface S3ObjectStoreOptions {
   bucket: string;
@@ -27,8 +33,17 @@ const isNotFound = (err: unknown): boolean =>
   err instanceof S3ServiceException &&
   (err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404);
 
+const isNoSuchUpload = (err: unknown): boolean => err instanceof S3ServiceException && err.name === 'NoSuchUpload';
+
+/** Complete-time refusals that are the uploader's fault (S3 keeps the upload open after them). */
+const PART_ERRORS: Record<string, string> = {
+  InvalidPart: 'A listed part was not uploaded or its ETag does not match.',
+  InvalidPartOrder: 'Parts must be listed in ascending part number order.',
+  EntityTooSmall: 'Every part but the last must be at least 5 MiB.',
+};
+
 /** Ciphertext storage on S3. The server only presigns and inspects; bodies never pass through it. */
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements DeletableObjectStore {
   readonly client: S3Client;
 
   constructor(private readonly options: S3ObjectStoreOptions) {
@@ -74,6 +89,80 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async deleteObject(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }));
+    } catch (err) {
+      if (!isNotFound(err)) throw unavailable(err);
+    }
+  }
+
+  async createMultipartUpload(key: string): Promise<{ storeUploadId: string }> {
+    let uploadId: string | undefined;
+    try {
+      const out = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.options.bucket, Key: key }));
+      uploadId = out.UploadId;
+    } catch (err) {
+      throw unavailable(err);
+    }
+    if (!uploadId) throw unavailable(new Error('CreateMultipartUpload returned no UploadId.'));
+    return { storeUploadId: uploadId };
+  }
+
+  /** Like presignPut, Content-Length is signed: the part must be exactly `size` bytes. */
+  async presignUploadPart(
+    key: string,
+    storeUploadId: string,
+    partNumber: number,
+    size: number,
+  ): Promise<PresignedRequest> {
+    const command = new UploadPartCommand({
+      Bucket: this.options.bucket,
+      Key: key,
+      UploadId: storeUploadId,
+      PartNumber: partNumber,
+      ContentLength: size,
+    });
+    return this.presign(command, { 'content-length': String(size) });
+  }
+
+  /** Part-level refusals become VALIDATION_FAILED, an unknown upload NOT_FOUND, the rest 503. */
+  async completeMultipartUpload(
+    key: string,
+    storeUploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.options.bucket,
+          Key: key,
+          UploadId: storeUploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        }),
+      );
+    } catch (err) {
+      if (isNoSuchUpload(err)) throw new ConduitError('NOT_FOUND', 'No such upload.');
+      const partError = err instanceof S3ServiceException ? PART_ERRORS[err.name] : undefined;
+      if (partError) throw new ConduitError('VALIDATION_FAILED', partError);
+      throw unavailable(err);
+    }
+  }
+
+  /** s3rver answers 405 (it cannot abort); production S3 aborts, or says NoSuchUpload once gone. */
+  async abortMultipartUpload(key: string, storeUploadId: string): Promise<'aborted' | 'absent' | 'unsupported'> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: key, UploadId: storeUploadId }),
+      );
+      return 'aborted';
+    } catch (err) {
+      if (isNoSuchUpload(err)) return 'absent';
+      if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 405) return 'unsupported';
+      throw unavailable(err);
+    }
+  }
+
   /** Creates the bucket if it does not exist (dev stack and tests; production buckets are provisioned). */
   async ensureBucket(): Promise<void> {
     try {
@@ -89,12 +178,13 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   private async presign(
-    command: PutObjectCommand | GetObjectCommand,
+    command: PutObjectCommand | GetObjectCommand | UploadPartCommand,
     headers: Record<string, string>,
   ): Promise<PresignedRequest> {
     const expiresIn = this.options.presignTtlSeconds;
     const expiresAt = new Date(Date.now() + expiresIn * 1000);
-    const url = await getSignedUrl(this.client, command, { expiresIn });
+    // getSignedUrl's generics cannot take a union of commands; each member is a valid argument.
+    const url = await getSignedUrl(this.client, command as PutObjectCommand, { expiresIn });
     return { url, headers, expiresAt };
   }
 }

@@ -3,7 +3,14 @@
  * timeouts, connection errors) become DEPENDENCY_UNAVAILABLE errors the worker retries; an item
  * or map that is already gone counts as removed.
  */
-import { ConduitError, type Identity, type SyncAdmin, type SyncPermissions } from '@conduit/shared';
+import {
+  ConduitError,
+  type Identity,
+  type SyncAdmin,
+  type SyncMapItemSummary,
+  type SyncMapSummary,
+  type SyncPermissions,
+} from '@conduit/shared';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { LocalSyncHttpClient } from './local-http-client.js';
@@ -44,6 +51,8 @@ export class SyncRequestError extends ConduitError {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const NAME_MAX = 320;
+/** Never created (group maps are `g_<hex>`). */
+const PING_MAP = 'conduit-readiness-probe';
 
 export class TwilioSyncAdmin implements SyncAdmin {
   private readonly service;
@@ -81,6 +90,20 @@ export class TwilioSyncAdmin implements SyncAdmin {
     }
   }
 
+  /**
+   * Readiness probe: one cheap authenticated read. It fetches a map that is never created, so a 404
+   * proves Sync answered and accepted the credentials (401 and 5xx/timeouts throw); it works the
+   * same against Twilio and the emulator, which serves no service fetch or map listing.
+   */
+  async ping(): Promise<void> {
+    try {
+      await this.service.syncMaps(PING_MAP).fetch();
+    } catch (err) {
+      if (restStatus(err) === 404) return;
+      throw translate(err);
+    }
+  }
+
   async removeMapItem(map: string, key: string): Promise<'removed' | 'absent'> {
     checkName(map);
     checkName(key);
@@ -89,6 +112,73 @@ export class TwilioSyncAdmin implements SyncAdmin {
       return 'removed';
     } catch (err) {
       if (restStatus(err) === 404) return 'absent'; // 20404: item (or its map) already gone
+      throw translate(err);
+    }
+  }
+
+  async removeMapPermissions(map: string, identity: Identity): Promise<'removed' | 'absent'> {
+    checkName(map);
+    checkName(identity);
+    try {
+      await this.service.syncMaps(map).syncMapPermissions(identity).remove();
+      return 'removed';
+    } catch (err) {
+      if (restStatus(err) === 404) return 'absent';
+      throw translate(err);
+    }
+  }
+
+  async *listMaps(): AsyncGenerator<SyncMapSummary[]> {
+    // The service itself is there (a 404 here is misconfiguration, not an empty listing).
+    yield* pages(
+      () => this.service.syncMaps.page({ pageSize: PAGE_SIZE }),
+      (m) => ({
+        sid: m.sid,
+        uniqueName: m.uniqueName ?? null,
+      }),
+    );
+  }
+
+  async *listMapItems(map: string): AsyncGenerator<SyncMapItemSummary[]> {
+    checkName(map);
+    try {
+      yield* pages(
+        () => this.service.syncMaps(map).syncMapItems.page({ pageSize: PAGE_SIZE }),
+        (i) => ({
+          key: i.key,
+          dateCreated: i.dateCreated,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof MapGone) return;
+      throw err;
+    }
+  }
+}
+
+const PAGE_SIZE = 100;
+
+class MapGone extends Error {}
+
+interface TwilioPage<T> {
+  instances: T[];
+  nextPage(): Promise<TwilioPage<T>> | undefined;
+}
+
+/** Follows next_page_url; a 404 on the first page (map gone) ends the listing as MapGone. */
+async function* pages<T, R>(first: () => Promise<TwilioPage<T>>, map: (v: T) => R): AsyncGenerator<R[]> {
+  let page: TwilioPage<T> | undefined;
+  try {
+    page = await first();
+  } catch (err) {
+    if (restStatus(err) === 404) throw new MapGone();
+    throw translate(err);
+  }
+  while (page) {
+    yield page.instances.map(map);
+    try {
+      page = await page.nextPage();
+    } catch (err) {
       throw translate(err);
     }
   }

@@ -1,6 +1,14 @@
-import { ConduitError, CreateGroupRequest, GroupParams, GroupView, syncMapOf } from '@conduit/shared';
+import {
+  ConduitError,
+  CreateGroupRequest,
+  GroupMemberParams,
+  GroupParams,
+  GroupView,
+  syncMapOf,
+} from '@conduit/shared';
 import { Router } from 'express';
 import type { GroupRecord } from '../../redis/groups.js';
+import { removeMember } from '../../purge/departures.js';
 import { provisionGroupMap } from '../../sync/provision.js';
 import { requireMembership } from '../access.js';
 import type { AppContext } from '../context.js';
@@ -18,7 +26,10 @@ const view = (g: GroupRecord): GroupView => ({
 const sameMembers = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((m, i) => m === b[i]);
 
-/** POST /v1/groups (caller = owner) and GET /v1/groups/:groupId (members only). */
+/**
+ * POST /v1/groups (caller = owner), GET /v1/groups/:groupId (members only) and
+ * DELETE /v1/groups/:groupId/members/:identity (the owner removes a member, or a member leaves).
+ */
 export function groupRoutes(ctx: AppContext): Router {
   const router = Router();
 
@@ -55,6 +66,24 @@ export function groupRoutes(ctx: AppContext): Router {
       const { groupId } = parseInput(GroupParams, req.params, 'path');
       const group = await requireMembership(ctx, groupId, principalOf(res).identity);
       reply(res, 200, GroupView, view(group));
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/groups/:groupId/members/:identity')
+    .delete(authenticate(ctx), async (req, res) => {
+      const { groupId, identity } = parseInput(GroupMemberParams, req.params, 'path');
+      const caller = principalOf(res).identity;
+      const group = await ctx.groups.getReady(groupId);
+      if (!group) throw new ConduitError('GROUP_NOT_FOUND');
+      if (identity === group.owner) throw new ConduitError('OWNER_CANNOT_LEAVE');
+      // Only the owner removes others. Repeating a removal (after a failure half-way) is allowed
+      // to the owner and to the member itself, and finishes the cleanup.
+      if (caller !== group.owner && caller !== identity) {
+        throw new ConduitError(group.members.includes(caller) ? 'FORBIDDEN' : 'NOT_GROUP_MEMBER');
+      }
+      await removeMember(ctx, { groupId, identity, by: caller });
+      res.status(204).end();
     })
     .all(methodNotAllowed);
 

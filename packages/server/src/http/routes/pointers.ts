@@ -31,29 +31,19 @@ export function pointerRoutes(ctx: AppContext): Router {
       const { groupId } = parseInput(GroupParams, req.params, 'path');
       const { pointerId, objectId } = parseInput(RegisterPointerRequest, req.body, 'body');
       const { identity } = principalOf(res);
-      const group = await requireMembership(ctx, groupId, identity);
+      await requireMembership(ctx, groupId, identity);
       const deviceId = await callerDevice(ctx, req, res);
       if (!(await ctx.objectStore.head(objectKeyOf(groupId, objectId)))) {
         throw new ConduitError('NOT_FOUND', 'No such object.');
       }
 
-      const devicesByIdentity = await ctx.devices.ofMany(participantsOf(group));
-      const expected: Endpoint[] = [];
-      for (const [member, devices] of devicesByIdentity) {
-        for (const device of devices) {
-          if (member !== identity || device !== deviceId) expected.push({ identity: member, deviceId: device });
-        }
-      }
       const itemTtlSeconds = ctx.config.twilio.itemTtlSeconds;
-      const created = await ctx.ledger.register({
+      const expected = await registerWithSnapshot(ctx, {
         pointerId,
         groupId,
         sender: { identity, deviceId },
-        expected,
-        createdAt: new Date(),
         retentionSeconds: itemTtlSeconds + LEDGER_GRACE_SECONDS,
       });
-      if (!created) throw new ConduitError('POINTER_EXISTS');
       reply(res, 201, PointerRegistration, {
         pointerId,
         groupId,
@@ -74,6 +64,7 @@ export function pointerRoutes(ctx: AppContext): Router {
       const deviceId = await callerDevice(ctx, req, res);
       const result = await ctx.ledger.acknowledge(pointerId, { identity, deviceId });
       if (!result.ok) throw new ConduitError(result.reason);
+      if (result.firstAck) ctx.observer.onAck({ pointerId, remaining: result.remaining });
       reply(res, 200, AckResponse, { pointerId, remaining: result.remaining, complete: result.remaining === 0 });
     })
     .all(methodNotAllowed);
@@ -91,4 +82,34 @@ export function pointerRoutes(ctx: AppContext): Router {
     .all(methodNotAllowed);
 
   return router;
+}
+
+/** A membership or device removal landing during registration makes the snapshot stale: retry. */
+const REGISTER_ATTEMPTS = 5;
+
+/**
+ * Snapshots who must acknowledge (every device of every participant but the sender's) and
+ * registers the pointer, atomically checked against the group's membership epoch.
+ */
+async function registerWithSnapshot(
+  ctx: AppContext,
+  input: { pointerId: string; groupId: string; sender: Endpoint; retentionSeconds: number },
+): Promise<Endpoint[]> {
+  for (let attempt = 0; attempt < REGISTER_ATTEMPTS; attempt += 1) {
+    const epoch = await ctx.ledger.epochOf(input.groupId);
+    const group = await requireMembership(ctx, input.groupId, input.sender.identity);
+    const devicesByIdentity = await ctx.devices.ofMany(participantsOf(group));
+    const expected: Endpoint[] = [];
+    for (const [member, devices] of devicesByIdentity) {
+      for (const device of devices) {
+        if (member !== input.sender.identity || device !== input.sender.deviceId) {
+          expected.push({ identity: member, deviceId: device });
+        }
+      }
+    }
+    const outcome = await ctx.ledger.register({ ...input, expected, createdAt: new Date(), epoch });
+    if (outcome === 'created') return expected;
+    if (outcome === 'exists') throw new ConduitError('POINTER_EXISTS');
+  }
+  throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'Group membership kept changing; try again.');
 }

@@ -1,0 +1,174 @@
+/* global process, fetch, URLSearchParams */
+// Purge throughput: one worker process (`conduit-server worker`: outbox relay + BullMQ purge
+// worker) draining N acknowledged pointers whose Sync items exist in the emulator (its own
+// process, fault rate limit off). Timed from the moment the N ids land in the outbox (one RENAME,
+// as if N last-acks had just happened) to the moment every pointer is 'purged' in the ledger.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createKeys } from '../packages/server/dist/redis/keys.js';
+import { PointerLedger } from '../packages/server/dist/redis/pointers.js';
+import {
+  basicAuth,
+  conduitEnv,
+  cpuMeter,
+  formatCpu,
+  freePort,
+  hex,
+  pool,
+  sleep,
+  startConduit,
+  startRedis,
+  startSyncProcess,
+} from './lib.mjs';
+
+export const name = 'purge-throughput';
+export const description = 'one purge worker process against the Sync emulator (its own process, rate limit off)';
+
+const N = Number(process.env.BENCH_PURGE_N ?? 20_000);
+/** Items per map: at 2,000 purges/s spread round-robin, 400 maps see 5 deletes/s each. */
+const PER_MAP = 50;
+const MAPS = Math.max(1, Math.ceil(N / PER_MAP));
+/** The worker's per-map Sync write budget: the production default, not raised for the bench. */
+const WRITES_PER_MAP = 15;
+const TARGET = 2000;
+
+export async function run(log) {
+  const dir = await mkdtemp(join(tmpdir(), 'conduit-bench-'));
+  const stops = [];
+  try {
+    await mkdir(join(dir, 'redis'));
+    const redisProc = await startRedis(join(dir, 'redis'));
+    stops.push(redisProc.close);
+    const sync = await startSyncProcess();
+    stops.push(sync.close);
+    const keys = createKeys('conduit:');
+    const redis = new Redis(redisProc.url);
+    stops.push(() => redis.quit());
+
+    // Setup (not timed): maps and items in Sync, ledger entries acknowledged by their only recipient.
+    const c = sync.credentials;
+    const auth = basicAuth(c.accountSid, c.authToken);
+    const mapsUrl = `${sync.restUrl}/v1/Services/${c.serviceSid}/Maps`;
+    const groups = Array.from({ length: MAPS }, hex);
+    await pool(groups, 16, async (g) => {
+      const res = await fetch(mapsUrl, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ UniqueName: `g_${g}` }),
+      });
+      await res.body?.cancel();
+      if (res.status !== 201) throw new Error(`map create answered ${res.status}`);
+    });
+    const pointers = Array.from({ length: N }, (_, i) => ({ pointerId: hex(), groupId: groups[i % MAPS] }));
+    log(`creating ${N} Sync items in ${MAPS} maps (${PER_MAP} each)`);
+    await pool(pointers, 32, async ({ pointerId, groupId }) => {
+      const res = await fetch(`${mapsUrl}/g_${groupId}/Items`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ Key: pointerId, Data: '{"v":1}', Ttl: '3600' }),
+      });
+      await res.body?.cancel();
+      if (res.status !== 201) throw new Error(`item create answered ${res.status}`);
+    });
+    log('recording them in the ledger, each acknowledged by its recipient');
+    const ledger = new PointerLedger(redis, keys);
+    const sender = { identity: 'bench', deviceId: 'bench-sender' };
+    const recipient = { identity: 'bench', deviceId: 'bench-recipient' };
+    await pool(pointers, 64, async ({ pointerId, groupId }) => {
+      const outcome = await ledger.register({
+        pointerId,
+        groupId,
+        sender,
+        expected: [recipient],
+        createdAt: new Date(),
+        retentionSeconds: 3600,
+        epoch: '0',
+      });
+      if (outcome !== 'created') throw new Error(`register: ${outcome}`);
+      const ack = await ledger.acknowledge(pointerId, recipient);
+      if (!ack.ok || ack.remaining !== 0) throw new Error('ack did not complete the pointer');
+    });
+    // Hold the outbox back until the worker is up, so its start-up is not timed.
+    const held = `${keys.outbox()}:bench-held`;
+    await redis.rename(keys.outbox(), held);
+
+    const [port, opsPort] = [await freePort(), await freePort()];
+    const env = conduitEnv({
+      redisUrl: redisProc.url,
+      sync,
+      s3: { bucket: 'bench', region: 'us-east-1', endpoint: 'http://127.0.0.1:9', accessKeyId: 'x', secretAccessKey: 'x' },
+      virgil: { appId: 'bench', appKeyId: 'bench', appPrivateKey: 'unused' },
+      port,
+      opsPort,
+      extra: { CONDUIT_SYNC_WRITES_PER_SECOND: String(WRITES_PER_MAP), ...JSON.parse(process.env.BENCH_WORKER_ENV ?? '{}') },
+    });
+    const worker = await startConduit('worker', env, `http://127.0.0.1:${opsPort}`);
+    stops.push(worker.close);
+    const meter = cpuMeter([worker, sync, redisProc, { name: 'bench', pid: process.pid }]);
+
+    log('releasing the outbox to one worker');
+    await meter.start();
+    const started = Date.now();
+    await redis.rename(held, keys.outbox());
+    let left = N;
+    let lastTrace = started;
+    while (left > 0 && Date.now() - started < 120_000) {
+      await sleep(20);
+      left = (await redis.zcard(keys.purgingPointers())) + (await redis.llen(keys.outbox()));
+      if (process.env.BENCH_TRACE && Date.now() - lastTrace >= 1000) {
+        lastTrace = Date.now();
+        const wait = await redis.llen(`${keys.bullPrefix()}:conduit-purge:wait`);
+        log(`t=${((lastTrace - started) / 1000).toFixed(1)} s: outbox ${await redis.llen(keys.outbox())}, queued ${wait}, not purged ${left}`);
+      }
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const cpu = await meter.stop();
+    const backlog = await redis.llen(keys.auditPending());
+    const rate = Math.round((N - left) / seconds);
+
+    // Verify, not trust: every pointer 'purged' and every Sync map empty.
+    const states = await redis.pipeline(pointers.map((p) => ['hget', keys.pointer(p.pointerId), 'state'])).exec();
+    const purged = states.filter(([, s]) => s === 'purged').length;
+    let itemsLeft = 0;
+    await pool(groups, 16, async (g) => {
+      const page = await fetch(`${mapsUrl}/g_${g}/Items?PageSize=100`, { headers: { authorization: auth } }).then(
+        (r) => r.json(),
+      );
+      itemsLeft += page.items.length;
+    });
+    const deferred = await scrape(`http://127.0.0.1:${opsPort}/metrics`, 'conduit_purge_retries_total');
+    log(`${purged}/${N} purged in ${seconds.toFixed(2)} s; Sync items left: ${itemsLeft}; retries/deferrals: ${deferred}`);
+    log(`CPU (1 core = 100%): ${formatCpu(cpu)}`);
+    const perPurge = cpu.map((c) => `${c.name} ${((c.share * seconds * 1e6) / N).toFixed(0)} us`).join(', ');
+    log(`CPU time per purge: ${perPurge}`);
+    log(`audit receipts still waiting to be sealed at the end: ${backlog}`);
+    return [
+      {
+        metric: `purges/s, 1 worker, N=${N} over ${MAPS} maps, ${WRITES_PER_MAP} writes/s/map budget`,
+        measured: rate,
+        target: `>= ${TARGET}`,
+        pass: rate >= TARGET && purged === N && itemsLeft === 0,
+        note: `${purged}/${N} purged, ${itemsLeft} items left; CPU ${formatCpu(cpu)}`,
+      },
+    ];
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Sum of a counter's samples in a Prometheus text exposition ('?' if it cannot be read). */
+export async function scrape(url, metric) {
+  try {
+    const text = await fetch(url).then((r) => r.text());
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      if (line.startsWith(metric)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
+  } catch {
+    return '?';
+  }
+}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * Which ranges of an interrupted download are verified and durably written
+ * (`<identity state dir>/downloads/<pointerId>.json`, owner-only), so the next attempt fetches
+ * only the rest. Bound to the object by its header digest; ids only, no file names.
+ */
+export interface DownloadCheckpoint {
+  v: 1;
+  objectId: string;
+  headerSha256: string;
+  /** The `.conduit-partial` file the verified plaintext was written to. */
+  partial: string;
+  segmentsPerRange: number;
+  /** base64 bitmap: bit i set = range i verified and synced. */
+  done: string;
+}
+
+export class DownloadStateStore {
+  constructor(private readonly dir: string) {}
+
+  private pathOf(pointerId: string): string {
+    return join(this.dir, `${pointerId}.json`);
+  }
+
+  async load(pointerId: string): Promise<DownloadCheckpoint | undefined> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(this.pathOf(pointerId), 'utf8'));
+    } catch {
+      return undefined; // absent or unreadable: download from scratch
+    }
+    const v = raw as Partial<DownloadCheckpoint> | null;
+    if (
+      v?.v !== 1 ||
+      typeof v.objectId !== 'string' ||
+      typeof v.headerSha256 !== 'string' ||
+      typeof v.partial !== 'string' ||
+      typeof v.done !== 'string' ||
+      !Number.isSafeInteger(v.segmentsPerRange)
+    ) {
+      return undefined;
+    }
+    return v as DownloadCheckpoint;
+  }
+
+  async save(pointerId: string, checkpoint: DownloadCheckpoint): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const path = this.pathOf(pointerId);
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(tmp, JSON.stringify(checkpoint), { mode: 0o600, flag: 'wx' });
+    await rename(tmp, path);
+  }
+
+  async remove(pointerId: string): Promise<void> {
+    await rm(this.pathOf(pointerId), { force: true });
+  }
+}
+
+export function encodeBits(bits: boolean[]): string {
+  const bytes = Buffer.alloc(Math.ceil(bits.length / 8));
+  bits.forEach((set, i) => {
+    if (set) bytes[i >> 3] = (bytes[i >> 3] as number) | (1 << (i & 7));
+  });
+  return bytes.toString('base64');
+}
+
+export function decodeBits(encoded: string, count: number): boolean[] {
+  const bytes = Buffer.from(encoded, 'base64');
+  return Array.from({ length: count }, (_, i) => (((bytes[i >> 3] ?? 0) >> (i & 7)) & 1) === 1);
+}

@@ -1,0 +1,56 @@
+import { ConduitError } from '@conduit/shared';
+
+/** Retries transient storage failures (network errors, timeouts, 5xx, throttling) with exponential backoff. */
+export interface RetryOptions {
+  attempts?: number;
+  baseDelayMs?: number;
+  signal?: AbortSignal;
+  /** Called before each new attempt (e.g. to refresh an expired presigned URL). */
+  onRetry?: (err: ConduitError, attempt: number) => void;
+}
+
+/** A storage answer worth retrying: the request may succeed as is, or with a fresh URL (403: expired). */
+export class RetryableStorageError extends ConduitError {
+  constructor(
+    readonly storageStatus: number | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(storageStatus === undefined ? 'TRANSPORT' : 'DEPENDENCY_UNAVAILABLE', message, undefined, options);
+  }
+}
+
+export function isRetryable(err: unknown): err is ConduitError {
+  if (err instanceof RetryableStorageError) return true;
+  return err instanceof ConduitError && (err.code === 'TRANSPORT' || err.code === 'TIMEOUT');
+}
+
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+  const attempts = opts.attempts ?? 5;
+  const base = opts.baseDelayMs ?? 250;
+  for (let attempt = 1; ; attempt++) {
+    opts.signal?.throwIfAborted();
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (attempt >= attempts || !isRetryable(err)) throw err;
+      opts.onRetry?.(err, attempt);
+      // Full jitter: parallel parts that failed together do not retry in lockstep.
+      await sleep(Math.random() * base * 2 ** (attempt - 1), opts.signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason instanceof Error ? signal.reason : new ConduitError('TIMEOUT', 'Aborted.'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

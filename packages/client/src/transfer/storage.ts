@@ -1,0 +1,152 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { ConduitError } from '@conduit/shared';
+import { networkError } from '../api/http-client.js';
+import { RetryableStorageError } from './retry.js';
+
+/**
+ * Ciphertext transfer straight to and from object storage with presigned URLs (the server never
+ * sees it). Errors carry the status only: storage error bodies can echo the URL's signature.
+ */
+const REQUEST_TIMEOUT_MS = 5 * 60_000;
+
+export interface PresignedTarget {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * PUTs one part, streamed (produced while it is sent), with an exact Content-Length; returns the
+ * ETag storage assigned to it.
+ */
+export async function putPart(
+  target: PresignedTarget,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  signal?: AbortSignal,
+): Promise<string> {
+  const res = await send(target, {
+    method: 'PUT',
+    body,
+    duplex: 'half',
+    headers: { ...target.headers, 'content-length': String(length) },
+    signal: timeout(signal),
+  });
+  await res.body?.cancel().catch(() => undefined);
+  if (!res.ok) throw storageError(res.status, 'upload');
+  const etag = res.headers.get('etag');
+  if (!etag || etag.length > 128) throw new ConduitError('TRANSPORT', 'Object storage returned no usable ETag.');
+  return etag;
+}
+
+/**
+ * Starts a ranged GET of stored bytes [start, end) and checks that storage answers with exactly
+ * that range of an object of `objectSize` bytes (its Content-Range total is the stored size).
+ * node:http rather than fetch: its response stream pauses the socket when the consumer is slower
+ * (fetch reads ahead by many MiB per response), which keeps downloads within constant memory.
+ */
+export async function getRange(
+  target: PresignedTarget,
+  start: number,
+  end: number,
+  objectSize: number,
+  signal?: AbortSignal,
+): Promise<AsyncIterable<Uint8Array>> {
+  const res = await get(target, { ...target.headers, range: `bytes=${start}-${end - 1}` }, signal);
+  const fail = (err: ConduitError): never => {
+    res.destroy();
+    throw err;
+  };
+  const status = res.statusCode ?? 0;
+  if (status !== 206) {
+    if (status >= 200 && status < 300) fail(new ConduitError('INTEGRITY', 'Object storage ignored the byte range.'));
+    fail(storageError(status, 'download'));
+  }
+  const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers['content-range'] ?? '');
+  if (!range || Number(range[1]) !== start || Number(range[2]) !== end - 1) {
+    fail(new ConduitError('TRANSPORT', 'Object storage answered another byte range.'));
+  }
+  if (Number(range?.[3]) !== objectSize) {
+    fail(new ConduitError('INTEGRITY', 'The stored object size does not match the envelope.'));
+  }
+  return res;
+}
+
+const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+function get(target: PresignedTarget, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    return Promise.reject(new ConduitError('TRANSPORT', 'The server returned an invalid download URL.'));
+  }
+  const https = url.protocol === 'https:';
+  if (!https && url.protocol !== 'http:') {
+    return Promise.reject(new ConduitError('TRANSPORT', 'The download URL must use http or https.'));
+  }
+  return new Promise((resolve, reject) => {
+    const req = (https ? httpsRequest : httpRequest)(url, {
+      method: 'GET',
+      headers,
+      agent: https ? agents.https : agents.http,
+      signal: timeout(signal),
+    });
+    req.once('response', resolve);
+    req.once('error', (err) => {
+      const mapped = networkError(err, 'object storage');
+      reject(
+        mapped.code === 'TRANSPORT' ? new RetryableStorageError(undefined, mapped.message, { cause: err }) : mapped,
+      );
+    });
+    req.end();
+  });
+}
+
+/** Reads a whole ranged response into one buffer of exactly end - start bytes. */
+export async function readRangeBytes(
+  target: PresignedTarget,
+  start: number,
+  end: number,
+  objectSize: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(end - start);
+  let filled = 0;
+  try {
+    for await (const chunk of await getRange(target, start, end, objectSize, signal)) {
+      if (filled + chunk.byteLength > out.length) throw new ConduitError('INTEGRITY', 'Object storage sent too much.');
+      out.set(chunk, filled);
+      filled += chunk.byteLength;
+    }
+  } catch (err) {
+    throw err instanceof ConduitError
+      ? err
+      : new RetryableStorageError(undefined, 'Download interrupted.', { cause: err });
+  }
+  if (filled !== out.length) throw new RetryableStorageError(undefined, 'Download ended early.');
+  return out;
+}
+
+async function send(target: PresignedTarget, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
+  try {
+    return await fetch(target.url, { ...init, redirect: 'error' });
+  } catch (err) {
+    const mapped = networkError(err, 'object storage');
+    throw mapped.code === 'TRANSPORT' ? new RetryableStorageError(undefined, mapped.message, { cause: err }) : mapped;
+  }
+}
+
+function timeout(signal: AbortSignal | undefined): AbortSignal {
+  const limit = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  return signal ? AbortSignal.any([signal, limit]) : limit;
+}
+
+/** 5xx, throttling (429) and 403 (an expired URL: the caller presigns again) are worth another attempt. */
+export function storageError(status: number, what: string): ConduitError {
+  if (status >= 500 || status === 429 || status === 403) {
+    return new RetryableStorageError(status, `Object storage ${what} failed (HTTP ${status}).`);
+  }
+  return new ConduitError('DEPENDENCY_UNAVAILABLE', `Object storage refused the ${what} (HTTP ${status}).`);
+}

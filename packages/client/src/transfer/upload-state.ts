@@ -1,0 +1,154 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GroupId, ObjectId, PointerId, UploadId } from '@conduit/shared';
+
+/**
+ * Durable state of one multipart send, so a crashed or restarted sender can resume
+ * (`<identity state dir>/uploads/<key>.jsonl`, owner-only). Append-only JSON lines: first the
+ * upload's parameters, then per segment a `seg` line (SHA-256 of its plaintext, written BEFORE its
+ * ciphertext exists), per part a `done` line with its ETag, and `completed` once the object exists.
+ * The content key is stored only sealed for this identity. A torn last line (crash mid-append) is ignored.
+ */
+export interface UploadParams {
+  v: 1;
+  groupId: GroupId;
+  /** Absolute path of the source file, and the size/mtime it had when the upload started. */
+  path: string;
+  size: number;
+  mtimeMs: number;
+  name: string;
+  type: string;
+  uploadId: UploadId;
+  objectId: ObjectId;
+  pointerId: PointerId;
+  segmentSize: number;
+  paddedLength: number;
+  partPlainBytes: number;
+  /** base64 of the 42-byte container header (holds the salt). */
+  header: string;
+  /** base64 of the content key sealed for this identity (E3Kit authEncrypt to self). */
+  sealedKey: string;
+}
+
+export interface LoadedUpload {
+  params: UploadParams;
+  /** Segment index -> SHA-256 (hex) of the plaintext it was encrypted from. */
+  segments: Map<number, string>;
+  /** Part number -> ETag of the parts storage acknowledged. */
+  parts: Map<number, string>;
+  /** The upload was completed (the object exists); only publishing may be missing. */
+  completed: boolean;
+}
+
+type Line = { seg: number; sha256: string } | { done: number; etag: string } | { completed: true };
+
+export class UploadStateStore {
+  constructor(private readonly dir: string) {}
+
+  /** One state per (group, file): sending the same file to the same group again resumes it. */
+  pathFor(groupId: string, absolutePath: string): string {
+    const key = createHash('sha256').update(`${groupId}\0${absolutePath}`).digest('hex').slice(0, 32);
+    return join(this.dir, `${key}.jsonl`);
+  }
+
+  async load(path: string): Promise<LoadedUpload | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    const [first, ...rest] = text.split('\n');
+    const params = parseParams(first);
+    if (!params) return undefined; // unreadable state: treated as absent (a fresh upload follows)
+    const segments = new Map<number, string>();
+    const parts = new Map<number, string>();
+    let completed = false;
+    for (const raw of rest) {
+      const line = parseLine(raw);
+      if (!line) continue;
+      if ('completed' in line) completed = true;
+      else if ('seg' in line) segments.set(line.seg, line.sha256);
+      else parts.set(line.done, line.etag);
+    }
+    return { params, segments, parts, completed };
+  }
+
+  async create(path: string, params: UploadParams): Promise<UploadLog> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(params)}\n`, { mode: 0o600, flag: 'wx' });
+    await rename(tmp, path);
+    return new UploadLog(path);
+  }
+
+  async remove(path: string): Promise<void> {
+    await rm(path, { force: true });
+  }
+}
+
+/** Appends to one upload's state; each append is one small write of a whole line. */
+export class UploadLog {
+  constructor(readonly path: string) {}
+
+  segment(index: number, sha256: string): Promise<void> {
+    return this.append({ seg: index, sha256 });
+  }
+
+  done(partNumber: number, etag: string): Promise<void> {
+    return this.append({ done: partNumber, etag });
+  }
+
+  completed(): Promise<void> {
+    return this.append({ completed: true });
+  }
+
+  private async append(line: Line): Promise<void> {
+    await appendFile(this.path, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+  }
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isString = (v: unknown, max = 4096): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+
+function parseJson(raw: string | undefined): Record<string, unknown> | undefined {
+  if (!raw) return undefined;
+  try {
+    const value = JSON.parse(raw) as unknown;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseParams(raw: string | undefined): UploadParams | undefined {
+  const v = parseJson(raw);
+  if (!v || v.v !== 1) return undefined;
+  const ok =
+    GroupId.safeParse(v.groupId).success &&
+    UploadId.safeParse(v.uploadId).success &&
+    ObjectId.safeParse(v.objectId).success &&
+    PointerId.safeParse(v.pointerId).success &&
+    isString(v.path) &&
+    isString(v.name, 255) &&
+    isString(v.type, 127) &&
+    isString(v.header, 64) &&
+    isString(v.sealedKey) &&
+    typeof v.mtimeMs === 'number' &&
+    Number.isFinite(v.mtimeMs) &&
+    [v.size, v.segmentSize, v.paddedLength, v.partPlainBytes].every(isCount);
+  return ok ? (v as unknown as UploadParams) : undefined;
+}
+
+function parseLine(raw: string): Line | undefined {
+  const v = parseJson(raw);
+  if (!v) return undefined;
+  if (v.completed === true) return { completed: true };
+  if (isCount(v.seg) && typeof v.sha256 === 'string' && /^[0-9a-f]{64}$/.test(v.sha256)) {
+    return { seg: v.seg, sha256: v.sha256 };
+  }
+  if (isCount(v.done) && isString(v.etag, 128)) return { done: v.done, etag: v.etag };
+  return undefined;
+}

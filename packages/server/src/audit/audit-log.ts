@@ -1,0 +1,118 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '../redis/keys.js';
+import { defineScript } from '../redis/script.js';
+import { GENESIS_HASH, canonicalJson, type AuditEntry } from './chain.js';
+import { newEntryId, pendingItem } from './pending.js';
+import { SealStep, planSeal } from './seal.js';
+
+// KEYS: pending list, entry-id marker. ARGV: pending item, marker TTL. ioredis resends a command
+// whose reply was lost to a reconnect; the marker makes that resend add nothing.
+const ENQUEUE = `
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
+  redis.call('RPUSH', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+`;
+
+/** Far longer than any reconnect-and-resend window. */
+const ENTRY_ID_TTL_SECONDS = 24 * 3600;
+/** Upper bound on one entry (they are small metadata records). */
+const MAX_ENTRY_BYTES = 64 * 1024;
+/** Pending items sealed per commit: one round trip hashes and appends this many. */
+const SEAL_BATCH = 500;
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * Append-only, hash-chained audit log in Redis: record n at index n-1 of a list, the head
+ * {seq, hash} beside it (format in chain.ts). Every entry first lands on a pending list (ledger
+ * scripts push theirs atomically with the transition they record) and is then sealed into the
+ * chain, in order, with hashes computed by node:crypto (seal.ts).
+ */
+export class AuditLog {
+  private readonly enqueueScript;
+  private readonly step: SealStep;
+  private round: Promise<number> | undefined;
+  private nextRound: Promise<number> | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {
+    this.enqueueScript = defineScript<number>(redis, 'conduitAuditEnqueue', 2, ENQUEUE);
+    this.step = new SealStep(redis, keys);
+  }
+
+  /** Appends one entry; resolves once it is in the chain. */
+  async append(entry: AuditEntry): Promise<void> {
+    const id = newEntryId();
+    const item = pendingItem(id, encodeEntry(entry));
+    await this.enqueueScript([this.keys.auditPending(), this.keys.auditEntryId(id)], [item, ENTRY_ID_TTL_SECONDS]);
+    // Sealing takes items strictly in order, so the entry is in the chain once it is not pending.
+    while ((await this.redis.lpos(this.keys.auditPending(), item)) !== null) await this.seal();
+  }
+
+  /**
+   * Seals what is pending into the chain; returns how many items this call's rounds sealed (other
+   * sealers may have taken the rest). Calls while a round runs share one follow-up round, which
+   * starts after the current one, so it sees every item enqueued before the call.
+   */
+  seal(): Promise<number> {
+    if (!this.round) {
+      this.round = this.sealUntilDrained().finally(() => {
+        this.round = undefined;
+      });
+      return this.round;
+    }
+    this.nextRound ??= this.round
+      .catch(() => 0)
+      .then(() => {
+        this.nextRound = undefined;
+        return this.seal();
+      });
+    return this.nextRound;
+  }
+
+  private async sealUntilDrained(): Promise<number> {
+    let sealed = 0;
+    for (;;) {
+      const snapshot = await this.step.snapshot(SEAL_BATCH);
+      if (snapshot.pending.length === 0) return sealed;
+      const plan = planSeal(snapshot, new Date());
+      // A lost race means another sealer advanced the head: re-read and continue from there.
+      if (await this.step.commit(plan)) {
+        sealed += plan.lines.length;
+        if (snapshot.pending.length < SEAL_BATCH) return sealed;
+      }
+    }
+  }
+
+  async head(): Promise<AuditHead> {
+    const [seq, hash] = await this.redis.hmget(this.keys.auditHead(), 'seq', 'hash');
+    return seq && hash ? { seq: Number(seq), hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  /** Entries committed but not yet sealed. */
+  async pendingCount(): Promise<number> {
+    return this.redis.llen(this.keys.auditPending());
+  }
+
+  /** Raw record lines `from..to` (1-based, inclusive), in batches. */
+  async *lines(from: number, to: number, batch = 500): AsyncGenerator<string[]> {
+    for (let start = Math.max(1, from); start <= to; start += batch) {
+      const end = Math.min(to, start + batch - 1);
+      yield await this.redis.lrange(this.keys.auditLog(), start - 1, end - 1);
+    }
+  }
+}
+
+/** The canonical body of an entry, bounded. */
+export function encodeEntry(entry: AuditEntry): string {
+  const body = canonicalJson(entry);
+  if (Buffer.byteLength(body) > MAX_ENTRY_BYTES) throw new Error('audit entry too large');
+  return body;
+}

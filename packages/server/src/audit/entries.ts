@@ -1,0 +1,90 @@
+import { endpointKey, type Endpoint } from '@conduit/shared';
+import type { PointerRecord } from '../redis/pointers.js';
+import type { AuditEntry } from './chain.js';
+import { encodeEntry } from './audit-log.js';
+
+/**
+ * The audit entries Conduit writes. Metadata only: ids, identities, device ids, timestamps,
+ * counts, reasons. Never file names, media types, sizes of plaintext or content.
+ */
+const endpoints = (list: readonly Endpoint[]): string[] => list.map(endpointKey).sort();
+
+/** Deletion receipt: which endpoints acknowledged, which never did, and why the item went. */
+export function deletionReceipt(p: PointerRecord, at: Date, outcome: 'removed' | 'absent'): string {
+  const acked = new Set(endpoints(p.acknowledged));
+  const dropped = new Set(endpoints(p.dropped));
+  const entry: AuditEntry = {
+    type: 'deletion-receipt',
+    at: at.toISOString(),
+    pointerId: p.pointerId,
+    groupId: p.groupId,
+    reason: p.reason ?? 'acknowledged',
+    outcome,
+    registeredAt: p.createdAt,
+    acknowledgedBy: [...acked],
+    neverAcknowledged: endpoints(p.expected).filter((e) => !acked.has(e) && !dropped.has(e)),
+    dropped: [...dropped],
+  };
+  return encodeEntry(entry);
+}
+
+export function purgeFailed(
+  p: { pointerId: string; groupId: string },
+  at: Date,
+  code: string,
+  attempts: number,
+): string {
+  return encodeEntry({
+    type: 'purge-failed',
+    at: at.toISOString(),
+    pointerId: p.pointerId,
+    groupId: p.groupId,
+    code,
+    attempts,
+  });
+}
+
+export function memberRemoved(e: {
+  groupId: string;
+  identity: string;
+  by: string;
+  at: Date;
+  droppedAcks: number;
+  purgesEnqueued: number;
+  syncAccess: 'revoked' | 'absent';
+}): AuditEntry {
+  return {
+    type: 'member-removed',
+    at: e.at.toISOString(),
+    groupId: e.groupId,
+    identity: e.identity,
+    by: e.by,
+    droppedAcks: e.droppedAcks,
+    purgesEnqueued: e.purgesEnqueued,
+    syncAccess: e.syncAccess,
+  };
+}
+
+export function deviceRemoved(e: {
+  identity: string;
+  deviceId: string;
+  at: Date;
+  groups: number;
+  droppedAcks: number;
+  purgesEnqueued: number;
+}): AuditEntry {
+  return {
+    type: 'device-removed',
+    at: e.at.toISOString(),
+    identity: e.identity,
+    deviceId: e.deviceId,
+    groups: e.groups,
+    droppedAcks: e.droppedAcks,
+    purgesEnqueued: e.purgesEnqueued,
+  };
+}
+
+/** A Sync item the ledger does not account for (or no longer), removed by the reconciler. */
+export function strayItemRemoved(e: { map: string; key: string; at: Date; ledgerState: string }): AuditEntry {
+  return { type: 'stray-item-removed', at: e.at.toISOString(), map: e.map, itemKey: e.key, ledgerState: e.ledgerState };
+}

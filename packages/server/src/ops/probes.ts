@@ -1,0 +1,64 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ConduitError } from '@conduit/shared';
+import { Router, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { methodNotAllowed } from '../http/middleware.js';
+import type { DeliveryMetrics } from './metrics.js';
+import { checkReadiness, type ReadinessCheck } from './readiness.js';
+
+export interface ProbeOptions {
+  metrics: DeliveryMetrics;
+  readiness: Record<string, ReadinessCheck>;
+  logger: Logger;
+  /**
+   * Bearer token required on /metrics. Absent: /metrics answers 404 unless `openMetrics` (the
+   * ops listener, bound to a private interface, exposes it without a token).
+   */
+  metricsToken?: string;
+  openMetrics?: boolean;
+}
+
+const BEARER = /^Bearer (\S{1,512})$/;
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Constant-time comparison of the presented bearer token with the configured one. */
+function metricsAuth(token: string): RequestHandler {
+  const expected = digest(token);
+  return (req, _res, next) => {
+    const presented = BEARER.exec(req.get('authorization') ?? '')?.[1];
+    if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
+      throw new ConduitError('UNAUTHENTICATED');
+    }
+    next();
+  };
+}
+
+/** GET /readyz (dependencies) and GET /metrics (Prometheus); /healthz lives in routes/health.ts. */
+export function probeRoutes(opts: ProbeOptions): Router {
+  const router = Router();
+  router
+    .route('/readyz')
+    .get(async (_req, res) => {
+      const report = await checkReadiness(opts.readiness, opts.logger);
+      res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'unavailable', ...report });
+    })
+    .all(methodNotAllowed);
+
+  const guard: RequestHandler[] = opts.metricsToken
+    ? [metricsAuth(opts.metricsToken)]
+    : opts.openMetrics
+      ? []
+      : [
+          () => {
+            throw new ConduitError('NOT_FOUND');
+          },
+        ];
+  router
+    .route('/metrics')
+    .get(...guard, async (_req, res) => {
+      const body = await opts.metrics.render();
+      res.status(200).type(opts.metrics.contentType).send(body);
+    })
+    .all(methodNotAllowed);
+  return router;
+}

@@ -1,0 +1,158 @@
+/** Drives the API over HTTP as clients would: accounts, devices, groups, uploads, pointers, acks. */
+import { randomBytes } from 'node:crypto';
+import { hex, sleep, type SyncRest } from './harness.js';
+
+export interface Endpoint {
+  identity: string;
+  deviceId: string;
+}
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+const RETRY_DEADLINE_MS = 25_000;
+
+export class World {
+  readonly tokens = new Map<string, string>();
+  readonly sender: Endpoint = { identity: 'alice', deviceId: 'alice-phone' };
+  /** Every device of every participant except the sending one: who must acknowledge. */
+  readonly recipients: Endpoint[] = [
+    { identity: 'alice', deviceId: 'alice-laptop' },
+    { identity: 'bob', deviceId: 'bob-phone-1' },
+    { identity: 'bob', deviceId: 'bob-laptop' },
+    { identity: 'carol', deviceId: 'carol-phone' },
+    { identity: 'carol', deviceId: 'carol-desk' },
+  ];
+  /** Acks the API confirmed with 200: none of them may ever be lost. */
+  readonly confirmed = new Set<string>();
+  acksSent = 0;
+
+  constructor(
+    private readonly apiUrl: string,
+    private readonly rest: SyncRest,
+  ) {}
+
+  /**
+   * One call, retried while the API or its dependencies are down (connection refused, 5xx), as a
+   * client with retries would; any other answer is returned.
+   */
+  async call(method: string, path: string, who: Endpoint | string, body?: unknown): Promise<Reply> {
+    const identity = typeof who === 'string' ? who : who.identity;
+    const headers: Record<string, string> = {};
+    const token = this.tokens.get(identity);
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (typeof who !== 'string') headers['conduit-device'] = who.deviceId;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const deadline = Date.now() + RETRY_DEADLINE_MS;
+    for (;;) {
+      try {
+        const res = await fetch(this.apiUrl + path, {
+          method,
+          headers,
+          signal: AbortSignal.timeout(5_000),
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        });
+        const text = await res.text();
+        if (res.status < 500)
+          return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+      } catch {
+        // connection refused or reset: the API is down or restarting
+      }
+      if (Date.now() > deadline) throw new Error(`${method} ${path} kept failing for ${RETRY_DEADLINE_MS} ms`);
+      await sleep(100);
+    }
+  }
+
+  private async expect(status: number[], method: string, path: string, who: Endpoint | string, body?: unknown) {
+    const reply = await this.call(method, path, who, body);
+    if (!status.includes(reply.status)) {
+      throw new Error(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+    }
+    return reply.body;
+  }
+
+  async setup(): Promise<void> {
+    for (const identity of ['alice', 'bob', 'carol']) {
+      const password = `${identity}-${randomBytes(9).toString('base64url')}`;
+      await this.expect([201], 'POST', '/v1/auth/register', identity, { identity, password });
+      const session = await this.expect([200], 'POST', '/v1/auth/login', identity, { identity, password });
+      this.tokens.set(identity, session.token as string);
+    }
+    for (const device of [this.sender, ...this.recipients]) {
+      await this.expect([200, 201], 'PUT', `/v1/devices/${device.deviceId}`, device);
+    }
+  }
+
+  /** A group with every user, and one small object uploaded through its presigned PUT. */
+  async group(): Promise<{ groupId: string; objectId: string }> {
+    const groupId = hex();
+    await this.expect([201], 'POST', '/v1/groups', this.sender, { groupId, members: ['bob', 'carol'] });
+    const bytes = randomBytes(256);
+    const upload = await this.expect([201], 'POST', `/v1/groups/${groupId}/objects`, this.sender, {
+      size: bytes.length,
+    });
+    const put = await fetch(upload.url as string, {
+      method: 'PUT',
+      headers: upload.headers as Record<string, string>,
+      body: bytes,
+    });
+    if (put.status !== 200) throw new Error(`presigned PUT answered ${put.status}`);
+    return { groupId, objectId: upload.objectId as string };
+  }
+
+  /** Registers `count` pointers and publishes each one's Sync item. */
+  async pointers(groupId: string, objectId: string, count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const pointerId = hex();
+      const reg = await this.expect([201], 'POST', `/v1/groups/${groupId}/pointers`, this.sender, {
+        pointerId,
+        objectId,
+      });
+      if ((reg.expected as unknown[]).length !== this.recipients.length) throw new Error('unexpected recipients');
+      await this.rest.createItem(groupId, pointerId);
+      ids.push(pointerId);
+    }
+    return ids;
+  }
+
+  /** Every recipient acknowledges every pointer, `concurrency` calls at a time, retrying until confirmed. */
+  async ackAll(pointerIds: string[], concurrency = 6): Promise<void> {
+    const work = pointerIds.flatMap((p) => this.recipients.map((r) => [p, r] as const));
+    const next = async (): Promise<void> => {
+      for (let item = work.shift(); item; item = work.shift()) {
+        const [pointerId, endpoint] = item;
+        this.acksSent += 1;
+        await this.expect([200], 'POST', `/v1/pointers/${pointerId}/ack`, endpoint);
+        this.confirmed.add(`${pointerId}/${endpoint.identity}:${endpoint.deviceId}`);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, next));
+  }
+
+  async status(pointerId: string): Promise<{ state: string; acknowledged: Endpoint[] }> {
+    const body = await this.expect([200], 'GET', `/v1/pointers/${pointerId}`, this.sender);
+    return body as unknown as { state: string; acknowledged: Endpoint[] };
+  }
+
+  /**
+   * The recovery condition: every pointer 'purged' with every confirmed ack on record, and no item
+   * left in any of the groups' Sync maps (checked through the Sync REST API).
+   */
+  async settled(groups: Map<string, string[]>): Promise<true | undefined> {
+    for (const [groupId, pointerIds] of groups) {
+      if ((await this.rest.itemKeys(groupId)).length > 0) return undefined;
+      for (const pointerId of pointerIds) {
+        const status = await this.status(pointerId);
+        if (status.state !== 'purged') return undefined;
+        const acked = new Set(status.acknowledged.map((e) => `${pointerId}/${e.identity}:${e.deviceId}`));
+        for (const key of this.confirmed) {
+          if (key.startsWith(`${pointerId}/`) && !acked.has(key)) throw new Error(`acknowledgement lost: ${key}`);
+        }
+      }
+    }
+    return true;
+  }
+}
