@@ -173,7 +173,8 @@ export async function run(log) {
     log(`CPU (1 core = 100%): ${formatCpu(cpu)}`);
     const perPointer = cpu.map((x) => `${x.name} ${((x.share * driveSeconds * 1e6) / total).toFixed(0)}`).join(', ');
     log(`CPU time per pointer (us; 7 API/Sync requests and one purge each): ${perPointer}`);
-    if (process.env.BENCH_TRACE) log(`register max by second: ${timings.bySecond.map((xs) => Math.max(...xs)).join(' ')}`);
+    if (process.env.BENCH_TRACE)
+      log(`register max by second: ${timings.bySecond.map((xs) => Math.max(...xs)).join(' ')}`);
 
     const rows = await redis
       .pipeline(pointerIds.map((id) => ['hmget', keys.pointer(id), 'state', 'purgingAt', 'purgedAt']))

@@ -54,8 +54,9 @@ function profArgs(name) {
 async function cpuTicks(pid) {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+  return { user: Number(fields[11]), system: Number(fields[12]) };
 }
+const NO_TICKS = { user: NaN, system: NaN };
 
 /** Measures the CPU share (1 = one full core) each named process used between start() and stop(). */
 export function cpuMeter(procs) {
@@ -64,18 +65,27 @@ export function cpuMeter(procs) {
   return {
     async start() {
       startedAt = Date.now();
-      before = await Promise.all(procs.map((p) => (p.pid === process.pid ? 0 : cpuTicks(p.pid))));
+      before = await Promise.all(procs.map((p) => (p.pid === process.pid ? NO_TICKS : cpuTicks(p.pid))));
       this.self = process.cpuUsage();
     },
     async stop() {
       const seconds = (Date.now() - startedAt) / 1000;
-      const after = await Promise.all(procs.map((p) => (p.pid === process.pid ? 0 : cpuTicks(p.pid).catch(() => NaN))));
+      const after = await Promise.all(
+        procs.map((p) => (p.pid === process.pid ? NO_TICKS : cpuTicks(p.pid).catch(() => NO_TICKS))),
+      );
       const self = process.cpuUsage(this.self);
-      return procs.map((p, i) => ({
-        name: p.name,
-        share:
-          p.pid === process.pid ? (self.user + self.system) / 1e6 / seconds : (after[i] - before[i]) / 100 / seconds,
-      }));
+      return procs.map((p, i) => {
+        if (p.pid === process.pid) {
+          return {
+            name: p.name,
+            share: (self.user + self.system) / 1e6 / seconds,
+            system: self.system / 1e6 / seconds,
+          };
+        }
+        const user = (after[i].user - before[i].user) / 100;
+        const system = (after[i].system - before[i].system) / 100;
+        return { name: p.name, share: (user + system) / seconds, system: system / seconds };
+      });
     },
   };
 }
@@ -94,7 +104,9 @@ export async function childProcess(name, marker) {
   throw new Error(`no child process matching ${marker}`);
 }
 
-export const formatCpu = (shares) => shares.map((s) => `${s.name} ${(s.share * 100).toFixed(0)}%`).join(', ');
+/** "api 62% (sys 20%)": kernel time shown apart, it is what syscalls (socket writes) cost. */
+export const formatCpu = (shares) =>
+  shares.map((s) => `${s.name} ${(s.share * 100).toFixed(0)}% (sys ${(s.system * 100).toFixed(0)}%)`).join(', ');
 
 /**
  * A dedicated redis-server (not whatever answers on 6379, which other work may share), configured
@@ -130,9 +142,7 @@ export async function startRedis(dir) {
 
 /** The Sync emulator in its own process; credentials come back over IPC. */
 export async function startSyncProcess() {
-  const entry = fileURLToPath(
-    new URL('../packages/devstack/dist/sync/sync-process.js', import.meta.url),
-  );
+  const entry = fileURLToPath(new URL('../packages/devstack/dist/sync/sync-process.js', import.meta.url));
   const child = fork(entry, ['127.0.0.1', '0', 'acl'], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     execArgv: profArgs('sync'),

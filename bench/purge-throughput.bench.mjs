@@ -98,11 +98,18 @@ export async function run(log) {
     const env = conduitEnv({
       redisUrl: redisProc.url,
       sync,
-      s3: { bucket: 'bench', region: 'us-east-1', endpoint: 'http://127.0.0.1:9', accessKeyId: 'x', secretAccessKey: 'x' },
+      s3: {
+        bucket: 'bench',
+        region: 'us-east-1',
+        endpoint: 'http://127.0.0.1:9',
+        accessKeyId: 'x',
+        secretAccessKey: 'x',
+      },
       virgil: { appId: 'bench', appKeyId: 'bench', appPrivateKey: 'unused' },
       port,
       opsPort,
-      extra: { CONDUIT_SYNC_WRITES_PER_SECOND: String(WRITES_PER_MAP), ...JSON.parse(process.env.BENCH_WORKER_ENV ?? '{}') },
+      // Everything else (concurrency 32, lock 30 s, ...) at its production default.
+      extra: { CONDUIT_SYNC_WRITES_PER_SECOND: String(WRITES_PER_MAP) },
     });
     const worker = await startConduit('worker', env, `http://127.0.0.1:${opsPort}`);
     stops.push(worker.close);
@@ -120,7 +127,9 @@ export async function run(log) {
       if (process.env.BENCH_TRACE && Date.now() - lastTrace >= 1000) {
         lastTrace = Date.now();
         const wait = await redis.llen(`${keys.bullPrefix()}:conduit-purge:wait`);
-        log(`t=${((lastTrace - started) / 1000).toFixed(1)} s: outbox ${await redis.llen(keys.outbox())}, queued ${wait}, not purged ${left}`);
+        log(
+          `t=${((lastTrace - started) / 1000).toFixed(1)} s: outbox ${await redis.llen(keys.outbox())}, queued ${wait}, not purged ${left}`,
+        );
       }
     }
     const seconds = (Date.now() - started) / 1000;
@@ -133,13 +142,15 @@ export async function run(log) {
     const purged = states.filter(([, s]) => s === 'purged').length;
     let itemsLeft = 0;
     await pool(groups, 16, async (g) => {
-      const page = await fetch(`${mapsUrl}/g_${g}/Items?PageSize=100`, { headers: { authorization: auth } }).then(
-        (r) => r.json(),
+      const page = await fetch(`${mapsUrl}/g_${g}/Items?PageSize=100`, { headers: { authorization: auth } }).then((r) =>
+        r.json(),
       );
       itemsLeft += page.items.length;
     });
     const deferred = await scrape(`http://127.0.0.1:${opsPort}/metrics`, 'conduit_purge_retries_total');
-    log(`${purged}/${N} purged in ${seconds.toFixed(2)} s; Sync items left: ${itemsLeft}; retries/deferrals: ${deferred}`);
+    log(
+      `${purged}/${N} purged in ${seconds.toFixed(2)} s; Sync items left: ${itemsLeft}; retries/deferrals: ${deferred}`,
+    );
     log(`CPU (1 core = 100%): ${formatCpu(cpu)}`);
     const perPurge = cpu.map((c) => `${c.name} ${((c.share * seconds * 1e6) / N).toFixed(0)} us`).join(', ');
     log(`CPU time per purge: ${perPurge}`);

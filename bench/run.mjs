@@ -1,9 +1,12 @@
 /* global process, console, setTimeout */
 // Benchmark runner: `npm run bench` runs every bench module in this folder (files *.bench.mjs),
-// `npm run bench -- purge` only those whose name contains "purge". Each module exports
+// `npm run bench -- throughput` only those whose name contains "throughput". Each module exports
 // `name`, `description` and `run(log)` returning rows { metric, measured, target, pass, note? }.
-// Benches import the built packages (dist), so run `npm run build` first.
+// Benches start the built packages (dist) as separate processes, so run `npm run build` first.
+// Knobs: BENCH_POINTER_RATE, BENCH_SECONDS (ack-to-purge), BENCH_PURGE_N (purge-throughput),
+// BENCH_TRACE=1 (progress lines), BENCH_CPU_PROF=<dir> (a V8 .cpuprofile per child process).
 import { readdir } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -25,6 +28,12 @@ if (modules.length === 0) {
   process.exit(2);
 }
 
+// The machine matters: say what it was and how busy it already was.
+const cpu = cpus();
+console.log(
+  `${new Date().toISOString()}, Node ${process.version}, ${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ` +
+    `load average at start ${loadavg()[0].toFixed(2)}`,
+);
 const rows = [];
 for (const mod of modules) {
   console.log(`\n== ${mod.name}: ${mod.description}`);

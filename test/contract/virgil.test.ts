@@ -13,6 +13,7 @@ import {
 } from '../../packages/devstack/src/virgil/index.js';
 import { VirgilTokenIssuer } from '../../packages/server/src/adapters/virgil/virgil-token-issuer.js';
 import { closeEThree, openEThree } from '../../packages/client/src/crypto/e3kit.js';
+import { EncryptedKeyStore } from '../../packages/client/src/crypto/key-store.js';
 
 // Contract: the unmodified @virgilsecurity/e3kit-node 2.5.1 works against the local Virgil directory
 // through `apiUrl`, with card verification restored by openEThree, tokens minted by the server's
@@ -33,9 +34,11 @@ describe('local Virgil directory with e3kit-node', () => {
     opts: { directory?: VirgilDirectory; servicePublicKey?: string; getToken?: () => Promise<string> } = {},
   ): Promise<EThree> {
     const directory = opts.directory ?? dir;
+    const storageDir = await mkdtemp(join(root, `${identity}-`));
     const eThree = await openEThree({
       identity,
-      storageDir: await mkdtemp(join(root, `${identity}-`)),
+      storageDir,
+      keyEntryStorage: await keyStore(storageDir),
       apiUrl: directory.url,
       servicePublicKey: opts.servicePublicKey ?? directory.servicePublicKey,
       getToken: opts.getToken ?? (() => mint(identity)),
@@ -43,6 +46,10 @@ describe('local Virgil directory with e3kit-node', () => {
     opened.push(eThree);
     return eThree;
   }
+
+  /** The encrypted key store the client uses, at a test-cheap scrypt cost. */
+  const keyStore = (storageDir: string) =>
+    EncryptedKeyStore.unlock(join(storageDir, 'keystore.json'), 'contract test password', { N: 2 ** 10, r: 8, p: 1 });
 
   async function call(
     path: string,
@@ -212,7 +219,12 @@ describe('local Virgil directory with e3kit-node', () => {
   });
 
   it('refuses to open against a custom directory without its key, or with a token of another identity', async () => {
-    const base = { storageDir: join(root, 'refused'), apiUrl: dir.url, getToken: () => mint('heidi') };
+    const base = {
+      storageDir: join(root, 'refused'),
+      apiUrl: dir.url,
+      getToken: () => mint('heidi'),
+      keyEntryStorage: await keyStore(join(root, 'refused')),
+    };
     await expect(openEThree({ ...base, identity: 'heidi' })).rejects.toMatchObject({ code: 'CONFIG' });
     await expect(
       openEThree({ ...base, identity: 'ivan', servicePublicKey: dir.servicePublicKey }),

@@ -173,6 +173,10 @@ export async function startParts(dataDir: string): Promise<Parts> {
     CONDUIT_PURGE_ATTEMPTS: '40',
     CONDUIT_PURGE_BACKOFF_BASE_MS: '50',
     CONDUIT_PURGE_BACKOFF_MAX_MS: '1000',
+    // A SIGKILLed worker's active jobs come back once their lock expired and a stall check ran:
+    // at most 5 s + 1 s here instead of BullMQ's 30 s + 30 s defaults.
+    CONDUIT_PURGE_LOCK_MS: '5000',
+    CONDUIT_PURGE_STALLED_INTERVAL_MS: '1000',
     REDIS_URL: redis.url,
     VIRGIL_APP_ID: virgil.appId,
     VIRGIL_APP_KEY_ID: virgil.appKeyId,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { basename, resolve } from 'node:path';
+import { rename, rm } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import {
   ConduitError,
@@ -7,20 +8,35 @@ import {
   GroupId,
   Identity,
   MAX_GROUP_MEMBERS,
+  parseAnyPointer,
   parsePointer,
   PointerId,
   serializePointer,
   syncMapOf,
 } from '@conduit/shared';
-import type { Endpoint, GroupView, PointerChannel, PointerStatus, PointerV1 } from '@conduit/shared';
-import { TwilioSyncChannel } from './adapters/twilio-sync-channel.js';
+import { DeviceId } from '@conduit/shared';
+import type {
+  DeviceResponse,
+  Endpoint,
+  GroupView,
+  PointerChannel,
+  PointerStatus,
+  PointerV1,
+  RecordPointerV1,
+} from '@conduit/shared';
 import { HttpClient } from './api/http-client.js';
 import { derivePasswords } from './auth/passwords.js';
 import { closeEThree, initVirgilWasm, openEThree } from './crypto/e3kit.js';
+import { EncryptedKeyStore } from './crypto/key-store.js';
 import { initPythiaWasm } from './crypto/virgil-wasm.js';
 import { openEnvelope, sealEnvelope } from './files/envelope.js';
 import { guessMediaType } from './files/media-type.js';
+import * as lifecycle from './identity/lifecycle.js';
 import { receivePointer } from './receive-pointer.js';
+import { openReplica } from './records/open-replica.js';
+import { RecordsClient } from './records/records-client.js';
+import type { MergeFn } from './records/records-client.js';
+import type { Replica } from './records/replica.js';
 import type { ReceiveContext, ReceivedFile } from './receive-pointer.js';
 import { LocalState } from './state/local-state.js';
 import { ReceivedLog } from './state/received-log.js';
@@ -50,6 +66,12 @@ export interface ConduitClientOptions {
   twilsockUri?: string;
   /** Diagnostics (never plaintext, keys, passwords or tokens). */
   log?: (line: string) => void;
+  /**
+   * Asked for the user's password when the device's key store must be unlocked and nothing in
+   * this session (login, register, unlock) has done it yet. Without it, key operations on a
+   * locked device fail with UNAUTHENTICATED.
+   */
+  keyPassword?: () => Promise<string>;
 }
 
 export interface SendOptions extends UploadOptions {
@@ -98,9 +120,12 @@ export interface ReceiveOptions extends ReceiveTransferOptions {
  */
 export class ConduitClient {
   private ethreePromise: Promise<EThree> | undefined;
+  private keyStorePromise: Promise<EncryptedKeyStore> | undefined;
   private groupKeys: GroupKeys | undefined;
   private channelPromise: Promise<PointerChannel> | undefined;
   private readonly groupViews = new Map<string, GroupView>();
+  private replicaPromise: Promise<Replica> | undefined;
+  private readonly recordClients = new Map<string, Promise<RecordsClient>>();
   private readonly subscriptions = new Set<() => Promise<void>>();
   /** Pointers are handled one at a time per client, so two deliveries of one item never race. */
   private work: Promise<void> = Promise.resolve();
@@ -142,6 +167,7 @@ export class ConduitClient {
     const { login, backup } = derivePasswords(password);
     await this.api.register({ identity: this.identity, password: login });
     await this.startSession(login);
+    await this.unlockAfterLogin(password);
     await this.ensurePrivateKey(backup, true);
   }
 
@@ -149,7 +175,111 @@ export class ConduitClient {
   async login(password: string): Promise<void> {
     const { login, backup } = derivePasswords(password);
     await this.startSession(login);
+    await this.unlockAfterLogin(password);
     await this.ensurePrivateKey(backup, false);
+  }
+
+  /**
+   * Unlocks this device's key store (the private key is encrypted at rest under a key derived
+   * from the password; docs/identity.md). login and register unlock it too. A wrong password
+   * fails with INVALID_CREDENTIALS.
+   */
+  async unlock(password: string): Promise<void> {
+    await this.keyStore(password);
+  }
+
+  /** Explicit restore: replaces this device's private key with the one in the password backup. */
+  async restoreKey(password: string): Promise<void> {
+    const { login, backup } = derivePasswords(password);
+    await this.startSession(login);
+    await this.unlockAfterLogin(password);
+    await initPythiaWasm();
+    await lifecycle.replaceFromBackup(await this.ethree(), await this.keyStore(), backup);
+    this.groupKeys?.forget();
+  }
+
+  /** Backs the private key up under the password (register does it already); 'exists' if there is one. */
+  async backupKey(password: string): Promise<'created' | 'exists'> {
+    const { login, backup } = derivePasswords(password);
+    await this.startSession(login); // proves the password, so the backup is never sealed under a typo
+    await this.unlockAfterLogin(password);
+    await initPythiaWasm();
+    return lifecycle.backup(await this.ethree(), backup);
+  }
+
+  /**
+   * Replaces a lost or compromised private key with a new one (new card superseding the old, new
+   * backup). Afterwards each group's owner must run reAddMember for this identity, and this
+   * identity's other devices must run restoreKey.
+   */
+  async rotateKey(password: string): Promise<void> {
+    const { login, backup } = derivePasswords(password);
+    await this.startSession(login);
+    await this.unlockAfterLogin(password);
+    await initPythiaWasm();
+    await lifecycle.rotate(await this.ethree(), await this.keyStore(), backup);
+    this.groupKeys?.forget();
+  }
+
+  /**
+   * Changes the password: the key backup's, the server login's and this device's key store's.
+   * The backup changes first and is changed back if the server refuses, so the two never diverge.
+   */
+  async changePassword(oldPassword: string, newPassword: string): Promise<void> {
+    const before = derivePasswords(oldPassword);
+    const after = derivePasswords(newPassword);
+    if (oldPassword === newPassword) throw new ConduitError('VALIDATION_FAILED', 'The new password is the same.');
+    await this.startSession(before.login);
+    await this.unlockAfterLogin(oldPassword);
+    await initPythiaWasm();
+    const ethree = await this.ethree();
+    await lifecycle.changeBackupPassword(ethree, before.backup, after.backup);
+    try {
+      await this.api.changePassword({ identity: this.identity, password: before.login, newPassword: after.login });
+    } catch (err) {
+      await lifecycle.changeBackupPassword(ethree, after.backup, before.backup).catch(() => {
+        this.log('could not undo the backup password change: the backup now opens with the new password');
+      });
+      if (err instanceof ConduitError && (err.code === 'NOT_FOUND' || err.code === 'METHOD_NOT_ALLOWED')) {
+        throw new ConduitError(
+          'CONFIG',
+          'This server does not manage login passwords (OIDC mode: change it with your identity provider); nothing was changed.',
+        );
+      }
+      throw err;
+    }
+    await (await this.keyStore()).rekey(newPassword);
+  }
+
+  /**
+   * Deletes the key backup, revokes the public key, removes this device from the server and wipes
+   * this identity's local state. The client is closed afterwards. (The server account stays: the
+   * server has no route to delete it yet.)
+   */
+  async unregister(password: string): Promise<void> {
+    const { login } = derivePasswords(password);
+    await this.startSession(login);
+    await this.unlockAfterLogin(password);
+    await initPythiaWasm();
+    await lifecycle.unregisterKey(await this.ethree());
+    await this.api.revokeDevice(this.state.deviceId);
+    await this.close();
+    await rm(this.state.dir, { recursive: true, force: true });
+  }
+
+  /** This identity's registered devices (endpoints). */
+  async listDevices(): Promise<DeviceResponse[]> {
+    return (await this.api.listDevices()).devices;
+  }
+
+  /**
+   * Removes a device of this identity: it stops being an endpoint, and its pending
+   * acknowledgements are dropped. Revoking this very device also forgets its session.
+   */
+  async revokeDevice(deviceId: string): Promise<void> {
+    const id = parseId(DeviceId, deviceId, 'device id');
+    await this.api.revokeDevice(id);
+    if (id === this.state.deviceId) this.api.setSession(undefined);
   }
 
   /** Creates a group of this identity (the owner) and `members`, with a fresh E3Kit group key. */
@@ -172,6 +302,70 @@ export class ConduitClient {
       await keys.discard(groupId);
       throw err;
     }
+  }
+
+  /** The groups this identity owns or belongs to. */
+  async listGroups(): Promise<GroupView[]> {
+    const { groups } = await this.api.listGroups();
+    for (const g of groups) this.groupViews.set(g.groupId, g);
+    return groups;
+  }
+
+  /**
+   * Adds members (owner only): first to the E3Kit group key (they can read history), then on the
+   * server (Sync access, presigned URLs). A retry after a failure half-way is safe.
+   */
+  async addMembers(groupId: string, members: string[]): Promise<GroupView> {
+    const gid = parseId(GroupId, groupId, 'group id');
+    const ids = [...new Set(members)].map((m) => parseId(Identity, m, `identity ${JSON.stringify(m)}`));
+    const view = await this.ownedGroup(gid, 'add members');
+    const others = ids.filter((m) => m !== view.owner);
+    if (others.length === 0) throw new ConduitError('VALIDATION_FAILED', 'Name at least one identity to add.');
+    const total = new Set([view.owner, ...view.members, ...others]).size;
+    if (total > MAX_GROUP_MEMBERS) {
+      throw new ConduitError(
+        'VALIDATION_FAILED',
+        `A group holds at most ${MAX_GROUP_MEMBERS} participants (E3Kit's limit); this would make ${total}. ` +
+          'Split the members across several groups and send to each.',
+      );
+    }
+    await (await this.keys()).add(gid, others);
+    const updated = await this.api.addMembers(gid, { members: others });
+    this.groupViews.set(gid, updated);
+    return updated;
+  }
+
+  /**
+   * Removes a member (owner only): a new E3Kit key epoch without it (it cannot decrypt anything
+   * sent afterwards), then the server drops its Sync access, URLs and pending acknowledgements.
+   * A member naming itself leaves the group (server side only: the owner's next removal or
+   * change rolls the key).
+   */
+  async removeMember(groupId: string, identity: string): Promise<void> {
+    const gid = parseId(GroupId, groupId, 'group id');
+    const who = parseId(Identity, identity, 'identity');
+    if (who === this.identity) {
+      const view = await this.getGroup(gid);
+      if (view.owner === who) throw new ConduitError('OWNER_CANNOT_LEAVE');
+      await this.api.removeMember(gid, who);
+      this.groupViews.delete(gid);
+      return;
+    }
+    await this.ownedGroup(gid, 'remove members');
+    await (await this.keys()).remove(gid, who);
+    await this.api.removeMember(gid, who);
+    this.groupViews.delete(gid);
+  }
+
+  /** Owner only: gives the group key again to a member that rotated its private key. */
+  async reAddMember(groupId: string, identity: string): Promise<void> {
+    const gid = parseId(GroupId, groupId, 'group id');
+    const who = parseId(Identity, identity, 'identity');
+    const view = await this.ownedGroup(gid, 're-add members');
+    if (!view.members.includes(who)) {
+      throw new ConduitError('VALIDATION_FAILED', `${who} is not a member of the group.`);
+    }
+    await (await this.keys()).reAdd(gid, who);
   }
 
   async getGroup(groupId: string): Promise<GroupView> {
@@ -269,6 +463,51 @@ export class ConduitClient {
     }
   }
 
+  /**
+   * The group's synced records on this endpoint (docs/records.md). One instance per group;
+   * `merge` (set by the first call) resolves write conflicts (default: last writer wins).
+   */
+  records(groupId: string, opts: { merge?: MergeFn } = {}): Promise<RecordsClient> {
+    this.assertOpen();
+    const gid = parseId(GroupId, groupId, 'group id');
+    let client = this.recordClients.get(gid);
+    if (!client) {
+      client = (async () => {
+        const replica = await this.replica();
+        return new RecordsClient({
+          groupId: gid,
+          self: this.endpoint,
+          api: this.api,
+          keys: await this.keys(),
+          replica,
+          merge: opts.merge,
+          log: this.log,
+          publish: async (reg, data) =>
+            (await this.channel()).publish(reg.syncMap, reg.itemKey, data, reg.itemTtlSeconds),
+          subscribe: async (onPointer) => {
+            const view = this.groupViews.get(gid) ?? (await this.getGroup(gid));
+            const unsubscribe = await (
+              await this.channel()
+            ).subscribe(view.syncMap || syncMapOf(gid), (_key, data) => {
+              if (!isRecordItem(data)) return; // files are receive()'s
+              this.work = this.work
+                .then(() => onPointer(parseAnyPointer(data) as RecordPointerV1))
+                .catch((err: unknown) => this.log(`record pointer not applied: ${asConduitError(err).code}`));
+            });
+            this.subscriptions.add(unsubscribe);
+            return async () => {
+              this.subscriptions.delete(unsubscribe);
+              await unsubscribe().catch(() => undefined);
+            };
+          },
+        });
+      })();
+      client.catch(() => this.recordClients.delete(gid));
+      this.recordClients.set(gid, client);
+    }
+    return client;
+  }
+
   /** Receives the group's files into `outDir` until `signal` aborts (or the client closes). */
   async receive(groupId: string, opts: ReceiveOptions): Promise<void> {
     const stop = await this.subscribe(groupId, opts);
@@ -328,6 +567,8 @@ export class ConduitClient {
     await channel?.close().catch(() => undefined);
     const ethree = await this.ethreePromise?.catch(() => undefined);
     if (ethree) await closeEThree(ethree).catch(() => undefined);
+    (await this.replicaPromise?.catch(() => undefined))?.close();
+    (await this.keyStorePromise?.catch(() => undefined))?.lock();
   }
 
   /** Subscribes to the group's map; with `once`, stops handling items after the first file. */
@@ -354,6 +595,9 @@ export class ConduitClient {
       if (!active) return;
       let file: ReceivedFile | undefined;
       try {
+        // The map carries file and record pointers: records go to the group's replica.
+        const pointer = parseAnyPointer(data);
+        if (pointer.kind === 'record') return await (await this.records(gid)).receive(pointer);
         file = await receivePointer(ctx, data);
       } catch (err) {
         onError(asConduitError(err));
@@ -390,6 +634,61 @@ export class ConduitClient {
     await this.api.registerDevice(this.state.deviceId);
   }
 
+  /** The group's view, if this identity owns it; E3Kit lets only a group's creator change it. */
+  private async ownedGroup(groupId: GroupId, action: string): Promise<GroupView> {
+    const view = await this.getGroup(groupId);
+    if (view.owner !== this.identity) {
+      throw new ConduitError(
+        'FORBIDDEN',
+        `Only the group owner (${view.owner}) can ${action}: E3Kit lets only a group's creator change it. Ask the owner.`,
+      );
+    }
+    return view;
+  }
+
+  private get keyStorePath(): string {
+    return join(this.state.e3kitDir, 'keystore.json');
+  }
+
+  /** The unlocked key store; unlocks it with `password`, or else asks `keyPassword`. */
+  private keyStore(password?: string): Promise<EncryptedKeyStore> {
+    this.assertOpen();
+    if (!this.keyStorePromise) {
+      const unlocking = (async () => {
+        const pw = password ?? (await this.opts.keyPassword?.());
+        if (pw === undefined) {
+          throw new ConduitError(
+            'UNAUTHENTICATED',
+            "This device's key store is locked: log in, or give the password (unlock / keyPassword).",
+          );
+        }
+        return EncryptedKeyStore.unlock(this.keyStorePath, pw);
+      })();
+      unlocking.catch(() => {
+        if (this.keyStorePromise === unlocking) this.keyStorePromise = undefined;
+      });
+      this.keyStorePromise = unlocking;
+    }
+    return this.keyStorePromise;
+  }
+
+  /**
+   * Unlocks the key store with a password the server has just accepted. If it does not open the
+   * store, the password was changed on another device: the store (sealed under the old password)
+   * is set aside, still encrypted, and the key comes back from the backup.
+   */
+  private async unlockAfterLogin(password: string): Promise<void> {
+    try {
+      await this.keyStore(password);
+    } catch (err) {
+      if (!(err instanceof ConduitError && err.code === 'INVALID_CREDENTIALS')) throw err;
+      const aside = `${this.keyStorePath}.stale-${Date.now()}`;
+      await rename(this.keyStorePath, aside);
+      this.log(`key store sealed under an older password moved to ${aside}`);
+      await this.keyStore(password);
+    }
+  }
+
   /**
    * Makes sure this device holds the identity's private key: restore it from the backup, or
    * create and publish one (and back it up) when the identity has none yet. Running this again
@@ -399,27 +698,16 @@ export class ConduitClient {
     await initPythiaWasm(); // the key backup derives its key with Pythia
     const ethree = await this.ethree();
     if (await virgil('Reading the local key', () => ethree.hasLocalPrivateKey())) return;
-    if (!isNew && (await this.restoreKey(ethree, backupPassword))) return;
+    if (!isNew && (await lifecycle.restoreFromBackup(ethree, backupPassword))) return;
     try {
       await ethree.register();
     } catch (err) {
       if ((err as { name?: unknown }).name !== 'IdentityAlreadyExistsError')
         throw fromVirgilError(err, 'Registering the key');
-      if (isNew && (await this.restoreKey(ethree, backupPassword))) return;
+      if (isNew && (await lifecycle.restoreFromBackup(ethree, backupPassword))) return;
       throw new ConduitError('CONFIG', 'This identity has a public key but no key backup: its private key is lost.');
     }
     await virgil('Backing up the private key', () => ethree.backupPrivateKey(backupPassword));
-  }
-
-  /** True when restored, false when there is no backup. */
-  private async restoreKey(ethree: EThree, backupPassword: string): Promise<boolean> {
-    try {
-      await ethree.restorePrivateKey(backupPassword);
-      return true;
-    } catch (err) {
-      if ((err as { name?: unknown }).name === 'PrivateKeyNoBackupError') return false;
-      throw fromVirgilError(err, 'Restoring the private key');
-    }
   }
 
   private ethree(): Promise<EThree> {
@@ -427,8 +715,10 @@ export class ConduitClient {
     if (!this.ethreePromise) {
       const opening = (async (): Promise<EThree> => {
         await initVirgilWasm();
+        const keyEntryStorage = await this.keyStore();
         return virgil('Opening the key store', () =>
           openEThree({
+            keyEntryStorage,
             identity: this.identity,
             storageDir: this.state.e3kitDir,
             apiUrl: this.opts.virgilApiUrl,
@@ -446,6 +736,18 @@ export class ConduitClient {
     return this.ethreePromise;
   }
 
+  private replica(): Promise<Replica> {
+    if (!this.replicaPromise) {
+      const opening = (async () =>
+        openReplica(join(this.opts.home, this.identity), selfSealer(await this.ethree()), this.log))();
+      opening.catch(() => {
+        if (this.replicaPromise === opening) this.replicaPromise = undefined;
+      });
+      this.replicaPromise = opening;
+    }
+    return this.replicaPromise;
+  }
+
   private async keys(): Promise<GroupKeys> {
     if (!this.groupKeys) {
       const ethree = await this.ethree();
@@ -460,10 +762,14 @@ export class ConduitClient {
   private channel(): Promise<PointerChannel> {
     this.assertOpen();
     if (!this.channelPromise) {
-      const connecting: Promise<PointerChannel> = TwilioSyncChannel.connect({
-        getToken: async () => (await this.api.syncToken()).token,
-        twilsockUri: this.opts.twilsockUri,
-      });
+      // Loaded on first use (~20 MiB of code and heap): a send only needs it after its upload.
+      const connecting: Promise<PointerChannel> = import('./adapters/twilio-sync-channel.js').then(
+        ({ TwilioSyncChannel }) =>
+          TwilioSyncChannel.connect({
+            getToken: async () => (await this.api.syncToken()).token,
+            twilsockUri: this.opts.twilsockUri,
+          }),
+      );
       connecting.catch(() => {
         if (this.channelPromise === connecting) this.channelPromise = undefined;
       });
@@ -476,6 +782,10 @@ export class ConduitClient {
     if (this.closed) throw new ConduitError('CONFIG', 'The client is closed.');
   }
 }
+
+/** A record pointer's Sync item (validated by parseAnyPointer before use). */
+const isRecordItem = (data: unknown): boolean =>
+  typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'record';
 
 /** Anything a pointer's handling can throw, as a typed error (file system errors keep their errno code). */
 function asConduitError(err: unknown): ConduitError {

@@ -12,3 +12,8 @@ export type { ProgressListener, TransferPhase, TransferProgress } from './transf
 export { HttpClient } from './api/http-client.js';
 export type { HttpClientOptions } from './api/http-client.js';
 export { sanitizeFileName } from './files/file-name.js';
+export { EncryptedKeyStore } from './crypto/key-store.js';
+export { RecordsClient, MAX_MERGE_ATTEMPTS } from './records/records-client.js';
+export type { MergeFn, PutOptions, WrittenRecord } from './records/records-client.js';
+export type { JsonValue, RecordEntry } from './records/replica.js';
+export { deriveRecordId, MAX_RECORD_KEY_BYTES } from './records/record-id.js';

@@ -70,6 +70,19 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the purge worker options, bounded, and leaves unset ones to the defaults', () => {
+    const config = loadConfig({
+      ...base,
+      CONDUIT_PURGE_CONCURRENCY: '64',
+      CONDUIT_PURGE_LOCK_MS: '5000',
+      CONDUIT_PURGE_STALLED_INTERVAL_MS: '1000',
+    });
+    expect(config.purge).toEqual({ concurrency: 64, lockDurationMs: 5000, stalledIntervalMs: 1000 });
+    expect(loadConfig(base).purge).toEqual({});
+    const err = configError({ ...base, CONDUIT_PURGE_CONCURRENCY: '0', CONDUIT_PURGE_LOCK_MS: '100' });
+    expect(err.details).toEqual({ missing: [], invalid: ['CONDUIT_PURGE_CONCURRENCY', 'CONDUIT_PURGE_LOCK_MS'] });
+  });
+
   it('builds an OIDC config and needs no session secret', () => {
     const { CONDUIT_SESSION_SECRET: _, ...rest } = base;
     const config = loadConfig({

@@ -30,6 +30,7 @@ import { DeviceRepository } from './redis/devices.js';
 import { GroupRepository } from './redis/groups.js';
 import { createKeys } from './redis/keys.js';
 import { PointerLedger } from './redis/pointers.js';
+import { RecordStore } from './redis/records.js';
 import { SyncWriteBudget } from './redis/token-bucket.js';
 import { DEFAULT_UPLOAD_CLEANER_TUNING, UploadCleaner } from './uploads/upload-cleaner.js';
 import { UploadRepository } from './uploads/upload-repository.js';
@@ -121,6 +122,7 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
     devices: new DeviceRepository(redis, keys),
     groups: new GroupRepository(redis, keys),
     ledger: new PointerLedger(redis, keys),
+    records: new RecordStore(redis, keys),
     audit: new AuditLog(redis, keys),
     observer: observerOf(resolved, logger),
     syncAdmin: resolved.syncAdmin,

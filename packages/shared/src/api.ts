@@ -27,6 +27,9 @@ export type RegisterResponse = z.infer<typeof RegisterResponse>;
 // POST /v1/auth/login (dev auth only)
 export const LoginRequest = z.strictObject({ identity: Identity, password: Password });
 export type LoginRequest = z.infer<typeof LoginRequest>;
+// POST /v1/auth/password (dev auth only) -> 204; the same INVALID_CREDENTIALS as login on a wrong password
+export const ChangePasswordRequest = z.strictObject({ identity: Identity, password: Password, newPassword: Password });
+export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
 export const SessionResponse = z.object({ token: z.string().min(1), identity: Identity, expiresAt: z.iso.datetime() });
 export type SessionResponse = z.infer<typeof SessionResponse>;
 

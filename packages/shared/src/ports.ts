@@ -43,7 +43,11 @@ export interface ObjectStore {
   createMultipartUpload(key: string): Promise<{ storeUploadId: string }>;
   /** Presigned PUT of one part of exactly `size` bytes. */
   presignUploadPart(key: string, storeUploadId: string, partNumber: number, size: number): Promise<PresignedRequest>;
-  completeMultipartUpload(key: string, storeUploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void>;
+  completeMultipartUpload(
+    key: string,
+    storeUploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void>;
   /**
    * Aborts an upload and frees its parts. 'unsupported' when the store cannot abort (s3rver answers
    * 405): the caller drops its record and relies on the bucket's lifecycle rule instead.

@@ -5,14 +5,18 @@
  * (0 ok, 1 internal, 2 usage/config, 3 auth, 4 not found/exists, 5 integrity, 6 unavailable,
  * 7 timeout, 8 demo check failed).
  */
+// First: sets V8 flags before the other modules load.
+import './v8-flags.js';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { ConduitError } from '@conduit/shared';
-import type { GroupView, PointerStatus } from '@conduit/shared';
+import { ConduitError, MAX_RECORD_BYTES } from '@conduit/shared';
+import type { DeviceResponse, GroupView, PointerStatus } from '@conduit/shared';
 import { verifyAuditFile, verifyAuditFromServer, type AuditVerification } from '../audit/verify.js';
 import { ConduitClient } from '../conduit-client.js';
 import { LocalState } from '../state/local-state.js';
 import type { ReceivedFile } from '../receive-pointer.js';
+import type { JsonValue } from '../records/replica.js';
 import { clientOptions, ENV, homeDir } from './config.js';
 import type { GlobalOptions } from './config.js';
 import { runDemo } from './demo.js';
@@ -22,6 +26,9 @@ import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
 import { exportLines, runStack } from './stack.js';
 import { abortAfter } from '../util/abort.js';
+
+/** The new password of `identity change-password` in scripts (otherwise prompted). */
+const ENV_NEW_PASSWORD = 'CONDUIT_NEW_PASSWORD';
 
 /** setTimeout's ceiling (~24.8 days): "no timeout" in practice. */
 const FOREVER_MS = 2 ** 31 - 1;
@@ -69,7 +76,145 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
       }),
     );
 
+  const identity = program
+    .command('identity')
+    .description('the private key of this identity: backup, restore, rotation, password, unregistering');
+  identity
+    .command('backup')
+    .description('back the private key up under the password (register does it already)')
+    .action(async (_opts, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        const result = await client.backupKey(await readPassword({ confirm: false }));
+        output(g, { identity: client.identity, backup: result }, [
+          result === 'created' ? 'private key backed up' : 'a backup exists already; nothing changed',
+        ]);
+      }),
+    );
+  identity
+    .command('restore')
+    .description("replace this device's private key with the one in the password backup")
+    .action(async (_opts, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        await client.restoreKey(await readPassword({ confirm: false }));
+        output(g, { identity: client.identity, deviceId: client.deviceId, restored: true }, [
+          `private key of ${client.identity} restored from the backup on device ${client.deviceId}`,
+        ]);
+      }),
+    );
+  identity
+    .command('rotate')
+    .description('replace a lost or compromised private key with a new one (group owners must re-add you)')
+    .action(async (_opts, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        await client.rotateKey(await readPassword({ confirm: false }));
+        output(g, { identity: client.identity, rotated: true }, [
+          `new private key for ${client.identity}, backed up under the password`,
+          'next: ask the owner of each of your groups to run `conduit group readd <groupId> ' +
+            `${client.identity}\`, and run \`conduit identity restore\` on your other devices`,
+        ]);
+      }),
+    );
+  identity
+    .command('change-password')
+    .description('change the password (key backup, server login and this device’s key store)')
+    .action(async (_opts, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        const old = await readPassword({ confirm: false });
+        const next = await readPassword({ confirm: true, env: ENV_NEW_PASSWORD, label: 'New password' });
+        await client.changePassword(old, next);
+        output(g, { identity: client.identity, changed: true }, [
+          'password changed; other devices unlock with the new one at their next login',
+        ]);
+      }),
+    );
+  identity
+    .command('unregister')
+    .option('--yes', 'confirm: this cannot be undone')
+    .description('delete the key backup, revoke the public key, remove this device and wipe local state')
+    .action(async (opts: { yes?: boolean }, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        if (!opts.yes) {
+          throw new ConduitError(
+            'VALIDATION_FAILED',
+            'Unregistering deletes the private key and its backup: files shared with you become unreadable. Re-run with --yes.',
+          );
+        }
+        const who = client.identity;
+        await client.unregister(await readPassword({ confirm: false }));
+        output(g, { identity: who, unregistered: true }, [`${who} unregistered; local state wiped`]);
+      }),
+    );
+
+  const device = program.command('device').description('devices (endpoints) of this identity');
+  device
+    .command('ls')
+    .description('list the devices registered for this identity')
+    .action(async (_opts, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        const devices = await client.listDevices();
+        output(g, { devices }, deviceLines(devices, client.deviceId));
+      }),
+    );
+  device
+    .command('revoke')
+    .argument('<deviceId>')
+    .description('remove a device: it stops receiving, and its pending acknowledgements are dropped')
+    .action(async (deviceId: string, _opts, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        await client.revokeDevice(deviceId);
+        output(g, { deviceId, revoked: true }, [`device ${deviceId} revoked`]);
+      }),
+    );
+
   const group = program.command('group').description('manage groups');
+  group
+    .command('ls')
+    .description('list the groups you own or belong to')
+    .action(async (_opts, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        const groups = await client.listGroups();
+        output(
+          g,
+          { groups },
+          groups.length === 0
+            ? ['no groups']
+            : groups.map((v) => `${v.groupId}  owner ${v.owner}  ${v.members.length + 1} participants`),
+        );
+      }),
+    );
+  group
+    .command('add')
+    .argument('<groupId>')
+    .argument('<members...>', 'identities to add (they can read earlier files too)')
+    .description('add members (owner only)')
+    .action(async (groupId: string, members: string[], _opts, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        const view = await client.addMembers(groupId, members);
+        output(g, view, groupLines(view));
+      }),
+    );
+  group
+    .command('remove')
+    .argument('<groupId>')
+    .argument('<identity>', 'the member to remove (yourself: leave the group)')
+    .description('remove a member (owner only; new key epoch: it cannot read what is sent afterwards)')
+    .action(async (groupId: string, who: string, _opts, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        await client.removeMember(groupId, who);
+        output(g, { groupId, removed: who }, [`${who} removed from group ${groupId}`]);
+      }),
+    );
+  group
+    .command('readd')
+    .argument('<groupId>')
+    .argument('<identity>')
+    .description('give the group key again to a member who rotated their key (owner only)')
+    .action(async (groupId: string, who: string, _opts, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        await client.reAddMember(groupId, who);
+        output(g, { groupId, reAdded: who }, [`${who} re-added to group ${groupId}`]);
+      }),
+    );
   group
     .command('create')
     .argument('<members...>', 'identities to share with (you are the owner)')
@@ -88,6 +233,109 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
       withClient(cmd, async (client, g) => {
         const view = await client.getGroup(groupId);
         output(g, view, groupLines(view));
+      }),
+    );
+
+  const record = program
+    .command('record')
+    .description("synced JSON records of a group (a local replica, caught up from the server's feed)")
+    .addHelpText(
+      'after',
+      `
+Each command first catches up from the group's feed (--offline: the local replica only).
+Writes name the current head as their parent; if another device wrote first, the last writer wins.`,
+    );
+  record
+    .command('put')
+    .argument('<groupId>')
+    .argument('<key>', 'the record key (1-256 bytes of text)')
+    .argument('<value>', 'JSON text (quote strings: \'"hi"\'), or @file to read JSON from a file')
+    .description('write a record (a new version; earlier versions stay in its history)')
+    .action(async (groupId: string, key: string, value: string, _opts, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        const json = await readJsonArgument(value);
+        const records = await client.records(groupId);
+        await records.sync();
+        const { pointer: _pointer, ...written } = await records.put(key, json);
+        output(g, written, [`${key}: version ${written.versionId} (seq ${written.seq})`]);
+      }),
+    );
+  record
+    .command('get')
+    .argument('<groupId>')
+    .argument('<key>')
+    .option('--offline', 'read the local replica without catching up')
+    .description('print a record’s current value (JSON)')
+    .action(async (groupId: string, key: string, opts: { offline?: boolean }, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        const records = await client.records(groupId);
+        if (!opts.offline) await records.sync();
+        const entry = records.get(key);
+        if (!entry) {
+          throw new ConduitError(
+            'RECORD_NOT_FOUND',
+            `No record ${JSON.stringify(key)} in this group (or it was deleted): see \`conduit record history\`.`,
+          );
+        }
+        output(g, entry, [JSON.stringify(entry.value, null, 2)]);
+      }),
+    );
+  record
+    .command('history')
+    .argument('<groupId>')
+    .argument('<key>')
+    .option('--offline', 'read the local replica without catching up')
+    .description('every version of a record, oldest first (deletions included)')
+    .action(async (groupId: string, key: string, opts: { offline?: boolean }, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        const records = await client.records(groupId);
+        if (!opts.offline) await records.sync();
+        const versions = records.history(key);
+        if (versions.length === 0) {
+          throw new ConduitError('RECORD_NOT_FOUND', `No record ${JSON.stringify(key)} in this group.`);
+        }
+        output(
+          g,
+          { key, versions },
+          versions.map(
+            (v) =>
+              `seq ${v.seq}  ${v.versionId}  ${v.createdAt}  ${v.sender.identity}/${v.sender.deviceId}  ` +
+              (v.deleted ? '(deleted)' : JSON.stringify(v.value)),
+          ),
+        );
+      }),
+    );
+  record
+    .command('rm')
+    .argument('<groupId>')
+    .argument('<key>')
+    .description('delete a record (a tombstone version: its history stays)')
+    .action(async (groupId: string, key: string, _opts, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        const records = await client.records(groupId);
+        await records.sync();
+        if (!records.get(key)) {
+          throw new ConduitError('RECORD_NOT_FOUND', `No record ${JSON.stringify(key)} to delete in this group.`);
+        }
+        const { pointer: _pointer, ...written } = await records.delete(key);
+        output(g, written, [`${key}: deleted (version ${written.versionId}, seq ${written.seq})`]);
+      }),
+    );
+  record
+    .command('ls')
+    .argument('<groupId>')
+    .option('--offline', 'read the local replica without catching up')
+    .description('the keys of the group’s live records')
+    .action(async (groupId: string, opts: { offline?: boolean }, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        const records = await client.records(groupId);
+        if (!opts.offline) await records.sync();
+        const entries = records.list();
+        output(
+          g,
+          { records: entries },
+          entries.length === 0 ? ['no records'] : entries.map((e) => `${e.key}  (seq ${e.seq})`),
+        );
       }),
     );
 
@@ -272,11 +520,37 @@ function progress(g: GlobalOptions): ProgressDisplay | undefined {
 
 async function withClient(cmd: Command, fn: (client: ConduitClient, g: GlobalOptions) => Promise<void>): Promise<void> {
   const g = cmd.optsWithGlobals<GlobalOptions>();
-  const client = await ConduitClient.open(clientOptions(g, g.verbose ? (l) => console.error(l) : () => undefined));
+  const client = await ConduitClient.open({
+    ...clientOptions(g, g.verbose ? (l) => console.error(l) : () => undefined),
+    // The private key is encrypted at rest under the password: commands that need it ask for it.
+    keyPassword: () => readPassword({ confirm: false }),
+  });
   try {
     await fn(client, g);
   } finally {
     await client.close();
+  }
+}
+
+/** A record value from the command line: JSON text, or `@file` holding JSON. */
+async function readJsonArgument(arg: string): Promise<JsonValue> {
+  let text = arg;
+  if (arg.startsWith('@')) {
+    const path = resolve(arg.slice(1));
+    const size = (await stat(path).catch(() => undefined))?.size;
+    if (size === undefined) throw new ConduitError('VALIDATION_FAILED', `Cannot read ${path}.`);
+    if (size > MAX_RECORD_BYTES) {
+      throw new ConduitError('VALIDATION_FAILED', `A record holds at most ${MAX_RECORD_BYTES} bytes of JSON.`);
+    }
+    text = await readFile(path, 'utf8');
+  }
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    throw new ConduitError(
+      'VALIDATION_FAILED',
+      `The value is not valid JSON. Quote text ('"hello"'), or pass @file to read JSON from a file.`,
+    );
   }
 }
 
@@ -298,6 +572,11 @@ function printWarning(g: GlobalOptions, err: ConduitError): void {
 
 function groupLines(v: GroupView): string[] {
   return [`group ${v.groupId}`, `  owner   ${v.owner}`, `  members ${v.members.join(', ') || '(none)'}`];
+}
+
+function deviceLines(devices: DeviceResponse[], self: string): string[] {
+  if (devices.length === 0) return ['no devices'];
+  return devices.map((d) => `${d.deviceId}  registered ${d.createdAt}${d.deviceId === self ? '  (this device)' : ''}`);
 }
 
 function statusLines(s: PointerStatus): string[] {

@@ -4,14 +4,21 @@ import { ConduitError } from '@conduit/shared';
  * The password comes from CONDUIT_PASSWORD (scripts, CI) or a no-echo prompt on a terminal.
  * It is never taken from the command line, where it would land in shell history and `ps`.
  */
-export async function readPassword(opts: { confirm: boolean }): Promise<string> {
-  const fromEnv = process.env.CONDUIT_PASSWORD;
+export async function readPassword(opts: {
+  confirm: boolean;
+  /** Environment variable and prompt (default CONDUIT_PASSWORD, "Password"). */
+  env?: string;
+  label?: string;
+}): Promise<string> {
+  const env = opts.env ?? 'CONDUIT_PASSWORD';
+  const label = opts.label ?? 'Password';
+  const fromEnv = process.env[env];
   if (fromEnv) return fromEnv;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new ConduitError('CONFIG', 'No password: set CONDUIT_PASSWORD, or run in a terminal to be prompted.');
+    throw new ConduitError('CONFIG', `No password: set ${env}, or run in a terminal to be prompted.`);
   }
-  const password = await prompt('Password: ');
-  if (opts.confirm && (await prompt('Repeat password: ')) !== password) {
+  const password = await prompt(`${label}: `);
+  if (opts.confirm && (await prompt(`Repeat ${label.toLowerCase()}: `)) !== password) {
     throw new ConduitError('VALIDATION_FAILED', 'The passwords do not match.');
   }
   return password;

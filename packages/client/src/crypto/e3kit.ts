@@ -1,9 +1,9 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import { ConduitError, Identity } from '@conduit/shared';
 import { EThree } from '@virgilsecurity/e3kit-node';
 import { VirgilCardCrypto, VirgilCrypto } from 'virgil-crypto';
-import { VirgilCardVerifier, type ICardVerifier, type Jwt } from 'virgil-sdk';
+import { KeyEntryStorage, VirgilCardVerifier, type ICardVerifier, type IKeyEntryStorage, type Jwt } from 'virgil-sdk';
 import { RefreshingJwtProvider } from './token-provider.js';
 import { initVirgilWasm } from './virgil-wasm.js';
 
@@ -21,6 +21,8 @@ export interface OpenEThreeOptions {
   /** base64 of the directory's countersigning key; required whenever apiUrl is not the cloud. */
   servicePublicKey?: string;
   getToken: () => Promise<string>;
+  /** Where the private key lives: an unlocked EncryptedKeyStore (./key-store.ts). */
+  keyEntryStorage: IKeyEntryStorage;
 }
 
 interface LevelDown {
@@ -36,8 +38,8 @@ const groupStores = new Map<string, LevelDown>();
 const RELEASED = new Set(['new', 'closed']);
 
 /**
- * Opens the unmodified e3kit-node for one identity. Private keys (stored unencrypted by
- * virgil-sdk) and group tickets live under `storageDir/<identity>/`.
+ * Opens the unmodified e3kit-node for one identity. The private key lives in `keyEntryStorage`
+ * (encrypted at rest), group tickets (encrypted by E3Kit under that key) under `storageDir/<identity>/`.
  */
 export async function openEThree(opts: OpenEThreeOptions): Promise<EThree> {
   const identity = Identity.safeParse(opts.identity);
@@ -63,12 +65,13 @@ export async function openEThree(opts: OpenEThreeOptions): Promise<EThree> {
     throw new ConduitError('CONFIG', 'This identity is already open in this process.');
   }
   await mkdir(root, { recursive: true, mode: 0o700 });
+  await migratePlaintextKeys(join(root, 'keys'), opts.keyEntryStorage);
   // The constructor (rather than EThree.initialize) takes our provider; initialize would wrap
   // getToken in virgil-sdk's CachingJwtProvider, which never honours a forced reload.
   const eThree = new EThree(identity.data, {
     accessTokenProvider,
     apiUrl,
-    storageName: join(root, 'keys'),
+    keyEntryStorage: opts.keyEntryStorage,
     groupStorageName,
   });
   groupStores.set(groupStorageName, groupLevelOf(eThree));
@@ -81,6 +84,23 @@ export async function openEThree(opts: OpenEThreeOptions): Promise<EThree> {
     setCardVerifier(eThree, verifier);
   }
   return eThree;
+}
+
+/**
+ * Earlier versions used e3kit-node's default store, which writes the private key as plain base64:
+ * move such keys into the encrypted store, then delete the clear copy.
+ */
+async function migratePlaintextKeys(legacyDir: string, into: IKeyEntryStorage): Promise<void> {
+  const present = await stat(legacyDir).then(
+    () => true,
+    () => false,
+  );
+  if (!present) return;
+  const legacy = new KeyEntryStorage(legacyDir);
+  for (const entry of await legacy.list()) {
+    if (!(await into.exists(entry.name))) await into.save({ name: entry.name, value: entry.value, meta: entry.meta });
+  }
+  await rm(legacyDir, { recursive: true, force: true });
 }
 
 function tokenIdentity(token: Jwt): string | undefined {

@@ -1,5 +1,5 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ConduitError } from '@conduit/shared';
 import { networkError } from '../api/http-client.js';
@@ -18,24 +18,30 @@ export interface PresignedTarget {
 
 /**
  * PUTs one part, streamed (produced while it is sent), with an exact Content-Length; returns the
- * ETag storage assigned to it.
+ * ETag storage assigned to it. node:http rather than fetch: fetch pulls a request body stream as
+ * fast as it is produced and queues it in the socket (unbounded when storage is slower than
+ * encryption), while here the next chunk is only produced once the socket drained.
+ * A failure of `body` itself (reading the source) is rethrown as is, never as a network error.
  */
 export async function putPart(
   target: PresignedTarget,
-  body: ReadableStream<Uint8Array>,
+  body: AsyncIterable<Uint8Array>,
   length: number,
   signal?: AbortSignal,
 ): Promise<string> {
-  const res = await send(target, {
-    method: 'PUT',
+  const res = await request(
+    target,
+    'PUT',
+    { ...target.headers, 'content-length': String(length) },
+    'upload',
+    signal,
     body,
-    duplex: 'half',
-    headers: { ...target.headers, 'content-length': String(length) },
-    signal: timeout(signal),
-  });
-  await res.body?.cancel().catch(() => undefined);
-  if (!res.ok) throw storageError(res.status, 'upload');
-  const etag = res.headers.get('etag');
+  );
+  // Storage error bodies can echo the URL's signature: read and drop.
+  res.resume();
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status >= 300) throw storageError(status, 'upload');
+  const etag = res.headers.etag;
   if (!etag || etag.length > 128) throw new ConduitError('TRANSPORT', 'Object storage returned no usable ETag.');
   return etag;
 }
@@ -53,7 +59,13 @@ export async function getRange(
   objectSize: number,
   signal?: AbortSignal,
 ): Promise<AsyncIterable<Uint8Array>> {
-  const res = await get(target, { ...target.headers, range: `bytes=${start}-${end - 1}` }, signal);
+  const res = await request(
+    target,
+    'GET',
+    { ...target.headers, range: `bytes=${start}-${end - 1}` },
+    'download',
+    signal,
+  );
   const fail = (err: ConduitError): never => {
     res.destroy();
     throw err;
@@ -75,33 +87,82 @@ export async function getRange(
 
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
-function get(target: PresignedTarget, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
+/**
+ * One request to a presigned URL; resolves with the response (its body unread). `body` is written
+ * with backpressure: the next chunk is pulled only once the previous one left the socket buffer.
+ */
+function request(
+  target: PresignedTarget,
+  method: 'GET' | 'PUT',
+  headers: Record<string, string>,
+  what: string,
+  signal: AbortSignal | undefined,
+  body?: AsyncIterable<Uint8Array>,
+): Promise<IncomingMessage> {
   let url: URL;
   try {
     url = new URL(target.url);
   } catch {
-    return Promise.reject(new ConduitError('TRANSPORT', 'The server returned an invalid download URL.'));
+    return Promise.reject(new ConduitError('TRANSPORT', `The server returned an invalid ${what} URL.`));
   }
   const https = url.protocol === 'https:';
   if (!https && url.protocol !== 'http:') {
-    return Promise.reject(new ConduitError('TRANSPORT', 'The download URL must use http or https.'));
+    return Promise.reject(new ConduitError('TRANSPORT', `The ${what} URL must use http or https.`));
   }
   return new Promise((resolve, reject) => {
     const req = (https ? httpsRequest : httpRequest)(url, {
-      method: 'GET',
+      method,
       headers,
       agent: https ? agents.https : agents.http,
       signal: timeout(signal),
     });
-    req.once('response', resolve);
-    req.once('error', (err) => {
-      const mapped = networkError(err, 'object storage');
-      reject(
-        mapped.code === 'TRANSPORT' ? new RetryableStorageError(undefined, mapped.message, { cause: err }) : mapped,
-      );
+    let bodyDone = body === undefined;
+    req.once('response', (res) => {
+      // An answer before the whole body was sent is an error answer: stop sending.
+      if (!bodyDone) req.destroy();
+      resolve(res);
     });
-    req.end();
+    req.on('error', (err) => reject(transportError(err)));
+    if (!body) {
+      req.end();
+      return;
+    }
+    void (async () => {
+      try {
+        for await (const chunk of body) {
+          // Destroyed (an error, a timeout, an early answer): stop producing; 'close' has fired.
+          if (req.destroyed) return;
+          if (!req.write(chunk)) await drained(req);
+        }
+        bodyDone = true;
+        req.end();
+      } catch (err) {
+        // The source failed: not a network problem, and not worth a retry as such.
+        reject(err);
+        req.destroy();
+      }
+    })();
   });
+}
+
+/** Resolves when `req` can take more data, or when it closed (its error is reported elsewhere). */
+function drained(req: ClientRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      req.off('drain', done);
+      req.off('close', done);
+      resolve();
+    };
+    req.on('drain', done);
+    req.on('close', done);
+  });
+}
+
+/** A network failure or timeout; an abort keeps its reason's name (TimeoutError => TIMEOUT). */
+function transportError(err: Error): ConduitError {
+  const reason = err.name === 'AbortError' && err.cause instanceof Error ? err.cause : err;
+  const mapped = networkError(reason, 'object storage');
+  return mapped.code === 'TRANSPORT' ? new RetryableStorageError(undefined, mapped.message, { cause: err }) : mapped;
 }
 
 /** Reads a whole ranged response into one buffer of exactly end - start bytes. */
@@ -127,15 +188,6 @@ export async function readRangeBytes(
   }
   if (filled !== out.length) throw new RetryableStorageError(undefined, 'Download ended early.');
   return out;
-}
-
-async function send(target: PresignedTarget, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
-  try {
-    return await fetch(target.url, { ...init, redirect: 'error' });
-  } catch (err) {
-    const mapped = networkError(err, 'object storage');
-    throw mapped.code === 'TRANSPORT' ? new RetryableStorageError(undefined, mapped.message, { cause: err }) : mapped;
-  }
 }
 
 function timeout(signal: AbortSignal | undefined): AbortSignal {

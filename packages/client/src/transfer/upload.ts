@@ -367,36 +367,13 @@ async function putStreamedPart(
   signal: AbortSignal | undefined,
 ): Promise<string> {
   const scratch = Buffer.allocUnsafe(job.plan.segmentSize);
-  let index = span.firstSegment;
-  let headerSent = span.partNumber !== 1;
-  let sourceError: unknown;
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          if (!headerSent) {
-            headerSent = true;
-            controller.enqueue(job.encryptor.header);
-          } else if (index < span.firstSegment + span.segments) {
-            controller.enqueue(await sealSegment(job, fh, index++, scratch));
-          } else {
-            controller.close();
-          }
-        } catch (err) {
-          sourceError ??= err;
-          controller.error(err);
-        }
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  try {
-    return await putPart(target, body, span.size, signal);
-  } catch (err) {
-    // The body failed (the file changed or could not be read): that is not a network problem.
-    if (sourceError !== undefined) throw sourceError;
-    throw err;
+  async function* body(): AsyncGenerator<Uint8Array> {
+    if (span.partNumber === 1) yield job.encryptor.header;
+    for (let index = span.firstSegment; index < span.firstSegment + span.segments; index++) {
+      yield await sealSegment(job, fh, index, scratch);
+    }
   }
+  return putPart(target, body(), span.size, signal);
 }
 
 /** Plaintext bounds of segment `index` in the encrypted stream: `length` bytes, the first `real` from the file. */

@@ -8,9 +8,18 @@ const GROUP_ERRORS: Record<number, ConduitError['code']> = {
   1: 'GROUP_NOT_FOUND', // LocalGroupNotFound
   2: 'FORBIDDEN', // PermissionDenied
   3: 'GROUP_NOT_FOUND', // RemoteGroupNotFound
+  5: 'VALIDATION_FAILED', // InvalidChangeParticipants (e.g. removing someone who is not a participant)
+  6: 'VALIDATION_FAILED', // InvalidParticipantsCount: more than 100 participants
+  12: 'VALIDATION_FAILED', // ParticipantAlreadyAdded
   7: 'SENDER_MISMATCH', // DataVerificationFailed: the signature is not the claimed sender's
   9: 'INTEGRITY', // MessageNotFromThisGroup
   11: 'NOT_GROUP_MEMBER', // NoAccess
+};
+/** What to tell the user for the group errors with a known way forward. */
+const GROUP_MESSAGES: Record<number, string> = {
+  2: 'only the group owner (its creator) can change its members.',
+  6: 'a group holds at most 100 participants.',
+  12: 'that identity is already a participant.',
 };
 
 export function fromVirgilError(err: unknown, action: string): ConduitError {
@@ -21,7 +30,20 @@ export function fromVirgilError(err: unknown, action: string): ConduitError {
   switch (e.name) {
     case 'GroupError': {
       const code = typeof e.errorCode === 'number' ? GROUP_ERRORS[e.errorCode] : undefined;
-      return wrap(code ?? 'INTERNAL', 'group key operation failed.');
+      const message = typeof e.errorCode === 'number' ? GROUP_MESSAGES[e.errorCode] : undefined;
+      return wrap(code ?? 'INTERNAL', message ?? 'group key operation failed.');
+    }
+    case 'GroupTicketNoAccessError':
+      return wrap('NOT_GROUP_MEMBER', 'this identity has no key for the group (removed, or its key was rotated).');
+    case 'CloudEntryExistsError':
+      return wrap('IDENTITY_TAKEN', 'a private key backup already exists for this identity.');
+    case 'PrivateKeyAlreadyExistsError':
+      return wrap('CONFIG', 'this device already holds a private key.');
+    case 'KeyknoxClientError': {
+      const status = typeof e.status === 'number' ? e.status : 0;
+      if (status === 401 || status === 403)
+        return wrap('UNAUTHENTICATED', 'the key service rejected the access token.');
+      return wrap('DEPENDENCY_UNAVAILABLE', 'the key service answered with an error.');
     }
     case 'CardVerificationError':
       return wrap('SENDER_MISMATCH', 'a public key card failed verification against the directory key.');

@@ -1,7 +1,7 @@
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import type { GroupId, Identity } from '@conduit/shared';
 import type { DecryptEnvelope, EncryptEnvelope } from '../files/envelope.js';
-import { ConduitError } from '@conduit/shared';
+import { ConduitError, MAX_GROUP_MEMBERS } from '@conduit/shared';
 import { fromVirgilError, virgil } from './errors.js';
 
 type Group = Awaited<ReturnType<EThree['loadGroup']>>;
@@ -32,6 +32,51 @@ export class GroupKeys {
   async discard(groupId: GroupId): Promise<void> {
     this.groups.delete(groupId);
     await this.ethree.deleteGroup(groupId).catch(() => undefined);
+  }
+
+  /**
+   * Gives `identities` the group key, history included (E3Kit adds without a new epoch). Only the
+   * owner can; identities that already hold it are skipped, so a retry after a failure is safe.
+   */
+  async add(groupId: GroupId, identities: Identity[]): Promise<void> {
+    const group = await this.load(groupId);
+    const fresh = identities.filter((i) => !group.participants.includes(i));
+    if (fresh.length === 0) return;
+    if (group.participants.length + fresh.length > MAX_GROUP_MEMBERS) {
+      throw new ConduitError(
+        'VALIDATION_FAILED',
+        `A group holds at most ${MAX_GROUP_MEMBERS} participants (it has ${group.participants.length}); split the members across several groups.`,
+      );
+    }
+    await virgil('Adding members to the group key', async () => group.add(await this.ethree.findUsers(fresh)));
+  }
+
+  /**
+   * Starts a new key epoch without `identity`: it cannot decrypt anything sealed afterwards.
+   * Skipped when it holds no key already (a retry after a failure is safe).
+   */
+  async remove(groupId: GroupId, identity: Identity): Promise<void> {
+    const group = await this.load(groupId);
+    if (!group.participants.includes(identity)) return;
+    await virgil('Removing the member from the group key', async () =>
+      group.remove(await this.ethree.findUsers(identity)),
+    );
+  }
+
+  /** Re-encrypts every epoch of the group key for `identity`'s current card (after it rotated its key). */
+  async reAdd(groupId: GroupId, identity: Identity): Promise<void> {
+    const group = await this.load(groupId);
+    if (!group.participants.includes(identity)) {
+      throw new ConduitError('VALIDATION_FAILED', `${identity} is not a participant of the group key; add it instead.`);
+    }
+    await virgil('Re-adding the member to the group key', async () =>
+      group.reAdd(await this.ethree.findUsers(identity)),
+    );
+  }
+
+  /** Drops cached groups, e.g. after this identity's key changed. */
+  forget(): void {
+    this.groups.clear();
   }
 
   /**
@@ -66,6 +111,18 @@ export class GroupKeys {
     const group = await virgil('Loading the group key', async () => {
       const ownerCard = await this.ethree.findUsers(owner);
       return this.ethree.loadGroup(groupId, ownerCard);
+    }).catch((err: unknown) => {
+      // The server knows the group (ownerOf answered), so E3Kit finding none means no ticket is
+      // sealed for this identity's current key: it rotated its key, or was never given one.
+      if (err instanceof ConduitError && err.code === 'GROUP_NOT_FOUND') {
+        throw new ConduitError(
+          'NOT_GROUP_MEMBER',
+          "No group key for this identity's current private key: after a key rotation, the group owner must re-add it (`conduit group readd`).",
+          undefined,
+          { cause: err },
+        );
+      }
+      throw err;
     });
     this.groups.set(groupId, group);
     return group;

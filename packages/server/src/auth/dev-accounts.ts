@@ -21,11 +21,21 @@ export class DevAccounts {
   }
 
   async login(identity: string, password: string): Promise<{ token: string; expiresAt: Date }> {
+    await this.verify(identity, password);
+    return this.sessions.issue(identity);
+  }
+
+  /** Sessions issued earlier stay valid until they expire (12 h): tokens are stateless. */
+  async changePassword(identity: string, password: string, newPassword: string): Promise<void> {
+    await this.verify(identity, password);
+    await this.accounts.setPasswordHash(identity, await hashPassword(newPassword));
+  }
+
+  private async verify(identity: string, password: string): Promise<void> {
     const stored = await this.accounts.passwordHash(identity);
     // The decoy is hashed with the same (default) parameters, so unknown identities cost the same.
     this.decoyHash ??= hashPassword('conduit-decoy-password');
     const ok = await verifyPassword(password, stored ?? (await this.decoyHash));
     if (!ok || stored === null) throw new ConduitError('INVALID_CREDENTIALS');
-    return this.sessions.issue(identity);
   }
 }

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { ConduitError, Identity } from '@conduit/shared';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Authenticator, Principal } from '@conduit/shared';
@@ -8,10 +9,11 @@ export const SESSION_TTL_SECONDS = 12 * 3600;
 
 /** Dev-mode sessions: HS256 JWTs whose `sub` is the identity. */
 export class SessionTokens implements Authenticator {
-  private readonly key: Uint8Array;
+  // A KeyObject, imported once: jose would otherwise import raw bytes on every verification.
+  private readonly key: KeyObject;
 
   constructor(secret: string) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   async issue(identity: string, now = new Date()): Promise<{ token: string; expiresAt: Date }> {

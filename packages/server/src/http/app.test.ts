@@ -138,6 +138,18 @@ describe('happy path', () => {
     expect(hours).toBeGreaterThan(11.9);
     expect(hours).toBeLessThanOrEqual(12);
     const token = session.token;
+    const newPassword = 'a brand new password';
+    await ok(
+      { method: 'POST', path: '/v1/auth/password', body: { identity: dave, password: PASSWORD, newPassword } },
+      204,
+    );
+    const refused = await call({
+      method: 'POST',
+      path: '/v1/auth/login',
+      body: { identity: dave, password: PASSWORD },
+    });
+    expect(refused.status).toBe(401);
+    await ok({ method: 'POST', path: '/v1/auth/login', body: { identity: dave, password: newPassword } });
 
     const device = await ok<{ createdAt: string }>({ method: 'PUT', path: `/v1/devices/${daveDevice}`, token });
     expect(device).toMatchObject({ identity: dave, deviceId: daveDevice });
@@ -339,6 +351,37 @@ const cases: Case[] = [
     () => ({ method: 'POST', path: '/v1/auth/register', body: { identity: users.alice, password: PASSWORD } }),
     409,
     'IDENTITY_TAKEN',
+  ],
+  // POST /v1/auth/password
+  [
+    'password: wrong old password',
+    () => ({
+      method: 'POST',
+      path: '/v1/auth/password',
+      body: { identity: users.alice, password: 'wrong password', newPassword: 'another password' },
+    }),
+    401,
+    'INVALID_CREDENTIALS',
+  ],
+  [
+    'password: unknown identity',
+    () => ({
+      method: 'POST',
+      path: '/v1/auth/password',
+      body: { identity: 'nobody-here', password: PASSWORD, newPassword: 'another password' },
+    }),
+    401,
+    'INVALID_CREDENTIALS',
+  ],
+  [
+    'password: new password too short',
+    () => ({
+      method: 'POST',
+      path: '/v1/auth/password',
+      body: { identity: users.alice, password: PASSWORD, newPassword: 'short' },
+    }),
+    400,
+    'VALIDATION_FAILED',
   ],
   // POST /v1/auth/login
   [

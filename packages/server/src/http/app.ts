@@ -10,6 +10,7 @@ import { healthRoutes } from './routes/health.js';
 import { objectRoutes } from './routes/objects.js';
 import { opsRoutes, type OpsOptions } from './routes/ops.js';
 import { pointerRoutes } from './routes/pointers.js';
+import { recordRoutes } from './routes/records.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { uploadRoutes } from './routes/uploads.js';
 
@@ -34,6 +35,7 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
     objectRoutes(ctx),
     uploadRoutes(ctx),
     pointerRoutes(ctx),
+    recordRoutes(ctx),
     adminRoutes(ctx),
   );
   app.use(API_PREFIX, v1);

@@ -9,6 +9,7 @@ import type { IdentityDirectory } from '../redis/accounts.js';
 import type { DeviceRepository } from '../redis/devices.js';
 import type { GroupRepository } from '../redis/groups.js';
 import type { PointerLedger } from '../redis/pointers.js';
+import type { RecordStore } from '../redis/records.js';
 import type { DeletableObjectStore, UploadService } from '../uploads/upload-service.js';
 
 /** Everything a route handler may use; built once per server. */
@@ -23,6 +24,7 @@ export interface AppContext {
   devices: DeviceRepository;
   groups: GroupRepository;
   ledger: PointerLedger;
+  records: RecordStore;
   audit: AuditLog;
   /** Delivery metrics hooks (onAck is called here); no-ops unless injected. */
   observer: Required<DeliveryObserver>;

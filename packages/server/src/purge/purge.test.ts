@@ -9,9 +9,16 @@ import { PointerLedger } from '../redis/pointers.js';
 import { SyncWriteBudget } from '../redis/token-bucket.js';
 import { FakeSyncAdmin, TEST_REDIS_URL, deleteKeys, eventually, randomKeyPrefix } from '../testing/fakes.js';
 import { safeObserver } from './events.js';
-import { OutboxRelay } from './outbox-relay.js';
 import { createPurgeWorker } from './purge-worker.js';
-import { PURGE_QUEUE, jitteredBackoff, type PurgeJobData, type PurgeTuning } from './queue.js';
+import { OutboxRelay, RELAY_BATCH } from './outbox-relay.js';
+import {
+  DEFAULT_PURGE_WORKER_OPTIONS,
+  PURGE_QUEUE,
+  jitteredBackoff,
+  type PurgeJobData,
+  type PurgeTuning,
+  type PurgeWorkerOptions,
+} from './queue.js';
 
 const prefix = randomKeyPrefix();
 const keys = createKeys(prefix);
@@ -59,9 +66,10 @@ async function ackedPointer(): Promise<{ pointerId: string; groupId: string }> {
   return { pointerId, groupId };
 }
 
-function startWorker(syncAdmin: FakeSyncAdmin): Worker {
+function startWorker(syncAdmin: FakeSyncAdmin, options?: Partial<PurgeWorkerOptions>): Worker {
   const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   const worker = createPurgeWorker({
+    ...(options ? { options } : {}),
     connection,
     prefix: keys.bullPrefix(),
     syncAdmin,
@@ -120,6 +128,17 @@ describe('purge worker', () => {
     expect((await queue.getJob(pointerId))?.returnvalue).toBe('absent');
   });
 
+  it('takes its concurrency, lock and stall check from the options, else the defaults', () => {
+    const tuned = startWorker(new FakeSyncAdmin(), { concurrency: 3, lockDurationMs: 1500, stalledIntervalMs: 700 });
+    expect(tuned.opts).toMatchObject({ concurrency: 3, lockDuration: 1500, stalledInterval: 700 });
+    const plain = startWorker(new FakeSyncAdmin());
+    expect(plain.opts).toMatchObject({
+      concurrency: DEFAULT_PURGE_WORKER_OPTIONS.concurrency,
+      lockDuration: DEFAULT_PURGE_WORKER_OPTIONS.lockDurationMs,
+      stalledInterval: DEFAULT_PURGE_WORKER_OPTIONS.stalledIntervalMs,
+    });
+  });
+
   it('uses jittered exponential backoff bounded by the maximum', () => {
     const low = jitteredBackoff({ attempts: 10, backoffBaseMs: 1000, backoffMaxMs: 60_000 }, () => 0);
     const high = jitteredBackoff({ attempts: 10, backoffBaseMs: 1000, backoffMaxMs: 60_000 }, () => 1);
@@ -149,6 +168,15 @@ describe('outbox relay', () => {
     expect(
       (await queue.getJobs(['waiting', 'delayed', 'active', 'completed'])).filter((j) => j.id === pointerId),
     ).toHaveLength(1);
+  });
+
+  it('forwards a backlog larger than one batch, every id once, and empties both lists', async () => {
+    const acked = await Promise.all(Array.from({ length: RELAY_BATCH + 50 }, () => ackedPointer()));
+    await startRelay();
+    await eventually(async () => ((await redis.llen(keys.outbox())) === 0 ? true : undefined));
+    await eventually(async () => ((await redis.llen(keys.outboxProcessing())) === 0 ? true : undefined));
+    const jobs = await Promise.all(acked.map(({ pointerId }) => queue.getJob(pointerId)));
+    expect(jobs.map((j) => j?.data)).toEqual(acked);
   });
 
   it('forwards new outbox entries while running', async () => {

@@ -15,6 +15,11 @@ export class AccountRepository {
     return created === 1;
   }
 
+  /** Replaces the hash of an existing account (never creates one). */
+  async setPasswordHash(identity: string, passwordHash: string): Promise<void> {
+    await this.redis.hset(this.keys.account(identity), 'hash', passwordHash);
+  }
+
   async passwordHash(identity: string): Promise<string | null> {
     return this.redis.hget(this.keys.account(identity), 'hash');
   }

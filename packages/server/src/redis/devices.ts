@@ -45,6 +45,14 @@ export class DeviceRepository {
     return (await this.redis.hexists(this.keys.devices(identity), deviceId)) === 1;
   }
 
+  /** The identity's devices, oldest first. */
+  async list(identity: string): Promise<{ deviceId: string; createdAt: string }[]> {
+    const all = await this.redis.hgetall(this.keys.devices(identity));
+    return Object.entries(all)
+      .map(([deviceId, createdAt]) => ({ deviceId, createdAt }))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.deviceId.localeCompare(b.deviceId));
+  }
+
   /** Device ids of each identity, in the order given. */
   async ofMany(identities: readonly string[]): Promise<Map<string, string[]>> {
     const pipeline = this.redis.pipeline();

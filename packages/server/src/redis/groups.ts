@@ -32,9 +32,30 @@ redis.call('SREM', KEYS[3], ARGV[2])
 return 1
 `;
 
+// KEYS: group hash, members set. ARGV: group id, participant limit, identity-index key prefix
+// (index keys vary in number, so they are built here; the deployment runs one Redis, not a
+// cluster), identities. The limit check and the adds are one step, so concurrent adds cannot pass
+// it together. Returns {1, added...}, {-1} when the limit would be exceeded, {-2} if not ready.
+const ADD_MEMBERS = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'ready' then return {-2} end
+local new = {}
+for i = 4, #ARGV do
+  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then new[#new + 1] = ARGV[i] end
+end
+if redis.call('SCARD', KEYS[2]) + #new > tonumber(ARGV[2]) then return {-1} end
+for _, identity in ipairs(new) do
+  redis.call('SADD', KEYS[2], identity)
+  redis.call('SADD', ARGV[3] .. identity, ARGV[1])
+end
+return {1, unpack(new)}
+`;
+
+export type AddMembersResult = { ok: true; added: string[] } | { ok: false; reason: 'LIMIT' | 'NOT_READY' };
+
 export class GroupRepository {
   private readonly createScript;
   private readonly removeMemberScript;
+  private readonly addMembersScript;
 
   constructor(
     private readonly redis: Redis,
@@ -42,6 +63,7 @@ export class GroupRepository {
   ) {
     this.createScript = defineScript<number>(redis, 'conduitCreateGroup', 2, CREATE);
     this.removeMemberScript = defineScript<number>(redis, 'conduitRemoveMember', 3, REMOVE_MEMBER);
+    this.addMembersScript = defineScript<[number, ...string[]]>(redis, 'conduitAddMembers', 2, ADD_MEMBERS);
   }
 
   /** Reserves the group id; false when it already exists. The owner is stored as a participant too. */
@@ -70,6 +92,20 @@ export class GroupRepository {
       [identity, groupId],
     );
     return removed === 1;
+  }
+
+  /**
+   * Adds members to a ready group (and to their group index) unless the participants, owner
+   * included, would exceed `limit`. Already-members are skipped; `added` lists the new ones.
+   */
+  async addMembers(groupId: string, identities: readonly string[], limit: number): Promise<AddMembersResult> {
+    const [code, ...added] = await this.addMembersScript(
+      [this.keys.group(groupId), this.keys.groupMembers(groupId)],
+      [groupId, limit, this.keys.identityGroups(''), ...identities],
+    );
+    if (code === -1) return { ok: false, reason: 'LIMIT' };
+    if (code === -2) return { ok: false, reason: 'NOT_READY' };
+    return { ok: true, added: added.map(String) };
   }
 
   /** Makes in-flight pointer registrations of these groups recompute their expected endpoints. */

@@ -344,7 +344,9 @@ export class PointerLedger {
   /** groupOf for many pointers in one round trip (the outbox relay's batches). */
   async groupsOf(pointerIds: readonly string[]): Promise<(string | null)[]> {
     if (pointerIds.length === 0) return [];
-    const replies = await this.redis.pipeline(pointerIds.map((id) => ['hget', this.keys.pointer(id), 'groupId'])).exec();
+    const replies = await this.redis
+      .pipeline(pointerIds.map((id) => ['hget', this.keys.pointer(id), 'groupId']))
+      .exec();
     return (replies ?? []).map(([err, value]) => {
       if (err) throw err;
       return typeof value === 'string' ? value : null;

@@ -1,10 +1,16 @@
-import { LoginRequest, RegisterRequest, RegisterResponse, SessionResponse } from '@conduit/shared';
+import {
+  ChangePasswordRequest,
+  LoginRequest,
+  RegisterRequest,
+  RegisterResponse,
+  SessionResponse,
+} from '@conduit/shared';
 import { Router } from 'express';
 import type { DevAccounts } from '../../auth/dev-accounts.js';
 import { jsonBody, methodNotAllowed } from '../middleware.js';
 import { parseInput, reply } from '../validate.js';
 
-/** POST /v1/auth/register and /v1/auth/login: mounted in dev auth mode only. */
+/** POST /v1/auth/register, /login and /password: mounted in dev auth mode only. */
 export function authRoutes(accounts: DevAccounts): Router {
   const router = Router();
 
@@ -23,6 +29,15 @@ export function authRoutes(accounts: DevAccounts): Router {
       const { identity, password } = parseInput(LoginRequest, req.body, 'body');
       const session = await accounts.login(identity, password);
       reply(res, 200, SessionResponse, { token: session.token, identity, expiresAt: session.expiresAt.toISOString() });
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/auth/password')
+    .post(jsonBody, async (req, res) => {
+      const { identity, password, newPassword } = parseInput(ChangePasswordRequest, req.body, 'body');
+      await accounts.changePassword(identity, password, newPassword);
+      res.status(204).end();
     })
     .all(methodNotAllowed);
 

@@ -1,4 +1,4 @@
-import { ConduitError, DeviceParams, DeviceResponse } from '@conduit/shared';
+import { ConduitError, DeviceList, DeviceParams, DeviceResponse } from '@conduit/shared';
 import { Router } from 'express';
 import { removeDevice } from '../../purge/departures.js';
 import type { AppContext } from '../context.js';
@@ -6,11 +6,19 @@ import { authenticate, methodNotAllowed, principalOf } from '../middleware.js';
 import { parseInput, reply } from '../validate.js';
 
 /**
- * PUT /v1/devices/:deviceId registers one of the caller's devices (idempotent); DELETE removes it,
- * dropping its pending acknowledgements everywhere (idempotent too).
+ * GET /v1/devices lists the caller's devices; PUT /v1/devices/:deviceId registers one (idempotent);
+ * DELETE removes it, dropping its pending acknowledgements everywhere (idempotent too).
  */
 export function deviceRoutes(ctx: AppContext): Router {
   const router = Router();
+  router
+    .route('/devices')
+    .get(authenticate(ctx), async (_req, res) => {
+      const { identity } = principalOf(res);
+      const devices = await ctx.devices.list(identity);
+      reply(res, 200, DeviceList, { devices: devices.map((d) => ({ identity, ...d })) });
+    })
+    .all(methodNotAllowed);
   router
     .route('/devices/:deviceId')
     .put(authenticate(ctx), async (req, res) => {

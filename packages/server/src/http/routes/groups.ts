@@ -1,13 +1,16 @@
 import {
+  AddMembersRequest,
   ConduitError,
   CreateGroupRequest,
+  GroupList,
   GroupMemberParams,
   GroupParams,
   GroupView,
+  MAX_GROUP_MEMBERS,
   syncMapOf,
 } from '@conduit/shared';
 import { Router } from 'express';
-import type { GroupRecord } from '../../redis/groups.js';
+import { participantsOf, type GroupRecord } from '../../redis/groups.js';
 import { removeMember } from '../../purge/departures.js';
 import { provisionGroupMap } from '../../sync/provision.js';
 import { requireMembership } from '../access.js';
@@ -27,7 +30,8 @@ const sameMembers = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((m, i) => m === b[i]);
 
 /**
- * POST /v1/groups (caller = owner), GET /v1/groups/:groupId (members only) and
+ * POST /v1/groups (caller = owner), GET /v1/groups (the caller's groups), GET /v1/groups/:groupId
+ * (members only), POST /v1/groups/:groupId/members (the owner adds members) and
  * DELETE /v1/groups/:groupId/members/:identity (the owner removes a member, or a member leaves).
  */
 export function groupRoutes(ctx: AppContext): Router {
@@ -58,6 +62,13 @@ export function groupRoutes(ctx: AppContext): Router {
       if (!group) throw new Error('Group vanished after provisioning.');
       reply(res, 201, GroupView, view(group));
     })
+    .get(authenticate(ctx), async (_req, res) => {
+      const identity = principalOf(res).identity;
+      const groups = await Promise.all((await ctx.groups.groupsOf(identity)).map((g) => ctx.groups.getReady(g)));
+      // The index is maintained with membership; the filter only guards a removal landing meanwhile.
+      const mine = groups.filter((g): g is GroupRecord => g !== null && participantsOf(g).includes(identity));
+      reply(res, 200, GroupList, { groups: mine.map(view) });
+    })
     .all(methodNotAllowed);
 
   router
@@ -66,6 +77,50 @@ export function groupRoutes(ctx: AppContext): Router {
       const { groupId } = parseInput(GroupParams, req.params, 'path');
       const group = await requireMembership(ctx, groupId, principalOf(res).identity);
       reply(res, 200, GroupView, view(group));
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/groups/:groupId/members')
+    .post(authenticate(ctx), jsonBody, async (req, res) => {
+      const { groupId } = parseInput(GroupParams, req.params, 'path');
+      const body = parseInput(AddMembersRequest, req.body, 'body');
+      const caller = principalOf(res).identity;
+      const group = await ctx.groups.getReady(groupId);
+      if (!group) throw new ConduitError('GROUP_NOT_FOUND');
+      // E3Kit lets only the group's creator change it, so only the owner adds members.
+      if (caller !== group.owner) {
+        throw new ConduitError(group.members.includes(caller) ? 'FORBIDDEN' : 'NOT_GROUP_MEMBER');
+      }
+      const members = [...new Set(body.members)].filter((m) => m !== group.owner).sort();
+      const unknown = await ctx.identities.unknown(members);
+      if (unknown.length > 0) {
+        throw new ConduitError('IDENTITY_NOT_FOUND', 'Some members are not registered.', { identities: unknown });
+      }
+      const result = await ctx.groups.addMembers(groupId, members, MAX_GROUP_MEMBERS);
+      if (!result.ok && result.reason === 'NOT_READY') throw new ConduitError('GROUP_NOT_FOUND');
+      if (!result.ok) {
+        throw new ConduitError(
+          'VALIDATION_FAILED',
+          `E3Kit groups hold at most ${MAX_GROUP_MEMBERS} participants, the owner included: ` +
+            'share with a new group for the extra members instead.',
+        );
+      }
+      // Every requested member, not only the new ones: repeating the request after a Sync failure
+      // finishes granting access (provisioning is idempotent).
+      await provisionGroupMap(ctx.syncAdmin, groupId, group.owner, members);
+      if (result.added.length > 0) {
+        await ctx.audit.append({
+          type: 'member-added',
+          at: new Date().toISOString(),
+          groupId,
+          identities: result.added,
+          by: caller,
+        });
+      }
+      const updated = await ctx.groups.getReady(groupId);
+      if (!updated) throw new Error('Group vanished after adding members.');
+      reply(res, 200, GroupView, view(updated));
     })
     .all(methodNotAllowed);
 

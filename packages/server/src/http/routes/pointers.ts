@@ -37,21 +37,8 @@ export function pointerRoutes(ctx: AppContext): Router {
         throw new ConduitError('NOT_FOUND', 'No such object.');
       }
 
-      const itemTtlSeconds = ctx.config.twilio.itemTtlSeconds;
-      const expected = await registerWithSnapshot(ctx, {
-        pointerId,
-        groupId,
-        sender: { identity, deviceId },
-        retentionSeconds: itemTtlSeconds + LEDGER_GRACE_SECONDS,
-      });
-      reply(res, 201, PointerRegistration, {
-        pointerId,
-        groupId,
-        syncMap: syncMapOf(groupId),
-        itemKey: pointerId,
-        itemTtlSeconds,
-        expected,
-      });
+      const registration = await registerPointer(ctx, { pointerId, groupId, sender: { identity, deviceId } });
+      reply(res, 201, PointerRegistration, registration);
     })
     .all(methodNotAllowed);
 
@@ -86,6 +73,37 @@ export function pointerRoutes(ctx: AppContext): Router {
 
 /** A membership or device removal landing during registration makes the snapshot stale: retry. */
 const REGISTER_ATTEMPTS = 5;
+
+/**
+ * Registers a pointer with the acknowledgement ledger (file pointers and record pointers alike):
+ * the Sync item's coordinates and TTL, and who must acknowledge it. 409 POINTER_EXISTS if taken.
+ */
+export async function registerPointer(
+  ctx: AppContext,
+  input: { pointerId: string; groupId: string; sender: Endpoint },
+): Promise<PointerRegistration> {
+  const expected = await registerWithSnapshot(ctx, {
+    ...input,
+    retentionSeconds: ctx.config.twilio.itemTtlSeconds + LEDGER_GRACE_SECONDS,
+  });
+  return registrationOf(ctx, input, expected);
+}
+
+/** What the publisher needs to write the Sync item of a registered pointer. */
+export function registrationOf(
+  ctx: AppContext,
+  input: { pointerId: string; groupId: string },
+  expected: Endpoint[],
+): PointerRegistration {
+  return {
+    pointerId: input.pointerId,
+    groupId: input.groupId,
+    syncMap: syncMapOf(input.groupId),
+    itemKey: input.pointerId,
+    itemTtlSeconds: ctx.config.twilio.itemTtlSeconds,
+    expected,
+  };
+}
 
 /**
  * Snapshots who must acknowledge (every device of every participant but the sender's) and

@@ -1,0 +1,508 @@
+import { randomBytes } from 'node:crypto';
+import {
+  CONTAINER_HEADER_LENGTH,
+  ConduitError,
+  decryptBuffer,
+  DEFAULT_SEGMENT_SIZE,
+  encryptBuffer,
+  headerDigest,
+  MAX_RECORD_BYTES,
+  padme,
+  RecordVersion,
+  serializePointer,
+} from '@conduit/shared';
+import type {
+  Endpoint,
+  FeedEntry,
+  GroupId,
+  PointerId,
+  PointerRegistration,
+  RecordPointerV1,
+  VersionId,
+} from '@conduit/shared';
+import type { HttpClient } from '../api/http-client.js';
+import type { DecryptEnvelope, EncryptEnvelope } from '../files/envelope.js';
+import type { GroupKeys } from '../virgil/group-keys.js';
+import { inlineValue, openRecordEnvelope, sealRecordEnvelope } from './envelope.js';
+import type { RecordEnvelopeV1, VersionClaim } from './envelope.js';
+import { getObject, putObject } from './objects.js';
+import type { Presigned } from './objects.js';
+import { checkRecordKey, deriveRecordId } from './record-id.js';
+import type { JsonValue, RecordEntry, Replica } from './replica.js';
+
+/**
+ * Resolves a write conflict: `local` is the value this endpoint tried to write, `remote` the
+ * record's current head (null when it has none, `deleted` for a tombstone). The result is
+ * written on top of `remote`.
+ */
+export type MergeFn = (local: JsonValue, remote: RecordEntry | null) => JsonValue | Promise<JsonValue>;
+
+export interface PutOptions {
+  /** The version this write replaces (default: the local replica's head; null: a new record). */
+  parent?: VersionId | null;
+  /** Conflict resolution for this write (default: the client's merge). */
+  merge?: MergeFn;
+}
+
+export interface RecordsApi {
+  createUpload: HttpClient['createUpload'];
+  createDownload: HttpClient['createDownload'];
+  putRecordVersion: HttpClient['putRecordVersion'];
+  recordFeed: HttpClient['recordFeed'];
+  ack: HttpClient['ack'];
+}
+
+export interface RecordsDeps {
+  groupId: GroupId;
+  self: Endpoint;
+  api: RecordsApi;
+  keys: Pick<GroupKeys, 'encryptorFor' | 'decryptorFor'>;
+  replica: Replica;
+  /** Publishes a pointer to the group's Sync map (live delivery; the feed is the durable copy). */
+  publish: (reg: PointerRegistration, data: Record<string, unknown>) => Promise<void>;
+  /** Subscribes to the group's Sync map for live record pointers. */
+  subscribe?: (onPointer: (pointer: RecordPointerV1) => Promise<void>) => Promise<() => Promise<void>>;
+  merge?: MergeFn;
+  log?: (line: string) => void;
+}
+
+/** A version this endpoint wrote, with the pointer it published for it. */
+export interface WrittenRecord extends RecordEntry {
+  pointer: RecordPointerV1;
+}
+
+/** Conflict retries before a write gives up (each retry means another writer won a race). */
+export const MAX_MERGE_ATTEMPTS = 8;
+/** Objects fetched and envelopes opened at once during catch-up. */
+export const CATCH_UP_CONCURRENCY = 32;
+
+/** Last writer wins: the write being retried is the newest intent, so it goes on top. */
+const lastWriterWins: MergeFn = (local) => local;
+
+/**
+ * Synced JSON records of one group on this endpoint (docs/records.md): writes with optimistic
+ * concurrency and merge-on-conflict, reads from the durable local replica, live application of
+ * record pointers and catch-up from the server's feed.
+ */
+export class RecordsClient {
+  private readonly listeners = new Set<(entry: RecordEntry) => void>();
+  private syncing: Promise<number> | undefined;
+  private readonly encryptors: FreshLoader<EncryptEnvelope>;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly deps: RecordsDeps) {
+    this.log = deps.log ?? (() => undefined);
+    this.encryptors = new FreshLoader(() => deps.keys.encryptorFor(deps.groupId));
+  }
+
+  get groupId(): GroupId {
+    return this.deps.groupId;
+  }
+
+  /** Writes `value` under `key`; on a conflict merges with the remote head and retries. */
+  async put(key: string, value: JsonValue, opts: PutOptions = {}): Promise<WrittenRecord> {
+    return this.write(checkRecordKey(key), { value }, opts);
+  }
+
+  /** Deletes `key` (a tombstone version; history keeps the earlier versions). A delete wins conflicts. */
+  async delete(key: string, opts: Pick<PutOptions, 'parent'> = {}): Promise<WrittenRecord> {
+    return this.write(checkRecordKey(key), { deleted: true }, opts);
+  }
+
+  /** The record's current value from the local replica (undefined when absent or deleted). */
+  get(key: string): RecordEntry | undefined {
+    const head = this.deps.replica.head(this.groupId, deriveRecordId(this.groupId, key));
+    return head && !head.deleted ? head : undefined;
+  }
+
+  /** Every version of the record this replica holds, oldest first (sync() first for the latest). */
+  history(key: string): RecordEntry[] {
+    return this.deps.replica.history(this.groupId, deriveRecordId(this.groupId, key));
+  }
+
+  /** The heads of all live (not deleted) records, in feed order. */
+  list(): RecordEntry[] {
+    return this.deps.replica.heads(this.groupId).filter((e) => !e.deleted);
+  }
+
+  /** Called for every version that becomes its record's head on this endpoint (tombstones too). */
+  onChange(listener: (entry: RecordEntry) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Catch-up: applies every version of the group's durable feed after the replica's cursor, one
+   * transaction per page. Concurrent calls share one run. Resolves with the number of new versions.
+   */
+  sync(): Promise<number> {
+    this.syncing ??= this.catchUp().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  /** Live updates: applies record pointers as they arrive, after catching up. Returns a stop function. */
+  async watch(): Promise<() => Promise<void>> {
+    if (!this.deps.subscribe) throw new ConduitError('CONFIG', 'Live updates need a Sync connection.');
+    const stop = await this.deps.subscribe((pointer) => this.receive(pointer));
+    try {
+      await this.sync();
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    return stop;
+  }
+
+  /**
+   * Applies one record pointer from Sync: verify, store, acknowledge. Idempotent: a version the
+   * replica holds is only acknowledged again. A pointer past a gap triggers a catch-up.
+   */
+  async receive(pointer: RecordPointerV1): Promise<void> {
+    if (pointer.groupId !== this.groupId)
+      throw new ConduitError('INTEGRITY', 'A pointer in this group names another group.');
+    if (pointer.sender.identity === this.deps.self.identity && pointer.sender.deviceId === this.deps.self.deviceId) {
+      return; // this device wrote it and applied it then; it is not a recipient
+    }
+    if (!this.deps.replica.has(this.groupId, pointer.versionId)) {
+      const claim: VersionClaim = { ...pointer, pointerId: pointer.id };
+      const entry = await this.openVersion(claim, pointer.seq, pointer.createdAt, undefined, new Map());
+      this.applyAndEmit([entry]);
+    }
+    await this.acknowledge(pointer.id);
+    if (this.deps.replica.cursor(this.groupId) < pointer.seq - 1) {
+      this.sync().catch((err: unknown) => this.log(`catch-up failed: ${(err as ConduitError).code ?? 'error'}`));
+    }
+  }
+
+  private async write(
+    key: string,
+    change: { value: JsonValue } | { deleted: true },
+    opts: PutOptions,
+  ): Promise<WrittenRecord> {
+    const recordId = deriveRecordId(this.groupId, key);
+    let parent =
+      opts.parent !== undefined ? opts.parent : (this.deps.replica.head(this.groupId, recordId)?.versionId ?? null);
+    let next = change;
+    const encrypt = await this.encryptors.get();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.writeOnce(key, recordId, parent, next, encrypt);
+      } catch (err) {
+        if (!(err instanceof ConduitError) || err.code !== 'RECORD_CONFLICT' || attempt >= MAX_MERGE_ATTEMPTS)
+          throw err;
+        const remote = await this.remoteHead(err.details);
+        parent = remote?.versionId ?? null;
+        if ('value' in next) {
+          const merge = opts.merge ?? this.deps.merge ?? lastWriterWins;
+          next = { value: await merge(next.value, remote) };
+        }
+        this.log(`record write conflicted; retrying on top of the remote head (attempt ${attempt + 1})`);
+      }
+    }
+  }
+
+  private async writeOnce(
+    key: string,
+    recordId: string,
+    parentVersionId: VersionId | null,
+    change: { value: JsonValue } | { deleted: true },
+    encrypt: EncryptEnvelope,
+  ): Promise<WrittenRecord> {
+    const versionId = randomBytes(16).toString('hex');
+    const pointerId = randomBytes(16).toString('hex');
+    const deleted = !('value' in change);
+    const json = deleted ? null : valueJson(change.value);
+    const content = json ? await this.upload(json) : null;
+    const envelope: RecordEnvelopeV1 = {
+      v: 1,
+      kind: 'record',
+      groupId: this.groupId,
+      recordId,
+      versionId,
+      parentVersionId,
+      pointerId,
+      sender: this.deps.self,
+      appKey: key,
+      deleted,
+      content,
+      inline: json ? inlineValue(json) : null,
+    };
+    const sealed = await sealRecordEnvelope(envelope, encrypt);
+    const request = {
+      versionId,
+      parentVersionId,
+      pointerId,
+      objectId: content?.objectId ?? null,
+      deleted,
+      envelope: sealed,
+    };
+    const written = await retryOnce(() => this.deps.api.putRecordVersion(this.groupId, recordId, request));
+    const v = written.version;
+    if (v.versionId !== versionId || v.recordId !== recordId || v.pointerId !== pointerId) {
+      throw new ConduitError('INTEGRITY', 'The server acknowledged a different version.');
+    }
+    const entry: RecordEntry = {
+      key,
+      recordId,
+      versionId,
+      parentVersionId,
+      pointerId,
+      seq: v.seq,
+      deleted,
+      sender: this.deps.self,
+      createdAt: v.createdAt,
+      ...(deleted ? {} : { value: (change as { value: JsonValue }).value }),
+    };
+    this.applyAndEmit([entry]);
+    const pointer = await this.announce(written.pointer, v, sealed);
+    return { ...entry, pointer };
+  }
+
+  /** Encrypts a value into a fresh container under a fresh key and uploads it. */
+  private async upload(plain: Buffer): Promise<RecordEnvelopeV1['content']> {
+    const contentKey = randomBytes(32);
+    try {
+      const paddedLength = padme(plain.length);
+      const ciphertext = encryptBuffer(plain, {
+        contentKey,
+        segmentSize: DEFAULT_SEGMENT_SIZE,
+        padToLength: paddedLength,
+      });
+      const put = await this.deps.api.createUpload(this.groupId, { size: ciphertext.length });
+      await putObject(put, ciphertext);
+      return {
+        objectId: put.objectId,
+        key: contentKey.toString('base64'),
+        headerSha256: headerDigest(ciphertext.subarray(0, CONTAINER_HEADER_LENGTH)).toString('hex'),
+        plainLength: plain.length,
+        paddedLength,
+        segmentSize: DEFAULT_SEGMENT_SIZE,
+      };
+    } finally {
+      contentKey.fill(0);
+    }
+  }
+
+  /** Publishes the version's pointer. The version is durable in the feed already: a failed publish only delays live delivery. */
+  private async announce(reg: PointerRegistration, v: RecordVersion, envelope: string): Promise<RecordPointerV1> {
+    const pointer: RecordPointerV1 = {
+      v: 1,
+      kind: 'record',
+      id: v.pointerId,
+      groupId: this.groupId,
+      sender: this.deps.self,
+      recordId: v.recordId,
+      versionId: v.versionId,
+      parentVersionId: v.parentVersionId,
+      seq: v.seq,
+      deleted: v.deleted,
+      objectId: v.objectId,
+      size: v.size,
+      envelope,
+      createdAt: v.createdAt,
+    };
+    try {
+      await this.deps.publish(reg, JSON.parse(serializePointer(pointer)) as Record<string, unknown>);
+    } catch (err) {
+      this.log(`record pointer not published (${(err as ConduitError).code ?? 'error'}); peers catch up from the feed`);
+    }
+    return pointer;
+  }
+
+  /** Opens and applies the head a 409 named (untrusted until its envelope checks out). */
+  private async remoteHead(details: unknown): Promise<RecordEntry | null> {
+    const parsed = RecordVersion.nullable().safeParse((details as { head?: unknown } | undefined)?.head);
+    if (!parsed.success) throw new ConduitError('TRANSPORT', 'The server reported a conflict without a valid head.');
+    const head = parsed.data;
+    if (!head) return null;
+    const entry = await this.openVersion(
+      { ...head, groupId: this.groupId },
+      head.seq,
+      head.createdAt,
+      undefined,
+      new Map(),
+    );
+    this.applyAndEmit([entry]);
+    return entry;
+  }
+
+  private async catchUp(): Promise<number> {
+    const decryptors = new Map<string, Promise<DecryptEnvelope>>();
+    let after = this.deps.replica.cursor(this.groupId);
+    let applied = 0;
+    let pending = this.deps.api.recordFeed(this.groupId, after);
+    for (;;) {
+      const page = await pending;
+      const more = page.next !== null && page.next > after;
+      // The next page is fetched while this one is opened (the server presigns a page's URLs).
+      if (more) {
+        pending = this.deps.api.recordFeed(this.groupId, page.next as number);
+        pending.catch(() => undefined); // observed on the next turn; never an unhandled rejection
+      }
+      const fresh = page.entries.filter((e) => !this.deps.replica.has(this.groupId, e.versionId));
+      const entries = await mapLimit(fresh, CATCH_UP_CONCURRENCY, (e) =>
+        this.openVersion({ ...e, groupId: this.groupId }, e.seq, e.createdAt, e.download, decryptors),
+      );
+      this.applyAndEmit(entries, page.entries.at(-1)?.seq ?? after);
+      applied += entries.length;
+      if (!more) return applied;
+      after = page.next as number;
+    }
+  }
+
+  /** Opens a version's envelope, checks its bindings, fetches and decrypts its value. */
+  private async openVersion(
+    claim: VersionClaim,
+    seq: number,
+    createdAt: string,
+    download: FeedEntry['download'] | undefined,
+    decryptors: Map<string, Promise<DecryptEnvelope>>,
+  ): Promise<RecordEntry> {
+    let decrypt = decryptors.get(claim.sender.identity);
+    if (!decrypt) {
+      decrypt = this.deps.keys.decryptorFor(this.groupId, claim.sender.identity);
+      decryptors.set(claim.sender.identity, decrypt);
+      decrypt.catch(() => decryptors.delete(claim.sender.identity));
+    }
+    const envelope = await openRecordEnvelope(claim, await decrypt);
+    if (deriveRecordId(this.groupId, envelope.appKey) !== claim.recordId) {
+      throw new ConduitError('INTEGRITY', "The record's key does not derive its id.");
+    }
+    const entry: RecordEntry = {
+      key: envelope.appKey,
+      recordId: claim.recordId,
+      versionId: claim.versionId,
+      parentVersionId: claim.parentVersionId,
+      pointerId: claim.pointerId,
+      seq,
+      deleted: claim.deleted,
+      sender: claim.sender,
+      createdAt,
+    };
+    const content = envelope.content;
+    if (!content) return entry;
+    if (envelope.inline !== null) {
+      // Sealed and signed with the envelope itself: no object GET needed.
+      entry.value = parseValue(Buffer.from(envelope.inline, 'base64'));
+      return entry;
+    }
+    const contentKey = Buffer.from(content.key, 'base64');
+    try {
+      const target: Presigned = download ?? (await this.deps.api.createDownload(this.groupId, content.objectId));
+      const ciphertext = await getObject(target, claim.size);
+      const plain = decryptBuffer(ciphertext, {
+        contentKey,
+        plainLength: content.plainLength,
+        paddedLength: content.paddedLength,
+        headerDigest: Buffer.from(content.headerSha256, 'hex'),
+      });
+      try {
+        entry.value = parseValue(plain);
+      } finally {
+        plain.fill(0);
+      }
+      return entry;
+    } finally {
+      contentKey.fill(0);
+    }
+  }
+
+  private applyAndEmit(entries: RecordEntry[], coveredThrough = 0): number {
+    const changed = this.deps.replica.apply(this.groupId, entries, coveredThrough);
+    for (const entry of changed) {
+      for (const listener of this.listeners) {
+        try {
+          listener(entry);
+        } catch {
+          this.log('a record change listener threw');
+        }
+      }
+    }
+    return changed.length;
+  }
+
+  private async acknowledge(pointerId: PointerId): Promise<void> {
+    try {
+      await this.deps.api.ack(pointerId);
+    } catch (err) {
+      // This endpoint joined after the pointer was sent, or the pointer is gone: nothing to acknowledge.
+      if (!(err instanceof ConduitError) || (err.code !== 'NOT_A_RECIPIENT' && err.code !== 'POINTER_NOT_FOUND'))
+        throw err;
+    }
+  }
+}
+
+/**
+ * Loads something that must be at least as fresh as the request for it (the group key: a member
+ * removed before a write started must not be able to read it), sharing loads between concurrent
+ * callers: at most one load runs, and callers that arrive meanwhile share the next one, which
+ * starts after all of them did.
+ */
+export class FreshLoader<T> {
+  private running: Promise<T> | undefined;
+  private queued: Promise<T> | undefined;
+
+  constructor(private readonly load: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    if (!this.running) return this.start();
+    this.queued ??= this.running.then(
+      () => this.start(),
+      () => this.start(),
+    );
+    return this.queued;
+  }
+
+  private start(): Promise<T> {
+    this.queued = undefined;
+    const run = this.load();
+    this.running = run;
+    const done = () => {
+      if (this.running === run) this.running = undefined;
+    };
+    run.then(done, done);
+    return run;
+  }
+}
+
+/** A value's JSON text, bounded by MAX_RECORD_BYTES. */
+function valueJson(value: JsonValue): Buffer {
+  const json = JSON.stringify(value) as string | undefined;
+  if (json === undefined) throw new ConduitError('VALIDATION_FAILED', 'A record value must be JSON.');
+  const plain = Buffer.from(json, 'utf8');
+  if (plain.length > MAX_RECORD_BYTES) {
+    throw new ConduitError('VALIDATION_FAILED', `A record holds at most ${MAX_RECORD_BYTES} bytes of JSON.`);
+  }
+  return plain;
+}
+
+function parseValue(json: Buffer): JsonValue {
+  try {
+    return JSON.parse(json.toString('utf8')) as JsonValue;
+  } catch {
+    throw new ConduitError('INTEGRITY', 'A record value is not valid JSON.');
+  }
+}
+
+/** The version write is idempotent on the server (same versionId, same content): one retry on a lost answer. */
+async function retryOnce<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof ConduitError) || (err.code !== 'TRANSPORT' && err.code !== 'TIMEOUT')) throw err;
+    return fn();
+  }
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
