@@ -13,6 +13,7 @@ import {
   randomKeyPrefix,
   testConfig,
 } from '../testing/fakes.js';
+import { apiCaller, expectError, type Call } from '../testing/http.js';
 
 const prefix = randomKeyPrefix();
 const objectStore = new FakeObjectStore();
@@ -24,41 +25,11 @@ const deps = {
   syncTokens: new FakeTokenIssuer('sync'),
 };
 let server: RunningServer;
+const { call, ok } = apiCaller(() => server.url);
 let oidcServer: RunningServer;
 
 const hex = () => randomBytes(16).toString('hex');
 const PASSWORD = 'correct horse battery';
-
-interface Call {
-  method?: string;
-  path: string;
-  token?: string;
-  device?: string;
-  /** Objects are sent as JSON; strings are sent verbatim. */
-  body?: unknown;
-  contentType?: string;
-  headers?: Record<string, string>;
-}
-
-async function call(c: Call, base = server.url): Promise<{ status: number; body: unknown; headers: Headers }> {
-  const headers: Record<string, string> = { ...c.headers };
-  if (c.token) headers.authorization = `Bearer ${c.token}`;
-  if (c.device) headers['conduit-device'] = c.device;
-  let body: string | undefined;
-  if (c.body !== undefined) {
-    body = typeof c.body === 'string' ? c.body : JSON.stringify(c.body);
-    headers['content-type'] = c.contentType ?? 'application/json';
-  }
-  const res = await fetch(base + c.path, { method: c.method ?? 'GET', headers, body });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
-
-async function ok<T = Record<string, unknown>>(c: Call, status = 200): Promise<T> {
-  const res = await call(c);
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  return res.body as T;
-}
 
 // Fixture: alice owns a group with bob; carol is registered but outside it.
 const users = { alice: 'alice', bob: 'bob.b@example', carol: 'carol' };
@@ -255,12 +226,6 @@ describe('happy path', () => {
 });
 
 /** The error body every failure must have: code, message and, at most, details. */
-function expectError(body: unknown, code: ErrorCode): void {
-  expect(body).toMatchObject({ error: { code, message: expect.any(String) } });
-  const { error } = body as { error: Record<string, unknown> };
-  expect(Object.keys(body as object)).toEqual(['error']);
-  expect(Object.keys(error).filter((k) => !['code', 'message', 'details'].includes(k))).toEqual([]);
-}
 
 type Case = [name: string, call: () => Call, status: number, code: ErrorCode];
 

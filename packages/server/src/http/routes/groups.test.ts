@@ -13,6 +13,7 @@ import {
   randomKeyPrefix,
   testConfig,
 } from '../../testing/fakes.js';
+import { apiCaller, expectError, type Call } from '../../testing/http.js';
 
 // Group listing, adding members and device listing: real Redis and HTTP, fake S3/Sync/token ports.
 const prefix = randomKeyPrefix();
@@ -21,6 +22,7 @@ const PASSWORD = 'correct horse battery';
 const objectStore = new FakeObjectStore();
 const syncAdmin = new FakeSyncAdmin();
 let server: RunningServer;
+const { call, ok } = apiCaller(() => server.url);
 let redis: Redis;
 
 const users = { alice: 'alice', bob: 'bob', carol: 'carol', erin: 'erin' };
@@ -33,41 +35,6 @@ const devices = {
   erin1: 'erin-device-01',
 };
 const tokens: Record<keyof typeof users, string> = { alice: '', bob: '', carol: '', erin: '' };
-
-interface Call {
-  method?: string;
-  path: string;
-  token?: string;
-  device?: string;
-  body?: unknown;
-  contentType?: string;
-}
-
-async function call(c: Call): Promise<{ status: number; body: unknown }> {
-  const headers: Record<string, string> = {};
-  if (c.token) headers.authorization = `Bearer ${c.token}`;
-  if (c.device) headers['conduit-device'] = c.device;
-  let body: string | undefined;
-  if (c.body !== undefined) {
-    body = typeof c.body === 'string' ? c.body : JSON.stringify(c.body);
-    headers['content-type'] = c.contentType ?? 'application/json';
-  }
-  const res = await fetch(server.url + c.path, { method: c.method ?? 'GET', headers, body });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function ok<T = Record<string, unknown>>(c: Call, status = 200): Promise<T> {
-  const res = await call(c);
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  return res.body as T;
-}
-
-function expectError(body: unknown, code: ErrorCode): { code: string; message: string; details?: unknown } {
-  const error = (body as { error: { code: string; message: string; details?: unknown } }).error;
-  expect(error.code).toBe(code);
-  return error;
-}
 
 async function createGroup(owner: keyof typeof users, members: string[]): Promise<string> {
   const groupId = hex();

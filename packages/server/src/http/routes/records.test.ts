@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../adapters/s3/s3-object-store.js';
 import { startServer, type RunningServer } from '../../server.js';
 import { FakeSyncAdmin, FakeTokenIssuer, deleteKeys, randomKeyPrefix, testConfig } from '../../testing/fakes.js';
+import { apiCaller, expectError, type Call } from '../../testing/http.js';
 
 // Real Redis, real s3rver (in this process), real HTTP; only Sync and the token issuers are fakes.
 const prefix = randomKeyPrefix();
@@ -20,6 +21,7 @@ let s3rver: { run(): Promise<{ port: number }>; close(): Promise<void> };
 let directory: string;
 let objectStore: S3ObjectStore;
 let server: RunningServer;
+const { call, ok } = apiCaller(() => server.url);
 
 // alice (two devices) owns the group with bob and dave; carol is outside it.
 const users = { alice: 'alice', bob: 'bob', carol: 'carol', dave: 'dave' };
@@ -36,42 +38,6 @@ const carolsGroupId = hex();
 const OBJECT_BYTES = randomBytes(37);
 let objectId: string;
 let carolsObjectId: string;
-
-interface Call {
-  method?: string;
-  path: string;
-  token?: string;
-  device?: string;
-  body?: unknown;
-  contentType?: string;
-}
-
-async function call(c: Call): Promise<{ status: number; body: unknown }> {
-  const headers: Record<string, string> = {};
-  if (c.token) headers.authorization = `Bearer ${c.token}`;
-  if (c.device) headers['conduit-device'] = c.device;
-  let body: string | undefined;
-  if (c.body !== undefined) {
-    body = typeof c.body === 'string' ? c.body : JSON.stringify(c.body);
-    headers['content-type'] = c.contentType ?? 'application/json';
-  }
-  const res = await fetch(server.url + c.path, { method: c.method ?? 'GET', headers, body });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function ok<T = Record<string, unknown>>(c: Call, status = 200): Promise<T> {
-  const res = await call(c);
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  return res.body as T;
-}
-
-function expectError(body: unknown, code: ErrorCode): { code: string; message: string; details?: unknown } {
-  const error = (body as { error: { code: string; message: string; details?: unknown } }).error;
-  expect(error.code).toBe(code);
-  expect(error.message.length).toBeGreaterThan(0);
-  return error;
-}
 
 /** Uploads `bytes` into the group the way a client does: a presigned PUT straight to S3. */
 async function upload(token: string, group: string, bytes: Buffer): Promise<string> {

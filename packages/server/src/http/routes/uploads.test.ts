@@ -17,6 +17,7 @@ import {
   randomKeyPrefix,
   testConfig,
 } from '../../testing/fakes.js';
+import { apiCaller, type Call } from '../../testing/http.js';
 
 // Real Redis, real s3rver (in this process), real HTTP; only Sync and the token issuers are fakes.
 const prefix = randomKeyPrefix();
@@ -29,6 +30,7 @@ let directory: string;
 let objectStore: S3ObjectStore;
 let redis: Redis;
 let server: RunningServer;
+const { call, ok } = apiCaller(() => server.url);
 let config: ReturnType<typeof testConfig>;
 let deps: Parameters<typeof startServer>[1];
 
@@ -37,34 +39,6 @@ const devices = { alice1: 'alice-device-1', alice2: 'alice-device-2', bob1: 'bob
 const tokens: Record<keyof typeof users, string> = { alice: '', bob: '', carol: '' };
 const groupId = hex();
 const otherGroupId = hex();
-
-interface Call {
-  method?: string;
-  path: string;
-  token?: string;
-  device?: string;
-  body?: unknown;
-}
-
-async function call(c: Call): Promise<{ status: number; body: unknown }> {
-  const headers: Record<string, string> = {};
-  if (c.token) headers.authorization = `Bearer ${c.token}`;
-  if (c.device) headers['conduit-device'] = c.device;
-  let body: string | undefined;
-  if (c.body !== undefined) {
-    body = typeof c.body === 'string' ? c.body : JSON.stringify(c.body);
-    headers['content-type'] = 'application/json';
-  }
-  const res = await fetch(server.url + c.path, { method: c.method ?? 'GET', headers, body });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function ok<T = Record<string, unknown>>(c: Call, status = 200): Promise<T> {
-  const res = await call(c);
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  return res.body as T;
-}
 
 /** Alice's first device, the endpoint that owns the uploads below. */
 const asAlice = { token: '', device: devices.alice1 };
@@ -188,7 +162,7 @@ describe('multipart uploads', () => {
 
     // Gone for resuming; a retried complete (answer lost) gets the same answer.
     const gone = await call({ path: `${uploads()}/${upload.uploadId}`, ...asAlice });
-    expect(gone).toEqual({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'No such upload.' } } });
+    expect(gone).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'No such upload.' } } });
     expect(
       await ok({
         method: 'POST',
