@@ -20,6 +20,7 @@ import { progressEmitter } from './progress.js';
 import type { ProgressListener } from './progress.js';
 import { RetryableStorageError, withRetry } from './retry.js';
 import { getRange, readRangeBytes } from './storage.js';
+import { noteTransferred } from './young-gc.js';
 
 /**
  * Download with parallel ranged GETs of whole segments. Every segment is verified before its
@@ -108,18 +109,23 @@ export async function downloadToFile(
       done: bits,
     }),
   );
+  const spare: Buffer[] = [];
   const fetchRange = async (range: number): Promise<void> => {
     const first = range * perRange;
     const last = Math.min(count, first + perRange) - 1;
     const start = segmentOffset(first, size);
     const end = Math.min(segmentOffset(last + 1, size), pointer.size);
     const body = await getRange(await url.get(), start, end, pointer.size, opts.signal);
-    const writer = new SegmentWriter(fh, decryptor, { count, size, paddedLength, plainLength }, first, last);
+    // One segment buffer per range in flight, reused by the next range once this one settled.
+    const segment = spare.pop() ?? Buffer.allocUnsafe(size + CONTAINER_TAG_LENGTH);
+    const writer = new SegmentWriter(fh, decryptor, { count, size, paddedLength, plainLength }, first, last, segment);
     try {
       for await (const chunk of body) await writer.push(chunk);
     } catch (err) {
       if (err instanceof ConduitError) throw err;
       throw new RetryableStorageError(undefined, 'Download interrupted.', { cause: err });
+    } finally {
+      spare.push(segment);
     }
     writer.end();
   };
@@ -175,19 +181,19 @@ interface Layout {
 
 /** Reassembles one range's segments from response chunks; verifies each before writing its plaintext. */
 class SegmentWriter {
-  private readonly segment: Buffer;
   private fill = 0;
   private index: number;
   private expected: number;
 
+  /** `segment` holds layout.size + CONTAINER_TAG_LENGTH bytes; the writer owns it until the range settles. */
   constructor(
     private readonly fh: FileHandle,
     private readonly decryptor: SegmentDecryptor,
     private readonly layout: Layout,
     first: number,
     private readonly last: number,
+    private readonly segment: Buffer,
   ) {
-    this.segment = Buffer.allocUnsafe(layout.size + CONTAINER_TAG_LENGTH);
     this.index = first;
     this.expected = this.storedLength(first);
   }
@@ -215,10 +221,18 @@ class SegmentWriter {
   private async flush(): Promise<void> {
     const { count, size, plainLength } = this.layout;
     const index = this.index;
-    const plaintext = this.decryptor.decryptSegment(index, this.segment.subarray(0, this.fill), index === count - 1);
+    // In place, in the range's reused buffer: no allocation per segment.
+    const length = this.decryptor.decryptSegmentInto(
+      index,
+      this.segment.subarray(0, this.fill),
+      index === count - 1,
+      this.segment,
+    );
+    const plaintext = this.segment.subarray(0, length);
     const keep = Math.max(0, Math.min(plaintext.length, plainLength - index * size));
     assertZero(plaintext.subarray(keep));
     if (keep > 0) await writeFully(this.fh, plaintext.subarray(0, keep), index * size);
+    noteTransferred(this.fill);
     this.index++;
     this.fill = 0;
     if (this.index <= this.last) this.expected = this.storedLength(this.index);

@@ -18,9 +18,10 @@ export interface PresignedTarget {
 
 /**
  * PUTs one part, streamed (produced while it is sent), with an exact Content-Length; returns the
- * ETag storage assigned to it. node:http rather than fetch: fetch pulls a request body stream as
- * fast as it is produced and queues it in the socket (unbounded when storage is slower than
- * encryption), while here the next chunk is only produced once the socket drained.
+ * ETag storage assigned to it. `body` may reuse a chunk's memory once the next chunk is pulled.
+ * node:http rather than fetch: fetch pulls a request body stream as fast as it is produced and
+ * queues it in the socket (unbounded when storage is slower than encryption), while here the next
+ * chunk is only produced once the previous one was written.
  * A failure of `body` itself (reading the source) is rethrown as is, never as a network error.
  */
 export async function putPart(
@@ -89,7 +90,7 @@ const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent
 
 /**
  * One request to a presigned URL; resolves with the response (its body unread). `body` is written
- * with backpressure: the next chunk is pulled only once the previous one left the socket buffer.
+ * with backpressure: the next chunk is pulled only once the previous one was written to the socket.
  */
 function request(
   target: PresignedTarget,
@@ -132,7 +133,7 @@ function request(
         for await (const chunk of body) {
           // Destroyed (an error, a timeout, an early answer): stop producing; 'close' has fired.
           if (req.destroyed) return;
-          if (!req.write(chunk)) await drained(req);
+          await written(req, chunk);
         }
         bodyDone = true;
         req.end();
@@ -145,16 +146,19 @@ function request(
   });
 }
 
-/** Resolves when `req` can take more data, or when it closed (its error is reported elsewhere). */
-function drained(req: ClientRequest): Promise<void> {
+/**
+ * Writes `chunk` and resolves once it left for the socket (its write callback), or when `req`
+ * closed (its error is reported elsewhere): either way nothing references the chunk any more, so
+ * the body may reuse its memory for the next one.
+ */
+function written(req: ClientRequest, chunk: Uint8Array): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      req.off('drain', done);
       req.off('close', done);
       resolve();
     };
-    req.on('drain', done);
     req.on('close', done);
+    req.write(chunk, done);
   });
 }
 

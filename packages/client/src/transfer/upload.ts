@@ -3,6 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import {
   ConduitError,
+  CONTAINER_TAG_LENGTH,
   DEFAULT_SEGMENT_SIZE,
   MAX_PARTS_PER_REQUEST,
   padme,
@@ -22,6 +23,7 @@ import { putPart } from './storage.js';
 import type { PresignedTarget } from './storage.js';
 import { UploadLog, UploadStateStore } from './upload-state.js';
 import type { LoadedUpload, UploadParams } from './upload-state.js';
+import { noteTransferred } from './young-gc.js';
 
 /**
  * Encrypt-while-uploading through S3 multipart (docs/format.md §5): each part is a streamed PUT
@@ -366,7 +368,8 @@ async function putStreamedPart(
   target: PresignedTarget,
   signal: AbortSignal | undefined,
 ): Promise<string> {
-  const scratch = Buffer.allocUnsafe(job.plan.segmentSize);
+  // Plaintext in, ciphertext || tag out (in place): reused for every segment of the attempt.
+  const scratch = Buffer.allocUnsafe(job.plan.segmentSize + CONTAINER_TAG_LENGTH);
   async function* body(): AsyncGenerator<Uint8Array> {
     if (span.partNumber === 1) yield job.encryptor.header;
     for (let index = span.firstSegment; index < span.firstSegment + span.segments; index++) {
@@ -385,7 +388,8 @@ function segmentBounds(job: Job, index: number): { start: number; length: number
 }
 
 /**
- * Reads, hashes and encrypts one segment. The digest is recorded before the ciphertext exists; if
+ * Reads, hashes and encrypts one segment, in place in `scratch`; returns the sealed segment (a view
+ * of `scratch`, valid until the next call). The digest is recorded before the ciphertext exists; if
  * one was recorded before (a retry or a resume), the plaintext must match it, or SourceChanged.
  */
 async function sealSegment(job: Job, fh: FileHandle, index: number, scratch: Buffer): Promise<Buffer> {
@@ -401,8 +405,11 @@ async function sealSegment(job: Job, fh: FileHandle, index: number, scratch: Buf
     throw new SourceChanged();
   }
   plaintext.fill(0, real);
-  const sealed = job.encryptor.encryptSegment(index, plaintext, index === job.plan.segmentCount - 1);
-  return sealed;
+  noteTransferred(length);
+  return scratch.subarray(
+    0,
+    job.encryptor.encryptSegmentInto(index, plaintext, index === job.plan.segmentCount - 1, scratch),
+  );
 }
 
 const sha256Hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');

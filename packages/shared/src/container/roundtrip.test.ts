@@ -151,6 +151,44 @@ describe('per-segment API', () => {
     expect(Buffer.concat(back.map(([, p]) => p)).equals(plaintext)).toBe(true);
   });
 
+  it('encrypts and decrypts into a reused buffer, in place, byte-identical to the allocating API', () => {
+    // 1 MiB segments span several internal update slices; the final one ends mid-slice.
+    const size = DEFAULT_SEGMENT_SIZE;
+    const plaintext = randomBytes(2 * size + 70_001);
+    const encryptor = new SegmentEncryptor({ contentKey: key, segmentSize: size, salt });
+    const decryptor = new SegmentDecryptor({ contentKey: key, header: encryptor.header });
+    const work = Buffer.alloc(size + 16);
+    for (const i of [0, 1, 2]) {
+      const plain = plaintext.subarray(i * size, (i + 1) * size);
+      const expected = encryptor.encryptSegment(i, plain, i === 2);
+      plain.copy(work);
+      const sealed = encryptor.encryptSegmentInto(i, work.subarray(0, plain.length), i === 2, work);
+      expect(sealed).toBe(plain.length + 16);
+      expect(work.subarray(0, sealed).equals(expected)).toBe(true);
+      const opened = decryptor.decryptSegmentInto(i, work.subarray(0, sealed), i === 2, work);
+      expect(work.subarray(0, opened).equals(plain)).toBe(true);
+    }
+  });
+
+  it('zeroes a caller buffer whose segment fails authentication, and refuses a short one', () => {
+    const encryptor = new SegmentEncryptor({ contentKey: key, segmentSize: S, salt });
+    const decryptor = new SegmentDecryptor({ contentKey: key, header: encryptor.header });
+    const segment = encryptor.encryptSegment(0, randomBytes(S), false);
+    segment[5] = (segment[5] as number) ^ 1;
+    const out = Buffer.alloc(S, 0xaa);
+    expect(codeOf(() => decryptor.decryptSegmentInto(0, segment, false, out))).toBe('INTEGRITY');
+    expect(out.equals(Buffer.alloc(S))).toBe(true);
+    expect(codeOf(() => decryptor.decryptSegmentInto(0, segment, false, Buffer.alloc(S - 1)))).toBe(
+      'VALIDATION_FAILED',
+    );
+    expect(codeOf(() => encryptor.encryptSegmentInto(0, randomBytes(S), false, Buffer.alloc(S)))).toBe(
+      'VALIDATION_FAILED',
+    );
+    expect(codeOf(() => encryptor.encryptSegmentInto(0, randomBytes(S - 1), false, Buffer.alloc(S + 16)))).toBe(
+      'VALIDATION_FAILED',
+    );
+  });
+
   it('enforces segment shapes and parameters', () => {
     const encryptor = new SegmentEncryptor({ contentKey: key, segmentSize: S });
     expect(codeOf(() => encryptor.encryptSegment(0, Buffer.alloc(S - 1), false))).toBe('VALIDATION_FAILED');

@@ -1,3 +1,4 @@
+import type { Cipher, Decipher } from 'node:crypto';
 import { ConduitError } from '../errors.js';
 import { createHeader, parseHeader } from './header.js';
 import { assertSegmentIndex, checkHeaderDigest, SegmentKey, verifyTag } from './key.js';
@@ -43,6 +44,28 @@ export function openSegment(key: SegmentKey, index: number, segment: Uint8Array,
   return plaintext;
 }
 
+/**
+ * Input bytes per cipher update in the *Into methods. Node's update() returns a new buffer of its
+ * input's size: a whole-segment call leaves 1 MiB of garbage per segment (transfers of many GiB
+ * pile up tens of MiB of it before a full GC), slices leave short-lived 64 KiB pieces instead.
+ */
+const UPDATE_SLICE = 64 * 1024;
+
+/**
+ * Runs `input` through the cipher into `out` at `offset`, slice by slice; returns the end offset.
+ * GCM output has the input's length, and each output slice lands where its input slice was read,
+ * so `out` may be `input` itself (in place).
+ */
+function updateInto(cipher: Cipher | Decipher, input: Uint8Array, out: Uint8Array, offset: number): number {
+  let written = offset;
+  for (let at = 0; at < input.length; at += UPDATE_SLICE) {
+    const piece = cipher.update(input.subarray(at, at + UPDATE_SLICE));
+    out.set(piece, written);
+    written += piece.length;
+  }
+  return written;
+}
+
 export interface SegmentEncryptorOptions {
   contentKey: Uint8Array;
   segmentSize?: number;
@@ -73,6 +96,28 @@ export class SegmentEncryptor {
     sealSegmentInto(this.key, index, plaintext, last, out, 0);
     return out;
   }
+
+  /**
+   * encryptSegment into a caller's buffer (reused across segments: no per-segment allocation);
+   * returns the stored length, plaintext.length + CONTAINER_TAG_LENGTH. `out` may start with
+   * `plaintext` itself (in place: `plaintext` is then overwritten by the ciphertext).
+   */
+  encryptSegmentInto(index: number, plaintext: Uint8Array, last: boolean, out: Uint8Array): number {
+    assertSegmentIndex(index);
+    if (!plainLengthAllowed(index, plaintext.length, last, this.segmentSize)) {
+      throw new ConduitError('VALIDATION_FAILED', `Segment ${index} has the wrong plaintext length.`);
+    }
+    assertRoom(out, plaintext.length + CONTAINER_TAG_LENGTH);
+    const cipher = this.key.cipher(index, last);
+    const written = updateInto(cipher, plaintext, out, 0);
+    cipher.final();
+    out.set(cipher.getAuthTag(), written);
+    return written + CONTAINER_TAG_LENGTH;
+  }
+}
+
+function assertRoom(out: Uint8Array, length: number): void {
+  if (out.length < length) throw new ConduitError('VALIDATION_FAILED', 'The output buffer is too small.');
 }
 
 export interface SegmentDecryptorOptions {
@@ -97,5 +142,30 @@ export class SegmentDecryptor {
   /** Returns the segment's plaintext only after its tag verified. `last` must come from the known length. */
   decryptSegment(index: number, segment: Uint8Array, last: boolean): Buffer {
     return openSegment(this.key, index, segment, last);
+  }
+
+  /**
+   * decryptSegment into a caller's buffer (reused across segments: no per-segment allocation);
+   * returns the plaintext length. `out` may be `segment` itself (in place). The bytes in `out`
+   * are plaintext only once this returns: if the tag does not verify, they are zeroed before the
+   * INTEGRITY error is thrown, so unverified plaintext never outlives the call.
+   */
+  decryptSegmentInto(index: number, segment: Uint8Array, last: boolean, out: Uint8Array): number {
+    const plainLength = segment.length - CONTAINER_TAG_LENGTH;
+    if (plainLength < 0 || !plainLengthAllowed(index, plainLength, last, this.segmentSize)) {
+      throw new ConduitError('INTEGRITY', `Segment ${index} has the wrong length.`);
+    }
+    assertRoom(out, plainLength);
+    // The tag is read before `out` (possibly `segment`) is overwritten.
+    const tag = Buffer.from(segment.subarray(plainLength));
+    const decipher = this.key.decipher(index, last);
+    updateInto(decipher, segment.subarray(0, plainLength), out, 0);
+    try {
+      verifyTag(decipher, tag, index);
+    } catch (err) {
+      out.fill(0, 0, plainLength);
+      throw err;
+    }
+    return plainLength;
   }
 }
