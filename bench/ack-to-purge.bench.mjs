@@ -73,19 +73,19 @@ export async function run(log) {
     const client = new HttpClient();
     stops.push(async () => client.close());
     const apiUrl = `http://127.0.0.1:${port}`;
+    // Sessions are bound to one device: one per endpoint (`identity:deviceId`).
     const tokens = new Map();
     const call = async (method, path, who, body, expect) => {
-      const token = tokens.get(who.identity);
+      const token = tokens.get(`${who.identity}:${who.deviceId}`);
       const headers = token ? { authorization: `Bearer ${token}` } : {};
       if (who.deviceId) headers['conduit-device'] = who.deviceId;
       const res = await client.request(method, apiUrl + path, headers, body && JSON.stringify(body));
       if (res.status !== expect) throw new Error(`${method} ${path.split('/')[2]} answered ${res.status}`);
       return JSON.parse(res.text);
     };
+    const password = `bench-${hex()}`;
     for (const identity of ['alice', 'bob', 'carol']) {
-      const password = `bench-${hex()}`;
       await call('POST', '/v1/auth/register', { identity }, { identity, password }, 201);
-      tokens.set(identity, (await call('POST', '/v1/auth/login', { identity }, { identity, password }, 200)).token);
     }
     const sender = { identity: 'alice', deviceId: 'alice-phone' };
     const recipients = [
@@ -95,7 +95,11 @@ export async function run(log) {
       { identity: 'carol', deviceId: 'carol-phone' },
       { identity: 'carol', deviceId: 'carol-desk' },
     ];
-    for (const d of [sender, ...recipients]) await call('PUT', `/v1/devices/${d.deviceId}`, d, undefined, 200);
+    for (const d of [sender, ...recipients]) {
+      const login = await call('POST', '/v1/auth/login', { identity: d.identity }, { ...d, password }, 200);
+      tokens.set(`${d.identity}:${d.deviceId}`, login.token);
+      await call('PUT', `/v1/devices/${d.deviceId}`, d, undefined, 200);
+    }
     const groups = [];
     for (let i = 0; i < GROUPS; i += 1) {
       const groupId = hex();

@@ -348,6 +348,39 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     expect((await restMap(open, map).syncMapItems('still-here').fetch()).data).toEqual({ ok: true });
   });
 
+  it('ends access when the token expires if its refresh is refused (a revoked device)', async () => {
+    const map = uniqueName();
+    await open.admin.ensureMap(map);
+    const tokens = new TwilioSyncTokenIssuer({ ...open.creds, ttlSeconds: 3 });
+    let issued = 0;
+    const errors: unknown[] = [];
+    const ch = await TwilioSyncChannel.connect({
+      twilsockUri: open.emu.twilsockUri,
+      connectTimeoutMs: 5_000,
+      // As the server answers once the device is revoked: the first token, then DEVICE_REVOKED.
+      getToken: async () => {
+        issued += 1;
+        if (issued > 1) throw new ConduitError('DEVICE_REVOKED');
+        return (await tokens.issue('erin')).value;
+      },
+      onError: (err) => errors.push(err),
+    });
+    channels.push(ch);
+    const received: string[] = [];
+    await ch.subscribe(map, (key) => received.push(key));
+    await ch.publish(map, 'before', { n: 0 }, 60); // the token still lives
+    await eventually(() => received.includes('before'));
+    await eventually(() => errors.some((e) => e instanceof ConduitError && e.code === 'DEVICE_REVOKED'));
+
+    // At expiry the service closes the connection: no more writes, no more live events.
+    await new Promise((r) => setTimeout(r, 3_500));
+    await expect(ch.publish(map, 'after', { n: 1 }, 60)).rejects.toMatchObject({ code: 'DEVICE_REVOKED' });
+    await restMap(open, map).syncMapItems.create({ key: 'by-others', data: { n: 2 } });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(received).toEqual(['before']);
+    await expect(restMap(open, map).syncMapItems('after').fetch()).rejects.toMatchObject({ status: 404 });
+  });
+
   it('supports Lists: create, push, live itemAdded/itemRemoved, items', async () => {
     const name = uniqueName();
     const aliceList = await (await rawClient(open, 'alice')).list(name);

@@ -15,6 +15,7 @@ interface Reply {
 const RETRY_DEADLINE_MS = 25_000;
 
 export class World {
+  /** Session of each endpoint (`identity:deviceId`): sessions are bound to one device. */
   readonly tokens = new Map<string, string>();
   readonly sender: Endpoint = { identity: 'alice', deviceId: 'alice-phone' };
   /** Every device of every participant except the sending one: who must acknowledge. */
@@ -39,9 +40,8 @@ export class World {
    * client with retries would; any other answer is returned.
    */
   async call(method: string, path: string, who: Endpoint | string, body?: unknown): Promise<Reply> {
-    const identity = typeof who === 'string' ? who : who.identity;
     const headers: Record<string, string> = {};
-    const token = this.tokens.get(identity);
+    const token = typeof who === 'string' ? undefined : this.tokens.get(`${who.identity}:${who.deviceId}`);
     if (token) headers.authorization = `Bearer ${token}`;
     if (typeof who !== 'string') headers['conduit-device'] = who.deviceId;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -74,14 +74,18 @@ export class World {
   }
 
   async setup(): Promise<void> {
+    const passwords = new Map<string, string>();
     for (const identity of ['alice', 'bob', 'carol']) {
       const password = `${identity}-${randomBytes(9).toString('base64url')}`;
       await this.expect([201], 'POST', '/v1/auth/register', identity, { identity, password });
-      const session = await this.expect([200], 'POST', '/v1/auth/login', identity, { identity, password });
-      this.tokens.set(identity, session.token as string);
+      passwords.set(identity, password);
     }
     for (const device of [this.sender, ...this.recipients]) {
-      await this.expect([200, 201], 'PUT', `/v1/devices/${device.deviceId}`, device);
+      const { identity, deviceId } = device;
+      const login = { identity, password: passwords.get(identity), deviceId };
+      const session = await this.expect([200], 'POST', '/v1/auth/login', identity, login);
+      this.tokens.set(`${identity}:${deviceId}`, session.token as string);
+      await this.expect([200, 201], 'PUT', `/v1/devices/${deviceId}`, device);
     }
   }
 

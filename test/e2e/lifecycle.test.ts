@@ -185,7 +185,7 @@ describe('end to end: identities, devices and groups', () => {
     await fresh.revokeDevice(fresh.deviceId);
   });
 
-  it('revoking a device drops its pending acknowledgements and refuses its acks', async () => {
+  it('revoking a device drops its pending acknowledgements and refuses its session at once', async () => {
     const pending = await send('before-revoke');
     const devices = await bobPhone.listDevices();
     expect(devices.map((d) => d.deviceId).sort()).toEqual([bobPhone.deviceId, bobLaptop.deviceId].sort());
@@ -197,11 +197,20 @@ describe('end to end: identities, devices and groups', () => {
     const status = await alice.status(pending.sent.pointerId);
     expect(status.dropped).toContainEqual({ identity: 'bob', deviceId: bobLaptop.deviceId });
 
+    // The revoked client's next server call fails, and it gets no new Sync or Virgil token.
+    const revoked = { code: 'DEVICE_REVOKED', status: 403 };
+    await expect(bobLaptop.listGroups()).rejects.toMatchObject(revoked);
     const laptopApi = await apiAs('bob-laptop', 'bob', bobLaptop.deviceId);
-    await expect(laptopApi.ack(pending.sent.pointerId)).rejects.toMatchObject({ code: 'UNKNOWN_DEVICE' });
+    await expect(laptopApi.ack(pending.sent.pointerId)).rejects.toMatchObject(revoked);
+    await expect(laptopApi.syncToken()).rejects.toMatchObject(revoked);
+    await expect(laptopApi.virgilToken()).rejects.toMatchObject(revoked);
+    await expect(laptopApi.registerDevice(bobLaptop.deviceId)).rejects.toMatchObject(revoked);
+    // For good: even with the password, this device id cannot start a session again.
+    await expect(bobLaptop.login(PW.bob)).rejects.toMatchObject(revoked);
     // The remaining endpoints still acknowledge on their own.
     const phoneApi = await apiAs('bob-phone', 'bob', bobPhone.deviceId);
     expect((await phoneApi.ack(pending.sent.pointerId)).pointerId).toBe(pending.sent.pointerId);
+    expect((await bobPhone.listGroups()).map((g) => g.groupId)).toContain(groupId);
   });
 
   it('unregister revokes the key, deletes the backup and wipes local state', async () => {
@@ -236,5 +245,14 @@ describe('end to end: identities, devices and groups', () => {
     const error = (JSON.parse(refused.stderr) as { error: { code: string; message: string } }).error;
     expect(error.code).toBe('FORBIDDEN');
     expect(error.message).toMatch(/owner/);
+
+    // Revoked from another device: the CLI says why and how to use this machine again.
+    const { deviceId } = JSON.parse(login.stdout) as { deviceId: string };
+    await dave.revokeDevice(deviceId);
+    const gone = await run(['group', 'ls']);
+    expect(gone.code).toBe(3);
+    const revoked = (JSON.parse(gone.stderr) as { error: { code: string; hint: string } }).error;
+    expect(revoked.code).toBe('DEVICE_REVOKED');
+    expect(revoked.hint).toMatch(/rm -r <home>\/<identity>.*conduit login/);
   });
 });

@@ -273,8 +273,9 @@ export class ConduitClient {
   }
 
   /**
-   * Removes a device of this identity: it stops being an endpoint, and its pending
-   * acknowledgements are dropped. Revoking this very device also forgets its session.
+   * Revokes a device of this identity for good: the server refuses its sessions at once (and its
+   * id thereafter), and drops its pending acknowledgements. Revoking this very device also
+   * forgets its session.
    */
   async revokeDevice(deviceId: string): Promise<void> {
     const id = parseId(DeviceId, deviceId, 'device id');
@@ -428,7 +429,11 @@ export class ConduitClient {
       createdAt: new Date().toISOString(),
     };
     const data = JSON.parse(serializePointer(pointer)) as Record<string, unknown>;
-    await (await this.channel()).publish(reg.syncMap, reg.itemKey, data, reg.itemTtlSeconds);
+    // A resumed send whose pointer already left 'pending' (the previous run crashed after
+    // publishing) must not put back a Sync copy that was deleted or is being deleted.
+    if (reg.state === 'pending') {
+      await (await this.channel()).publish(reg.syncMap, reg.itemKey, data, reg.itemTtlSeconds);
+    }
     await uploaded.finish();
     progressEmitter({ direction: 'send', bytesTotal: uploaded.plainLength, name }, opts.onProgress)(
       'done',
@@ -628,7 +633,11 @@ export class ConduitClient {
   }
 
   private async startSession(loginPassword: string): Promise<void> {
-    const session = await this.api.login({ identity: this.identity, password: loginPassword });
+    const session = await this.api.login({
+      identity: this.identity,
+      password: loginPassword,
+      deviceId: this.state.deviceId,
+    });
     await this.state.saveSession({ token: session.token, expiresAt: session.expiresAt });
     this.api.setSession(session.token);
     await this.api.registerDevice(this.state.deviceId);
@@ -768,6 +777,11 @@ export class ConduitClient {
           TwilioSyncChannel.connect({
             getToken: async () => (await this.api.syncToken()).token,
             twilsockUri: this.opts.twilsockUri,
+            // A refused refresh (DEVICE_REVOKED) ends Sync access when the current token expires.
+            onError: (err) => {
+              const e = asConduitError(err);
+              this.log(`sync: ${e.code}: ${e.message}`);
+            },
           }),
       );
       connecting.catch(() => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { S3ObjectStore, startServer, startWorker, type ServerConfig } from '@conduit/server';
+import { CONFIG_DEFAULTS, S3ObjectStore, startServer, startWorker, type ServerConfig } from '@conduit/server';
 import { ensureRedis } from './redis/index.js';
 import { startS3 } from './s3/index.js';
 import { createSyncCredentials, startSyncEmulator, type SyncCredentials } from './sync/index.js';
@@ -93,7 +93,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       twilio: {
         ...syncCredentials,
         restBaseUrl: sync.restUrl,
-        tokenTtlSeconds: 3600,
+        // As in production: the emulator closes a connection when its token expires unrefreshed.
+        tokenTtlSeconds: CONFIG_DEFAULTS.syncTokenTtlSeconds,
         itemTtlSeconds: 14 * 24 * 3600,
       },
       s3: {

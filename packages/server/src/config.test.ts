@@ -83,6 +83,19 @@ describe('loadConfig', () => {
     expect(err.details).toEqual({ missing: [], invalid: ['CONDUIT_PURGE_CONCURRENCY', 'CONDUIT_PURGE_LOCK_MS'] });
   });
 
+  it('reads the Sync token TTL (the revocation window of Sync access), bounded, default 15 min', () => {
+    expect(loadConfig(base).twilio.tokenTtlSeconds).toBe(900);
+    expect(loadConfig({ ...base, CONDUIT_SYNC_TOKEN_TTL_SECONDS: '300' }).twilio.tokenTtlSeconds).toBe(300);
+    expect(loadConfig({ ...base, CONDUIT_SYNC_TOKEN_TTL_SECONDS: '60' }).twilio.tokenTtlSeconds).toBe(60);
+    expect(loadConfig({ ...base, CONDUIT_SYNC_TOKEN_TTL_SECONDS: '86400' }).twilio.tokenTtlSeconds).toBe(86_400);
+    for (const value of ['59', '86401', '0', '-5', '600.5', 'ten minutes']) {
+      expect(configError({ ...base, CONDUIT_SYNC_TOKEN_TTL_SECONDS: value }).details).toEqual({
+        missing: [],
+        invalid: ['CONDUIT_SYNC_TOKEN_TTL_SECONDS'],
+      });
+    }
+  });
+
   it('builds an OIDC config and needs no session secret', () => {
     const { CONDUIT_SESSION_SECRET: _, ...rest } = base;
     const config = loadConfig({

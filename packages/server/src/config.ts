@@ -23,6 +23,10 @@ export interface ServerConfig {
     serviceSid: string;
     /** Only for the local Sync emulator. */
     restBaseUrl?: string;
+    /**
+     * Life of Sync access tokens. Twilio cannot revoke one, so a revoked device keeps Sync access
+     * until its token expires: this bounds that window.
+     */
     tokenTtlSeconds: number;
     /** TTL of pointer items in Sync: the backstop if purging ever fails. */
     itemTtlSeconds: number;
@@ -76,7 +80,7 @@ export const DEFAULTS = {
   redisKeyPrefix: 'conduit:',
   s3Region: 'us-east-1',
   virgilTokenTtlSeconds: 3600,
-  twilioTokenTtlSeconds: 3600,
+  syncTokenTtlSeconds: 900,
   itemTtlSeconds: 14 * 24 * 3600,
   presignTtlSeconds: 900,
   uploadTtlSeconds: 24 * 3600,
@@ -105,6 +109,8 @@ const identityList = z
   .transform((v) => [...new Set(v.split(',').map((s) => s.trim()))].filter((s) => s.length > 0))
   .pipe(z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/)).max(100));
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+/** At least a minute (clients refresh ahead of expiry), at most Twilio's own 24 h cap. */
+const syncTokenTtl = z.coerce.number().int().min(60).max(86_400);
 /** BullMQ lock and stall-check periods: under 0.5 s the lock renewals alone would load Redis. */
 const lockMs = z.coerce.number().int().min(500).max(600_000);
 
@@ -167,7 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
       apiKeySecret: req('TWILIO_API_SECRET', text),
       serviceSid: req('TWILIO_SYNC_SERVICE_SID', text),
       restBaseUrl: opt('TWILIO_SYNC_REST_URL', url),
-      tokenTtlSeconds: DEFAULTS.twilioTokenTtlSeconds,
+      tokenTtlSeconds: opt('CONDUIT_SYNC_TOKEN_TTL_SECONDS', syncTokenTtl) ?? DEFAULTS.syncTokenTtlSeconds,
       itemTtlSeconds: DEFAULTS.itemTtlSeconds,
     },
     s3: {

@@ -102,11 +102,12 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
   const keys = keysOf(config);
   const redis = connectRedis(config.redisUrl, 'command');
 
+  const devices = new DeviceRepository(redis, keys);
   let devAccounts: DevAccounts | undefined;
   let authenticator: Authenticator;
   if (config.auth.mode === 'dev') {
     const sessions = new SessionTokens(config.auth.sessionSecret);
-    devAccounts = new DevAccounts(new AccountRepository(redis, keys), sessions);
+    devAccounts = new DevAccounts(new AccountRepository(redis, keys), devices, sessions);
     authenticator = resolved.authenticator ?? sessions;
   } else {
     authenticator = resolved.authenticator ?? new OidcAuthenticator(config.auth);
@@ -119,7 +120,7 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
     authenticator,
     ...(devAccounts ? { devAccounts } : {}),
     identities: new IdentityDirectory(redis, keys),
-    devices: new DeviceRepository(redis, keys),
+    devices,
     groups: new GroupRepository(redis, keys),
     ledger: new PointerLedger(redis, keys),
     records: new RecordStore(redis, keys),

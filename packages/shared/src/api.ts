@@ -3,8 +3,9 @@ import { DeviceId, GroupId, Identity, ObjectId, PointerId, RecordId, VersionId }
 import { MAX_ENVELOPE_CHARS } from './pointer.js';
 
 /**
- * The HTTP API between client and server (all under /v1, JSON, `Authorization: Bearer <token>`,
- * and `Conduit-Device: <deviceId>` on routes that act for one endpoint). Requests are parsed with
+ * The HTTP API between client and server (all under /v1, JSON, `Authorization: Bearer <token>`).
+ * Every authenticated request acts for one device: the one its dev session is bound to, or in
+ * OIDC mode the one named by `Conduit-Device: <deviceId>` (docs/api.md). Requests are parsed with
  * these schemas on the server; responses are parsed with them on the client.
  */
 export const API_PREFIX = '/v1';
@@ -24,8 +25,8 @@ export type RegisterRequest = z.infer<typeof RegisterRequest>;
 export const RegisterResponse = z.object({ identity: Identity });
 export type RegisterResponse = z.infer<typeof RegisterResponse>;
 
-// POST /v1/auth/login (dev auth only)
-export const LoginRequest = z.strictObject({ identity: Identity, password: Password });
+// POST /v1/auth/login (dev auth only): the session is bound to `deviceId` (refused once it is revoked)
+export const LoginRequest = z.strictObject({ identity: Identity, password: Password, deviceId: DeviceId });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 // POST /v1/auth/password (dev auth only) -> 204; the same INVALID_CREDENTIALS as login on a wrong password
 export const ChangePasswordRequest = z.strictObject({ identity: Identity, password: Password, newPassword: Password });
@@ -33,7 +34,7 @@ export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
 export const SessionResponse = z.object({ token: z.string().min(1), identity: Identity, expiresAt: z.iso.datetime() });
 export type SessionResponse = z.infer<typeof SessionResponse>;
 
-// PUT /v1/devices/:deviceId  -> registers the calling identity's device (idempotent)
+// PUT /v1/devices/:deviceId  -> registers the calling device itself (idempotent; refused once revoked)
 export const DeviceParams = z.strictObject({ deviceId: DeviceId });
 export const DeviceResponse = z.object({ identity: Identity, deviceId: DeviceId, createdAt: z.iso.datetime() });
 export type DeviceResponse = z.infer<typeof DeviceResponse>;
@@ -85,6 +86,9 @@ export const ObjectParams = z.strictObject({ groupId: GroupId, objectId: ObjectI
 export const RegisterPointerRequest = z.strictObject({ pointerId: PointerId, objectId: ObjectId });
 export type RegisterPointerRequest = z.infer<typeof RegisterPointerRequest>;
 export const EndpointView = z.object({ identity: Identity, deviceId: DeviceId });
+/** pending -> purging -> purged | expired; purging -> failed when purging gave up (docs/delivery.md). */
+export const PointerState = z.enum(['pending', 'purging', 'purged', 'expired', 'failed']);
+export type PointerState = z.infer<typeof PointerState>;
 export const PointerRegistration = z.object({
   pointerId: PointerId,
   groupId: GroupId,
@@ -93,6 +97,11 @@ export const PointerRegistration = z.object({
   /** Sync item TTL the publisher must set (seconds): the backstop if purging ever fails. */
   itemTtlSeconds: z.number().int().positive(),
   expected: z.array(EndpointView),
+  /**
+   * The pointer's delivery state. A retried registration (same sender) reports where the first one
+   * got to: publish only while it is 'pending', as a later state means the Sync copy is not wanted.
+   */
+  state: PointerState,
 });
 export type PointerRegistration = z.infer<typeof PointerRegistration>;
 
@@ -104,9 +113,6 @@ export const AckResponse = z.object({
   complete: z.boolean(),
 });
 export type AckResponse = z.infer<typeof AckResponse>;
-/** pending -> purging -> purged | expired; purging -> failed when purging gave up (docs/delivery.md). */
-export const PointerState = z.enum(['pending', 'purging', 'purged', 'expired', 'failed']);
-export type PointerState = z.infer<typeof PointerState>;
 export const PointerStatus = z.object({
   pointerId: PointerId,
   groupId: GroupId,

@@ -13,6 +13,10 @@ export const ErrorCodes = {
   NOT_GROUP_MEMBER: { status: 403, message: 'You are not a member of this group.' },
   NOT_A_RECIPIENT: { status: 403, message: 'This endpoint is not a recipient of the pointer.' },
   UNKNOWN_DEVICE: { status: 403, message: 'This device is not registered for the identity.' },
+  DEVICE_REVOKED: {
+    status: 403,
+    message: 'This device was revoked: its sessions are refused and it cannot be registered again.',
+  },
   // 404 / 405 / 409
   NOT_FOUND: { status: 404, message: 'No such route.' },
   GROUP_NOT_FOUND: { status: 404, message: 'No such group.' },

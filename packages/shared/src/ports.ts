@@ -3,16 +3,18 @@
  * users (server/src/adapters, client/src/adapters) and are swapped by configuration alone
  * (real Twilio/Virgil/AWS or the local devstack).
  */
-import type { Identity } from './ids.js';
+import type { DeviceId, Identity } from './ids.js';
 
 export interface Expiring<T> {
   value: T;
   expiresAt: Date;
 }
 
-/** Who a bearer token belongs to. Devices are registered separately and named per request. */
+/** Who a bearer token belongs to. */
 export interface Principal {
   identity: Identity;
+  /** The device a dev session is bound to; absent for identity-provider tokens (OIDC). */
+  deviceId?: DeviceId;
 }
 
 /** Verifies bearer tokens (dev sessions, or the app's identity provider JWTs in production). */

@@ -28,6 +28,10 @@ export class TwilioSyncChannel implements PointerChannel {
   private readonly publishMaps = new Map<string, Promise<SyncMap>>();
   private readonly openMaps = new Set<SyncMap>();
   private denied = false;
+  /** The token expired unrefreshed (the service closed the connection). */
+  private expired = false;
+  /** Why the last token refresh failed, until one succeeds (e.g. the device was revoked). */
+  private refreshFailure: unknown = null;
   private refreshing: Promise<void> | null = null;
   private closed = false;
 
@@ -37,10 +41,16 @@ export class TwilioSyncChannel implements PointerChannel {
   ) {
     client.on('connectionStateChanged', (state) => {
       if (state === 'denied') this.denied = true;
-      else if (state === 'connected') this.denied = false;
+      else if (state === 'connected') {
+        this.denied = false;
+        this.expired = false;
+      }
     });
     client.on('tokenAboutToExpire', () => this.refreshToken());
-    client.on('tokenExpired', () => this.refreshToken());
+    client.on('tokenExpired', () => {
+      this.expired = true;
+      this.refreshToken();
+    });
   }
 
   static async connect(opts: TwilioSyncChannelOptions): Promise<TwilioSyncChannel> {
@@ -131,6 +141,8 @@ export class TwilioSyncChannel implements PointerChannel {
   /** Runs a twilio-sync call and translates its errors. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     if (this.denied) throw new ConduitError('UNAUTHENTICATED', 'Twilio Sync rejected the access token.');
+    // Access ended with the token: the refused refresh (say DEVICE_REVOKED) is the cause, not the socket.
+    if (this.expired && this.refreshFailure) throw this.translate(this.refreshFailure);
     try {
       return await fn();
     } catch (err) {
@@ -165,8 +177,13 @@ export class TwilioSyncChannel implements PointerChannel {
     this.refreshing = this.opts
       .getToken()
       .then((token) => this.client.updateToken(token))
-      .then(() => undefined)
-      .catch((err: unknown) => this.opts.onError?.(err))
+      .then(() => {
+        this.refreshFailure = null;
+      })
+      .catch((err: unknown) => {
+        this.refreshFailure = err;
+        this.opts.onError?.(err);
+      })
       .finally(() => {
         this.refreshing = null;
       });

@@ -60,10 +60,8 @@ export interface HttpClientOptions {
 
 interface RequestOptions {
   body?: unknown;
-  /** Send the session token (default true). */
+  /** Send the session token and the Conduit-Device header (default true). */
   auth?: boolean;
-  /** Send the Conduit-Device header with it (default true). */
-  device?: boolean;
   /** Response bound for routes that answer with pages (default: the client's maxResponseBytes). */
   maxResponseBytes?: number;
 }
@@ -102,7 +100,10 @@ export class HttpClient {
     this.token = token;
   }
 
-  /** The endpoint named in the `Conduit-Device` header of authenticated requests. */
+  /**
+   * The endpoint named in the `Conduit-Device` header of authenticated requests: required by
+   * servers in OIDC mode; a dev session is bound to its device and the header must match it.
+   */
   setDevice(deviceId: DeviceId | undefined): void {
     this.deviceId = deviceId;
   }
@@ -115,14 +116,14 @@ export class HttpClient {
     return this.request('POST', '/auth/login', SessionResponse, { body: req, auth: false });
   }
 
+  /** Enrolls this client's own device (the path must name the device of the session). */
   registerDevice(deviceId: DeviceId): Promise<DeviceResponse> {
-    // The device is named by the path: it is not a registered endpoint yet.
-    return this.request('PUT', `/devices/${seg(deviceId)}`, DeviceResponse, { body: {}, device: false });
+    return this.request('PUT', `/devices/${seg(deviceId)}`, DeviceResponse, { body: {} });
   }
 
   /**
-   * Proposed route, not served yet (docs/identity.md, "Server gaps"): changes the login password
-   * after checking the current one. Servers without it answer NOT_FOUND.
+   * Changes the login password after checking the current one (dev auth mode; an OIDC server
+   * does not serve the route and answers NOT_FOUND).
    */
   async changePassword(req: { identity: string; password: string; newPassword: string }): Promise<void> {
     await this.request('POST', '/auth/password', NO_CONTENT, { body: req, auth: false });
@@ -132,7 +133,10 @@ export class HttpClient {
     return this.request('GET', '/devices', DeviceList);
   }
 
-  /** Removes one of the caller's devices; the server drops its pending acknowledgements (idempotent). */
+  /**
+   * Revokes one of the caller's devices for good: its sessions are refused from then on and the
+   * server drops its pending acknowledgements (idempotent).
+   */
   async revokeDevice(deviceId: DeviceId): Promise<void> {
     await this.request('DELETE', `/devices/${seg(deviceId)}`, NO_CONTENT);
   }
@@ -240,7 +244,7 @@ export class HttpClient {
     if (opts.auth !== false) {
       if (!this.token) throw new ConduitError('UNAUTHENTICATED', 'Not logged in.');
       headers.authorization = `Bearer ${this.token}`;
-      if (this.deviceId && opts.device !== false) headers[DEVICE_HEADER] = this.deviceId;
+      if (this.deviceId) headers[DEVICE_HEADER] = this.deviceId;
     }
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
 

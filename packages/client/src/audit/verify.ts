@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { API_PREFIX, AUDIT_HEAD_HEADER, AuditRecord, ConduitError, errorFromBody } from '@conduit/shared';
+import {
+  API_PREFIX,
+  AUDIT_HEAD_HEADER,
+  AuditRecord,
+  ConduitError,
+  DEVICE_HEADER,
+  errorFromBody,
+} from '@conduit/shared';
 import { networkError, readBounded } from '../api/http-client.js';
 
 /**
@@ -66,13 +73,23 @@ export async function verifyAuditFile(path: string): Promise<AuditVerification> 
   return verifyAuditText(await readFile(path, 'utf8'));
 }
 
-/** Downloads the log (admin identities only) and checks it against the head the server states. */
-export async function verifyAuditFromServer(serverUrl: string, token: string): Promise<AuditVerification> {
+/**
+ * Downloads the log (admin identities only) as this device (`Conduit-Device`, which OIDC-mode
+ * servers require) and checks it against the head the server states.
+ */
+export async function verifyAuditFromServer(
+  serverUrl: string,
+  token: string,
+  deviceId: string,
+): Promise<AuditVerification> {
   const base = new URL(serverUrl);
   const url = new URL(base.pathname.replace(/\/$/, '') + `${API_PREFIX}/admin/audit`, base);
   let res: Response;
   try {
-    res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, redirect: 'error' });
+    res = await fetch(url, {
+      headers: { authorization: `Bearer ${token}`, [DEVICE_HEADER]: deviceId },
+      redirect: 'error',
+    });
   } catch (err) {
     throw networkError(err);
   }

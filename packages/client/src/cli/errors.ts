@@ -43,6 +43,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   NOT_GROUP_MEMBER: EXIT.AUTH,
   NOT_A_RECIPIENT: EXIT.AUTH,
   UNKNOWN_DEVICE: EXIT.AUTH,
+  DEVICE_REVOKED: EXIT.AUTH,
   GROUP_NOT_FOUND: EXIT.NOT_FOUND,
   POINTER_NOT_FOUND: EXIT.NOT_FOUND,
   IDENTITY_NOT_FOUND: EXIT.NOT_FOUND,
@@ -70,6 +71,10 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   INVALID_CREDENTIALS: 'check the identity and password (CONDUIT_PASSWORD).',
   NOT_GROUP_MEMBER: 'ask the group owner to add you, or check the group id.',
   UNKNOWN_DEVICE: 'run `conduit login` to register this device.',
+  DEVICE_REVOKED:
+    'this device was revoked (from another device of the identity) and its id is refused for good. ' +
+    'To use this machine again, delete its state for the identity (`rm -r <home>/<identity>`; home is ' +
+    '--home, CONDUIT_HOME or ~/.conduit) and run `conduit login`: it enrolls as a new device.',
   NOT_A_RECIPIENT: 'this device joined after the file was sent; ask the sender to send it again.',
   GROUP_NOT_FOUND: 'check the group id (`conduit group show <groupId>`).',
   POINTER_NOT_FOUND: 'check the pointer id; it may have been purged long ago.',

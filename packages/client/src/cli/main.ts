@@ -158,7 +158,7 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
   device
     .command('revoke')
     .argument('<deviceId>')
-    .description('remove a device: it stops receiving, and its pending acknowledgements are dropped')
+    .description('revoke a device for good: its sessions are refused at once, its pending acknowledgements dropped')
     .action(async (deviceId: string, _opts, cmd: Command) =>
       withClient(cmd, async (client, g) => {
         await client.revokeDevice(deviceId);
@@ -447,10 +447,11 @@ Writes name the current head as their parent; if another device wrote first, the
       if (opts.file) result = await verifyAuditFile(resolve(opts.file));
       else {
         const c = clientOptions(g, () => undefined);
-        const session = await (await LocalState.open(c.home, c.identity)).loadSession();
+        const state = await LocalState.open(c.home, c.identity);
+        const session = await state.loadSession();
         if (!session || Date.parse(session.expiresAt) <= Date.now())
           throw new ConduitError('UNAUTHENTICATED', 'Not logged in.');
-        result = await verifyAuditFromServer(c.serverUrl, session.token);
+        result = await verifyAuditFromServer(c.serverUrl, session.token, state.deviceId);
       }
       output(g, { ok: true, ...result }, [`audit log intact: ${result.records} records, head ${result.head}`]);
     });

@@ -301,6 +301,8 @@ export class RecordsClient {
       envelope,
       createdAt: v.createdAt,
     };
+    // A retried write whose pointer already left 'pending' must not leave a Sync copy behind.
+    if (reg.state !== 'pending') return pointer;
     try {
       await this.deps.publish(reg, JSON.parse(serializePointer(pointer)) as Record<string, unknown>);
     } catch (err) {

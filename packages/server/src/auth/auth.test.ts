@@ -39,21 +39,41 @@ describe('password hashing', () => {
 describe('dev session tokens', () => {
   const sessions = new SessionTokens('s'.repeat(40));
 
-  it('round-trips the identity and expires after 12 hours', async () => {
+  it('round-trips the identity and the device, and expires after 12 hours', async () => {
     const now = new Date();
-    const { token, expiresAt } = await sessions.issue('alice', now);
+    const { token, expiresAt } = await sessions.issue('alice', 'alice-laptop', now);
     expect(expiresAt.getTime() - Math.floor(now.getTime() / 1000) * 1000).toBe(12 * 3600 * 1000);
-    expect(await sessions.authenticate(token)).toEqual({ identity: 'alice' });
+    expect(await sessions.authenticate(token)).toEqual({ identity: 'alice', deviceId: 'alice-laptop' });
   });
 
   it('refuses expired tokens, foreign secrets and alg=none', async () => {
-    const old = await sessions.issue('alice', new Date(Date.now() - 13 * 3600 * 1000));
+    const old = await sessions.issue('alice', 'alice-laptop', new Date(Date.now() - 13 * 3600 * 1000));
     expect((await rejection(sessions.authenticate(old.token))).code).toBe('UNAUTHENTICATED');
-    const foreign = await new SessionTokens('x'.repeat(40)).issue('alice');
+    const foreign = await new SessionTokens('x'.repeat(40)).issue('alice', 'alice-laptop');
     expect((await rejection(sessions.authenticate(foreign.token))).code).toBe('UNAUTHENTICATED');
-    const [, payload] = (await sessions.issue('alice')).token.split('.');
+    const [, payload] = (await sessions.issue('alice', 'alice-laptop')).token.split('.');
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`;
     expect((await rejection(sessions.authenticate(none))).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses sessions without a valid device claim (issued before devices were bound)', async () => {
+    const key = new TextEncoder().encode('s'.repeat(40));
+    const session = (claims: Record<string, unknown>) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject('alice')
+        .setIssuer('conduit-dev')
+        .setAudience('conduit-api')
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(key);
+    expect(await sessions.authenticate(await session({ dev: 'alice-laptop' }))).toEqual({
+      identity: 'alice',
+      deviceId: 'alice-laptop',
+    });
+    for (const claims of [{}, { dev: 'no' }, { dev: 'bad/device' }, { dev: 42 }]) {
+      expect((await rejection(sessions.authenticate(await session(claims)))).code).toBe('UNAUTHENTICATED');
+    }
   });
 });
 

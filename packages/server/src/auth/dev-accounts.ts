@@ -1,5 +1,6 @@
 import { ConduitError } from '@conduit/shared';
 import type { AccountRepository } from '../redis/accounts.js';
+import type { DeviceRepository } from '../redis/devices.js';
 import { hashPassword, verifyPassword } from './password.js';
 import type { SessionTokens } from './session-tokens.js';
 
@@ -12,6 +13,7 @@ export class DevAccounts {
 
   constructor(
     private readonly accounts: AccountRepository,
+    private readonly devices: DeviceRepository,
     private readonly sessions: SessionTokens,
   ) {}
 
@@ -20,12 +22,17 @@ export class DevAccounts {
     if (!(await this.accounts.create(identity, hash))) throw new ConduitError('IDENTITY_TAKEN');
   }
 
-  async login(identity: string, password: string): Promise<{ token: string; expiresAt: Date }> {
+  /**
+   * A session bound to `deviceId`. A revoked device is refused only after the password checked
+   * out, so nobody learns which device ids were revoked without it.
+   */
+  async login(identity: string, password: string, deviceId: string): Promise<{ token: string; expiresAt: Date }> {
     await this.verify(identity, password);
-    return this.sessions.issue(identity);
+    if (await this.devices.isRevoked(identity, deviceId)) throw new ConduitError('DEVICE_REVOKED');
+    return this.sessions.issue(identity, deviceId);
   }
 
-  /** Sessions issued earlier stay valid until they expire (12 h): tokens are stateless. */
+  /** Sessions issued earlier stay valid until they expire (12 h) or their device is revoked. */
   async changePassword(identity: string, password: string, newPassword: string): Promise<void> {
     await this.verify(identity, password);
     await this.accounts.setPasswordHash(identity, await hashPassword(newPassword));

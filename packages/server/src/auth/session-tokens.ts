@@ -1,13 +1,17 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { ConduitError, Identity } from '@conduit/shared';
+import { ConduitError, DeviceId, Identity } from '@conduit/shared';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Authenticator, Principal } from '@conduit/shared';
 
 const ISSUER = 'conduit-dev';
 const AUDIENCE = 'conduit-api';
 export const SESSION_TTL_SECONDS = 12 * 3600;
+const DEVICE_CLAIM = 'dev';
 
-/** Dev-mode sessions: HS256 JWTs whose `sub` is the identity. */
+/**
+ * Dev-mode sessions: HS256 JWTs whose `sub` is the identity and whose `dev` claim is the device
+ * the session was opened on, so revoking that device ends the session (the middleware checks it).
+ */
 export class SessionTokens implements Authenticator {
   // A KeyObject, imported once: jose would otherwise import raw bytes on every verification.
   private readonly key: KeyObject;
@@ -16,10 +20,10 @@ export class SessionTokens implements Authenticator {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
-  async issue(identity: string, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
+  async issue(identity: string, deviceId: string, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + SESSION_TTL_SECONDS;
-    const token = await new SignJWT({})
+    const token = await new SignJWT({ [DEVICE_CLAIM]: deviceId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(identity)
       .setIssuer(ISSUER)
@@ -36,9 +40,10 @@ export class SessionTokens implements Authenticator {
         algorithms: ['HS256'],
         issuer: ISSUER,
         audience: AUDIENCE,
-        requiredClaims: ['sub', 'exp'],
+        // Sessions issued before devices were bound lack the claim: refused, the user logs in again.
+        requiredClaims: ['sub', 'exp', DEVICE_CLAIM],
       });
-      return { identity: Identity.parse(payload.sub) };
+      return { identity: Identity.parse(payload.sub), deviceId: DeviceId.parse(payload[DEVICE_CLAIM]) };
     } catch (cause) {
       throw new ConduitError('UNAUTHENTICATED', undefined, undefined, { cause });
     }

@@ -25,16 +25,23 @@ const deps = {
   syncTokens: new FakeTokenIssuer('sync'),
 };
 let server: RunningServer;
-const { call, ok } = apiCaller(() => server.url);
+const { call, ok, login, enroll } = apiCaller(() => server.url);
 let oidcServer: RunningServer;
 
 const hex = () => randomBytes(16).toString('hex');
 const PASSWORD = 'correct horse battery';
 
-// Fixture: alice owns a group with bob; carol is registered but outside it.
+// Fixture: alice owns a group with bob; carol is registered but outside it. Each session is bound
+// to one device: tokens.alice to alice1, tokens.alice2 to alice2; bob99 is logged in, never enrolled.
 const users = { alice: 'alice', bob: 'bob.b@example', carol: 'carol' };
-const devices = { alice1: 'alice-device-1', alice2: 'alice-device-2', bob1: 'bob-device-01', carol1: 'carol-device-1' };
-const tokens: Record<keyof typeof users, string> = { alice: '', bob: '', carol: '' };
+const devices = {
+  alice1: 'alice-device-1',
+  alice2: 'alice-device-2',
+  bob1: 'bob-device-01',
+  bob99: 'bob-device-99',
+  carol1: 'carol-device-1',
+};
+const tokens = { alice: '', alice2: '', bob: '', bob99: '', carol: '' };
 const groupId = hex();
 let objectId: string;
 let pointerId: string;
@@ -47,23 +54,14 @@ beforeAll(async () => {
     }),
     deps,
   );
-  for (const [key, identity] of Object.entries(users) as [keyof typeof users, string][]) {
+  for (const identity of Object.values(users)) {
     await ok({ method: 'POST', path: '/v1/auth/register', body: { identity, password: PASSWORD } }, 201);
-    const session = await ok<{ token: string }>({
-      method: 'POST',
-      path: '/v1/auth/login',
-      body: { identity, password: PASSWORD },
-    });
-    tokens[key] = session.token;
   }
-  for (const [user, device] of [
-    ['alice', devices.alice1],
-    ['alice', devices.alice2],
-    ['bob', devices.bob1],
-    ['carol', devices.carol1],
-  ] as const) {
-    await ok({ method: 'PUT', path: `/v1/devices/${device}`, token: tokens[user] });
-  }
+  tokens.alice = await enroll(users.alice, PASSWORD, devices.alice1);
+  tokens.alice2 = await enroll(users.alice, PASSWORD, devices.alice2);
+  tokens.bob = await enroll(users.bob, PASSWORD, devices.bob1);
+  tokens.bob99 = await login(users.bob, PASSWORD, devices.bob99);
+  tokens.carol = await enroll(users.carol, PASSWORD, devices.carol1);
   await ok({ method: 'POST', path: '/v1/groups', token: tokens.alice, body: { groupId, members: [users.bob] } }, 201);
   const upload = await ok<{ objectId: string }>(
     { method: 'POST', path: `/v1/groups/${groupId}/objects`, token: tokens.alice, body: { size: 10 } },
@@ -94,16 +92,17 @@ describe('happy path', () => {
   it('register, login, device, tokens, group, upload, download, pointer, ack, status, purge', async () => {
     const dave = `dave-${hex().slice(0, 8)}`;
     const daveDevice = 'dave-device-1';
+    const daveLogin = (password: string) => ({
+      method: 'POST',
+      path: '/v1/auth/login',
+      body: { identity: dave, password, deviceId: daveDevice },
+    });
     expect(
       await ok({ method: 'POST', path: '/v1/auth/register', body: { identity: dave, password: PASSWORD } }, 201),
     ).toEqual({
       identity: dave,
     });
-    const session = await ok<{ token: string; identity: string; expiresAt: string }>({
-      method: 'POST',
-      path: '/v1/auth/login',
-      body: { identity: dave, password: PASSWORD },
-    });
+    const session = await ok<{ token: string; identity: string; expiresAt: string }>(daveLogin(PASSWORD));
     expect(session.identity).toBe(dave);
     const hours = (Date.parse(session.expiresAt) - Date.now()) / 3_600_000;
     expect(hours).toBeGreaterThan(11.9);
@@ -114,13 +113,9 @@ describe('happy path', () => {
       { method: 'POST', path: '/v1/auth/password', body: { identity: dave, password: PASSWORD, newPassword } },
       204,
     );
-    const refused = await call({
-      method: 'POST',
-      path: '/v1/auth/login',
-      body: { identity: dave, password: PASSWORD },
-    });
+    const refused = await call(daveLogin(PASSWORD));
     expect(refused.status).toBe(401);
-    await ok({ method: 'POST', path: '/v1/auth/login', body: { identity: dave, password: newPassword } });
+    await ok(daveLogin(newPassword));
 
     const device = await ok<{ createdAt: string }>({ method: 'PUT', path: `/v1/devices/${daveDevice}`, token });
     expect(device).toMatchObject({ identity: dave, deviceId: daveDevice });
@@ -181,15 +176,30 @@ describe('happy path', () => {
         { identity: users.alice, deviceId: devices.alice1 },
         { identity: users.alice, deviceId: devices.alice2 },
       ],
+      state: 'pending',
     });
+    // The sender retrying (a crash between registering and publishing) gets the same registration.
+    const register = () =>
+      call({
+        method: 'POST',
+        path: `/v1/groups/${g}/pointers`,
+        token,
+        device: daveDevice,
+        body: { pointerId: p, objectId: put.objectId },
+      });
+    const retried = await register();
+    expect(retried.status).toBe(200);
+    expect(retried.body).toEqual(registration);
 
-    const ack = (device: string) => ok({ method: 'POST', path: `/v1/pointers/${p}/ack`, token: tokens.alice, device });
-    expect(await ack(devices.alice1)).toEqual({ pointerId: p, remaining: 1, complete: false });
-    expect(await ack(devices.alice1)).toEqual({ pointerId: p, remaining: 1, complete: false });
+    // Each of alice's devices acknowledges with its own session (the header may repeat its device).
+    const ack = (token: string, device?: string) =>
+      ok({ method: 'POST', path: `/v1/pointers/${p}/ack`, token, device });
+    expect(await ack(tokens.alice, devices.alice1)).toEqual({ pointerId: p, remaining: 1, complete: false });
+    expect(await ack(tokens.alice)).toEqual({ pointerId: p, remaining: 1, complete: false });
     const pending = await ok<{ state: string; acknowledged: unknown[] }>({ path: `/v1/pointers/${p}`, token });
     expect(pending).toMatchObject({ state: 'pending', sender: { identity: dave, deviceId: daveDevice } });
     expect(pending.acknowledged).toEqual([{ identity: users.alice, deviceId: devices.alice1 }]);
-    expect(await ack(devices.alice2)).toEqual({ pointerId: p, remaining: 0, complete: true });
+    expect(await ack(tokens.alice2)).toEqual({ pointerId: p, remaining: 0, complete: true });
     expect(await ok({ path: `/v1/pointers/${p}`, token })).toMatchObject({ state: 'purging' });
 
     // The worker drains the outbox and deletes the Sync item.
@@ -202,6 +212,8 @@ describe('happy path', () => {
       });
       expect(done.purgedAt).toBeDefined();
       expect(syncAdmin.removeCalls).toContainEqual({ map: syncMapOf(g), key: p });
+      // A retry after the purge says so, and the sender does not publish again.
+      expect((await register()).body).toMatchObject({ pointerId: p, state: 'purged' });
     } finally {
       await worker?.close();
     }
@@ -351,15 +363,39 @@ const cases: Case[] = [
   // POST /v1/auth/login
   [
     'login: wrong password',
-    () => ({ method: 'POST', path: '/v1/auth/login', body: { identity: users.alice, password: 'wrong password' } }),
+    () => ({
+      method: 'POST',
+      path: '/v1/auth/login',
+      body: { identity: users.alice, password: 'wrong password', deviceId: devices.alice1 },
+    }),
     401,
     'INVALID_CREDENTIALS',
   ],
   [
     'login: unknown identity',
-    () => ({ method: 'POST', path: '/v1/auth/login', body: { identity: 'nobody-here', password: PASSWORD } }),
+    () => ({
+      method: 'POST',
+      path: '/v1/auth/login',
+      body: { identity: 'nobody-here', password: PASSWORD, deviceId: devices.alice1 },
+    }),
     401,
     'INVALID_CREDENTIALS',
+  ],
+  [
+    'login: no device id',
+    () => ({ method: 'POST', path: '/v1/auth/login', body: { identity: users.alice, password: PASSWORD } }),
+    400,
+    'VALIDATION_FAILED',
+  ],
+  [
+    'login: bad device id',
+    () => ({
+      method: 'POST',
+      path: '/v1/auth/login',
+      body: { identity: users.alice, password: PASSWORD, deviceId: 'bad/device' },
+    }),
+    400,
+    'VALIDATION_FAILED',
   ],
   [
     'login: malformed JSON',
@@ -369,7 +405,11 @@ const cases: Case[] = [
   ],
   [
     'login: unknown field',
-    () => ({ method: 'POST', path: '/v1/auth/login', body: { identity: users.alice, password: PASSWORD, otp: 1 } }),
+    () => ({
+      method: 'POST',
+      path: '/v1/auth/login',
+      body: { identity: users.alice, password: PASSWORD, deviceId: devices.alice1, otp: 1 },
+    }),
     400,
     'VALIDATION_FAILED',
   ],
@@ -417,6 +457,25 @@ const cases: Case[] = [
     400,
     'VALIDATION_FAILED',
   ],
+  [
+    "device: another device's id",
+    () => ({ method: 'PUT', path: `/v1/devices/${devices.alice2}`, token: tokens.alice }),
+    403,
+    'FORBIDDEN',
+  ],
+  [
+    'device: a new id from an unenrolled session',
+    () => ({ method: 'PUT', path: '/v1/devices/bob-device-98', token: tokens.bob99 }),
+    403,
+    'FORBIDDEN',
+  ],
+  [
+    'device: header naming another device',
+    () => ({ method: 'PUT', path: `/v1/devices/${devices.alice1}`, token: tokens.alice, device: devices.alice2 }),
+    403,
+    'FORBIDDEN',
+  ],
+  ['device list: unenrolled device', () => ({ path: '/v1/devices', token: tokens.bob99 }), 403, 'UNKNOWN_DEVICE'],
   // GET /v1/tokens/*
   ['virgil token: missing auth', () => ({ path: '/v1/tokens/virgil' }), 401, 'UNAUTHENTICATED'],
   [
@@ -427,6 +486,7 @@ const cases: Case[] = [
   ],
   ['sync token: missing auth', () => ({ path: '/v1/tokens/sync' }), 401, 'UNAUTHENTICATED'],
   ['sync token: bad token', () => ({ path: '/v1/tokens/sync', token: tamper(tokens.bob) }), 401, 'UNAUTHENTICATED'],
+  ['sync token: unenrolled device', () => ({ path: '/v1/tokens/sync', token: tokens.bob99 }), 403, 'UNKNOWN_DEVICE'],
   // POST /v1/groups
   [
     'create group: missing auth',
@@ -618,17 +678,6 @@ const cases: Case[] = [
     'UNAUTHENTICATED',
   ],
   [
-    'pointer: missing device header',
-    () => ({
-      method: 'POST',
-      path: `/v1/groups/${groupId}/pointers`,
-      token: tokens.alice,
-      body: { pointerId: hex(), objectId },
-    }),
-    400,
-    'VALIDATION_FAILED',
-  ],
-  [
     'pointer: malformed device header',
     () => ({
       method: 'POST',
@@ -641,12 +690,23 @@ const cases: Case[] = [
     'VALIDATION_FAILED',
   ],
   [
-    "pointer: another user's device",
+    "pointer: another user's device in the header",
     () => ({
       method: 'POST',
       path: `/v1/groups/${groupId}/pointers`,
       token: tokens.alice,
       device: devices.bob1,
+      body: { pointerId: hex(), objectId },
+    }),
+    403,
+    'FORBIDDEN',
+  ],
+  [
+    'pointer: unenrolled device',
+    () => ({
+      method: 'POST',
+      path: `/v1/groups/${groupId}/pointers`,
+      token: tokens.bob99,
       body: { pointerId: hex(), objectId },
     }),
     403,
@@ -713,12 +773,11 @@ const cases: Case[] = [
     'VALIDATION_FAILED',
   ],
   [
-    'pointer: duplicate id',
+    'pointer: id taken by another device',
     () => ({
       method: 'POST',
       path: `/v1/groups/${groupId}/pointers`,
-      token: tokens.alice,
-      device: devices.alice1,
+      token: tokens.alice2,
       body: { pointerId, objectId },
     }),
     409,
@@ -744,16 +803,22 @@ const cases: Case[] = [
     'VALIDATION_FAILED',
   ],
   [
-    'ack: missing device header',
-    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tokens.bob }),
-    400,
-    'VALIDATION_FAILED',
+    "ack: header naming another of the identity's devices",
+    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tokens.alice2, device: devices.alice1 }),
+    403,
+    'FORBIDDEN',
   ],
   [
-    'ack: unknown device',
-    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tokens.bob, device: 'bob-device-99' }),
+    'ack: unenrolled device',
+    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tokens.bob99 }),
     403,
     'UNKNOWN_DEVICE',
+  ],
+  [
+    'ack: malformed device header',
+    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tokens.bob, device: 'x' }),
+    400,
+    'VALIDATION_FAILED',
   ],
   [
     'ack: unknown pointer',
@@ -802,12 +867,12 @@ describe('bad input to every route', () => {
     const unknown = await call({
       method: 'POST',
       path: '/v1/auth/login',
-      body: { identity: 'nobody-here', password: PASSWORD },
+      body: { identity: 'nobody-here', password: PASSWORD, deviceId: devices.alice1 },
     });
     const wrong = await call({
       method: 'POST',
       path: '/v1/auth/login',
-      body: { identity: users.alice, password: 'wrong password' },
+      body: { identity: users.alice, password: 'wrong password', deviceId: devices.alice1 },
     });
     expect(unknown).toMatchObject({ status: 401 });
     expect(unknown.body).toEqual(wrong.body);
@@ -836,7 +901,7 @@ describe('bad input to every route', () => {
       const login = await fetch(`${other.url}/v1/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ identity: 'mallory', password: PASSWORD }),
+        body: JSON.stringify({ identity: 'mallory', password: PASSWORD, deviceId: 'mallory-device' }),
       });
       const { token } = (await login.json()) as { token: string };
       expect((await call({ path: '/v1/tokens/sync', token })).status).toBe(401);
@@ -905,14 +970,17 @@ describe('unexpected failures', () => {
     const broken = await startServer(testConfig(p), { ...deps, objectStore: failing, logger });
     try {
       const register = { identity: 'erin', password: PASSWORD };
-      const post = (path: string, body: unknown, token?: string) =>
+      const send = (method: string, path: string, body: unknown, token?: string) =>
         fetch(broken.url + path, {
-          method: 'POST',
+          method,
           headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
           body: JSON.stringify(body),
         });
+      const post = (path: string, body: unknown, token?: string) => send('POST', path, body, token);
       await post('/v1/auth/register', register);
-      const { token } = (await (await post('/v1/auth/login', register)).json()) as { token: string };
+      const login = await post('/v1/auth/login', { ...register, deviceId: 'erin-device-1' });
+      const { token } = (await login.json()) as { token: string };
+      expect((await send('PUT', '/v1/devices/erin-device-1', {}, token)).status).toBe(200);
       const g = hex();
       expect((await post('/v1/groups', { groupId: g, members: [] }, token)).status).toBe(201);
       const res = await post(`/v1/groups/${g}/objects`, { size: 5 }, token);

@@ -1,6 +1,6 @@
 import { ConduitError, DEVICE_HEADER, DeviceId, MAX_JSON_BODY_BYTES } from '@conduit/shared';
 import type { Principal } from '@conduit/shared';
-import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { AppContext } from './context.js';
 import { parseInput } from './validate.js';
@@ -49,14 +49,43 @@ export const jsonBody: RequestHandler = (req, res, next) => {
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
 const MAX_TOKEN_CHARS = 8192;
 
-export function authenticate(ctx: AppContext): RequestHandler {
+export interface AuthenticateOptions {
+  /** The enrollment route: a device not registered yet may call it (to register itself). */
+  enrollment?: boolean;
+}
+
+/**
+ * The bearer token, then the device the request acts for (see effectiveDevice), checked against
+ * the identity's devices in one Redis round trip: a revoked device is refused on every route
+ * (DEVICE_REVOKED), an unregistered one everywhere but enrollment (UNKNOWN_DEVICE).
+ */
+export function authenticate(ctx: AppContext, opts: AuthenticateOptions = {}): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');
     const match = header && header.length <= MAX_TOKEN_CHARS + 7 ? BEARER.exec(header) : null;
     if (!match?.[1]) throw new ConduitError('UNAUTHENTICATED');
-    res.locals.principal = await ctx.authenticator.authenticate(match[1]);
+    const principal = await ctx.authenticator.authenticate(match[1]);
+    const deviceId = effectiveDevice(principal, req.get(DEVICE_HEADER));
+    const status = await ctx.devices.status(principal.identity, deviceId);
+    if (status === 'revoked') throw new ConduitError('DEVICE_REVOKED');
+    if (status === 'unknown' && !opts.enrollment) throw new ConduitError('UNKNOWN_DEVICE');
+    res.locals.principal = principal;
+    res.locals.device = deviceId;
     next();
   };
+}
+
+/**
+ * A dev session is bound to its device: the header may repeat it, never name another (403
+ * FORBIDDEN). Identity-provider tokens name no device, so the header is required (400).
+ */
+function effectiveDevice(principal: Principal, header: string | undefined): DeviceId {
+  if (header === undefined && principal.deviceId !== undefined) return principal.deviceId;
+  const named = parseInput(DeviceId, header, `${DEVICE_HEADER} header`);
+  if (principal.deviceId !== undefined && named !== principal.deviceId) {
+    throw new ConduitError('FORBIDDEN', "The Conduit-Device header names another device than the session's.");
+  }
+  return named;
 }
 
 export function principalOf(res: Response): Principal {
@@ -66,10 +95,10 @@ export function principalOf(res: Response): Principal {
   return principal;
 }
 
-/** The `Conduit-Device` header, well-formed (400) and registered to the caller (403). */
-export async function callerDevice(ctx: AppContext, req: Request, res: Response): Promise<string> {
-  const deviceId = parseInput(DeviceId, req.get(DEVICE_HEADER), `${DEVICE_HEADER} header`);
-  if (!(await ctx.devices.has(principalOf(res).identity, deviceId))) throw new ConduitError('UNKNOWN_DEVICE');
+/** The device the request acts for, as `authenticate` established it (registered, except on enrollment). */
+export function callerDevice(res: Response): DeviceId {
+  const deviceId = res.locals.device as DeviceId | undefined;
+  if (!deviceId) throw new ConduitError('UNAUTHENTICATED');
   return deviceId;
 }
 

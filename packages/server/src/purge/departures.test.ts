@@ -40,8 +40,11 @@ let rest: ReturnType<typeof twilio>;
 
 interface User {
   identity: string;
+  /** The first device's session. */
   token: string;
   devices: string[];
+  /** Each device's own session (sessions are bound to one device). */
+  sessions: Record<string, string>;
 }
 
 async function call(
@@ -52,7 +55,7 @@ async function call(
   device?: string,
 ): Promise<{ status: number; json: unknown; text: string; headers: Headers }> {
   const headers: Record<string, string> = {};
-  if (user) headers.authorization = `Bearer ${user.token}`;
+  if (user) headers.authorization = `Bearer ${device ? user.sessions[device] : user.token}`;
   if (device) headers[DEVICE_HEADER] = device;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${server.url}${path}`, {
@@ -70,18 +73,23 @@ async function call(
   return { status: res.status, json, text, headers: res.headers };
 }
 
-async function user(name: string, devices = 1): Promise<User> {
-  const identity = `${name}-${randomBytes(3).toString('hex')}`;
+/** Registers `identity` and enrolls `devices` devices, each logged in on its own. */
+async function signUp(identity: string, devices = 1): Promise<User> {
   expect((await call(null, 'POST', '/v1/auth/register', { identity, password: PASSWORD })).status).toBe(201);
-  const login = await call(null, 'POST', '/v1/auth/login', { identity, password: PASSWORD });
-  const u: User = { identity, token: (login.json as { token: string }).token, devices: [] };
+  const u: User = { identity, token: '', devices: [], sessions: {} };
   for (let i = 0; i < devices; i += 1) {
-    const deviceId = `${name}-device-${i}`;
-    expect((await call(u, 'PUT', `/v1/devices/${deviceId}`)).status).toBe(200);
+    const deviceId = `device-${i}`;
+    const login = await call(null, 'POST', '/v1/auth/login', { identity, password: PASSWORD, deviceId });
+    const token = (login.json as { token: string }).token;
+    expect((await call({ ...u, token }, 'PUT', `/v1/devices/${deviceId}`)).status).toBe(200);
     u.devices.push(deviceId);
+    u.sessions[deviceId] = token;
+    u.token ||= token;
   }
   return u;
 }
+
+const user = (name: string, devices = 1) => signUp(`${name}-${randomBytes(3).toString('hex')}`, devices);
 
 async function group(owner: User, members: User[]): Promise<string> {
   const groupId = randomBytes(16).toString('hex');
@@ -196,7 +204,7 @@ describe('DELETE /v1/devices/:deviceId', () => {
     expect((await call(bob, 'GET', `/v1/pointers/${p2}`)).json).toMatchObject({ state: 'pending' });
     const ack = await call(bob, 'POST', `/v1/pointers/${p2}/ack`, {}, lose);
     expect(ack.status).toBe(403);
-    expect(ack.json).toMatchObject({ error: { code: 'UNKNOWN_DEVICE' } });
+    expect(ack.json).toMatchObject({ error: { code: 'DEVICE_REVOKED' } });
     expect((await call(bob, 'POST', `/v1/pointers/${p2}/ack`, {}, keep)).json).toMatchObject({ complete: true });
   });
 });
@@ -207,10 +215,7 @@ describe('GET /v1/admin/audit', () => {
     expect((await call(stranger, 'GET', '/v1/admin/audit')).status).toBe(403);
     expect((await call(null, 'GET', '/v1/admin/audit')).status).toBe(401);
 
-    const identity = 'root-admin';
-    await call(null, 'POST', '/v1/auth/register', { identity, password: PASSWORD });
-    const login = await call(null, 'POST', '/v1/auth/login', { identity, password: PASSWORD });
-    const adminUser: User = { identity, token: (login.json as { token: string }).token, devices: [] };
+    const adminUser = await signUp('root-admin');
     const res = await call(adminUser, 'GET', '/v1/admin/audit');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/);

@@ -6,7 +6,7 @@ import type { GroupRepository } from '../redis/groups.js';
 import type { PointerLedger } from '../redis/pointers.js';
 
 /**
- * Members leaving and devices going away: their pending acknowledgements are dropped from every
+ * Members leaving and devices being revoked: their pending acknowledgements are dropped from every
  * pending pointer of the group (so purges never wait on them; a pointer left with nobody to wait
  * for goes to purge in the same atomic step), Sync access is revoked, and the change is audited.
  * Every step is idempotent, so a failed request can simply be repeated.
@@ -81,7 +81,8 @@ export async function removeDevice(
   deps: DepartureDeps,
   input: { identity: string; deviceId: string },
 ): Promise<DropTotals & { wasRegistered: boolean }> {
-  const wasRegistered = await deps.devices.remove(input.identity, input.deviceId);
+  // Revoked first: from here on the device's sessions are refused on every route.
+  const wasRegistered = await deps.devices.revoke(input.identity, input.deviceId);
   const groups = await deps.groups.groupsOf(input.identity);
   // After the device is gone, so a registration that re-reads devices no longer sees it.
   await deps.groups.bumpEpochs(groups);

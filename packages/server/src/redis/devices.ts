@@ -5,44 +5,81 @@ import { defineScript } from './script.js';
 /** Bounds the expected-endpoint snapshot of every pointer (members x devices). */
 export const MAX_DEVICES_PER_IDENTITY = 32;
 
+// KEYS: devices hash, revoked set, identities set. The tombstone is checked in the same script,
+// so a revocation racing an enrollment can never leave the revoked id registered.
 const REGISTER = `
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return {-1, ''} end
 local created = redis.call('HGET', KEYS[1], ARGV[1])
 if created then return {1, created} end
 if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return {0, ''} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[4])
 return {1, ARGV[2]}
 `;
 
-export type RegisterDeviceResult = { ok: true; createdAt: string } | { ok: false; reason: 'LIMIT' };
+// KEYS: devices hash, revoked set. Removal and tombstone land together.
+const REVOKE = `
+local removed = redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[1])
+return removed
+`;
 
-/** Devices per identity: hash deviceId -> createdAt (ISO). */
+// KEYS: devices hash, revoked set. Read on every authenticated request: one round trip.
+const STATUS = `
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 'revoked' end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'active' end
+return 'unknown'
+`;
+
+export type RegisterDeviceResult =
+  { ok: true; createdAt: string } | { ok: false; reason: 'LIMIT' } | { ok: false; reason: 'REVOKED' };
+
+/** `unknown`: never registered (or not yet); `revoked`: removed, and refused for good. */
+export type DeviceStatus = 'active' | 'revoked' | 'unknown';
+
+/** Devices per identity: hash deviceId -> createdAt (ISO), and a set of revoked ids. */
 export class DeviceRepository {
   private readonly registerScript;
+  private readonly revokeScript;
+  private readonly statusScript;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {
-    this.registerScript = defineScript<[number, string]>(redis, 'conduitRegisterDevice', 2, REGISTER);
+    this.registerScript = defineScript<[number, string]>(redis, 'conduitRegisterDevice', 3, REGISTER);
+    this.revokeScript = defineScript<number>(redis, 'conduitRevokeDevice', 2, REVOKE);
+    this.statusScript = defineScript<DeviceStatus>(redis, 'conduitDeviceStatus', 2, STATUS);
   }
 
-  /** Idempotent: re-registering returns the original createdAt. */
+  /** Idempotent: re-registering returns the original createdAt. A revoked id is refused. */
   async register(identity: string, deviceId: string, now: Date): Promise<RegisterDeviceResult> {
     const [ok, createdAt] = await this.registerScript(
-      [this.keys.devices(identity), this.keys.identities()],
+      [this.keys.devices(identity), this.keys.revokedDevices(identity), this.keys.identities()],
       [deviceId, now.toISOString(), MAX_DEVICES_PER_IDENTITY, identity],
     );
-    return ok === 1 ? { ok: true, createdAt } : { ok: false, reason: 'LIMIT' };
+    if (ok === 1) return { ok: true, createdAt };
+    return { ok: false, reason: ok === -1 ? 'REVOKED' : 'LIMIT' };
   }
 
-  /** False when the device was not registered. */
-  async remove(identity: string, deviceId: string): Promise<boolean> {
-    return (await this.redis.hdel(this.keys.devices(identity), deviceId)) === 1;
+  /**
+   * Removes the device and records it as revoked, atomically; the id can never be registered
+   * again. Idempotent. False when the device was not registered.
+   */
+  async revoke(identity: string, deviceId: string): Promise<boolean> {
+    const removed = await this.revokeScript(
+      [this.keys.devices(identity), this.keys.revokedDevices(identity)],
+      [deviceId],
+    );
+    return removed === 1;
   }
 
-  async has(identity: string, deviceId: string): Promise<boolean> {
-    return (await this.redis.hexists(this.keys.devices(identity), deviceId)) === 1;
+  async status(identity: string, deviceId: string): Promise<DeviceStatus> {
+    return this.statusScript([this.keys.devices(identity), this.keys.revokedDevices(identity)], [deviceId]);
+  }
+
+  async isRevoked(identity: string, deviceId: string): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.revokedDevices(identity), deviceId)) === 1;
   }
 
   /** The identity's devices, oldest first. */

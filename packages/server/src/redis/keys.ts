@@ -9,6 +9,8 @@ export interface Keys {
   identities(): string;
   /** Hash deviceId -> createdAt. */
   devices(identity: string): string;
+  /** Set of the identity's revoked device ids: tombstones, kept for good. */
+  revokedDevices(identity: string): string;
   group(groupId: string): string;
   groupMembers(groupId: string): string;
   pointer(pointerId: string): string;
@@ -49,6 +51,7 @@ export function createKeys(prefix: string): Keys {
     account: (identity) => `${prefix}acct:${identity}`,
     identities: () => `${prefix}identities`,
     devices: (identity) => `${prefix}dev:${identity}`,
+    revokedDevices: (identity) => `${prefix}dev:${identity}:revoked`,
     group: (groupId) => `${prefix}grp:${groupId}`,
     groupMembers: (groupId) => `${prefix}grp:${groupId}:members`,
     pointer: (pointerId) => `${prefix}ptr:${pointerId}`,

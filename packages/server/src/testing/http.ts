@@ -41,7 +41,20 @@ export function apiCaller(baseUrl: () => string) {
     return res.body as T;
   }
 
-  return { call, ok };
+  /** Dev-auth login of a registered identity on `deviceId` (not enrolled): the session token. */
+  async function login(identity: string, password: string, deviceId: string): Promise<string> {
+    const body = { identity, password, deviceId };
+    return (await ok<{ token: string }>({ method: 'POST', path: '/v1/auth/login', body })).token;
+  }
+
+  /** Logs in on `deviceId` and enrolls the device, as a client does: the device's session token. */
+  async function enroll(identity: string, password: string, deviceId: string): Promise<string> {
+    const token = await login(identity, password, deviceId);
+    await ok({ method: 'PUT', path: `/v1/devices/${deviceId}`, token });
+    return token;
+  }
+
+  return { call, ok, login, enroll };
 }
 
 /** Asserts an error body's code and a non-empty message; returns the error. */

@@ -26,8 +26,8 @@ export function authRoutes(accounts: DevAccounts): Router {
   router
     .route('/auth/login')
     .post(jsonBody, async (req, res) => {
-      const { identity, password } = parseInput(LoginRequest, req.body, 'body');
-      const session = await accounts.login(identity, password);
+      const { identity, password, deviceId } = parseInput(LoginRequest, req.body, 'body');
+      const session = await accounts.login(identity, password, deviceId);
       reply(res, 200, SessionResponse, { token: session.token, identity, expiresAt: session.expiresAt.toISOString() });
     })
     .all(methodNotAllowed);

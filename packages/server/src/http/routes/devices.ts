@@ -2,12 +2,13 @@ import { ConduitError, DeviceList, DeviceParams, DeviceResponse } from '@conduit
 import { Router } from 'express';
 import { removeDevice } from '../../purge/departures.js';
 import type { AppContext } from '../context.js';
-import { authenticate, methodNotAllowed, principalOf } from '../middleware.js';
+import { authenticate, callerDevice, methodNotAllowed, principalOf } from '../middleware.js';
 import { parseInput, reply } from '../validate.js';
 
 /**
- * GET /v1/devices lists the caller's devices; PUT /v1/devices/:deviceId registers one (idempotent);
- * DELETE removes it, dropping its pending acknowledgements everywhere (idempotent too).
+ * GET /v1/devices lists the caller's devices; PUT /v1/devices/:deviceId enrolls the calling device
+ * itself (idempotent); DELETE revokes one of the caller's devices for good: its sessions are
+ * refused from then on and its pending acknowledgements are dropped everywhere (idempotent too).
  */
 export function deviceRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -21,11 +22,19 @@ export function deviceRoutes(ctx: AppContext): Router {
     .all(methodNotAllowed);
   router
     .route('/devices/:deviceId')
-    .put(authenticate(ctx), async (req, res) => {
+    .put(authenticate(ctx, { enrollment: true }), async (req, res) => {
       const { deviceId } = parseInput(DeviceParams, req.params, 'path');
+      // A device enrolls only itself: a session cannot mint endpoints for other devices.
+      if (deviceId !== callerDevice(res)) {
+        throw new ConduitError('FORBIDDEN', 'A device can only register itself (the device of the session).');
+      }
       const { identity } = principalOf(res);
       const result = await ctx.devices.register(identity, deviceId, new Date());
-      if (!result.ok) throw new ConduitError('FORBIDDEN', 'Device limit reached for this identity.');
+      if (!result.ok) {
+        // REVOKED: revoked since `authenticate` looked; the script checks the tombstone atomically.
+        if (result.reason === 'REVOKED') throw new ConduitError('DEVICE_REVOKED');
+        throw new ConduitError('FORBIDDEN', 'Device limit reached for this identity.');
+      }
       reply(res, 200, DeviceResponse, { identity, deviceId, createdAt: result.createdAt });
     })
     .delete(authenticate(ctx), async (req, res) => {

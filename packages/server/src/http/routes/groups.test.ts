@@ -22,7 +22,7 @@ const PASSWORD = 'correct horse battery';
 const objectStore = new FakeObjectStore();
 const syncAdmin = new FakeSyncAdmin();
 let server: RunningServer;
-const { call, ok } = apiCaller(() => server.url);
+const { call, ok, enroll } = apiCaller(() => server.url);
 let redis: Redis;
 
 const users = { alice: 'alice', bob: 'bob', carol: 'carol', erin: 'erin' };
@@ -34,6 +34,7 @@ const devices = {
   carol2: 'carol-device-2',
   erin1: 'erin-device-01',
 };
+/** Each identity's session on its first device (alice1, bob1, carol1, erin1). */
 const tokens: Record<keyof typeof users, string> = { alice: '', bob: '', carol: '', erin: '' };
 
 async function createGroup(owner: keyof typeof users, members: string[]): Promise<string> {
@@ -83,11 +84,8 @@ beforeAll(async () => {
     virgilTokens: new FakeTokenIssuer('virgil'),
     syncTokens: new FakeTokenIssuer('sync'),
   });
-  for (const [key, identity] of Object.entries(users) as [keyof typeof users, string][]) {
+  for (const identity of Object.values(users)) {
     await ok({ method: 'POST', path: '/v1/auth/register', body: { identity, password: PASSWORD } }, 201);
-    tokens[key] = (
-      await ok<{ token: string }>({ method: 'POST', path: '/v1/auth/login', body: { identity, password: PASSWORD } })
-    ).token;
   }
   for (const [user, device] of [
     ['alice', devices.alice1],
@@ -97,7 +95,8 @@ beforeAll(async () => {
     ['carol', devices.carol2],
     ['erin', devices.erin1],
   ] as const) {
-    await ok({ method: 'PUT', path: `/v1/devices/${device}`, token: tokens[user] });
+    const token = await enroll(users[user], PASSWORD, device);
+    tokens[user] ||= token;
   }
 });
 
@@ -126,12 +125,8 @@ describe('GET /v1/groups', () => {
   it('is empty for an identity in no group, and needs authentication', async () => {
     const solo = `solo-${hex().slice(0, 8)}`;
     await ok({ method: 'POST', path: '/v1/auth/register', body: { identity: solo, password: PASSWORD } }, 201);
-    const session = await ok<{ token: string }>({
-      method: 'POST',
-      path: '/v1/auth/login',
-      body: { identity: solo, password: PASSWORD },
-    });
-    expect(await ok<GroupList>({ path: '/v1/groups', token: session.token })).toEqual({ groups: [] });
+    const token = await enroll(solo, PASSWORD, 'solo-device-1');
+    expect(await ok<GroupList>({ path: '/v1/groups', token })).toEqual({ groups: [] });
     const res = await call({ path: '/v1/groups' });
     expect(res.status).toBe(401);
     expectError(res.body, 'UNAUTHENTICATED');
@@ -335,7 +330,7 @@ describe('GET /v1/devices', () => {
       expect(Date.parse(d.createdAt)).toBeLessThanOrEqual(Date.now());
     }
     const extra = 'carol-device-3';
-    await ok({ method: 'PUT', path: `/v1/devices/${extra}`, token: tokens.carol });
+    await enroll(users.carol, PASSWORD, extra);
     expect((await ok<DeviceList>({ path: '/v1/devices', token: tokens.carol })).devices.map((d) => d.deviceId)).toEqual(
       [devices.carol1, devices.carol2, extra],
     );

@@ -6,10 +6,11 @@ import {
   PointerRegistration,
   PointerStatus,
   RegisterPointerRequest,
+  endpointKey,
   objectKeyOf,
   syncMapOf,
 } from '@conduit/shared';
-import type { Endpoint } from '@conduit/shared';
+import type { Endpoint, PointerState } from '@conduit/shared';
 import { Router } from 'express';
 import { participantsOf } from '../../redis/groups.js';
 import { requireMembership } from '../access.js';
@@ -32,13 +33,17 @@ export function pointerRoutes(ctx: AppContext): Router {
       const { pointerId, objectId } = parseInput(RegisterPointerRequest, req.body, 'body');
       const { identity } = principalOf(res);
       await requireMembership(ctx, groupId, identity);
-      const deviceId = await callerDevice(ctx, req, res);
+      const deviceId = callerDevice(res);
       if (!(await ctx.objectStore.head(objectKeyOf(groupId, objectId)))) {
         throw new ConduitError('NOT_FOUND', 'No such object.');
       }
 
-      const registration = await registerPointer(ctx, { pointerId, groupId, sender: { identity, deviceId } });
-      reply(res, 201, PointerRegistration, registration);
+      const { registration, created } = await registerPointer(ctx, {
+        pointerId,
+        groupId,
+        sender: { identity, deviceId },
+      });
+      reply(res, created ? 201 : 200, PointerRegistration, registration);
     })
     .all(methodNotAllowed);
 
@@ -48,7 +53,7 @@ export function pointerRoutes(ctx: AppContext): Router {
     .post(authenticate(ctx), async (req, res) => {
       const { pointerId } = parseInput(PointerParams, req.params, 'path');
       const { identity } = principalOf(res);
-      const deviceId = await callerDevice(ctx, req, res);
+      const deviceId = callerDevice(res);
       const result = await ctx.ledger.acknowledge(pointerId, { identity, deviceId });
       if (!result.ok) throw new ConduitError(result.reason);
       if (result.firstAck) ctx.observer.onAck({ pointerId, remaining: result.remaining });
@@ -76,24 +81,36 @@ const REGISTER_ATTEMPTS = 5;
 
 /**
  * Registers a pointer with the acknowledgement ledger (file pointers and record pointers alike):
- * the Sync item's coordinates and TTL, and who must acknowledge it. 409 POINTER_EXISTS if taken.
+ * the Sync item's coordinates and TTL, and who must acknowledge it. Idempotent for its sender: a
+ * retry (say, after the sender crashed between registering and publishing) gets the first
+ * registration back with `created: false`; anyone else gets 409 POINTER_EXISTS.
  */
 export async function registerPointer(
   ctx: AppContext,
   input: { pointerId: string; groupId: string; sender: Endpoint },
-): Promise<PointerRegistration> {
-  const expected = await registerWithSnapshot(ctx, {
-    ...input,
-    retentionSeconds: ctx.config.twilio.itemTtlSeconds + LEDGER_GRACE_SECONDS,
-  });
-  return registrationOf(ctx, input, expected);
+): Promise<{ registration: PointerRegistration; created: boolean }> {
+  try {
+    const expected = await registerWithSnapshot(ctx, {
+      ...input,
+      retentionSeconds: ctx.config.twilio.itemTtlSeconds + LEDGER_GRACE_SECONDS,
+    });
+    // With nobody to wait for, the ledger queued the purge at once.
+    const state = expected.length === 0 ? 'purging' : 'pending';
+    return { registration: registrationOf(ctx, input, expected, state), created: true };
+  } catch (err) {
+    if (!(err instanceof ConduitError) || err.code !== 'POINTER_EXISTS') throw err;
+    const existing = await ctx.ledger.get(input.pointerId);
+    if (existing?.groupId !== input.groupId || endpointKey(existing.sender) !== endpointKey(input.sender)) throw err;
+    return { registration: registrationOf(ctx, input, existing.expected, existing.state), created: false };
+  }
 }
 
 /** What the publisher needs to write the Sync item of a registered pointer. */
-export function registrationOf(
+function registrationOf(
   ctx: AppContext,
   input: { pointerId: string; groupId: string },
   expected: Endpoint[],
+  state: PointerState,
 ): PointerRegistration {
   return {
     pointerId: input.pointerId,
@@ -102,6 +119,7 @@ export function registrationOf(
     itemKey: input.pointerId,
     itemTtlSeconds: ctx.config.twilio.itemTtlSeconds,
     expected,
+    state,
   };
 }
 

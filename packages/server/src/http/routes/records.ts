@@ -9,16 +9,15 @@ import {
   RecordParams,
   RecordVersion,
   RecordWrite,
-  endpointKey,
   objectKeyOf,
 } from '@conduit/shared';
-import type { FeedEntry, PointerRegistration } from '@conduit/shared';
+import type { FeedEntry } from '@conduit/shared';
 import { Router } from 'express';
 import { requireMembership } from '../access.js';
 import type { AppContext } from '../context.js';
 import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../middleware.js';
 import { parseInput, reply } from '../validate.js';
-import { registerPointer, registrationOf } from './pointers.js';
+import { registerPointer } from './pointers.js';
 
 /**
  * A record's ciphertext: a record of at most MAX_RECORD_BYTES, padded (padme adds at most 12%)
@@ -47,7 +46,7 @@ export function recordRoutes(ctx: AppContext): Router {
       if (!body.deleted && body.objectId === null) throw invalidBody('objectId', 'required unless deleted');
       const { identity } = principalOf(res);
       await requireMembership(ctx, groupId, identity);
-      const deviceId = await callerDevice(ctx, req, res);
+      const deviceId = callerDevice(res);
       const size = body.objectId === null ? 0 : await recordObjectSize(ctx, groupId, body.objectId);
 
       const result = await ctx.records.append(
@@ -71,7 +70,12 @@ export function recordRoutes(ctx: AppContext): Router {
       if (result.kind === 'pointer-taken') throw new ConduitError('POINTER_EXISTS');
       // After the version is durable: a crash here leaves it in the feed, and the writer's retry
       // (same versionId) lands in the 'existing' branch and registers the pointer then.
-      const pointer = await registerRecordPointer(ctx, groupId, result.version);
+      // A retried write finds the pointer registered by its first attempt and gets that back.
+      const { registration: pointer } = await registerPointer(ctx, {
+        pointerId: result.version.pointerId,
+        groupId,
+        sender: result.version.sender,
+      });
       reply(res, 201, RecordWrite, { version: result.version, pointer });
     })
     // GET: the record's history, oldest first (its newest MAX_RECORD_HISTORY versions).
@@ -126,24 +130,4 @@ async function recordObjectSize(ctx: AppContext, groupId: string, objectId: stri
     throw invalidBody('objectId', `a record's object may hold at most ${MAX_RECORD_OBJECT_BYTES} bytes`);
   }
   return stored.size;
-}
-
-/**
- * Registers the version's pointer with the ack ledger. A retried write finds the pointer already
- * registered by its first attempt (same group, same sender) and gets that registration back.
- */
-async function registerRecordPointer(
-  ctx: AppContext,
-  groupId: string,
-  version: RecordVersion,
-): Promise<PointerRegistration> {
-  const input = { pointerId: version.pointerId, groupId, sender: version.sender };
-  try {
-    return await registerPointer(ctx, input);
-  } catch (err) {
-    if (!(err instanceof ConduitError) || err.code !== 'POINTER_EXISTS') throw err;
-    const existing = await ctx.ledger.get(version.pointerId);
-    if (existing?.groupId !== groupId || endpointKey(existing.sender) !== endpointKey(version.sender)) throw err;
-    return registrationOf(ctx, input, existing.expected);
-  }
 }

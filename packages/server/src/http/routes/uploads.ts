@@ -10,7 +10,7 @@ import {
   PresignedParts,
   UploadParams,
 } from '@conduit/shared';
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type RequestHandler, type Response } from 'express';
 import type { Caller } from '../../uploads/upload-service.js';
 import { requireMembership } from '../access.js';
 import type { AppContext } from '../context.js';
@@ -39,16 +39,16 @@ const completeBody: RequestHandler = (req, res, next) => {
 
 /**
  * Resumable multipart uploads of a group's objects. Members only; an upload belongs to the
- * endpoint (identity and Conduit-Device) that started it.
+ * endpoint (identity and device) that started it.
  */
 export function uploadRoutes(ctx: AppContext): Router {
   const router = Router();
 
-  /** Membership first (the group's existence is not revealed to outsiders), then the device. */
-  async function caller(req: Request, res: Response, groupId: string): Promise<Caller> {
+  /** A member's endpoint (the device was checked by `authenticate`). */
+  async function caller(res: Response, groupId: string): Promise<Caller> {
     const { identity } = principalOf(res);
     await requireMembership(ctx, groupId, identity);
-    return { identity, deviceId: await callerDevice(ctx, req, res) };
+    return { identity, deviceId: callerDevice(res) };
   }
 
   router
@@ -56,7 +56,7 @@ export function uploadRoutes(ctx: AppContext): Router {
     .post(authenticate(ctx), jsonBody, async (req, res) => {
       const { groupId } = parseInput(GroupParams, req.params, 'path');
       const { size } = parseInput(CreateMultipartRequest, req.body, 'body');
-      const upload = await ctx.uploads.create(groupId, await caller(req, res, groupId), size);
+      const upload = await ctx.uploads.create(groupId, await caller(res, groupId), size);
       reply(res, 201, MultipartUpload, upload);
     })
     .all(methodNotAllowed);
@@ -65,11 +65,11 @@ export function uploadRoutes(ctx: AppContext): Router {
     .route('/groups/:groupId/uploads/:uploadId')
     .get(authenticate(ctx), async (req, res) => {
       const { groupId, uploadId } = parseInput(UploadParams, req.params, 'path');
-      reply(res, 200, MultipartUpload, await ctx.uploads.get(groupId, uploadId, await caller(req, res, groupId)));
+      reply(res, 200, MultipartUpload, await ctx.uploads.get(groupId, uploadId, await caller(res, groupId)));
     })
     .delete(authenticate(ctx), async (req, res) => {
       const { groupId, uploadId } = parseInput(UploadParams, req.params, 'path');
-      await ctx.uploads.abort(groupId, uploadId, await caller(req, res, groupId));
+      await ctx.uploads.abort(groupId, uploadId, await caller(res, groupId));
       res.status(204).end();
     })
     .all(methodNotAllowed);
@@ -79,7 +79,7 @@ export function uploadRoutes(ctx: AppContext): Router {
     .post(authenticate(ctx), jsonBody, async (req, res) => {
       const { groupId, uploadId } = parseInput(UploadParams, req.params, 'path');
       const { parts } = parseInput(PresignPartsRequest, req.body, 'body');
-      const who = await caller(req, res, groupId);
+      const who = await caller(res, groupId);
       reply(res, 200, PresignedParts, await ctx.uploads.presignParts(groupId, uploadId, who, parts));
     })
     .all(methodNotAllowed);
@@ -89,7 +89,7 @@ export function uploadRoutes(ctx: AppContext): Router {
     .post(authenticate(ctx), completeBody, async (req, res) => {
       const { groupId, uploadId } = parseInput(UploadParams, req.params, 'path');
       const { parts } = parseInput(CompleteMultipartRequest, req.body, 'body');
-      const who = await caller(req, res, groupId);
+      const who = await caller(res, groupId);
       reply(res, 200, CompletedUpload, await ctx.uploads.complete(groupId, uploadId, who, parts));
     })
     .all(methodNotAllowed);
