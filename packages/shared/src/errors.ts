@@ -42,6 +42,22 @@ export const ErrorCodes = {
   RECORD_CONFLICT: { status: 409, message: 'The record changed: its head is not the parent you named.' },
   RECORD_NOT_FOUND: { status: 404, message: 'No such record.' },
   AUDIT_CHAIN_BROKEN: { status: 0, message: 'The audit log failed verification.' },
+  // trust model (issue 10)
+  RATE_LIMITED: { status: 429, message: 'Too many attempts; wait and try again.' },
+  IDENTITY_RESERVED: { status: 403, message: 'This identity name is reserved by the operator.' },
+  ACCOUNT_LOCKED: { status: 403, message: 'This identity is locked by the operator.' },
+  POINTER_MISMATCH: {
+    status: 409,
+    message: 'The acknowledgement names another object or envelope than the pointer was registered with.',
+  },
+  IDENTITY_CHANGED: {
+    status: 0,
+    message: "The identity's key changed since it was first seen; compare safety numbers, then trust it.",
+  },
+  GROUP_OWNER_CHANGED: { status: 0, message: 'The group owner differs from the one pinned when the group was joined.' },
+  SENDER_DEVICE_UNKNOWN: { status: 0, message: "The envelope names a device that is not one of the sender's." },
+  SENDER_DEVICE_REVOKED: { status: 0, message: "The envelope was sent from a device revoked before it was sent." },
+  UNSAFE_PATH: { status: 0, message: 'Refusing to write through a symbolic link or into a folder others control.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -61,6 +61,15 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   AUDIT_CHAIN_BROKEN: EXIT.INTEGRITY,
   RECORD_CONFLICT: EXIT.NOT_FOUND,
   RECORD_NOT_FOUND: EXIT.NOT_FOUND,
+  RATE_LIMITED: EXIT.UNAVAILABLE,
+  IDENTITY_RESERVED: EXIT.AUTH,
+  ACCOUNT_LOCKED: EXIT.AUTH,
+  POINTER_MISMATCH: EXIT.INTEGRITY,
+  IDENTITY_CHANGED: EXIT.INTEGRITY,
+  GROUP_OWNER_CHANGED: EXIT.INTEGRITY,
+  SENDER_DEVICE_UNKNOWN: EXIT.INTEGRITY,
+  SENDER_DEVICE_REVOKED: EXIT.INTEGRITY,
+  UNSAFE_PATH: EXIT.INTEGRITY,
 };
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
@@ -87,6 +96,16 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   DEPENDENCY_UNAVAILABLE: 'a backing service is down; retry shortly or check `conduit stack up`.',
   INTERNAL: 'retry; if it persists, check the server logs.',
   TIMEOUT: 'retry, or raise --timeout.',
+  RATE_LIMITED: 'wait a minute before trying again.',
+  IDENTITY_RESERVED: 'choose another identity, or ask the operator for a registration code.',
+  ACCOUNT_LOCKED: 'ask the operator to unlock the identity.',
+  POINTER_MISMATCH: 'do not trust this file; report the pointer id to your administrator.',
+  IDENTITY_CHANGED:
+    'compare `conduit verify <identity>` with that person out of band; if the numbers match, run `conduit trust <identity>`.',
+  GROUP_OWNER_CHANGED: 'do not trust this group; ask its owner and your administrator.',
+  SENDER_DEVICE_UNKNOWN: 'do not trust this file; report the pointer id to the sender and your administrator.',
+  SENDER_DEVICE_REVOKED: 'do not trust this file: it came from a revoked device; tell the sender.',
+  UNSAFE_PATH: 'remove the symbolic link or choose another --out folder.',
 };
 
 export interface Failure {
