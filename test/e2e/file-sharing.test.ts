@@ -106,9 +106,9 @@ describe('end to end: sharing a file through the local stack', () => {
     expect(purged.acknowledged).toHaveLength(2);
     expect(await stack.inspect.syncItemExists(sent.syncMap, sent.itemKey)).toBe(false);
 
-    // A non-member can neither see the pointer's status nor read the group.
-    await expect(carol.status(sent.pointerId)).rejects.toMatchObject({ code: 'NOT_GROUP_MEMBER' });
-    await expect(carol.getGroup(group.groupId)).rejects.toMatchObject({ code: 'NOT_GROUP_MEMBER' });
+    // A non-member can neither see the pointer's status nor read the group, nor learn they exist.
+    await expect(carol.status(sent.pointerId)).rejects.toMatchObject({ code: 'POINTER_NOT_FOUND' });
+    await expect(carol.getGroup(group.groupId)).rejects.toMatchObject({ code: 'GROUP_NOT_FOUND' });
   });
 
   it('runs the main job (`conduit demo`) to a clean exit', async () => {

@@ -237,7 +237,7 @@ describe('end to end: records sync', () => {
     await alice.removeMember(group.groupId, 'carol');
     const secret = await put(alice, 'after-removal', { plan: 'carol must not see this' });
 
-    await expect(carolRecords.sync()).rejects.toMatchObject({ code: 'NOT_GROUP_MEMBER' });
+    await expect(carolRecords.sync()).rejects.toMatchObject({ code: 'GROUP_NOT_FOUND' });
     // Even holding the pointer (say, copied out of Sync before removal took effect), she cannot open it.
     await expect(carolRecords.receive(secret.pointer)).rejects.toMatchObject({ code: 'NOT_GROUP_MEMBER' });
     expect(carolRecords.get('after-removal')).toBeUndefined();

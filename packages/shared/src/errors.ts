@@ -10,7 +10,6 @@ export const ErrorCodes = {
   UNAUTHENTICATED: { status: 401, message: 'Missing or invalid credentials.' },
   INVALID_CREDENTIALS: { status: 401, message: 'Wrong identity or password.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
-  NOT_GROUP_MEMBER: { status: 403, message: 'You are not a member of this group.' },
   NOT_A_RECIPIENT: { status: 403, message: 'This endpoint is not a recipient of the pointer.' },
   UNKNOWN_DEVICE: { status: 403, message: 'This device is not registered for the identity.' },
   DEVICE_REVOKED: {
@@ -37,6 +36,8 @@ export const ErrorCodes = {
   CONFIG: { status: 0, message: 'Configuration is missing or invalid.' },
   TRANSPORT: { status: 0, message: 'A network request failed.' },
   TIMEOUT: { status: 0, message: 'The operation timed out.' },
+  // E3Kit: this identity holds no key for the group (the server answers outsiders GROUP_NOT_FOUND)
+  NOT_GROUP_MEMBER: { status: 0, message: 'You are not a member of this group.' },
   // delivery guarantees (issue 4)
   OWNER_CANNOT_LEAVE: { status: 409, message: 'The owner cannot be removed from the group.' },
   RECORD_CONFLICT: { status: 409, message: 'The record changed: its head is not the parent you named.' },

@@ -18,7 +18,7 @@ const groupView = {
 const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
   [`/v1/groups/${GROUP}`]: (_req, res) => json(res, 200, groupView),
   '/v1/groups': (_req, res) =>
-    json(res, 403, { error: { code: 'NOT_GROUP_MEMBER', message: 'You are not a member of this group.' } }),
+    json(res, 409, { error: { code: 'GROUP_EXISTS', message: 'A group with this id already exists.' } }),
   '/v1/auth/login': (_req, res) => json(res, 401, { error: { code: 'INVALID_CREDENTIALS', message: 'Wrong.' } }),
   '/v1/tokens/virgil': (_req, res) => {
     res.writeHead(502, { 'content-type': 'text/html' }).end('<html>bad gateway</html>');
@@ -101,8 +101,8 @@ describe('HttpClient', () => {
 
   it('maps error bodies to their typed codes', async () => {
     const err = await failure(client().createGroup({ groupId: GROUP, members: [] }));
-    expect(err.code).toBe('NOT_GROUP_MEMBER');
-    expect(err.status).toBe(403);
+    expect(err.code).toBe('GROUP_EXISTS');
+    expect(err.status).toBe(409);
   });
 
   it('maps a non-JSON error page to TRANSPORT', async () => {

@@ -578,7 +578,32 @@ const cases: Case[] = [
   ['get group: missing auth', () => ({ path: `/v1/groups/${groupId}` }), 401, 'UNAUTHENTICATED'],
   ['get group: bad id', () => ({ path: '/v1/groups/not-hex', token: tokens.alice }), 400, 'VALIDATION_FAILED'],
   ['get group: unknown', () => ({ path: `/v1/groups/${hex()}`, token: tokens.alice }), 404, 'GROUP_NOT_FOUND'],
-  ['get group: non-member', () => ({ path: `/v1/groups/${groupId}`, token: tokens.carol }), 403, 'NOT_GROUP_MEMBER'],
+  ['get group: non-member', () => ({ path: `/v1/groups/${groupId}`, token: tokens.carol }), 404, 'GROUP_NOT_FOUND'],
+  // DELETE /v1/groups/:groupId/members/:identity: an outsider learns neither the group nor its owner
+  [
+    'leave: outsider naming itself',
+    () => ({ method: 'DELETE', path: `/v1/groups/${groupId}/members/${users.carol}`, token: tokens.carol }),
+    404,
+    'GROUP_NOT_FOUND',
+  ],
+  [
+    'remove: outsider naming a member',
+    () => ({ method: 'DELETE', path: `/v1/groups/${groupId}/members/${users.bob}`, token: tokens.carol }),
+    404,
+    'GROUP_NOT_FOUND',
+  ],
+  [
+    'remove: outsider naming the owner',
+    () => ({ method: 'DELETE', path: `/v1/groups/${groupId}/members/${users.alice}`, token: tokens.carol }),
+    404,
+    'GROUP_NOT_FOUND',
+  ],
+  [
+    'remove: member naming another member',
+    () => ({ method: 'DELETE', path: `/v1/groups/${groupId}/members/${users.alice}x`, token: tokens.bob }),
+    403,
+    'FORBIDDEN',
+  ],
   // POST /v1/groups/:groupId/objects
   [
     'upload: missing auth',
@@ -636,8 +661,8 @@ const cases: Case[] = [
   [
     'upload: non-member',
     () => ({ method: 'POST', path: `/v1/groups/${groupId}/objects`, token: tokens.carol, body: { size: 1 } }),
-    403,
-    'NOT_GROUP_MEMBER',
+    404,
+    'GROUP_NOT_FOUND',
   ],
   [
     'upload: unknown group',
@@ -662,8 +687,8 @@ const cases: Case[] = [
   [
     'download: non-member',
     () => ({ path: `/v1/groups/${groupId}/objects/${objectId}`, token: tokens.carol }),
-    403,
-    'NOT_GROUP_MEMBER',
+    404,
+    'GROUP_NOT_FOUND',
   ],
   // POST /v1/groups/:groupId/pointers
   [
@@ -721,8 +746,8 @@ const cases: Case[] = [
       device: devices.carol1,
       body: { pointerId: hex(), objectId },
     }),
-    403,
-    'NOT_GROUP_MEMBER',
+    404,
+    'GROUP_NOT_FOUND',
   ],
   [
     'pointer: absent object',
@@ -827,10 +852,10 @@ const cases: Case[] = [
     'POINTER_NOT_FOUND',
   ],
   [
-    'ack: non-recipient outsider',
+    'ack: outsider (as for an unknown pointer)',
     () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tokens.carol, device: devices.carol1 }),
-    403,
-    'NOT_A_RECIPIENT',
+    404,
+    'POINTER_NOT_FOUND',
   ],
   [
     'ack: the sending device',
@@ -842,7 +867,7 @@ const cases: Case[] = [
   ['status: missing auth', () => ({ path: `/v1/pointers/${pointerId}` }), 401, 'UNAUTHENTICATED'],
   ['status: bad id', () => ({ path: '/v1/pointers/zz', token: tokens.bob }), 400, 'VALIDATION_FAILED'],
   ['status: unknown pointer', () => ({ path: `/v1/pointers/${hex()}`, token: tokens.bob }), 404, 'POINTER_NOT_FOUND'],
-  ['status: non-member', () => ({ path: `/v1/pointers/${pointerId}`, token: tokens.carol }), 403, 'NOT_GROUP_MEMBER'],
+  ['status: non-member', () => ({ path: `/v1/pointers/${pointerId}`, token: tokens.carol }), 404, 'POINTER_NOT_FOUND'],
 ];
 
 /** Flips one character of the signature: still well-formed, no longer valid. */

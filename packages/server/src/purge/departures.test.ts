@@ -165,7 +165,13 @@ describe('DELETE /v1/groups/:groupId/members/:identity', () => {
     expect((await call(alice, 'GET', `/v1/pointers/${both}`)).json).toMatchObject({ state: 'pending' });
     expect(await redis.lrange(keys.outbox(), 0, -1)).toContain(onlyBobLeft);
     await expect(permission(groupId, bob.identity)).rejects.toMatchObject({ status: 404 });
-    expect((await call(bob, 'GET', `/v1/groups/${groupId}`)).status).toBe(403);
+    expect((await call(bob, 'GET', `/v1/groups/${groupId}`)).status).toBe(404);
+    // A removed member is an outsider: it cannot repeat its removal (nor learn the owner).
+    for (const who of [bob.identity, alice.identity]) {
+      const again = await call(bob, 'DELETE', `/v1/groups/${groupId}/members/${who}`);
+      expect(again.status).toBe(404);
+      expect(again.json).toMatchObject({ error: { code: 'GROUP_NOT_FOUND' } });
+    }
     // Repeating is harmless (idempotent cleanup).
     expect((await call(alice, 'DELETE', `/v1/groups/${groupId}/members/${bob.identity}`)).status).toBe(204);
 

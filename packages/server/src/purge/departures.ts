@@ -47,9 +47,8 @@ export async function removeMember(
   input: { groupId: string; identity: string; by: string },
 ): Promise<DropTotals & { wasMember: boolean }> {
   const { groupId, identity } = input;
-  // Membership first: from here on no new pointer expects this identity (the epoch bump makes an
-  // in-flight registration recompute), and the routes refuse it.
-  const wasMember = await deps.groups.removeMember(groupId, identity);
+  // Sync access before membership: if Twilio fails, the identity is still a member and may repeat
+  // its own leave (the routes refuse outsiders, departed members included).
   let syncAccess: 'removed' | 'absent';
   try {
     syncAccess = await deps.syncAdmin.removeMapPermissions(syncMapOf(groupId), identity);
@@ -57,6 +56,9 @@ export async function removeMember(
     if (cause instanceof ConduitError && cause.status >= 400 && cause.status < 500) throw cause;
     throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'Twilio Sync is unavailable.', undefined, { cause });
   }
+  // From here on no new pointer expects this identity (the epoch bump makes an in-flight
+  // registration recompute), and the routes refuse it.
+  const wasMember = await deps.groups.removeMember(groupId, identity);
   const devices = (await deps.devices.ofMany([identity])).get(identity) ?? [];
   const totals = await dropPendingAcks(
     deps.ledger,

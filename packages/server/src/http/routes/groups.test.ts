@@ -221,8 +221,8 @@ describe('POST /v1/groups/:groupId/members', () => {
     expect(byMember.status).toBe(403);
     expectError(byMember.body, 'FORBIDDEN');
     const byOutsider = await addMembers(groupId, [users.carol], tokens.carol);
-    expect(byOutsider.status).toBe(403);
-    expectError(byOutsider.body, 'NOT_GROUP_MEMBER');
+    expect(byOutsider.status).toBe(404);
+    expectError(byOutsider.body, 'GROUP_NOT_FOUND');
     const unknown = await addMembers(groupId, [users.carol, 'nobody-here']);
     expect(unknown.status).toBe(404);
     expect(expectError(unknown.body, 'IDENTITY_NOT_FOUND').details).toEqual({ identities: ['nobody-here'] });

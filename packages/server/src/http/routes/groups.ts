@@ -13,7 +13,7 @@ import { Router } from 'express';
 import { participantsOf, type GroupRecord } from '../../redis/groups.js';
 import { removeMember } from '../../purge/departures.js';
 import { provisionGroupMap } from '../../sync/provision.js';
-import { requireMembership } from '../access.js';
+import { requireMembership, requireOwner } from '../access.js';
 import type { AppContext } from '../context.js';
 import { authenticate, jsonBody, methodNotAllowed, principalOf } from '../middleware.js';
 import { parseInput, reply } from '../validate.js';
@@ -86,12 +86,8 @@ export function groupRoutes(ctx: AppContext): Router {
       const { groupId } = parseInput(GroupParams, req.params, 'path');
       const body = parseInput(AddMembersRequest, req.body, 'body');
       const caller = principalOf(res).identity;
-      const group = await ctx.groups.getReady(groupId);
-      if (!group) throw new ConduitError('GROUP_NOT_FOUND');
       // E3Kit lets only the group's creator change it, so only the owner adds members.
-      if (caller !== group.owner) {
-        throw new ConduitError(group.members.includes(caller) ? 'FORBIDDEN' : 'NOT_GROUP_MEMBER');
-      }
+      const group = await requireOwner(ctx, groupId, caller);
       const members = [...new Set(body.members)].filter((m) => m !== group.owner).sort();
       const unknown = await ctx.identities.unknown(members);
       if (unknown.length > 0) {
@@ -129,14 +125,12 @@ export function groupRoutes(ctx: AppContext): Router {
     .delete(authenticate(ctx), async (req, res) => {
       const { groupId, identity } = parseInput(GroupMemberParams, req.params, 'path');
       const caller = principalOf(res).identity;
-      const group = await ctx.groups.getReady(groupId);
-      if (!group) throw new ConduitError('GROUP_NOT_FOUND');
+      // Participants only, before anything else (even OWNER_CANNOT_LEAVE would reveal the owner).
+      const group = await requireMembership(ctx, groupId, caller);
       if (identity === group.owner) throw new ConduitError('OWNER_CANNOT_LEAVE');
-      // Only the owner removes others. Repeating a removal (after a failure half-way) is allowed
-      // to the owner and to the member itself, and finishes the cleanup.
-      if (caller !== group.owner && caller !== identity) {
-        throw new ConduitError(group.members.includes(caller) ? 'FORBIDDEN' : 'NOT_GROUP_MEMBER');
-      }
+      // Only the owner removes others, and repeats a removal that failed half-way (a member that
+      // left is an outsider from the moment its membership is gone).
+      if (caller !== group.owner && caller !== identity) throw new ConduitError('FORBIDDEN');
       await removeMember(ctx, { groupId, identity, by: caller });
       res.status(204).end();
     })

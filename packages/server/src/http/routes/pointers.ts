@@ -13,7 +13,7 @@ import {
 import type { Endpoint, PointerState } from '@conduit/shared';
 import { Router } from 'express';
 import { participantsOf } from '../../redis/groups.js';
-import { requireMembership } from '../access.js';
+import { requireMembership, requirePointerAccess } from '../access.js';
 import type { AppContext } from '../context.js';
 import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../middleware.js';
 import { parseInput, reply } from '../validate.js';
@@ -54,6 +54,7 @@ export function pointerRoutes(ctx: AppContext): Router {
       const { pointerId } = parseInput(PointerParams, req.params, 'path');
       const { identity } = principalOf(res);
       const deviceId = callerDevice(res);
+      await requirePointerAccess(ctx, pointerId, identity);
       const result = await ctx.ledger.acknowledge(pointerId, { identity, deviceId });
       if (!result.ok) throw new ConduitError(result.reason);
       if (result.firstAck) ctx.observer.onAck({ pointerId, remaining: result.remaining });
@@ -61,14 +62,12 @@ export function pointerRoutes(ctx: AppContext): Router {
     })
     .all(methodNotAllowed);
 
-  // GET /v1/pointers/:pointerId: delivery status, for members of the pointer's group.
+  // GET /v1/pointers/:pointerId: delivery status, for participants of the pointer's group.
   router
     .route('/pointers/:pointerId')
     .get(authenticate(ctx), async (req, res) => {
       const { pointerId } = parseInput(PointerParams, req.params, 'path');
-      const pointer = await ctx.ledger.get(pointerId);
-      if (!pointer) throw new ConduitError('POINTER_NOT_FOUND');
-      await requireMembership(ctx, pointer.groupId, principalOf(res).identity);
+      const pointer = await requirePointerAccess(ctx, pointerId, principalOf(res).identity);
       reply(res, 200, PointerStatus, pointer);
     })
     .all(methodNotAllowed);

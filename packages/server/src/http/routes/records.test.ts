@@ -384,8 +384,8 @@ describe('history and feed', () => {
       versionsPath(recordId, exGroup),
     ]) {
       const res = await call({ path, token: tokens.dave });
-      expect(res.status).toBe(403);
-      expectError(res.body, 'NOT_GROUP_MEMBER');
+      expect(res.status).toBe(404);
+      expectError(res.body, 'GROUP_NOT_FOUND');
     }
   });
 });
@@ -417,8 +417,8 @@ describe('bad input to every records route', () => {
     [
       'write: non-member',
       () => post(valid(), { token: tokens.carol, device: devices.carol1 }),
-      403,
-      'NOT_GROUP_MEMBER',
+      404,
+      'GROUP_NOT_FOUND',
     ],
     ['write: malformed device header', () => post(valid(), { device: 'x' }), 400, 'VALIDATION_FAILED'],
     ["write: another user's device in the header", () => post(valid(), { device: devices.bob1 }), 403, 'FORBIDDEN'],
@@ -455,7 +455,7 @@ describe('bad input to every records route', () => {
     ],
     // GET .../versions
     ['history: missing auth', () => ({ path: versionsPath(recordId) }), 401, 'UNAUTHENTICATED'],
-    ['history: non-member', () => ({ path: versionsPath(recordId), token: tokens.carol }), 403, 'NOT_GROUP_MEMBER'],
+    ['history: non-member', () => ({ path: versionsPath(recordId), token: tokens.carol }), 404, 'GROUP_NOT_FOUND'],
     ['history: unknown record', () => ({ path: versionsPath(hex()), token: tokens.bob }), 404, 'RECORD_NOT_FOUND'],
     ['history: bad record id', () => ({ path: versionsPath('x'), token: tokens.bob }), 400, 'VALIDATION_FAILED'],
     // GET .../records/:recordId
@@ -463,8 +463,8 @@ describe('bad input to every records route', () => {
     [
       'head: non-member',
       () => ({ path: `/v1/groups/${groupId}/records/${recordId}`, token: tokens.carol }),
-      403,
-      'NOT_GROUP_MEMBER',
+      404,
+      'GROUP_NOT_FOUND',
     ],
     [
       'head: unknown record',
@@ -495,8 +495,8 @@ describe('bad input to every records route', () => {
     [
       'feed: non-member',
       () => ({ path: `/v1/groups/${groupId}/feed/0`, token: tokens.carol }),
-      403,
-      'NOT_GROUP_MEMBER',
+      404,
+      'GROUP_NOT_FOUND',
     ],
     ['feed: unknown group', () => ({ path: `/v1/groups/${hex()}/feed/0`, token: tokens.bob }), 404, 'GROUP_NOT_FOUND'],
     [

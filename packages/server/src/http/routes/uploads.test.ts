@@ -276,8 +276,8 @@ describe('multipart upload input is refused with typed errors', () => {
     [
       'create: non-member',
       () => ({ method: 'POST', path: uploads(), token: tokens.carol, device: devices.carol1, body: { size: 1 } }),
-      403,
-      'NOT_GROUP_MEMBER',
+      404,
+      'GROUP_NOT_FOUND',
     ],
     [
       'create: malformed device header',
@@ -331,7 +331,7 @@ describe('multipart upload input is refused with typed errors', () => {
       403,
       'FORBIDDEN',
     ],
-    ['get: non-member', () => ({ path: at(), token: tokens.carol, device: devices.carol1 }), 403, 'NOT_GROUP_MEMBER'],
+    ['get: non-member', () => ({ path: at(), token: tokens.carol, device: devices.carol1 }), 404, 'GROUP_NOT_FOUND'],
     // POST /uploads/:uploadId/parts
     [
       'parts: part over 5 GiB',
@@ -438,8 +438,8 @@ describe('multipart upload input is refused with typed errors', () => {
     [
       'abort: non-member',
       () => ({ method: 'DELETE', path: at(), token: tokens.carol, device: devices.carol1 }),
-      403,
-      'NOT_GROUP_MEMBER',
+      404,
+      'GROUP_NOT_FOUND',
     ],
     [
       'abort: bad upload id',
