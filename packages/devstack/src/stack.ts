@@ -31,6 +31,8 @@ export interface LocalStack {
   inspect: {
     syncItemExists(map: string, key: string): Promise<boolean>;
     readObject(key: string): Promise<Buffer>;
+    /** A GET on the Sync REST API with the account's (admin) credentials; `path` under the service. */
+    syncGet(path: string): Promise<{ status: number; body: unknown }>;
   };
   stop(): Promise<void>;
 }
@@ -148,6 +150,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
           if (res.status === 200) return true;
           if (res.status === 404) return false;
           throw new Error(`Sync REST answered ${res.status} for an item lookup`);
+        },
+        async syncGet(path) {
+          const res = await fetch(`${sync.restUrl}/v1/Services/${syncCredentials.serviceSid}/${path}`, {
+            headers: { authorization: restAuth },
+          });
+          const text = await res.text();
+          return { status: res.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
         },
         async readObject(key) {
           const out = await s3Client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));

@@ -57,7 +57,7 @@ export const ErrorCodes = {
   },
   GROUP_OWNER_CHANGED: { status: 0, message: 'The group owner differs from the one pinned when the group was joined.' },
   SENDER_DEVICE_UNKNOWN: { status: 0, message: "The envelope names a device that is not one of the sender's." },
-  SENDER_DEVICE_REVOKED: { status: 0, message: "The envelope was sent from a device revoked before it was sent." },
+  SENDER_DEVICE_REVOKED: { status: 0, message: 'The envelope was sent from a device revoked before it was sent.' },
   UNSAFE_PATH: { status: 0, message: 'Refusing to write through a symbolic link or into a folder others control.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

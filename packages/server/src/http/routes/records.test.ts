@@ -414,12 +414,7 @@ describe('bad input to every records route', () => {
   const cases: [string, () => Call, number, ErrorCode][] = [
     // POST .../versions
     ['write: missing auth', () => post(valid(), { token: '' }), 401, 'UNAUTHENTICATED'],
-    [
-      'write: non-member',
-      () => post(valid(), { token: tokens.carol, device: devices.carol1 }),
-      404,
-      'GROUP_NOT_FOUND',
-    ],
+    ['write: non-member', () => post(valid(), { token: tokens.carol, device: devices.carol1 }), 404, 'GROUP_NOT_FOUND'],
     ['write: malformed device header', () => post(valid(), { device: 'x' }), 400, 'VALIDATION_FAILED'],
     ["write: another user's device in the header", () => post(valid(), { device: devices.bob1 }), 403, 'FORBIDDEN'],
     ['write: unknown group', () => post(valid(), { path: versionsPath(recordId, hex()) }), 404, 'GROUP_NOT_FOUND'],
@@ -492,12 +487,7 @@ describe('bad input to every records route', () => {
     ],
     // GET .../feed/:afterSeq
     ['feed: missing auth', () => ({ path: `/v1/groups/${groupId}/feed/0` }), 401, 'UNAUTHENTICATED'],
-    [
-      'feed: non-member',
-      () => ({ path: `/v1/groups/${groupId}/feed/0`, token: tokens.carol }),
-      404,
-      'GROUP_NOT_FOUND',
-    ],
+    ['feed: non-member', () => ({ path: `/v1/groups/${groupId}/feed/0`, token: tokens.carol }), 404, 'GROUP_NOT_FOUND'],
     ['feed: unknown group', () => ({ path: `/v1/groups/${hex()}/feed/0`, token: tokens.bob }), 404, 'GROUP_NOT_FOUND'],
     [
       'feed: negative seq',
