@@ -8,11 +8,12 @@ import { join } from 'node:path';
  * only the rest. Bound to the object by its header digest; ids only, no file names.
  */
 export interface DownloadCheckpoint {
-  v: 1;
+  /** 2: a private folder per download (checkpoints of version 1 named a bare partial file). */
+  v: 2;
   objectId: string;
   headerSha256: string;
-  /** The `.conduit-partial` file the verified plaintext was written to. */
-  partial: string;
+  /** The download's private `.conduit-partial-*` folder, which holds the verified plaintext so far. */
+  folder: string;
   segmentsPerRange: number;
   /** base64 bitmap: bit i set = range i verified and synced. */
   done: string;
@@ -34,10 +35,10 @@ export class DownloadStateStore {
     }
     const v = raw as Partial<DownloadCheckpoint> | null;
     if (
-      v?.v !== 1 ||
+      v?.v !== 2 ||
       typeof v.objectId !== 'string' ||
       typeof v.headerSha256 !== 'string' ||
-      typeof v.partial !== 'string' ||
+      typeof v.folder !== 'string' ||
       typeof v.done !== 'string' ||
       !Number.isSafeInteger(v.segmentsPerRange)
     ) {

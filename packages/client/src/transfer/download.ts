@@ -1,6 +1,6 @@
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import {
   ConduitError,
   CONTAINER_HEADER_LENGTH,
@@ -11,10 +11,10 @@ import {
 } from '@conduit/shared';
 import type { PointerV1 } from '@conduit/shared';
 import type { OpenedEnvelope } from '../files/envelope.js';
-import { linkNewFile } from '../files/write-new-file.js';
 import { decodeBits, encodeBits } from './download-state.js';
 import type { DownloadStateStore } from './download-state.js';
 import { DownloadUrl } from './download-url.js';
+import { createPartial, discardPartial, publishPartial, reopenPartial } from './partial-folder.js';
 import { runBounded } from './pool.js';
 import { progressEmitter } from './progress.js';
 import type { ProgressListener } from './progress.js';
@@ -24,9 +24,10 @@ import { noteTransferred } from './young-gc.js';
 
 /**
  * Download with parallel ranged GETs of whole segments. Every segment is verified before its
- * plaintext is written, at its offset, into `<name>.<pointer>.conduit-partial`; verified ranges are
- * checkpointed (after an fsync) so an interrupted download resumes. The file gets its final name
- * only when every segment verified: consumers never see unverified or incomplete plaintext.
+ * plaintext is written, at its offset, into the download's private folder (partial-folder.ts);
+ * verified ranges are checkpointed (after an fsync) so an interrupted download resumes there. The
+ * file gets its final name only when every segment verified: consumers never see unverified or
+ * incomplete plaintext.
  */
 export interface DownloadOptions {
   /** Ranged GETs in flight (default 4). */
@@ -80,15 +81,12 @@ export async function downloadToFile(
     saved?.objectId === pointer.objectId &&
     saved.headerSha256 === headerSha256 &&
     saved.segmentsPerRange === perRange &&
-    dirname(saved.partial) === outDir;
-  const partial = resumable ? saved.partial : join(outDir, `${name}.${pointer.id.slice(0, 8)}.conduit-partial`);
-  let fh: FileHandle | undefined;
-  let done = Array.from({ length: ranges }, () => false);
-  if (resumable) {
-    fh = await open(partial, 'r+').catch(() => undefined);
-    if (fh) done = decodeBits(saved.done, ranges);
-  }
-  fh ??= await open(partial, 'w', 0o600);
+    dirname(saved.folder) === outDir;
+  // A checkpoint that does not fit leaves its folder behind, recognisable by its prefix.
+  const partial = (resumable ? await reopenPartial(saved.folder) : undefined) ?? (await createPartial(outDir));
+  const { fh, folder } = partial;
+  const done =
+    resumable && partial.resumed ? decodeBits(saved.done, ranges) : Array.from({ length: ranges }, () => false);
 
   const plainOf = (range: number) => {
     const start = range * perRange * size;
@@ -101,10 +99,10 @@ export async function downloadToFile(
 
   const checkpoint = new Checkpointer(fh, async (bits) =>
     ctx.store.save(pointer.id, {
-      v: 1,
+      v: 2,
       objectId: pointer.objectId,
       headerSha256,
-      partial,
+      folder,
       segmentsPerRange: perRange,
       done: bits,
     }),
@@ -152,7 +150,7 @@ export async function downloadToFile(
     if (err instanceof ConduitError && err.code === 'INTEGRITY') {
       // The object itself is bad: nothing worth resuming.
       await fh.close();
-      await rm(partial, { force: true });
+      await discardPartial(folder);
       await ctx.store.remove(pointer.id);
     } else {
       // Interrupted: record every range finished so far, so the next attempt starts from there.
@@ -163,9 +161,15 @@ export async function downloadToFile(
   }
   await checkpoint.settle();
   await fh.close();
-  const path = await linkNewFile(outDir, name, partial);
-  await ctx.store.remove(pointer.id);
-  return path;
+  try {
+    return await publishPartial(partial, outDir, name);
+  } catch (err) {
+    // Refused (a link under the final name) or failed: leave no plaintext behind.
+    await discardPartial(folder);
+    throw err;
+  } finally {
+    await ctx.store.remove(pointer.id);
+  }
 }
 
 function forgetOn403(err: ConduitError, url: DownloadUrl): void {

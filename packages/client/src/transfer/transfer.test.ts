@@ -3,7 +3,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -430,8 +430,8 @@ describe('downloadToFile and readPlainRange', () => {
     } finally {
       storage.onRange = undefined;
     }
-    // Verified plaintext so far sits in the partial file; nothing has the final name yet.
-    expect((await readdir(out)).filter((f) => f.endsWith('.conduit-partial'))).toHaveLength(1);
+    // Verified plaintext so far sits in the download's private folder; nothing has the final name yet.
+    expect(await readdir(out)).toEqual([expect.stringMatching(/^\.conduit-partial-/)]);
     expect(await store.load(pointer.id)).toBeDefined();
     const envelope = await openEnvelope(pointer, groupCipher.decrypt);
     const perRange = Math.round(MiB / (envelope.segmentSize + 16));
@@ -449,6 +449,27 @@ describe('downloadToFile and readPlainRange', () => {
     // The header, then only the ranges not finished before the interruption (11 were served).
     expect(storage.ranges.length - 1).toBeLessThanOrEqual(total - 9);
     expect(storage.ranges.length - 1).toBeGreaterThanOrEqual(total - 11);
+    expect(await readdir(out)).toEqual(['report.bin']);
+    expect(await store.load(pointer.id)).toBeUndefined();
+  });
+
+  it('refuses a symbolic link under the final name: its target untouched, no plaintext left behind', async () => {
+    const out = join(dir, 'inbox-5');
+    const store = new DownloadStateStore(join(dir, 'dl-state-5'));
+    const victim = join(dir, 'victim-5.txt');
+    await writeFile(victim, 'not yours');
+    await mkdir(out, { recursive: true });
+    await symlink(victim, join(out, 'report.bin'));
+    await expect(
+      downloadToFile(
+        { api, store, log: () => undefined },
+        pointer,
+        await openEnvelope(pointer, groupCipher.decrypt),
+        out,
+        'report.bin',
+      ),
+    ).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
+    expect(await readFile(victim, 'utf8')).toBe('not yours');
     expect(await readdir(out)).toEqual(['report.bin']);
     expect(await store.load(pointer.id)).toBeUndefined();
   });
