@@ -85,8 +85,8 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
     'To use this machine again, delete its state for the identity (`rm -r <home>/<identity>`; home is ' +
     '--home, CONDUIT_HOME or ~/.conduit) and run `conduit login`: it enrolls as a new device.',
   NOT_A_RECIPIENT: 'this device joined after the file was sent; ask the sender to send it again.',
-  GROUP_NOT_FOUND: 'check the group id (`conduit group show <groupId>`).',
-  POINTER_NOT_FOUND: 'check the pointer id; it may have been purged long ago.',
+  GROUP_NOT_FOUND: 'check the group id, and that you are a member (the server answers alike for both).',
+  POINTER_NOT_FOUND: 'check the pointer id and your membership of its group; it may have been purged long ago.',
   IDENTITY_NOT_FOUND: 'the identity must run `conduit register` first.',
   IDENTITY_TAKEN: 'choose another identity, or run `conduit login`.',
   INTEGRITY: 'do not trust this file; report the pointer id to the sender and your administrator.',
