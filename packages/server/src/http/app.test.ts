@@ -599,7 +599,7 @@ const cases: Case[] = [
     'GROUP_NOT_FOUND',
   ],
   [
-    'remove: member naming another member',
+    'remove: a member naming anyone but itself',
     () => ({ method: 'DELETE', path: `/v1/groups/${groupId}/members/${users.alice}x`, token: tokens.bob }),
     403,
     'FORBIDDEN',
