@@ -51,7 +51,11 @@ import { UploadStateStore } from './transfer/upload-state.js';
 import { fromVirgilError, virgil } from './virgil/errors.js';
 import { waitForAbort } from './util/abort.js';
 import { GroupKeys } from './virgil/group-keys.js';
+import { localPublicKey } from './virgil/local-key.js';
 import { selfSealer } from './virgil/self-seal.js';
+import { PinnedCards } from './trust/pinned-cards.js';
+import { PinStore } from './trust/pin-store.js';
+import { safetyNumberReport, trustReport, type SafetyNumberReport, type TrustReport } from './trust/verification.js';
 
 export interface ConduitClientOptions {
   serverUrl: string;
@@ -122,6 +126,8 @@ export class ConduitClient {
   private ethreePromise: Promise<EThree> | undefined;
   private keyStorePromise: Promise<EncryptedKeyStore> | undefined;
   private groupKeys: GroupKeys | undefined;
+  private pinned: PinnedCards | undefined;
+  private pinStorePromise: Promise<PinStore> | undefined;
   private channelPromise: Promise<PointerChannel> | undefined;
   private readonly groupViews = new Map<string, GroupView>();
   private replicaPromise: Promise<Replica> | undefined;
@@ -217,8 +223,30 @@ export class ConduitClient {
     await this.startSession(login);
     await this.unlockAfterLogin(password);
     await initPythiaWasm();
-    await lifecycle.rotate(await this.ethree(), await this.keyStore(), backup);
-    this.groupKeys?.forget();
+    try {
+      await lifecycle.rotate(await this.ethree(), await this.keyStore(), backup, (t) => this.api.putKeyTransition(t));
+    } finally {
+      this.groupKeys?.forget();
+    }
+  }
+
+  /**
+   * The safety number between this identity's key (this device's) and `identity`'s pinned card
+   * (pinned now if it was not yet): equal on both ends when neither key was substituted. Compare
+   * it out of band (docs/identity.md).
+   */
+  async safetyNumber(identity: string): Promise<SafetyNumberReport> {
+    const peer = this.peerIdentity(identity);
+    return safetyNumberReport(await this.pinnedCards(), this.identity, await this.ownPublicKey(), peer);
+  }
+
+  /**
+   * Accepts `identity`'s current card as its key (after comparing safety numbers out of band):
+   * re-pins it, keeping the replaced pin in the history. Ends IDENTITY_CHANGED for that identity.
+   */
+  async trust(identity: string): Promise<TrustReport> {
+    const peer = this.peerIdentity(identity);
+    return trustReport(await this.pinnedCards(), this.identity, await this.ownPublicKey(), peer);
   }
 
   /**
@@ -760,12 +788,54 @@ export class ConduitClient {
   private async keys(): Promise<GroupKeys> {
     if (!this.groupKeys) {
       const ethree = await this.ethree();
-      this.groupKeys ??= new GroupKeys(ethree, async (gid) => {
-        const view = this.groupViews.get(gid) ?? (await this.getGroup(gid));
-        return view.owner;
-      });
+      const pinned = await this.pinnedCards();
+      this.groupKeys ??= new GroupKeys(
+        ethree,
+        async (gid) => {
+          const view = this.groupViews.get(gid) ?? (await this.getGroup(gid));
+          return view.owner;
+        },
+        pinned,
+      );
     }
     return this.groupKeys;
+  }
+
+  /** The pinned card lookup (docs/identity.md); every card the client uses comes through it. */
+  private async pinnedCards(): Promise<PinnedCards> {
+    const ethree = await this.ethree();
+    this.pinned ??= new PinnedCards({
+      ethree,
+      self: this.identity,
+      pins: () => this.pinStore(),
+      transitions: async (identity) => (await this.api.keyTransitions(identity)).transitions,
+      log: this.log,
+    });
+    return this.pinned;
+  }
+
+  private pinStore(): Promise<PinStore> {
+    if (!this.pinStorePromise) {
+      const opening = (async () =>
+        PinStore.open(join(this.state.dir, 'pins.json'), this.identity, await this.keyStore(), this.log))();
+      opening.catch(() => {
+        if (this.pinStorePromise === opening) this.pinStorePromise = undefined;
+      });
+      this.pinStorePromise = opening;
+    }
+    return this.pinStorePromise;
+  }
+
+  private async ownPublicKey(): Promise<Buffer> {
+    const key = await localPublicKey(await this.ethree(), await this.keyStore());
+    if (!key) throw new ConduitError('CONFIG', 'This device holds no private key for this identity: log in first.');
+    return key;
+  }
+
+  private peerIdentity(identity: string): Identity {
+    const peer = parseId(Identity, identity, 'identity');
+    if (peer === this.identity) throw new ConduitError('VALIDATION_FAILED', 'Name another identity than your own.');
+    return peer;
   }
 
   private channel(): Promise<PointerChannel> {
