@@ -55,7 +55,8 @@ import { localPublicKey } from './virgil/local-key.js';
 import { selfSealer } from './virgil/self-seal.js';
 import { PinnedCards } from './trust/pinned-cards.js';
 import { PinStore } from './trust/pin-store.js';
-import { safetyNumberReport, trustReport, type SafetyNumberReport, type TrustReport } from './trust/verification.js';
+import { safetyNumberReport, trustReport } from './trust/verification.js';
+import type { ConfirmTrust, SafetyNumberReport, TrustReport } from './trust/verification.js';
 
 export interface ConduitClientOptions {
   serverUrl: string;
@@ -243,10 +244,11 @@ export class ConduitClient {
   /**
    * Accepts `identity`'s current card as its key (after comparing safety numbers out of band):
    * re-pins it, keeping the replaced pin in the history. Ends IDENTITY_CHANGED for that identity.
+   * `confirm` sees the new card's safety number first and may cancel (VALIDATION_FAILED).
    */
-  async trust(identity: string): Promise<TrustReport> {
+  async trust(identity: string, opts: { confirm?: ConfirmTrust } = {}): Promise<TrustReport> {
     const peer = this.peerIdentity(identity);
-    return trustReport(await this.pinnedCards(), this.identity, await this.ownPublicKey(), peer);
+    return trustReport(await this.pinnedCards(), this.identity, await this.ownPublicKey(), peer, opts.confirm);
   }
 
   /**

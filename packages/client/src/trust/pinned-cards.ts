@@ -66,6 +66,12 @@ export class PinnedCards {
     return toKey(identity, pin);
   }
 
+  /** The pin of `identity` if any, without looking anything up. */
+  async pinnedKey(identity: Identity): Promise<PinnedKey | undefined> {
+    const pin = (await this.deps.pins()).get(identity);
+    return pin && toKey(identity, pin);
+  }
+
   /**
    * The directory's card, unchecked: only to name an identity to E3Kit where nothing is shared
    * with its key (removing it from a group), so a removal works even while its key is in doubt.
@@ -74,15 +80,23 @@ export class PinnedCards {
     return virgil('Looking up the key', () => this.deps.ethree.findUsers(identity));
   }
 
-  /** Re-pins `identity` to its current card, whatever it is; the replaced pin goes to history. */
-  async trust(identity: Identity): Promise<{ previous?: PinnedKey; current: PinnedKey }> {
+  /** `identity`'s current card in the directory, unchecked (what `trust` would pin). */
+  async current(identity: Identity): Promise<PinnedKey> {
+    return { identity, ...this.keyOf(await this.unverifiedCard(identity)) };
+  }
+
+  /**
+   * Re-pins `identity` to `next` (from `current`), whatever the pin was: the user's decision after
+   * comparing safety numbers. The replaced pin goes to the history.
+   */
+  async repin(next: PinnedKey): Promise<{ previous?: PinnedKey; current: PinnedKey }> {
+    const { identity } = next;
     if (identity === this.deps.self) {
       throw new ConduitError('VALIDATION_FAILED', "This identity's own key is not pinned: there is nothing to trust.");
     }
     const pins = await this.deps.pins();
     const old = pins.get(identity);
-    const card: Card = await virgil('Looking up the key', () => this.deps.ethree.findUsers(identity));
-    const pin = await pins.pin(identity, this.keyOf(card), old ? 'trust' : 'first-use');
+    const pin = await pins.pin(identity, next, old ? 'trust' : 'first-use');
     if (old && old.cardId !== pin.cardId) this.deps.log(`${identity}: pinned card replaced by the user (trust)`);
     return { previous: old && toKey(identity, old), current: toKey(identity, pin) };
   }

@@ -1,4 +1,4 @@
-import type { Identity } from '@conduit/shared';
+import { ConduitError, type Identity } from '@conduit/shared';
 import type { PinnedCards, PinnedKey } from './pinned-cards.js';
 import { safetyNumber } from './safety-number.js';
 
@@ -33,9 +33,22 @@ export async function safetyNumberReport(
   return { identity: self, peer, safetyNumber: numberOf(self, ownKey, pin), pinnedCardId: pin.cardId };
 }
 
-export async function trustReport(pinned: PinnedCards, self: Identity, ownKey: Buffer, peer: Identity): Promise<TrustReport> {
-  const { previous, current } = await pinned.trust(peer);
+/** Shown before `trust` re-pins (e.g. to ask the user); false cancels with nothing changed. */
+export type ConfirmTrust = (next: { cardId: string; safetyNumber: string; pinnedCardId?: string }) => Promise<boolean>;
+
+export async function trustReport(
+  pinned: PinnedCards,
+  self: Identity,
+  ownKey: Buffer,
+  peer: Identity,
+  confirm?: ConfirmTrust,
+): Promise<TrustReport> {
   const side = (pin: PinnedKey) => ({ cardId: pin.cardId, safetyNumber: numberOf(self, ownKey, pin) });
+  const next = await pinned.current(peer);
+  if (confirm && !(await confirm({ ...side(next), pinnedCardId: (await pinned.pinnedKey(peer))?.cardId }))) {
+    throw new ConduitError('VALIDATION_FAILED', `Not trusted: the pin of ${peer} is unchanged.`);
+  }
+  const { previous, current } = await pinned.repin(next);
   return {
     identity: self,
     peer,
