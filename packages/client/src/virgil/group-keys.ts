@@ -110,18 +110,18 @@ export class GroupKeys {
         }
         // Sealed under an epoch newer than ours: reload once (tickets checked against the pinned
         // owner's key; E3Kit's group.update() would take the owner's card from the directory).
-        group = await this.load(groupId);
+        group = await this.load(groupId, 'Updating the group key');
         return toBuffer(await virgil('Opening the envelope', () => group.decrypt(sealed, card)));
       }
     };
   }
 
-  private async load(groupId: GroupId): Promise<Group> {
+  private async load(groupId: GroupId, action = 'Loading the group key'): Promise<Group> {
     const owner = await this.ownerOf(groupId);
     await this.pinned.checkGroupOwner(groupId, owner);
     // The owner signs the group's tickets: E3Kit verifies them against this (pinned) card.
     const ownerCard = await this.pinned.cardOf(owner);
-    const group = await virgil('Loading the group key', () => this.ethree.loadGroup(groupId, ownerCard)).catch((err: unknown) => {
+    const group = await virgil(action, () => this.ethree.loadGroup(groupId, ownerCard)).catch((err: unknown) => {
       // The server knows the group (ownerOf answered), so E3Kit finding none means no ticket is
       // sealed for this identity's current key: it rotated its key, or was never given one.
       if (err instanceof ConduitError && err.code === 'GROUP_NOT_FOUND') {
