@@ -76,11 +76,15 @@ describe('adversary: a card replaced through the directory', () => {
 
   /** An E3Kit endpoint for bob holding the attacker's private key. */
   const attackerEThree = async (): Promise<EThree> => {
-    const store = await EncryptedKeyStore.unlock(join(dir, 'attacker', `ks-${randomBytes(4).toString('hex')}.json`), 'x'.repeat(12), {
-      N: 2 ** 10,
-      r: 8,
-      p: 1,
-    });
+    const store = await EncryptedKeyStore.unlock(
+      join(dir, 'attacker', `ks-${randomBytes(4).toString('hex')}.json`),
+      'x'.repeat(12),
+      {
+        N: 2 ** 10,
+        r: 8,
+        p: 1,
+      },
+    );
     await store.save({ name: 'bob', value: crypto.exportPrivateKey(attacker.keys.privateKey).toString('base64') });
     return openEThree({
       identity: 'bob',
@@ -143,7 +147,7 @@ describe('adversary: a card replaced through the directory', () => {
     expect(aliceSide).toMatchObject({ identity: 'alice', peer: 'bob' });
   });
 
-  it("follows a rotation signed with the old key, without asking", async () => {
+  it('follows a rotation signed with the old key, without asking', async () => {
     const before = await alice.safetyNumber('dave');
     await dave.rotateKey(PW.dave); // old key on the device: statement signed and published
     await alice.reAddMember(groupId, 'dave'); // new card reached through the chain
@@ -206,7 +210,12 @@ describe('adversary: a card replaced through the directory', () => {
 
   it('verify --json and trust from the CLI, with their exit codes', async () => {
     const cli = fileURLToPath(new URL('../../packages/client/dist/cli/main.js', import.meta.url));
-    const env = { ...process.env, ...stack.clientEnv, CONDUIT_HOME: join(dir, 'alice-cli'), CONDUIT_PASSWORD: PW.alice };
+    const env = {
+      ...process.env,
+      ...stack.clientEnv,
+      CONDUIT_HOME: join(dir, 'alice-cli'),
+      CONDUIT_PASSWORD: PW.alice,
+    };
     const run = (args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         execFile(process.execPath, [cli, '--as', 'alice', ...args], { env, timeout: 60_000 }, (err, so, se) =>
@@ -217,7 +226,12 @@ describe('adversary: a card replaced through the directory', () => {
     expect((await run(['login'])).code).toBe(0);
     const verify = await run(['--json', 'verify', 'bob']);
     expect(verify.code, verify.stderr).toBe(0);
-    const shown = JSON.parse(verify.stdout) as { identity: string; peer: string; safetyNumber: string; pinnedCardId: string };
+    const shown = JSON.parse(verify.stdout) as {
+      identity: string;
+      peer: string;
+      safetyNumber: string;
+      pinnedCardId: string;
+    };
     expect(shown).toEqual({
       identity: 'alice',
       peer: 'bob',

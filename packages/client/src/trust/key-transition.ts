@@ -66,7 +66,8 @@ export function followChain(
   for (;;) {
     if (current.cardId === to.cardId) return current.publicKey.equals(to.publicKey) ? path : undefined;
     const next = steps.find(
-      ({ s, t }) => s.oldCardId === current.cardId && !visited.has(s.newCardId) && verifies(crypto, t, current.publicKey),
+      ({ s, t }) =>
+        s.oldCardId === current.cardId && !visited.has(s.newCardId) && verifies(crypto, t, current.publicKey),
     );
     if (!next) return undefined;
     current = { cardId: next.s.newCardId, publicKey: Buffer.from(next.s.newPublicKey, 'base64') };
@@ -77,7 +78,11 @@ export function followChain(
 
 function verifies(crypto: VirgilCryptoApi, t: KeyTransition, publicKey: Buffer): boolean {
   try {
-    return crypto.verifySignature(signedBytes(t.statement), Buffer.from(t.signature, 'base64'), crypto.importPublicKey(publicKey));
+    return crypto.verifySignature(
+      signedBytes(t.statement),
+      Buffer.from(t.signature, 'base64'),
+      crypto.importPublicKey(publicKey),
+    );
   } catch {
     return false;
   }

@@ -72,7 +72,12 @@ export class PinStore {
     }
     const key = Buffer.from(entry.value, 'base64');
     if (key.length !== KEY_BYTES) throw new ConduitError('CONFIG', 'The pin store key is corrupt.');
-    return new PinStore(path, aad, key, text === undefined ? { identities: {}, groupOwners: {} } : decode(text, key, aad));
+    return new PinStore(
+      path,
+      aad,
+      key,
+      text === undefined ? { identities: {}, groupOwners: {} } : decode(text, key, aad),
+    );
   }
 
   get(identity: Identity): Pin | undefined {
@@ -80,12 +85,19 @@ export class PinStore {
   }
 
   /** Pins `card` for `identity`; a pin it replaces goes to the history, marked with `how`. */
-  async pin(identity: Identity, card: { cardId: string; publicKey: Buffer }, how: 'first-use' | 'chain' | 'trust'): Promise<Pin> {
+  async pin(
+    identity: Identity,
+    card: { cardId: string; publicKey: Buffer },
+    how: 'first-use' | 'chain' | 'trust',
+  ): Promise<Pin> {
     const now = new Date().toISOString();
     const old = this.get(identity);
     const history =
       old && old.cardId !== card.cardId && how !== 'first-use'
-        ? [...old.history, { cardId: old.cardId, publicKey: old.publicKey, pinnedAt: old.pinnedAt, replacedAt: now, how }]
+        ? [
+            ...old.history,
+            { cardId: old.cardId, publicKey: old.publicKey, pinnedAt: old.pinnedAt, replacedAt: now, how },
+          ]
         : (old?.history ?? []);
     const pin: Pin = {
       cardId: card.cardId,
@@ -109,7 +121,10 @@ export class PinStore {
   /** Writes are serialized: each persists the state as of its own update. */
   private update(next: Contents): Promise<void> {
     this.contents = next;
-    const text = JSON.stringify({ v: VERSION, sealed: seal(this.key, Buffer.from(JSON.stringify(next), 'utf8'), this.aad) });
+    const text = JSON.stringify({
+      v: VERSION,
+      sealed: seal(this.key, Buffer.from(JSON.stringify(next), 'utf8'), this.aad),
+    });
     const write = this.writing.then(() => writeFileAtomic(this.path, text));
     this.writing = write.catch(() => undefined);
     return write;

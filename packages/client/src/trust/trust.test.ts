@@ -67,7 +67,12 @@ describe('PinStore', () => {
     await expect(EncryptedKeyStore.unlock(paths.keys, 'not the password', FAST)).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     });
-    const again = await PinStore.open(paths.pins, 'alice', await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST), noLog);
+    const again = await PinStore.open(
+      paths.pins,
+      'alice',
+      await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST),
+      noLog,
+    );
     expect(again.get('bobby')).toMatchObject({ cardId: bobCard.cardId, publicKey: bobKey.toString('base64') });
     expect(again.groupOwner('ab'.repeat(16))).toBe('carolyn');
   });
@@ -111,8 +116,18 @@ describe('key-transition chains', () => {
     const keys = crypto.generateKeys();
     return { key: { cardId: id.repeat(64), publicKey: crypto.exportPublicKey(keys.publicKey) } as CardKey, keys };
   };
-  const sign = (by: ReturnType<typeof card>, from: ReturnType<typeof card>, to: ReturnType<typeof card>, identity = 'bob') =>
-    signKeyTransition(crypto, by.keys.privateKey, { identity, oldCardId: from.key.cardId, next: to.key, at: new Date() });
+  const sign = (
+    by: ReturnType<typeof card>,
+    from: ReturnType<typeof card>,
+    to: ReturnType<typeof card>,
+    identity = 'bob',
+  ) =>
+    signKeyTransition(crypto, by.keys.privateKey, {
+      identity,
+      oldCardId: from.key.cardId,
+      next: to.key,
+      at: new Date(),
+    });
 
   it('follows statements signed by each previous key, in any order', () => {
     const [a, b, c] = [card('a'), card('b'), card('c')];

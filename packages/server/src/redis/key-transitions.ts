@@ -16,12 +16,7 @@ export class KeyTransitionRepository {
   async add(identity: string, transition: KeyTransition): Promise<void> {
     const key = this.key(identity);
     const value = JSON.stringify({ statement: transition.statement, signature: transition.signature });
-    await this.redis
-      .multi()
-      .lrem(key, 0, value)
-      .rpush(key, value)
-      .ltrim(key, -MAX_KEY_TRANSITIONS, -1)
-      .exec();
+    await this.redis.multi().lrem(key, 0, value).rpush(key, value).ltrim(key, -MAX_KEY_TRANSITIONS, -1).exec();
   }
 
   async list(identity: string): Promise<KeyTransition[]> {
