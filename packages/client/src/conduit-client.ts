@@ -51,11 +51,8 @@ import { UploadStateStore } from './transfer/upload-state.js';
 import { fromVirgilError, virgil } from './virgil/errors.js';
 import { waitForAbort } from './util/abort.js';
 import { GroupKeys } from './virgil/group-keys.js';
-import { localPublicKey } from './virgil/local-key.js';
 import { selfSealer } from './virgil/self-seal.js';
-import { PinnedCards } from './trust/pinned-cards.js';
-import { PinStore } from './trust/pin-store.js';
-import { safetyNumberReport, trustReport } from './trust/verification.js';
+import { EndpointTrust } from './trust/endpoint-trust.js';
 import type { ConfirmTrust, SafetyNumberReport, TrustReport } from './trust/verification.js';
 
 export interface ConduitClientOptions {
@@ -127,8 +124,7 @@ export class ConduitClient {
   private ethreePromise: Promise<EThree> | undefined;
   private keyStorePromise: Promise<EncryptedKeyStore> | undefined;
   private groupKeys: GroupKeys | undefined;
-  private pinned: PinnedCards | undefined;
-  private pinStorePromise: Promise<PinStore> | undefined;
+  private readonly pins: EndpointTrust;
   private channelPromise: Promise<PointerChannel> | undefined;
   private readonly groupViews = new Map<string, GroupView>();
   private replicaPromise: Promise<Replica> | undefined;
@@ -145,7 +141,16 @@ export class ConduitClient {
     private readonly received: ReceivedLog,
     private readonly api: HttpClient,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    this.pins = new EndpointTrust({
+      self: state.identity,
+      pinPath: join(state.dir, 'pins.json'),
+      ethree: () => this.ethree(),
+      keyStore: () => this.keyStore(),
+      api,
+      log,
+    });
+  }
 
   static async open(opts: ConduitClientOptions): Promise<ConduitClient> {
     const api = new HttpClient({ baseUrl: opts.serverUrl });
@@ -237,8 +242,7 @@ export class ConduitClient {
    * it out of band (docs/identity.md).
    */
   async safetyNumber(identity: string): Promise<SafetyNumberReport> {
-    const peer = this.peerIdentity(identity);
-    return safetyNumberReport(await this.pinnedCards(), this.identity, await this.ownPublicKey(), peer);
+    return this.pins.safetyNumber(identity);
   }
 
   /**
@@ -247,8 +251,7 @@ export class ConduitClient {
    * `confirm` sees the new card's safety number first and may cancel (VALIDATION_FAILED).
    */
   async trust(identity: string, opts: { confirm?: ConfirmTrust } = {}): Promise<TrustReport> {
-    const peer = this.peerIdentity(identity);
-    return trustReport(await this.pinnedCards(), this.identity, await this.ownPublicKey(), peer, opts.confirm);
+    return this.pins.trust(identity, opts.confirm);
   }
 
   /**
@@ -790,7 +793,7 @@ export class ConduitClient {
   private async keys(): Promise<GroupKeys> {
     if (!this.groupKeys) {
       const ethree = await this.ethree();
-      const pinned = await this.pinnedCards();
+      const pinned = await this.pins.cards();
       this.groupKeys ??= new GroupKeys(
         ethree,
         async (gid) => {
@@ -801,43 +804,6 @@ export class ConduitClient {
       );
     }
     return this.groupKeys;
-  }
-
-  /** The pinned card lookup (docs/identity.md); every card the client uses comes through it. */
-  private async pinnedCards(): Promise<PinnedCards> {
-    const ethree = await this.ethree();
-    this.pinned ??= new PinnedCards({
-      ethree,
-      self: this.identity,
-      pins: () => this.pinStore(),
-      transitions: async (identity) => (await this.api.keyTransitions(identity)).transitions,
-      log: this.log,
-    });
-    return this.pinned;
-  }
-
-  private pinStore(): Promise<PinStore> {
-    if (!this.pinStorePromise) {
-      const opening = (async () =>
-        PinStore.open(join(this.state.dir, 'pins.json'), this.identity, await this.keyStore(), this.log))();
-      opening.catch(() => {
-        if (this.pinStorePromise === opening) this.pinStorePromise = undefined;
-      });
-      this.pinStorePromise = opening;
-    }
-    return this.pinStorePromise;
-  }
-
-  private async ownPublicKey(): Promise<Buffer> {
-    const key = await localPublicKey(await this.ethree(), await this.keyStore());
-    if (!key) throw new ConduitError('CONFIG', 'This device holds no private key for this identity: log in first.');
-    return key;
-  }
-
-  private peerIdentity(identity: string): Identity {
-    const peer = parseId(Identity, identity, 'identity');
-    if (peer === this.identity) throw new ConduitError('VALIDATION_FAILED', 'Name another identity than your own.');
-    return peer;
   }
 
   private channel(): Promise<PointerChannel> {
