@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import { VirgilCardCrypto, VirgilCrypto } from 'virgil-crypto';
 import { CallbackJwtProvider, CardManager } from 'virgil-sdk';
+import { Redis } from 'ioredis';
 import { ConduitClient, EncryptedKeyStore, HttpClient, type SentFile } from '@conduit/client';
 import { startLocalStack, type LocalStack, type VirgilAppCredentials } from '@conduit/devstack';
 // Source imports: the server's own token issuer (what an attacker holding its app key runs), the
@@ -32,6 +33,8 @@ describe('adversary: a card replaced through the directory', () => {
   let dave: ConduitClient;
   let groupId: string;
   let fromBob: SentFile;
+  let fromAlice: SentFile;
+  let redisKeyPrefix: string;
   let attacker: { keys: ReturnType<VirgilCrypto['generateKeys']>; cardId: string };
 
   const open = async (identity: string, device: string, password: string) => {
@@ -115,7 +118,9 @@ describe('adversary: a card replaced through the directory', () => {
     // What the server holds: the Virgil app key its token issuer signs with.
     const secrets = JSON.parse(await readFile(join(dir, 'stack', 'secrets.json'), 'utf8')) as {
       virgilApp: VirgilAppCredentials;
+      redisKeyPrefix: string;
     };
+    redisKeyPrefix = secrets.redisKeyPrefix;
     issuer = new VirgilTokenIssuer({ ...secrets.virgilApp, ttlSeconds: 600 });
     await initVirgilWasm();
     crypto = new VirgilCrypto();
@@ -135,8 +140,8 @@ describe('adversary: a card replaced through the directory', () => {
   });
 
   it('pins on first use; both ends compute the same safety number', async () => {
-    const sent = await alice.sendFile(groupId, await file('first'));
-    expect((await bob.readRange(sent.pointer, 0, 10)).toString()).toBe('MARKER-fir');
+    fromAlice = await alice.sendFile(groupId, await file('first'));
+    expect((await bob.readRange(fromAlice.pointer, 0, 10)).toString()).toBe('MARKER-fir');
     fromBob = await bob.sendFile(groupId, await file('from-bob'));
     expect((await alice.readRange(fromBob.pointer, 0, 10)).toString()).toBe('MARKER-fro');
 
@@ -145,6 +150,28 @@ describe('adversary: a card replaced through the directory', () => {
     expect(aliceSide.safetyNumber).toMatch(/^\d{60}$/);
     expect(bobSide.safetyNumber).toBe(aliceSide.safetyNumber);
     expect(aliceSide).toMatchObject({ identity: 'alice', peer: 'bob' });
+  });
+
+  it('refuses a group whose owner the server reports differently than when it was joined', async () => {
+    const redis = new Redis(stack.redisUrl);
+    const groupKey = `${redisKeyPrefix}grp:${groupId}`;
+    try {
+      expect(await redis.hget(groupKey, 'owner')).toBe('alice');
+      await redis.hset(groupKey, 'owner', 'dave'); // the server's word, changed
+      // A fresh client of bob's device: nothing cached but the pins on disk.
+      await bob.close();
+      bob = await open('bob', 'bob-laptop', PW.bob);
+      await expect(bob.readRange(fromAlice.pointer, 0, 10)).rejects.toMatchObject({
+        code: 'GROUP_OWNER_CHANGED',
+        message: expect.stringMatching(/dave.*alice/) as unknown,
+      });
+      await redis.hset(groupKey, 'owner', 'alice');
+      expect((await bob.getGroup(groupId)).owner).toBe('alice'); // refreshes the client's view
+      expect((await bob.readRange(fromAlice.pointer, 0, 10)).toString()).toBe('MARKER-fir');
+    } finally {
+      await redis.hset(groupKey, 'owner', 'alice');
+      redis.disconnect();
+    }
   });
 
   it('follows a rotation signed with the old key, without asking', async () => {
