@@ -144,7 +144,7 @@ export class ConduitClient {
   ) {
     this.pins = new EndpointTrust({
       self: state.identity,
-      pinPath: join(state.dir, 'pins.json'),
+      pinPath: state.pinsPath,
       ethree: () => this.ethree(),
       keyStore: () => this.keyStore(),
       api,

@@ -45,14 +45,13 @@ export async function replaceFromBackup(
  * card is signed with it (held in memory only, from before the old key is removed from the store)
  * and handed to `publishTransition`, so peers that pinned the old card follow to the new one. A
  * lost-key rotation has no such statement: peers see IDENTITY_CHANGED until they trust the new key.
- * Returns whether a statement was published.
  */
 export async function rotate(
   ethree: EThree,
   store: IKeyEntryStorage,
   backupPassword: string,
   publishTransition: (transition: KeyTransition) => Promise<void>,
-): Promise<boolean> {
+): Promise<void> {
   const oldKey = await localPrivateKey(ethree, store);
   const oldCard = oldKey && (await virgil('Looking up the current key', () => ethree.findUsers(ethree.identity)));
   await withRollback(ethree, store, async () => {
@@ -63,7 +62,7 @@ export async function rotate(
   // The old backup holds the old key: replace it (a failure here is repaired by `backup` later).
   await virgil('Deleting the old key backup', () => ethree.resetPrivateKeyBackup());
   await virgil('Backing up the new key', () => ethree.backupPrivateKey(backupPassword));
-  if (!transition) return false;
+  if (!transition) return;
   try {
     await publishTransition(transition);
   } catch (err) {
@@ -74,7 +73,6 @@ export async function rotate(
       { cause: err },
     );
   }
-  return true;
 }
 
 async function signTransition(
