@@ -118,17 +118,32 @@ export class PinStore {
     await this.update({ ...this.contents, groupOwners: { ...this.contents.groupOwners, [groupId]: owner } });
   }
 
-  /** Writes are serialized: each persists the state as of its own update. */
+  /**
+   * Writes are serialized. Each merges what is on disk first (another process of this identity,
+   * e.g. the CLI beside an app, may have pinned since): the newer pin of an identity wins, so a
+   * pin is never lost to a concurrent writer and re-pinned on "first use" later.
+   */
   private update(next: Contents): Promise<void> {
     this.contents = next;
-    const text = JSON.stringify({
-      v: VERSION,
-      sealed: seal(this.key, Buffer.from(JSON.stringify(next), 'utf8'), this.aad),
+    const write = this.writing.then(async () => {
+      const text = await readText(this.path);
+      if (text !== undefined) this.contents = merge(decode(text, this.key, this.aad), this.contents);
+      const plain = Buffer.from(JSON.stringify(this.contents), 'utf8');
+      await writeFileAtomic(this.path, JSON.stringify({ v: VERSION, sealed: seal(this.key, plain, this.aad) }));
     });
-    const write = this.writing.then(() => writeFileAtomic(this.path, text));
     this.writing = write.catch(() => undefined);
     return write;
   }
+}
+
+/** `mine` updated with what only `disk` has, and with `disk`'s pins where they are newer. */
+function merge(disk: Contents, mine: Contents): Contents {
+  const identities = { ...disk.identities };
+  for (const [identity, pin] of Object.entries(mine.identities)) {
+    const theirs = Object.hasOwn(identities, identity) ? identities[identity] : undefined;
+    if (!theirs || theirs.pinnedAt <= pin.pinnedAt) identities[identity] = pin;
+  }
+  return { identities, groupOwners: { ...disk.groupOwners, ...mine.groupOwners } };
 }
 
 function decode(text: string, key: Buffer, aad: string): Contents {

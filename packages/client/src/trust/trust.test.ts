@@ -95,6 +95,18 @@ describe('PinStore', () => {
     await expect(PinStore.open(paths.pins, 'mallory', store, noLog)).rejects.toMatchObject({ code: 'INTEGRITY' });
   });
 
+  it('merges pins written meanwhile by another process of the identity', async () => {
+    const paths = fresh();
+    const store = await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST);
+    const app = await PinStore.open(paths.pins, 'alice', store, noLog);
+    const cli = await PinStore.open(paths.pins, 'alice', store, noLog); // opened before app writes
+    await app.pin('bob', bobCard, 'first-use');
+    await cli.pin('carol', { cardId: 'd'.repeat(64), publicKey: Buffer.from('carol key') }, 'first-use');
+    const reopened = await PinStore.open(paths.pins, 'alice', store, noLog);
+    expect(reopened.get('bob')?.cardId).toBe(bobCard.cardId);
+    expect(reopened.get('carol')?.cardId).toBe('d'.repeat(64));
+  });
+
   it('starts over (file set aside) when the key store lost the pin key', async () => {
     const paths = fresh();
     const store = await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST);
