@@ -52,6 +52,8 @@ import { fromVirgilError, virgil } from './virgil/errors.js';
 import { waitForAbort } from './util/abort.js';
 import { GroupKeys } from './virgil/group-keys.js';
 import { selfSealer } from './virgil/self-seal.js';
+import { EndpointTrust } from './trust/endpoint-trust.js';
+import type { ConfirmTrust, SafetyNumberReport, TrustReport } from './trust/verification.js';
 
 export interface ConduitClientOptions {
   serverUrl: string;
@@ -122,6 +124,7 @@ export class ConduitClient {
   private ethreePromise: Promise<EThree> | undefined;
   private keyStorePromise: Promise<EncryptedKeyStore> | undefined;
   private groupKeys: GroupKeys | undefined;
+  private readonly pins: EndpointTrust;
   private channelPromise: Promise<PointerChannel> | undefined;
   private readonly groupViews = new Map<string, GroupView>();
   private replicaPromise: Promise<Replica> | undefined;
@@ -138,7 +141,16 @@ export class ConduitClient {
     private readonly received: ReceivedLog,
     private readonly api: HttpClient,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    this.pins = new EndpointTrust({
+      self: state.identity,
+      pinPath: state.pinsPath,
+      ethree: () => this.ethree(),
+      keyStore: () => this.keyStore(),
+      api,
+      log,
+    });
+  }
 
   static async open(opts: ConduitClientOptions): Promise<ConduitClient> {
     const api = new HttpClient({ baseUrl: opts.serverUrl });
@@ -217,8 +229,29 @@ export class ConduitClient {
     await this.startSession(login);
     await this.unlockAfterLogin(password);
     await initPythiaWasm();
-    await lifecycle.rotate(await this.ethree(), await this.keyStore(), backup);
-    this.groupKeys?.forget();
+    try {
+      await lifecycle.rotate(await this.ethree(), await this.keyStore(), backup, (t) => this.api.putKeyTransition(t));
+    } finally {
+      this.groupKeys?.forget();
+    }
+  }
+
+  /**
+   * The safety number between this identity's key (this device's) and `identity`'s pinned card
+   * (pinned now if it was not yet): equal on both ends when neither key was substituted. Compare
+   * it out of band (docs/identity.md).
+   */
+  async safetyNumber(identity: string): Promise<SafetyNumberReport> {
+    return this.pins.safetyNumber(identity);
+  }
+
+  /**
+   * Accepts `identity`'s current card as its key (after comparing safety numbers out of band):
+   * re-pins it, keeping the replaced pin in the history. Ends IDENTITY_CHANGED for that identity.
+   * `confirm` sees the new card's safety number first and may cancel (VALIDATION_FAILED).
+   */
+  async trust(identity: string, opts: { confirm?: ConfirmTrust } = {}): Promise<TrustReport> {
+    return this.pins.trust(identity, opts.confirm);
   }
 
   /**
@@ -760,10 +793,15 @@ export class ConduitClient {
   private async keys(): Promise<GroupKeys> {
     if (!this.groupKeys) {
       const ethree = await this.ethree();
-      this.groupKeys ??= new GroupKeys(ethree, async (gid) => {
-        const view = this.groupViews.get(gid) ?? (await this.getGroup(gid));
-        return view.owner;
-      });
+      const pinned = await this.pins.cards();
+      this.groupKeys ??= new GroupKeys(
+        ethree,
+        async (gid) => {
+          const view = this.groupViews.get(gid) ?? (await this.getGroup(gid));
+          return view.owner;
+        },
+        pinned,
+      );
     }
     return this.groupKeys;
   }

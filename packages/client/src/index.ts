@@ -17,3 +17,5 @@ export { RecordsClient, MAX_MERGE_ATTEMPTS } from './records/records-client.js';
 export type { MergeFn, PutOptions, WrittenRecord } from './records/records-client.js';
 export type { JsonValue, RecordEntry } from './records/replica.js';
 export { deriveRecordId, MAX_RECORD_KEY_BYTES } from './records/record-id.js';
+export { fingerprintDigits, groupDigits, safetyNumber } from './trust/safety-number.js';
+export type { ConfirmTrust, SafetyNumberReport, TrustReport } from './trust/verification.js';

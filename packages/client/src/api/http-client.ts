@@ -11,6 +11,7 @@ import {
   FeedPage,
   GroupList,
   GroupView,
+  KeyTransitionList,
   MAX_ENVELOPE_CHARS,
   MultipartUpload,
   PointerRegistration,
@@ -34,6 +35,7 @@ import type {
   DeviceId,
   GroupId,
   Identity,
+  KeyTransition,
   LoginRequest,
   ObjectId,
   PointerId,
@@ -139,6 +141,16 @@ export class HttpClient {
    */
   async revokeDevice(deviceId: DeviceId): Promise<void> {
     await this.request('DELETE', `/devices/${seg(deviceId)}`, NO_CONTENT);
+  }
+
+  /** Publishes a key-transition statement about the caller (docs/identity.md). */
+  async putKeyTransition(transition: KeyTransition): Promise<void> {
+    await this.request('PUT', '/identities/me/key-transitions', NO_CONTENT, { body: transition });
+  }
+
+  /** An identity's published key-transition statements, oldest first. */
+  keyTransitions(identity: Identity): Promise<KeyTransitionList> {
+    return this.request('GET', `/identities/${seg(identity)}/key-transitions`, KeyTransitionList);
   }
 
   virgilToken(): Promise<VirgilTokenResponse> {

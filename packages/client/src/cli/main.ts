@@ -25,6 +25,7 @@ import { progressDisplay } from './progress.js';
 import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
 import { exportLines, runStack } from './stack.js';
+import { addTrustCommands } from './trust.js';
 import { abortAfter } from '../util/abort.js';
 
 /** The new password of `identity change-password` in scripts (otherwise prompted). */
@@ -494,6 +495,7 @@ Writes name the current head as their parent; if another device wrote first, the
       if (g.json) console.log(JSON.stringify({ ok: true, steps }));
     });
 
+  addTrustCommands(program, withClient, output);
   return program;
 }
 

@@ -1,8 +1,8 @@
-import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { ConduitError } from '@conduit/shared';
 import type { IKeyEntry, IKeyEntryStorage, ISaveKeyEntryParams, IUpdateKeyEntryParams } from 'virgil-sdk';
+import { isSealed, KEY_BYTES, openSealed, seal, writeFileAtomic, type Sealed } from './sealed-file.js';
 
 /**
  * E3Kit's private key store, encrypted at rest (e3kit-node's default writes the key as plain base64).
@@ -14,20 +14,11 @@ import type { IKeyEntry, IKeyEntryStorage, ISaveKeyEntryParams, IUpdateKeyEntryP
  * swapped between names. Every write replaces the whole file atomically (temp file, fsync, rename).
  */
 const VERSION = 1;
-const KEK_BYTES = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const SALT_BYTES = 16;
 /** scrypt N=2^15, r=8: ~32 MiB and ~100 ms per unlock; slows guessing from a stolen disk. */
 export const DEFAULT_SCRYPT = { N: 2 ** 15, r: 8, p: 1 } as const;
 const CHECK_PLAINTEXT = Buffer.from('conduit key store v1');
 const CHECK_AAD = 'check';
-
-interface Sealed {
-  iv: string;
-  ct: string;
-  tag: string;
-}
 
 interface KdfParams {
   N: number;
@@ -222,30 +213,12 @@ function deriveKek(password: string, kdf: KdfParams): Promise<Buffer> {
     scrypt(
       password.normalize('NFC'),
       Buffer.from(kdf.salt, 'base64'),
-      KEK_BYTES,
+      KEY_BYTES,
       // maxmem above scrypt's 128*N*r working set (node's default of 32 MiB is exactly that for N=2^15).
       { N, r, p, maxmem: 256 * N * r },
       (err, key) => (err ? reject(new ConduitError('CONFIG', 'The key store parameters are invalid.')) : resolve(key)),
     ),
   );
-}
-
-function seal(kek: Buffer, data: Buffer, aad: string): Sealed {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', kek, iv).setAAD(Buffer.from(aad, 'utf8'));
-  const ct = Buffer.concat([cipher.update(data), cipher.final()]);
-  return { iv: iv.toString('base64'), ct: ct.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
-}
-
-/** Throws (a plain Error) when the tag does not verify: wrong key, or tampered data. */
-function openSealed(kek: Buffer, s: Sealed, aad: string): Buffer {
-  const iv = Buffer.from(s.iv, 'base64');
-  const tag = Buffer.from(s.tag, 'base64');
-  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new Error('malformed');
-  const decipher = createDecipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES })
-    .setAAD(Buffer.from(aad, 'utf8'))
-    .setAuthTag(tag);
-  return Buffer.concat([decipher.update(Buffer.from(s.ct, 'base64')), decipher.final()]);
 }
 
 function toKeyEntry(name: string, p: EntryPlain): IKeyEntry {
@@ -257,11 +230,6 @@ function toKeyEntry(name: string, p: EntryPlain): IKeyEntry {
     modificationDate: new Date(p.modificationDate),
   };
 }
-
-const isSealed = (v: unknown): v is Sealed =>
-  typeof v === 'object' &&
-  v !== null &&
-  ['iv', 'ct', 'tag'].every((k) => typeof (v as Record<string, unknown>)[k] === 'string');
 
 async function readStoreFile(path: string): Promise<StoreFile | undefined> {
   let text: string;
@@ -293,19 +261,6 @@ async function readStoreFile(path: string): Promise<StoreFile | undefined> {
 }
 
 async function writeStoreFile(path: string, file: StoreFile): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(tmp, 'wx', 0o600);
-  try {
-    await handle.writeFile(JSON.stringify(file));
-    await handle.sync(); // the private key must survive a crash right after it was written
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  // Durable (fsync): the private key must survive a crash right after it was written.
+  await writeFileAtomic(path, JSON.stringify(file));
 }

@@ -7,7 +7,8 @@ import { ConduitError, DeviceId, Identity } from '@conduit/shared';
  * What one identity keeps on this machine, under `<home>/<identity>/`:
  * device.json (this endpoint's id, created once), session.json (bearer token, 0600),
  * e3kit/ (private key and group tickets), received.jsonl (see ReceivedLog), uploads/ (resumable
- * sends, see UploadStateStore) and downloads/ (checkpoints of interrupted downloads).
+ * sends, see UploadStateStore), downloads/ (checkpoints of interrupted downloads) and pins.json
+ * (peers' pinned keys, see PinStore).
  */
 export interface StoredSession {
   token: string;
@@ -44,6 +45,10 @@ export class LocalState {
 
   get downloadsDir(): string {
     return join(this.dir, 'downloads');
+  }
+
+  get pinsPath(): string {
+    return join(this.dir, 'pins.json');
   }
 
   get receivedLogPath(): string {

@@ -2,29 +2,34 @@ import type { EThree } from '@virgilsecurity/e3kit-node';
 import type { GroupId, Identity } from '@conduit/shared';
 import type { DecryptEnvelope, EncryptEnvelope } from '../files/envelope.js';
 import { ConduitError, MAX_GROUP_MEMBERS } from '@conduit/shared';
+import type { Card, PinnedCards } from '../trust/pinned-cards.js';
 import { fromVirgilError, virgil } from './errors.js';
 
 type Group = Awaited<ReturnType<EThree['loadGroup']>>;
-type Card = Parameters<EThree['loadGroup']>[1];
 
 const GROUP_IS_OUTDATED = 10; // e3kit GroupErrorCode.GroupIsOutdated
 
-/** E3Kit group keys of one identity: creating groups, loading them, and binding their cipher. */
+/**
+ * E3Kit group keys of one identity: creating groups, loading them, and binding their cipher.
+ * Every card comes from the pinned lookup (docs/identity.md): no group key is shared with, and no
+ * envelope accepted from, a key this endpoint has not pinned or followed by a signed chain.
+ */
 export class GroupKeys {
   private readonly groups = new Map<string, Group>();
 
   constructor(
     private readonly ethree: EThree,
-    /** The group's initiator, whose card loadGroup needs (asked of the server). */
+    /** The group's initiator, whose card loadGroup needs (asked of the server, checked against the pin). */
     private readonly ownerOf: (groupId: GroupId) => Promise<Identity>,
+    private readonly pinned: PinnedCards,
   ) {}
 
   async create(groupId: GroupId, members: Identity[]): Promise<void> {
-    const group = await virgil('Creating the group key', async () => {
-      if (members.length === 0) return this.ethree.createGroup(groupId);
-      const cards = await this.ethree.findUsers(members);
-      return this.ethree.createGroup(groupId, cards);
-    });
+    const cards = Object.fromEntries(await this.pinned.cards(members));
+    await this.pinned.checkGroupOwner(groupId, this.ethree.identity);
+    const group = await virgil('Creating the group key', () =>
+      members.length === 0 ? this.ethree.createGroup(groupId) : this.ethree.createGroup(groupId, cards),
+    );
     this.groups.set(groupId, group);
   }
 
@@ -48,7 +53,8 @@ export class GroupKeys {
         `A group holds at most ${MAX_GROUP_MEMBERS} participants (it has ${group.participants.length}); split the members across several groups.`,
       );
     }
-    await virgil('Adding members to the group key', async () => group.add(await this.ethree.findUsers(fresh)));
+    const cards = Object.fromEntries(await this.pinned.cards(fresh));
+    await virgil('Adding members to the group key', () => group.add(cards));
   }
 
   /**
@@ -58,9 +64,11 @@ export class GroupKeys {
   async remove(groupId: GroupId, identity: Identity): Promise<void> {
     const group = await this.load(groupId);
     if (!group.participants.includes(identity)) return;
-    await virgil('Removing the member from the group key', async () =>
-      group.remove(await this.ethree.findUsers(identity)),
-    );
+    // E3Kit seals the new epoch for the remaining participants' directory cards itself: check
+    // them against the pins first. The removed identity's card only names it (nothing is shared).
+    await this.pinned.cards(group.participants.filter((p) => p !== identity));
+    const removed = await this.pinned.unverifiedCard(identity);
+    await virgil('Removing the member from the group key', () => group.remove(removed));
   }
 
   /** Re-encrypts every epoch of the group key for `identity`'s current card (after it rotated its key). */
@@ -69,9 +77,8 @@ export class GroupKeys {
     if (!group.participants.includes(identity)) {
       throw new ConduitError('VALIDATION_FAILED', `${identity} is not a participant of the group key; add it instead.`);
     }
-    await virgil('Re-adding the member to the group key', async () =>
-      group.reAdd(await this.ethree.findUsers(identity)),
-    );
+    const card = await this.pinned.cardOf(identity);
+    await virgil('Re-adding the member to the group key', () => group.reAdd(card));
   }
 
   /** Drops cached groups, e.g. after this identity's key changed. */
@@ -81,17 +88,19 @@ export class GroupKeys {
 
   /**
    * The sender's cipher. Always the latest epoch from the cloud: a stale local copy could still
-   * include members the owner has since removed.
+   * include members the owner has since removed. Every participant's card is checked against the
+   * pins first (one lookup): nothing is sent to a group one of whose keys changed unexplained.
    */
   async encryptorFor(groupId: GroupId): Promise<EncryptEnvelope> {
     const group = await this.load(groupId);
+    await this.pinned.cards(group.participants, { allowMissing: true });
     return async (plaintext) => toBuffer(await virgil('Sealing the envelope', () => group.encrypt(plaintext)));
   }
 
-  /** A cipher that opens envelopes and verifies they were signed by `sender`'s current card. */
+  /** A cipher that opens envelopes and verifies they were signed by `sender`'s pinned card. */
   async decryptorFor(groupId: GroupId, sender: Identity): Promise<DecryptEnvelope> {
-    const group = this.groups.get(groupId) ?? (await this.load(groupId));
-    const card: Card = await virgil("Looking up the sender's key", () => this.ethree.findUsers(sender));
+    let group = this.groups.get(groupId) ?? (await this.load(groupId));
+    const card: Card = await this.pinned.cardOf(sender);
     return async (sealed) => {
       try {
         return toBuffer(await group.decrypt(sealed, card));
@@ -99,19 +108,20 @@ export class GroupKeys {
         if ((err as { errorCode?: unknown }).errorCode !== GROUP_IS_OUTDATED) {
           throw fromVirgilError(err, 'Opening the envelope');
         }
-        // Sealed under an epoch newer than ours: refresh once, then retry.
-        await virgil('Updating the group key', () => group.update());
+        // Sealed under an epoch newer than ours: reload once (tickets checked against the pinned
+        // owner's key; E3Kit's group.update() would take the owner's card from the directory).
+        group = await this.load(groupId, 'Updating the group key');
         return toBuffer(await virgil('Opening the envelope', () => group.decrypt(sealed, card)));
       }
     };
   }
 
-  private async load(groupId: GroupId): Promise<Group> {
+  private async load(groupId: GroupId, action = 'Loading the group key'): Promise<Group> {
     const owner = await this.ownerOf(groupId);
-    const group = await virgil('Loading the group key', async () => {
-      const ownerCard = await this.ethree.findUsers(owner);
-      return this.ethree.loadGroup(groupId, ownerCard);
-    }).catch((err: unknown) => {
+    await this.pinned.checkGroupOwner(groupId, owner);
+    // The owner signs the group's tickets: E3Kit verifies them against this (pinned) card.
+    const ownerCard = await this.pinned.cardOf(owner);
+    const group = await virgil(action, () => this.ethree.loadGroup(groupId, ownerCard)).catch((err: unknown) => {
       // The server knows the group (ownerOf answered), so E3Kit finding none means no ticket is
       // sealed for this identity's current key: it rotated its key, or was never given one.
       if (err instanceof ConduitError && err.code === 'GROUP_NOT_FOUND') {

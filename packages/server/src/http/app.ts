@@ -7,6 +7,7 @@ import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
 import { groupRoutes } from './routes/groups.js';
 import { healthRoutes } from './routes/health.js';
+import { identityRoutes } from './routes/identities.js';
 import { objectRoutes } from './routes/objects.js';
 import { opsRoutes, type OpsOptions } from './routes/ops.js';
 import { pointerRoutes } from './routes/pointers.js';
@@ -37,6 +38,7 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
     pointerRoutes(ctx),
     recordRoutes(ctx),
     adminRoutes(ctx),
+    identityRoutes(ctx),
   );
   app.use(API_PREFIX, v1);
 
