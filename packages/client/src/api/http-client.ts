@@ -116,6 +116,14 @@ export class HttpClient {
     return this.request('POST', '/auth/login', SessionResponse, { body: req, auth: false });
   }
 
+  /**
+   * One step of an OPAQUE flow: POST /auth/opaque/<step>, unauthenticated (docs/api.md). The
+   * schema of the answer comes with the step (auth/opaque-client.ts); 204 steps pass NO_CONTENT.
+   */
+  opaqueStep<T>(step: string, body: unknown, schema: Schema<T> = NO_CONTENT as Schema<T>): Promise<T> {
+    return this.request('POST', `/auth/opaque/${step}`, schema, { body, auth: false });
+  }
+
   /** Enrolls this client's own device (the path must name the device of the session). */
   registerDevice(deviceId: DeviceId): Promise<DeviceResponse> {
     return this.request('PUT', `/devices/${seg(deviceId)}`, DeviceResponse, { body: {} });
