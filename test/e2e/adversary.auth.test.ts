@@ -12,7 +12,13 @@ import { closeEThree, openEThree } from '../../packages/client/src/crypto/e3kit.
 import { EncryptedKeyStore } from '../../packages/client/src/crypto/key-store.js';
 import { initPythiaWasm } from '../../packages/client/src/crypto/virgil-wasm.js';
 import { hashPassword } from '../../packages/server/src/auth/password.js';
-import { dumpRedis, fastDerivations, findDerivations, recordingProxy, type RecordingProxy } from './support/adversary.js';
+import {
+  dumpRedis,
+  fastDerivations,
+  findDerivations,
+  recordingProxy,
+  type RecordingProxy,
+} from './support/adversary.js';
 
 // Issue 10, D: the server (or whoever reads its traffic and its Redis) never gets the password or
 // anything a dictionary attack could be run against cheaply. Real stack, unmodified SDKs.
@@ -44,11 +50,18 @@ describe('adversary: a server that records everything it receives and stores', (
       body: JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    };
   };
   const loginStart = (identity: string, password = 'any password at all') => {
     const client = opaque.client.startLogin({ password });
-    return { client, answer: post('/auth/opaque/login/start', { identity, startLoginRequest: client.startLoginRequest }) };
+    return {
+      client,
+      answer: post('/auth/opaque/login/start', { identity, startLoginRequest: client.startLoginRequest }),
+    };
   };
 
   beforeAll(async () => {
@@ -114,7 +127,11 @@ describe('adversary: a server that records everything it receives and stores', (
     });
     expect(proof).toBeDefined();
     const finish = (loginId: unknown) =>
-      post('/auth/opaque/login/finish', { loginId, finishLoginRequest: proof!.finishLoginRequest, deviceId: 'probe-device' });
+      post('/auth/opaque/login/finish', {
+        loginId,
+        finishLoginRequest: proof!.finishLoginRequest,
+        deviceId: 'probe-device',
+      });
     const [kf, uf] = await Promise.all([finish(k.body.loginId), finish(u.body.loginId)]);
     expect(kf.status).toBe(401);
     expect(uf.status).toBe(kf.status);
@@ -128,7 +145,9 @@ describe('adversary: a server that records everything it receives and stores', (
 
     // Through the SDK: an unknown identity and a wrong password fail the same way.
     const failures = await Promise.all([
-      (await open(`nobody-${randomBytes(4).toString('hex')}`, 'ghost-device')).login('some password').catch((e: unknown) => e),
+      (await open(`nobody-${randomBytes(4).toString('hex')}`, 'ghost-device'))
+        .login('some password')
+        .catch((e: unknown) => e),
       (await open('bob', 'bob-wrong')).login('not bobs password').catch((e: unknown) => e),
     ]);
     for (const err of failures) {
@@ -162,7 +181,11 @@ describe('adversary: a server that records everything it receives and stores', (
       apiUrl: stack.virgilApiUrl,
       servicePublicKey: stack.virgilServicePublicKey,
       getToken: async () => (await api.virgilToken()).token,
-      keyEntryStorage: await EncryptedKeyStore.unlock(join(storageDir, 'keys.json'), password, { N: 2 ** 10, r: 8, p: 1 }),
+      keyEntryStorage: await EncryptedKeyStore.unlock(join(storageDir, 'keys.json'), password, {
+        N: 2 ** 10,
+        r: 8,
+        p: 1,
+      }),
     });
     await ethree.register();
     await ethree.backupPrivateKey(legacyBackup);
@@ -181,7 +204,9 @@ describe('adversary: a server that records everything it receives and stores', (
     const refused = await post('/auth/login', { identity, password: legacyLogin, deviceId: 'erin-old-device' });
     expect(refused.status).toBe(401);
     // The old device's session ended with the migration.
-    const stale = await fetch(`${stack.serverUrl}/v1/tokens/virgil`, { headers: { authorization: `Bearer ${old.token}` } });
+    const stale = await fetch(`${stack.serverUrl}/v1/tokens/virgil`, {
+      headers: { authorization: `Bearer ${old.token}` },
+    });
     expect(stale.status).toBe(401);
     // The backup now opens with the OPAQUE-derived secret: another device restores from it.
     await (await open(identity, 'erin-third')).login(password);
@@ -203,7 +228,11 @@ describe('adversary: a server that records everything it receives and stores', (
       expect(retryAfter).toBeLessThanOrEqual(LIMITS.windowSeconds);
     }
     // The SDK surfaces it as a typed error.
-    const err = await (await open('bob', 'bob-limited', stack.serverUrl)).login('bob password 12').catch((e: unknown) => e);
+    const err = await (
+      await open('bob', 'bob-limited', stack.serverUrl)
+    )
+      .login('bob password 12')
+      .catch((e: unknown) => e);
     expect((err as ConduitError).code).toBe('RATE_LIMITED');
   });
 

@@ -24,7 +24,10 @@ export const RegisterRequest = z.strictObject({
   identity: Identity,
   password: Password,
   /** A reserved name's one-time code (`conduit-server admin bootstrap`). */
-  registrationCode: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/).optional(),
+  registrationCode: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,128}$/)
+    .optional(),
 });
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
 export const RegisterResponse = z.object({ identity: Identity });

@@ -51,9 +51,9 @@ export async function dumpRedis(url: string, prefix: string): Promise<Buffer> {
         const type = await redis.type(key);
         if (type === 'string') parts.push((await redis.getBuffer(key)) ?? Buffer.alloc(0));
         else if (type === 'hash') {
-          for (const [field, value] of Object.entries(await redis.hgetallBuffer(key))) parts.push(Buffer.from(field), value);
-        }
-        else if (type === 'set') parts.push(...(await redis.smembersBuffer(key)));
+          for (const [field, value] of Object.entries(await redis.hgetallBuffer(key)))
+            parts.push(Buffer.from(field), value);
+        } else if (type === 'set') parts.push(...(await redis.smembersBuffer(key)));
         else if (type === 'list') parts.push(...(await redis.lrangeBuffer(key, 0, -1)));
         else if (type === 'zset') parts.push(...(await redis.zrangeBuffer(key, 0, -1)));
         else if (type === 'stream') parts.push(Buffer.from(JSON.stringify(await redis.xrange(key, '-', '+'))));

@@ -122,7 +122,11 @@ export async function startPasswordChange(
   const start = opaque.client.startRegistration({ password: newPassword });
   const { ticket, registrationResponse } = await api.opaqueStep(
     'password/start',
-    { loginId: proof.loginId, finishLoginRequest: proof.finishLoginRequest, registrationRequest: start.registrationRequest },
+    {
+      loginId: proof.loginId,
+      finishLoginRequest: proof.finishLoginRequest,
+      registrationRequest: start.registrationRequest,
+    },
     ReregisterTicket,
   );
   const done = finishRegistration(newPassword, start.clientRegistrationState, registrationResponse);

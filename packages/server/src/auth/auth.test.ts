@@ -43,7 +43,11 @@ describe('dev session tokens', () => {
     const now = new Date();
     const { token, expiresAt } = await sessions.issue('alice', 'alice-laptop', now);
     expect(expiresAt.getTime() - Math.floor(now.getTime() / 1000) * 1000).toBe(12 * 3600 * 1000);
-    expect(await sessions.authenticate(token)).toEqual({ identity: 'alice', deviceId: 'alice-laptop', sessionEpoch: 0 });
+    expect(await sessions.authenticate(token)).toEqual({
+      identity: 'alice',
+      deviceId: 'alice-laptop',
+      sessionEpoch: 0,
+    });
     const later = await sessions.issue('alice', 'alice-laptop', now, 3);
     expect((await sessions.authenticate(later.token)).sessionEpoch).toBe(3);
   });

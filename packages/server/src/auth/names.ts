@@ -66,7 +66,12 @@ export class NamePolicy {
   async consumeRegistration(identity: string, code: string | undefined): Promise<void> {
     if (!(await this.isReserved(identity))) return;
     if (code === undefined) throw new ConduitError('IDENTITY_RESERVED');
-    const used = await this.redis.eval(CONSUME, 1, this.keys.bootstrapCode(identity.toLowerCase()), digest(code).toString('hex'));
+    const used = await this.redis.eval(
+      CONSUME,
+      1,
+      this.keys.bootstrapCode(identity.toLowerCase()),
+      digest(code).toString('hex'),
+    );
     if (used !== 1) throw new ConduitError('IDENTITY_RESERVED');
   }
 

@@ -49,7 +49,10 @@ export class OpaqueAccounts {
    * Known and unknown identities take the same path (see OpaqueServer.startLogin). An identity
    * with only a legacy hash is told so: it must migrate (documented existence signal).
    */
-  async loginStart(identity: string, startLoginRequest: string): Promise<{ loginId: string; loginResponse: string } | { legacy: true }> {
+  async loginStart(
+    identity: string,
+    startLoginRequest: string,
+  ): Promise<{ loginId: string; loginResponse: string } | { legacy: true }> {
     const { record, legacy } = await this.accounts.credentials(identity);
     if (legacy) return { legacy: true };
     const { state, response } = this.server.startLogin(identity, record, startLoginRequest);
@@ -61,7 +64,11 @@ export class OpaqueAccounts {
    * A session bound to `deviceId`. Lock and revocation are told only after the proof checked
    * out, so neither is learnt without the password.
    */
-  async loginFinish(loginId: string, finishLoginRequest: string, deviceId: string): Promise<Session & { identity: string }> {
+  async loginFinish(
+    loginId: string,
+    finishLoginRequest: string,
+    deviceId: string,
+  ): Promise<Session & { identity: string }> {
     const identity = await this.prove(loginId, finishLoginRequest);
     const { epoch, locked } = await this.sessionState.current(identity);
     if (locked) throw new ConduitError('ACCOUNT_LOCKED');
@@ -102,7 +109,8 @@ export class OpaqueAccounts {
   /** The identity whose login state `loginId` is, if the proof matches it; else INVALID_CREDENTIALS. */
   private async prove(loginId: string, finishLoginRequest: string): Promise<string> {
     const flow = await this.flows.take(loginId, 'login');
-    if (!flow || !this.server.finishLogin(flow.state, finishLoginRequest)) throw new ConduitError('INVALID_CREDENTIALS');
+    if (!flow || !this.server.finishLogin(flow.state, finishLoginRequest))
+      throw new ConduitError('INVALID_CREDENTIALS');
     return flow.identity;
   }
 }

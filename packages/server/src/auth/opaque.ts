@@ -24,8 +24,11 @@ export class OpaqueServer {
   registrationResponse(identity: string, registrationRequest: string): string {
     return this.guard(
       () =>
-        opaque.server.createRegistrationResponse({ serverSetup: this.setup, userIdentifier: identity, registrationRequest })
-          .registrationResponse,
+        opaque.server.createRegistrationResponse({
+          serverSetup: this.setup,
+          userIdentifier: identity,
+          registrationRequest,
+        }).registrationResponse,
     );
   }
 

@@ -25,7 +25,10 @@ export async function runAccountCommand(
 ): Promise<string> {
   if (command === 'opaque-setup') return OpaqueServer.generateSetup();
   if (!(ACCOUNT_COMMANDS as readonly string[]).includes(command)) {
-    throw new ConduitError('VALIDATION_FAILED', `usage: conduit-server admin <${ACCOUNT_COMMANDS.join('|')}> [identity]`);
+    throw new ConduitError(
+      'VALIDATION_FAILED',
+      `usage: conduit-server admin <${ACCOUNT_COMMANDS.join('|')}> [identity]`,
+    );
   }
   const parsed = Identity.safeParse(arg);
   if (!parsed.success) throw new ConduitError('VALIDATION_FAILED', 'The command needs a valid identity.');

@@ -156,8 +156,11 @@ describe('a full request cycle', () => {
       const deviceId = devices[identity];
       seen.push(password);
       // Admin identities are reserved: only the operator's one-time code registers one.
-      const code = identity === 'root' ? { registrationCode: await runAccountCommand(() => config, 'bootstrap', 'root') } : {};
-      expect((await call('/v1/auth/register', { method: 'POST', body: { identity, password, ...code } })).status).toBe(201);
+      const code =
+        identity === 'root' ? { registrationCode: await runAccountCommand(() => config, 'bootstrap', 'root') } : {};
+      expect((await call('/v1/auth/register', { method: 'POST', body: { identity, password, ...code } })).status).toBe(
+        201,
+      );
       const login = await call('/v1/auth/login', { method: 'POST', body: { identity, password, deviceId } });
       sessionTokens[identity] = login.json().token as string;
       seen.push(sessionTokens[identity]);

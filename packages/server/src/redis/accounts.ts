@@ -35,13 +35,24 @@ export class AccountRepository {
 
   /** Creates an OPAQUE account unless the identity is taken (by either kind); whether it was created. */
   async createOpaque(identity: string, record: string): Promise<boolean> {
-    const created = await this.redis.eval(CREATE_OPAQUE, 2, this.keys.account(identity), this.keys.identities(), identity, record);
+    const created = await this.redis.eval(
+      CREATE_OPAQUE,
+      2,
+      this.keys.account(identity),
+      this.keys.identities(),
+      identity,
+      record,
+    );
     return created === 1;
   }
 
   /** Replaces the account's credentials by an OPAQUE record; the legacy hash, if any, is deleted. */
   async setOpaque(identity: string, record: string): Promise<void> {
-    await this.redis.multi().hset(this.keys.account(identity), 'opaque', record).hdel(this.keys.account(identity), 'hash').exec();
+    await this.redis
+      .multi()
+      .hset(this.keys.account(identity), 'opaque', record)
+      .hdel(this.keys.account(identity), 'hash')
+      .exec();
   }
 }
 
