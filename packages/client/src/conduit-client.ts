@@ -229,7 +229,7 @@ export class ConduitClient {
    */
   async changePassword(oldPassword: string, newPassword: string): Promise<void> {
     if (oldPassword === newPassword) throw new ConduitError('VALIDATION_FAILED', 'The new password is the same.');
-    await this.startSession(oldPassword).catch(oidcHasNoPasswords);
+    await this.startSession(oldPassword).catch(opaqueAuth.explainNoPasswordRoutes);
     await this.unlockAfterLogin(oldPassword);
     await initPythiaWasm();
     const change = await opaqueAuth.startPasswordChange(this.api, this.identity, oldPassword, newPassword);
@@ -824,15 +824,4 @@ function parseId<T>(
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new ConduitError('VALIDATION_FAILED', `Invalid ${what}.`);
   return parsed.data;
-}
-
-/** An OIDC-mode server has no password routes (404): say so instead of "not found". */
-function oidcHasNoPasswords(err: unknown): never {
-  if (err instanceof ConduitError && (err.code === 'NOT_FOUND' || err.code === 'METHOD_NOT_ALLOWED')) {
-    throw new ConduitError(
-      'CONFIG',
-      'This server does not manage login passwords (OIDC mode: change it with your identity provider); nothing was changed.',
-    );
-  }
-  throw err;
 }

@@ -20,7 +20,6 @@ import {
   RecordHistory,
   RecordVersion,
   RecordWrite,
-  RegisterResponse,
   SessionResponse,
   SyncTokenResponse,
   VirgilTokenResponse,
@@ -41,7 +40,6 @@ import type {
   PutRecordVersionRequest,
   RecordId,
   RegisterPointerRequest,
-  RegisterRequest,
   UploadId,
 } from '@conduit/shared';
 
@@ -108,10 +106,7 @@ export class HttpClient {
     this.deviceId = deviceId;
   }
 
-  register(req: RegisterRequest): Promise<RegisterResponse> {
-    return this.request('POST', '/auth/register', RegisterResponse, { body: req, auth: false });
-  }
-
+  /** The pre-OPAQUE login, only to migrate an old account (auth/opaque-client.ts, docs/identity.md). */
   login(req: LoginRequest): Promise<SessionResponse> {
     return this.request('POST', '/auth/login', SessionResponse, { body: req, auth: false });
   }
@@ -127,14 +122,6 @@ export class HttpClient {
   /** Enrolls this client's own device (the path must name the device of the session). */
   registerDevice(deviceId: DeviceId): Promise<DeviceResponse> {
     return this.request('PUT', `/devices/${seg(deviceId)}`, DeviceResponse, { body: {} });
-  }
-
-  /**
-   * Changes the login password after checking the current one (dev auth mode; an OIDC server
-   * does not serve the route and answers NOT_FOUND).
-   */
-  async changePassword(req: { identity: string; password: string; newPassword: string }): Promise<void> {
-    await this.request('POST', '/auth/password', NO_CONTENT, { body: req, auth: false });
   }
 
   listDevices(): Promise<DeviceList> {

@@ -175,3 +175,14 @@ function finishRegistration(
     });
   }
 }
+
+/** An OIDC-mode server has no password routes (404): say so instead of "not found". */
+export function explainNoPasswordRoutes(err: unknown): never {
+  if (err instanceof ConduitError && (err.code === 'NOT_FOUND' || err.code === 'METHOD_NOT_ALLOWED')) {
+    throw new ConduitError(
+      'CONFIG',
+      'This server does not manage login passwords (OIDC mode: change it with your identity provider); nothing was changed.',
+    );
+  }
+  throw err;
+}
