@@ -20,8 +20,8 @@ import { parseInput, reply } from '../validate.js';
 
 /**
  * OPAQUE password routes under /v1/auth/opaque (dev auth mode; docs/api.md). Every flow that tries
- * a password for an identity (register, login, migrate) is rate limited at its first step; the
- * later steps need that step's single-use id.
+ * a password for an identity (register, login, migrate) is rate limited where it names the
+ * identity; the later steps need an earlier step's single-use id.
  */
 export function opaqueAuthRoutes(accounts: OpaqueAccounts, rate: AuthRateLimiter): Router {
   const router = Router();
@@ -41,6 +41,8 @@ export function opaqueAuthRoutes(accounts: OpaqueAccounts, rate: AuthRateLimiter
 
   post('register/finish', async (req, res) => {
     const body = parseInput(OpaqueRegisterFinishRequest, req.body, 'body');
+    // Counted too: finish does not need a start, so it must not be a way around the limit.
+    await rate.take(body.identity, clientAddress(req));
     await accounts.registerFinish(body.identity, body.registrationRecord, body.registrationCode);
     reply(res, 201, RegisterResponse, { identity: body.identity });
   });
