@@ -17,6 +17,7 @@ import {
   type LocalS3,
   type SyncEmulator,
 } from '@conduit/devstack';
+import { generateOpaqueSetup } from '@conduit/server';
 import { syncMapOf } from '@conduit/shared';
 
 export const MAIN = fileURLToPath(new URL('../../packages/server/dist/main.js', import.meta.url));
@@ -165,6 +166,7 @@ export async function startParts(dataDir: string): Promise<Parts> {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     CONDUIT_AUTH_MODE: 'dev',
     CONDUIT_SESSION_SECRET: randomBytes(32).toString('base64url'),
+    CONDUIT_OPAQUE_SERVER_SETUP: await generateOpaqueSetup(),
     CONDUIT_HOST: '127.0.0.1',
     CONDUIT_PORT: String(apiPort),
     CONDUIT_OPS_PORT: String(opsPort),

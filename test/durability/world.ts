@@ -1,5 +1,7 @@
 /** Drives the API over HTTP as clients would: accounts, devices, groups, uploads, pointers, acks. */
 import { randomBytes } from 'node:crypto';
+import { HttpClient } from '../../packages/client/src/api/http-client.js';
+import { login, registerAccount } from '../../packages/client/src/auth/opaque-client.js';
 import { hex, sleep, type SyncRest } from './harness.js';
 
 export interface Endpoint {
@@ -73,18 +75,20 @@ export class World {
     return reply.body;
   }
 
+  /** Accounts and sessions through the SDK's OPAQUE flows (before any fault is injected). */
   async setup(): Promise<void> {
+    const api = new HttpClient({ baseUrl: this.apiUrl });
     const passwords = new Map<string, string>();
     for (const identity of ['alice', 'bob', 'carol']) {
       const password = `${identity}-${randomBytes(9).toString('base64url')}`;
-      await this.expect([201], 'POST', '/v1/auth/register', identity, { identity, password });
+      await registerAccount(api, identity, password);
       passwords.set(identity, password);
     }
     for (const device of [this.sender, ...this.recipients]) {
       const { identity, deviceId } = device;
-      const login = { identity, password: passwords.get(identity), deviceId };
-      const session = await this.expect([200], 'POST', '/v1/auth/login', identity, login);
-      this.tokens.set(`${identity}:${deviceId}`, session.token as string);
+      const session = await login(api, identity, passwords.get(identity) ?? '', deviceId);
+      if (session.legacy) throw new Error('unexpected legacy account');
+      this.tokens.set(`${identity}:${deviceId}`, session.session.token);
       await this.expect([200, 201], 'PUT', `/v1/devices/${deviceId}`, device);
     }
   }

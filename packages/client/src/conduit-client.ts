@@ -23,9 +23,12 @@ import type {
   PointerStatus,
   PointerV1,
   RecordPointerV1,
+  SessionResponse,
 } from '@conduit/shared';
 import { HttpClient } from './api/http-client.js';
-import { derivePasswords } from './auth/passwords.js';
+import * as opaqueAuth from './auth/opaque-client.js';
+import { legacyPasswords } from './auth/passwords.js';
+import { reregisterWithBackup } from './auth/reregister.js';
 import { closeEThree, initVirgilWasm, openEThree } from './crypto/e3kit.js';
 import { EncryptedKeyStore } from './crypto/key-store.js';
 import { initPythiaWasm } from './crypto/virgil-wasm.js';
@@ -174,19 +177,20 @@ export class ConduitClient {
     return { identity: this.state.identity, deviceId: this.state.deviceId };
   }
 
-  /** Creates the account, registers this device, the public key, and a password backup of the private key. */
-  async register(password: string): Promise<void> {
-    const { login, backup } = derivePasswords(password);
-    await this.api.register({ identity: this.identity, password: login });
-    await this.startSession(login);
+  /**
+   * Creates the account (OPAQUE; a reserved name needs the operator's `registrationCode`),
+   * registers this device, the public key, and a password backup of the private key.
+   */
+  async register(password: string, registrationCode?: string): Promise<void> {
+    await opaqueAuth.registerAccount(this.api, this.identity, password, registrationCode);
+    const backup = await this.startSession(password);
     await this.unlockAfterLogin(password);
     await this.ensurePrivateKey(backup, true);
   }
 
   /** Starts a session; on a device without the private key, restores it from the password backup. */
   async login(password: string): Promise<void> {
-    const { login, backup } = derivePasswords(password);
-    await this.startSession(login);
+    const backup = await this.startSession(password);
     await this.unlockAfterLogin(password);
     await this.ensurePrivateKey(backup, false);
   }
@@ -202,8 +206,7 @@ export class ConduitClient {
 
   /** Explicit restore: replaces this device's private key with the one in the password backup. */
   async restoreKey(password: string): Promise<void> {
-    const { login, backup } = derivePasswords(password);
-    await this.startSession(login);
+    const backup = await this.startSession(password);
     await this.unlockAfterLogin(password);
     await initPythiaWasm();
     await lifecycle.replaceFromBackup(await this.ethree(), await this.keyStore(), backup);
@@ -212,8 +215,7 @@ export class ConduitClient {
 
   /** Backs the private key up under the password (register does it already); 'exists' if there is one. */
   async backupKey(password: string): Promise<'created' | 'exists'> {
-    const { login, backup } = derivePasswords(password);
-    await this.startSession(login); // proves the password, so the backup is never sealed under a typo
+    const backup = await this.startSession(password); // proves the password: the backup is never sealed under a typo
     await this.unlockAfterLogin(password);
     await initPythiaWasm();
     return lifecycle.backup(await this.ethree(), backup);
@@ -225,8 +227,7 @@ export class ConduitClient {
    * identity's other devices must run restoreKey.
    */
   async rotateKey(password: string): Promise<void> {
-    const { login, backup } = derivePasswords(password);
-    await this.startSession(login);
+    const backup = await this.startSession(password);
     await this.unlockAfterLogin(password);
     await initPythiaWasm();
     try {
@@ -255,33 +256,19 @@ export class ConduitClient {
   }
 
   /**
-   * Changes the password: the key backup's, the server login's and this device's key store's.
-   * The backup changes first and is changed back if the server refuses, so the two never diverge.
+   * Changes the password: the server's OPAQUE record (after a fresh login proof), the key
+   * backup's secret and this device's key store's. The server ends every session of the identity
+   * (all devices); this device logs in again with the new password.
    */
   async changePassword(oldPassword: string, newPassword: string): Promise<void> {
-    const before = derivePasswords(oldPassword);
-    const after = derivePasswords(newPassword);
     if (oldPassword === newPassword) throw new ConduitError('VALIDATION_FAILED', 'The new password is the same.');
-    await this.startSession(before.login);
+    await this.startSession(oldPassword).catch(opaqueAuth.explainNoPasswordRoutes);
     await this.unlockAfterLogin(oldPassword);
     await initPythiaWasm();
-    const ethree = await this.ethree();
-    await lifecycle.changeBackupPassword(ethree, before.backup, after.backup);
-    try {
-      await this.api.changePassword({ identity: this.identity, password: before.login, newPassword: after.login });
-    } catch (err) {
-      await lifecycle.changeBackupPassword(ethree, after.backup, before.backup).catch(() => {
-        this.log('could not undo the backup password change: the backup now opens with the new password');
-      });
-      if (err instanceof ConduitError && (err.code === 'NOT_FOUND' || err.code === 'METHOD_NOT_ALLOWED')) {
-        throw new ConduitError(
-          'CONFIG',
-          'This server does not manage login passwords (OIDC mode: change it with your identity provider); nothing was changed.',
-        );
-      }
-      throw err;
-    }
+    const change = await opaqueAuth.startPasswordChange(this.api, this.identity, oldPassword, newPassword);
+    await reregisterWithBackup(await this.ethree(), this.api, change.oldBackup, change, this.log);
     await (await this.keyStore()).rekey(newPassword);
+    await this.startSession(newPassword);
   }
 
   /**
@@ -290,8 +277,7 @@ export class ConduitClient {
    * server has no route to delete it yet.)
    */
   async unregister(password: string): Promise<void> {
-    const { login } = derivePasswords(password);
-    await this.startSession(login);
+    await this.startSession(password);
     await this.unlockAfterLogin(password);
     await initPythiaWasm();
     await lifecycle.unregisterKey(await this.ethree());
@@ -665,15 +651,36 @@ export class ConduitClient {
     return stop;
   }
 
-  private async startSession(loginPassword: string): Promise<void> {
-    const session = await this.api.login({
-      identity: this.identity,
-      password: loginPassword,
-      deviceId: this.state.deviceId,
-    });
+  /** An OPAQUE login (migrating a pre-OPAQUE account first); returns the key backup's secret. */
+  private async startSession(password: string): Promise<string> {
+    const result = await opaqueAuth.login(this.api, this.identity, password, this.state.deviceId);
+    if (result.legacy) {
+      await this.migrateLegacyAccount(password);
+      return this.startSession(password);
+    }
+    await this.openSession(result.session);
+    return result.backup;
+  }
+
+  private async openSession(session: SessionResponse): Promise<void> {
     await this.state.saveSession({ token: session.token, expiresAt: session.expiresAt });
     this.api.setSession(session.token);
     await this.api.registerDevice(this.state.deviceId);
+  }
+
+  /**
+   * docs/identity.md, "Migration": logs in the old way, re-encrypts the key backup from the
+   * legacy secret to the OPAQUE export key's, and replaces the legacy hash by an OPAQUE record.
+   */
+  private async migrateLegacyAccount(password: string): Promise<void> {
+    const legacy = legacyPasswords(password);
+    const { identity, deviceId } = this.state;
+    await this.openSession(await this.api.login({ identity, password: legacy.login, deviceId }));
+    await this.unlockAfterLogin(password);
+    await initPythiaWasm();
+    const change = await opaqueAuth.startMigration(this.api, identity, password, legacy.login);
+    await reregisterWithBackup(await this.ethree(), this.api, legacy.backup, change, this.log);
+    this.log('account migrated to OPAQUE password authentication');
   }
 
   /** The group's view, if this identity owns it; E3Kit lets only a group's creator change it. */

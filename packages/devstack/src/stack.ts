@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CONFIG_DEFAULTS, S3ObjectStore, startServer, startWorker, type ServerConfig } from '@conduit/server';
+import {
+  CONFIG_DEFAULTS,
+  generateOpaqueSetup,
+  S3ObjectStore,
+  startServer,
+  startWorker,
+  type ServerConfig,
+} from '@conduit/server';
 import { ensureRedis } from './redis/index.js';
 import { startS3 } from './s3/index.js';
 import { createSyncCredentials, startSyncEmulator, type SyncCredentials } from './sync/index.js';
@@ -17,6 +24,8 @@ export interface LocalStackOptions {
   /** Port of the Conduit API (default: a free port). */
   apiPort?: number;
   logLevel?: ServerConfig['logLevel'];
+  /** Server settings a test may tighten or loosen (rate limits, reserved names, admins). */
+  server?: Pick<ServerConfig, 'authRateLimit' | 'reservedIdentities' | 'adminIdentities'>;
 }
 
 export interface LocalStack {
@@ -27,6 +36,8 @@ export interface LocalStack {
   redisUrl: string;
   /** The variables a client (the `conduit` CLI) needs to use this stack. */
   clientEnv: Record<string, string>;
+  /** The API's configuration (secrets included: a local stack only), e.g. for operator commands. */
+  serverConfig: ServerConfig;
   /** Out-of-band views for demos and tests: what the clouds really hold. */
   inspect: {
     syncItemExists(map: string, key: string): Promise<boolean>;
@@ -41,6 +52,8 @@ export interface LocalStack {
 interface StackSecrets {
   virgilApp: VirgilAppCredentials;
   sessionSecret: string;
+  /** OPAQUE server setup: generated once per dataDir, so restarts keep accounts valid. */
+  opaqueServerSetup: string;
   /** Namespaces this stack's keys on a shared Redis. */
   redisKeyPrefix: string;
 }
@@ -90,7 +103,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       port: opts.apiPort ?? 0,
       redisUrl: redis.url,
       redisKeyPrefix: secrets.redisKeyPrefix,
-      auth: { mode: 'dev', sessionSecret: secrets.sessionSecret },
+      auth: { mode: 'dev', sessionSecret: secrets.sessionSecret, opaqueServerSetup: secrets.opaqueServerSetup },
       virgil: { appId, appKeyId, appPrivateKey: secrets.virgilApp.appPrivateKey, tokenTtlSeconds: 3600 },
       twilio: {
         ...syncCredentials,
@@ -109,6 +122,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         presignTtlSeconds: 900,
       },
       logLevel: opts.logLevel ?? 'warn',
+      ...opts.server,
     };
     const objectStore = new S3ObjectStore(config.s3);
     stops.push(async () => objectStore.close());
@@ -135,6 +149,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       virgilServicePublicKey: virgil.servicePublicKey,
       twilsockUri: sync.twilsockUri,
       redisUrl: redis.url,
+      serverConfig: config,
       clientEnv: {
         CONDUIT_SERVER_URL: api.url,
         CONDUIT_VIRGIL_API_URL: virgil.url,
@@ -172,15 +187,21 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 }
 
 async function loadOrCreateSecrets(file: string): Promise<StackSecrets> {
+  let stored: Partial<StackSecrets> | undefined;
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as StackSecrets;
+    stored = JSON.parse(await readFile(file, 'utf8')) as Partial<StackSecrets>;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+  // A data folder from before OPAQUE gets its setup added (its legacy accounts migrate at login).
+  if (stored?.virgilApp && stored.sessionSecret && stored.redisKeyPrefix && stored.opaqueServerSetup) {
+    return stored as StackSecrets;
+  }
   const secrets: StackSecrets = {
-    virgilApp: await createVirgilApp(),
-    sessionSecret: randomBytes(32).toString('base64url'),
-    redisKeyPrefix: `conduit-dev-${randomBytes(4).toString('hex')}:`,
+    virgilApp: stored?.virgilApp ?? (await createVirgilApp()),
+    sessionSecret: stored?.sessionSecret ?? randomBytes(32).toString('base64url'),
+    redisKeyPrefix: stored?.redisKeyPrefix ?? `conduit-dev-${randomBytes(4).toString('hex')}:`,
+    opaqueServerSetup: stored?.opaqueServerSetup ?? (await generateOpaqueSetup()),
   };
   await writeFile(file, JSON.stringify(secrets), { mode: 0o600 });
   return secrets;

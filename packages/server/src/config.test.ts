@@ -8,6 +8,7 @@ const SECRET_VALUES = {
   TWILIO_AUTH_TOKEN: 'twilio-auth-token-value',
   TWILIO_API_SECRET: 'twilio-api-secret-value',
   AWS_SECRET_ACCESS_KEY: 'aws-secret-value',
+  CONDUIT_OPAQUE_SERVER_SETUP: `opaque-setup-${'Q'.repeat(100)}`,
 };
 
 const base: NodeJS.ProcessEnv = {
@@ -39,7 +40,11 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       port: 8080,
       redisUrl: 'redis://127.0.0.1:6379',
-      auth: { mode: 'dev', sessionSecret: SECRET_VALUES.CONDUIT_SESSION_SECRET },
+      auth: {
+        mode: 'dev',
+        sessionSecret: SECRET_VALUES.CONDUIT_SESSION_SECRET,
+        opaqueServerSetup: SECRET_VALUES.CONDUIT_OPAQUE_SERVER_SETUP,
+      },
       virgil: { appId: 'app-id', appKeyId: 'key-id', appPrivateKey: SECRET_VALUES.VIRGIL_APP_KEY },
       twilio: { serviceSid: 'ISxxxx', itemTtlSeconds: 14 * 24 * 3600 },
       s3: { bucket: 'conduit-objects', region: 'us-east-1', forcePathStyle: false, accessKeyId: 'AKIA' },
@@ -140,6 +145,31 @@ describe('loadConfig', () => {
     expect(configError({ ...base, CONDUIT_AUTH_MODE: 'oidc' }).details).toEqual({
       missing: ['CONDUIT_OIDC_ISSUER', 'CONDUIT_OIDC_AUDIENCE', 'CONDUIT_OIDC_JWKS_URL'],
       invalid: [],
+    });
+  });
+
+  it('refuses dev (password) mode without an OPAQUE server setup', () => {
+    const { CONDUIT_OPAQUE_SERVER_SETUP: _, ...rest } = base;
+    expect(configError(rest).details).toEqual({ missing: ['CONDUIT_OPAQUE_SERVER_SETUP'], invalid: [] });
+    expect(configError({ ...base, CONDUIT_OPAQUE_SERVER_SETUP: 'short' }).details).toEqual({
+      missing: [],
+      invalid: ['CONDUIT_OPAQUE_SERVER_SETUP'],
+    });
+  });
+
+  it('reads the password attempt limits and reserved names, bounded', () => {
+    const config = loadConfig({
+      ...base,
+      CONDUIT_AUTH_ATTEMPTS_PER_IDENTITY: '5',
+      CONDUIT_AUTH_WINDOW_SECONDS: '60',
+      CONDUIT_RESERVED_IDENTITIES: 'admin, billing',
+    });
+    expect(config.authRateLimit).toEqual({ attemptsPerIdentity: 5, windowSeconds: 60 });
+    expect(config.reservedIdentities).toEqual(['admin', 'billing']);
+    expect(loadConfig(base).reservedIdentities).toBeUndefined();
+    expect(configError({ ...base, CONDUIT_AUTH_ATTEMPTS_PER_ADDRESS: '0' }).details).toEqual({
+      missing: [],
+      invalid: ['CONDUIT_AUTH_ATTEMPTS_PER_ADDRESS'],
     });
   });
 

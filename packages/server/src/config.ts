@@ -2,7 +2,18 @@ import { ConduitError } from '@conduit/shared';
 import { z } from 'zod';
 
 export type AuthConfig =
-  { mode: 'dev'; sessionSecret: string } | { mode: 'oidc'; issuer: string; audience: string; jwksUrl: string };
+  | {
+      mode: 'dev';
+      sessionSecret: string;
+      /**
+       * OPAQUE server setup (CONDUIT_OPAQUE_SERVER_SETUP): required from the environment; a config
+       * built in code without one gets an ephemeral setup, so its accounts die with the process.
+       */
+      opaqueServerSetup?: string;
+      /** Mounts the pre-OPAQUE /auth/register and /auth/password routes: tests only, never from the environment. */
+      legacyRoutes?: boolean;
+    }
+  | { mode: 'oidc'; issuer: string; audience: string; jwksUrl: string };
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -66,6 +77,10 @@ export interface ServerConfig {
   };
   /** Identities allowed on admin routes (queue dashboard, audit); empty = no admin access. */
   adminIdentities?: string[];
+  /** Names only an operator's bootstrap code may register (admin identities are always reserved). */
+  reservedIdentities?: string[];
+  /** Password attempts (register, login, migrate) per identity and per client address per window. */
+  authRateLimit?: { attemptsPerIdentity?: number; attemptsPerAddress?: number; windowSeconds?: number };
   /** Operational endpoints: /metrics bearer token, and an optional separate probe/metrics listener. */
   ops?: { metricsToken?: string; port?: number; host?: string };
   /** Multipart uploads: lifetime before the worker aborts them, and how often it looks. */
@@ -146,7 +161,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
   let auth: AuthConfig | undefined;
   if (authMode === 'dev') {
     const sessionSecret = req('CONDUIT_SESSION_SECRET', z.string().min(32).max(1024));
-    if (sessionSecret !== undefined) auth = { mode: 'dev', sessionSecret };
+    // Generated once (`conduit-server admin opaque-setup`) and kept: a new one invalidates every account.
+    const opaqueServerSetup = req('CONDUIT_OPAQUE_SERVER_SETUP', z.string().regex(/^[A-Za-z0-9_-]{64,1024}={0,2}$/));
+    if (sessionSecret !== undefined && opaqueServerSetup !== undefined) {
+      auth = { mode: 'dev', sessionSecret, opaqueServerSetup };
+    }
   } else if (authMode === 'oidc') {
     const issuer = req('CONDUIT_OIDC_ISSUER', text);
     const audience = req('CONDUIT_OIDC_AUDIENCE', text);
@@ -190,6 +209,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     },
     logLevel: opt('CONDUIT_LOG_LEVEL', logLevel) ?? DEFAULTS.logLevel,
     adminIdentities: opt('CONDUIT_ADMIN_IDENTITIES', identityList) ?? [],
+    reservedIdentities: opt('CONDUIT_RESERVED_IDENTITIES', identityList),
+    authRateLimit: definedOnly({
+      attemptsPerIdentity: opt('CONDUIT_AUTH_ATTEMPTS_PER_IDENTITY', positiveInt(1_000_000)),
+      attemptsPerAddress: opt('CONDUIT_AUTH_ATTEMPTS_PER_ADDRESS', positiveInt(1_000_000)),
+      windowSeconds: opt('CONDUIT_AUTH_WINDOW_SECONDS', positiveInt(86_400)),
+    }),
     delivery: definedOnly({
       syncWritesPerSecond: opt('CONDUIT_SYNC_WRITES_PER_SECOND', positiveInt(100_000)),
       pointerMaxAgeSeconds: opt('CONDUIT_POINTER_MAX_AGE_SECONDS', positiveInt(365 * 24 * 3600)),

@@ -7,3 +7,5 @@ export type { S3ObjectStoreOptions } from './adapters/s3/s3-object-store.js';
 export { PURGE_QUEUE } from './purge/queue.js';
 export { TwilioSyncAdmin, SyncRateLimitedError, SyncUnavailableError } from './adapters/twilio/twilio-sync-admin.js';
 export { TwilioSyncTokenIssuer } from './adapters/twilio/sync-token-issuer.js';
+export { runAccountCommand, ACCOUNT_COMMANDS } from './ops/account-commands.js';
+export { generateOpaqueSetup } from './auth/opaque.js';

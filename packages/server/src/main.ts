@@ -1,16 +1,22 @@
 #!/usr/bin/env node
 import { ConduitError } from '@conduit/shared';
 import { loadConfig } from './config.js';
+import { runAccountCommand } from './ops/account-commands.js';
 import { startServer, startWorker } from './server.js';
 
-/** `conduit-server [api|worker|all]`: configuration from the environment, graceful shutdown on signals. */
+/** `conduit-server [api|worker|all]` (and `conduit-server admin ...`, ops/account-commands.ts): configuration from the environment, graceful shutdown on signals. */
 const ROLES = ['api', 'worker', 'all'] as const;
 type Role = (typeof ROLES)[number];
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'admin') {
+    // Operator commands on identities (ops/account-commands.ts): the output may be a secret code.
+    console.log(await runAccountCommand(() => loadConfig(process.env), process.argv[3] ?? '', process.argv[4]));
+    return;
+  }
   const role = (process.argv[2] ?? 'all') as Role;
   if (!ROLES.includes(role)) {
-    console.error(`usage: conduit-server [${ROLES.join('|')}]`);
+    console.error(`usage: conduit-server [${ROLES.join('|')}] | conduit-server admin <command> [identity]`);
     process.exitCode = 2;
     return;
   }

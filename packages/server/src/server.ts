@@ -3,9 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Authenticator, SyncAdmin, TokenIssuer } from '@conduit/shared';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { DevAccounts } from './auth/dev-accounts.js';
-import { OidcAuthenticator } from './auth/oidc-authenticator.js';
-import { SessionTokens } from './auth/session-tokens.js';
+import { authOf } from './auth/wiring.js';
 import { DEFAULTS, type ServerConfig } from './config.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AuditSealer } from './audit/audit-sealer.js';
@@ -24,7 +22,7 @@ import {
 import { OutboxRelay } from './purge/outbox-relay.js';
 import { createPurgeWorker } from './purge/purge-worker.js';
 import { DEFAULT_PURGE_TUNING, PURGE_QUEUE, type PurgeJobData, type PurgeTuning } from './purge/queue.js';
-import { AccountRepository, IdentityDirectory } from './redis/accounts.js';
+import { IdentityDirectory } from './redis/accounts.js';
 import { closeRedis, connectRedis } from './redis/connection.js';
 import { DeviceRepository } from './redis/devices.js';
 import { GroupRepository } from './redis/groups.js';
@@ -103,22 +101,18 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
   const redis = connectRedis(config.redisUrl, 'command');
 
   const devices = new DeviceRepository(redis, keys);
-  let devAccounts: DevAccounts | undefined;
-  let authenticator: Authenticator;
-  if (config.auth.mode === 'dev') {
-    const sessions = new SessionTokens(config.auth.sessionSecret);
-    devAccounts = new DevAccounts(new AccountRepository(redis, keys), devices, sessions);
-    authenticator = resolved.authenticator ?? sessions;
-  } else {
-    authenticator = resolved.authenticator ?? new OidcAuthenticator(config.auth);
-  }
+  const auth = await authOf(config, redis, keys, devices, logger);
+  const authenticator = resolved.authenticator ?? auth.authenticator;
 
   const ctx: AppContext = {
     config,
     redis,
     logger,
     authenticator,
-    ...(devAccounts ? { devAccounts } : {}),
+    ...auth.accounts,
+    sessionState: auth.sessionState,
+    authRate: auth.authRate,
+    names: auth.names,
     identities: new IdentityDirectory(redis, keys),
     devices,
     groups: new GroupRepository(redis, keys),

@@ -20,7 +20,15 @@ export const MAX_GROUP_MEMBERS = 100;
 export const Password = z.string().min(8).max(256);
 
 // POST /v1/auth/register (dev auth only)
-export const RegisterRequest = z.strictObject({ identity: Identity, password: Password });
+export const RegisterRequest = z.strictObject({
+  identity: Identity,
+  password: Password,
+  /** A reserved name's one-time code (`conduit-server admin bootstrap`). */
+  registrationCode: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,128}$/)
+    .optional(),
+});
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
 export const RegisterResponse = z.object({ identity: Identity });
 export type RegisterResponse = z.infer<typeof RegisterResponse>;

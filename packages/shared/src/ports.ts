@@ -15,6 +15,8 @@ export interface Principal {
   identity: Identity;
   /** The device a dev session is bound to; absent for identity-provider tokens (OIDC). */
   deviceId?: DeviceId;
+  /** The session epoch a dev session was issued in; a password change or lock moves past it. */
+  sessionEpoch?: number;
 }
 
 /** Verifies bearer tokens (dev sessions, or the app's identity provider JWTs in production). */

@@ -21,7 +21,6 @@ import {
   RecordHistory,
   RecordVersion,
   RecordWrite,
-  RegisterResponse,
   SessionResponse,
   SyncTokenResponse,
   VirgilTokenResponse,
@@ -43,7 +42,6 @@ import type {
   PutRecordVersionRequest,
   RecordId,
   RegisterPointerRequest,
-  RegisterRequest,
   UploadId,
 } from '@conduit/shared';
 
@@ -110,25 +108,22 @@ export class HttpClient {
     this.deviceId = deviceId;
   }
 
-  register(req: RegisterRequest): Promise<RegisterResponse> {
-    return this.request('POST', '/auth/register', RegisterResponse, { body: req, auth: false });
-  }
-
+  /** The pre-OPAQUE login, only to migrate an old account (auth/opaque-client.ts, docs/identity.md). */
   login(req: LoginRequest): Promise<SessionResponse> {
     return this.request('POST', '/auth/login', SessionResponse, { body: req, auth: false });
+  }
+
+  /**
+   * One step of an OPAQUE flow: POST /auth/opaque/<step>, unauthenticated (docs/api.md). The
+   * schema of the answer comes with the step (auth/opaque-client.ts); 204 steps pass NO_CONTENT.
+   */
+  opaqueStep<T>(step: string, body: unknown, schema: Schema<T> = NO_CONTENT as Schema<T>): Promise<T> {
+    return this.request('POST', `/auth/opaque/${step}`, schema, { body, auth: false });
   }
 
   /** Enrolls this client's own device (the path must name the device of the session). */
   registerDevice(deviceId: DeviceId): Promise<DeviceResponse> {
     return this.request('PUT', `/devices/${seg(deviceId)}`, DeviceResponse, { body: {} });
-  }
-
-  /**
-   * Changes the login password after checking the current one (dev auth mode; an OIDC server
-   * does not serve the route and answers NOT_FOUND).
-   */
-  async changePassword(req: { identity: string; password: string; newPassword: string }): Promise<void> {
-    await this.request('POST', '/auth/password', NO_CONTENT, { body: req, auth: false });
   }
 
   listDevices(): Promise<DeviceList> {

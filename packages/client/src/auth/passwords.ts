@@ -1,20 +1,25 @@
 import { createHash } from 'node:crypto';
 import { ConduitError, Password } from '@conduit/shared';
 
+/** VALIDATION_FAILED unless the password has an acceptable length. */
+export function checkPassword(password: string): void {
+  if (!Password.safeParse(password).success) {
+    throw new ConduitError('VALIDATION_FAILED', 'The password must be 8 to 256 characters long.');
+  }
+}
+
 /**
- * Splits the user's password into two unrelated secrets, as E3Kit's `EThree.derivePasswords` does
- * (SHA-512(SHA-256(password)): first half to log in, second half for the key backup). The server
- * only ever sees the login half, so it cannot open the private key backup in Keyknox.
+ * The pre-OPAQUE split of the password, kept only to migrate old accounts (docs/identity.md):
+ * SHA-512(SHA-256(password)), first half the server's login secret, second half the key
+ * backup's password. A fast unsalted hash: never used for anything new.
  */
-export interface DerivedPasswords {
+export interface LegacyPasswords {
   login: string;
   backup: string;
 }
 
-export function derivePasswords(password: string): DerivedPasswords {
-  if (!Password.safeParse(password).success) {
-    throw new ConduitError('VALIDATION_FAILED', 'The password must be 8 to 256 characters long.');
-  }
+export function legacyPasswords(password: string): LegacyPasswords {
+  checkPassword(password);
   const hash = createHash('sha512').update(createHash('sha256').update(password, 'utf8').digest()).digest();
   try {
     return {

@@ -56,9 +56,10 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
   program
     .command('register')
     .description('create the account, register this device and a new key pair (backed up under the password)')
-    .action(async (_opts, cmd: Command) =>
+    .option('--code <code>', "a reserved name's one-time registration code (from the operator)")
+    .action(async (opts: { code?: string }, cmd: Command) =>
       withClient(cmd, async (client, g) => {
-        await client.register(await readPassword({ confirm: true }));
+        await client.register(await readPassword({ confirm: true }), opts.code);
         output(g, { identity: client.identity, deviceId: client.deviceId }, [
           `registered ${client.identity} (device ${client.deviceId})`,
         ]);

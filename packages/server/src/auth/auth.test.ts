@@ -43,7 +43,13 @@ describe('dev session tokens', () => {
     const now = new Date();
     const { token, expiresAt } = await sessions.issue('alice', 'alice-laptop', now);
     expect(expiresAt.getTime() - Math.floor(now.getTime() / 1000) * 1000).toBe(12 * 3600 * 1000);
-    expect(await sessions.authenticate(token)).toEqual({ identity: 'alice', deviceId: 'alice-laptop' });
+    expect(await sessions.authenticate(token)).toEqual({
+      identity: 'alice',
+      deviceId: 'alice-laptop',
+      sessionEpoch: 0,
+    });
+    const later = await sessions.issue('alice', 'alice-laptop', now, 3);
+    expect((await sessions.authenticate(later.token)).sessionEpoch).toBe(3);
   });
 
   it('refuses expired tokens, foreign secrets and alg=none', async () => {
@@ -67,11 +73,14 @@ describe('dev session tokens', () => {
         .setIssuedAt()
         .setExpirationTime('1h')
         .sign(key);
+    // Sessions from before session epochs count as epoch 0 (ended by the first password change).
     expect(await sessions.authenticate(await session({ dev: 'alice-laptop' }))).toEqual({
       identity: 'alice',
       deviceId: 'alice-laptop',
+      sessionEpoch: 0,
     });
-    for (const claims of [{}, { dev: 'no' }, { dev: 'bad/device' }, { dev: 42 }]) {
+    const invalid = [{}, { dev: 'no' }, { dev: 'bad/device' }, { dev: 42 }, { dev: 'alice-laptop', sep: '1' }];
+    for (const claims of invalid) {
       expect((await rejection(sessions.authenticate(await session(claims)))).code).toBe('UNAUTHENTICATED');
     }
   });

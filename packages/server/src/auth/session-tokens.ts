@@ -7,6 +7,8 @@ const ISSUER = 'conduit-dev';
 const AUDIENCE = 'conduit-api';
 export const SESSION_TTL_SECONDS = 12 * 3600;
 const DEVICE_CLAIM = 'dev';
+/** The identity's session epoch at issue: a password change or lock bumps it (redis/sessions.ts). */
+const EPOCH_CLAIM = 'sep';
 
 /**
  * Dev-mode sessions: HS256 JWTs whose `sub` is the identity and whose `dev` claim is the device
@@ -20,10 +22,15 @@ export class SessionTokens implements Authenticator {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
-  async issue(identity: string, deviceId: string, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
+  async issue(
+    identity: string,
+    deviceId: string,
+    now = new Date(),
+    epoch = 0,
+  ): Promise<{ token: string; expiresAt: Date }> {
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + SESSION_TTL_SECONDS;
-    const token = await new SignJWT({ [DEVICE_CLAIM]: deviceId })
+    const token = await new SignJWT({ [DEVICE_CLAIM]: deviceId, [EPOCH_CLAIM]: epoch })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(identity)
       .setIssuer(ISSUER)
@@ -43,7 +50,14 @@ export class SessionTokens implements Authenticator {
         // Sessions issued before devices were bound lack the claim: refused, the user logs in again.
         requiredClaims: ['sub', 'exp', DEVICE_CLAIM],
       });
-      return { identity: Identity.parse(payload.sub), deviceId: DeviceId.parse(payload[DEVICE_CLAIM]) };
+      // Sessions from before epochs existed count as epoch 0: ended by the first bump.
+      const epoch = payload[EPOCH_CLAIM] ?? 0;
+      if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch)) throw new Error('bad session epoch');
+      return {
+        identity: Identity.parse(payload.sub),
+        deviceId: DeviceId.parse(payload[DEVICE_CLAIM]),
+        sessionEpoch: epoch,
+      };
     } catch (cause) {
       throw new ConduitError('UNAUTHENTICATED', undefined, undefined, { cause });
     }

@@ -107,7 +107,6 @@ describe('happy path', () => {
     const hours = (Date.parse(session.expiresAt) - Date.now()) / 3_600_000;
     expect(hours).toBeGreaterThan(11.9);
     expect(hours).toBeLessThanOrEqual(12);
-    const token = session.token;
     const newPassword = 'a brand new password';
     await ok(
       { method: 'POST', path: '/v1/auth/password', body: { identity: dave, password: PASSWORD, newPassword } },
@@ -115,7 +114,9 @@ describe('happy path', () => {
     );
     const refused = await call(daveLogin(PASSWORD));
     expect(refused.status).toBe(401);
-    await ok(daveLogin(newPassword));
+    // The password change ended the session opened before it.
+    expect((await call({ method: 'PUT', path: `/v1/devices/${daveDevice}`, token: session.token })).status).toBe(401);
+    const token = (await ok<{ token: string }>(daveLogin(newPassword))).token;
 
     const device = await ok<{ createdAt: string }>({ method: 'PUT', path: `/v1/devices/${daveDevice}`, token });
     expect(device).toMatchObject({ identity: dave, deviceId: daveDevice });

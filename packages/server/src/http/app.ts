@@ -9,6 +9,7 @@ import { groupRoutes } from './routes/groups.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identities.js';
 import { objectRoutes } from './routes/objects.js';
+import { opaqueAuthRoutes } from './routes/opaque-auth.js';
 import { opsRoutes, type OpsOptions } from './routes/ops.js';
 import { pointerRoutes } from './routes/pointers.js';
 import { recordRoutes } from './routes/records.js';
@@ -28,7 +29,11 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
   if (ops) app.use(opsRoutes(ctx, ops));
 
   const v1 = express.Router();
-  if (ctx.devAccounts) v1.use(authRoutes(ctx.devAccounts));
+  if (ctx.devAccounts) {
+    const legacy = ctx.config.auth.mode === 'dev' && ctx.config.auth.legacyRoutes === true;
+    v1.use(authRoutes(ctx.devAccounts, ctx.authRate, legacy));
+  }
+  if (ctx.opaqueAccounts) v1.use(opaqueAuthRoutes(ctx.opaqueAccounts, ctx.authRate));
   v1.use(
     deviceRoutes(ctx),
     tokenRoutes(ctx),

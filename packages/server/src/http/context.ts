@@ -2,6 +2,10 @@ import type { Authenticator, SyncAdmin, TokenIssuer } from '@conduit/shared';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DevAccounts } from '../auth/dev-accounts.js';
+import type { NamePolicy } from '../auth/names.js';
+import type { OpaqueAccounts } from '../auth/opaque-accounts.js';
+import type { AuthRateLimiter } from '../redis/auth-rate.js';
+import type { SessionState } from '../redis/sessions.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ServerConfig } from '../config.js';
 import type { DeliveryObserver } from '../purge/events.js';
@@ -20,6 +24,12 @@ export interface AppContext {
   authenticator: Authenticator;
   /** Present in dev auth mode only: its routes exist only then. */
   devAccounts?: DevAccounts;
+  /** OPAQUE password accounts: dev auth mode only, like devAccounts. */
+  opaqueAccounts?: OpaqueAccounts;
+  /** Session epochs and operator locks, checked with the device on every authenticated request. */
+  sessionState: SessionState;
+  authRate: AuthRateLimiter;
+  names: NamePolicy;
   identities: IdentityDirectory;
   devices: DeviceRepository;
   groups: GroupRepository;

@@ -1,6 +1,6 @@
 import { ConduitError, DEVICE_HEADER, DeviceId, MAX_JSON_BODY_BYTES } from '@conduit/shared';
 import type { Principal } from '@conduit/shared';
-import express, { type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { AppContext } from './context.js';
 import { parseInput } from './validate.js';
@@ -56,8 +56,10 @@ export interface AuthenticateOptions {
 
 /**
  * The bearer token, then the device the request acts for (see effectiveDevice), checked against
- * the identity's devices in one Redis round trip: a revoked device is refused on every route
- * (DEVICE_REVOKED), an unregistered one everywhere but enrollment (UNKNOWN_DEVICE).
+ * the identity's devices, session epoch and lock in one Redis round trip: a revoked device is
+ * refused on every route (DEVICE_REVOKED), an unregistered one everywhere but enrollment
+ * (UNKNOWN_DEVICE), a session older than a password change or lock with UNAUTHENTICATED, a locked
+ * identity with ACCOUNT_LOCKED. Token issuance goes through here too, so none of them gets a token.
  */
 export function authenticate(ctx: AppContext, opts: AuthenticateOptions = {}): RequestHandler {
   return async (req, res, next) => {
@@ -66,7 +68,10 @@ export function authenticate(ctx: AppContext, opts: AuthenticateOptions = {}): R
     if (!match?.[1]) throw new ConduitError('UNAUTHENTICATED');
     const principal = await ctx.authenticator.authenticate(match[1]);
     const deviceId = effectiveDevice(principal, req.get(DEVICE_HEADER));
-    const status = await ctx.devices.status(principal.identity, deviceId);
+    // Device, session epoch and operator lock in one round trip (redis/sessions.ts).
+    const status = await ctx.sessionState.check(principal.identity, deviceId, principal.sessionEpoch);
+    if (status === 'locked') throw new ConduitError('ACCOUNT_LOCKED');
+    if (status === 'expired') throw new ConduitError('UNAUTHENTICATED', 'The session was ended; log in again.');
     if (status === 'revoked') throw new ConduitError('DEVICE_REVOKED');
     if (status === 'unknown' && !opts.enrollment) throw new ConduitError('UNKNOWN_DEVICE');
     res.locals.principal = principal;
@@ -100,6 +105,11 @@ export function callerDevice(res: Response): DeviceId {
   const deviceId = res.locals.device as DeviceId | undefined;
   if (!deviceId) throw new ConduitError('UNAUTHENTICATED');
   return deviceId;
+}
+
+/** The peer address rate limits count against (the socket's: no proxy header is trusted). */
+export function clientAddress(req: Request): string {
+  return req.socket.remoteAddress ?? 'unknown';
 }
 
 export const methodNotAllowed: RequestHandler = () => {
@@ -143,6 +153,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
+    const retryAfter = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (error.code === 'RATE_LIMITED' && typeof retryAfter === 'number') res.set('Retry-After', String(retryAfter));
     res.status(error.status).json(error.toBody());
   };
 }

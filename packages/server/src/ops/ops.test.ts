@@ -10,6 +10,7 @@ import { S3ObjectStore } from '../adapters/s3/s3-object-store.js';
 import { createLogger } from '../logger.js';
 import { startServer, startWorker, type RunningServer, type RunningWorker } from '../server.js';
 import { FakeSyncAdmin, deleteKeys, eventually, randomKeyPrefix, testConfig } from '../testing/fakes.js';
+import { runAccountCommand } from './account-commands.js';
 import { DeliveryMetrics } from './metrics.js';
 
 // The API and worker on real Redis and a real s3rver (Sync is a recording fake: its REST side is
@@ -69,7 +70,7 @@ beforeAll(async () => {
   const base = testConfig(prefix);
   config = {
     ...base,
-    auth: { mode: 'dev', sessionSecret: secret('session-secret') },
+    auth: { mode: 'dev', sessionSecret: secret('session-secret'), legacyRoutes: true },
     twilio: { ...base.twilio, authToken: secret('twilio-auth'), apiKeySecret: secret('twilio-key') },
     s3: {
       bucket: 'ops-test',
@@ -154,7 +155,12 @@ describe('a full request cycle', () => {
       const password = passwords[identity];
       const deviceId = devices[identity];
       seen.push(password);
-      expect((await call('/v1/auth/register', { method: 'POST', body: { identity, password } })).status).toBe(201);
+      // Admin identities are reserved: only the operator's one-time code registers one.
+      const code =
+        identity === 'root' ? { registrationCode: await runAccountCommand(() => config, 'bootstrap', 'root') } : {};
+      expect((await call('/v1/auth/register', { method: 'POST', body: { identity, password, ...code } })).status).toBe(
+        201,
+      );
       const login = await call('/v1/auth/login', { method: 'POST', body: { identity, password, deviceId } });
       sessionTokens[identity] = login.json().token as string;
       seen.push(sessionTokens[identity]);

@@ -14,6 +14,7 @@ import {
   type SyncEmulator,
 } from '../../../devstack/src/sync/index.js';
 import { LocalSyncHttpClient } from '../adapters/twilio/local-http-client.js';
+import { runAccountCommand } from '../ops/account-commands.js';
 import { TwilioSyncAdmin } from '../adapters/twilio/twilio-sync-admin.js';
 import { verifyLines } from '../audit/chain.js';
 import { createKeys } from '../redis/keys.js';
@@ -74,8 +75,9 @@ async function call(
 }
 
 /** Registers `identity` and enrolls `devices` devices, each logged in on its own. */
-async function signUp(identity: string, devices = 1): Promise<User> {
-  expect((await call(null, 'POST', '/v1/auth/register', { identity, password: PASSWORD })).status).toBe(201);
+async function signUp(identity: string, devices = 1, registrationCode?: string): Promise<User> {
+  const body = { identity, password: PASSWORD, ...(registrationCode ? { registrationCode } : {}) };
+  expect((await call(null, 'POST', '/v1/auth/register', body)).status).toBe(201);
   const u: User = { identity, token: '', devices: [], sessions: {} };
   for (let i = 0; i < devices; i += 1) {
     const deviceId = `device-${i}`;
@@ -221,7 +223,9 @@ describe('GET /v1/admin/audit', () => {
     expect((await call(stranger, 'GET', '/v1/admin/audit')).status).toBe(403);
     expect((await call(null, 'GET', '/v1/admin/audit')).status).toBe(401);
 
-    const adminUser = await signUp('root-admin');
+    // Admin identities are reserved: registering one takes the operator's bootstrap code.
+    const code = await runAccountCommand(() => testConfig(prefix), 'bootstrap', 'root-admin');
+    const adminUser = await signUp('root-admin', 1, code);
     const res = await call(adminUser, 'GET', '/v1/admin/audit');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/);

@@ -1,7 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
 
-/** Dev-mode local accounts: identity -> encoded password hash; plus the set of known identities. */
+/**
+ * Dev-mode local accounts: a hash per identity with `opaque` (the OPAQUE registration record) or,
+ * for accounts not migrated yet, `hash` (the legacy scrypt hash); plus the set of known identities.
+ */
 export class AccountRepository {
   constructor(
     private readonly redis: Redis,
@@ -23,7 +26,43 @@ export class AccountRepository {
   async passwordHash(identity: string): Promise<string | null> {
     return this.redis.hget(this.keys.account(identity), 'hash');
   }
+
+  /** The OPAQUE record, and whether the account still has (only) a legacy hash. */
+  async credentials(identity: string): Promise<{ record: string | null; legacy: boolean }> {
+    const [record, hash] = await this.redis.hmget(this.keys.account(identity), 'opaque', 'hash');
+    return { record: record ?? null, legacy: record == null && hash != null };
+  }
+
+  /** Creates an OPAQUE account unless the identity is taken (by either kind); whether it was created. */
+  async createOpaque(identity: string, record: string): Promise<boolean> {
+    const created = await this.redis.eval(
+      CREATE_OPAQUE,
+      2,
+      this.keys.account(identity),
+      this.keys.identities(),
+      identity,
+      record,
+    );
+    return created === 1;
+  }
+
+  /** Replaces the account's credentials by an OPAQUE record; the legacy hash, if any, is deleted. */
+  async setOpaque(identity: string, record: string): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.keys.account(identity), 'opaque', record)
+      .hdel(this.keys.account(identity), 'hash')
+      .exec();
+  }
 }
+
+// KEYS: account hash, identities set. ARGV: identity, record.
+const CREATE_OPAQUE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'opaque', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+`;
 
 /** Identities the server knows: dev accounts, and anyone who registered a device (OIDC mode). */
 export class IdentityDirectory {

@@ -43,6 +43,16 @@ export interface Keys {
   auditEntryId(id: string): string;
   /** Token bucket of Sync writes against one Sync object. */
   syncBucket(objectName: string): string;
+  /** Hash {epoch, locked} of an identity's sessions: tokens from an older epoch are refused. */
+  sessionState(identity: string): string;
+  /** One step of an OPAQUE flow (login state, re-registration ticket): single use, short TTL. */
+  authFlow(id: string): string;
+  /** Fixed-window counter of authentication attempts by one identity or one client address. */
+  authAttempts(scope: 'id' | 'addr', subject: string): string;
+  /** Set of identity names reserved with `conduit-server admin reserve` (lower case). */
+  reservedIdentities(): string;
+  /** SHA-256 of the one-time registration code of a reserved identity (lower case). */
+  bootstrapCode(identity: string): string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -71,5 +81,10 @@ export function createKeys(prefix: string): Keys {
     auditPending: () => `${prefix}audit:pending`,
     auditEntryId: (id) => `${prefix}audit:id:${id}`,
     syncBucket: (objectName) => `${prefix}bucket:${objectName}`,
+    sessionState: (identity) => `${prefix}sess:${identity}`,
+    authFlow: (id) => `${prefix}authflow:${id}`,
+    authAttempts: (scope, subject) => `${prefix}authrate:${scope}:${subject}`,
+    reservedIdentities: () => `${prefix}reserved`,
+    bootstrapCode: (identity) => `${prefix}bootstrap:${identity}`,
   };
 }

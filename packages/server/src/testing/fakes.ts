@@ -35,7 +35,8 @@ export function testConfig(prefix: string, overrides: Partial<ServerConfig> = {}
     port: 0,
     redisUrl: TEST_REDIS_URL,
     redisKeyPrefix: prefix,
-    auth: { mode: 'dev', sessionSecret: randomBytes(32).toString('base64url') },
+    // Unit tests drive the pre-OPAQUE routes with plain passwords (the client speaks OPAQUE: e2e tests).
+    auth: { mode: 'dev', sessionSecret: randomBytes(32).toString('base64url'), legacyRoutes: true },
     virgil: { appId: 'app', appKeyId: 'key', appPrivateKey: 'unused', tokenTtlSeconds: 600 },
     twilio: {
       accountSid: 'ACtest',

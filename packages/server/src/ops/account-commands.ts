@@ -1,0 +1,63 @@
+import { ConduitError, Identity } from '@conduit/shared';
+import { DEFAULTS, type ServerConfig } from '../config.js';
+import { DEFAULT_RESERVED_IDENTITIES, NamePolicy } from '../auth/names.js';
+import { OpaqueServer } from '../auth/opaque.js';
+import { closeRedis, connectRedis } from '../redis/connection.js';
+import { createKeys } from '../redis/keys.js';
+import { SessionState } from '../redis/sessions.js';
+
+export const ACCOUNT_COMMANDS = ['lock', 'unlock', 'reserve', 'bootstrap', 'opaque-setup'] as const;
+export type AccountCommand = (typeof ACCOUNT_COMMANDS)[number];
+
+/**
+ * `conduit-server admin <command> [identity]`: operator actions on identities, straight on Redis
+ * (no admin route, so no session can do them). Returns what to print on stdout.
+ *   lock <identity>       refuse the identity on every route and end its sessions (ACCOUNT_LOCKED)
+ *   unlock <identity>     lift the lock (ended sessions stay ended)
+ *   reserve <identity>    only a bootstrap code may register the name (IDENTITY_RESERVED)
+ *   bootstrap <identity>  reserve the name and print a one-time registration code (valid 24 h)
+ *   opaque-setup          print a new CONDUIT_OPAQUE_SERVER_SETUP (needs no configuration)
+ */
+export async function runAccountCommand(
+  loadConfig: () => ServerConfig,
+  command: string,
+  arg: string | undefined,
+): Promise<string> {
+  if (command === 'opaque-setup') return OpaqueServer.generateSetup();
+  if (!(ACCOUNT_COMMANDS as readonly string[]).includes(command)) {
+    throw new ConduitError(
+      'VALIDATION_FAILED',
+      `usage: conduit-server admin <${ACCOUNT_COMMANDS.join('|')}> [identity]`,
+    );
+  }
+  const parsed = Identity.safeParse(arg);
+  if (!parsed.success) throw new ConduitError('VALIDATION_FAILED', 'The command needs a valid identity.');
+  const identity = parsed.data;
+  const config = loadConfig();
+  const keys = createKeys(config.redisKeyPrefix ?? DEFAULTS.redisKeyPrefix);
+  const redis = connectRedis(config.redisUrl, 'command');
+  try {
+    const sessions = new SessionState(redis, keys);
+    const names = new NamePolicy(
+      redis,
+      keys,
+      config.reservedIdentities ?? DEFAULT_RESERVED_IDENTITIES,
+      config.adminIdentities ?? [],
+    );
+    switch (command as Exclude<AccountCommand, 'opaque-setup'>) {
+      case 'lock':
+        await sessions.lock(identity);
+        return `${identity} locked; its sessions are ended`;
+      case 'unlock':
+        await sessions.unlock(identity);
+        return `${identity} unlocked`;
+      case 'reserve':
+        await names.reserve(identity);
+        return `${identity} reserved`;
+      case 'bootstrap':
+        return await names.bootstrap(identity);
+    }
+  } finally {
+    await closeRedis(redis);
+  }
+}
