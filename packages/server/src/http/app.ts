@@ -3,10 +3,12 @@ import express, { type Express } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound, requestLog, securityHeaders } from './middleware.js';
 import { adminRoutes } from './routes/admin.js';
+import { anomalyRoutes } from './routes/anomalies.js';
 import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
 import { groupRoutes } from './routes/groups.js';
 import { healthRoutes } from './routes/health.js';
+import { memberDeviceRoutes } from './routes/member-devices.js';
 import { objectRoutes } from './routes/objects.js';
 import { opsRoutes, type OpsOptions } from './routes/ops.js';
 import { pointerRoutes } from './routes/pointers.js';
@@ -36,6 +38,8 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
     uploadRoutes(ctx),
     pointerRoutes(ctx),
     recordRoutes(ctx),
+    anomalyRoutes(ctx),
+    memberDeviceRoutes(ctx),
     adminRoutes(ctx),
   );
   app.use(API_PREFIX, v1);

@@ -1,3 +1,4 @@
+import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,7 @@ async function registered(expected = [bob1, bob2]): Promise<string> {
     expected,
     createdAt: new Date(),
     retentionSeconds: 3600,
+    binding: TEST_BINDING,
     epoch: '0',
   });
   expect(created).toBe('created');
@@ -46,21 +48,25 @@ afterAll(async () => {
 describe('PointerLedger ack script', () => {
   it('refuses an unknown pointer without side effects', async () => {
     const pointerId = hex();
-    expect(await ledger.acknowledge(pointerId, bob1)).toEqual({ ok: false, reason: 'POINTER_NOT_FOUND' });
+    expect(await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT)).toEqual({ ok: false, reason: 'POINTER_NOT_FOUND' });
     expect(await redis.exists(keys.pointerAcked(pointerId))).toBe(0);
   });
 
   it('refuses endpoints that are not recipients, the sender included', async () => {
     const pointerId = await registered();
-    expect(await ledger.acknowledge(pointerId, carol)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
-    expect(await ledger.acknowledge(pointerId, alice)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
+    expect(await ledger.acknowledge(pointerId, carol, TEST_RECEIPT)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
+    expect(await ledger.acknowledge(pointerId, alice, TEST_RECEIPT)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
     expect((await ledger.get(pointerId))?.acknowledged).toEqual([]);
   });
 
   it('is idempotent and counts down per distinct endpoint', async () => {
     const pointerId = await registered();
-    expect(await ledger.acknowledge(pointerId, bob1)).toEqual({ ok: true, remaining: 1, firstAck: true });
-    expect(await ledger.acknowledge(pointerId, bob1)).toEqual({ ok: true, remaining: 1, firstAck: false });
+    expect(await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT)).toEqual({ ok: true, remaining: 1, firstAck: true });
+    expect(await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT)).toEqual({
+      ok: true,
+      remaining: 1,
+      firstAck: false,
+    });
     const status = await ledger.get(pointerId);
     expect(status?.state).toBe('pending');
     expect(status?.acknowledged).toEqual([bob1]);
@@ -69,12 +75,12 @@ describe('PointerLedger ack script', () => {
 
   it('the last ack moves the pointer to purging and enqueues it exactly once', async () => {
     const pointerId = await registered();
-    await ledger.acknowledge(pointerId, bob1);
+    await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT);
     // Concurrent and repeated final acks: the transition must still happen once.
     const results = await Promise.all([
-      ledger.acknowledge(pointerId, bob2),
-      ledger.acknowledge(pointerId, bob2),
-      ledger.acknowledge(pointerId, bob1),
+      ledger.acknowledge(pointerId, bob2, TEST_RECEIPT),
+      ledger.acknowledge(pointerId, bob2, TEST_RECEIPT),
+      ledger.acknowledge(pointerId, bob1, TEST_RECEIPT),
     ]);
     expect(results.map((r) => r.ok && r.remaining)).toEqual([0, 0, 0]);
     // Exactly one of the two concurrent bob2 acks recorded it.
@@ -94,6 +100,7 @@ describe('PointerLedger ack script', () => {
       expected: [alice],
       createdAt: new Date(),
       retentionSeconds: 3600,
+      binding: TEST_BINDING,
       epoch: '0',
     });
     expect(again).toBe('exists');
@@ -102,7 +109,7 @@ describe('PointerLedger ack script', () => {
 
   it('markPurged is idempotent and keeps the first purgedAt', async () => {
     const pointerId = await registered([bob1]);
-    await ledger.acknowledge(pointerId, bob1);
+    await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT);
     const first = new Date('2030-01-01T00:00:00.000Z');
     const receipt = '{"at":"2030-01-01T00:00:00.000Z","type":"deletion-receipt"}';
     expect(await ledger.markPurged(pointerId, first, receipt)).toMatchObject({ ok: true });
@@ -123,7 +130,7 @@ describe('PointerLedger ack script', () => {
 
   it('gives every ledger key the retention TTL', async () => {
     const pointerId = await registered();
-    await ledger.acknowledge(pointerId, bob1);
+    await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT);
     for (const key of [keys.pointer(pointerId), keys.pointerExpected(pointerId), keys.pointerAcked(pointerId)]) {
       const ttl = await redis.ttl(key);
       expect(ttl).toBeGreaterThan(3500);
