@@ -11,20 +11,15 @@ import {
   parseAnyPointer,
   parsePointer,
   PointerId,
-  serializePointer,
   syncMapOf,
 } from '@conduit/shared';
 import { DeviceId } from '@conduit/shared';
-import type {
-  DeviceResponse,
-  Endpoint,
-  GroupView,
-  PointerChannel,
-  PointerStatus,
-  PointerV1,
-  RecordPointerV1,
-} from '@conduit/shared';
+import type { DeviceResponse, Endpoint, GroupView, PointerChannel, PointerV1, RecordPointerV1 } from '@conduit/shared';
 import { HttpClient } from './api/http-client.js';
+import { reportAnomaly } from './delivery/anomalies.js';
+import { SenderDevices } from './delivery/sender-devices.js';
+import { verifyDelivery } from './delivery/status.js';
+import type { DeliveryStatus } from './delivery/status.js';
 import { derivePasswords } from './auth/passwords.js';
 import { closeEThree, initVirgilWasm, openEThree } from './crypto/e3kit.js';
 import { EncryptedKeyStore } from './crypto/key-store.js';
@@ -39,7 +34,7 @@ import type { MergeFn } from './records/records-client.js';
 import type { Replica } from './records/replica.js';
 import type { ReceiveContext, ReceivedFile } from './receive-pointer.js';
 import { LocalState } from './state/local-state.js';
-import { ReceivedLog } from './state/received-log.js';
+import { isFinal, ReceivedLog } from './state/received-log.js';
 import { DownloadStateStore } from './transfer/download-state.js';
 import type { DownloadOptions } from './transfer/download.js';
 import { progressEmitter } from './transfer/progress.js';
@@ -51,6 +46,8 @@ import { UploadStateStore } from './transfer/upload-state.js';
 import { fromVirgilError, virgil } from './virgil/errors.js';
 import { waitForAbort } from './util/abort.js';
 import { GroupKeys } from './virgil/group-keys.js';
+import { receiptSigner, verifyReceipt } from './virgil/receipts.js';
+import type { CardOf } from './virgil/receipts.js';
 import { selfSealer } from './virgil/self-seal.js';
 
 export interface ConduitClientOptions {
@@ -72,6 +69,11 @@ export interface ConduitClientOptions {
    * locked device fail with UNAUTHENTICATED.
    */
   keyPassword?: () => Promise<string>;
+  /**
+   * The card lookup that receipt verification (status) uses; default: the directory via E3Kit.
+   * A pinned lookup (trust on first use) plugs in here.
+   */
+  cardOf?: CardOf;
 }
 
 export interface SendOptions extends UploadOptions {
@@ -406,7 +408,7 @@ export class ConduitClient {
     );
     let envelope: string;
     try {
-      envelope = await sealEnvelope({ ...uploaded, file }, encrypt);
+      envelope = await sealEnvelope({ ...uploaded, file, sender: this.endpoint, groupId: gid }, encrypt);
     } finally {
       uploaded.contentKey.fill(0);
     }
@@ -416,7 +418,9 @@ export class ConduitClient {
     );
 
     const { pointerId, objectId } = uploaded;
-    const reg = await this.api.registerPointer(gid, { pointerId, objectId });
+    // The server binds the pointer in its ledger and publishes the Sync item (members only read
+    // the map). A resumed send re-registers: the server re-publishes only while still pending.
+    const reg = await this.api.registerPointer(gid, { pointerId, objectId, size: uploaded.size, envelope });
     const pointer: PointerV1 = {
       v: 1,
       kind: 'file',
@@ -426,14 +430,8 @@ export class ConduitClient {
       objectId,
       size: uploaded.size,
       envelope,
-      createdAt: new Date().toISOString(),
+      createdAt: reg.createdAt,
     };
-    const data = JSON.parse(serializePointer(pointer)) as Record<string, unknown>;
-    // A resumed send whose pointer already left 'pending' (the previous run crashed after
-    // publishing) must not put back a Sync copy that was deleted or is being deleted.
-    if (reg.state === 'pending') {
-      await (await this.channel()).publish(reg.syncMap, reg.itemKey, data, reg.itemTtlSeconds);
-    }
     await uploaded.finish();
     progressEmitter({ direction: 'send', bytesTotal: uploaded.plainLength, name }, opts.onProgress)(
       'done',
@@ -487,8 +485,7 @@ export class ConduitClient {
           replica,
           merge: opts.merge,
           log: this.log,
-          publish: async (reg, data) =>
-            (await this.channel()).publish(reg.syncMap, reg.itemKey, data, reg.itemTtlSeconds),
+          sign: receiptSigner(await this.ethree()),
           subscribe: async (onPointer) => {
             const view = this.groupViews.get(gid) ?? (await this.getGroup(gid));
             const unsubscribe = await (
@@ -557,8 +554,17 @@ export class ConduitClient {
     }
   }
 
-  async status(pointerId: string): Promise<PointerStatus> {
-    return this.api.pointerStatus(parseId(PointerId, pointerId, 'pointer id'));
+  /**
+   * The pointer's delivery status, each receipt checked against its receiver's card: a receipt
+   * the receiver's key did not sign shows as 'invalid-signature' (the server cannot fake delivery).
+   */
+  async status(pointerId: string): Promise<DeliveryStatus> {
+    const status = await this.api.pointerStatus(parseId(PointerId, pointerId, 'pointer id'));
+    const ethree = await this.ethree();
+    const cardOf: CardOf = this.opts.cardOf ?? ((identity) => ethree.findUsers(identity));
+    return verifyDelivery(status, cardOf, (card, statement, signature) =>
+      verifyReceipt(ethree, card, statement, signature),
+    );
   }
 
   /** Stops receiving, closes the Sync connection and releases E3Kit's local storage. */
@@ -587,6 +593,8 @@ export class ConduitClient {
       outDir: opts.outDir,
       api: this.api,
       keys: await this.keys(),
+      senderDevices: new SenderDevices(this.api),
+      sign: receiptSigner(await this.ethree()),
       received: this.received,
       downloads: new DownloadStateStore(this.state.downloadsDir),
       log: this.log,
@@ -596,6 +604,8 @@ export class ConduitClient {
     const onError =
       opts.onError ?? ((err: ConduitError) => this.log(`pointer not received: ${err.code}: ${err.message}`));
     let active = true;
+    // File pointers seen in this session: a removal before this endpoint finished with one is reported.
+    const seenFiles = new Set<PointerId>();
     const handle = async (data: unknown): Promise<void> => {
       if (!active) return;
       let file: ReceivedFile | undefined;
@@ -603,6 +613,7 @@ export class ConduitClient {
         // The map carries file and record pointers: records go to the group's replica.
         const pointer = parseAnyPointer(data);
         if (pointer.kind === 'record') return await (await this.records(gid)).receive(pointer);
+        seenFiles.add(pointer.id);
         file = await receivePointer(ctx, data);
       } catch (err) {
         onError(asConduitError(err));
@@ -612,14 +623,30 @@ export class ConduitClient {
       if (once) active = false;
       opts.onFile?.(file);
     };
+    const vanished = async (key: string): Promise<void> => {
+      const id = key as PointerId;
+      if (!active || !seenFiles.has(id) || isFinal(this.received.get(id))) return;
+      await reportAnomaly(
+        { groupId: gid, api: this.api, received: this.received, log: this.log },
+        id,
+        'vanished',
+        'POINTER_NOT_FOUND',
+      );
+      onError(new ConduitError('POINTER_NOT_FOUND', `Pointer ${id} was removed before this endpoint received it.`));
+    };
+    // The chain must never reject: a stray rejection would abort the process (see crypto/).
+    const enqueue = (step: () => Promise<void>): void => {
+      this.work = this.work
+        .then(step)
+        .catch((err: unknown) => this.log(`receive callback failed: ${asConduitError(err).code}`));
+    };
     const unsubscribe = await (
       await this.channel()
-    ).subscribe(view.syncMap || syncMapOf(gid), (_key, data) => {
-      // The chain must never reject: a stray rejection would abort the process (see crypto/).
-      this.work = this.work
-        .then(() => handle(data))
-        .catch((err: unknown) => this.log(`receive callback failed: ${asConduitError(err).code}`));
-    });
+    ).subscribe(
+      view.syncMap || syncMapOf(gid),
+      (_key, data) => enqueue(() => handle(data)),
+      (key) => enqueue(() => vanished(key)),
+    );
     let stopped = false;
     const stop = async () => {
       if (stopped) return;
