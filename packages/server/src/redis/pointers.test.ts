@@ -1,8 +1,9 @@
-import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../testing/fakes.js';
+import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
+import { AnomalyRepository, ANOMALY_BUDGET } from './anomalies.js';
 import { createKeys } from './keys.js';
 import { PointerLedger } from './pointers.js';
 
@@ -136,5 +137,71 @@ describe('PointerLedger ack script', () => {
       expect(ttl).toBeGreaterThan(3500);
       expect(ttl).toBeLessThanOrEqual(3600);
     }
+  });
+});
+
+describe('PointerLedger binding and receipts', () => {
+  it('binds group, sender endpoint, object and envelope digest at registration', async () => {
+    const pointerId = await registered();
+    expect(await ledger.get(pointerId)).toMatchObject({
+      sender: alice,
+      objectId: TEST_BINDING.objectId,
+      envelopeSha256: TEST_BINDING.envelopeSha256,
+      receipts: [],
+    });
+  });
+
+  it('refuses an ack naming another object or envelope, changing nothing', async () => {
+    const pointerId = await registered();
+    const before = await ledger.get(pointerId);
+    for (const claim of [
+      { ...TEST_RECEIPT, objectId: hex() },
+      { ...TEST_RECEIPT, objectId: null },
+      { ...TEST_RECEIPT, envelopeSha256: 'ee'.repeat(32) },
+    ]) {
+      expect(await ledger.acknowledge(pointerId, bob1, claim)).toEqual({ ok: false, reason: 'POINTER_MISMATCH' });
+    }
+    expect(await ledger.get(pointerId)).toEqual(before);
+    expect(await redis.exists(keys.pointerReceipts(pointerId))).toBe(0);
+  });
+
+  it("keeps each endpoint's first signed receipt with its time; a repeat does not replace it", async () => {
+    const pointerId = await registered();
+    const at = new Date('2026-01-02T03:04:05.000Z');
+    await ledger.acknowledge(pointerId, bob1, { ...TEST_RECEIPT, signature: 'Zmlyc3Q=' }, at);
+    await ledger.acknowledge(pointerId, bob1, { ...TEST_RECEIPT, signature: 'c2Vjb25k' });
+    expect((await ledger.get(pointerId))?.receipts).toEqual([{ ...bob1, signature: 'Zmlyc3Q=', at: at.toISOString() }]);
+    expect(await redis.ttl(keys.pointerReceipts(pointerId))).toBeGreaterThan(0); // expires with the pointer
+  });
+
+  it('binds a record tombstone (no object) and accepts only a null object in its acks', async () => {
+    const pointerId = hex();
+    const binding = { objectId: null, envelopeSha256: TEST_BINDING.envelopeSha256 };
+    const input = { pointerId, groupId: hex(), sender: alice, expected: [bob1], createdAt: new Date() };
+    expect(await ledger.register({ ...input, retentionSeconds: 60, epoch: '0', binding })).toBe('created');
+    expect((await ledger.get(pointerId))?.objectId).toBeNull();
+    expect(await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT)).toMatchObject({ reason: 'POINTER_MISMATCH' });
+    expect(await ledger.acknowledge(pointerId, bob1, { ...TEST_RECEIPT, objectId: null })).toMatchObject({ ok: true });
+  });
+});
+
+describe('AnomalyRepository', () => {
+  it('keeps one report per pointer per endpoint, and a budget per endpoint', async () => {
+    const anomalies = new AnomalyRepository(redis, keys);
+    const pointerId = hex();
+    const at = new Date().toISOString();
+    const report = { ...bob1, kind: 'vanished' as const, code: 'POINTER_NOT_FOUND', at };
+    expect(await anomalies.record(pointerId, report, 60)).toBe('recorded');
+    expect(await anomalies.record(pointerId, { ...report, kind: 'changed' }, 60)).toBe('duplicate');
+    expect(await anomalies.record(pointerId, { ...bob2, kind: 'unverifiable', code: 'INTEGRITY', at }, 60)).toBe(
+      'recorded',
+    );
+    expect(await anomalies.list(pointerId)).toEqual([report, { ...bob2, kind: 'unverifiable', code: 'INTEGRITY', at }]);
+
+    const flooder = { identity: 'mallory', deviceId: 'mallory-dev-1', kind: 'unknown' as const, code: 'X', at };
+    const outcomes = [];
+    for (let i = 0; i <= ANOMALY_BUDGET; i += 1) outcomes.push(await anomalies.record(hex(), flooder, 60));
+    expect(outcomes.filter((o) => o === 'recorded')).toHaveLength(ANOMALY_BUDGET);
+    expect(outcomes.at(-1)).toBe('over-budget');
   });
 });
