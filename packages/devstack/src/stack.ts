@@ -32,6 +32,15 @@ export interface LocalStack {
     syncItemExists(map: string, key: string): Promise<boolean>;
     readObject(key: string): Promise<Buffer>;
   };
+  /**
+   * What the operator's server holds: the Sync admin credentials and its Redis namespace. For
+   * adversary tests that play a compromised server (forged Sync items, forged ledger records).
+   */
+  internals: {
+    syncRestUrl: string;
+    syncCredentials: SyncCredentials;
+    redisKeyPrefix: string;
+  };
   stop(): Promise<void>;
 }
 
@@ -139,6 +148,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         CONDUIT_VIRGIL_SERVICE_KEY: virgil.servicePublicKey,
         CONDUIT_TWILSOCK_URI: sync.twilsockUri,
       },
+      internals: { syncRestUrl: sync.restUrl, syncCredentials, redisKeyPrefix: secrets.redisKeyPrefix },
       inspect: {
         // Asks the emulator through the same Sync REST API the real service exposes.
         async syncItemExists(map, key) {

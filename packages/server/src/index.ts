@@ -7,3 +7,4 @@ export type { S3ObjectStoreOptions } from './adapters/s3/s3-object-store.js';
 export { PURGE_QUEUE } from './purge/queue.js';
 export { TwilioSyncAdmin, SyncRateLimitedError, SyncUnavailableError } from './adapters/twilio/twilio-sync-admin.js';
 export { TwilioSyncTokenIssuer } from './adapters/twilio/sync-token-issuer.js';
+export { processMetrics } from './ops/metrics.js';
