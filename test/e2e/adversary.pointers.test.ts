@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient, HttpClient, type SentFile } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { processMetrics, TwilioSyncAdmin } from '@conduit/server';
-import { ConduitError, envelopeSha256, syncMapOf, type PointerV1 } from '@conduit/shared';
+import { ConduitError, envelopeSha256, objectKeyOf, syncMapOf, type PointerV1 } from '@conduit/shared';
 
 // Issue 10, part A/B: a hostile member and a compromised server against pointer integrity and
 // delivery receipts, on the real local stack with the unmodified SDKs (e3kit-node, twilio-sync,
@@ -202,6 +202,37 @@ describe('adversary: pointers and receipts', () => {
       { kind: 'unknown', code: 'POINTER_NOT_FOUND', reportedBy: `bob:${bob.deviceId}` },
     ]);
     expect(await anomalyMetric('unknown')).toBe(before + 1);
+  });
+
+  it('a pointer removed before this endpoint could receive it is reported as vanished, never acknowledged', async () => {
+    const sent = await send(alice, 'vanishing');
+    // Whoever holds the bucket deletes the object: bob's download fails (transient, retried later).
+    await stack.internals.deleteObject(objectKeyOf(groupId, sent.objectId));
+    const before = await anomalyMetric('vanished');
+    const errors: ConduitError[] = [];
+    const stop = new AbortController();
+    const receiving = bob.receive(groupId, {
+      outDir: join(dir, 'inbox-v'),
+      signal: stop.signal,
+      onError: (e) => errors.push(e),
+    });
+    const until = async (check: () => boolean) => {
+      const deadline = Date.now() + 20_000;
+      while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    };
+    await until(() => errors.length >= 1);
+    expect(errors[0]?.code).not.toBe('POINTER_NOT_FOUND');
+    // Then the item goes (a compromised server, or an early purge) before bob acknowledged.
+    expect(await admin.removeMapItem(syncMapOf(groupId), sent.pointerId)).toBe('removed');
+    await until(() => errors.some((e) => e.code === 'POINTER_NOT_FOUND'));
+    stop.abort();
+    await receiving;
+    expect(errors.map((e) => e.code)).toContain('POINTER_NOT_FOUND');
+    const status = await alice.status(sent.pointerId);
+    expect(status.acknowledged).toEqual([]);
+    expect(status.anomalies).toMatchObject([{ identity: 'bob', kind: 'vanished', code: 'POINTER_NOT_FOUND' }]);
+    expect(await anomaliesInAudit(sent.pointerId)).toMatchObject([{ kind: 'vanished' }]);
+    expect(await anomalyMetric('vanished')).toBe(before + 1);
   });
 
   it('an ack naming another object or envelope than the binding: 409 POINTER_MISMATCH, ledger unchanged', async () => {

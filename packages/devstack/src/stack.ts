@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CONFIG_DEFAULTS, S3ObjectStore, startServer, startWorker, type ServerConfig } from '@conduit/server';
 import { ensureRedis } from './redis/index.js';
 import { startS3 } from './s3/index.js';
@@ -40,6 +40,8 @@ export interface LocalStack {
     syncRestUrl: string;
     syncCredentials: SyncCredentials;
     redisKeyPrefix: string;
+    /** Deletes a stored object, as whoever holds the bucket's credentials can. */
+    deleteObject(key: string): Promise<void>;
   };
   stop(): Promise<void>;
 }
@@ -148,7 +150,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         CONDUIT_VIRGIL_SERVICE_KEY: virgil.servicePublicKey,
         CONDUIT_TWILSOCK_URI: sync.twilsockUri,
       },
-      internals: { syncRestUrl: sync.restUrl, syncCredentials, redisKeyPrefix: secrets.redisKeyPrefix },
+      internals: {
+        syncRestUrl: sync.restUrl,
+        syncCredentials,
+        redisKeyPrefix: secrets.redisKeyPrefix,
+        async deleteObject(key) {
+          await s3Client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
+        },
+      },
       inspect: {
         // Asks the emulator through the same Sync REST API the real service exposes.
         async syncItemExists(map, key) {
