@@ -460,6 +460,7 @@ export class ConduitClient {
     const decrypt = await (await this.keys()).decryptorFor(parsed.groupId, parsed.sender.identity);
     const envelope = await openEnvelope(parsed, decrypt);
     try {
+      await new SenderDevices(this.api).check(parsed.groupId, envelope.sender, parsed.createdAt);
       return await readPlainRange(this.api, parsed, envelope, start, end, opts.signal);
     } finally {
       envelope.contentKey.fill(0);
