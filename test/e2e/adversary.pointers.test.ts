@@ -235,6 +235,34 @@ describe('adversary: pointers and receipts', () => {
     expect(await anomalyMetric('vanished')).toBe(before + 1);
   });
 
+  it('a record pointer moved under another pointer id by a compromised server is refused and reported', async () => {
+    const written = await (await alice.records(groupId)).put('notes/adversary', { n: 1 });
+    const stopWatching = await (await bob.records(groupId)).watch();
+    const moved = { ...written.pointer, id: randomBytes(16).toString('hex') };
+    try {
+      await admin.setMapItem(
+        syncMapOf(groupId),
+        moved.id,
+        JSON.parse(JSON.stringify(moved)) as Record<string, unknown>,
+        600,
+      );
+      const deadline = Date.now() + 15_000;
+      while ((await anomaliesInAudit(moved.id)).length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Bob holds that version already (its envelope names the original pointer): the ledger does
+      // not know the new id, so the receipt is refused and the pointer reported, not acknowledged.
+      expect(await anomaliesInAudit(moved.id)).toMatchObject([
+        { kind: 'unknown', code: 'POINTER_NOT_FOUND', reportedBy: `bob:${bob.deviceId}` },
+      ]);
+      expect((await bob.records(groupId)).get('notes/adversary')?.value).toEqual({ n: 1 }); // the genuine one
+    } finally {
+      await stopWatching();
+      // Later tests receive from the same map: take the forgery away again.
+      await admin.removeMapItem(syncMapOf(groupId), moved.id);
+    }
+  });
+
   it('an ack naming another object or envelope than the binding: 409 POINTER_MISMATCH, ledger unchanged', async () => {
     const sent = await send(alice, 'ack-mismatch');
     const bobApi = await apiAs('bob-phone', 'bob', bob.deviceId);

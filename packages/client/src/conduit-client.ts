@@ -16,7 +16,7 @@ import {
 import { DeviceId } from '@conduit/shared';
 import type { DeviceResponse, Endpoint, GroupView, PointerChannel, PointerV1, RecordPointerV1 } from '@conduit/shared';
 import { HttpClient } from './api/http-client.js';
-import { reportAnomaly } from './delivery/anomalies.js';
+import { isVerificationFailure, reportAnomaly } from './delivery/anomalies.js';
 import { SenderDevices } from './delivery/sender-devices.js';
 import { verifyDelivery } from './delivery/status.js';
 import type { DeliveryStatus } from './delivery/status.js';
@@ -491,11 +491,23 @@ export class ConduitClient {
             const view = this.groupViews.get(gid) ?? (await this.getGroup(gid));
             const unsubscribe = await (
               await this.channel()
-            ).subscribe(view.syncMap || syncMapOf(gid), (_key, data) => {
+            ).subscribe(view.syncMap || syncMapOf(gid), (key, data) => {
               if (!isRecordItem(data)) return; // files are receive()'s
               this.work = this.work
                 .then(() => onPointer(parseAnyPointer(data) as RecordPointerV1))
-                .catch((err: unknown) => this.log(`record pointer not applied: ${asConduitError(err).code}`));
+                .catch(async (err: unknown) => {
+                  const code = asConduitError(err).code;
+                  this.log(`record pointer not applied: ${code}`);
+                  // A record pointer that fails verification or is unknown to the ledger is
+                  // reported (never acknowledged).
+                  const kind =
+                    code === 'POINTER_NOT_FOUND' ? 'unknown' : isVerificationFailure(err) ? 'unverifiable' : null;
+                  if (kind && PointerId.safeParse(key).success) {
+                    await this.api.reportAnomaly(gid, { pointerId: key, kind, code }).catch(() => {
+                      this.log('record anomaly not reported');
+                    });
+                  }
+                });
             });
             this.subscriptions.add(unsubscribe);
             return async () => {

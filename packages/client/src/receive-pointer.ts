@@ -54,11 +54,10 @@ export async function receivePointer(ctx: ReceiveContext, data: unknown): Promis
   if (pointer.sender.identity === ctx.self.identity && pointer.sender.deviceId === ctx.self.deviceId) return undefined;
   const digest = envelopeSha256(pointer.envelope);
   const seen = ctx.received.entry(pointer.id);
-  if (seen && (isFinal(seen.state) || seen.envelopeSha256 !== digest)) {
-    // An item that changed after this endpoint verified (or acknowledged) it is reported once.
-    if (seen.envelopeSha256 !== undefined && seen.envelopeSha256 !== digest && seen.state !== 'anomaly') {
-      await reportAnomaly(ctx, pointer.id, 'changed', 'POINTER_MISMATCH');
-    }
+  // An item that changed after this endpoint verified (or acknowledged) it is reported once.
+  const changed = seen?.envelopeSha256 !== undefined && seen.envelopeSha256 !== digest;
+  if (seen && (isFinal(seen.state) || changed)) {
+    if (changed && seen.state !== 'anomaly') await reportAnomaly(ctx, pointer.id, 'changed', 'POINTER_MISMATCH');
     return undefined;
   }
   try {

@@ -422,9 +422,9 @@ export class RecordsClient {
     try {
       await this.deps.api.ack(pointer.id, { objectId: pointer.objectId, envelopeSha256: digest, signature });
     } catch (err) {
-      // This endpoint joined after the pointer was sent, or the pointer is gone: nothing to acknowledge.
-      if (!(err instanceof ConduitError) || (err.code !== 'NOT_A_RECIPIENT' && err.code !== 'POINTER_NOT_FOUND'))
-        throw err;
+      // This endpoint joined after the pointer was sent: nothing to acknowledge. A pointer the
+      // ledger does not know (POINTER_NOT_FOUND) is the caller's to report.
+      if (!(err instanceof ConduitError) || err.code !== 'NOT_A_RECIPIENT') throw err;
     }
   }
 }
