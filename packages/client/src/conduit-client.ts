@@ -40,6 +40,7 @@ import type { DownloadOptions } from './transfer/download.js';
 import { progressEmitter } from './transfer/progress.js';
 import type { ProgressListener } from './transfer/progress.js';
 import { readPlainRange } from './transfer/range-read.js';
+import { isRetryable, withRetry } from './transfer/retry.js';
 import { uploadFile } from './transfer/upload.js';
 import type { UploadOptions } from './transfer/upload.js';
 import { UploadStateStore } from './transfer/upload-state.js';
@@ -420,7 +421,15 @@ export class ConduitClient {
     const { pointerId, objectId } = uploaded;
     // The server binds the pointer in its ledger and publishes the Sync item (members only read
     // the map). A resumed send re-registers: the server re-publishes only while still pending.
-    const reg = await this.api.registerPointer(gid, { pointerId, objectId, size: uploaded.size, envelope });
+    // Idempotent for this device: a 503 (Sync refused the publish) or a lost answer is retried.
+    const reg = await withRetry(
+      () => this.api.registerPointer(gid, { pointerId, objectId, size: uploaded.size, envelope }),
+      {
+        signal: opts.signal,
+        retryable: (err): err is ConduitError =>
+          isRetryable(err) || (err instanceof ConduitError && err.code === 'DEPENDENCY_UNAVAILABLE'),
+      },
+    );
     const pointer: PointerV1 = {
       v: 1,
       kind: 'file',

@@ -238,6 +238,41 @@ describe('happy path', () => {
     }
   });
 
+  it('a Sync failure while publishing is a 503; the sender retrying publishes the same pointer', async () => {
+    const p = hex();
+    const register = () =>
+      call({
+        method: 'POST',
+        path: `/v1/groups/${groupId}/pointers`,
+        token: tokens.alice,
+        device: devices.alice1,
+        body: pointerBody(p, objectId),
+      });
+    syncAdmin.failSetItem = true;
+    try {
+      const failed = await register();
+      expect(failed.status).toBe(503);
+      expectError(failed.body, 'DEPENDENCY_UNAVAILABLE');
+    } finally {
+      syncAdmin.failSetItem = false;
+    }
+    expect(syncAdmin.items.has(`${syncMapOf(groupId)}/${p}`)).toBe(false);
+    const retried = await register();
+    expect(retried.status).toBe(200); // registered by the first attempt
+    expect(syncAdmin.items.get(`${syncMapOf(groupId)}/${p}`)?.data).toMatchObject({ id: p, envelope: ENVELOPE });
+    // Another binding under the same id is refused, and the item is not touched.
+    const other = await call({
+      method: 'POST',
+      path: `/v1/groups/${groupId}/pointers`,
+      token: tokens.alice,
+      device: devices.alice1,
+      body: { ...pointerBody(p, objectId), envelope: Buffer.from('another').toString('base64') },
+    });
+    expect(other.status).toBe(409);
+    expectError(other.body, 'POINTER_EXISTS');
+    expect(syncAdmin.items.get(`${syncMapOf(groupId)}/${p}`)?.data).toMatchObject({ envelope: ENVELOPE });
+  });
+
   it('GET /healthz answers without authentication', async () => {
     expect(await ok({ path: '/healthz' })).toEqual({ status: 'ok' });
   });
