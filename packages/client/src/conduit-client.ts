@@ -381,7 +381,7 @@ export class ConduitClient {
 
   /**
    * Encrypts a file for the group while uploading it (container v1 over S3 multipart, constant
-   * memory), then registers and publishes its pointer. An interrupted send of the same file to the
+   * memory), then hands its pointer to the server, which binds and publishes it. An interrupted send of the same file to the
    * same group resumes (see UploadOptions.resume).
    */
   async sendFile(groupId: string, filePath: string, opts: SendOptions = {}): Promise<SentFile> {
