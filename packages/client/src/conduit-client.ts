@@ -381,8 +381,8 @@ export class ConduitClient {
 
   /**
    * Encrypts a file for the group while uploading it (container v1 over S3 multipart, constant
-   * memory), then hands its pointer to the server, which binds and publishes it. An interrupted send of the same file to the
-   * same group resumes (see UploadOptions.resume).
+   * memory), then hands its pointer to the server, which binds and publishes it. An interrupted
+   * send of the same file to the same group resumes (see UploadOptions.resume).
    */
   async sendFile(groupId: string, filePath: string, opts: SendOptions = {}): Promise<SentFile> {
     const gid = parseId(GroupId, groupId, 'group id');
