@@ -141,13 +141,13 @@ afterAll(async () => {
 });
 
 describe('Sync emulator with unmodified twilio-sync and twilio', () => {
-  it('lets alice and bob see each other’s map items live, existing items across pages first', async () => {
+  it('delivers items the server publishes and client writes live, existing items across pages first', async () => {
     const map = uniqueName();
     await open.admin.ensureMap(map);
     await open.admin.ensureMap(map); // idempotent (409 / 54301 underneath)
 
     const alice = await channel(open, 'alice');
-    for (let i = 0; i < 105; i++) await alice.publish(map, `old-${String(i).padStart(3, '0')}`, { i }, 600);
+    for (let i = 0; i < 105; i++) await open.admin.setMapItem(map, `old-${String(i).padStart(3, '0')}`, { i }, 600);
 
     const bobClient = await rawClient(open, 'bob');
     const bobMap = await bobClient.map({ id: map, mode: 'open_existing' });
@@ -161,7 +161,7 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     const unsubscribe = await alice.subscribe(map, (key, data) => seenByAlice.set(key, data));
     expect(seenByAlice.size).toBe(105); // two pages of existing items
 
-    await alice.publish(map, 'from-alice', { hello: 'bob' }, 600);
+    await open.admin.setMapItem(map, 'from-alice', { hello: 'bob' }, 600);
     expect((await bobSees).item.data).toEqual({ hello: 'bob' });
 
     await bobMap.set('from-bob', { hello: 'alice' });
@@ -262,20 +262,44 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     const seen = new Map<string, unknown>();
     await carol.subscribe(map, (k, d) => seen.set(k, d));
     expect(seen.get('secret')).toEqual({ s: 1 });
-    expect((await rejection(carol.publish(map, 'mine', { m: 1 }, 60))).code).toBe('FORBIDDEN');
+    // Read-only (what every group member gets): no create, overwrite, update or delete, as on Twilio.
+    const carolMap = await raw.map({ id: map, mode: 'open_existing' });
+    const forbidden = [403, 54007];
+    const codes = (e: Record<string, unknown>) => [e.status, e.code];
+    expect(codes(await rejection(carolMap.set('mine', { m: 1 })))).toEqual(forbidden);
+    expect(codes(await rejection(carolMap.set('secret', { s: 2 })))).toEqual(forbidden);
+    expect(codes(await rejection(carolMap.update('secret', { s: 3 })))).toEqual(forbidden);
+    expect(codes(await rejection(carolMap.remove('secret')))).toEqual(forbidden);
+    expect((await restMap(acl, map).syncMapItems('secret').fetch()).data).toEqual({ s: 1 });
 
     await acl.admin.setMapPermissions(map, 'carol', { read: true, write: true, manage: false });
-    await carol.publish(map, 'mine', { m: 1 }, 60);
+    await carolMap.set('mine', { m: 1 });
     await eventually(() => seen.has('mine'));
+  });
+
+  it('setMapItem creates or replaces an item with its TTL (idempotent), as the server publishes', async () => {
+    const map = uniqueName();
+    await acl.admin.ensureMap(map);
+    await acl.admin.setMapPermissions(map, 'bob', { read: true, write: false, manage: false });
+    const bob = await channel(acl, 'bob');
+    const seen: unknown[] = [];
+    await bob.subscribe(map, (_k, d) => seen.push(d));
+    await acl.admin.setMapItem(map, 'p', { n: 1 }, 600);
+    await acl.admin.setMapItem(map, 'p', { n: 1 }, 600); // a retried publish
+    await acl.admin.setMapItem(map, 'p', { n: 2 }, 1);
+    await eventually(() => seen.length === 3);
+    expect(seen).toEqual([{ n: 1 }, { n: 1 }, { n: 2 }]);
+    const item = await restMap(acl, map).syncMapItems('p').fetch();
+    expect(item.data).toEqual({ n: 2 });
+    expect(item.dateExpires).not.toBeNull();
   });
 
   it('expires items after their TTL with a removed event', async () => {
     const map = uniqueName();
     await open.admin.ensureMap(map);
-    const alice = await channel(open, 'alice');
     const bobMap = await (await rawClient(open, 'bob')).map({ id: map, mode: 'open_existing' });
     const removed = nextEvent<{ key: string }>(bobMap, 'itemRemoved', (e) => e.key === 'short');
-    await alice.publish(map, 'short', { t: 1 }, 1);
+    await open.admin.setMapItem(map, 'short', { t: 1 }, 1);
     await removed;
     expect((await rejection(restMap(open, map).syncMapItems('short').fetch())).status).toBe(404);
   });
@@ -324,17 +348,20 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     const bobClient = await rawClient(open, 'bob');
     const bobMap = await bobClient.map({ id: map, mode: 'open_existing' });
     const alice = await channel(open, 'alice');
+    const aliceKeys = new Set<string>();
+    await alice.subscribe(map, (key) => aliceKeys.add(key));
     const keys = new Set<string>();
     bobMap.on('itemAdded', ({ item }: { item: { key: string } }) => keys.add(item.key));
-    await alice.publish(map, 'before', { n: 0 }, 600);
+    await open.admin.setMapItem(map, 'before', { n: 0 }, 600);
     await eventually(() => keys.has('before'));
 
     open.emu.faults.dropSockets();
     await restMap(open, map).syncMapItems.create({ key: 'while-down', data: { n: 1 } });
     await waitForState(bobClient, 'connected', 10_000);
     await eventually(() => keys.has('while-down'), 10_000);
-    await alice.publish(map, 'after', { n: 2 }, 600); // the channel reconnected too
+    await open.admin.setMapItem(map, 'after', { n: 2 }, 600);
     await eventually(() => keys.has('after'));
+    await eventually(() => aliceKeys.has('while-down') && aliceKeys.has('after'), 10_000); // the channel too
   });
 
   it('refreshes the token before it expires and keeps working', async () => {
@@ -344,8 +371,11 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     const dave = await channel(open, 'dave', 3, () => issued++);
     await eventually(() => issued >= 2, 5_000);
     await new Promise((r) => setTimeout(r, 1_500)); // past the first token's expiry
-    await dave.publish(map, 'still-here', { ok: true }, 60);
-    expect((await restMap(open, map).syncMapItems('still-here').fetch()).data).toEqual({ ok: true });
+    const seen = new Map<string, unknown>();
+    await dave.subscribe(map, (k, d) => seen.set(k, d));
+    await open.admin.setMapItem(map, 'still-here', { ok: true }, 60);
+    await eventually(() => seen.has('still-here'));
+    expect(seen.get('still-here')).toEqual({ ok: true });
   });
 
   it('ends access when the token expires if its refresh is refused (a revoked device)', async () => {
@@ -368,17 +398,16 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     channels.push(ch);
     const received: string[] = [];
     await ch.subscribe(map, (key) => received.push(key));
-    await ch.publish(map, 'before', { n: 0 }, 60); // the token still lives
+    await open.admin.setMapItem(map, 'before', { n: 0 }, 60); // the token still lives
     await eventually(() => received.includes('before'));
     await eventually(() => errors.some((e) => e instanceof ConduitError && e.code === 'DEVICE_REVOKED'));
 
-    // At expiry the service closes the connection: no more writes, no more live events.
+    // At expiry the service closes the connection: no more reads, no more live events.
     await new Promise((r) => setTimeout(r, 3_500));
-    await expect(ch.publish(map, 'after', { n: 1 }, 60)).rejects.toMatchObject({ code: 'DEVICE_REVOKED' });
+    await expect(ch.subscribe(map, () => undefined)).rejects.toMatchObject({ code: 'DEVICE_REVOKED' });
     await restMap(open, map).syncMapItems.create({ key: 'by-others', data: { n: 2 } });
     await new Promise((r) => setTimeout(r, 500));
     expect(received).toEqual(['before']);
-    await expect(restMap(open, map).syncMapItems('after').fetch()).rejects.toMatchObject({ status: 404 });
   });
 
   it('supports Lists: create, push, live itemAdded/itemRemoved, items', async () => {

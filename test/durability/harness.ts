@@ -256,22 +256,6 @@ export class SyncRest {
     return `${this.baseUrl}/v1/Services/${this.creds.serviceSid}/Maps/${syncMapOf(groupId)}`;
   }
 
-  /** Publishes a pointer item (what the sender's client does through twilio-sync). */
-  async createItem(groupId: string, key: string): Promise<void> {
-    const body = new URLSearchParams({ Key: key, Data: JSON.stringify({ v: 1, pointer: key }), Ttl: '1209600' });
-    for (;;) {
-      const res = await fetch(`${this.mapUrl(groupId)}/Items`, {
-        method: 'POST',
-        headers: { authorization: this.auth, 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-      });
-      await res.body?.cancel();
-      if (res.status === 201) return;
-      if (res.status !== 429 && res.status < 500) throw new Error(`creating a Sync item answered ${res.status}`);
-      await sleep(200);
-    }
-  }
-
   /** Keys of every item still in the group's map. */
   async itemKeys(groupId: string): Promise<string[]> {
     const res = await fetch(`${this.mapUrl(groupId)}/Items?PageSize=1000`, { headers: { authorization: this.auth } });

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { HttpClient } from '../../packages/client/src/api/http-client.js';
 import { login, registerAccount } from '../../packages/client/src/auth/opaque-client.js';
+import { envelopeSha256 } from '@conduit/shared';
 import { hex, sleep, type SyncRest } from './harness.js';
 
 export interface Endpoint {
@@ -15,6 +16,11 @@ interface Reply {
 }
 
 const RETRY_DEADLINE_MS = 25_000;
+const OBJECT_BYTES = 256;
+/** The server only hashes and forwards the sealed envelope: any base64 stands in for one. */
+const ENVELOPE = Buffer.from('sealed envelope').toString('base64');
+/** Receipts name the binding; the server does not verify their signature (the sender's SDK does). */
+const RECEIPT = { envelopeSha256: envelopeSha256(ENVELOPE), signature: 'c2ln' };
 
 export class World {
   /** Session of each endpoint (`identity:deviceId`): sessions are bound to one device. */
@@ -31,6 +37,8 @@ export class World {
   /** Acks the API confirmed with 200: none of them may ever be lost. */
   readonly confirmed = new Set<string>();
   acksSent = 0;
+  /** The object each registered pointer is bound to (acks must name it). */
+  private readonly objectOf = new Map<string, string>();
 
   constructor(
     private readonly apiUrl: string,
@@ -97,7 +105,7 @@ export class World {
   async group(): Promise<{ groupId: string; objectId: string }> {
     const groupId = hex();
     await this.expect([201], 'POST', '/v1/groups', this.sender, { groupId, members: ['bob', 'carol'] });
-    const bytes = randomBytes(256);
+    const bytes = randomBytes(OBJECT_BYTES);
     const upload = await this.expect([201], 'POST', `/v1/groups/${groupId}/objects`, this.sender, {
       size: bytes.length,
     });
@@ -110,17 +118,22 @@ export class World {
     return { groupId, objectId: upload.objectId as string };
   }
 
-  /** Registers `count` pointers and publishes each one's Sync item. */
+  /**
+   * Registers `count` pointers; the server publishes each one's Sync item. A register retried
+   * after a 503 (Sync refused the publish) answers 200 and publishes again.
+   */
   async pointers(groupId: string, objectId: string, count: number): Promise<string[]> {
     const ids: string[] = [];
     for (let i = 0; i < count; i += 1) {
       const pointerId = hex();
-      const reg = await this.expect([201], 'POST', `/v1/groups/${groupId}/pointers`, this.sender, {
+      const reg = await this.expect([200, 201], 'POST', `/v1/groups/${groupId}/pointers`, this.sender, {
         pointerId,
         objectId,
+        size: OBJECT_BYTES,
+        envelope: ENVELOPE,
       });
       if ((reg.expected as unknown[]).length !== this.recipients.length) throw new Error('unexpected recipients');
-      await this.rest.createItem(groupId, pointerId);
+      this.objectOf.set(pointerId, objectId);
       ids.push(pointerId);
     }
     return ids;
@@ -133,7 +146,10 @@ export class World {
       for (let item = work.shift(); item; item = work.shift()) {
         const [pointerId, endpoint] = item;
         this.acksSent += 1;
-        await this.expect([200], 'POST', `/v1/pointers/${pointerId}/ack`, endpoint);
+        await this.expect([200], 'POST', `/v1/pointers/${pointerId}/ack`, endpoint, {
+          ...RECEIPT,
+          objectId: this.objectOf.get(pointerId),
+        });
         this.confirmed.add(`${pointerId}/${endpoint.identity}:${endpoint.deviceId}`);
       }
     };

@@ -104,6 +104,8 @@ describe('end to end: sharing a file through the local stack', () => {
 
     const purged = await waitForState(alice, sent.pointerId, 'purged');
     expect(purged.acknowledged).toHaveLength(2);
+    // Each acknowledgement carries the receiving device's signature, checked against bob's card.
+    expect(purged.delivery.map((d) => d.receipt)).toEqual(['verified', 'verified']);
     expect(await stack.inspect.syncItemExists(sent.syncMap, sent.itemKey)).toBe(false);
 
     // A non-member can neither see the pointer's status nor read the group, nor learn they exist.

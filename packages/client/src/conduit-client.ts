@@ -11,7 +11,6 @@ import {
   parseAnyPointer,
   parsePointer,
   PointerId,
-  serializePointer,
   syncMapOf,
 } from '@conduit/shared';
 import { DeviceId } from '@conduit/shared';
@@ -20,7 +19,6 @@ import type {
   Endpoint,
   GroupView,
   PointerChannel,
-  PointerStatus,
   PointerV1,
   RecordPointerV1,
   SessionResponse,
@@ -29,6 +27,10 @@ import { HttpClient } from './api/http-client.js';
 import * as opaqueAuth from './auth/opaque-client.js';
 import { legacyPasswords } from './auth/passwords.js';
 import { reregisterWithBackup } from './auth/reregister.js';
+import { isVerificationFailure, reportAnomaly } from './delivery/anomalies.js';
+import { SenderDevices } from './delivery/sender-devices.js';
+import { verifyDelivery } from './delivery/status.js';
+import type { DeliveryStatus } from './delivery/status.js';
 import { closeEThree, initVirgilWasm, openEThree } from './crypto/e3kit.js';
 import { EncryptedKeyStore } from './crypto/key-store.js';
 import { initPythiaWasm } from './crypto/virgil-wasm.js';
@@ -42,18 +44,21 @@ import type { MergeFn } from './records/records-client.js';
 import type { Replica } from './records/replica.js';
 import type { ReceiveContext, ReceivedFile } from './receive-pointer.js';
 import { LocalState } from './state/local-state.js';
-import { ReceivedLog } from './state/received-log.js';
+import { isFinal, ReceivedLog } from './state/received-log.js';
 import { DownloadStateStore } from './transfer/download-state.js';
 import type { DownloadOptions } from './transfer/download.js';
 import { progressEmitter } from './transfer/progress.js';
 import type { ProgressListener } from './transfer/progress.js';
 import { readPlainRange } from './transfer/range-read.js';
+import { isRetryable, withRetry } from './transfer/retry.js';
 import { uploadFile } from './transfer/upload.js';
 import type { UploadOptions } from './transfer/upload.js';
 import { UploadStateStore } from './transfer/upload-state.js';
 import { fromVirgilError, virgil } from './virgil/errors.js';
 import { waitForAbort } from './util/abort.js';
 import { GroupKeys } from './virgil/group-keys.js';
+import { receiptSigner, verifyReceipt } from './virgil/receipts.js';
+import type { CardOf } from './virgil/receipts.js';
 import { selfSealer } from './virgil/self-seal.js';
 import { EndpointTrust } from './trust/endpoint-trust.js';
 import type { ConfirmTrust, SafetyNumberReport, TrustReport } from './trust/verification.js';
@@ -397,8 +402,8 @@ export class ConduitClient {
 
   /**
    * Encrypts a file for the group while uploading it (container v1 over S3 multipart, constant
-   * memory), then registers and publishes its pointer. An interrupted send of the same file to the
-   * same group resumes (see UploadOptions.resume).
+   * memory), then hands its pointer to the server, which binds and publishes it. An interrupted
+   * send of the same file to the same group resumes (see UploadOptions.resume).
    */
   async sendFile(groupId: string, filePath: string, opts: SendOptions = {}): Promise<SentFile> {
     const gid = parseId(GroupId, groupId, 'group id');
@@ -425,7 +430,7 @@ export class ConduitClient {
     );
     let envelope: string;
     try {
-      envelope = await sealEnvelope({ ...uploaded, file }, encrypt);
+      envelope = await sealEnvelope({ ...uploaded, file, sender: this.endpoint, groupId: gid }, encrypt);
     } finally {
       uploaded.contentKey.fill(0);
     }
@@ -435,7 +440,17 @@ export class ConduitClient {
     );
 
     const { pointerId, objectId } = uploaded;
-    const reg = await this.api.registerPointer(gid, { pointerId, objectId });
+    // The server binds the pointer in its ledger and publishes the Sync item (members only read
+    // the map). A resumed send re-registers: the server re-publishes only while still pending.
+    // Idempotent for this device: a 503 (Sync refused the publish) or a lost answer is retried.
+    const reg = await withRetry(
+      () => this.api.registerPointer(gid, { pointerId, objectId, size: uploaded.size, envelope }),
+      {
+        signal: opts.signal,
+        retryable: (err): err is ConduitError =>
+          isRetryable(err) || (err instanceof ConduitError && err.code === 'DEPENDENCY_UNAVAILABLE'),
+      },
+    );
     const pointer: PointerV1 = {
       v: 1,
       kind: 'file',
@@ -445,14 +460,8 @@ export class ConduitClient {
       objectId,
       size: uploaded.size,
       envelope,
-      createdAt: new Date().toISOString(),
+      createdAt: reg.createdAt,
     };
-    const data = JSON.parse(serializePointer(pointer)) as Record<string, unknown>;
-    // A resumed send whose pointer already left 'pending' (the previous run crashed after
-    // publishing) must not put back a Sync copy that was deleted or is being deleted.
-    if (reg.state === 'pending') {
-      await (await this.channel()).publish(reg.syncMap, reg.itemKey, data, reg.itemTtlSeconds);
-    }
     await uploaded.finish();
     progressEmitter({ direction: 'send', bytesTotal: uploaded.plainLength, name }, opts.onProgress)(
       'done',
@@ -481,6 +490,7 @@ export class ConduitClient {
     const decrypt = await (await this.keys()).decryptorFor(parsed.groupId, parsed.sender.identity);
     const envelope = await openEnvelope(parsed, decrypt);
     try {
+      await new SenderDevices(this.api).check(parsed.groupId, envelope.sender, parsed.createdAt);
       return await readPlainRange(this.api, parsed, envelope, start, end, opts.signal);
     } finally {
       envelope.contentKey.fill(0);
@@ -506,17 +516,28 @@ export class ConduitClient {
           replica,
           merge: opts.merge,
           log: this.log,
-          publish: async (reg, data) =>
-            (await this.channel()).publish(reg.syncMap, reg.itemKey, data, reg.itemTtlSeconds),
+          sign: receiptSigner(await this.ethree()),
           subscribe: async (onPointer) => {
             const view = this.groupViews.get(gid) ?? (await this.getGroup(gid));
             const unsubscribe = await (
               await this.channel()
-            ).subscribe(view.syncMap || syncMapOf(gid), (_key, data) => {
+            ).subscribe(view.syncMap || syncMapOf(gid), (key, data) => {
               if (!isRecordItem(data)) return; // files are receive()'s
               this.work = this.work
                 .then(() => onPointer(parseAnyPointer(data) as RecordPointerV1))
-                .catch((err: unknown) => this.log(`record pointer not applied: ${asConduitError(err).code}`));
+                .catch(async (err: unknown) => {
+                  const code = asConduitError(err).code;
+                  this.log(`record pointer not applied: ${code}`);
+                  // A record pointer that fails verification or is unknown to the ledger is
+                  // reported (never acknowledged).
+                  const kind =
+                    code === 'POINTER_NOT_FOUND' ? 'unknown' : isVerificationFailure(err) ? 'unverifiable' : null;
+                  if (kind && PointerId.safeParse(key).success) {
+                    await this.api.reportAnomaly(gid, { pointerId: key, kind, code }).catch(() => {
+                      this.log('record anomaly not reported');
+                    });
+                  }
+                });
             });
             this.subscriptions.add(unsubscribe);
             return async () => {
@@ -576,8 +597,19 @@ export class ConduitClient {
     }
   }
 
-  async status(pointerId: string): Promise<PointerStatus> {
-    return this.api.pointerStatus(parseId(PointerId, pointerId, 'pointer id'));
+  /**
+   * The pointer's delivery status, each receipt checked against its receiver's card: a receipt
+   * the receiver's key did not sign shows as 'invalid-signature' (the server cannot fake delivery).
+   */
+  async status(pointerId: string): Promise<DeliveryStatus> {
+    const status = await this.api.pointerStatus(parseId(PointerId, pointerId, 'pointer id'));
+    const ethree = await this.ethree();
+    // Receivers' cards come from the pins: a substituted card is IDENTITY_CHANGED, not a valid receipt.
+    const pinned = await this.pins.cards();
+    const cardOf: CardOf = (identity) => pinned.cardOf(identity);
+    return verifyDelivery(status, cardOf, (card, statement, signature) =>
+      verifyReceipt(ethree, card, statement, signature),
+    );
   }
 
   /** Stops receiving, closes the Sync connection and releases E3Kit's local storage. */
@@ -606,6 +638,8 @@ export class ConduitClient {
       outDir: opts.outDir,
       api: this.api,
       keys: await this.keys(),
+      senderDevices: new SenderDevices(this.api),
+      sign: receiptSigner(await this.ethree()),
       received: this.received,
       downloads: new DownloadStateStore(this.state.downloadsDir),
       log: this.log,
@@ -615,6 +649,8 @@ export class ConduitClient {
     const onError =
       opts.onError ?? ((err: ConduitError) => this.log(`pointer not received: ${err.code}: ${err.message}`));
     let active = true;
+    // File pointers seen in this session: a removal before this endpoint finished with one is reported.
+    const seenFiles = new Set<PointerId>();
     const handle = async (data: unknown): Promise<void> => {
       if (!active) return;
       let file: ReceivedFile | undefined;
@@ -622,6 +658,7 @@ export class ConduitClient {
         // The map carries file and record pointers: records go to the group's replica.
         const pointer = parseAnyPointer(data);
         if (pointer.kind === 'record') return await (await this.records(gid)).receive(pointer);
+        seenFiles.add(pointer.id);
         file = await receivePointer(ctx, data);
       } catch (err) {
         onError(asConduitError(err));
@@ -631,14 +668,30 @@ export class ConduitClient {
       if (once) active = false;
       opts.onFile?.(file);
     };
+    const vanished = async (key: string): Promise<void> => {
+      const id = key as PointerId;
+      if (!active || !seenFiles.has(id) || isFinal(this.received.get(id))) return;
+      await reportAnomaly(
+        { groupId: gid, api: this.api, received: this.received, log: this.log },
+        id,
+        'vanished',
+        'POINTER_NOT_FOUND',
+      );
+      onError(new ConduitError('POINTER_NOT_FOUND', `Pointer ${id} was removed before this endpoint received it.`));
+    };
+    // The chain must never reject: a stray rejection would abort the process (see crypto/).
+    const enqueue = (step: () => Promise<void>): void => {
+      this.work = this.work
+        .then(step)
+        .catch((err: unknown) => this.log(`receive callback failed: ${asConduitError(err).code}`));
+    };
     const unsubscribe = await (
       await this.channel()
-    ).subscribe(view.syncMap || syncMapOf(gid), (_key, data) => {
-      // The chain must never reject: a stray rejection would abort the process (see crypto/).
-      this.work = this.work
-        .then(() => handle(data))
-        .catch((err: unknown) => this.log(`receive callback failed: ${asConduitError(err).code}`));
-    });
+    ).subscribe(
+      view.syncMap || syncMapOf(gid),
+      (_key, data) => enqueue(() => handle(data)),
+      (key) => enqueue(() => vanished(key)),
+    );
     let stopped = false;
     const stop = async () => {
       if (stopped) return;

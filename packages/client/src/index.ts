@@ -7,6 +7,8 @@ export type {
   SentFile,
 } from './conduit-client.js';
 export type { ReceivedFile } from './receive-pointer.js';
+export type { DeliveryStatus, EndpointDelivery, ReceiptCheck } from './delivery/status.js';
+export type { CardOf } from './virgil/receipts.js';
 export type { ResumeMode, UploadOptions } from './transfer/upload.js';
 export type { ProgressListener, TransferPhase, TransferProgress } from './transfer/progress.js';
 export { HttpClient } from './api/http-client.js';

@@ -6,8 +6,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConduitError, encryptBuffer, padme, SegmentEncryptor } from '@conduit/shared';
-import type { PointerV1, PresignedUrl } from '@conduit/shared';
+import { ConduitError, encryptBuffer, envelopeSha256, padme, SegmentEncryptor } from '@conduit/shared';
+import type { AnomalyReport, PointerStatus, PointerV1, PresignedUrl } from '@conduit/shared';
 import { sealEnvelope } from './files/envelope.js';
 import type { DecryptEnvelope, EncryptEnvelope } from './files/envelope.js';
 import { receivePointer } from './receive-pointer.js';
@@ -31,6 +31,9 @@ const decrypt: DecryptEnvelope = async (s) => {
 const hex = () => randomBytes(16).toString('hex');
 const GROUP = hex();
 const objects = new Map<string, Buffer>();
+/** The ledger as the server would answer for each registered pointer. */
+const ledger = new Map<string, PointerStatus>();
+const BOB = { identity: 'bob', deviceId: 'bob-device-1' };
 let server: Server;
 let storageUrl: string;
 let dir: string;
@@ -54,7 +57,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function sendOne(name: string, text: string, sender = { identity: 'alice', deviceId: 'alice-device-1' }) {
+async function sendOne(
+  name: string,
+  text: string,
+  sender = { identity: 'alice', deviceId: 'alice-device-1' },
+  opts: { register?: boolean; expected?: (typeof BOB)[] } = {},
+) {
   const pointerId = hex();
   const objectId = hex();
   const plaintext = Buffer.from(text);
@@ -65,6 +73,8 @@ async function sendOne(name: string, text: string, sender = { identity: 'alice',
   const { header, segmentSize } = new SegmentEncryptor({ contentKey, salt });
   const envelope = await sealEnvelope(
     {
+      sender,
+      groupId: GROUP,
       pointerId,
       objectId,
       contentKey,
@@ -88,21 +98,52 @@ async function sendOne(name: string, text: string, sender = { identity: 'alice',
     envelope,
     createdAt: new Date().toISOString(),
   };
+  if (opts.register ?? true) {
+    ledger.set(pointerId, {
+      pointerId,
+      groupId: GROUP,
+      sender,
+      state: 'pending',
+      expected: opts.expected ?? [BOB],
+      acknowledged: [],
+      createdAt: pointer.createdAt,
+      objectId,
+      envelopeSha256: envelopeSha256(envelope),
+      receipts: [],
+      anomalies: [],
+    });
+  }
   return JSON.parse(JSON.stringify(pointer)) as PointerV1;
 }
 
-async function context(outDir: string, ackError?: ConduitError) {
+async function context(outDir: string, ackError?: ConduitError, deviceError?: ConduitError) {
   const acks: string[] = [];
   const downloads: string[] = [];
+  const anomalies: AnomalyReport[] = [];
   const ctx: ReceiveContext = {
-    self: { identity: 'bob', deviceId: 'bob-device-1' },
+    self: BOB,
     groupId: GROUP,
     outDir,
     received: await ReceivedLog.open(join(outDir, '..', `${hex()}.jsonl`)),
     downloads: new DownloadStateStore(join(outDir, '..', `downloads-${hex()}`)),
     log: () => undefined,
     keys: { decryptorFor: async () => decrypt },
+    senderDevices: {
+      check: async () => {
+        if (deviceError) throw deviceError;
+      },
+    },
+    sign: async () => 'c2lnbmF0dXJl',
     api: {
+      pointerStatus: async (pointerId) => {
+        const status = ledger.get(pointerId);
+        if (!status) throw new ConduitError('POINTER_NOT_FOUND');
+        return status;
+      },
+      reportAnomaly: async (_g, report) => {
+        anomalies.push(report);
+        return { recorded: true };
+      },
       createDownload: async (_g, objectId): Promise<PresignedUrl> => {
         downloads.push(objectId);
         return {
@@ -120,7 +161,7 @@ async function context(outDir: string, ackError?: ConduitError) {
       },
     },
   };
-  return { ctx, acks, downloads };
+  return { ctx, acks, downloads, anomalies };
 }
 
 describe('receivePointer', () => {
@@ -172,12 +213,72 @@ describe('receivePointer', () => {
 
   it('does not acknowledge or write a tampered object', async () => {
     const out = join(dir, 'inbox5');
-    const { ctx, acks } = await context(out);
+    const { ctx, acks, anomalies } = await context(out);
     const pointer = await sendOne('c.txt', 'secret');
     const stored = objects.get(pointer.objectId)!;
     stored[20] = stored[20]! ^ 1; // a salt byte: the header no longer matches the envelope's digest
     await expect(receivePointer(ctx, pointer)).rejects.toMatchObject({ code: 'INTEGRITY' });
     expect(acks).toHaveLength(0);
     expect(await readdir(out).catch(() => [])).toEqual([]);
+    expect(anomalies).toEqual([{ pointerId: pointer.id, kind: 'unverifiable', code: 'INTEGRITY' }]);
+    expect(ctx.received.get(pointer.id)).toBe('anomaly');
+    expect(await receivePointer(ctx, pointer)).toBeUndefined(); // final: never retried into an ack
+    expect(acks).toHaveLength(0);
+  });
+
+  it('refuses an envelope from a revoked sender device: anomaly, no file, no receipt', async () => {
+    const out = join(dir, 'inbox6');
+    const { ctx, acks, downloads, anomalies } = await context(
+      out,
+      undefined,
+      new ConduitError('SENDER_DEVICE_REVOKED'),
+    );
+    const pointer = await sendOne('d.txt', 'from a stolen laptop');
+    await expect(receivePointer(ctx, pointer)).rejects.toMatchObject({ code: 'SENDER_DEVICE_REVOKED' });
+    expect([acks, downloads]).toEqual([[], []]);
+    expect(anomalies).toEqual([{ pointerId: pointer.id, kind: 'unverifiable', code: 'SENDER_DEVICE_REVOKED' }]);
+  });
+
+  it('refuses an item naming another device than its envelope (SENDER_MISMATCH)', async () => {
+    const { ctx, acks, anomalies } = await context(join(dir, 'inbox7'));
+    const pointer = await sendOne('e.txt', 'x');
+    const moved = { ...pointer, sender: { identity: 'alice', deviceId: 'alice-device-2' } };
+    await expect(receivePointer(ctx, moved)).rejects.toMatchObject({ code: 'SENDER_MISMATCH' });
+    expect(acks).toHaveLength(0);
+    expect(anomalies.map((a) => a.code)).toEqual(['SENDER_MISMATCH']);
+  });
+
+  it('reports a pointer the ledger does not know, or binds differently, before writing anything', async () => {
+    const out = join(dir, 'inbox8');
+    const { ctx, acks, downloads, anomalies } = await context(out);
+    const unknown = await sendOne('f.txt', 'x', undefined, { register: false });
+    await expect(receivePointer(ctx, unknown)).rejects.toMatchObject({ code: 'POINTER_NOT_FOUND' });
+    const changed = await sendOne('g.txt', 'y');
+    ledger.set(changed.id, { ...ledger.get(changed.id)!, envelopeSha256: 'ee'.repeat(32) });
+    await expect(receivePointer(ctx, changed)).rejects.toMatchObject({ code: 'POINTER_MISMATCH' });
+    expect([acks, downloads]).toEqual([[], []]);
+    expect(anomalies).toEqual([
+      { pointerId: unknown.id, kind: 'unknown', code: 'POINTER_NOT_FOUND' },
+      { pointerId: changed.id, kind: 'changed', code: 'POINTER_MISMATCH' },
+    ]);
+  });
+
+  it('skips (never acks, never reports) a pointer sent before this device joined', async () => {
+    const out = join(dir, 'inbox9');
+    const { ctx, acks, downloads, anomalies } = await context(out);
+    const before = await sendOne('h.txt', 'x', undefined, { expected: [] });
+    expect(await receivePointer(ctx, before)).toBeUndefined();
+    expect([acks, downloads, anomalies]).toEqual([[], [], []]);
+    expect(ctx.received.get(before.id)).toBe('skipped');
+  });
+
+  it('reports an item that changed after this endpoint verified it', async () => {
+    const { ctx, acks, anomalies } = await context(join(dir, 'inbox10'));
+    const pointer = await sendOne('i.txt', 'x');
+    await receivePointer(ctx, pointer);
+    const other = await sendOne('j.txt', 'y');
+    expect(await receivePointer(ctx, { ...other, id: pointer.id })).toBeUndefined();
+    expect(acks).toEqual([pointer.id]);
+    expect(anomalies).toEqual([{ pointerId: pointer.id, kind: 'changed', code: 'POINTER_MISMATCH' }]);
   });
 });

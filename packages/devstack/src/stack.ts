@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CONFIG_DEFAULTS,
   generateOpaqueSetup,
@@ -44,6 +44,17 @@ export interface LocalStack {
     readObject(key: string): Promise<Buffer>;
     /** A GET on the Sync REST API with the account's (admin) credentials; `path` under the service. */
     syncGet(path: string): Promise<{ status: number; body: unknown }>;
+  };
+  /**
+   * What the operator's server holds: the Sync admin credentials and its Redis namespace. For
+   * adversary tests that play a compromised server (forged Sync items, forged ledger records).
+   */
+  internals: {
+    syncRestUrl: string;
+    syncCredentials: SyncCredentials;
+    redisKeyPrefix: string;
+    /** Deletes a stored object, as whoever holds the bucket's credentials can. */
+    deleteObject(key: string): Promise<void>;
   };
   stop(): Promise<void>;
 }
@@ -155,6 +166,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         CONDUIT_VIRGIL_API_URL: virgil.url,
         CONDUIT_VIRGIL_SERVICE_KEY: virgil.servicePublicKey,
         CONDUIT_TWILSOCK_URI: sync.twilsockUri,
+      },
+      internals: {
+        syncRestUrl: sync.restUrl,
+        syncCredentials,
+        redisKeyPrefix: secrets.redisKeyPrefix,
+        async deleteObject(key) {
+          await s3Client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
+        },
       },
       inspect: {
         // Asks the emulator through the same Sync REST API the real service exposes.

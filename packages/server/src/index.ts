@@ -9,3 +9,4 @@ export { TwilioSyncAdmin, SyncRateLimitedError, SyncUnavailableError } from './a
 export { TwilioSyncTokenIssuer } from './adapters/twilio/sync-token-issuer.js';
 export { runAccountCommand, ACCOUNT_COMMANDS } from './ops/account-commands.js';
 export { generateOpaqueSetup } from './auth/opaque.js';
+export { processMetrics } from './ops/metrics.js';

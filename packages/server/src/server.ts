@@ -27,6 +27,7 @@ import { closeRedis, connectRedis } from './redis/connection.js';
 import { DeviceRepository } from './redis/devices.js';
 import { GroupRepository } from './redis/groups.js';
 import { createKeys } from './redis/keys.js';
+import { AnomalyRepository } from './redis/anomalies.js';
 import { PointerLedger } from './redis/pointers.js';
 import { RecordStore } from './redis/records.js';
 import { SyncWriteBudget } from './redis/token-bucket.js';
@@ -117,6 +118,7 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
     devices,
     groups: new GroupRepository(redis, keys),
     ledger: new PointerLedger(redis, keys),
+    anomalies: new AnomalyRepository(redis, keys),
     records: new RecordStore(redis, keys),
     audit: new AuditLog(redis, keys),
     observer: observerOf(resolved, logger),

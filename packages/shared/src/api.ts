@@ -90,8 +90,26 @@ export type PresignedUrl = z.infer<typeof PresignedUrl>;
 // GET /v1/groups/:groupId/objects/:objectId  -> presigned GET
 export const ObjectParams = z.strictObject({ groupId: GroupId, objectId: ObjectId });
 
-// POST /v1/groups/:groupId/pointers  -> registers a pointer before it is published to Sync
-export const RegisterPointerRequest = z.strictObject({ pointerId: PointerId, objectId: ObjectId });
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in lowercase hex');
+const SealedEnvelope = z
+  .string()
+  .min(1)
+  .max(MAX_ENVELOPE_CHARS)
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'envelope: base64');
+
+// POST /v1/groups/:groupId/pointers  -> registers the pointer, binds it in the ledger and publishes
+// its Sync item (the server is the map's only writer; the sender fields come from the session).
+export const RegisterPointerRequest = z.strictObject({
+  pointerId: PointerId,
+  objectId: ObjectId,
+  /** Stored (ciphertext) size: must equal the object's. */
+  size: z
+    .number()
+    .int()
+    .positive()
+    .max(5 * 1024 ** 4),
+  envelope: SealedEnvelope,
+});
 export type RegisterPointerRequest = z.infer<typeof RegisterPointerRequest>;
 export const EndpointView = z.object({ identity: Identity, deviceId: DeviceId });
 /** pending -> purging -> purged | expired; purging -> failed when purging gave up (docs/delivery.md). */
@@ -110,11 +128,28 @@ export const PointerRegistration = z.object({
    * got to: publish only while it is 'pending', as a later state means the Sync copy is not wanted.
    */
   state: PointerState,
+  /** When the ledger registered the pointer (the Sync item's createdAt). */
+  createdAt: z.iso.datetime(),
 });
 export type PointerRegistration = z.infer<typeof PointerRegistration>;
 
 // POST /v1/pointers/:pointerId/ack ; GET /v1/pointers/:pointerId
 export const PointerParams = z.strictObject({ pointerId: PointerId });
+/** An Ed25519 signature (Virgil) in base64; bounded for other key types too. */
+export const ReceiptSignature = z
+  .string()
+  .min(1)
+  .max(1024)
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'signature: base64');
+// Ack body: what the endpoint verified (the server checks it against the ledger's binding) and its
+// signature over the receipt statement (packages/shared/src/receipt.ts). objectId is null for a
+// record tombstone.
+export const AckRequest = z.strictObject({
+  objectId: ObjectId.nullable(),
+  envelopeSha256: Sha256Hex,
+  signature: ReceiptSignature,
+});
+export type AckRequest = z.infer<typeof AckRequest>;
 export const AckResponse = z.object({
   pointerId: PointerId,
   remaining: z.number().int().nonnegative(),
@@ -135,6 +170,13 @@ export const PointerStatus = z.object({
   createdAt: z.iso.datetime(),
   purgedAt: z.iso.datetime().optional(),
   failedAt: z.iso.datetime().optional(),
+  /** The ledger's binding: the object (null for a record tombstone) and the sealed envelope's SHA-256. */
+  objectId: ObjectId.nullable(),
+  envelopeSha256: Sha256Hex,
+  /** One signed receipt per endpoint that acknowledged (the SDK verifies each against its card). */
+  receipts: z.array(EndpointView.extend({ signature: ReceiptSignature, at: z.iso.datetime() })),
+  /** Problems endpoints reported about this pointer (docs/delivery.md). */
+  anomalies: z.array(EndpointView.extend({ kind: z.string(), code: z.string(), at: z.iso.datetime() })),
 });
 export type PointerStatus = z.infer<typeof PointerStatus>;
 
@@ -246,11 +288,7 @@ export const MAX_RECORD_BYTES = 1024 * 1024;
 export const FEED_PAGE_SIZE = 500;
 
 export const RecordParams = z.strictObject({ groupId: GroupId, recordId: RecordId });
-const Envelope = z
-  .string()
-  .min(1)
-  .max(MAX_ENVELOPE_CHARS)
-  .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'envelope: base64');
+const Envelope = SealedEnvelope;
 
 // POST /v1/groups/:groupId/records/:recordId/versions  (Conduit-Device header)
 // -> 201 RecordWrite; 409 RECORD_CONFLICT with details { head: RecordVersion | null } when the
@@ -303,3 +341,32 @@ export const FeedEntry = RecordVersion.extend({
 export type FeedEntry = z.infer<typeof FeedEntry>;
 export const FeedPage = z.object({ entries: z.array(FeedEntry), next: z.number().int().nonnegative().nullable() });
 export type FeedPage = z.infer<typeof FeedPage>;
+
+// ---- Delivery anomalies and sender devices (docs/delivery.md) ----
+
+/**
+ * What a receiving endpoint found wrong with a pointer: it vanished before this endpoint acked
+ * it, its item changed, it failed verification, or the ledger does not know it.
+ */
+export const AnomalyKind = z.enum(['vanished', 'changed', 'unverifiable', 'unknown']);
+export type AnomalyKind = z.infer<typeof AnomalyKind>;
+// POST /v1/groups/:groupId/anomalies  -> 202 { recorded } (members only; one per pointer per device)
+export const AnomalyReport = z.strictObject({
+  pointerId: PointerId,
+  kind: AnomalyKind,
+  /** The typed error code that made it an anomaly (e.g. SENDER_DEVICE_REVOKED). */
+  code: z.string().regex(/^[A-Z][A-Z0-9_]{0,39}$/),
+});
+export type AnomalyReport = z.infer<typeof AnomalyReport>;
+export const AnomalyRecorded = z.object({ recorded: z.boolean() });
+export type AnomalyRecorded = z.infer<typeof AnomalyRecorded>;
+
+// GET /v1/groups/:groupId/members/:identity/devices  -> a co-member's devices, revoked ones too
+export const MemberDevice = z.object({
+  deviceId: DeviceId,
+  createdAt: z.iso.datetime(),
+  revokedAt: z.iso.datetime().optional(),
+});
+export type MemberDevice = z.infer<typeof MemberDevice>;
+export const MemberDeviceList = z.object({ identity: Identity, devices: z.array(MemberDevice) });
+export type MemberDeviceList = z.infer<typeof MemberDeviceList>;

@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './ids.js';
 export * from './pointer.js';
 export * from './envelope.js';
+export * from './receipt.js';
 export * from './api.js';
 export * from './auth-api.js';
 export type * from './ports.js';

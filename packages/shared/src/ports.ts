@@ -70,6 +70,11 @@ export interface SyncAdmin {
   /** Creates the map if absent (idempotent). */
   ensureMap(uniqueName: string): Promise<void>;
   setMapPermissions(map: string, identity: Identity, permissions: SyncPermissions): Promise<void>;
+  /**
+   * Creates or replaces one item (idempotent) with a TTL in seconds: the server publishes every
+   * pointer itself, as members may only read a group's map.
+   */
+  setMapItem(map: string, key: string, data: Record<string, unknown>, ttlSeconds: number): Promise<void>;
   /** Deletes one item; an item that is already gone counts as done. */
   removeMapItem(map: string, key: string): Promise<'removed' | 'absent'>;
   /** Revokes an identity's access to the map; 'absent' when it had no grant. */
@@ -90,13 +95,20 @@ export interface SyncMapItemSummary {
   dateCreated: Date;
 }
 
-/** Client-side live channel for pointers (Twilio Sync Map via twilio-sync). */
+/**
+ * Client-side live channel for pointers (Twilio Sync Map via twilio-sync). Read-only: members may
+ * not write a group's map, the server publishes.
+ */
 export interface PointerChannel {
-  publish(map: string, key: string, data: Record<string, unknown>, ttlSeconds: number): Promise<void>;
   /**
-   * Calls `onItem` for every item present now and every item added later, until the returned
-   * function is called. Errors thrown by `onItem` are the caller's to handle.
+   * Calls `onItem` for every item present now and every item added or updated later, and
+   * `onRemoved` for every item removed, until the returned function is called. Errors thrown by
+   * the callbacks are the caller's to handle.
    */
-  subscribe(map: string, onItem: (key: string, data: unknown) => void): Promise<() => Promise<void>>;
+  subscribe(
+    map: string,
+    onItem: (key: string, data: unknown) => void,
+    onRemoved?: (key: string) => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 /**
  * PointerChannel over Twilio Sync Maps with the unmodified twilio-sync client (real Twilio, or the
- * devstack emulator when `twilsockUri` is given). Maps are created and granted by the server;
- * this side only opens existing ones.
+ * devstack emulator when `twilsockUri` is given). Maps are created, granted and written by the
+ * server; this side only opens existing ones and reads them.
  */
 import { ConduitError, type PointerChannel } from '@conduit/shared';
 import { SyncClient, type SyncMap, type SyncMapItem } from 'twilio-sync';
@@ -25,7 +25,6 @@ const PAGE_SIZE = 100;
 type OnItem = (key: string, data: unknown) => void;
 
 export class TwilioSyncChannel implements PointerChannel {
-  private readonly publishMaps = new Map<string, Promise<SyncMap>>();
   private readonly openMaps = new Set<SyncMap>();
   private denied = false;
   /** The token expired unrefreshed (the service closed the connection). */
@@ -69,12 +68,7 @@ export class TwilioSyncChannel implements PointerChannel {
     return channel;
   }
 
-  async publish(map: string, key: string, data: Record<string, unknown>, ttlSeconds: number): Promise<void> {
-    const syncMap = await this.mapForPublish(map);
-    await this.call(() => syncMap.set(key, data, { ttl: ttlSeconds }));
-  }
-
-  async subscribe(map: string, onItem: OnItem): Promise<() => Promise<void>> {
+  async subscribe(map: string, onItem: OnItem, onRemoved?: (key: string) => void): Promise<() => Promise<void>> {
     const syncMap = await this.open(map);
     // Live events may arrive while the existing items are paged in: deliver each revision once.
     const delivered = new Map<string, string>();
@@ -92,7 +86,14 @@ export class TwilioSyncChannel implements PointerChannel {
     };
     syncMap.on('itemAdded', onLive);
     syncMap.on('itemUpdated', onLive);
-    syncMap.on('itemRemoved', ({ key }: { key: string }) => delivered.delete(key));
+    syncMap.on('itemRemoved', ({ key }: { key: string }) => {
+      delivered.delete(key);
+      try {
+        onRemoved?.(key);
+      } catch (err) {
+        this.opts.onError?.(err);
+      }
+    });
     const unsubscribe = async (): Promise<void> => {
       this.openMaps.delete(syncMap);
       syncMap.close();
@@ -117,18 +118,7 @@ export class TwilioSyncChannel implements PointerChannel {
     this.closed = true;
     for (const m of this.openMaps) m.close();
     this.openMaps.clear();
-    this.publishMaps.clear();
     await shutdown(this.client);
-  }
-
-  private mapForPublish(name: string): Promise<SyncMap> {
-    let pending = this.publishMaps.get(name);
-    if (!pending) {
-      pending = this.open(name);
-      this.publishMaps.set(name, pending);
-      pending.catch(() => this.publishMaps.delete(name));
-    }
-    return pending;
   }
 
   private async open(name: string): Promise<SyncMap> {

@@ -122,7 +122,13 @@ describe('HttpClient', () => {
   });
 
   it('times out', async () => {
-    expect((await failure(client({ timeoutMs: 200 }).ack(GROUP))).code).toBe('TIMEOUT');
+    expect(
+      (
+        await failure(
+          client({ timeoutMs: 200 }).ack(GROUP, { objectId: null, envelopeSha256: '0'.repeat(64), signature: 'AA==' }),
+        )
+      ).code,
+    ).toBe('TIMEOUT');
   });
 
   it('maps an unreachable server to TRANSPORT', async () => {

@@ -1,5 +1,6 @@
 import {
   AckResponse,
+  AnomalyRecorded,
   API_PREFIX,
   CompletedUpload,
   ConduitError,
@@ -13,6 +14,7 @@ import {
   GroupView,
   KeyTransitionList,
   MAX_ENVELOPE_CHARS,
+  MemberDeviceList,
   MultipartUpload,
   PointerRegistration,
   PointerStatus,
@@ -26,7 +28,9 @@ import {
   VirgilTokenResponse,
 } from '@conduit/shared';
 import type {
+  AckRequest,
   AddMembersRequest,
+  AnomalyReport,
   CompleteMultipartRequest,
   CreateGroupRequest,
   CreateMultipartRequest,
@@ -238,12 +242,21 @@ export class HttpClient {
     return this.request('POST', `/groups/${seg(groupId)}/pointers`, PointerRegistration, { body: req });
   }
 
-  ack(pointerId: PointerId): Promise<AckResponse> {
-    return this.request('POST', `/pointers/${seg(pointerId)}/ack`, AckResponse, { body: {} });
+  /** Sends this endpoint's signed receipt: only after the content was decrypted and verified. */
+  ack(pointerId: PointerId, receipt: AckRequest): Promise<AckResponse> {
+    return this.request('POST', `/pointers/${seg(pointerId)}/ack`, AckResponse, { body: receipt });
   }
 
   pointerStatus(pointerId: PointerId): Promise<PointerStatus> {
     return this.request('GET', `/pointers/${seg(pointerId)}`, PointerStatus);
+  }
+
+  reportAnomaly(groupId: GroupId, report: AnomalyReport): Promise<AnomalyRecorded> {
+    return this.request('POST', `/groups/${seg(groupId)}/anomalies`, AnomalyRecorded, { body: report });
+  }
+
+  memberDevices(groupId: GroupId, identity: Identity): Promise<MemberDeviceList> {
+    return this.request('GET', `/groups/${seg(groupId)}/members/${seg(identity)}/devices`, MemberDeviceList);
   }
 
   private async request<T>(method: string, path: string, schema: Schema<T>, opts: RequestOptions = {}): Promise<T> {

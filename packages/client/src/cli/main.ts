@@ -11,7 +11,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConduitError, MAX_RECORD_BYTES } from '@conduit/shared';
-import type { DeviceResponse, GroupView, PointerStatus } from '@conduit/shared';
+import type { DeviceResponse, GroupView } from '@conduit/shared';
+import type { DeliveryStatus } from '../delivery/status.js';
 import { verifyAuditFile, verifyAuditFromServer, type AuditVerification } from '../audit/verify.js';
 import { ConduitClient } from '../conduit-client.js';
 import { LocalState } from '../state/local-state.js';
@@ -583,17 +584,22 @@ function deviceLines(devices: DeviceResponse[], self: string): string[] {
   return devices.map((d) => `${d.deviceId}  registered ${d.createdAt}${d.deviceId === self ? '  (this device)' : ''}`);
 }
 
-function statusLines(s: PointerStatus): string[] {
-  const key = (e: { identity: string; deviceId: string }) => `${e.identity}:${e.deviceId}`;
-  const acked = new Set(s.acknowledged.map(key));
-  const dropped = new Set((s.dropped ?? []).map(key));
+/** [v] verified receipt, [!] receipt the receiver's key did not sign, [ ] pending, [-] dropped. */
+function statusLines(s: DeliveryStatus): string[] {
+  const mark = { verified: '[v]', 'invalid-signature': '[!]', pending: '[ ]', dropped: '[-]' } as const;
+  const count = (r: string) => s.delivery.filter((d) => d.receipt === r).length;
   const when = s.purgedAt ? ` at ${s.purgedAt}` : s.failedAt ? ` at ${s.failedAt}` : '';
+  const invalid = count('invalid-signature');
   return [
     `pointer ${s.pointerId}: ${s.state}${s.reason ? ` (${s.reason})` : ''}${when}`,
-    `  acknowledged ${s.acknowledged.length}/${s.expected.length}${dropped.size > 0 ? `, ${dropped.size} dropped` : ''}`,
-    ...s.expected.map(
-      (e) => `  ${acked.has(key(e)) ? '[x]' : dropped.has(key(e)) ? '[-]' : '[ ]'} ${e.identity} (${e.deviceId})`,
+    `  verified receipts ${count('verified')}/${s.expected.length}` +
+      `${count('dropped') > 0 ? `, ${count('dropped')} dropped` : ''}` +
+      `${invalid > 0 ? `, ${invalid} NOT SIGNED BY THE RECEIVER` : ''}`,
+    ...s.delivery.map(
+      (d) =>
+        `  ${mark[d.receipt]} ${d.identity} (${d.deviceId})${d.receipt === 'invalid-signature' ? '  receipt signature invalid' : ''}`,
     ),
+    ...s.anomalies.map((a) => `  anomaly: ${a.kind} (${a.code}) reported by ${a.identity} (${a.deviceId}) at ${a.at}`),
   ];
 }
 

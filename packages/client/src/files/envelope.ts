@@ -1,18 +1,19 @@
 import {
   ciphertextSize,
   ConduitError,
-  EnvelopeV2,
+  ENVELOPE_VERSION,
+  EnvelopeV3,
   headerDigest,
   MAX_ENVELOPE_CHARS,
   MAX_ENVELOPE_JSON_BYTES,
   padme,
 } from '@conduit/shared';
-import type { FileMeta, ObjectId, PointerId, PointerV1 } from '@conduit/shared';
+import type { Endpoint, FileMeta, GroupId, ObjectId, PointerId, PointerV1 } from '@conduit/shared';
 
 /**
- * Sealed envelope v2 (docs/format.md §10): the content key and container parameters of one object,
+ * Sealed envelope v3 (docs/format.md §10): the content key and container parameters of one object,
  * encrypted and signed with the group cipher so only members can read it and only the claimed
- * sender can have written it. It binds the key to one pointer and one object.
+ * sender can have written it. It binds the key to one sending endpoint, group, pointer and object.
  */
 
 /** The group cipher as the envelope needs it (E3Kit `group.encrypt` / `group.decrypt` bound to a sender card). */
@@ -20,6 +21,8 @@ export type EncryptEnvelope = (plaintext: Buffer) => Promise<Buffer>;
 export type DecryptEnvelope = (sealed: Buffer) => Promise<Buffer>;
 
 export interface EnvelopeInput {
+  sender: Endpoint;
+  groupId: GroupId;
   pointerId: PointerId;
   objectId: ObjectId;
   contentKey: Buffer;
@@ -32,11 +35,13 @@ export interface EnvelopeInput {
 
 /** Returns the base64 sealed envelope for the pointer. */
 export async function sealEnvelope(input: EnvelopeInput, encrypt: EncryptEnvelope): Promise<string> {
-  const envelope: EnvelopeV2 = EnvelopeV2.parse({
-    v: 2,
+  const envelope: EnvelopeV3 = EnvelopeV3.parse({
+    v: ENVELOPE_VERSION,
     container: 1,
     key: input.contentKey.toString('base64'),
     headerSha256: headerDigest(input.header).toString('hex'),
+    sender: { identity: input.sender.identity, deviceId: input.sender.deviceId },
+    groupId: input.groupId,
     pointerId: input.pointerId,
     objectId: input.objectId,
     plainLength: input.plainLength,
@@ -61,6 +66,8 @@ export async function sealEnvelope(input: EnvelopeInput, encrypt: EncryptEnvelop
 
 /** An opened, fully checked envelope: everything the container decryption needs. */
 export interface OpenedEnvelope {
+  /** The signed sending endpoint (equal to the pointer's); its device still needs checking. */
+  sender: Endpoint;
   contentKey: Buffer;
   headerDigest: Buffer;
   plainLength: number;
@@ -71,7 +78,8 @@ export interface OpenedEnvelope {
 
 /**
  * Opens a pointer's envelope and applies §10's receiver checks in order: signature (inside
- * `decrypt`, SENDER_MISMATCH) -> strict schema -> ids -> lengths -> stored size. INTEGRITY otherwise.
+ * `decrypt`, SENDER_MISMATCH) -> version (FORMAT_UNSUPPORTED) -> strict schema -> signed sender
+ * equals the pointer's (SENDER_MISMATCH) -> group and ids -> lengths -> stored size. INTEGRITY otherwise.
  */
 export async function openEnvelope(pointer: PointerV1, decrypt: DecryptEnvelope): Promise<OpenedEnvelope> {
   let json: Buffer;
@@ -81,7 +89,7 @@ export async function openEnvelope(pointer: PointerV1, decrypt: DecryptEnvelope)
     if (err instanceof ConduitError) throw err;
     throw integrity('The envelope could not be decrypted.', err);
   }
-  let envelope: EnvelopeV2;
+  let envelope: EnvelopeV3;
   try {
     let raw: unknown;
     try {
@@ -89,17 +97,24 @@ export async function openEnvelope(pointer: PointerV1, decrypt: DecryptEnvelope)
     } catch {
       throw integrity('The envelope is not valid JSON.');
     }
-    if ((raw as { v?: unknown } | null)?.v !== 2) {
+    if ((raw as { v?: unknown } | null)?.v !== ENVELOPE_VERSION) {
       throw new ConduitError('FORMAT_UNSUPPORTED', 'Unsupported envelope version.');
     }
-    const parsed = EnvelopeV2.safeParse(raw);
+    const parsed = EnvelopeV3.safeParse(raw);
     if (!parsed.success) throw integrity('The envelope is malformed.');
     envelope = parsed.data;
   } finally {
     json.fill(0);
   }
-  if (envelope.pointerId !== pointer.id || envelope.objectId !== pointer.objectId) {
-    throw integrity('The envelope belongs to a different pointer or object.');
+  if (envelope.sender.identity !== pointer.sender.identity || envelope.sender.deviceId !== pointer.sender.deviceId) {
+    throw new ConduitError('SENDER_MISMATCH', 'The envelope was sealed for another sending device.');
+  }
+  if (
+    envelope.groupId !== pointer.groupId ||
+    envelope.pointerId !== pointer.id ||
+    envelope.objectId !== pointer.objectId
+  ) {
+    throw integrity('The envelope belongs to a different group, pointer or object.');
   }
   const { plainLength, paddedLength, segmentSize } = envelope;
   if (paddedLength !== plainLength && paddedLength !== padme(plainLength)) {
@@ -110,6 +125,7 @@ export async function openEnvelope(pointer: PointerV1, decrypt: DecryptEnvelope)
     throw integrity('The stored object size does not match the envelope.');
   }
   return {
+    sender: envelope.sender,
     contentKey: Buffer.from(envelope.key, 'base64'),
     headerDigest: Buffer.from(envelope.headerSha256, 'hex'),
     plainLength,

@@ -5,24 +5,17 @@ import {
   decryptBuffer,
   DEFAULT_SEGMENT_SIZE,
   encryptBuffer,
+  envelopeSha256,
   headerDigest,
   MAX_RECORD_BYTES,
   padme,
   RecordVersion,
-  serializePointer,
 } from '@conduit/shared';
-import type {
-  Endpoint,
-  FeedEntry,
-  GroupId,
-  PointerId,
-  PointerRegistration,
-  RecordPointerV1,
-  VersionId,
-} from '@conduit/shared';
+import type { Endpoint, FeedEntry, GroupId, RecordPointerV1, VersionId } from '@conduit/shared';
 import type { HttpClient } from '../api/http-client.js';
 import type { DecryptEnvelope, EncryptEnvelope } from '../files/envelope.js';
 import type { GroupKeys } from '../virgil/group-keys.js';
+import type { ReceiptSigner } from '../virgil/receipts.js';
 import { inlineValue, openRecordEnvelope, sealRecordEnvelope } from './envelope.js';
 import type { RecordEnvelopeV1, VersionClaim } from './envelope.js';
 import { getObject, putObject } from './objects.js';
@@ -58,15 +51,15 @@ export interface RecordsDeps {
   api: RecordsApi;
   keys: Pick<GroupKeys, 'encryptorFor' | 'decryptorFor'>;
   replica: Replica;
-  /** Publishes a pointer to the group's Sync map (live delivery; the feed is the durable copy). */
-  publish: (reg: PointerRegistration, data: Record<string, unknown>) => Promise<void>;
+  /** Signs this endpoint's delivery receipts. */
+  sign: ReceiptSigner;
   /** Subscribes to the group's Sync map for live record pointers. */
   subscribe?: (onPointer: (pointer: RecordPointerV1) => Promise<void>) => Promise<() => Promise<void>>;
   merge?: MergeFn;
   log?: (line: string) => void;
 }
 
-/** A version this endpoint wrote, with the pointer it published for it. */
+/** A version this endpoint wrote, with the pointer the server published for it. */
 export interface WrittenRecord extends RecordEntry {
   pointer: RecordPointerV1;
 }
@@ -168,7 +161,7 @@ export class RecordsClient {
       const entry = await this.openVersion(claim, pointer.seq, pointer.createdAt, undefined, new Map());
       this.applyAndEmit([entry]);
     }
-    await this.acknowledge(pointer.id);
+    await this.acknowledge(pointer);
     if (this.deps.replica.cursor(this.groupId) < pointer.seq - 1) {
       this.sync().catch((err: unknown) => this.log(`catch-up failed: ${(err as ConduitError).code ?? 'error'}`));
     }
@@ -254,7 +247,7 @@ export class RecordsClient {
       ...(deleted ? {} : { value: (change as { value: JsonValue }).value }),
     };
     this.applyAndEmit([entry]);
-    const pointer = await this.announce(written.pointer, v, sealed);
+    const pointer = this.pointerOf(v, sealed);
     return { ...entry, pointer };
   }
 
@@ -283,9 +276,9 @@ export class RecordsClient {
     }
   }
 
-  /** Publishes the version's pointer. The version is durable in the feed already: a failed publish only delays live delivery. */
-  private async announce(reg: PointerRegistration, v: RecordVersion, envelope: string): Promise<RecordPointerV1> {
-    const pointer: RecordPointerV1 = {
+  /** The pointer the server published for the version (the same fields as the Sync item). */
+  private pointerOf(v: RecordVersion, envelope: string): RecordPointerV1 {
+    return {
       v: 1,
       kind: 'record',
       id: v.pointerId,
@@ -301,14 +294,6 @@ export class RecordsClient {
       envelope,
       createdAt: v.createdAt,
     };
-    // A retried write whose pointer already left 'pending' must not leave a Sync copy behind.
-    if (reg.state !== 'pending') return pointer;
-    try {
-      await this.deps.publish(reg, JSON.parse(serializePointer(pointer)) as Record<string, unknown>);
-    } catch (err) {
-      this.log(`record pointer not published (${(err as ConduitError).code ?? 'error'}); peers catch up from the feed`);
-    }
-    return pointer;
   }
 
   /** Opens and applies the head a 409 named (untrusted until its envelope checks out). */
@@ -423,13 +408,23 @@ export class RecordsClient {
     return changed.length;
   }
 
-  private async acknowledge(pointerId: PointerId): Promise<void> {
+  /** Signs and sends the receipt for a version this endpoint verified and applied. */
+  private async acknowledge(pointer: RecordPointerV1): Promise<void> {
+    const digest = envelopeSha256(pointer.envelope);
+    const signature = await this.deps.sign({
+      pointerId: pointer.id,
+      groupId: pointer.groupId,
+      objectId: pointer.objectId,
+      envelopeSha256: digest,
+      sender: pointer.sender,
+      receiver: this.deps.self,
+    });
     try {
-      await this.deps.api.ack(pointerId);
+      await this.deps.api.ack(pointer.id, { objectId: pointer.objectId, envelopeSha256: digest, signature });
     } catch (err) {
-      // This endpoint joined after the pointer was sent, or the pointer is gone: nothing to acknowledge.
-      if (!(err instanceof ConduitError) || (err.code !== 'NOT_A_RECIPIENT' && err.code !== 'POINTER_NOT_FOUND'))
-        throw err;
+      // This endpoint joined after the pointer was sent: nothing to acknowledge. A pointer the
+      // ledger does not know (POINTER_NOT_FOUND) is the caller's to report.
+      if (!(err instanceof ConduitError) || err.code !== 'NOT_A_RECIPIENT') throw err;
     }
   }
 }

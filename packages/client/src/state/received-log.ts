@@ -4,19 +4,32 @@ import { PointerId } from '@conduit/shared';
 /**
  * Durable record of pointers this device has handled, so a re-delivered Sync item (every
  * subscription replays the map) neither writes a second copy nor skips a missing ack.
- * `received`: the file is written but the server may not know yet; `acked`: nothing left to do.
- * Append-only JSON lines, ids only (no file names: they are as sensitive as the contents).
+ * `received`: the file is written and verified but the server may not have the receipt yet;
+ * `acked`: the signed receipt was accepted; `skipped`: this endpoint is not a recipient (it joined
+ * after the send); `anomaly`: the pointer vanished, changed or failed verification and was
+ * reported, never acknowledged. The last three are final.
+ * Append-only JSON lines, ids and digests only (no file names: they are as sensitive as the contents).
  */
-export type ReceivedState = 'received' | 'acked';
+export type ReceivedState = 'received' | 'acked' | 'skipped' | 'anomaly';
+const STATES: readonly string[] = ['received', 'acked', 'skipped', 'anomaly'];
+
+export interface ReceivedEntry {
+  state: ReceivedState;
+  /** SHA-256 of the envelope that was verified (set with 'received'): the receipt must name it. */
+  envelopeSha256?: string;
+}
+
+export const isFinal = (state: ReceivedState | undefined): boolean =>
+  state === 'acked' || state === 'skipped' || state === 'anomaly';
 
 export class ReceivedLog {
   private constructor(
     private readonly path: string,
-    private readonly states: Map<string, ReceivedState>,
+    private readonly entries: Map<string, ReceivedEntry>,
   ) {}
 
   static async open(path: string): Promise<ReceivedLog> {
-    const states = new Map<string, ReceivedState>();
+    const entries = new Map<string, ReceivedEntry>();
     let text = '';
     try {
       text = await readFile(path, 'utf8');
@@ -26,27 +39,35 @@ export class ReceivedLog {
     for (const line of text.split('\n')) {
       const entry = parseLine(line);
       // A torn last line (crash mid-append) is skipped: the pointer is then simply handled again.
-      if (entry && states.get(entry.id) !== 'acked') states.set(entry.id, entry.s);
+      if (entry && !isFinal(entries.get(entry.id)?.state)) entries.set(entry.id, entry.entry);
     }
-    return new ReceivedLog(path, states);
+    return new ReceivedLog(path, entries);
   }
 
   get(pointerId: string): ReceivedState | undefined {
-    return this.states.get(pointerId);
+    return this.entries.get(pointerId)?.state;
   }
 
-  async record(pointerId: PointerId, state: ReceivedState): Promise<void> {
-    await appendFile(this.path, `${JSON.stringify({ id: pointerId, s: state })}\n`, { mode: 0o600 });
-    this.states.set(pointerId, state);
+  entry(pointerId: string): ReceivedEntry | undefined {
+    return this.entries.get(pointerId);
+  }
+
+  /** Appends the new state; the verified envelope's digest carries over from an earlier state. */
+  async record(pointerId: PointerId, state: ReceivedState, digest?: string): Promise<void> {
+    const envelopeSha256 = digest ?? this.entries.get(pointerId)?.envelopeSha256;
+    const line = { id: pointerId, s: state, ...(envelopeSha256 ? { h: envelopeSha256 } : {}) };
+    await appendFile(this.path, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+    this.entries.set(pointerId, { state, ...(envelopeSha256 ? { envelopeSha256 } : {}) });
   }
 }
 
-function parseLine(line: string): { id: string; s: ReceivedState } | undefined {
+function parseLine(line: string): { id: string; entry: ReceivedEntry } | undefined {
   if (!line) return undefined;
   try {
-    const v = JSON.parse(line) as { id?: unknown; s?: unknown };
-    if (!PointerId.safeParse(v.id).success || (v.s !== 'received' && v.s !== 'acked')) return undefined;
-    return { id: v.id as string, s: v.s };
+    const v = JSON.parse(line) as { id?: unknown; s?: unknown; h?: unknown };
+    if (!PointerId.safeParse(v.id).success || typeof v.s !== 'string' || !STATES.includes(v.s)) return undefined;
+    const hash = typeof v.h === 'string' && /^[0-9a-f]{64}$/.test(v.h) ? v.h : undefined;
+    return { id: v.id as string, entry: { state: v.s as ReceivedState, ...(hash ? { envelopeSha256: hash } : {}) } };
   } catch {
     return undefined;
   }

@@ -7,6 +7,8 @@ export interface RetryOptions {
   signal?: AbortSignal;
   /** Called before each new attempt (e.g. to refresh an expired presigned URL). */
   onRetry?: (err: ConduitError, attempt: number) => void;
+  /** Which failures are worth another attempt (default: isRetryable). */
+  retryable?: (err: unknown) => err is ConduitError;
 }
 
 /** A storage answer worth retrying: the request may succeed as is, or with a fresh URL (403: expired). */
@@ -33,7 +35,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
     try {
       return await fn(attempt);
     } catch (err) {
-      if (attempt >= attempts || !isRetryable(err)) throw err;
+      if (attempt >= attempts || !(opts.retryable ?? isRetryable)(err)) throw err;
       opts.onRetry?.(err, attempt);
       // Full jitter: parallel parts that failed together do not retry in lockstep.
       await sleep(Math.random() * base * 2 ** (attempt - 1), opts.signal);

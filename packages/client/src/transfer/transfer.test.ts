@@ -198,13 +198,17 @@ async function makeFile(name: string, size: number): Promise<{ path: string; dat
 
 /** Builds the pointer the client would publish for an upload. */
 async function pointerFor(up: Awaited<ReturnType<typeof uploadFile>>, name: string): Promise<PointerV1> {
-  const envelope = await sealEnvelope({ ...up, file: { name, type: 'application/octet-stream' } }, groupCipher.encrypt);
+  const sender = { identity: 'alice', deviceId: 'alice-device-1' };
+  const envelope = await sealEnvelope(
+    { ...up, sender, groupId: GROUP, file: { name, type: 'application/octet-stream' } },
+    groupCipher.encrypt,
+  );
   return {
     v: 1,
     kind: 'file',
     id: up.pointerId,
     groupId: GROUP,
-    sender: { identity: 'alice', deviceId: 'alice-device-1' },
+    sender,
     objectId: up.objectId,
     size: up.size,
     envelope,

@@ -1,3 +1,4 @@
+import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { ConduitError } from '@conduit/shared';
 import { Redis } from 'ioredis';
@@ -90,9 +91,16 @@ describe('audit log', () => {
     const bob = { identity: 'bob', deviceId: 'bob-dev-01' };
     const input = { pointerId, groupId: 'g1', sender: { identity: 'alice', deviceId: 'alice-dev-1' } };
     expect(
-      await ledger.register({ ...input, expected: [bob], createdAt: new Date(), retentionSeconds: 600, epoch: '0' }),
+      await ledger.register({
+        ...input,
+        expected: [bob],
+        createdAt: new Date(),
+        retentionSeconds: 600,
+        binding: TEST_BINDING,
+        epoch: '0',
+      }),
     ).toBe('created');
-    await ledger.acknowledge(pointerId, bob);
+    await ledger.acknowledge(pointerId, bob, TEST_RECEIPT);
     const at = new Date();
     const record = (await ledger.get(pointerId))!;
     expect(await ledger.markPurged(pointerId, at, deletionReceipt(record, at, 'removed'))).toMatchObject({ ok: true });
@@ -144,9 +152,10 @@ describe('audit log', () => {
         expected: [bob],
         createdAt: new Date(),
         retentionSeconds: 600,
+        binding: TEST_BINDING,
         epoch: '0',
       });
-      await ledger.acknowledge(pointerId, bob);
+      await ledger.acknowledge(pointerId, bob, TEST_RECEIPT);
       const at = new Date();
       await ledger.markFailed(pointerId, at, canonicalJson({ type: 'purge-failed', at: at.toISOString(), pointerId }));
       const lines = await eventually(async () => {

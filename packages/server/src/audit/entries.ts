@@ -88,3 +88,23 @@ export function deviceRemoved(e: {
 export function strayItemRemoved(e: { map: string; key: string; at: Date; ledgerState: string }): AuditEntry {
   return { type: 'stray-item-removed', at: e.at.toISOString(), map: e.map, itemKey: e.key, ledgerState: e.ledgerState };
 }
+
+/** A receiving endpoint reported that a pointer vanished, changed, failed verification or is unknown. */
+export function pointerAnomaly(e: {
+  pointerId: string;
+  groupId: string;
+  reporter: Endpoint;
+  kind: string;
+  code: string;
+  at: Date;
+}): AuditEntry {
+  return {
+    type: 'pointer-anomaly',
+    at: e.at.toISOString(),
+    pointerId: e.pointerId,
+    groupId: e.groupId,
+    reportedBy: endpointKey(e.reporter),
+    kind: e.kind,
+    code: e.code,
+  };
+}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ErrorCodes, MAX_JSON_BODY_BYTES, objectKeyOf, syncMapOf } from '@conduit/shared';
+import { envelopeSha256, ErrorCodes, MAX_JSON_BODY_BYTES, objectKeyOf, syncMapOf } from '@conduit/shared';
 import type { ErrorCode } from '@conduit/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
@@ -29,6 +29,16 @@ const { call, ok, login, enroll } = apiCaller(() => server.url);
 let oidcServer: RunningServer;
 
 const hex = () => randomBytes(16).toString('hex');
+/** The server only hashes and forwards the sealed envelope: any base64 stands in for one. */
+const ENVELOPE = Buffer.from('a sealed envelope').toString('base64');
+const pointerBody = (pointerId: string, objectId: string, size = 10) => ({
+  pointerId,
+  objectId,
+  size,
+  envelope: ENVELOPE,
+});
+/** An ack naming the binding; the server does not verify the signature (the sender's SDK does). */
+const receiptFor = (objectId: string) => ({ objectId, envelopeSha256: envelopeSha256(ENVELOPE), signature: 'c2ln' });
 const PASSWORD = 'correct horse battery';
 
 // Fixture: alice owns a group with bob; carol is registered but outside it. Each session is bound
@@ -76,7 +86,7 @@ beforeAll(async () => {
       path: `/v1/groups/${groupId}/pointers`,
       token: tokens.alice,
       device: devices.alice1,
-      body: { pointerId, objectId },
+      body: pointerBody(pointerId, objectId),
     },
     201,
   );
@@ -137,12 +147,10 @@ describe('happy path', () => {
     );
     expect(view).toMatchObject({ groupId: g, owner: dave, members: [users.alice], syncMap: syncMapOf(g) });
     expect(syncAdmin.maps.has(syncMapOf(g))).toBe(true);
-    expect(syncAdmin.permissions.get(`${syncMapOf(g)}/${dave}`)).toEqual({ read: true, write: true, manage: true });
-    expect(syncAdmin.permissions.get(`${syncMapOf(g)}/${users.alice}`)).toEqual({
-      read: true,
-      write: true,
-      manage: false,
-    });
+    // Read-only for everyone, the owner included: only the server writes the map.
+    const readOnly = { read: true, write: false, manage: false };
+    expect(syncAdmin.permissions.get(`${syncMapOf(g)}/${dave}`)).toEqual(readOnly);
+    expect(syncAdmin.permissions.get(`${syncMapOf(g)}/${users.alice}`)).toEqual(readOnly);
     expect(await ok({ path: `/v1/groups/${g}`, token: tokens.alice })).toEqual(view);
 
     const put = await ok<{ objectId: string; method: string; headers: Record<string, string> }>(
@@ -163,7 +171,7 @@ describe('happy path', () => {
         path: `/v1/groups/${g}/pointers`,
         token,
         device: daveDevice,
-        body: { pointerId: p, objectId: put.objectId },
+        body: pointerBody(p, put.objectId, 1234),
       },
       201,
     );
@@ -178,6 +186,17 @@ describe('happy path', () => {
         { identity: users.alice, deviceId: devices.alice2 },
       ],
       state: 'pending',
+      createdAt: expect.any(String),
+    });
+    // The server published the item, with the sender taken from the session.
+    expect(syncAdmin.items.get(`${syncMapOf(g)}/${p}`)?.data).toMatchObject({
+      v: 1,
+      kind: 'file',
+      id: p,
+      sender: { identity: dave, deviceId: daveDevice },
+      objectId: put.objectId,
+      size: 1234,
+      envelope: ENVELOPE,
     });
     // The sender retrying (a crash between registering and publishing) gets the same registration.
     const register = () =>
@@ -186,7 +205,7 @@ describe('happy path', () => {
         path: `/v1/groups/${g}/pointers`,
         token,
         device: daveDevice,
-        body: { pointerId: p, objectId: put.objectId },
+        body: pointerBody(p, put.objectId, 1234),
       });
     const retried = await register();
     expect(retried.status).toBe(200);
@@ -194,7 +213,7 @@ describe('happy path', () => {
 
     // Each of alice's devices acknowledges with its own session (the header may repeat its device).
     const ack = (token: string, device?: string) =>
-      ok({ method: 'POST', path: `/v1/pointers/${p}/ack`, token, device });
+      ok({ method: 'POST', path: `/v1/pointers/${p}/ack`, token, device, body: receiptFor(put.objectId) });
     expect(await ack(tokens.alice, devices.alice1)).toEqual({ pointerId: p, remaining: 1, complete: false });
     expect(await ack(tokens.alice)).toEqual({ pointerId: p, remaining: 1, complete: false });
     const pending = await ok<{ state: string; acknowledged: unknown[] }>({ path: `/v1/pointers/${p}`, token });
@@ -218,6 +237,41 @@ describe('happy path', () => {
     } finally {
       await worker?.close();
     }
+  });
+
+  it('a Sync failure while publishing is a 503; the sender retrying publishes the same pointer', async () => {
+    const p = hex();
+    const register = () =>
+      call({
+        method: 'POST',
+        path: `/v1/groups/${groupId}/pointers`,
+        token: tokens.alice,
+        device: devices.alice1,
+        body: pointerBody(p, objectId),
+      });
+    syncAdmin.failSetItem = true;
+    try {
+      const failed = await register();
+      expect(failed.status).toBe(503);
+      expectError(failed.body, 'DEPENDENCY_UNAVAILABLE');
+    } finally {
+      syncAdmin.failSetItem = false;
+    }
+    expect(syncAdmin.items.has(`${syncMapOf(groupId)}/${p}`)).toBe(false);
+    const retried = await register();
+    expect(retried.status).toBe(200); // registered by the first attempt
+    expect(syncAdmin.items.get(`${syncMapOf(groupId)}/${p}`)?.data).toMatchObject({ id: p, envelope: ENVELOPE });
+    // Another binding under the same id is refused, and the item is not touched.
+    const other = await call({
+      method: 'POST',
+      path: `/v1/groups/${groupId}/pointers`,
+      token: tokens.alice,
+      device: devices.alice1,
+      body: { ...pointerBody(p, objectId), envelope: Buffer.from('another').toString('base64') },
+    });
+    expect(other.status).toBe(409);
+    expectError(other.body, 'POINTER_EXISTS');
+    expect(syncAdmin.items.get(`${syncMapOf(groupId)}/${p}`)?.data).toMatchObject({ envelope: ENVELOPE });
   });
 
   it('GET /healthz answers without authentication', async () => {
@@ -698,7 +752,7 @@ const cases: Case[] = [
       method: 'POST',
       path: `/v1/groups/${groupId}/pointers`,
       device: devices.alice1,
-      body: { pointerId: hex(), objectId },
+      body: pointerBody(hex(), objectId),
     }),
     401,
     'UNAUTHENTICATED',
@@ -710,7 +764,7 @@ const cases: Case[] = [
       path: `/v1/groups/${groupId}/pointers`,
       token: tokens.alice,
       device: 'no',
-      body: { pointerId: hex(), objectId },
+      body: pointerBody(hex(), objectId),
     }),
     400,
     'VALIDATION_FAILED',
@@ -722,7 +776,7 @@ const cases: Case[] = [
       path: `/v1/groups/${groupId}/pointers`,
       token: tokens.alice,
       device: devices.bob1,
-      body: { pointerId: hex(), objectId },
+      body: pointerBody(hex(), objectId),
     }),
     403,
     'FORBIDDEN',
@@ -733,7 +787,7 @@ const cases: Case[] = [
       method: 'POST',
       path: `/v1/groups/${groupId}/pointers`,
       token: tokens.bob99,
-      body: { pointerId: hex(), objectId },
+      body: pointerBody(hex(), objectId),
     }),
     403,
     'UNKNOWN_DEVICE',
@@ -745,7 +799,7 @@ const cases: Case[] = [
       path: `/v1/groups/${groupId}/pointers`,
       token: tokens.carol,
       device: devices.carol1,
-      body: { pointerId: hex(), objectId },
+      body: pointerBody(hex(), objectId),
     }),
     404,
     'GROUP_NOT_FOUND',
@@ -757,7 +811,7 @@ const cases: Case[] = [
       path: `/v1/groups/${groupId}/pointers`,
       token: tokens.alice,
       device: devices.alice1,
-      body: { pointerId: hex(), objectId: hex() },
+      body: pointerBody(hex(), hex()),
     }),
     404,
     'NOT_FOUND',
@@ -769,7 +823,7 @@ const cases: Case[] = [
       path: `/v1/groups/${groupId}/pointers`,
       token: tokens.alice,
       device: devices.alice1,
-      body: { pointerId: 'p1', objectId },
+      body: pointerBody('p1', objectId),
     }),
     400,
     'VALIDATION_FAILED',
@@ -781,7 +835,7 @@ const cases: Case[] = [
       path: `/v1/groups/${groupId}/pointers`,
       token: tokens.alice,
       device: devices.alice1,
-      body: { pointerId: hex(), objectId, expected: [] },
+      body: { ...pointerBody(hex(), objectId), expected: [] },
     }),
     400,
     'VALIDATION_FAILED',
@@ -804,7 +858,7 @@ const cases: Case[] = [
       method: 'POST',
       path: `/v1/groups/${groupId}/pointers`,
       token: tokens.alice2,
-      body: { pointerId, objectId },
+      body: pointerBody(pointerId, objectId),
     }),
     409,
     'POINTER_EXISTS',
@@ -812,57 +866,177 @@ const cases: Case[] = [
   // POST /v1/pointers/:pointerId/ack
   [
     'ack: missing auth',
-    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, device: devices.bob1 }),
+    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, device: devices.bob1, body: receiptFor(objectId) }),
     401,
     'UNAUTHENTICATED',
   ],
   [
     'ack: bad token',
-    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tamper(tokens.bob), device: devices.bob1 }),
+    () => ({
+      method: 'POST',
+      path: `/v1/pointers/${pointerId}/ack`,
+      token: tamper(tokens.bob),
+      device: devices.bob1,
+      body: receiptFor(objectId),
+    }),
     401,
     'UNAUTHENTICATED',
   ],
   [
     'ack: bad pointer id',
-    () => ({ method: 'POST', path: '/v1/pointers/1234/ack', token: tokens.bob, device: devices.bob1 }),
+    () => ({
+      method: 'POST',
+      path: '/v1/pointers/1234/ack',
+      token: tokens.bob,
+      device: devices.bob1,
+      body: receiptFor(objectId),
+    }),
     400,
     'VALIDATION_FAILED',
   ],
   [
     "ack: header naming another of the identity's devices",
-    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tokens.alice2, device: devices.alice1 }),
+    () => ({
+      method: 'POST',
+      path: `/v1/pointers/${pointerId}/ack`,
+      token: tokens.alice2,
+      device: devices.alice1,
+      body: receiptFor(objectId),
+    }),
     403,
     'FORBIDDEN',
   ],
   [
     'ack: unenrolled device',
-    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tokens.bob99 }),
+    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tokens.bob99, body: receiptFor(objectId) }),
     403,
     'UNKNOWN_DEVICE',
   ],
   [
     'ack: malformed device header',
-    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tokens.bob, device: 'x' }),
+    () => ({
+      method: 'POST',
+      path: `/v1/pointers/${pointerId}/ack`,
+      token: tokens.bob,
+      device: 'x',
+      body: receiptFor(objectId),
+    }),
     400,
     'VALIDATION_FAILED',
   ],
   [
     'ack: unknown pointer',
-    () => ({ method: 'POST', path: `/v1/pointers/${hex()}/ack`, token: tokens.bob, device: devices.bob1 }),
+    () => ({
+      method: 'POST',
+      path: `/v1/pointers/${hex()}/ack`,
+      token: tokens.bob,
+      device: devices.bob1,
+      body: receiptFor(objectId),
+    }),
     404,
     'POINTER_NOT_FOUND',
   ],
   [
     'ack: outsider (as for an unknown pointer)',
-    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tokens.carol, device: devices.carol1 }),
+    () => ({
+      method: 'POST',
+      path: `/v1/pointers/${pointerId}/ack`,
+      token: tokens.carol,
+      device: devices.carol1,
+      body: receiptFor(objectId),
+    }),
     404,
     'POINTER_NOT_FOUND',
   ],
   [
     'ack: the sending device',
-    () => ({ method: 'POST', path: `/v1/pointers/${pointerId}/ack`, token: tokens.alice, device: devices.alice1 }),
+    () => ({
+      method: 'POST',
+      path: `/v1/pointers/${pointerId}/ack`,
+      token: tokens.alice,
+      device: devices.alice1,
+      body: receiptFor(objectId),
+    }),
     403,
     'NOT_A_RECIPIENT',
+  ],
+  [
+    'ack: without the receipt',
+    () => ({
+      method: 'POST',
+      path: `/v1/pointers/${pointerId}/ack`,
+      token: tokens.bob,
+      device: devices.bob1,
+      body: {},
+    }),
+    400,
+    'VALIDATION_FAILED',
+  ],
+  [
+    'ack: naming another envelope than the binding',
+    () => ({
+      method: 'POST',
+      path: `/v1/pointers/${pointerId}/ack`,
+      token: tokens.bob,
+      device: devices.bob1,
+      body: { ...receiptFor(objectId), envelopeSha256: 'ee'.repeat(32) },
+    }),
+    409,
+    'POINTER_MISMATCH',
+  ],
+  [
+    'pointer: size differs from the stored object',
+    () => ({
+      method: 'POST',
+      path: `/v1/groups/${groupId}/pointers`,
+      token: tokens.alice,
+      device: devices.alice1,
+      body: pointerBody(hex(), objectId, 11),
+    }),
+    400,
+    'VALIDATION_FAILED',
+  ],
+  // POST /v1/groups/:groupId/anomalies
+  [
+    'anomaly: non-member',
+    () => ({
+      method: 'POST',
+      path: `/v1/groups/${groupId}/anomalies`,
+      token: tokens.carol,
+      device: devices.carol1,
+      body: { pointerId, kind: 'vanished', code: 'POINTER_NOT_FOUND' },
+    }),
+    403,
+    'NOT_GROUP_MEMBER',
+  ],
+  [
+    'anomaly: unknown kind',
+    () => ({
+      method: 'POST',
+      path: `/v1/groups/${groupId}/anomalies`,
+      token: tokens.bob,
+      device: devices.bob1,
+      body: { pointerId, kind: 'bored', code: 'X' },
+    }),
+    400,
+    'VALIDATION_FAILED',
+  ],
+  // GET /v1/groups/:groupId/members/:identity/devices
+  [
+    'member devices: non-member',
+    () => ({
+      path: `/v1/groups/${groupId}/members/${users.alice}/devices`,
+      token: tokens.carol,
+      device: devices.carol1,
+    }),
+    403,
+    'NOT_GROUP_MEMBER',
+  ],
+  [
+    'member devices: not a member of the group',
+    () => ({ path: `/v1/groups/${groupId}/members/${users.carol}/devices`, token: tokens.bob, device: devices.bob1 }),
+    404,
+    'NOT_FOUND',
   ],
   // GET /v1/pointers/:pointerId
   ['status: missing auth', () => ({ path: `/v1/pointers/${pointerId}` }), 401, 'UNAUTHENTICATED'],

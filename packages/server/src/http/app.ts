@@ -3,11 +3,13 @@ import express, { type Express } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound, requestLog, securityHeaders } from './middleware.js';
 import { adminRoutes } from './routes/admin.js';
+import { anomalyRoutes } from './routes/anomalies.js';
 import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
 import { groupRoutes } from './routes/groups.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identities.js';
+import { memberDeviceRoutes } from './routes/member-devices.js';
 import { objectRoutes } from './routes/objects.js';
 import { opaqueAuthRoutes } from './routes/opaque-auth.js';
 import { opsRoutes, type OpsOptions } from './routes/ops.js';
@@ -42,6 +44,8 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
     uploadRoutes(ctx),
     pointerRoutes(ctx),
     recordRoutes(ctx),
+    anomalyRoutes(ctx),
+    memberDeviceRoutes(ctx),
     adminRoutes(ctx),
     identityRoutes(ctx),
   );

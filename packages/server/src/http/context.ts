@@ -10,6 +10,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { ServerConfig } from '../config.js';
 import type { DeliveryObserver } from '../purge/events.js';
 import type { IdentityDirectory } from '../redis/accounts.js';
+import type { AnomalyRepository } from '../redis/anomalies.js';
 import type { DeviceRepository } from '../redis/devices.js';
 import type { GroupRepository } from '../redis/groups.js';
 import type { PointerLedger } from '../redis/pointers.js';
@@ -34,6 +35,7 @@ export interface AppContext {
   devices: DeviceRepository;
   groups: GroupRepository;
   ledger: PointerLedger;
+  anomalies: AnomalyRepository;
   records: RecordStore;
   audit: AuditLog;
   /** Delivery metrics hooks (onAck is called here); no-ops unless injected. */

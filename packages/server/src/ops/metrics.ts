@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AnomalyKind } from '@conduit/shared';
 import type { DeliveryObserver } from '../purge/events.js';
 import type { PurgeReason } from '../redis/pointers.js';
 
@@ -19,6 +20,7 @@ export type QueueState = (typeof QUEUE_STATES)[number];
 export class DeliveryMetrics implements DeliveryObserver {
   readonly registry = new Registry();
   private readonly acks: Counter<'final'>;
+  private readonly anomalies: Counter<'kind'>;
   private readonly purges: Counter<'outcome' | 'reason'>;
   private readonly deferrals: Counter<'cause'>;
   private readonly failures: Counter;
@@ -33,6 +35,12 @@ export class DeliveryMetrics implements DeliveryObserver {
       name: 'conduit_acks_total',
       help: 'First acknowledgements by an endpoint; final="true" for the one that completed its pointer.',
       labelNames: ['final'],
+      registers,
+    });
+    this.anomalies = new Counter({
+      name: 'conduit_pointer_anomalies_total',
+      help: 'Pointer anomalies reported by receiving endpoints: vanished, changed, unverifiable, unknown.',
+      labelNames: ['kind'],
       registers,
     });
     this.purges = new Counter({
@@ -89,6 +97,10 @@ export class DeliveryMetrics implements DeliveryObserver {
 
   onAck(e: { remaining: number }): void {
     this.acks.inc({ final: String(e.remaining === 0) });
+  }
+
+  onAnomaly(e: { kind: AnomalyKind }): void {
+    this.anomalies.inc({ kind: e.kind });
   }
 
   onPurged(e: { outcome: 'removed' | 'absent'; reason: PurgeReason; latencyMs: number }): void {

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { envelopeSha256 } from '@conduit/shared';
 import type { Expiring, TokenIssuer } from '@conduit/shared';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,13 +201,14 @@ describe('a full request cycle', () => {
       method: 'POST',
       token: sessionTokens.alice,
       device: 'alice-dev-1',
-      body: { pointerId, objectId },
+      body: { pointerId, objectId, size: body.length, envelope: 'c2VhbGVk' },
     });
     expect(registered.status).toBe(201);
     const ack = await call(`/v1/pointers/${pointerId}/ack`, {
       method: 'POST',
       token: sessionTokens.bob,
       device: 'bob-dev-01',
+      body: { objectId, envelopeSha256: envelopeSha256('c2VhbGVk'), signature: 'c2ln' },
     });
     expect(ack.json(), ack.text).toMatchObject({ remaining: 0, complete: true });
     await eventually(async () => {

@@ -2,6 +2,7 @@
  * Delivery guarantees against real parts: Redis, BullMQ, and the devstack Sync emulator through
  * the real TwilioSyncAdmin (twilio library). No mocks of Redis, BullMQ or Sync.
  */
+import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
 import { randomBytes } from 'node:crypto';
 import { syncMapOf, type Endpoint } from '@conduit/shared';
 import { Queue, type Worker } from 'bullmq';
@@ -114,6 +115,7 @@ async function register(groupId: string, expected: Endpoint[] = [bob]): Promise<
     expected,
     createdAt: new Date(),
     retentionSeconds: 3600,
+    binding: TEST_BINDING,
     epoch: await ledger.epochOf(groupId),
   });
   expect(outcome).toBe('created');
@@ -165,12 +167,20 @@ describe('ack ledger', () => {
   it('refuses unknown pointers and non-recipients; the last ack moves the pointer to purging once', async () => {
     const groupId = hex();
     const pointerId = await register(groupId, [bob, carol]);
-    expect(await ledger.acknowledge(hex(), bob)).toEqual({ ok: false, reason: 'POINTER_NOT_FOUND' });
-    expect(await ledger.acknowledge(pointerId, sender)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
-    expect(await ledger.acknowledge(pointerId, bob)).toEqual({ ok: true, remaining: 1, firstAck: true });
-    expect(await ledger.acknowledge(pointerId, bob)).toEqual({ ok: true, remaining: 1, firstAck: false });
-    expect(await ledger.acknowledge(pointerId, carol)).toEqual({ ok: true, remaining: 0, firstAck: true });
-    expect(await ledger.acknowledge(pointerId, carol)).toEqual({ ok: true, remaining: 0, firstAck: false });
+    expect(await ledger.acknowledge(hex(), bob, TEST_RECEIPT)).toEqual({ ok: false, reason: 'POINTER_NOT_FOUND' });
+    expect(await ledger.acknowledge(pointerId, sender, TEST_RECEIPT)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
+    expect(await ledger.acknowledge(pointerId, bob, TEST_RECEIPT)).toEqual({ ok: true, remaining: 1, firstAck: true });
+    expect(await ledger.acknowledge(pointerId, bob, TEST_RECEIPT)).toEqual({ ok: true, remaining: 1, firstAck: false });
+    expect(await ledger.acknowledge(pointerId, carol, TEST_RECEIPT)).toEqual({
+      ok: true,
+      remaining: 0,
+      firstAck: true,
+    });
+    expect(await ledger.acknowledge(pointerId, carol, TEST_RECEIPT)).toEqual({
+      ok: true,
+      remaining: 0,
+      firstAck: false,
+    });
     expect((await ledger.get(pointerId))?.state).toBe('purging');
     expect((await redis.lrange(keys.outbox(), 0, -1)).filter((id) => id === pointerId)).toHaveLength(1);
     expect(await redis.zscore(keys.purgingPointers(), pointerId)).not.toBeNull();
@@ -182,7 +192,15 @@ describe('ack ledger', () => {
     const groupId = hex();
     const epoch = await ledger.epochOf(groupId);
     await redis.incr(keys.groupEpoch(groupId));
-    const input = { pointerId: hex(), groupId, sender, expected: [bob], createdAt: new Date(), retentionSeconds: 60 };
+    const input = {
+      pointerId: hex(),
+      groupId,
+      sender,
+      expected: [bob],
+      createdAt: new Date(),
+      retentionSeconds: 60,
+      binding: TEST_BINDING,
+    };
     expect(await ledger.register({ ...input, epoch })).toBe('stale');
     expect(await ledger.register({ ...input, epoch: await ledger.epochOf(groupId) })).toBe('created');
   });
@@ -191,7 +209,7 @@ describe('ack ledger', () => {
     const groupId = hex();
     const waitingOnCarol = await register(groupId, [bob, carol]);
     const waitingOnBoth = await register(groupId, [bob, carol]);
-    await ledger.acknowledge(waitingOnCarol, bob);
+    await ledger.acknowledge(waitingOnCarol, bob, TEST_RECEIPT);
     const first = await ledger.dropEndpoints(waitingOnCarol, groupId, [carol], 'member-removed');
     const second = await ledger.dropEndpoints(waitingOnBoth, groupId, [carol], 'member-removed');
     expect(first).toEqual({ dropped: 1, purging: true });
@@ -199,7 +217,10 @@ describe('ack ledger', () => {
     const status = await ledger.get(waitingOnCarol);
     expect(status).toMatchObject({ state: 'purging', reason: 'member-removed', dropped: [carol] });
     expect(status?.expected).toEqual([bob, carol]);
-    expect(await ledger.acknowledge(waitingOnBoth, carol)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
+    expect(await ledger.acknowledge(waitingOnBoth, carol, TEST_RECEIPT)).toEqual({
+      ok: false,
+      reason: 'NOT_A_RECIPIENT',
+    });
     await redis.del(keys.outbox());
   });
 });
@@ -210,8 +231,8 @@ describe('purge worker (Sync emulator)', () => {
     const groupId = hex();
     const pointerId = await register(groupId, [bob, carol]);
     await publish(groupId, pointerId);
-    await ledger.acknowledge(pointerId, bob);
-    await ledger.acknowledge(pointerId, carol);
+    await ledger.acknowledge(pointerId, bob, TEST_RECEIPT);
+    await ledger.acknowledge(pointerId, carol, TEST_RECEIPT);
     const done = await eventually(terminal(pointerId));
     expect(done).toMatchObject({ state: 'purged', reason: 'acknowledged' });
     expect(done.purgedAt).toBeDefined();
@@ -236,7 +257,7 @@ describe('purge worker (Sync emulator)', () => {
     const ids = await Promise.all(Array.from({ length: 5 }, () => register(groupId)));
     for (const id of ids) await publish(groupId, id);
     emu.faults.setRateLimit(2);
-    for (const id of ids) await ledger.acknowledge(id, bob);
+    for (const id of ids) await ledger.acknowledge(id, bob, TEST_RECEIPT);
     for (const id of ids) expect((await eventually(terminal(id), 20_000)).state).toBe('purged');
     expect(recorder.count('deferred', (e) => e.cause === 'rate-limited')).toBeGreaterThan(0);
     // attempts: 1, yet every job completed: the waits consumed none (the completion counts as the one).
@@ -251,7 +272,7 @@ describe('purge worker (Sync emulator)', () => {
     // The bucket allows at most burst + rate = 10 writes in any 1 s window; Sync would refuse the 11th.
     emu.faults.setRateLimit(10);
     const started = Date.now();
-    for (const id of ids) await ledger.acknowledge(id, bob);
+    for (const id of ids) await ledger.acknowledge(id, bob, TEST_RECEIPT);
     for (const id of ids) expect((await eventually(terminal(id), 20_000)).state).toBe('purged');
     // 5 tokens of burst, then 5 more at 5/s: at least ~1 s.
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
@@ -265,7 +286,7 @@ describe('purge worker (Sync emulator)', () => {
     const retried = await register(groupId);
     await publish(groupId, retried);
     emu.faults.failNextRest(2, 503);
-    await ledger.acknowledge(retried, bob);
+    await ledger.acknowledge(retried, bob, TEST_RECEIPT);
     expect((await eventually(terminal(retried))).state).toBe('purged');
     // Two failed attempts, then the one that succeeded.
     expect((await queue.getJob(retried))?.attemptsMade).toBe(3);
@@ -273,7 +294,7 @@ describe('purge worker (Sync emulator)', () => {
     const doomed = await register(groupId);
     await publish(groupId, doomed);
     emu.faults.failNextRest(3, 500);
-    await ledger.acknowledge(doomed, bob);
+    await ledger.acknowledge(doomed, bob, TEST_RECEIPT);
     const failed = await eventually(terminal(doomed));
     expect(failed.state).toBe('failed');
     expect(failed.failedAt).toBeDefined();
@@ -292,7 +313,7 @@ describe('backstops', () => {
     const groupId = hex();
     const pointerId = await register(groupId, [bob, carol]);
     await publish(groupId, pointerId);
-    await ledger.acknowledge(pointerId, bob);
+    await ledger.acknowledge(pointerId, bob, TEST_RECEIPT);
     expect(await sweepExpired({ ledger, observer }, 3600)).toBe(0);
     expect(await sweepExpired({ ledger, observer }, 1, new Date(Date.now() + 5_000))).toBeGreaterThanOrEqual(1);
     const done = await eventually(terminal(pointerId));

@@ -2,6 +2,7 @@
  * Membership and device changes, delivery status and the audit route over HTTP: the real server
  * (dev auth), real Redis, and the devstack Sync emulator through TwilioSyncAdmin.
  */
+import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
 import { randomBytes } from 'node:crypto';
 import { AUDIT_HEAD_HEADER, DEVICE_HEADER, syncMapOf } from '@conduit/shared';
 import { Redis } from 'ioredis';
@@ -111,6 +112,7 @@ async function pointer(groupId: string, from: User, to: User[]): Promise<string>
     expected,
     createdAt: new Date(),
     retentionSeconds: 3600,
+    binding: TEST_BINDING,
     epoch: await ledger.epochOf(groupId),
   });
   expect(outcome).toBe('created');
@@ -151,7 +153,9 @@ describe('DELETE /v1/groups/:groupId/members/:identity', () => {
     const groupId = await group(alice, [bob, carol]);
     const onlyBobLeft = await pointer(groupId, alice, [bob, carol]);
     const both = await pointer(groupId, alice, [bob, carol]);
-    expect((await call(carol, 'POST', `/v1/pointers/${onlyBobLeft}/ack`, {}, carol.devices[0])).status).toBe(200);
+    expect((await call(carol, 'POST', `/v1/pointers/${onlyBobLeft}/ack`, TEST_RECEIPT, carol.devices[0])).status).toBe(
+      200,
+    );
     expect((await permission(groupId, bob.identity)).read).toBe(true);
 
     // Only the owner removes others; the owner cannot be removed.
@@ -201,7 +205,7 @@ describe('DELETE /v1/devices/:deviceId', () => {
     const p1 = await pointer(g1, alice, [bob]);
     const p2 = await pointer(g2, alice, [bob]);
     const [keep, lose] = bob.devices as [string, string];
-    expect((await call(bob, 'POST', `/v1/pointers/${p1}/ack`, {}, keep)).status).toBe(200);
+    expect((await call(bob, 'POST', `/v1/pointers/${p1}/ack`, TEST_RECEIPT, keep)).status).toBe(200);
 
     expect((await call(bob, 'DELETE', `/v1/devices/${lose}`)).status).toBe(204);
     expect((await call(bob, 'GET', `/v1/pointers/${p1}`)).json).toMatchObject({
@@ -210,10 +214,12 @@ describe('DELETE /v1/devices/:deviceId', () => {
       dropped: [{ identity: bob.identity, deviceId: lose }],
     });
     expect((await call(bob, 'GET', `/v1/pointers/${p2}`)).json).toMatchObject({ state: 'pending' });
-    const ack = await call(bob, 'POST', `/v1/pointers/${p2}/ack`, {}, lose);
+    const ack = await call(bob, 'POST', `/v1/pointers/${p2}/ack`, TEST_RECEIPT, lose);
     expect(ack.status).toBe(403);
     expect(ack.json).toMatchObject({ error: { code: 'DEVICE_REVOKED' } });
-    expect((await call(bob, 'POST', `/v1/pointers/${p2}/ack`, {}, keep)).json).toMatchObject({ complete: true });
+    expect((await call(bob, 'POST', `/v1/pointers/${p2}/ack`, TEST_RECEIPT, keep)).json).toMatchObject({
+      complete: true,
+    });
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AnomalyKind } from '@conduit/shared';
 import type { PurgeReason } from '../redis/pointers.js';
 
 /**
@@ -9,6 +10,8 @@ import type { PurgeReason } from '../redis/pointers.js';
 export interface DeliveryObserver {
   /** An endpoint acknowledged a pointer for the first time (API process). */
   onAck?(e: { pointerId: string; remaining: number }): void;
+  /** A receiving endpoint reported a pointer anomaly (first report of that endpoint for that pointer). */
+  onAnomaly?(e: { kind: AnomalyKind }): void;
   /** A Sync item was deleted (or found gone) and the ledger marked terminal (worker process). */
   onPurged?(e: {
     pointerId: string;
@@ -43,6 +46,7 @@ export function safeObserver(observer: DeliveryObserver | undefined, logger: Log
     };
   return {
     onAck: wrap('onAck'),
+    onAnomaly: wrap('onAnomaly'),
     onPurged: wrap('onPurged'),
     onPurgeDeferred: wrap('onPurgeDeferred'),
     onPurgeFailed: wrap('onPurgeFailed'),

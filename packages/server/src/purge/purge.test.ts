@@ -1,3 +1,4 @@
+import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
 import { randomBytes } from 'node:crypto';
 import { syncMapOf } from '@conduit/shared';
 import { Queue, type Worker } from 'bullmq';
@@ -60,9 +61,14 @@ async function ackedPointer(): Promise<{ pointerId: string; groupId: string }> {
     expected: [recipient],
     createdAt: new Date(),
     retentionSeconds: 600,
+    binding: TEST_BINDING,
     epoch: await ledger.epochOf(groupId),
   });
-  expect(await ledger.acknowledge(pointerId, recipient)).toEqual({ ok: true, remaining: 0, firstAck: true });
+  expect(await ledger.acknowledge(pointerId, recipient, TEST_RECEIPT)).toEqual({
+    ok: true,
+    remaining: 0,
+    firstAck: true,
+  });
   return { pointerId, groupId };
 }
 

@@ -17,10 +17,13 @@ redis.call('SADD', KEYS[3], ARGV[4])
 return {1, ARGV[2]}
 `;
 
-// KEYS: devices hash, revoked set. Removal and tombstone land together.
+// KEYS: devices hash, revoked set, revocation times. ARGV: device id, now (ISO). Removal and
+// tombstone land together; the first revocation's time is kept (members judge envelopes by it).
 const REVOKE = `
+local created = redis.call('HGET', KEYS[1], ARGV[1])
 local removed = redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[1])
+if created then redis.call('HSETNX', KEYS[3], ARGV[1], created .. ' ' .. ARGV[2]) end
 return removed
 `;
 
@@ -48,7 +51,7 @@ export class DeviceRepository {
     private readonly keys: Keys,
   ) {
     this.registerScript = defineScript<[number, string]>(redis, 'conduitRegisterDevice', 3, REGISTER);
-    this.revokeScript = defineScript<number>(redis, 'conduitRevokeDevice', 2, REVOKE);
+    this.revokeScript = defineScript<number>(redis, 'conduitRevokeDevice', 3, REVOKE);
     this.statusScript = defineScript<DeviceStatus>(redis, 'conduitDeviceStatus', 2, STATUS);
   }
 
@@ -66,10 +69,10 @@ export class DeviceRepository {
    * Removes the device and records it as revoked, atomically; the id can never be registered
    * again. Idempotent. False when the device was not registered.
    */
-  async revoke(identity: string, deviceId: string): Promise<boolean> {
+  async revoke(identity: string, deviceId: string, now = new Date()): Promise<boolean> {
     const removed = await this.revokeScript(
-      [this.keys.devices(identity), this.keys.revokedDevices(identity)],
-      [deviceId],
+      [this.keys.devices(identity), this.keys.revokedDevices(identity), this.keys.revokedDeviceTimes(identity)],
+      [deviceId, now.toISOString()],
     );
     return removed === 1;
   }
@@ -88,6 +91,24 @@ export class DeviceRepository {
     return Object.entries(all)
       .map(([deviceId, createdAt]) => ({ deviceId, createdAt }))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.deviceId.localeCompare(b.deviceId));
+  }
+
+  /**
+   * Every device the identity ever registered (as far as recorded): active ones, and revoked ones
+   * with their revocation time, oldest first. What a receiver checks an envelope's device against.
+   */
+  async history(identity: string): Promise<{ deviceId: string; createdAt: string; revokedAt?: string }[]> {
+    const [active, revoked] = await Promise.all([
+      this.list(identity),
+      this.redis.hgetall(this.keys.revokedDeviceTimes(identity)),
+    ]);
+    const gone = Object.entries(revoked).flatMap(([deviceId, times]) => {
+      const [createdAt, revokedAt] = times.split(' ');
+      return createdAt && revokedAt ? [{ deviceId, createdAt, revokedAt }] : [];
+    });
+    return [...active, ...gone].sort(
+      (a, b) => a.createdAt.localeCompare(b.createdAt) || a.deviceId.localeCompare(b.deviceId),
+    );
   }
 
   /** Device ids of each identity, in the order given. */

@@ -11,11 +11,19 @@ export interface Keys {
   devices(identity: string): string;
   /** Set of the identity's revoked device ids: tombstones, kept for good. */
   revokedDevices(identity: string): string;
+  /** Hash revoked deviceId -> '<createdAt> <revokedAt>' (ISO), so members can judge old envelopes. */
+  revokedDeviceTimes(identity: string): string;
   group(groupId: string): string;
   groupMembers(groupId: string): string;
   pointer(pointerId: string): string;
   pointerExpected(pointerId: string): string;
   pointerAcked(pointerId: string): string;
+  /** Hash endpoint key -> '<at ISO> <signature base64>': each acknowledging endpoint's signed receipt. */
+  pointerReceipts(pointerId: string): string;
+  /** Hash endpoint key -> JSON {kind, code, at}: anomalies endpoints reported (one each). */
+  pointerAnomalies(pointerId: string): string;
+  /** Counter of anomaly reports by one endpoint in the current window (bounds the audit log). */
+  anomalyBudget(endpoint: string): string;
   /** Pointer ids whose last ack landed, waiting for the relay to hand them to BullMQ. */
   outbox(): string;
   /** Pointer ids the relay has taken but not yet confirmed enqueued. */
@@ -62,11 +70,15 @@ export function createKeys(prefix: string): Keys {
     identities: () => `${prefix}identities`,
     devices: (identity) => `${prefix}dev:${identity}`,
     revokedDevices: (identity) => `${prefix}dev:${identity}:revoked`,
+    revokedDeviceTimes: (identity) => `${prefix}dev:${identity}:revokedAt`,
     group: (groupId) => `${prefix}grp:${groupId}`,
     groupMembers: (groupId) => `${prefix}grp:${groupId}:members`,
     pointer: (pointerId) => `${prefix}ptr:${pointerId}`,
     pointerExpected: (pointerId) => `${prefix}ptr:${pointerId}:expected`,
     pointerAcked: (pointerId) => `${prefix}ptr:${pointerId}:acked`,
+    pointerReceipts: (pointerId) => `${prefix}ptr:${pointerId}:receipts`,
+    pointerAnomalies: (pointerId) => `${prefix}ptr:${pointerId}:anomalies`,
+    anomalyBudget: (endpoint) => `${prefix}anomaly-budget:${endpoint}`,
     outbox: () => `${prefix}outbox`,
     outboxProcessing: () => `${prefix}outbox:processing`,
     bullPrefix: () => `${prefix}bull`,

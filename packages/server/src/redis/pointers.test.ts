@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../testing/fakes.js';
+import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
+import { AnomalyRepository, ANOMALY_BUDGET } from './anomalies.js';
 import { createKeys } from './keys.js';
 import { PointerLedger } from './pointers.js';
 
@@ -25,6 +27,7 @@ async function registered(expected = [bob1, bob2]): Promise<string> {
     expected,
     createdAt: new Date(),
     retentionSeconds: 3600,
+    binding: TEST_BINDING,
     epoch: '0',
   });
   expect(created).toBe('created');
@@ -46,21 +49,25 @@ afterAll(async () => {
 describe('PointerLedger ack script', () => {
   it('refuses an unknown pointer without side effects', async () => {
     const pointerId = hex();
-    expect(await ledger.acknowledge(pointerId, bob1)).toEqual({ ok: false, reason: 'POINTER_NOT_FOUND' });
+    expect(await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT)).toEqual({ ok: false, reason: 'POINTER_NOT_FOUND' });
     expect(await redis.exists(keys.pointerAcked(pointerId))).toBe(0);
   });
 
   it('refuses endpoints that are not recipients, the sender included', async () => {
     const pointerId = await registered();
-    expect(await ledger.acknowledge(pointerId, carol)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
-    expect(await ledger.acknowledge(pointerId, alice)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
+    expect(await ledger.acknowledge(pointerId, carol, TEST_RECEIPT)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
+    expect(await ledger.acknowledge(pointerId, alice, TEST_RECEIPT)).toEqual({ ok: false, reason: 'NOT_A_RECIPIENT' });
     expect((await ledger.get(pointerId))?.acknowledged).toEqual([]);
   });
 
   it('is idempotent and counts down per distinct endpoint', async () => {
     const pointerId = await registered();
-    expect(await ledger.acknowledge(pointerId, bob1)).toEqual({ ok: true, remaining: 1, firstAck: true });
-    expect(await ledger.acknowledge(pointerId, bob1)).toEqual({ ok: true, remaining: 1, firstAck: false });
+    expect(await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT)).toEqual({ ok: true, remaining: 1, firstAck: true });
+    expect(await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT)).toEqual({
+      ok: true,
+      remaining: 1,
+      firstAck: false,
+    });
     const status = await ledger.get(pointerId);
     expect(status?.state).toBe('pending');
     expect(status?.acknowledged).toEqual([bob1]);
@@ -69,12 +76,12 @@ describe('PointerLedger ack script', () => {
 
   it('the last ack moves the pointer to purging and enqueues it exactly once', async () => {
     const pointerId = await registered();
-    await ledger.acknowledge(pointerId, bob1);
+    await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT);
     // Concurrent and repeated final acks: the transition must still happen once.
     const results = await Promise.all([
-      ledger.acknowledge(pointerId, bob2),
-      ledger.acknowledge(pointerId, bob2),
-      ledger.acknowledge(pointerId, bob1),
+      ledger.acknowledge(pointerId, bob2, TEST_RECEIPT),
+      ledger.acknowledge(pointerId, bob2, TEST_RECEIPT),
+      ledger.acknowledge(pointerId, bob1, TEST_RECEIPT),
     ]);
     expect(results.map((r) => r.ok && r.remaining)).toEqual([0, 0, 0]);
     // Exactly one of the two concurrent bob2 acks recorded it.
@@ -94,6 +101,7 @@ describe('PointerLedger ack script', () => {
       expected: [alice],
       createdAt: new Date(),
       retentionSeconds: 3600,
+      binding: TEST_BINDING,
       epoch: '0',
     });
     expect(again).toBe('exists');
@@ -102,7 +110,7 @@ describe('PointerLedger ack script', () => {
 
   it('markPurged is idempotent and keeps the first purgedAt', async () => {
     const pointerId = await registered([bob1]);
-    await ledger.acknowledge(pointerId, bob1);
+    await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT);
     const first = new Date('2030-01-01T00:00:00.000Z');
     const receipt = '{"at":"2030-01-01T00:00:00.000Z","type":"deletion-receipt"}';
     expect(await ledger.markPurged(pointerId, first, receipt)).toMatchObject({ ok: true });
@@ -123,11 +131,77 @@ describe('PointerLedger ack script', () => {
 
   it('gives every ledger key the retention TTL', async () => {
     const pointerId = await registered();
-    await ledger.acknowledge(pointerId, bob1);
+    await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT);
     for (const key of [keys.pointer(pointerId), keys.pointerExpected(pointerId), keys.pointerAcked(pointerId)]) {
       const ttl = await redis.ttl(key);
       expect(ttl).toBeGreaterThan(3500);
       expect(ttl).toBeLessThanOrEqual(3600);
     }
+  });
+});
+
+describe('PointerLedger binding and receipts', () => {
+  it('binds group, sender endpoint, object and envelope digest at registration', async () => {
+    const pointerId = await registered();
+    expect(await ledger.get(pointerId)).toMatchObject({
+      sender: alice,
+      objectId: TEST_BINDING.objectId,
+      envelopeSha256: TEST_BINDING.envelopeSha256,
+      receipts: [],
+    });
+  });
+
+  it('refuses an ack naming another object or envelope, changing nothing', async () => {
+    const pointerId = await registered();
+    const before = await ledger.get(pointerId);
+    for (const claim of [
+      { ...TEST_RECEIPT, objectId: hex() },
+      { ...TEST_RECEIPT, objectId: null },
+      { ...TEST_RECEIPT, envelopeSha256: 'ee'.repeat(32) },
+    ]) {
+      expect(await ledger.acknowledge(pointerId, bob1, claim)).toEqual({ ok: false, reason: 'POINTER_MISMATCH' });
+    }
+    expect(await ledger.get(pointerId)).toEqual(before);
+    expect(await redis.exists(keys.pointerReceipts(pointerId))).toBe(0);
+  });
+
+  it("keeps each endpoint's first signed receipt with its time; a repeat does not replace it", async () => {
+    const pointerId = await registered();
+    const at = new Date('2026-01-02T03:04:05.000Z');
+    await ledger.acknowledge(pointerId, bob1, { ...TEST_RECEIPT, signature: 'Zmlyc3Q=' }, at);
+    await ledger.acknowledge(pointerId, bob1, { ...TEST_RECEIPT, signature: 'c2Vjb25k' });
+    expect((await ledger.get(pointerId))?.receipts).toEqual([{ ...bob1, signature: 'Zmlyc3Q=', at: at.toISOString() }]);
+    expect(await redis.ttl(keys.pointerReceipts(pointerId))).toBeGreaterThan(0); // expires with the pointer
+  });
+
+  it('binds a record tombstone (no object) and accepts only a null object in its acks', async () => {
+    const pointerId = hex();
+    const binding = { objectId: null, envelopeSha256: TEST_BINDING.envelopeSha256 };
+    const input = { pointerId, groupId: hex(), sender: alice, expected: [bob1], createdAt: new Date() };
+    expect(await ledger.register({ ...input, retentionSeconds: 60, epoch: '0', binding })).toBe('created');
+    expect((await ledger.get(pointerId))?.objectId).toBeNull();
+    expect(await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT)).toMatchObject({ reason: 'POINTER_MISMATCH' });
+    expect(await ledger.acknowledge(pointerId, bob1, { ...TEST_RECEIPT, objectId: null })).toMatchObject({ ok: true });
+  });
+});
+
+describe('AnomalyRepository', () => {
+  it('keeps one report per pointer per endpoint, and a budget per endpoint', async () => {
+    const anomalies = new AnomalyRepository(redis, keys);
+    const pointerId = hex();
+    const at = new Date().toISOString();
+    const report = { ...bob1, kind: 'vanished' as const, code: 'POINTER_NOT_FOUND', at };
+    expect(await anomalies.record(pointerId, report, 60)).toBe('recorded');
+    expect(await anomalies.record(pointerId, { ...report, kind: 'changed' }, 60)).toBe('duplicate');
+    expect(await anomalies.record(pointerId, { ...bob2, kind: 'unverifiable', code: 'INTEGRITY', at }, 60)).toBe(
+      'recorded',
+    );
+    expect(await anomalies.list(pointerId)).toEqual([report, { ...bob2, kind: 'unverifiable', code: 'INTEGRITY', at }]);
+
+    const flooder = { identity: 'mallory', deviceId: 'mallory-dev-1', kind: 'unknown' as const, code: 'X', at };
+    const outcomes = [];
+    for (let i = 0; i <= ANOMALY_BUDGET; i += 1) outcomes.push(await anomalies.record(hex(), flooder, 60));
+    expect(outcomes.filter((o) => o === 'recorded')).toHaveLength(ANOMALY_BUDGET);
+    expect(outcomes.at(-1)).toBe('over-budget');
   });
 });

@@ -3,6 +3,7 @@ import type { Endpoint } from '@conduit/shared';
 import { endpointKey, parseEndpointKey } from '@conduit/shared';
 import { newEntryId, pendingItem } from '../audit/pending.js';
 import type { Keys } from './keys.js';
+import { ACK, DROP, EXPIRE, MARK_FAILED, MARK_PURGED, REGISTER } from './pointer-scripts.js';
 import { defineScript } from './script.js';
 
 /**
@@ -15,7 +16,21 @@ export type PointerStateName = 'pending' | 'purging' | 'purged' | 'expired' | 'f
 /** Why a pointer left 'pending'. */
 export type PurgeReason = 'acknowledged' | 'expired' | 'member-removed' | 'device-removed' | 'no-recipients';
 
-export interface PointerRecord {
+/** What the ledger binds a pointer id to: an acknowledgement must name the same object and envelope. */
+export interface PointerBinding {
+  /** Null for a record tombstone (no object). */
+  objectId: string | null;
+  /** SHA-256 (hex) of the sealed envelope bytes. */
+  envelopeSha256: string;
+}
+
+export interface Receipt extends Endpoint {
+  /** The endpoint's signature over the receipt statement (base64). */
+  signature: string;
+  at: string;
+}
+
+export interface PointerRecord extends PointerBinding {
   pointerId: string;
   groupId: string;
   sender: Endpoint;
@@ -24,6 +39,7 @@ export interface PointerRecord {
   /** Every endpoint that had to acknowledge at registration (dropped ones included). */
   expected: Endpoint[];
   acknowledged: Endpoint[];
+  receipts: Receipt[];
   /** Endpoints whose pending acknowledgement was dropped (member or device removed). */
   dropped: Endpoint[];
   createdAt: string;
@@ -32,141 +48,11 @@ export interface PointerRecord {
 }
 
 export type AckResult =
-  { ok: true; remaining: number; firstAck: boolean } | { ok: false; reason: 'POINTER_NOT_FOUND' | 'NOT_A_RECIPIENT' };
+  | { ok: true; remaining: number; firstAck: boolean }
+  | { ok: false; reason: 'POINTER_NOT_FOUND' | 'NOT_A_RECIPIENT' | 'POINTER_MISMATCH' };
 
 export type MarkPurgedResult =
   { ok: true; latencyMs: number } | { ok: false; reason: 'missing' | 'already' | 'not-purging' };
-
-// Every pointer script below takes these keys in this order:
-// 1 pointer hash, 2 expected set, 3 acked set, 4 dropped set, 5 pending index, 6 group pending
-// index, 7 purging index, 8 outbox list.
-const NOW_MS = `
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-`;
-
-// The one way out of 'pending': indexes move and the outbox gets the id, in the same step, so a
-// purge can only be lost together with the whole ledger entry.
-const TO_PURGING = `${NOW_MS}
-local function to_purging(pointerId, reason)
-  local now = now_ms()
-  redis.call('HSET', KEYS[1], 'state', 'purging', 'reason', reason, 'purgingAt', string.format('%d', now))
-  redis.call('ZREM', KEYS[5], pointerId)
-  redis.call('ZREM', KEYS[6], pointerId)
-  redis.call('ZADD', KEYS[7], now, pointerId)
-  redis.call('LPUSH', KEYS[8], pointerId)
-end
-local function keep_with_pointer(key)
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
-end
-`;
-
-// + KEYS[9] group epoch. ARGV: pointerId, groupId, sender identity, sender device, createdAt,
-// retention seconds, epoch seen when the expected set was computed, then the endpoint keys.
-// Returns 1 created, 0 id taken, -1 membership changed meanwhile (recompute and retry).
-const REGISTER = `${TO_PURGING}
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if (redis.call('GET', KEYS[9]) or '0') ~= ARGV[7] then return -1 end
-redis.call('HSET', KEYS[1], 'groupId', ARGV[2], 'senderIdentity', ARGV[3], 'senderDevice', ARGV[4],
-  'state', 'pending', 'createdAt', ARGV[5])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-if #ARGV < 8 then
-  to_purging(ARGV[1], 'no-recipients')
-  return 1
-end
-for i = 8, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
-keep_with_pointer(KEYS[2])
-local now = now_ms()
-redis.call('ZADD', KEYS[5], now, ARGV[1])
-redis.call('ZADD', KEYS[6], now, ARGV[1])
-return 1
-`;
-
-// ARGV: endpoint key, pointer id, group id. Returns {-1} unknown pointer, {-2} not a recipient,
-// else {remaining, 1 if this endpoint's first ack}. Acks after 'pending' change nothing.
-const ACK = `${TO_PURGING}
-if redis.call('HGET', KEYS[1], 'groupId') ~= ARGV[3] then return {-1} end
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return {-2} end
-local state = redis.call('HGET', KEYS[1], 'state')
-local added = 0
-if state == 'pending' then
-  added = redis.call('SADD', KEYS[3], ARGV[1])
-  keep_with_pointer(KEYS[3])
-end
-local remaining = redis.call('SCARD', KEYS[2]) - redis.call('SCARD', KEYS[3])
-if remaining == 0 and state == 'pending' then to_purging(ARGV[2], 'acknowledged') end
-return {remaining, added}
-`;
-
-// ARGV: pointer id, reason, endpoint keys. Drops the endpoints that have not acknowledged yet.
-// Returns {dropped count, 1 if the pointer went to 'purging'}.
-const DROP = `${TO_PURGING}
-local state = redis.call('HGET', KEYS[1], 'state')
-if state ~= 'pending' then
-  redis.call('ZREM', KEYS[6], ARGV[1])
-  if not state then redis.call('ZREM', KEYS[5], ARGV[1]) end
-  return {0, 0}
-end
-local n = 0
-for i = 3, #ARGV do
-  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 1 and redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 0 then
-    redis.call('SREM', KEYS[2], ARGV[i])
-    redis.call('SADD', KEYS[4], ARGV[i])
-    n = n + 1
-  end
-end
-if n > 0 then keep_with_pointer(KEYS[4]) end
-if redis.call('SCARD', KEYS[2]) - redis.call('SCARD', KEYS[3]) == 0 then
-  to_purging(ARGV[1], ARGV[2])
-  return {n, 1}
-end
-return {n, 0}
-`;
-
-// ARGV: pointer id. The sweeper's step: a pointer still pending is forced to purge as 'expired'.
-const EXPIRE = `${TO_PURGING}
-local state = redis.call('HGET', KEYS[1], 'state')
-if state ~= 'pending' then
-  redis.call('ZREM', KEYS[5], ARGV[1])
-  redis.call('ZREM', KEYS[6], ARGV[1])
-  return 0
-end
-to_purging(ARGV[1], 'expired')
-return 1
-`;
-
-// KEYS: pointer hash, purging index, audit pending list. ARGV: pointer id, purgedAt, pending
-// receipt. The terminal state and the deletion receipt are committed together, exactly once (the
-// state check refuses a repeat); the audit sealer then moves the receipt into the chain.
-const MARK_PURGED = `${NOW_MS}
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return {-1}
-end
-if state == 'purged' or state == 'expired' then return {-2} end
-if state == 'pending' then return {-3} end
-local final = 'purged'
-if redis.call('HGET', KEYS[1], 'reason') == 'expired' then final = 'expired' end
-redis.call('HSET', KEYS[1], 'state', final, 'purgedAt', ARGV[2])
-redis.call('HDEL', KEYS[1], 'failedAt')
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('RPUSH', KEYS[3], ARGV[3])
-local since = tonumber(redis.call('HGET', KEYS[1], 'purgingAt')) or now_ms()
-return {1, now_ms() - since}
-`;
-
-// KEYS as MARK_PURGED. ARGV: pointer id, failedAt, pending audit entry. Only from 'purging'.
-const MARK_FAILED = `
-if redis.call('HGET', KEYS[1], 'state') ~= 'purging' then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'failed', 'failedAt', ARGV[2])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('RPUSH', KEYS[3], ARGV[3])
-return 1
-`;
 
 const STATES: readonly string[] = ['pending', 'purging', 'purged', 'expired', 'failed'];
 const REASONS: readonly string[] = ['acknowledged', 'expired', 'member-removed', 'device-removed', 'no-recipients'];
@@ -191,7 +77,7 @@ export class PointerLedger {
     private readonly onAuditEnqueued: () => void = () => undefined,
   ) {
     this.registerScript = defineScript<number>(redis, 'conduitRegisterPointer', 9, REGISTER);
-    this.ackScript = defineScript<number[]>(redis, 'conduitAck', 8, ACK);
+    this.ackScript = defineScript<number[]>(redis, 'conduitAck', 9, ACK);
     this.dropScript = defineScript<[number, number]>(redis, 'conduitDropEndpoints', 8, DROP);
     this.expireScript = defineScript<number>(redis, 'conduitExpirePointer', 8, EXPIRE);
     this.markPurgedScript = defineScript<number[]>(redis, 'conduitMarkPurged', 3, MARK_PURGED);
@@ -234,6 +120,7 @@ export class PointerLedger {
     createdAt: Date;
     retentionSeconds: number;
     epoch: string;
+    binding: PointerBinding;
   }): Promise<'created' | 'exists' | 'stale'> {
     const code = await this.registerScript(
       [...this.scriptKeys(input.pointerId, input.groupId), this.keys.groupEpoch(input.groupId)],
@@ -245,22 +132,41 @@ export class PointerLedger {
         input.createdAt.toISOString(),
         input.retentionSeconds,
         input.epoch,
+        input.binding.objectId ?? '',
+        input.binding.envelopeSha256,
         ...input.expected.map(endpointKey),
       ],
     );
     return code === 1 ? 'created' : code === 0 ? 'exists' : 'stale';
   }
 
-  async acknowledge(pointerId: string, endpoint: Endpoint): Promise<AckResult> {
+  /**
+   * Records one endpoint's signed receipt, if `claim` names the object and envelope the pointer is
+   * bound to (POINTER_MISMATCH otherwise, and nothing changes). The first receipt of an endpoint
+   * is kept; a repeated ack changes nothing.
+   */
+  async acknowledge(
+    pointerId: string,
+    endpoint: Endpoint,
+    claim: PointerBinding & { signature: string },
+    at = new Date(),
+  ): Promise<AckResult> {
     const groupId = await this.groupOf(pointerId);
     if (groupId === null) return { ok: false, reason: 'POINTER_NOT_FOUND' };
-    const [code, added] = await this.ackScript(this.scriptKeys(pointerId, groupId), [
-      endpointKey(endpoint),
-      pointerId,
-      groupId,
-    ]);
+    const [code, added] = await this.ackScript(
+      [...this.scriptKeys(pointerId, groupId), this.keys.pointerReceipts(pointerId)],
+      [
+        endpointKey(endpoint),
+        pointerId,
+        groupId,
+        claim.objectId ?? '',
+        claim.envelopeSha256,
+        `${at.toISOString()} ${claim.signature}`,
+      ],
+    );
     if (code === -1 || code === undefined) return { ok: false, reason: 'POINTER_NOT_FOUND' };
     if (code === -2) return { ok: false, reason: 'NOT_A_RECIPIENT' };
+    if (code === -3) return { ok: false, reason: 'POINTER_MISMATCH' };
     return { ok: true, remaining: code, firstAck: added === 1 };
   }
 
@@ -365,17 +271,20 @@ export class PointerLedger {
       .smembers(this.keys.pointerExpected(pointerId))
       .smembers(this.keys.pointerAcked(pointerId))
       .smembers(this.keys.pointerDropped(pointerId))
+      .hgetall(this.keys.pointerReceipts(pointerId))
       .exec()) as [Error | null, unknown][];
     const failed = results.find(([err]) => err);
     if (failed) throw failed[0];
-    const [hash, expected, acked, dropped] = results.map(([, value]) => value) as [
+    const [hash, expected, acked, dropped, receipts] = results.map(([, value]) => value) as [
       Record<string, string>,
       string[],
       string[],
       string[],
+      Record<string, string>,
     ];
     const { groupId, senderIdentity, senderDevice, state, reason, createdAt, purgedAt, failedAt } = hash;
-    if (!groupId || !senderIdentity || !senderDevice || !createdAt) return null;
+    const { objectId, envelopeSha256 } = hash;
+    if (!groupId || !senderIdentity || !senderDevice || !createdAt || envelopeSha256 === undefined) return null;
     if (!state || !STATES.includes(state)) return null;
     return {
       pointerId,
@@ -385,10 +294,18 @@ export class PointerLedger {
       ...(reason && REASONS.includes(reason) ? { reason: reason as PurgeReason } : {}),
       expected: [...expected, ...dropped].map(parseEndpointKey).sort(byKey),
       acknowledged: acked.map(parseEndpointKey).sort(byKey),
+      receipts: Object.entries(receipts).map(parseReceipt).sort(byKey),
+      objectId: objectId ? objectId : null,
+      envelopeSha256,
       dropped: dropped.map(parseEndpointKey).sort(byKey),
       createdAt,
       ...(purgedAt ? { purgedAt } : {}),
       ...(failedAt ? { failedAt } : {}),
     };
   }
+}
+
+function parseReceipt([key, value]: [string, string]): Receipt {
+  const space = value.indexOf(' ');
+  return { ...parseEndpointKey(key), at: value.slice(0, space), signature: value.slice(space + 1) };
 }

@@ -4,10 +4,13 @@ import type { SyncAdmin } from '@conduit/shared';
 const PARALLEL = 8;
 
 /**
- * Creates a group's Sync map and grants access: members read+write (to publish pointers), the
- * owner also manage. Everyone else has no access, which is what keeps other users out of the map.
+ * Creates a group's Sync map and grants access: read-only for every participant, the owner
+ * included. Only the server writes the map (REST, publishing what the ledger bound), so no member
+ * can overwrite, delete or forge another's pointer. Everyone else has no access at all.
  * Idempotent, so a failed attempt can simply be repeated.
  */
+const READ_ONLY = { read: true, write: false, manage: false } as const;
+
 export async function provisionGroupMap(
   syncAdmin: SyncAdmin,
   groupId: string,
@@ -17,13 +20,9 @@ export async function provisionGroupMap(
   const map = syncMapOf(groupId);
   try {
     await syncAdmin.ensureMap(map);
-    await syncAdmin.setMapPermissions(map, owner, { read: true, write: true, manage: true });
+    await syncAdmin.setMapPermissions(map, owner, READ_ONLY);
     for (let i = 0; i < members.length; i += PARALLEL) {
-      await Promise.all(
-        members
-          .slice(i, i + PARALLEL)
-          .map((m) => syncAdmin.setMapPermissions(map, m, { read: true, write: true, manage: false })),
-      );
+      await Promise.all(members.slice(i, i + PARALLEL).map((m) => syncAdmin.setMapPermissions(map, m, READ_ONLY)));
     }
   } catch (cause) {
     if (cause instanceof ConduitError && cause.status >= 400) throw cause;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ConduitError } from '@conduit/shared';
 import type { Expiring, PresignedRequest, SyncAdmin, SyncPermissions, TokenIssuer } from '@conduit/shared';
 import { Redis } from 'ioredis';
 import type { ServerConfig } from '../config.js';
@@ -113,6 +114,10 @@ export class FakeSyncAdmin implements SyncAdmin {
   readonly maps = new Set<string>();
   readonly permissions = new Map<string, SyncPermissions>();
   readonly removeCalls: { map: string; key: string }[] = [];
+  /** Items the server published, by `map/key`. */
+  readonly items = new Map<string, { data: Record<string, unknown>; ttlSeconds: number }>();
+  /** Makes every setMapItem fail (Sync down). */
+  failSetItem = false;
   /** Consumed one per removeMapItem call; when empty, the call returns 'removed'. */
   readonly removeScript: ('removed' | 'absent' | Error)[] = [];
   failEnsureMap = false;
@@ -126,7 +131,13 @@ export class FakeSyncAdmin implements SyncAdmin {
     this.permissions.set(`${map}/${identity}`, permissions);
   }
 
+  async setMapItem(map: string, key: string, data: Record<string, unknown>, ttlSeconds: number): Promise<void> {
+    if (this.failSetItem) throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'sync down');
+    this.items.set(`${map}/${key}`, { data, ttlSeconds });
+  }
+
   async removeMapItem(map: string, key: string): Promise<'removed' | 'absent'> {
+    this.items.delete(`${map}/${key}`);
     this.removeCalls.push({ map, key });
     const next = this.removeScript.shift() ?? 'removed';
     if (next instanceof Error) throw next;

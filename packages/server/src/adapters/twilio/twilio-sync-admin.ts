@@ -104,6 +104,24 @@ export class TwilioSyncAdmin implements SyncAdmin {
     }
   }
 
+  /** Create; when the key exists already (a retried publish), replace its data and TTL. */
+  async setMapItem(map: string, key: string, data: Record<string, unknown>, ttlSeconds: number): Promise<void> {
+    checkName(map);
+    checkName(key);
+    const items = this.service.syncMaps(map).syncMapItems;
+    try {
+      await items.create({ key, data, itemTtl: ttlSeconds });
+      return;
+    } catch (err) {
+      if (restStatus(err) !== 409) throw translate(err); // 54208: the key exists: replace it
+    }
+    try {
+      await items(key).update({ data, itemTtl: ttlSeconds });
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
   async removeMapItem(map: string, key: string): Promise<'removed' | 'absent'> {
     checkName(map);
     checkName(key);

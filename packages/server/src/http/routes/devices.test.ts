@@ -87,7 +87,12 @@ describe('revoking a device', () => {
     const objectId = hex();
     objectStore.put(objectKeyOf(groupId, objectId), 10);
     const pointer = await ok<PointerRegistration>(
-      { method: 'POST', path: `/v1/groups/${groupId}/pointers`, token: phone, body: { pointerId: hex(), objectId } },
+      {
+        method: 'POST',
+        path: `/v1/groups/${groupId}/pointers`,
+        token: phone,
+        body: { pointerId: hex(), objectId, size: 10, envelope: 'c2VhbGVk' },
+      },
       201,
     );
     expect(pointer.expected).toEqual([{ identity, deviceId: 'laptop-0001' }]);
@@ -101,7 +106,11 @@ describe('revoking a device', () => {
       { path: '/v1/groups' },
       { path: `/v1/groups/${groupId}` },
       { method: 'POST', path: `/v1/groups/${groupId}/objects`, body: { size: 1 } },
-      { method: 'POST', path: `/v1/pointers/${pointer.pointerId}/ack` },
+      {
+        method: 'POST',
+        path: `/v1/pointers/${pointer.pointerId}/ack`,
+        body: { objectId, envelopeSha256: 'ab'.repeat(32), signature: 'c2ln' },
+      },
       { path: `/v1/pointers/${pointer.pointerId}` },
       { path: '/v1/devices' },
       { method: 'PUT', path: '/v1/devices/laptop-0001' },

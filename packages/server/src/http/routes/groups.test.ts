@@ -68,7 +68,7 @@ async function registerFilePointer(groupId: string): Promise<PointerRegistration
       path: `/v1/groups/${groupId}/pointers`,
       token: tokens.alice,
       device: devices.alice1,
-      body: { pointerId: hex(), objectId },
+      body: { pointerId: hex(), objectId, size: 10, envelope: 'c2VhbGVk' },
     },
     201,
   );
@@ -141,7 +141,7 @@ describe('POST /v1/groups/:groupId/members', () => {
     expect(res.body).toMatchObject({ groupId, owner: users.alice, members: [users.bob, users.carol] });
     expect(syncAdmin.permissions.get(`${syncMapOf(groupId)}/${users.carol}`)).toEqual({
       read: true,
-      write: true,
+      write: false,
       manage: false,
     });
     const carols = await ok<GroupList>({ path: '/v1/groups', token: tokens.carol });
@@ -175,7 +175,10 @@ describe('POST /v1/groups/:groupId/members', () => {
       token: tokens.alice,
       body: { members: [users.erin] },
     });
-    expect(syncAdmin.permissions.get(`${syncMapOf(groupId)}/${users.erin}`)).toMatchObject({ read: true, write: true });
+    expect(syncAdmin.permissions.get(`${syncMapOf(groupId)}/${users.erin}`)).toMatchObject({
+      read: true,
+      write: false,
+    });
   });
 
   it("new members' devices are expected by pointers registered afterwards, not by earlier ones", async () => {

@@ -244,7 +244,7 @@ describe('writes and optimistic concurrency', () => {
         path: `/v1/groups/${groupId}/pointers`,
         token: tokens.alice,
         device: devices.alice1,
-        body: { pointerId: filePointer, objectId },
+        body: { pointerId: filePointer, objectId, size: OBJECT_BYTES.length, envelope: 'c2VhbGVk' },
       },
       201,
     );

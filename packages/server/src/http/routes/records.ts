@@ -9,15 +9,16 @@ import {
   RecordParams,
   RecordVersion,
   RecordWrite,
+  envelopeSha256,
   objectKeyOf,
 } from '@conduit/shared';
-import type { FeedEntry } from '@conduit/shared';
+import type { FeedEntry, RecordPointerV1 } from '@conduit/shared';
 import { Router } from 'express';
 import { requireMembership } from '../access.js';
 import type { AppContext } from '../context.js';
 import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../middleware.js';
 import { parseInput, reply } from '../validate.js';
-import { registerPointer } from './pointers.js';
+import { publishPointer, registerPointer } from './pointer-registry.js';
 
 /**
  * A record's ciphertext: a record of at most MAX_RECORD_BYTES, padded (padme adds at most 12%)
@@ -69,12 +70,18 @@ export function recordRoutes(ctx: AppContext): Router {
       }
       if (result.kind === 'pointer-taken') throw new ConduitError('POINTER_EXISTS');
       // After the version is durable: a crash here leaves it in the feed, and the writer's retry
-      // (same versionId) lands in the 'existing' branch and registers the pointer then.
+      // (same versionId) lands in the 'existing' branch and registers and publishes then.
       // A retried write finds the pointer registered by its first attempt and gets that back.
+      const v = result.version;
       const { registration: pointer } = await registerPointer(ctx, {
-        pointerId: result.version.pointerId,
+        pointerId: v.pointerId,
         groupId,
-        sender: result.version.sender,
+        sender: v.sender,
+        binding: { objectId: v.objectId, envelopeSha256: envelopeSha256(v.envelope) },
+      });
+      // The feed is the durable copy: a failed publish only delays live delivery (peers catch up).
+      await publishPointer(ctx, pointer, recordPointerOf(groupId, v)).catch((err: unknown) => {
+        ctx.logger.warn({ err, pointerId: v.pointerId }, 'record pointer not published; peers catch up from the feed');
       });
       reply(res, 201, RecordWrite, { version: result.version, pointer });
     })
@@ -130,4 +137,24 @@ async function recordObjectSize(ctx: AppContext, groupId: string, objectId: stri
     throw invalidBody('objectId', `a record's object may hold at most ${MAX_RECORD_OBJECT_BYTES} bytes`);
   }
   return stored.size;
+}
+
+/** The Sync item announcing one version (the same fields the feed serves). */
+function recordPointerOf(groupId: string, v: RecordVersion): RecordPointerV1 {
+  return {
+    v: 1,
+    kind: 'record',
+    id: v.pointerId,
+    groupId,
+    sender: v.sender,
+    recordId: v.recordId,
+    versionId: v.versionId,
+    parentVersionId: v.parentVersionId,
+    seq: v.seq,
+    deleted: v.deleted,
+    objectId: v.objectId,
+    size: v.size,
+    envelope: v.envelope,
+    createdAt: v.createdAt,
+  };
 }

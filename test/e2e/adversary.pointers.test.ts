@@ -1,0 +1,325 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { SyncClient } from 'twilio-sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConduitClient, HttpClient, type SentFile } from '@conduit/client';
+import { startLocalStack, type LocalStack } from '@conduit/devstack';
+import { processMetrics, TwilioSyncAdmin } from '@conduit/server';
+import { ConduitError, envelopeSha256, objectKeyOf, syncMapOf, type PointerV1 } from '@conduit/shared';
+
+// Issue 10, part A/B: a hostile member and a compromised server against pointer integrity and
+// delivery receipts, on the real local stack with the unmodified SDKs (e3kit-node, twilio-sync,
+// twilio). The "compromised server" holds what the operator's server holds: the Sync admin
+// credentials and Redis. One test per attack.
+describe('adversary: pointers and receipts', () => {
+  let dir: string;
+  let stack: LocalStack;
+  let redis: Redis;
+  let admin: TwilioSyncAdmin;
+  const clients: ConduitClient[] = [];
+  const rawClients: SyncClient[] = [];
+  let alice: ConduitClient;
+  let bob: ConduitClient;
+  let mallory: ConduitClient;
+  let groupId: string;
+  const PW = { alice: 'alice password 1', bob: 'bob password 12', mallory: 'mallory password' };
+
+  const open = async (identity: string, device: string) => {
+    const client = await ConduitClient.open({
+      serverUrl: stack.serverUrl,
+      home: join(dir, device),
+      identity,
+      virgilApiUrl: stack.virgilApiUrl,
+      virgilServicePublicKey: stack.virgilServicePublicKey,
+      twilsockUri: stack.twilsockUri,
+    });
+    clients.push(client);
+    return client;
+  };
+
+  /** The SDK's own session of a device, for direct API calls. */
+  const apiAs = async (device: string, identity: string, deviceId: string) => {
+    const session = JSON.parse(await readFile(join(dir, device, identity, 'session.json'), 'utf8')) as {
+      token: string;
+    };
+    const api = new HttpClient({ baseUrl: stack.serverUrl });
+    api.setSession(session.token);
+    api.setDevice(deviceId);
+    return api;
+  };
+
+  const send = async (from: ConduitClient, label: string): Promise<SentFile> => {
+    const path = join(dir, `${label}.txt`);
+    await writeFile(path, `PLAINTEXT-${label}-${randomBytes(8).toString('hex')}`);
+    return from.sendFile(groupId, path);
+  };
+
+  /** Bob receives until `done` holds for what arrived (files and errors), then stops. */
+  const receiveUntil = async (
+    outDir: string,
+    done: (seen: { files: string[]; errors: ConduitError[] }) => boolean,
+    timeoutMs = 15_000,
+  ) => {
+    const seen = { files: [] as string[], errors: [] as ConduitError[] };
+    const stop = new AbortController();
+    const receiving = bob.receive(groupId, {
+      outDir: join(dir, outDir),
+      signal: stop.signal,
+      onFile: (f) => seen.files.push(f.pointerId),
+      onError: (e) => seen.errors.push(e),
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (!done(seen) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    stop.abort();
+    await receiving;
+    return seen;
+  };
+
+  const auditEntries = async (): Promise<Record<string, unknown>[]> => {
+    const lines = await redis.lrange(`${stack.internals.redisKeyPrefix}audit`, 0, -1);
+    return lines.map((l) => (JSON.parse(l) as { entry: Record<string, unknown> }).entry);
+  };
+  const anomaliesInAudit = async (pointerId: string) =>
+    (await auditEntries()).filter((e) => e.type === 'pointer-anomaly' && e.pointerId === pointerId);
+  const anomalyMetric = async (kind: string): Promise<number> => {
+    const text = await processMetrics().render();
+    const line = text.split('\n').find((l) => l.startsWith(`conduit_pointer_anomalies_total{kind="${kind}"}`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+  /** Files in a receive folder written for pointers of the given label. */
+  const written = async (folder: string, label: string) =>
+    (await readdir(join(dir, folder)).catch(() => [])).filter((f) => f.startsWith(label));
+  /** The compromised server writes a Sync item directly with its admin credentials. */
+  const forge = (item: PointerV1) =>
+    admin.setMapItem(syncMapOf(groupId), item.id, JSON.parse(JSON.stringify(item)) as Record<string, unknown>, 600);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'conduit-adversary-'));
+    stack = await startLocalStack({ dataDir: join(dir, 'stack') });
+    redis = new Redis(stack.redisUrl);
+    const { syncCredentials, syncRestUrl } = stack.internals;
+    admin = new TwilioSyncAdmin({ ...syncCredentials, restBaseUrl: syncRestUrl });
+    alice = await open('alice', 'alice-laptop');
+    await alice.register(PW.alice);
+    bob = await open('bob', 'bob-phone');
+    await bob.register(PW.bob);
+    mallory = await open('mallory', 'mallory-laptop');
+    await mallory.register(PW.mallory);
+    groupId = (await alice.createGroup(['bob', 'mallory'])).groupId;
+  });
+
+  afterAll(async () => {
+    const bounded = (p: Promise<void>) =>
+      Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 2_000))]);
+    await Promise.all(rawClients.map((c) => bounded(c.shutdown())));
+    for (const client of clients) await client.close();
+    await redis?.quit();
+    await stack?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a member with a real Sync token cannot overwrite, delete or forge items; bob gets the file', async () => {
+    const sent = await send(alice, 'member-attack');
+    const malloryApi = await apiAs('mallory-laptop', 'mallory', mallory.deviceId);
+    const { token } = await malloryApi.syncToken();
+    const raw = new SyncClient(token, { twilsock: { uri: stack.twilsockUri } });
+    rawClients.push(raw);
+    const map = await raw.map({ id: syncMapOf(groupId), mode: 'open_existing' });
+    const refused = async (p: Promise<unknown>) => {
+      const err = (await p.then(
+        () => ({}),
+        (e: unknown) => e,
+      )) as { status?: number; code?: number };
+      return [err.status, err.code];
+    };
+    const forged = { ...sent.pointer, id: randomBytes(16).toString('hex') };
+    expect(await refused(map.set(sent.pointerId, { ...sent.pointer, size: 1 }))).toEqual([403, 54007]);
+    expect(await refused(map.update(sent.pointerId, { size: 1 }))).toEqual([403, 54007]);
+    expect(await refused(map.remove(sent.pointerId))).toEqual([403, 54007]);
+    expect(await refused(map.set(forged.id, forged))).toEqual([403, 54007]);
+    expect(await stack.inspect.syncItemExists(syncMapOf(groupId), forged.id)).toBe(false);
+
+    const seen = await receiveUntil('inbox-1', (s) => s.files.includes(sent.pointerId));
+    expect(seen.files).toEqual([sent.pointerId]);
+    const status = await alice.status(sent.pointerId);
+    expect(status.delivery).toEqual([
+      { identity: 'bob', deviceId: bob.deviceId, receipt: 'verified' },
+      { identity: 'mallory', deviceId: mallory.deviceId, receipt: 'pending' },
+    ]);
+    expect(status.anomalies).toEqual([]);
+  });
+
+  it("(a) a compromised server puts another member's genuine envelope under a pointer id: refused, reported", async () => {
+    const genuine = await send(mallory, 'mallory-genuine');
+    const target = await send(alice, 'alice-target');
+    const before = await anomalyMetric('unverifiable');
+    // Alice's registered pointer now carries mallory's (validly signed) envelope, and a new id too.
+    await forge({ ...genuine.pointer, id: target.pointerId });
+    const fresh = { ...genuine.pointer, id: randomBytes(16).toString('hex') };
+    await forge(fresh);
+
+    const seen = await receiveUntil('inbox-a', (s) => s.errors.length >= 2 && s.files.includes(genuine.pointerId));
+    expect(seen.files).toEqual([genuine.pointerId]); // mallory's real pointer is delivered normally
+    expect(seen.errors.map((e) => e.code)).toEqual(['INTEGRITY', 'INTEGRITY']);
+    expect(await written('inbox-a', 'alice-target')).toEqual([]);
+
+    const status = await alice.status(target.pointerId);
+    expect(status.acknowledged).toEqual([]);
+    expect(status.anomalies).toMatchObject([
+      { identity: 'bob', deviceId: bob.deviceId, kind: 'unverifiable', code: 'INTEGRITY' },
+    ]);
+    expect(await anomaliesInAudit(target.pointerId)).toMatchObject([{ kind: 'unverifiable', code: 'INTEGRITY' }]);
+    expect(await anomaliesInAudit(fresh.id)).toMatchObject([{ kind: 'unverifiable', code: 'INTEGRITY' }]);
+    expect(await anomalyMetric('unverifiable')).toBe(before + 2);
+  });
+
+  it('(b) a compromised server names another sender device than the envelope: SENDER_MISMATCH, reported', async () => {
+    const sent = await send(alice, 'other-device');
+    await forge({ ...sent.pointer, sender: { identity: 'alice', deviceId: 'alice-forged-device' } });
+    const seen = await receiveUntil('inbox-b', (s) => s.errors.length >= 1);
+    expect(seen.errors.map((e) => e.code)).toEqual(['SENDER_MISMATCH']);
+    expect(seen.files).not.toContain(sent.pointerId);
+    expect(await written('inbox-b', 'other-device')).toEqual([]);
+    const status = await alice.status(sent.pointerId);
+    expect(status.delivery.find((d) => d.identity === 'bob')?.receipt).toBe('pending');
+    expect(status.anomalies).toMatchObject([{ identity: 'bob', kind: 'unverifiable', code: 'SENDER_MISMATCH' }]);
+    expect(await anomaliesInAudit(sent.pointerId)).toHaveLength(1);
+  });
+
+  it('(c) an item for a pointer id the ledger does not know: no file, no receipt, reported', async () => {
+    const sent = await send(alice, 'unknown-to-ledger');
+    // The compromised server drops the ledger entry, keeping the (genuine) item in Sync.
+    const prefix = stack.internals.redisKeyPrefix;
+    await redis.del(`${prefix}ptr:${sent.pointerId}`, `${prefix}ptr:${sent.pointerId}:expected`);
+    const before = await anomalyMetric('unknown');
+    const seen = await receiveUntil('inbox-c', (s) => s.errors.length >= 1);
+    expect(seen.errors.map((e) => e.code)).toEqual(['POINTER_NOT_FOUND']);
+    expect(await written('inbox-c', 'unknown-to-ledger')).toEqual([]);
+    expect(await anomaliesInAudit(sent.pointerId)).toMatchObject([
+      { kind: 'unknown', code: 'POINTER_NOT_FOUND', reportedBy: `bob:${bob.deviceId}` },
+    ]);
+    expect(await anomalyMetric('unknown')).toBe(before + 1);
+  });
+
+  it('a pointer removed before this endpoint could receive it is reported as vanished, never acknowledged', async () => {
+    const sent = await send(alice, 'vanishing');
+    // Whoever holds the bucket deletes the object: bob's download fails (transient, retried later).
+    await stack.internals.deleteObject(objectKeyOf(groupId, sent.objectId));
+    const before = await anomalyMetric('vanished');
+    const errors: ConduitError[] = [];
+    const stop = new AbortController();
+    const receiving = bob.receive(groupId, {
+      outDir: join(dir, 'inbox-v'),
+      signal: stop.signal,
+      onError: (e) => errors.push(e),
+    });
+    const until = async (check: () => boolean) => {
+      const deadline = Date.now() + 20_000;
+      while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    };
+    await until(() => errors.length >= 1);
+    expect(errors[0]?.code).not.toBe('POINTER_NOT_FOUND');
+    // Then the item goes (a compromised server, or an early purge) before bob acknowledged.
+    expect(await admin.removeMapItem(syncMapOf(groupId), sent.pointerId)).toBe('removed');
+    await until(() => errors.some((e) => e.code === 'POINTER_NOT_FOUND'));
+    stop.abort();
+    await receiving;
+    expect(errors.map((e) => e.code)).toContain('POINTER_NOT_FOUND');
+    const status = await alice.status(sent.pointerId);
+    expect(status.acknowledged).toEqual([]);
+    expect(status.anomalies).toMatchObject([{ identity: 'bob', kind: 'vanished', code: 'POINTER_NOT_FOUND' }]);
+    expect(await anomaliesInAudit(sent.pointerId)).toMatchObject([{ kind: 'vanished' }]);
+    expect(await anomalyMetric('vanished')).toBe(before + 1);
+  });
+
+  it('a record pointer moved under another pointer id by a compromised server is refused and reported', async () => {
+    const written = await (await alice.records(groupId)).put('notes/adversary', { n: 1 });
+    const stopWatching = await (await bob.records(groupId)).watch();
+    const moved = { ...written.pointer, id: randomBytes(16).toString('hex') };
+    try {
+      await admin.setMapItem(
+        syncMapOf(groupId),
+        moved.id,
+        JSON.parse(JSON.stringify(moved)) as Record<string, unknown>,
+        600,
+      );
+      const deadline = Date.now() + 15_000;
+      while ((await anomaliesInAudit(moved.id)).length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Bob holds that version already (its envelope names the original pointer): the ledger does
+      // not know the new id, so the receipt is refused and the pointer reported, not acknowledged.
+      expect(await anomaliesInAudit(moved.id)).toMatchObject([
+        { kind: 'unknown', code: 'POINTER_NOT_FOUND', reportedBy: `bob:${bob.deviceId}` },
+      ]);
+      expect((await bob.records(groupId)).get('notes/adversary')?.value).toEqual({ n: 1 }); // the genuine one
+    } finally {
+      await stopWatching();
+      // Later tests receive from the same map: take the forgery away again.
+      await admin.removeMapItem(syncMapOf(groupId), moved.id);
+    }
+  });
+
+  it('an ack naming another object or envelope than the binding: 409 POINTER_MISMATCH, ledger unchanged', async () => {
+    const sent = await send(alice, 'ack-mismatch');
+    const bobApi = await apiAs('bob-phone', 'bob', bob.deviceId);
+    const before = await alice.status(sent.pointerId);
+    const digest = envelopeSha256(sent.pointer.envelope);
+    for (const claim of [
+      { objectId: randomBytes(16).toString('hex'), envelopeSha256: digest },
+      { objectId: sent.objectId, envelopeSha256: 'ee'.repeat(32) },
+    ]) {
+      await expect(bobApi.ack(sent.pointerId, { ...claim, signature: 'c2ln' })).rejects.toMatchObject({
+        code: 'POINTER_MISMATCH',
+        status: 409,
+      });
+    }
+    const after = await alice.status(sent.pointerId);
+    expect({ ...after, anomalies: [] }).toEqual({ ...before, anomalies: [] });
+    expect(after.acknowledged).toEqual([]);
+    expect(after.anomalies).toMatchObject([{ identity: 'bob', kind: 'changed', code: 'POINTER_MISMATCH' }]);
+    expect(await anomaliesInAudit(sent.pointerId)).toHaveLength(1); // one per endpoint, not per attempt
+  });
+
+  it('a receipt forged by the server (written into Redis) is reported as not verified', async () => {
+    const sent = await send(alice, 'forged-receipt');
+    const prefix = stack.internals.redisKeyPrefix;
+    const bobKey = `bob:${bob.deviceId}`;
+    const forgedSignature = randomBytes(64).toString('base64');
+    await redis.sadd(`${prefix}ptr:${sent.pointerId}:acked`, bobKey);
+    await redis.hset(
+      `${prefix}ptr:${sent.pointerId}:receipts`,
+      bobKey,
+      `${new Date().toISOString()} ${forgedSignature}`,
+    );
+    const status = await alice.status(sent.pointerId);
+    expect(status.acknowledged).toContainEqual({ identity: 'bob', deviceId: bob.deviceId }); // the server's claim
+    expect(status.delivery.find((d) => d.identity === 'bob')?.receipt).toBe('invalid-signature');
+
+    // A receipt without any signature is no better.
+    await redis.hdel(`${prefix}ptr:${sent.pointerId}:receipts`, bobKey);
+    expect((await alice.status(sent.pointerId)).delivery.find((d) => d.identity === 'bob')?.receipt).toBe(
+      'invalid-signature',
+    );
+  });
+
+  it("an envelope from the sender's revoked device, published after the revocation: SENDER_DEVICE_REVOKED", async () => {
+    const alicePhone = await open('alice', 'alice-phone');
+    await alicePhone.login(PW.alice);
+    const sent = await send(alicePhone, 'from-revoked-phone');
+    await alice.revokeDevice(alicePhone.deviceId);
+    await new Promise((r) => setTimeout(r, 5));
+    // The compromised server (re)publishes the phone's genuine pointer as if sent now.
+    await forge({ ...sent.pointer, createdAt: new Date().toISOString() });
+    const seen = await receiveUntil('inbox-r', (s) => s.errors.length >= 1);
+    expect(seen.errors.map((e) => e.code)).toEqual(['SENDER_DEVICE_REVOKED']);
+    expect(await written('inbox-r', 'from-revoked-phone')).toEqual([]);
+    const status = await alice.status(sent.pointerId);
+    expect(status.acknowledged).toEqual([]);
+    expect(status.anomalies).toMatchObject([{ identity: 'bob', kind: 'unverifiable', code: 'SENDER_DEVICE_REVOKED' }]);
+    expect(await anomaliesInAudit(sent.pointerId)).toMatchObject([{ code: 'SENDER_DEVICE_REVOKED' }]);
+  });
+});
