@@ -61,9 +61,20 @@ const ROUTES: Route[] = [
   {
     method: 'POST',
     path: (c) => `/v1/groups/${c.groupId}/pointers`,
-    body: (c) => ({ pointerId: hex(), objectId: c.objectId }),
+    body: (c) => ({ pointerId: hex(), objectId: c.objectId, size: 1000, envelope: 'AAAA' }),
   },
-  { method: 'POST', path: (c) => `/v1/pointers/${c.pointerId}/ack`, keyedBy: 'pointer' },
+  {
+    method: 'POST',
+    path: (c) => `/v1/pointers/${c.pointerId}/ack`,
+    body: (c) => ({ objectId: c.objectId, envelopeSha256: '0'.repeat(64), signature: 'AAAA' }),
+    keyedBy: 'pointer',
+  },
+  {
+    method: 'POST',
+    path: (c) => `/v1/groups/${c.groupId}/anomalies`,
+    body: (c) => ({ pointerId: c.pointerId, kind: 'vanished', code: 'POINTER_NOT_FOUND' }),
+  },
+  { method: 'GET', path: (c) => `/v1/groups/${c.groupId}/members/${c.member}/devices` },
   { method: 'GET', path: (c) => `/v1/pointers/${c.pointerId}`, keyedBy: 'pointer' },
   {
     method: 'POST',
