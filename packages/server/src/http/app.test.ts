@@ -998,7 +998,7 @@ const cases: Case[] = [
   ],
   // POST /v1/groups/:groupId/anomalies
   [
-    'anomaly: non-member',
+    'anomaly: non-member (as for an unknown group)',
     () => ({
       method: 'POST',
       path: `/v1/groups/${groupId}/anomalies`,
@@ -1006,8 +1006,8 @@ const cases: Case[] = [
       device: devices.carol1,
       body: { pointerId, kind: 'vanished', code: 'POINTER_NOT_FOUND' },
     }),
-    403,
-    'NOT_GROUP_MEMBER',
+    404,
+    'GROUP_NOT_FOUND',
   ],
   [
     'anomaly: unknown kind',
@@ -1023,14 +1023,14 @@ const cases: Case[] = [
   ],
   // GET /v1/groups/:groupId/members/:identity/devices
   [
-    'member devices: non-member',
+    'member devices: non-member (as for an unknown group)',
     () => ({
       path: `/v1/groups/${groupId}/members/${users.alice}/devices`,
       token: tokens.carol,
       device: devices.carol1,
     }),
-    403,
-    'NOT_GROUP_MEMBER',
+    404,
+    'GROUP_NOT_FOUND',
   ],
   [
     'member devices: not a member of the group',
