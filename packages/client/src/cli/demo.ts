@@ -10,7 +10,7 @@ import { DemoCheckFailed } from './errors.js';
 /**
  * `conduit demo`: the whole promise, end to end, on a throwaway local stack. Alice sends Bob a
  * file; Bob gets it byte-identical; the stored object holds no plaintext; once every endpoint has
- * acknowledged, the pointer is purged and its Sync item is gone.
+ * acknowledged with a receipt signed by its own key, the pointer is purged and its Sync item is gone.
  */
 export interface DemoOptions {
   /** Plaintext size in KiB. */
@@ -143,6 +143,17 @@ export async function runDemo(opts: DemoOptions): Promise<DemoStep[]> {
       (st) => `${st.acknowledged.length}/${st.expected.length} acknowledged`,
     );
     if (status.state !== 'purged') throw new DemoCheckFailed('The pointer was not purged.');
+    // A receipt counts only if the receiver's pinned key signed it: the server cannot fake one.
+    await step(
+      "each receipt is signed by its receiver's pinned key",
+      async () => {
+        if (status.delivery.length === 0 || !status.delivery.every((d) => d.receipt === 'verified')) {
+          throw new DemoCheckFailed(`Receipts not verified: ${status.delivery.map((d) => d.receipt).join(', ')}.`);
+        }
+        return status.delivery;
+      },
+      (d) => `${d.length}/${d.length} verified`,
+    );
     await step('the Sync item is gone', () =>
       waitFor(
         () => s.inspect.syncItemExists(sent.syncMap, sent.itemKey),
