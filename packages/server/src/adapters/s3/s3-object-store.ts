@@ -58,6 +58,8 @@ export class S3ObjectStore implements DeletableObjectStore {
       // verbatim; WHEN_REQUIRED keeps plain bodies and costs nothing on AWS.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // The SDK waits forever by default; a request must fail (503) rather than hang on a dead S3.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
     });
   }
 
