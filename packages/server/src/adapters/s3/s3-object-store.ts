@@ -73,10 +73,10 @@ export class S3ObjectStore implements DeletableObjectStore {
     return this.presign(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }), {});
   }
 
-  async head(key: string): Promise<{ size: number } | null> {
+  async head(key: string): Promise<{ size: number; etag?: string } | null> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }));
-      return { size: out.ContentLength ?? 0 };
+      return { size: out.ContentLength ?? 0, ...(out.ETag ? { etag: out.ETag } : {}) };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw unavailable(err);
@@ -128,7 +128,11 @@ export class S3ObjectStore implements DeletableObjectStore {
     return this.presign(command, { 'content-length': String(size) });
   }
 
-  /** Part-level refusals become VALIDATION_FAILED, an unknown upload NOT_FOUND, the rest 503. */
+  /**
+   * Part-level refusals become VALIDATION_FAILED, an unknown upload NOT_FOUND, the rest 503. A
+   * repeated complete of an assembled upload may answer anything (S3: 200 or NoSuchUpload; s3rver:
+   * 500): the upload service checks the object itself.
+   */
   async completeMultipartUpload(
     key: string,
     storeUploadId: string,
