@@ -20,7 +20,8 @@ import type { JsonValue } from '../records/replica.js';
 import { clientOptions, ENV, homeDir } from './config.js';
 import type { GlobalOptions } from './config.js';
 import { runDemo } from './demo.js';
-import { describeFailure, EXIT } from './errors.js';
+import { describeFailure, EXIT, printFailure } from './errors.js';
+import { afterInterruption, handleInterrupts, interruptSignal } from './interrupt.js';
 import { progressDisplay } from './progress.js';
 import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
@@ -365,7 +366,7 @@ Writes name the current head as their parent; if another device wrote first, the
             partSize: opts.partSize === undefined ? undefined : opts.partSize * 1024 * 1024,
             resume: opts.resume ? 'require' : opts.restart ? 'never' : 'auto',
             onProgress: display?.onProgress,
-            signal: interrupted(),
+            signal: interruptSignal(),
           });
           display?.end();
           const { pointer: _pointer, ...summary } = sent;
@@ -402,7 +403,7 @@ Writes name the current head as their parent; if another device wrote first, the
           }
           return;
         }
-        const stop = abortAfter(interrupted(), timeoutMs);
+        const stop = abortAfter(interruptSignal(), timeoutMs);
         if (!g.json) console.error(`receiving into ${outDir} (Ctrl-C to stop)`);
         try {
           await client.receive(groupId, {
@@ -467,7 +468,7 @@ Writes name the current head as their parent; if another device wrote first, the
       await runStack({
         dataDir: resolve(opts.data ?? resolve(homeDir(g), 'devstack')),
         log: (line) => console.error(line),
-        signal: interrupted(),
+        signal: interruptSignal(),
         ready: (stack) =>
           output(g, { clientEnv: stack.clientEnv }, [
             '# local stack running; in another shell run:',
@@ -489,7 +490,7 @@ Writes name the current head as their parent; if another device wrote first, the
         keep: opts.keep ?? false,
         print: (line) => (g.json ? undefined : console.log(line)),
         log: g.verbose ? (line) => console.error(line) : undefined,
-        signal: interrupted(),
+        signal: interruptSignal(),
       });
       if (g.json) console.log(JSON.stringify({ ok: true, steps }));
     });
@@ -594,19 +595,6 @@ function statusLines(s: PointerStatus): string[] {
   ];
 }
 
-/** Aborts on the first Ctrl-C / SIGTERM, so commands stop cleanly (stack stopped, Sync closed). */
-let interruption: AbortController | undefined;
-function interrupted(): AbortSignal {
-  if (!interruption) {
-    const controller = new AbortController();
-    const onSignal = () => controller.abort(new ConduitError('CONFIG', 'Interrupted.'));
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    interruption = controller;
-  }
-  return interruption.signal;
-}
-
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer.');
@@ -628,18 +616,13 @@ async function main(argv: string[]): Promise<number> {
       // Commander has printed the message (or the help) already.
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
-    const failure = describeFailure(err);
-    const json = argv.includes('--json');
-    if (json) {
-      console.error(JSON.stringify({ error: { code: failure.code, message: failure.message, hint: failure.hint } }));
-    } else {
-      console.error(`error ${failure.code}: ${failure.message}`);
-      if (failure.hint) console.error(`hint: ${failure.hint}`);
-    }
+    const failure = describeFailure(afterInterruption(err));
+    printFailure(failure, argv.includes('--json'));
     if (process.env[ENV.debug] === '1' && failure.code === 'INTERNAL') console.error(err);
     return failure.exitCode;
   }
 }
 
 // The WASM crypto loader and Sync sockets can keep the loop alive: exit explicitly when done.
+handleInterrupts();
 process.exit(await main(process.argv));
