@@ -5,8 +5,9 @@
  * (0 ok, 1 internal, 2 usage/config, 3 auth, 4 not found/exists, 5 integrity, 6 unavailable,
  * 7 timeout, 8 demo check failed).
  */
-// First: sets V8 flags before the other modules load.
+// First: sets V8 flags before the other modules load, and the umask before anything is written.
 import './v8-flags.js';
+import './private-umask.js';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
