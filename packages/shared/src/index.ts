@@ -5,3 +5,4 @@ export * from './envelope.js';
 export * from './api.js';
 export type * from './ports.js';
 export * from './container/index.js';
+export * from './local-stack.js';

@@ -11,14 +11,14 @@ import './private-umask.js';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { ConduitError, MAX_RECORD_BYTES } from '@conduit/shared';
+import { ConduitError, DEFAULT_STACK_BASE_PORT, MAX_RECORD_BYTES } from '@conduit/shared';
 import type { DeviceResponse, GroupView, PointerStatus } from '@conduit/shared';
 import { verifyAuditFile, verifyAuditFromServer, type AuditVerification } from '../audit/verify.js';
 import { ConduitClient } from '../conduit-client.js';
 import { LocalState } from '../state/local-state.js';
 import type { ReceivedFile } from '../receive-pointer.js';
 import type { JsonValue } from '../records/replica.js';
-import { clientOptions, ENV, homeDir } from './config.js';
+import { clientOptions, ENV, localStackDir } from './config.js';
 import type { GlobalOptions } from './config.js';
 import { runDemo } from './demo.js';
 import { describeFailure, EXIT, printFailure } from './errors.js';
@@ -26,7 +26,7 @@ import { afterInterruption, handleInterrupts, interruptSignal } from './interrup
 import { progressDisplay } from './progress.js';
 import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
-import { exportLines, runStack } from './stack.js';
+import { exportLines, runStack, STACK_PORT_ENV, stackBasePort } from './stack.js';
 import { abortAfter } from '../util/abort.js';
 
 /** The new password of `identity change-password` in scripts (otherwise prompted). */
@@ -463,16 +463,22 @@ Writes name the current head as their parent; if another device wrote first, the
     .description('local development stack')
     .command('up')
     .option('--data <dir>', 'data directory (default: <home>/devstack)')
+    .option(
+      '--port <base>',
+      `first of 4 fixed ports (default ${STACK_PORT_ENV} or ${DEFAULT_STACK_BASE_PORT})`,
+      positiveInt,
+    )
     .description('run the local stack (server, key directory, Sync, S3, Redis) until Ctrl-C')
-    .action(async (opts: { data?: string }, cmd: Command) => {
+    .action(async (opts: { data?: string; port?: number }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       await runStack({
-        dataDir: resolve(opts.data ?? resolve(homeDir(g), 'devstack')),
+        dataDir: resolve(opts.data ?? localStackDir(g)),
+        basePort: stackBasePort(opts.port),
         log: (line) => console.error(line),
         signal: interruptSignal(),
         ready: (stack) =>
           output(g, { clientEnv: stack.clientEnv }, [
-            '# local stack running; in another shell run:',
+            '# local stack running; `conduit` with this home finds it; other shells or homes can export:',
             ...exportLines(stack.clientEnv),
             '# Ctrl-C stops it',
           ]),
