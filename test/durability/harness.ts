@@ -66,6 +66,11 @@ export class Proc {
     this.child = child;
   }
 
+  /** Delivers `signal` without waiting (SIGSTOP/SIGCONT freeze and thaw a process). */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
   get alive(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }

@@ -12,6 +12,7 @@ import {
 } from '@conduit/server';
 import { ensureRedis } from './redis/index.js';
 import { startS3 } from './s3/index.js';
+import { publishSettings } from './settings.js';
 import { createSyncCredentials, startSyncEmulator, type SyncCredentials } from './sync/index.js';
 import { createVirgilApp, startVirgilDirectory, type VirgilAppCredentials } from './virgil/index.js';
 
@@ -21,8 +22,11 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Redis to use (default REDIS_URL or 127.0.0.1:6379; one is started if none answers). */
   redisUrl?: string;
-  /** Port of the Conduit API (default: a free port). */
-  apiPort?: number;
+  /**
+   * Fixed ports (`conduit stack up`): the Conduit API on basePort, the Virgil directory on +1, the
+   * Sync emulator on +2, S3 on +3. Default: free ports (tests run stacks side by side).
+   */
+  basePort?: number;
   logLevel?: ServerConfig['logLevel'];
   /** Server settings a test may tighten or loosen (rate limits, reserved names, admins). */
   server?: Pick<ServerConfig, 'authRateLimit' | 'reservedIdentities' | 'adminIdentities'>;
@@ -90,7 +94,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     stops.push(() => redis.close());
     log(`redis        ${redis.url}${redis.started ? ' (started, AOF on)' : ''}`);
 
-    const s3 = await startS3({ directory: join(opts.dataDir, 's3') });
+    const portOf = (offset: number) => (opts.basePort === undefined ? 0 : opts.basePort + offset);
+    const s3 = await startS3({ directory: join(opts.dataDir, 's3'), port: portOf(3) });
     stops.push(() => s3.close());
     log(`s3 (s3rver)  ${s3.endpoint} bucket=${s3.bucket}`);
 
@@ -100,18 +105,19 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       appKeyId,
       appPublicKey,
       dataFile: join(opts.dataDir, 'virgil.json'),
+      port: portOf(1),
     });
     stops.push(() => virgil.close());
     log(`virgil       ${virgil.url}`);
 
     const syncCredentials: SyncCredentials = createSyncCredentials();
-    const sync = await startSyncEmulator({ ...syncCredentials, aclEnabled: true });
+    const sync = await startSyncEmulator({ ...syncCredentials, aclEnabled: true, port: portOf(2) });
     stops.push(() => sync.close());
     log(`twilio sync  ${sync.twilsockUri} (REST ${sync.restUrl})`);
 
     const config: ServerConfig = {
       host: '127.0.0.1',
-      port: opts.apiPort ?? 0,
+      port: portOf(0),
       redisUrl: redis.url,
       redisKeyPrefix: secrets.redisKeyPrefix,
       auth: { mode: 'dev', sessionSecret: secrets.sessionSecret, opaqueServerSetup: secrets.opaqueServerSetup },
@@ -152,6 +158,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
     stops.push(async () => s3Client.destroy());
+    const clientEnv = {
+      CONDUIT_SERVER_URL: api.url,
+      CONDUIT_VIRGIL_API_URL: virgil.url,
+      CONDUIT_VIRGIL_SERVICE_KEY: virgil.servicePublicKey,
+      CONDUIT_TWILSOCK_URI: sync.twilsockUri,
+    };
+    stops.push(await publishSettings(opts.dataDir, clientEnv));
     const restAuth = `Basic ${Buffer.from(`${syncCredentials.accountSid}:${syncCredentials.authToken}`).toString('base64')}`;
 
     return {
@@ -161,12 +174,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       twilsockUri: sync.twilsockUri,
       redisUrl: redis.url,
       serverConfig: config,
-      clientEnv: {
-        CONDUIT_SERVER_URL: api.url,
-        CONDUIT_VIRGIL_API_URL: virgil.url,
-        CONDUIT_VIRGIL_SERVICE_KEY: virgil.servicePublicKey,
-        CONDUIT_TWILSOCK_URI: sync.twilsockUri,
-      },
+      clientEnv,
       internals: {
         syncRestUrl: sync.restUrl,
         syncCredentials,

@@ -39,8 +39,8 @@ export interface PresignedRequest {
 export interface ObjectStore {
   presignPut(key: string, size: number): Promise<PresignedRequest>;
   presignGet(key: string): Promise<PresignedRequest>;
-  /** Size of a stored object, or null when it does not exist. */
-  head(key: string): Promise<{ size: number } | null>;
+  /** Size (and ETag, when the store gives one) of a stored object, or null when it does not exist. */
+  head(key: string): Promise<{ size: number; etag?: string } | null>;
   /** Readiness probe. */
   ping(): Promise<void>;
   /** Starts a multipart upload; the returned id is the store's own (never shown to clients). */

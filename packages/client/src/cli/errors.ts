@@ -1,5 +1,6 @@
 import { ConduitError } from '@conduit/shared';
 import type { ErrorCode } from '@conduit/shared';
+import { Interrupted } from './interrupt.js';
 
 /**
  * Exit codes of the `conduit` CLI (stable; scripts branch on them):
@@ -12,6 +13,7 @@ import type { ErrorCode } from '@conduit/shared';
  *   6  network or service failure (server, object storage, key directory or Sync unreachable)
  *   7  timeout
  *   8  a demo check failed (the system ran but did not behave as promised)
+ *   130 interrupted by Ctrl-C (143 by SIGTERM): run the same command again to resume
  */
 export const EXIT = {
   OK: 0,
@@ -120,6 +122,7 @@ export function describeFailure(err: unknown): Failure {
   if (err instanceof ConduitError) {
     return { code: err.code, message: err.message, hint: HINTS[err.code], exitCode: EXIT_BY_CODE[err.code] };
   }
+  if (err instanceof Interrupted) return { code: 'INTERRUPTED', message: err.message, exitCode: err.exitCode };
   if (err instanceof DemoCheckFailed) {
     return { code: 'DEMO_CHECK_FAILED', message: err.message, exitCode: EXIT.DEMO_FAILED };
   }
@@ -140,4 +143,16 @@ export function describeFailure(err: unknown): Failure {
     hint: 'set CONDUIT_DEBUG=1 for details, and report it.',
     exitCode: EXIT.INTERNAL,
   };
+}
+
+/** On stderr: `error CODE: message` and `hint: ...`, an interruption as its bare line, or JSON. */
+export function printFailure(failure: Failure, json: boolean): void {
+  if (json) {
+    console.error(JSON.stringify({ error: { code: failure.code, message: failure.message, hint: failure.hint } }));
+  } else if (failure.code === 'INTERRUPTED') {
+    console.error(failure.message);
+  } else {
+    console.error(`error ${failure.code}: ${failure.message}`);
+    if (failure.hint) console.error(`hint: ${failure.hint}`);
+  }
 }

@@ -5,12 +5,13 @@
  * (0 ok, 1 internal, 2 usage/config, 3 auth, 4 not found/exists, 5 integrity, 6 unavailable,
  * 7 timeout, 8 demo check failed).
  */
-// First: sets V8 flags before the other modules load.
+// First: sets V8 flags before the other modules load, and the umask before anything is written.
 import './v8-flags.js';
+import './private-umask.js';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { ConduitError, MAX_RECORD_BYTES } from '@conduit/shared';
+import { ConduitError, DEFAULT_STACK_BASE_PORT, MAX_RECORD_BYTES } from '@conduit/shared';
 import type { DeviceResponse, GroupView } from '@conduit/shared';
 import type { DeliveryStatus } from '../delivery/status.js';
 import { verifyAuditFile, verifyAuditFromServer, type AuditVerification } from '../audit/verify.js';
@@ -18,14 +19,15 @@ import { ConduitClient } from '../conduit-client.js';
 import { LocalState } from '../state/local-state.js';
 import type { ReceivedFile } from '../receive-pointer.js';
 import type { JsonValue } from '../records/replica.js';
-import { clientOptions, ENV, homeDir } from './config.js';
+import { clientOptions, ENV, localStackDir } from './config.js';
 import type { GlobalOptions } from './config.js';
 import { runDemo } from './demo.js';
-import { describeFailure, EXIT } from './errors.js';
+import { describeFailure, EXIT, printFailure } from './errors.js';
+import { afterInterruption, handleInterrupts, interruptSignal } from './interrupt.js';
 import { progressDisplay } from './progress.js';
 import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
-import { exportLines, runStack } from './stack.js';
+import { exportLines, runStack, STACK_PORT_ENV, stackBasePort } from './stack.js';
 import { addTrustCommands } from './trust.js';
 import { abortAfter } from '../util/abort.js';
 
@@ -368,7 +370,7 @@ Writes name the current head as their parent; if another device wrote first, the
             partSize: opts.partSize === undefined ? undefined : opts.partSize * 1024 * 1024,
             resume: opts.resume ? 'require' : opts.restart ? 'never' : 'auto',
             onProgress: display?.onProgress,
-            signal: interrupted(),
+            signal: interruptSignal(),
           });
           display?.end();
           const { pointer: _pointer, ...summary } = sent;
@@ -405,7 +407,7 @@ Writes name the current head as their parent; if another device wrote first, the
           }
           return;
         }
-        const stop = abortAfter(interrupted(), timeoutMs);
+        const stop = abortAfter(interruptSignal(), timeoutMs);
         if (!g.json) console.error(`receiving into ${outDir} (Ctrl-C to stop)`);
         try {
           await client.receive(groupId, {
@@ -464,16 +466,22 @@ Writes name the current head as their parent; if another device wrote first, the
     .description('local development stack')
     .command('up')
     .option('--data <dir>', 'data directory (default: <home>/devstack)')
+    .option(
+      '--port <base>',
+      `first of 4 fixed ports (default ${STACK_PORT_ENV} or ${DEFAULT_STACK_BASE_PORT})`,
+      positiveInt,
+    )
     .description('run the local stack (server, key directory, Sync, S3, Redis) until Ctrl-C')
-    .action(async (opts: { data?: string }, cmd: Command) => {
+    .action(async (opts: { data?: string; port?: number }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       await runStack({
-        dataDir: resolve(opts.data ?? resolve(homeDir(g), 'devstack')),
+        dataDir: resolve(opts.data ?? localStackDir(g)),
+        basePort: stackBasePort(opts.port),
         log: (line) => console.error(line),
-        signal: interrupted(),
+        signal: interruptSignal(),
         ready: (stack) =>
           output(g, { clientEnv: stack.clientEnv }, [
-            '# local stack running; in another shell run:',
+            '# local stack running; `conduit` with this home finds it; other shells or homes can export:',
             ...exportLines(stack.clientEnv),
             '# Ctrl-C stops it',
           ]),
@@ -492,7 +500,7 @@ Writes name the current head as their parent; if another device wrote first, the
         keep: opts.keep ?? false,
         print: (line) => (g.json ? undefined : console.log(line)),
         log: g.verbose ? (line) => console.error(line) : undefined,
-        signal: interrupted(),
+        signal: interruptSignal(),
       });
       if (g.json) console.log(JSON.stringify({ ok: true, steps }));
     });
@@ -603,19 +611,6 @@ function statusLines(s: DeliveryStatus): string[] {
   ];
 }
 
-/** Aborts on the first Ctrl-C / SIGTERM, so commands stop cleanly (stack stopped, Sync closed). */
-let interruption: AbortController | undefined;
-function interrupted(): AbortSignal {
-  if (!interruption) {
-    const controller = new AbortController();
-    const onSignal = () => controller.abort(new ConduitError('CONFIG', 'Interrupted.'));
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    interruption = controller;
-  }
-  return interruption.signal;
-}
-
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer.');
@@ -637,18 +632,13 @@ async function main(argv: string[]): Promise<number> {
       // Commander has printed the message (or the help) already.
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
-    const failure = describeFailure(err);
-    const json = argv.includes('--json');
-    if (json) {
-      console.error(JSON.stringify({ error: { code: failure.code, message: failure.message, hint: failure.hint } }));
-    } else {
-      console.error(`error ${failure.code}: ${failure.message}`);
-      if (failure.hint) console.error(`hint: ${failure.hint}`);
-    }
+    const failure = describeFailure(afterInterruption(err));
+    printFailure(failure, argv.includes('--json'));
     if (process.env[ENV.debug] === '1' && failure.code === 'INTERNAL') console.error(err);
     return failure.exitCode;
   }
 }
 
 // The WASM crypto loader and Sync sockets can keep the loop alive: exit explicitly when done.
+handleInterrupts();
 process.exit(await main(process.argv));

@@ -1,4 +1,5 @@
 import { ConduitError } from '@conduit/shared';
+import { Interrupted } from './interrupt.js';
 
 /**
  * The password comes from CONDUIT_PASSWORD (scripts, CI) or a no-echo prompt on a terminal.
@@ -44,7 +45,8 @@ function prompt(question: string): Promise<string> {
     const onData = (chunk: string) => {
       for (const ch of chunk) {
         if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish(input);
-        if (ch === '\u0003') return finish(new ConduitError('CONFIG', 'Cancelled.'));
+        // Raw mode turns Ctrl-C into a character rather than SIGINT.
+        if (ch === '\u0003') return finish(new Interrupted());
         if (ch === '\u007f' || ch === '\b') input = [...input].slice(0, -1).join('');
         else if (ch >= ' ') input += ch;
       }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makePrivateFile } from '../files/private-file.js';
 import type { KeySealer } from '../virgil/self-seal.js';
 import { Replica } from './replica.js';
 
@@ -22,11 +23,16 @@ export async function openReplica(dir: string, sealer: KeySealer, log: (line: st
   });
   if (sealed !== undefined) {
     const key = await sealer.open(sealed.trim()).catch(() => undefined);
-    if (key) return Replica.open(dbPath, key);
+    if (key) return openPrivate(dbPath, key);
     log('the records replica key cannot be opened (rotated private key?): rebuilding the replica from the feed');
   }
   for (const suffix of ['', '-wal', '-shm']) await rm(dbPath + suffix, { force: true });
   const key = randomBytes(32);
   await writeFile(keyPath, `${await sealer.seal(key)}\n`, { mode: 0o600 });
+  return openPrivate(dbPath, key);
+}
+
+async function openPrivate(dbPath: string, key: Buffer): Promise<Replica> {
+  await makePrivateFile(dbPath, [`${dbPath}-wal`, `${dbPath}-shm`]);
   return Replica.open(dbPath, key);
 }

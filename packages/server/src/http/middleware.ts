@@ -3,6 +3,7 @@ import type { Principal } from '@conduit/shared';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { AppContext } from './context.js';
+import { RETRY_AFTER_SECONDS, asDependencyOutage } from './dependency-outage.js';
 import { parseInput } from './validate.js';
 
 /** Responses carry tokens and presigned URLs: never cache them, never render them. */
@@ -137,11 +138,18 @@ function fromHttpError(err: { type?: unknown; status?: unknown }): ConduitError 
   return null;
 }
 
-/** Every error leaves as `ConduitError.toBody()`; anything unexpected is logged and becomes INTERNAL. */
+/**
+ * Every error leaves as `ConduitError.toBody()`: a dependency's outage (however its client library
+ * reports it) as 503 with Retry-After, anything else unexpected logged and turned into INTERNAL.
+ */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let error: ConduitError | null =
-      err instanceof ConduitError ? err : typeof err === 'object' && err !== null ? fromHttpError(err) : null;
+      err instanceof ConduitError
+        ? err
+        : typeof err === 'object' && err !== null
+          ? (fromHttpError(err) ?? asDependencyOutage(err))
+          : null;
     // Client-side codes (status 0) thrown by an adapter are our bug, not the caller's.
     if (error === null || error.status < 400) {
       logger.error({ err, method: req.method, path: req.path }, 'unexpected error');
@@ -155,6 +163,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const retryAfter = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
     if (error.code === 'RATE_LIMITED' && typeof retryAfter === 'number') res.set('Retry-After', String(retryAfter));
+    if (error.code === 'DEPENDENCY_UNAVAILABLE') res.set('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(error.status).json(error.toBody());
   };
 }

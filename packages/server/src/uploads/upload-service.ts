@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ConduitError, MIN_PART_BYTES, objectKeyOf } from '@conduit/shared';
 import type { CompletedUpload, MultipartUpload, ObjectStore, PresignedParts } from '@conduit/shared';
 import type { Logger } from 'pino';
+import { isAssembledFrom } from './assembled-object.js';
 import type { UploadRecord, UploadRepository } from './upload-repository.js';
 
 /** The ObjectStore port plus what the multipart flow needs to undo a bad assembly. */
@@ -112,12 +113,19 @@ export class UploadService {
     try {
       await this.deps.store.completeMultipartUpload(upload.key, upload.storeUploadId, [...parts]);
     } catch (err) {
-      // An earlier complete may have succeeded with its answer lost: then the object is there.
-      if (!(err instanceof ConduitError && err.code === 'NOT_FOUND')) throw err;
-      if ((await this.deps.store.head(upload.key))?.size !== upload.size) {
-        await this.deps.repo.remove(uploadId);
-        throw noSuchUpload();
+      // An earlier complete may have assembled the object with its answer lost (the API died
+      // before recording it): whatever the store answers now, the object itself says.
+      const stored = await this.deps.store.head(upload.key);
+      if (isAssembledFrom(stored, { size: upload.size, parts })) {
+        this.deps.logger.info({ uploadId }, 'multipart upload was already assembled; completing it');
+        await this.deps.repo.markCompleted(uploadId, COMPLETED_RETENTION_MS);
+        return { objectId: upload.objectId, size: upload.size };
       }
+      if (!(err instanceof ConduitError && err.code === 'NOT_FOUND')) throw err;
+      // The upload is consumed; an object it left that is not what was listed is nobody's.
+      if (stored) await this.deps.store.deleteObject(upload.key);
+      await this.deps.repo.remove(uploadId);
+      throw noSuchUpload();
     }
 
     const stored = await this.deps.store.head(upload.key);

@@ -58,6 +58,8 @@ export class S3ObjectStore implements DeletableObjectStore {
       // verbatim; WHEN_REQUIRED keeps plain bodies and costs nothing on AWS.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // The SDK waits forever by default; a request must fail (503) rather than hang on a dead S3.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
     });
   }
 
@@ -71,10 +73,10 @@ export class S3ObjectStore implements DeletableObjectStore {
     return this.presign(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }), {});
   }
 
-  async head(key: string): Promise<{ size: number } | null> {
+  async head(key: string): Promise<{ size: number; etag?: string } | null> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }));
-      return { size: out.ContentLength ?? 0 };
+      return { size: out.ContentLength ?? 0, ...(out.ETag ? { etag: out.ETag } : {}) };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw unavailable(err);
@@ -126,7 +128,11 @@ export class S3ObjectStore implements DeletableObjectStore {
     return this.presign(command, { 'content-length': String(size) });
   }
 
-  /** Part-level refusals become VALIDATION_FAILED, an unknown upload NOT_FOUND, the rest 503. */
+  /**
+   * Part-level refusals become VALIDATION_FAILED, an unknown upload NOT_FOUND, the rest 503. A
+   * repeated complete of an assembled upload may answer anything (S3: 200 or NoSuchUpload; s3rver:
+   * 500): the upload service checks the object itself.
+   */
   async completeMultipartUpload(
     key: string,
     storeUploadId: string,

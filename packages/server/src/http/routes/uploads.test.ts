@@ -167,7 +167,34 @@ describe('multipart uploads', () => {
     ).toEqual(completed);
     // Aborting a completed upload leaves the object alone.
     await ok({ method: 'DELETE', path: `${uploads()}/${upload.uploadId}`, ...asAlice }, 204);
-    expect(await objectStore.head(objectKeyOf(groupId, upload.objectId))).toEqual({ size });
+    expect(await objectStore.head(objectKeyOf(groupId, upload.objectId))).toMatchObject({ size });
+  });
+
+  it('completes an upload S3 assembled just before the API died, whatever S3 answers the repeat', async () => {
+    const { upload, bytes, etag1 } = await startedUpload();
+    const second = await presign(upload.uploadId, [{ partNumber: 2, size: bytes[1]!.length }]);
+    const etag2 = await putPart(second.parts[0]!.url, second.parts[0]!.headers, bytes[1]!);
+    const parts = [
+      { partNumber: 1, etag: etag1 },
+      { partNumber: 2, etag: etag2 },
+    ];
+    // The crash: S3 assembled the object, the API died before recording it.
+    const key = objectKeyOf(groupId, upload.objectId);
+    const storeUploadId = (await redis.hget(`${prefix}upl:${upload.uploadId}`, 'storeUploadId'))!;
+    await objectStore.completeMultipartUpload(key, storeUploadId, parts);
+    await server.close();
+    server = await startServer(config, deps);
+    // s3rver answers the repeated complete with a 500, not NoSuchUpload.
+    await expect(objectStore.completeMultipartUpload(key, storeUploadId, parts)).rejects.toMatchObject({
+      code: 'DEPENDENCY_UNAVAILABLE',
+    });
+
+    // The resumed send completes it.
+    const path = `${uploads()}/${upload.uploadId}/complete`;
+    const done = await ok({ method: 'POST', path, ...asAlice, body: { parts } });
+    expect(done).toEqual({ objectId: upload.objectId, size: upload.size });
+    expect(await ok({ method: 'POST', path, ...asAlice, body: { parts } })).toEqual(done);
+    expect((await download(upload.objectId)).equals(Buffer.concat(bytes))).toBe(true);
   });
 
   it('resumes after a restart: the upload is still there and parts can be re-presigned', async () => {
