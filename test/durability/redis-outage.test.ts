@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { client as opaqueClient, ready as opaqueReady } from '@serenity-kit/opaque';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hex, sleep, startParts, until, type Parts } from './harness.js';
 import { World, type Endpoint } from './world.js';
@@ -18,6 +19,7 @@ let groupId: string;
 let pointerId: string;
 
 beforeAll(async () => {
+  await opaqueReady;
   dir = await mkdtemp(join(tmpdir(), 'conduit-redis-outage-'));
   parts = await startParts(dir);
   world = new World(parts.apiUrl, parts.rest);
@@ -45,21 +47,25 @@ interface Route {
 function routes(): Route[] {
   const [id, up, rec] = [hex(), hex(), hex()];
   const g = `/v1/groups/${groupId}`;
-  const credentials = { identity: 'alice', password: 'not-the-password-1' };
+  const password = 'not-the-password-1';
+  const credentials = { identity: 'alice', password };
   return [
     {
       method: 'POST',
-      path: '/v1/auth/register',
+      path: '/v1/auth/opaque/register/start',
       anonymous: true,
-      body: { identity: `u${id.slice(0, 12)}`, password: 'pw-12345678' },
+      body: {
+        identity: `u${id.slice(0, 12)}`,
+        registrationRequest: opaqueClient.startRegistration({ password }).registrationRequest,
+      },
     },
-    { method: 'POST', path: '/v1/auth/login', anonymous: true, body: { ...credentials, deviceId: 'alice-phone' } },
     {
       method: 'POST',
-      path: '/v1/auth/password',
+      path: '/v1/auth/opaque/login/start',
       anonymous: true,
-      body: { ...credentials, newPassword: 'pw-87654321' },
+      body: { identity: 'alice', startLoginRequest: opaqueClient.startLogin({ password }).startLoginRequest },
     },
+    { method: 'POST', path: '/v1/auth/login', anonymous: true, body: { ...credentials, deviceId: 'alice-phone' } },
     { method: 'GET', path: '/v1/devices' },
     { method: 'PUT', path: '/v1/devices/alice-phone' },
     { method: 'DELETE', path: '/v1/devices/alice-other' },
@@ -88,6 +94,15 @@ function routes(): Route[] {
       body: { versionId: id, parentVersionId: null, pointerId: id, objectId: null, deleted: true, envelope: {} },
     },
     { method: 'GET', path: `${g}/feed/0` },
+    { method: 'POST', path: `${g}/anomalies`, body: { pointerId: id, kind: 'vanished', code: 'POINTER_NOT_FOUND' } },
+    { method: 'GET', path: `${g}/members/bob/devices` },
+    { method: 'GET', path: '/v1/identities/bob/key-transitions' },
+    {
+      method: 'POST',
+      path: '/v1/auth/opaque/login/finish',
+      anonymous: true,
+      body: { loginId: id, finishLoginRequest: 'AAAA', deviceId: 'alice-phone' },
+    },
     { method: 'GET', path: '/v1/admin/audit' },
   ];
 }
