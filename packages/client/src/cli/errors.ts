@@ -70,6 +70,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   SENDER_DEVICE_UNKNOWN: EXIT.INTEGRITY,
   SENDER_DEVICE_REVOKED: EXIT.INTEGRITY,
   UNSAFE_PATH: EXIT.INTEGRITY,
+  OUT_DIR_MISSING: EXIT.USAGE,
+  OUT_DIR_UNUSABLE: EXIT.USAGE,
 };
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
@@ -106,6 +108,8 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   SENDER_DEVICE_UNKNOWN: 'do not trust this file; report the pointer id to the sender and your administrator.',
   SENDER_DEVICE_REVOKED: 'do not trust this file: it came from a revoked device; tell the sender.',
   UNSAFE_PATH: 'remove the symbolic link or choose another --out folder.',
+  OUT_DIR_MISSING: 'create the folder, pass --mkdir to have it created, or choose another --out.',
+  OUT_DIR_UNUSABLE: 'choose a folder you can write to with --out, or fix its permissions (ls -ld shows them).',
 };
 
 export interface Failure {

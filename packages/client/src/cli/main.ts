@@ -24,6 +24,7 @@ import { describeFailure, EXIT } from './errors.js';
 import { progressDisplay } from './progress.js';
 import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
+import { checkOutDir } from './out-dir.js';
 import { exportLines, runStack } from './stack.js';
 import { addTrustCommands } from './trust.js';
 import { abortAfter } from '../util/abort.js';
@@ -384,13 +385,14 @@ Writes name the current head as their parent; if another device wrote first, the
     .command('receive')
     .argument('<groupId>')
     .option('--out <dir>', 'where received files are written (default: current directory)')
+    .option('--mkdir', 'create the --out folder if it does not exist')
     .option('--once', 'exit after the first file')
     .option('--timeout <seconds>', 'stop after this many seconds (with --once: fail if nothing came)', seconds)
     .option('--concurrency <n>', 'ranged downloads in parallel per file (default 4)', positiveInt)
     .description('receive the group’s files (until Ctrl-C, --once or --timeout); interrupted downloads resume')
     .action(async (groupId: string, opts: ReceiveCliOptions, cmd: Command) =>
       withClient(cmd, async (client, g) => {
-        const outDir = resolve(opts.out ?? '.');
+        const outDir = await checkOutDir(g, resolve(opts.out ?? '.'), opts.mkdir === true);
         const timeoutMs = opts.timeout === undefined ? FOREVER_MS : opts.timeout * 1000;
         const display = progress(g);
         const transfer = { concurrency: opts.concurrency, onProgress: display?.onProgress };
@@ -512,6 +514,7 @@ interface SendCliOptions {
 
 interface ReceiveCliOptions {
   out?: string;
+  mkdir?: boolean;
   once?: boolean;
   timeout?: number;
   concurrency?: number;
