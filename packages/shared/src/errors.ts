@@ -62,6 +62,8 @@ export const ErrorCodes = {
   // the first hour (issue 11)
   OUT_DIR_MISSING: { status: 0, message: 'The output folder does not exist.' },
   OUT_DIR_UNUSABLE: { status: 0, message: 'The output folder is not a folder this user can write to.' },
+  PASSWORD_MISMATCH: { status: 0, message: 'The passwords do not match.' },
+  FILE_NOT_FOUND: { status: 0, message: 'No such file to send.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

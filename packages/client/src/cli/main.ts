@@ -25,6 +25,7 @@ import { progressDisplay } from './progress.js';
 import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
 import { checkOutDir } from './out-dir.js';
+import { sendablePath } from './send-input.js';
 import { exportLines, runStack } from './stack.js';
 import { addTrustCommands } from './trust.js';
 import { abortAfter } from '../util/abort.js';
@@ -360,7 +361,7 @@ Writes name the current head as their parent; if another device wrote first, the
           throw new ConduitError('VALIDATION_FAILED', 'Use --resume or --restart, not both.');
         const display = progress(g);
         try {
-          const sent = await client.sendFile(groupId, file, {
+          const sent = await client.sendFile(groupId, await sendablePath(file), {
             name: opts.name,
             type: opts.type,
             pad: opts.pad,

@@ -19,7 +19,7 @@ export async function readPassword(opts: {
   }
   const password = await prompt(`${label}: `);
   if (opts.confirm && (await prompt(`Repeat ${label.toLowerCase()}: `)) !== password) {
-    throw new ConduitError('VALIDATION_FAILED', 'The passwords do not match.');
+    throw new ConduitError('PASSWORD_MISMATCH', `The two ${label.toLowerCase()}s typed do not match.`);
   }
   return password;
 }
@@ -27,8 +27,9 @@ export async function readPassword(opts: {
 /** Reads one line from the terminal in raw mode, echoing nothing. */
 function prompt(question: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(question);
+  // Echo off before the question shows: a reply typed the moment it appears is never echoed.
   stdin.setRawMode(true);
+  process.stderr.write(question);
   stdin.resume();
   stdin.setEncoding('utf8');
   let input = '';
