@@ -25,9 +25,11 @@ import { progressDisplay } from './progress.js';
 import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
 import { checkOutDir } from './out-dir.js';
-import { sendablePath } from './send-input.js';
+import { sendFiles, type SendCliOptions } from './send.js';
 import { exportLines, runStack } from './stack.js';
 import { addTrustCommands } from './trust.js';
+import { addReceivedCommand, receivedFiles } from './received.js';
+import { addWhoamiCommand } from './whoami.js';
 import { abortAfter } from '../util/abort.js';
 
 /** The new password of `identity change-password` in scripts (otherwise prompted). */
@@ -346,8 +348,8 @@ Writes name the current head as their parent; if another device wrote first, the
   program
     .command('send')
     .argument('<groupId>')
-    .argument('<file>')
-    .option('--name <name>', 'file name shown to recipients (default: the base name)')
+    .argument('<files...>', 'files to send, one after the other; - reads standard input (needs --name)')
+    .option('--name <name>', 'file name shown to recipients (default: the base name; one file only)')
     .option('--type <mediaType>', 'media type (default: guessed from the name)')
     .option('--resume', 'continue an interrupted send of this file to this group; fail if there is none')
     .option('--restart', 'abandon an interrupted send of this file and start over with a new key')
@@ -355,31 +357,10 @@ Writes name the current head as their parent; if another device wrote first, the
     .option('--concurrency <n>', 'parts uploaded in parallel (default 4)', positiveInt)
     .option('--part-size <MiB>', 'plaintext per upload part in MiB (default 8)', positiveInt)
     .description('encrypt a file for the group while uploading it, and send it (resumable)')
-    .action(async (groupId: string, file: string, opts: SendCliOptions, cmd: Command) =>
-      withClient(cmd, async (client, g) => {
-        if (opts.resume && opts.restart)
-          throw new ConduitError('VALIDATION_FAILED', 'Use --resume or --restart, not both.');
-        const display = progress(g);
-        try {
-          const sent = await client.sendFile(groupId, await sendablePath(file), {
-            name: opts.name,
-            type: opts.type,
-            pad: opts.pad,
-            concurrency: opts.concurrency,
-            partSize: opts.partSize === undefined ? undefined : opts.partSize * 1024 * 1024,
-            resume: opts.resume ? 'require' : opts.restart ? 'never' : 'auto',
-            onProgress: display?.onProgress,
-            signal: interrupted(),
-          });
-          display?.end();
-          const { pointer: _pointer, ...summary } = sent;
-          output(g, summary, [
-            `sent pointer ${sent.pointerId} (${sent.plainLength} bytes, ${sent.size} stored${sent.resumed ? ', resumed' : ''})`,
-          ]);
-        } finally {
-          display?.end();
-        }
-      }),
+    .action(async (groupId: string, files: string[], opts: SendCliOptions, cmd: Command) =>
+      withClient(cmd, (client, g) =>
+        sendFiles(client, g, groupId, files, opts, { output, progress: () => progress(g), signal: interrupted() }),
+      ),
     );
 
   program
@@ -397,13 +378,16 @@ Writes name the current head as their parent; if another device wrote first, the
         const timeoutMs = opts.timeout === undefined ? FOREVER_MS : opts.timeout * 1000;
         const display = progress(g);
         const transfer = { concurrency: opts.concurrency, onProgress: display?.onProgress };
+        const list = receivedFiles(g);
         if (opts.once) {
           try {
             const file = await client.receiveNext(groupId, { outDir, timeoutMs, ...transfer });
             display?.end();
+            list.add(file);
             printFile(g, file);
           } finally {
             display?.end();
+            await list.flush();
           }
           return;
         }
@@ -416,6 +400,7 @@ Writes name the current head as their parent; if another device wrote first, the
             signal: stop.signal,
             onFile: (f) => {
               display?.end();
+              list.add(f);
               printFile(g, f);
             },
             onError: (err) => {
@@ -425,6 +410,7 @@ Writes name the current head as their parent; if another device wrote first, the
           });
         } finally {
           stop.dispose();
+          await list.flush();
         }
       }),
     );
@@ -500,17 +486,9 @@ Writes name the current head as their parent; if another device wrote first, the
     });
 
   addTrustCommands(program, withClient, output);
+  addReceivedCommand(program, output);
+  addWhoamiCommand(program, output);
   return program;
-}
-
-interface SendCliOptions {
-  name?: string;
-  type?: string;
-  resume?: boolean;
-  restart?: boolean;
-  pad: boolean;
-  concurrency?: number;
-  partSize?: number;
 }
 
 interface ReceiveCliOptions {
