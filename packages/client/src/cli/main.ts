@@ -30,6 +30,7 @@ import { exportLines, runStack } from './stack.js';
 import { addTrustCommands } from './trust.js';
 import { addReceivedCommand, receivedFiles } from './received.js';
 import { addWhoamiCommand } from './whoami.js';
+import { addCleanCommand } from './clean.js';
 import { abortAfter } from '../util/abort.js';
 
 /** The new password of `identity change-password` in scripts (otherwise prompted). */
@@ -488,6 +489,7 @@ Writes name the current head as their parent; if another device wrote first, the
   addTrustCommands(program, withClient, output);
   addReceivedCommand(program, output);
   addWhoamiCommand(program, output);
+  addCleanCommand(program, output);
   return program;
 }
 
