@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { runCli } from './support/cli.js';
+import { runCliOnPty } from './support/pty.js';
 
 // Issue 11 item 13: `send` of several files and of standard input, `received`, `whoami`.
 describe('everyday CLI commands', () => {
@@ -116,5 +117,30 @@ describe('everyday CLI commands', () => {
     expect(text.stdout).toMatch(/ note\.txt {2}\d+ bytes {2}from alice {2}-> .*note\.txt$/m);
     const none = await runCli(['received'], env('alice'));
     expect(none.stdout.trim()).toBe('no files received yet');
+  });
+
+  // Issue 11 item 10: in follow mode the prompt comes first, a wrong password is asked again, an
+  // accepted one is confirmed, nothing typed is echoed, and the terminal echoes again afterwards.
+  it('receive asks for the password before any status line and confirms it', async () => {
+    const { CONDUIT_PASSWORD: _pw, ...noPassword } = env('bob');
+    const inbox = join(dir, 'inbox-prompt');
+    await mkdir(inbox);
+    const pty = runCliOnPty(['receive', groupId, '--out', inbox, '--timeout', '2'], noPassword, { after: 'stty -a' });
+    try {
+      await pty.waitFor(/Password: $/);
+      expect(pty.output()).not.toContain('receiving into');
+      pty.write('not the password\r');
+      await pty.waitFor(/wrong password \(attempt 1 of 3\); try again\r?\nPassword: $/);
+      pty.write(`${PW.bob}\r`);
+      await pty.waitFor(/password accepted\r?\nreceiving into /);
+      expect(await pty.exited).toBe(0);
+      const out = pty.output();
+      expect(out).not.toContain(PW.bob);
+      expect(out).not.toContain('not the password');
+      expect(out).toMatch(/[; ]echo[; ]/); // stty -a: echo is on again
+      expect(out).not.toMatch(/-echo[; ]/);
+    } finally {
+      pty.kill();
+    }
   });
 });

@@ -12,9 +12,11 @@ export interface PtySession {
   kill(): void;
 }
 
-export function runCliOnPty(args: string[], env: NodeJS.ProcessEnv): PtySession {
+/** `after`: a shell command run on the same terminal once the CLI exited (e.g. `stty -a`). */
+export function runCliOnPty(args: string[], env: NodeJS.ProcessEnv, opts: { after?: string } = {}): PtySession {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const command = [process.execPath, CLI, ...args].map(quote).join(' ');
+  const cli = [process.execPath, CLI, ...args].map(quote).join(' ');
+  const command = opts.after ? `${cli}; code=$?; ${opts.after}; exit $code` : cli;
   // -e: script exits with the command's code; -f: flush each write; -q: no banner.
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     env: { ...process.env, ...env },

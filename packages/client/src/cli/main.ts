@@ -25,6 +25,7 @@ import { progressDisplay } from './progress.js';
 import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
 import { checkOutDir } from './out-dir.js';
+import { unlockFirst } from './unlock.js';
 import { sendFiles, type SendCliOptions } from './send.js';
 import { exportLines, runStack } from './stack.js';
 import { addTrustCommands } from './trust.js';
@@ -376,6 +377,7 @@ Writes name the current head as their parent; if another device wrote first, the
     .action(async (groupId: string, opts: ReceiveCliOptions, cmd: Command) =>
       withClient(cmd, async (client, g) => {
         const outDir = await checkOutDir(g, resolve(opts.out ?? '.'), opts.mkdir === true);
+        await unlockFirst(client);
         const timeoutMs = opts.timeout === undefined ? FOREVER_MS : opts.timeout * 1000;
         const display = progress(g);
         const transfer = { concurrency: opts.concurrency, onProgress: display?.onProgress };

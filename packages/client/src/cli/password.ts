@@ -29,6 +29,9 @@ function prompt(question: string): Promise<string> {
   const stdin = process.stdin;
   // Echo off before the question shows: a reply typed the moment it appears is never echoed.
   stdin.setRawMode(true);
+  // However the process ends while asking, the terminal gets its echo back.
+  const restore = () => stdin.setRawMode(false);
+  process.once('exit', restore);
   process.stderr.write(question);
   stdin.resume();
   stdin.setEncoding('utf8');
@@ -36,6 +39,7 @@ function prompt(question: string): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const finish = (result: Error | string) => {
       stdin.off('data', onData);
+      process.off('exit', restore);
       stdin.setRawMode(false);
       stdin.pause();
       process.stderr.write('\n');
