@@ -143,4 +143,36 @@ describe('everyday CLI commands', () => {
       pty.kill();
     }
   });
+
+  // Issue 11 item 11 (last: it removes bob): a running receive learns it was removed and stops.
+  it('a removed member’s running receive stops with REMOVED_FROM_GROUP and exit 3', async () => {
+    const inbox = join(dir, 'inbox-removed');
+    await mkdir(inbox);
+    const running = runCli(['receive', groupId, '--out', inbox, '--timeout', '60'], {
+      ...env('bob'),
+      CONDUIT_MEMBERSHIP_CHECK_SECONDS: '1',
+    });
+    await new Promise((r) => setTimeout(r, 3000)); // receiving (its first check found bob listed)
+    const alice = await ConduitClient.open({
+      serverUrl: stack.serverUrl,
+      home: join(dir, 'alice-home'),
+      identity: 'alice',
+      virgilApiUrl: stack.virgilApiUrl,
+      virgilServicePublicKey: stack.virgilServicePublicKey,
+      twilsockUri: stack.twilsockUri,
+      keyPassword: async () => PW.alice,
+    });
+    const removedAt = Date.now();
+    try {
+      await alice.removeMember(groupId, 'bob');
+    } finally {
+      await alice.close();
+    }
+    const r = await running;
+    expect(r.stderr).toContain(`error REMOVED_FROM_GROUP: bob was removed from group ${groupId}`);
+    expect(r.stderr).toContain('receiving stopped.');
+    expect(r.stderr).toContain("hint: you cannot read the group's new files any more");
+    expect(r.code).toBe(3);
+    expect(Date.now() - removedAt).toBeLessThan(20_000); // not the 60 s timeout
+  });
 });

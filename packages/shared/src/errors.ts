@@ -64,6 +64,7 @@ export const ErrorCodes = {
   OUT_DIR_UNUSABLE: { status: 0, message: 'The output folder is not a folder this user can write to.' },
   PASSWORD_MISMATCH: { status: 0, message: 'The passwords do not match.' },
   FILE_NOT_FOUND: { status: 0, message: 'No such file to send.' },
+  REMOVED_FROM_GROUP: { status: 0, message: 'This identity was removed from the group.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

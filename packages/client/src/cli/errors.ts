@@ -74,6 +74,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   OUT_DIR_UNUSABLE: EXIT.USAGE,
   PASSWORD_MISMATCH: EXIT.USAGE,
   FILE_NOT_FOUND: EXIT.USAGE,
+  REMOVED_FROM_GROUP: EXIT.AUTH,
 };
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
@@ -115,6 +116,9 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   PASSWORD_MISMATCH: 'nothing was changed: run the command again and type the same password both times.',
   FILE_NOT_FOUND:
     'check the path (relative paths start at the current folder); to send standard input, give - and --name.',
+  REMOVED_FROM_GROUP:
+    "you cannot read the group's new files any more; if that is a mistake, ask its owner to add you again " +
+    '(files received so far are kept).',
   FORBIDDEN:
     'you lack the right for this: owner-only actions need the group owner, admin routes an admin identity; ' +
     '"No access" to a Sync map means you are no longer a member (ask the owner to add you again).',

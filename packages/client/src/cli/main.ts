@@ -26,6 +26,7 @@ import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
 import { checkOutDir } from './out-dir.js';
 import { unlockFirst } from './unlock.js';
+import { watchMembership } from './membership-watch.js';
 import { sendFiles, type SendCliOptions } from './send.js';
 import { exportLines, runStack } from './stack.js';
 import { addTrustCommands } from './trust.js';
@@ -395,12 +396,13 @@ Writes name the current head as their parent; if another device wrote first, the
           return;
         }
         const stop = abortAfter(interrupted(), timeoutMs);
+        const membership = watchMembership(client, groupId, stop.signal);
         if (!g.json) console.error(`receiving into ${outDir} (Ctrl-C to stop)`);
         try {
           await client.receive(groupId, {
             outDir,
             ...transfer,
-            signal: stop.signal,
+            signal: membership.signal,
             onFile: (f) => {
               display?.end();
               list.add(f);
@@ -411,7 +413,9 @@ Writes name the current head as their parent; if another device wrote first, the
               printWarning(g, err);
             },
           });
+          membership.throwIfRemoved();
         } finally {
+          membership.dispose();
           stop.dispose();
           await list.flush();
         }
