@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { ENV, homeDir } from './config.js';
+import { clientOptions, ENV, homeDir } from './config.js';
 import type { GlobalOptions } from './config.js';
 import { identityHome } from './identity-home.js';
 
@@ -21,7 +21,7 @@ export function addWhoamiCommand(program: Command, output: Output): void {
       const info = {
         identity,
         deviceId: deviceId ?? null,
-        serverUrl: g.server ?? process.env[ENV.server] ?? null,
+        serverUrl: serverUrlOf(g),
         home: homeDir(g),
       };
       output(g, { ...info, session }, [
@@ -45,4 +45,13 @@ async function readJson(path: string): Promise<unknown> {
 function stringField(value: unknown, key: string): string | undefined {
   const field = (value as Record<string, unknown> | undefined)?.[key];
   return typeof field === 'string' ? field : undefined;
+}
+
+/** The server the other commands would use (null when none is configured). */
+function serverUrlOf(g: GlobalOptions): string | null {
+  try {
+    return clientOptions(g, () => undefined).serverUrl;
+  } catch {
+    return null;
+  }
 }
