@@ -112,7 +112,7 @@ describe('end to end: large files', () => {
 
     const out = join(dir, 'bob-inbox');
     const t1 = Date.now();
-    const recv = await cli(['--as', 'bob', 'receive', groupId, '--once', '--timeout', '300', '--out', out]);
+    const recv = await cli(['--as', 'bob', 'receive', groupId, '--once', '--timeout', '300', '--out', out, '--mkdir']);
     const receiveMs = Date.now() - t1;
     expect(recv.code, recv.stderr).toBe(0);
     const received = json<{ path: string; size: number; pointerId: string }>(recv.stdout);
@@ -153,7 +153,7 @@ describe('end to end: large files', () => {
     expect(await readdir(uploads)).toEqual([]);
 
     const out = join(dir, 'bob-resume');
-    const recv = await cli(['--as', 'bob', 'receive', groupId, '--once', '--timeout', '120', '--out', out]);
+    const recv = await cli(['--as', 'bob', 'receive', groupId, '--once', '--timeout', '120', '--out', out, '--mkdir']);
     expect(recv.code, recv.stderr).toBe(0);
     expect(await sha256File(json<{ path: string }>(recv.stdout).path)).toBe(sourceSha);
 

@@ -59,6 +59,12 @@ export const ErrorCodes = {
   SENDER_DEVICE_UNKNOWN: { status: 0, message: "The envelope names a device that is not one of the sender's." },
   SENDER_DEVICE_REVOKED: { status: 0, message: 'The envelope was sent from a device revoked before it was sent.' },
   UNSAFE_PATH: { status: 0, message: 'Refusing to write through a symbolic link or into a folder others control.' },
+  // the first hour (issue 11)
+  OUT_DIR_MISSING: { status: 0, message: 'The output folder does not exist.' },
+  OUT_DIR_UNUSABLE: { status: 0, message: 'The output folder is not a folder this user can write to.' },
+  PASSWORD_MISMATCH: { status: 0, message: 'The passwords do not match.' },
+  FILE_NOT_FOUND: { status: 0, message: 'No such file to send.' },
+  REMOVED_FROM_GROUP: { status: 0, message: 'This identity was removed from the group.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

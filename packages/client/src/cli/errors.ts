@@ -72,6 +72,11 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   SENDER_DEVICE_UNKNOWN: EXIT.INTEGRITY,
   SENDER_DEVICE_REVOKED: EXIT.INTEGRITY,
   UNSAFE_PATH: EXIT.INTEGRITY,
+  OUT_DIR_MISSING: EXIT.USAGE,
+  OUT_DIR_UNUSABLE: EXIT.USAGE,
+  PASSWORD_MISMATCH: EXIT.USAGE,
+  FILE_NOT_FOUND: EXIT.USAGE,
+  REMOVED_FROM_GROUP: EXIT.AUTH,
 };
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
@@ -108,6 +113,35 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   SENDER_DEVICE_UNKNOWN: 'do not trust this file; report the pointer id to the sender and your administrator.',
   SENDER_DEVICE_REVOKED: 'do not trust this file: it came from a revoked device; tell the sender.',
   UNSAFE_PATH: 'remove the symbolic link or choose another --out folder.',
+  OUT_DIR_MISSING: 'create the folder, pass --mkdir to have it created, or choose another --out.',
+  OUT_DIR_UNUSABLE: 'choose a folder you can write to with --out, or fix its permissions (ls -ld shows them).',
+  PASSWORD_MISMATCH: 'nothing was changed: run the command again and type the same password both times.',
+  FILE_NOT_FOUND:
+    'check the path (relative paths start at the current folder); to send standard input, give - and --name.',
+  REMOVED_FROM_GROUP:
+    "you cannot read the group's new files any more; if that is a mistake, ask its owner to add you again " +
+    '(files received so far are kept).',
+  FORBIDDEN:
+    'you lack the right for this: owner-only actions need the group owner, admin routes an admin identity; ' +
+    '"No access" to a Sync map means you are no longer a member (ask the owner to add you again).',
+  NOT_FOUND:
+    'the server or Sync has no such route, map or item: check that --server (CONDUIT_SERVER_URL) is a Conduit ' +
+    'server of this version, and retry; if it persists, tell its operator.',
+  UNSUPPORTED_MEDIA_TYPE: 'the client and server versions differ: upgrade conduit, or check --server.',
+  METHOD_NOT_ALLOWED: 'the client and server versions differ: upgrade conduit, or check --server.',
+  GROUP_EXISTS: 'run the command again: each try draws a new group id.',
+  POINTER_EXISTS: 'run the send again with --restart: it draws a new pointer id.',
+  OWNER_CANNOT_LEAVE: 'the owner cannot leave its group: remove the members (`conduit group remove`) instead.',
+  AUDIT_CHAIN_BROKEN: 'the audit log was altered: keep a copy of it and tell your security team.',
+  RECORD_CONFLICT: 'run the command again: it catches up to the new head first.',
+  RECORD_NOT_FOUND: 'list the keys with `conduit record ls <groupId>`; `conduit record history` shows deleted ones.',
+};
+
+const FS_HINTS: Record<'ENOENT' | 'EACCES' | 'EISDIR' | 'ENOTDIR', string> = {
+  ENOENT: 'the path does not exist: check it (relative paths start at the current folder).',
+  EACCES: 'this user may not use the path: check its permissions (ls -l), or choose another.',
+  EISDIR: 'the path is a folder: give a file.',
+  ENOTDIR: 'a part of the path is not a folder: check it.',
 };
 
 export interface Failure {
@@ -132,7 +166,7 @@ export function describeFailure(err: unknown): Failure {
     return {
       code: 'CONFIG',
       message: `File system: ${fsErr.code}${where}.`,
-      hint: 'check the paths given.',
+      hint: FS_HINTS[fsErr.code],
       exitCode: EXIT.USAGE,
     };
   }

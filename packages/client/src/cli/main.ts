@@ -27,8 +27,15 @@ import { afterInterruption, handleInterrupts, interruptSignal } from './interrup
 import { progressDisplay } from './progress.js';
 import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
+import { checkOutDir } from './out-dir.js';
+import { unlockFirst } from './unlock.js';
+import { watchMembership } from './membership-watch.js';
+import { sendFiles, type SendCliOptions } from './send.js';
 import { exportLines, runStack, STACK_PORT_ENV, stackBasePort } from './stack.js';
 import { addTrustCommands } from './trust.js';
+import { addReceivedCommand, receivedFiles } from './received.js';
+import { addWhoamiCommand } from './whoami.js';
+import { addCleanCommand } from './clean.js';
 import { abortAfter } from '../util/abort.js';
 
 /** The new password of `identity change-password` in scripts (otherwise prompted). */
@@ -347,8 +354,8 @@ Writes name the current head as their parent; if another device wrote first, the
   program
     .command('send')
     .argument('<groupId>')
-    .argument('<file>')
-    .option('--name <name>', 'file name shown to recipients (default: the base name)')
+    .argument('<files...>', 'files to send, one after the other; - reads standard input (needs --name)')
+    .option('--name <name>', 'file name shown to recipients (default: the base name; one file only)')
     .option('--type <mediaType>', 'media type (default: guessed from the name)')
     .option('--resume', 'continue an interrupted send of this file to this group; fail if there is none')
     .option('--restart', 'abandon an interrupted send of this file and start over with a new key')
@@ -356,66 +363,52 @@ Writes name the current head as their parent; if another device wrote first, the
     .option('--concurrency <n>', 'parts uploaded in parallel (default 4)', positiveInt)
     .option('--part-size <MiB>', 'plaintext per upload part in MiB (default 8)', positiveInt)
     .description('encrypt a file for the group while uploading it, and send it (resumable)')
-    .action(async (groupId: string, file: string, opts: SendCliOptions, cmd: Command) =>
-      withClient(cmd, async (client, g) => {
-        if (opts.resume && opts.restart)
-          throw new ConduitError('VALIDATION_FAILED', 'Use --resume or --restart, not both.');
-        const display = progress(g);
-        try {
-          const sent = await client.sendFile(groupId, file, {
-            name: opts.name,
-            type: opts.type,
-            pad: opts.pad,
-            concurrency: opts.concurrency,
-            partSize: opts.partSize === undefined ? undefined : opts.partSize * 1024 * 1024,
-            resume: opts.resume ? 'require' : opts.restart ? 'never' : 'auto',
-            onProgress: display?.onProgress,
-            signal: interruptSignal(),
-          });
-          display?.end();
-          const { pointer: _pointer, ...summary } = sent;
-          output(g, summary, [
-            `sent pointer ${sent.pointerId} (${sent.plainLength} bytes, ${sent.size} stored${sent.resumed ? ', resumed' : ''})`,
-          ]);
-        } finally {
-          display?.end();
-        }
-      }),
+    .action(async (groupId: string, files: string[], opts: SendCliOptions, cmd: Command) =>
+      withClient(cmd, (client, g) =>
+        sendFiles(client, g, groupId, files, opts, { output, progress: () => progress(g), signal: interruptSignal() }),
+      ),
     );
 
   program
     .command('receive')
     .argument('<groupId>')
     .option('--out <dir>', 'where received files are written (default: current directory)')
+    .option('--mkdir', 'create the --out folder if it does not exist')
     .option('--once', 'exit after the first file')
     .option('--timeout <seconds>', 'stop after this many seconds (with --once: fail if nothing came)', seconds)
     .option('--concurrency <n>', 'ranged downloads in parallel per file (default 4)', positiveInt)
     .description('receive the group’s files (until Ctrl-C, --once or --timeout); interrupted downloads resume')
     .action(async (groupId: string, opts: ReceiveCliOptions, cmd: Command) =>
       withClient(cmd, async (client, g) => {
-        const outDir = resolve(opts.out ?? '.');
+        const outDir = await checkOutDir(g, resolve(opts.out ?? '.'), opts.mkdir === true);
+        await unlockFirst(client);
         const timeoutMs = opts.timeout === undefined ? FOREVER_MS : opts.timeout * 1000;
         const display = progress(g);
         const transfer = { concurrency: opts.concurrency, onProgress: display?.onProgress };
+        const list = receivedFiles(g);
         if (opts.once) {
           try {
             const file = await client.receiveNext(groupId, { outDir, timeoutMs, ...transfer });
             display?.end();
+            list.add(file);
             printFile(g, file);
           } finally {
             display?.end();
+            await list.flush();
           }
           return;
         }
         const stop = abortAfter(interruptSignal(), timeoutMs);
+        const membership = watchMembership(client, groupId, stop.signal);
         if (!g.json) console.error(`receiving into ${outDir} (Ctrl-C to stop)`);
         try {
           await client.receive(groupId, {
             outDir,
             ...transfer,
-            signal: stop.signal,
+            signal: membership.signal,
             onFile: (f) => {
               display?.end();
+              list.add(f);
               printFile(g, f);
             },
             onError: (err) => {
@@ -423,8 +416,11 @@ Writes name the current head as their parent; if another device wrote first, the
               printWarning(g, err);
             },
           });
+          membership.throwIfRemoved();
         } finally {
+          membership.dispose();
           stop.dispose();
+          await list.flush();
         }
       }),
     );
@@ -506,21 +502,15 @@ Writes name the current head as their parent; if another device wrote first, the
     });
 
   addTrustCommands(program, withClient, output);
+  addReceivedCommand(program, output);
+  addWhoamiCommand(program, output);
+  addCleanCommand(program, output);
   return program;
-}
-
-interface SendCliOptions {
-  name?: string;
-  type?: string;
-  resume?: boolean;
-  restart?: boolean;
-  pad: boolean;
-  concurrency?: number;
-  partSize?: number;
 }
 
 interface ReceiveCliOptions {
   out?: string;
+  mkdir?: boolean;
   once?: boolean;
   timeout?: number;
   concurrency?: number;

@@ -20,7 +20,7 @@ export async function readPassword(opts: {
   }
   const password = await prompt(`${label}: `);
   if (opts.confirm && (await prompt(`Repeat ${label.toLowerCase()}: `)) !== password) {
-    throw new ConduitError('VALIDATION_FAILED', 'The passwords do not match.');
+    throw new ConduitError('PASSWORD_MISMATCH', `The two ${label.toLowerCase()}s typed do not match.`);
   }
   return password;
 }
@@ -28,14 +28,19 @@ export async function readPassword(opts: {
 /** Reads one line from the terminal in raw mode, echoing nothing. */
 function prompt(question: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(question);
+  // Echo off before the question shows: a reply typed the moment it appears is never echoed.
   stdin.setRawMode(true);
+  // However the process ends while asking, the terminal gets its echo back.
+  const restore = () => stdin.setRawMode(false);
+  process.once('exit', restore);
+  process.stderr.write(question);
   stdin.resume();
   stdin.setEncoding('utf8');
   let input = '';
   return new Promise<string>((resolve, reject) => {
     const finish = (result: Error | string) => {
       stdin.off('data', onData);
+      process.off('exit', restore);
       stdin.setRawMode(false);
       stdin.pause();
       process.stderr.write('\n');

@@ -65,9 +65,11 @@ export class GroupKeys {
     const group = await this.load(groupId);
     if (!group.participants.includes(identity)) return;
     // E3Kit seals the new epoch for the remaining participants' directory cards itself: check
-    // them against the pins first. The removed identity's card only names it (nothing is shared).
+    // them against the pins first. Of the removed identity's card, group.remove reads only the
+    // identity (nothing is sealed for it; its cloud ticket access is revoked by name), so a
+    // name-only stand-in removes also a member whose card is gone (unregistered: issue 11).
     await this.pinned.cards(group.participants.filter((p) => p !== identity));
-    const removed = await this.pinned.unverifiedCard(identity);
+    const removed = { identity, publicKey: null } as unknown as Card;
     await virgil('Removing the member from the group key', () => group.remove(removed));
   }
 

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { ReceivedFiles, type ReceivedFileEntry } from '../state/received-files.js';
+import type { GlobalOptions } from './config.js';
+import { identityHome } from './identity-home.js';
+
+type Output = (g: GlobalOptions, value: unknown, lines: string[]) => void;
+
+/** The local list of received files that `receive` appends to and `conduit received` prints. */
+export function receivedFiles(g: GlobalOptions): ReceivedFiles {
+  return new ReceivedFiles(identityHome(g).dir);
+}
+
+/** `conduit received [--group <groupId>]`: what this device received, oldest first (local state only). */
+export function addReceivedCommand(program: Command, output: Output): void {
+  program
+    .command('received')
+    .option('--group <groupId>', 'only the files of this group')
+    .description('list the files received on this device: time, name, size, sender, path (no server needed)')
+    .action(async (opts: { group?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const files = (await receivedFiles(g).list()).filter((f) => !opts.group || f.groupId === opts.group);
+      output(g, { files }, files.length === 0 ? ['no files received yet'] : files.map(line));
+    });
+}
+
+function line(f: ReceivedFileEntry): string {
+  return `${f.receivedAt}  ${f.name}  ${f.size} bytes  from ${f.sender.identity}  -> ${f.path}`;
+}

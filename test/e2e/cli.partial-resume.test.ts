@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConduitClient } from '@conduit/client';
+import { startLocalStack, type LocalStack } from '@conduit/devstack';
+import { CLI, runCli } from './support/cli.js';
+
+const MiB = 1024 * 1024;
+const DAY = 24 * 60 * 60 * 1000;
+
+// Issue 11 item 3 on a real download: a receive killed mid-download leaves one private partial
+// folder (0700, file 0600) and its checkpoint; the next receive resumes it within the age (the
+// final file is the partial file itself, hard-linked), or, once abandoned, removes it and starts over.
+describe('interrupted downloads: resumed, or removed once abandoned', () => {
+  let dir: string;
+  let stack: LocalStack;
+  let groupId: string;
+  const PW = { alice: 'alice password 1', bob: 'bob password 123' };
+  const env = () => ({ ...stack.clientEnv, CONDUIT_HOME: join(dir, 'home'), CONDUIT_PASSWORD: PW.bob });
+  const downloads = () => join(dir, 'home', 'bob', 'downloads');
+  const open = (who: keyof typeof PW) =>
+    ConduitClient.open({
+      serverUrl: stack.serverUrl,
+      home: join(dir, 'home'),
+      identity: who,
+      virgilApiUrl: stack.virgilApiUrl,
+      virgilServicePublicKey: stack.virgilServicePublicKey,
+      twilsockUri: stack.twilsockUri,
+      keyPassword: async () => PW[who],
+    });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'conduit-partial-e2e-'));
+    stack = await startLocalStack({ dataDir: join(dir, 'stack') });
+    const bob = await open('bob');
+    await bob.register(PW.bob);
+    await bob.close();
+    const alice = await open('alice');
+    await alice.register(PW.alice);
+    groupId = (await alice.createGroup(['bob'])).groupId;
+    await alice.close();
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const sendFile = async (name: string) => {
+    const data = randomBytes(192 * MiB);
+    await writeFile(join(dir, name), data);
+    const alice = await open('alice');
+    try {
+      await alice.sendFile(groupId, join(dir, name));
+    } finally {
+      await alice.close();
+    }
+    return createHash('sha256').update(data).digest('hex');
+  };
+
+  /**
+   * `receive --once` killed (SIGKILL) as soon as a checkpoint records verified plaintext (saved at
+   * most once a second: the file is large enough for the download to outlast that).
+   */
+  const receiveKilled = async (out: string) => {
+    const child = spawn(
+      process.execPath,
+      [CLI, '--as', 'bob', 'receive', groupId, '--once', '--concurrency', '1', '--out', out],
+      { env: { ...process.env, ...env() }, stdio: 'ignore' },
+    );
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    for (let polling = true; polling;) {
+      const names = await readdir(downloads()).catch(() => [] as string[]);
+      if (names.some((n) => n.endsWith('.json'))) {
+        child.kill('SIGKILL');
+        polling = false;
+      } else if (child.exitCode !== null) polling = false;
+      else await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(await exited).toBeNull(); // killed, not finished
+    const partials = (await readdir(out)).filter((n) => n.startsWith('.conduit-partial-'));
+    expect(partials).toHaveLength(1);
+    const folder = join(out, partials[0] as string);
+    expect((await stat(folder)).mode & 0o777).toBe(0o700);
+    const content = await stat(join(folder, 'content'));
+    expect(content.mode & 0o777).toBe(0o600);
+    const [checkpoint] = await readdir(downloads());
+    const saved = JSON.parse(await readFile(join(downloads(), checkpoint as string), 'utf8')) as { folder: string };
+    expect(saved.folder).toBe(folder);
+    return { folder, inode: content.ino };
+  };
+
+  const receiveRest = async (out: string) => {
+    const r = await runCli(['--json', '--as', 'bob', 'receive', groupId, '--once', '--out', out], env());
+    expect(r.code, r.stderr).toBe(0);
+    const file = JSON.parse(r.stdout) as { path: string };
+    const sha = createHash('sha256')
+      .update(await readFile(file.path))
+      .digest('hex');
+    return { ...r, path: file.path, sha, inode: (await stat(file.path)).ino };
+  };
+
+  it('resumes a download interrupted less than 7 days ago in the same folder', async () => {
+    const sha = await sendFile('young.bin');
+    const out = join(dir, 'inbox-young');
+    await mkdir(out);
+    const killed = await receiveKilled(out);
+    const when = new Date(Date.now() - 6 * DAY);
+    await utimes(join(killed.folder, 'content'), when, when);
+    await utimes(killed.folder, when, when);
+    const rest = await receiveRest(out);
+    expect(rest.sha).toBe(sha);
+    expect(rest.inode).toBe(killed.inode); // the partial file itself got the final name
+    expect(rest.stderr).not.toContain('removedPartials');
+    expect(await readdir(out)).toEqual(['young.bin']);
+    expect(await readdir(downloads())).toEqual([]);
+  });
+
+  it('removes a download abandoned for more than 7 days and starts over', async () => {
+    const sha = await sendFile('old.bin');
+    const out = join(dir, 'inbox-old');
+    await mkdir(out);
+    const killed = await receiveKilled(out);
+    const when = new Date(Date.now() - 8 * DAY);
+    await utimes(join(killed.folder, 'content'), when, when);
+    await utimes(killed.folder, when, when);
+    const rest = await receiveRest(out);
+    expect(JSON.parse(rest.stderr.split('\n')[0] ?? '')).toEqual({ notice: { removedPartials: [killed.folder] } });
+    expect(rest.sha).toBe(sha);
+    expect(rest.inode).not.toBe(killed.inode);
+    expect(await readdir(out)).toEqual(['old.bin']);
+    expect(await readdir(downloads())).toEqual([]);
+  });
+});
