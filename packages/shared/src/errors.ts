@@ -59,6 +59,8 @@ export const ErrorCodes = {
   SENDER_DEVICE_UNKNOWN: { status: 0, message: "The envelope names a device that is not one of the sender's." },
   SENDER_DEVICE_REVOKED: { status: 0, message: 'The envelope was sent from a device revoked before it was sent.' },
   UNSAFE_PATH: { status: 0, message: 'Refusing to write through a symbolic link or into a folder others control.' },
+  NAME_AMBIGUOUS: { status: 0, message: 'Several of your groups or devices have this name: use an id.' },
+  DEVICE_NOT_FOUND: { status: 404, message: 'No such active device of this identity.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -8,3 +8,4 @@ export * from './auth-api.js';
 export type * from './ports.js';
 export * from './container/index.js';
 export * from './key-transitions.js';
+export * from './names.js';

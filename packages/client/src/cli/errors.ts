@@ -70,6 +70,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   SENDER_DEVICE_UNKNOWN: EXIT.INTEGRITY,
   SENDER_DEVICE_REVOKED: EXIT.INTEGRITY,
   UNSAFE_PATH: EXIT.INTEGRITY,
+  NAME_AMBIGUOUS: EXIT.USAGE,
+  DEVICE_NOT_FOUND: EXIT.NOT_FOUND,
 };
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
@@ -106,6 +108,8 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   SENDER_DEVICE_UNKNOWN: 'do not trust this file; report the pointer id to the sender and your administrator.',
   SENDER_DEVICE_REVOKED: 'do not trust this file: it came from a revoked device; tell the sender.',
   UNSAFE_PATH: 'remove the symbolic link or choose another --out folder.',
+  NAME_AMBIGUOUS: 'use one of the ids listed (or rename one of them first).',
+  DEVICE_NOT_FOUND: 'check the device id or name: `conduit device ls` lists your devices.',
 };
 
 export interface Failure {

@@ -34,6 +34,13 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'active' end
 return 'unknown'
 `;
 
+// KEYS: devices hash, names hash. ARGV: device id, sealed name. Only an active device is named.
+const SET_NAME = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+`;
+
 export type RegisterDeviceResult =
   { ok: true; createdAt: string } | { ok: false; reason: 'LIMIT' } | { ok: false; reason: 'REVOKED' };
 
@@ -45,6 +52,7 @@ export class DeviceRepository {
   private readonly registerScript;
   private readonly revokeScript;
   private readonly statusScript;
+  private readonly setNameScript;
 
   constructor(
     private readonly redis: Redis,
@@ -53,6 +61,7 @@ export class DeviceRepository {
     this.registerScript = defineScript<[number, string]>(redis, 'conduitRegisterDevice', 3, REGISTER);
     this.revokeScript = defineScript<number>(redis, 'conduitRevokeDevice', 3, REVOKE);
     this.statusScript = defineScript<DeviceStatus>(redis, 'conduitDeviceStatus', 2, STATUS);
+    this.setNameScript = defineScript<number>(redis, 'conduitSetDeviceName', 2, SET_NAME);
   }
 
   /** Idempotent: re-registering returns the original createdAt. A revoked id is refused. */
@@ -83,6 +92,24 @@ export class DeviceRepository {
 
   async isRevoked(identity: string, deviceId: string): Promise<boolean> {
     return (await this.redis.sismember(this.keys.revokedDevices(identity), deviceId)) === 1;
+  }
+
+  /** Replaces an active device's sealed name; false when the identity has no such active device. */
+  async setName(identity: string, deviceId: string, sealedName: string): Promise<boolean> {
+    const keys = [this.keys.devices(identity), this.keys.deviceNames(identity)];
+    return (await this.setNameScript(keys, [deviceId, sealedName])) === 1;
+  }
+
+  /** The identity's active devices with their sealed names, oldest first. */
+  async listNamed(identity: string): Promise<{ deviceId: string; createdAt: string; sealedName?: string }[]> {
+    const [devices, names] = await Promise.all([
+      this.list(identity),
+      this.redis.hgetall(this.keys.deviceNames(identity)),
+    ]);
+    return devices.map((d) => {
+      const sealedName = names[d.deviceId];
+      return sealedName ? { ...d, sealedName } : d;
+    });
   }
 
   /** The identity's devices, oldest first. */
