@@ -8,8 +8,11 @@ import { ConduitError, DisplayName, MAX_SEALED_NAME_CHARS, NameStatement } from 
  */
 export type NameCipher = (plaintext: Buffer) => Promise<Buffer>;
 
-/** What an endpoint shows for a name: the name, none set, or why a sealed name is not shown. */
-export type OpenedName = { name: string } | { name?: undefined; unverified?: string };
+/** What an endpoint shows for a name: the name, or neither (none set), or why a sealed name is not shown. */
+export interface OpenedName {
+  name?: string;
+  unverified?: string;
+}
 
 export type NameKind = NameStatement['kind'];
 
