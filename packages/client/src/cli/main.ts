@@ -26,7 +26,15 @@ import type { ProgressDisplay } from './progress.js';
 import { readPassword } from './password.js';
 import { exportLines, runStack } from './stack.js';
 import { addTrustCommands } from './trust.js';
-import { addNameCommands, deviceLines, groupLines, groupListLine, nameThisDevice, showGroup } from './names.js';
+import {
+  addNameCommands,
+  deviceLines,
+  groupLines,
+  groupListLine,
+  nameOption,
+  nameThisDevice,
+  showGroup,
+} from './names.js';
 import { resolveDevice, resolveGroup } from './resolve.js';
 import { abortAfter } from '../util/abort.js';
 
@@ -59,7 +67,7 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
     .command('register')
     .description('create the account, register this device and a new key pair (backed up under the password)')
     .option('--code <code>', "a reserved name's one-time registration code (from the operator)")
-    .option('--device-name <name>', 'name of this device, sealed for you (default: the host name)')
+    .option('--device-name <name>', 'name of this device, sealed for you (default: the host name)', nameOption)
     .action(async (opts: { code?: string; deviceName?: string }, cmd: Command) =>
       withClient(cmd, async (client, g) => {
         await client.register(await readPassword({ confirm: true }), opts.code);
@@ -73,7 +81,11 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
   program
     .command('login')
     .description('start a session on this device (restores the private key from its backup if needed)')
-    .option('--device-name <name>', 'name of this device, sealed for you (default: the host name if unnamed)')
+    .option(
+      '--device-name <name>',
+      'name of this device, sealed for you (default: the host name if unnamed)',
+      nameOption,
+    )
     .action(async (opts: { deviceName?: string }, cmd: Command) =>
       withClient(cmd, async (client, g) => {
         await client.login(await readPassword({ confirm: false }));
@@ -224,7 +236,7 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
     .command('create')
     .argument('<members...>', 'identities to share with (you are the owner)')
     .description('create a group with a new group key')
-    .option('--name <name>', 'name of the group (sealed for the members; only they can read it)')
+    .option('--name <name>', 'name of the group (sealed for the members; only they can read it)', nameOption)
     .action(async (members: string[], opts: { name?: string }, cmd: Command) =>
       withClient(cmd, async (client, g) => {
         const view = await showGroup(client, await client.createGroup(members, { name: opts.name }));

@@ -1,15 +1,24 @@
 import { hostname } from 'node:os';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { DisplayName } from '@conduit/shared';
 import type { GroupView } from '@conduit/shared';
 import type { ConduitClient } from '../conduit-client.js';
 import type { NamedDevice } from '../names/names.js';
-import type { OpenedName } from '../names/sealed-name.js';
+import { parseName, type OpenedName } from '../names/sealed-name.js';
 import type { GlobalOptions } from './config.js';
 import { resolveDevice, resolveGroup } from './resolve.js';
 
 type WithClient = (cmd: Command, fn: (client: ConduitClient, g: GlobalOptions) => Promise<void>) => Promise<void>;
 type Output = (g: GlobalOptions, value: unknown, lines: string[]) => void;
+
+/** Commander parser of `--name` / `--device-name`: a bad name is a usage error before anything runs. */
+export function nameOption(value: string): string {
+  try {
+    return parseName(value);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : 'invalid name.');
+  }
+}
 
 /** A group as the CLI shows it: the view and its name (or why its sealed name is not shown). */
 export type ShownGroup = GroupView & OpenedName;

@@ -17,11 +17,13 @@ redis.call('SADD', KEYS[3], ARGV[4])
 return {1, ARGV[2]}
 `;
 
-// KEYS: devices hash, revoked set, revocation times. ARGV: device id, now (ISO). Removal and
-// tombstone land together; the first revocation's time is kept (members judge envelopes by it).
+// KEYS: devices hash, revoked set, revocation times, names. ARGV: device id, now (ISO). Removal
+// and tombstone land together; the first revocation's time is kept (members judge envelopes by
+// it); the device's sealed name goes with it.
 const REVOKE = `
 local created = redis.call('HGET', KEYS[1], ARGV[1])
 local removed = redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[1])
 if created then redis.call('HSETNX', KEYS[3], ARGV[1], created .. ' ' .. ARGV[2]) end
 return removed
@@ -59,7 +61,7 @@ export class DeviceRepository {
     private readonly keys: Keys,
   ) {
     this.registerScript = defineScript<[number, string]>(redis, 'conduitRegisterDevice', 3, REGISTER);
-    this.revokeScript = defineScript<number>(redis, 'conduitRevokeDevice', 3, REVOKE);
+    this.revokeScript = defineScript<number>(redis, 'conduitRevokeDevice', 4, REVOKE);
     this.statusScript = defineScript<DeviceStatus>(redis, 'conduitDeviceStatus', 2, STATUS);
     this.setNameScript = defineScript<number>(redis, 'conduitSetDeviceName', 2, SET_NAME);
   }
@@ -80,7 +82,12 @@ export class DeviceRepository {
    */
   async revoke(identity: string, deviceId: string, now = new Date()): Promise<boolean> {
     const removed = await this.revokeScript(
-      [this.keys.devices(identity), this.keys.revokedDevices(identity), this.keys.revokedDeviceTimes(identity)],
+      [
+        this.keys.devices(identity),
+        this.keys.revokedDevices(identity),
+        this.keys.revokedDeviceTimes(identity),
+        this.keys.deviceNames(identity),
+      ],
       [deviceId, now.toISOString()],
     );
     return removed === 1;

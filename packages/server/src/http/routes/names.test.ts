@@ -127,4 +127,21 @@ describe('PUT /v1/devices/:deviceId/name', () => {
     const alices = await ok<DeviceList>({ path: '/v1/devices', token: tokens.alice });
     expect(alices.devices[0]?.sealedName).toBeUndefined();
   });
+
+  it('drops the name of a revoked device and refuses to name it again', async () => {
+    const second = await enroll('bob', PASSWORD, 'bob-device-2');
+    const nameIt = (token: string): Call => ({
+      method: 'PUT',
+      path: '/v1/devices/bob-device-2/name',
+      token,
+      body: { sealedName: sealed('phone') },
+    });
+    await ok(nameIt(second), 204);
+    expect(await redis.hget(`${prefix}dev:bob:names`, 'bob-device-2')).toBeTruthy();
+    await ok({ method: 'DELETE', path: '/v1/devices/bob-device-2', token: tokens.bob }, 204);
+    expect(await redis.hget(`${prefix}dev:bob:names`, 'bob-device-2')).toBeNull();
+    const again = await call(nameIt(tokens.bob));
+    expect(again.status).toBe(404);
+    expectError(again.body, 'DEVICE_NOT_FOUND');
+  });
 });
