@@ -355,7 +355,8 @@ export class ConduitClient {
 
   /** The group's name if it opens and was sealed by its (pinned) owner for it; else why not. */
   async groupName(view: GroupView): Promise<OpenedName> {
-    return groupNameOf(await this.keys(), view);
+    // Unnamed groups need no key (so listing them needs no password).
+    return view.sealedName === undefined ? {} : groupNameOf(await this.keys(), view);
   }
 
   /** The groups this identity owns or belongs to. */

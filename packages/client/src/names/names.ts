@@ -21,7 +21,6 @@ export async function setGroupName(keys: GroupKeys, api: HttpClient, groupId: Gr
 }
 
 export async function groupNameOf(keys: GroupKeys, view: GroupView): Promise<OpenedName> {
-  if (view.sealedName === undefined) return {};
   let decrypt: NameCipher;
   try {
     // Verifies against the owner's pinned card (GROUP_OWNER_CHANGED if the server names another).
