@@ -14,14 +14,7 @@ import {
   syncMapOf,
 } from '@conduit/shared';
 import { DeviceId } from '@conduit/shared';
-import type {
-  Endpoint,
-  GroupView,
-  PointerChannel,
-  PointerV1,
-  RecordPointerV1,
-  SessionResponse,
-} from '@conduit/shared';
+import type { Endpoint, GroupView, PointerChannel, PointerV1, RecordPointerV1, SessionResponse } from '@conduit/shared';
 import { HttpClient } from './api/http-client.js';
 import * as opaqueAuth from './auth/opaque-client.js';
 import { legacyPasswords } from './auth/passwords.js';
