@@ -27,7 +27,7 @@ interface Ctx {
 }
 
 interface Route {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: (c: Ctx) => string;
   body?: (c: Ctx) => unknown;
   /** Which unknown id answers alike: the group's (404 GROUP_NOT_FOUND) or the pointer's. */
@@ -43,6 +43,7 @@ const ROUTES: Route[] = [
   { method: 'DELETE', path: (c) => `/v1/groups/${c.groupId}/members/${c.caller}` },
   { method: 'DELETE', path: (c) => `/v1/groups/${c.groupId}/members/${c.member}` },
   { method: 'DELETE', path: (c) => `/v1/groups/${c.groupId}/members/${c.owner}` },
+  { method: 'PUT', path: (c) => `/v1/groups/${c.groupId}/name`, body: () => ({ sealedName: 'AAAA' }) },
   { method: 'POST', path: (c) => `/v1/groups/${c.groupId}/objects`, body: () => ({ size: 1000 }) },
   { method: 'GET', path: (c) => `/v1/groups/${c.groupId}/objects/${c.objectId}` },
   { method: 'POST', path: (c) => `/v1/groups/${c.groupId}/uploads`, body: () => ({ size: 20 * 1024 * 1024 }) },

@@ -14,15 +14,7 @@ import {
   syncMapOf,
 } from '@conduit/shared';
 import { DeviceId } from '@conduit/shared';
-import type {
-  DeviceResponse,
-  Endpoint,
-  GroupView,
-  PointerChannel,
-  PointerV1,
-  RecordPointerV1,
-  SessionResponse,
-} from '@conduit/shared';
+import type { Endpoint, GroupView, PointerChannel, PointerV1, RecordPointerV1, SessionResponse } from '@conduit/shared';
 import { HttpClient } from './api/http-client.js';
 import * as opaqueAuth from './auth/opaque-client.js';
 import { legacyPasswords } from './auth/passwords.js';
@@ -36,6 +28,8 @@ import { EncryptedKeyStore } from './crypto/key-store.js';
 import { initPythiaWasm } from './crypto/virgil-wasm.js';
 import { openEnvelope, sealEnvelope } from './files/envelope.js';
 import { guessMediaType } from './files/media-type.js';
+import { groupNameOf, namedDevices, setDeviceName, setGroupName, type NamedDevice } from './names/names.js';
+import { parseName, type OpenedName } from './names/sealed-name.js';
 import * as lifecycle from './identity/lifecycle.js';
 import { receivePointer } from './receive-pointer.js';
 import { openReplica } from './records/open-replica.js';
@@ -291,9 +285,14 @@ export class ConduitClient {
     await rm(this.state.dir, { recursive: true, force: true });
   }
 
-  /** This identity's registered devices (endpoints). */
-  async listDevices(): Promise<DeviceResponse[]> {
-    return (await this.api.listDevices()).devices;
+  /** This identity's registered devices (endpoints), with their names where they open. */
+  async listDevices(): Promise<NamedDevice[]> {
+    return namedDevices((await this.api.listDevices()).devices, () => this.ethree());
+  }
+
+  /** Names one of this identity's devices (sealed for this identity only; the server sees ciphertext). */
+  async renameDevice(deviceId: string, name: string): Promise<void> {
+    await setDeviceName(await this.ethree(), this.api, parseId(DeviceId, deviceId, 'device id'), name);
   }
 
   /**
@@ -307,8 +306,12 @@ export class ConduitClient {
     if (id === this.state.deviceId) this.api.setSession(undefined);
   }
 
-  /** Creates a group of this identity (the owner) and `members`, with a fresh E3Kit group key. */
-  async createGroup(members: string[]): Promise<GroupView> {
+  /**
+   * Creates a group of this identity (the owner) and `members`, with a fresh E3Kit group key, and
+   * names it (see renameGroup) when `name` is given.
+   */
+  async createGroup(members: string[], opts: { name?: string } = {}): Promise<GroupView> {
+    const name = opts.name === undefined ? undefined : parseName(opts.name);
     const others = [...new Set(members)].filter((m) => m !== this.identity);
     for (const m of others) {
       if (!Identity.safeParse(m).success) throw new ConduitError('VALIDATION_FAILED', `Invalid identity: ${m}`);
@@ -322,11 +325,31 @@ export class ConduitClient {
     try {
       const view = await this.api.createGroup({ groupId, members: others });
       this.groupViews.set(groupId, view);
-      return view;
+      if (name === undefined) return view;
     } catch (err) {
       await keys.discard(groupId);
       throw err;
     }
+    // The group exists from here: a failure leaves it unnamed, and `renameGroup` can retry.
+    await setGroupName(keys, this.api, groupId, name);
+    return this.getGroup(groupId);
+  }
+
+  /**
+   * Owner only: names the group. The name is sealed with the group key's latest epoch and signed
+   * by the owner; the server stores only the ciphertext and the latest one wins.
+   */
+  async renameGroup(groupId: string, name: string): Promise<GroupView> {
+    const gid = parseId(GroupId, groupId, 'group id');
+    await this.ownedGroup(gid, 'rename the group');
+    await setGroupName(await this.keys(), this.api, gid, name);
+    return this.getGroup(gid);
+  }
+
+  /** The group's name if it opens and was sealed by its (pinned) owner for it; else why not. */
+  async groupName(view: GroupView): Promise<OpenedName> {
+    // Unnamed groups need no key (so listing them needs no password).
+    return view.sealedName === undefined ? {} : groupNameOf(await this.keys(), view);
   }
 
   /** The groups this identity owns or belongs to. */

@@ -23,3 +23,5 @@ export type { JsonValue, RecordEntry } from './records/replica.js';
 export { deriveRecordId, MAX_RECORD_KEY_BYTES } from './records/record-id.js';
 export { fingerprintDigits, groupDigits, safetyNumber } from './trust/safety-number.js';
 export type { ConfirmTrust, SafetyNumberReport, TrustReport } from './trust/verification.js';
+export type { NamedDevice } from './names/names.js';
+export type { NameCipher, OpenedName } from './names/sealed-name.js';

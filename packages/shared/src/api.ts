@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DeviceId, GroupId, Identity, ObjectId, PointerId, RecordId, VersionId } from './ids.js';
 import { MAX_ENVELOPE_CHARS } from './pointer.js';
+import { SealedName } from './names.js';
 
 /**
  * The HTTP API between client and server (all under /v1, JSON, `Authorization: Bearer <token>`).
@@ -44,7 +45,13 @@ export type SessionResponse = z.infer<typeof SessionResponse>;
 
 // PUT /v1/devices/:deviceId  -> registers the calling device itself (idempotent; refused once revoked)
 export const DeviceParams = z.strictObject({ deviceId: DeviceId });
-export const DeviceResponse = z.object({ identity: Identity, deviceId: DeviceId, createdAt: z.iso.datetime() });
+export const DeviceResponse = z.object({
+  identity: Identity,
+  deviceId: DeviceId,
+  createdAt: z.iso.datetime(),
+  /** Sealed by the identity for itself (names.ts); absent until named. */
+  sealedName: SealedName.optional(),
+});
 export type DeviceResponse = z.infer<typeof DeviceResponse>;
 
 // GET /v1/tokens/virgil, GET /v1/tokens/sync
@@ -70,6 +77,8 @@ export const GroupView = z.object({
   members: z.array(Identity),
   syncMap: z.string(),
   createdAt: z.iso.datetime(),
+  /** Sealed with the group key by the owner (names.ts); absent until named. */
+  sealedName: SealedName.optional(),
 });
 export type GroupView = z.infer<typeof GroupView>;
 

@@ -65,6 +65,9 @@ export const ErrorCodes = {
   PASSWORD_MISMATCH: { status: 0, message: 'The passwords do not match.' },
   FILE_NOT_FOUND: { status: 0, message: 'No such file to send.' },
   REMOVED_FROM_GROUP: { status: 0, message: 'This identity was removed from the group.' },
+  // names (issue 11)
+  NAME_AMBIGUOUS: { status: 0, message: 'Several of your groups or devices have this name: use an id.' },
+  DEVICE_NOT_FOUND: { status: 404, message: 'No such active device of this identity.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -9,3 +9,4 @@ export type * from './ports.js';
 export * from './container/index.js';
 export * from './key-transitions.js';
 export * from './local-stack.js';
+export * from './names.js';

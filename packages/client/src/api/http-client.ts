@@ -46,6 +46,7 @@ import type {
   PutRecordVersionRequest,
   RecordId,
   RegisterPointerRequest,
+  SetNameRequest,
   UploadId,
 } from '@conduit/shared';
 
@@ -140,6 +141,16 @@ export class HttpClient {
    */
   async revokeDevice(deviceId: DeviceId): Promise<void> {
     await this.request('DELETE', `/devices/${seg(deviceId)}`, NO_CONTENT);
+  }
+
+  /** Names one of the caller's active devices (404 DEVICE_NOT_FOUND otherwise). */
+  async setDeviceName(deviceId: DeviceId, req: SetNameRequest): Promise<void> {
+    await this.request('PUT', `/devices/${seg(deviceId)}/name`, NO_CONTENT, { body: req });
+  }
+
+  /** Owner only: replaces the group's sealed name. */
+  async setGroupName(groupId: GroupId, req: SetNameRequest): Promise<void> {
+    await this.request('PUT', `/groups/${seg(groupId)}/name`, NO_CONTENT, { body: req });
   }
 
   /** Publishes a key-transition statement about the caller (docs/identity.md). */

@@ -77,6 +77,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   PASSWORD_MISMATCH: EXIT.USAGE,
   FILE_NOT_FOUND: EXIT.USAGE,
   REMOVED_FROM_GROUP: EXIT.AUTH,
+  NAME_AMBIGUOUS: EXIT.USAGE,
+  DEVICE_NOT_FOUND: EXIT.NOT_FOUND,
 };
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
@@ -135,6 +137,8 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   AUDIT_CHAIN_BROKEN: 'the audit log was altered: keep a copy of it and tell your security team.',
   RECORD_CONFLICT: 'run the command again: it catches up to the new head first.',
   RECORD_NOT_FOUND: 'list the keys with `conduit record ls <groupId>`; `conduit record history` shows deleted ones.',
+  NAME_AMBIGUOUS: 'use one of the ids listed (or rename one of them first).',
+  DEVICE_NOT_FOUND: 'check the device id or name: `conduit device ls` lists your devices.',
 };
 
 const FS_HINTS: Record<'ENOENT' | 'EACCES' | 'EISDIR' | 'ENOTDIR', string> = {

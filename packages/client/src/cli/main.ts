@@ -12,7 +12,6 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConduitError, DEFAULT_STACK_BASE_PORT, MAX_RECORD_BYTES } from '@conduit/shared';
-import type { DeviceResponse, GroupView } from '@conduit/shared';
 import type { DeliveryStatus } from '../delivery/status.js';
 import { verifyAuditFile, verifyAuditFromServer, type AuditVerification } from '../audit/verify.js';
 import { ConduitClient } from '../conduit-client.js';
@@ -36,6 +35,16 @@ import { addTrustCommands } from './trust.js';
 import { addReceivedCommand, receivedFiles } from './received.js';
 import { addWhoamiCommand } from './whoami.js';
 import { addCleanCommand } from './clean.js';
+import {
+  addNameCommands,
+  deviceLines,
+  groupLines,
+  groupListLine,
+  nameOption,
+  nameThisDevice,
+  showGroup,
+} from './names.js';
+import { resolveDevice, resolveGroup } from './resolve.js';
 import { abortAfter } from '../util/abort.js';
 
 /** The new password of `identity change-password` in scripts (otherwise prompted). */
@@ -67,9 +76,11 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
     .command('register')
     .description('create the account, register this device and a new key pair (backed up under the password)')
     .option('--code <code>', "a reserved name's one-time registration code (from the operator)")
-    .action(async (opts: { code?: string }, cmd: Command) =>
+    .option('--device-name <name>', 'name of this device, sealed for you (default: the host name)', nameOption)
+    .action(async (opts: { code?: string; deviceName?: string }, cmd: Command) =>
       withClient(cmd, async (client, g) => {
         await client.register(await readPassword({ confirm: true }), opts.code);
+        await nameThisDevice(client, opts.deviceName);
         output(g, { identity: client.identity, deviceId: client.deviceId }, [
           `registered ${client.identity} (device ${client.deviceId})`,
         ]);
@@ -79,9 +90,15 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
   program
     .command('login')
     .description('start a session on this device (restores the private key from its backup if needed)')
-    .action(async (_opts, cmd: Command) =>
+    .option(
+      '--device-name <name>',
+      'name of this device, sealed for you (default: the host name if unnamed)',
+      nameOption,
+    )
+    .action(async (opts: { deviceName?: string }, cmd: Command) =>
       withClient(cmd, async (client, g) => {
         await client.login(await readPassword({ confirm: false }));
+        await nameThisDevice(client, opts.deviceName);
         output(g, { identity: client.identity, deviceId: client.deviceId }, [
           `logged in as ${client.identity} (device ${client.deviceId})`,
         ]);
@@ -169,10 +186,11 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
     );
   device
     .command('revoke')
-    .argument('<deviceId>')
+    .argument('<device>', 'device id or name')
     .description('revoke a device for good: its sessions are refused at once, its pending acknowledgements dropped')
-    .action(async (deviceId: string, _opts, cmd: Command) =>
+    .action(async (arg: string, _opts, cmd: Command) =>
       withClient(cmd, async (client, g) => {
+        const deviceId = await resolveDevice(client, arg);
         await client.revokeDevice(deviceId);
         output(g, { deviceId, revoked: true }, [`device ${deviceId} revoked`]);
       }),
@@ -184,45 +202,41 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
     .description('list the groups you own or belong to')
     .action(async (_opts, cmd: Command) =>
       withClient(cmd, async (client, g) => {
-        const groups = await client.listGroups();
-        output(
-          g,
-          { groups },
-          groups.length === 0
-            ? ['no groups']
-            : groups.map((v) => `${v.groupId}  owner ${v.owner}  ${v.members.length + 1} participants`),
-        );
+        const groups = await Promise.all((await client.listGroups()).map((v) => showGroup(client, v)));
+        output(g, { groups }, groups.length === 0 ? ['no groups'] : groups.map(groupListLine));
       }),
     );
   group
     .command('add')
-    .argument('<groupId>')
+    .argument('<group>', 'group id or name')
     .argument('<members...>', 'identities to add (they can read earlier files too)')
     .description('add members (owner only)')
-    .action(async (groupId: string, members: string[], _opts, cmd: Command) =>
+    .action(async (arg: string, members: string[], _opts, cmd: Command) =>
       withClient(cmd, async (client, g) => {
-        const view = await client.addMembers(groupId, members);
+        const view = await showGroup(client, await client.addMembers(await resolveGroup(client, arg), members));
         output(g, view, groupLines(view));
       }),
     );
   group
     .command('remove')
-    .argument('<groupId>')
+    .argument('<group>', 'group id or name')
     .argument('<identity>', 'the member to remove (yourself: leave the group)')
     .description('remove a member (owner only; new key epoch: it cannot read what is sent afterwards)')
-    .action(async (groupId: string, who: string, _opts, cmd: Command) =>
+    .action(async (arg: string, who: string, _opts, cmd: Command) =>
       withClient(cmd, async (client, g) => {
+        const groupId = await resolveGroup(client, arg);
         await client.removeMember(groupId, who);
         output(g, { groupId, removed: who }, [`${who} removed from group ${groupId}`]);
       }),
     );
   group
     .command('readd')
-    .argument('<groupId>')
+    .argument('<group>', 'group id or name')
     .argument('<identity>')
     .description('give the group key again to a member who rotated their key (owner only)')
-    .action(async (groupId: string, who: string, _opts, cmd: Command) =>
+    .action(async (arg: string, who: string, _opts, cmd: Command) =>
       withClient(cmd, async (client, g) => {
+        const groupId = await resolveGroup(client, arg);
         await client.reAddMember(groupId, who);
         output(g, { groupId, reAdded: who }, [`${who} re-added to group ${groupId}`]);
       }),
@@ -231,22 +245,24 @@ ${ENV.debug}=1 (stack traces of unexpected errors).`,
     .command('create')
     .argument('<members...>', 'identities to share with (you are the owner)')
     .description('create a group with a new group key')
-    .action(async (members: string[], _opts, cmd: Command) =>
+    .option('--name <name>', 'name of the group (sealed for the members; only they can read it)', nameOption)
+    .action(async (members: string[], opts: { name?: string }, cmd: Command) =>
       withClient(cmd, async (client, g) => {
-        const view = await client.createGroup(members);
+        const view = await showGroup(client, await client.createGroup(members, { name: opts.name }));
         output(g, view, groupLines(view));
       }),
     );
   group
     .command('show')
-    .argument('<groupId>')
+    .argument('<group>', 'group id or name')
     .description('show a group')
-    .action(async (groupId: string, _opts, cmd: Command) =>
+    .action(async (arg: string, _opts, cmd: Command) =>
       withClient(cmd, async (client, g) => {
-        const view = await client.getGroup(groupId);
+        const view = await showGroup(client, await client.getGroup(await resolveGroup(client, arg)));
         output(g, view, groupLines(view));
       }),
     );
+  addNameCommands(group, device, withClient, output);
 
   const record = program
     .command('record')
@@ -259,12 +275,13 @@ Writes name the current head as their parent; if another device wrote first, the
     );
   record
     .command('put')
-    .argument('<groupId>')
+    .argument('<group>', 'group id or name')
     .argument('<key>', 'the record key (1-256 bytes of text)')
     .argument('<value>', 'JSON text (quote strings: \'"hi"\'), or @file to read JSON from a file')
     .description('write a record (a new version; earlier versions stay in its history)')
     .action(async (groupId: string, key: string, value: string, _opts, cmd: Command) =>
       withClient(cmd, async (client, g) => {
+        groupId = await resolveGroup(client, groupId);
         const json = await readJsonArgument(value);
         const records = await client.records(groupId);
         await records.sync();
@@ -274,12 +291,13 @@ Writes name the current head as their parent; if another device wrote first, the
     );
   record
     .command('get')
-    .argument('<groupId>')
+    .argument('<group>', 'group id or name')
     .argument('<key>')
     .option('--offline', 'read the local replica without catching up')
     .description('print a record’s current value (JSON)')
     .action(async (groupId: string, key: string, opts: { offline?: boolean }, cmd: Command) =>
       withClient(cmd, async (client, g) => {
+        groupId = await resolveGroup(client, groupId);
         const records = await client.records(groupId);
         if (!opts.offline) await records.sync();
         const entry = records.get(key);
@@ -294,12 +312,13 @@ Writes name the current head as their parent; if another device wrote first, the
     );
   record
     .command('history')
-    .argument('<groupId>')
+    .argument('<group>', 'group id or name')
     .argument('<key>')
     .option('--offline', 'read the local replica without catching up')
     .description('every version of a record, oldest first (deletions included)')
     .action(async (groupId: string, key: string, opts: { offline?: boolean }, cmd: Command) =>
       withClient(cmd, async (client, g) => {
+        groupId = await resolveGroup(client, groupId);
         const records = await client.records(groupId);
         if (!opts.offline) await records.sync();
         const versions = records.history(key);
@@ -319,11 +338,12 @@ Writes name the current head as their parent; if another device wrote first, the
     );
   record
     .command('rm')
-    .argument('<groupId>')
+    .argument('<group>', 'group id or name')
     .argument('<key>')
     .description('delete a record (a tombstone version: its history stays)')
     .action(async (groupId: string, key: string, _opts, cmd: Command) =>
       withClient(cmd, async (client, g) => {
+        groupId = await resolveGroup(client, groupId);
         const records = await client.records(groupId);
         await records.sync();
         if (!records.get(key)) {
@@ -335,11 +355,12 @@ Writes name the current head as their parent; if another device wrote first, the
     );
   record
     .command('ls')
-    .argument('<groupId>')
+    .argument('<group>', 'group id or name')
     .option('--offline', 'read the local replica without catching up')
     .description('the keys of the group’s live records')
     .action(async (groupId: string, opts: { offline?: boolean }, cmd: Command) =>
       withClient(cmd, async (client, g) => {
+        groupId = await resolveGroup(client, groupId);
         const records = await client.records(groupId);
         if (!opts.offline) await records.sync();
         const entries = records.list();
@@ -353,7 +374,7 @@ Writes name the current head as their parent; if another device wrote first, the
 
   program
     .command('send')
-    .argument('<groupId>')
+    .argument('<group>', 'group id or name')
     .argument('<files...>', 'files to send, one after the other; - reads standard input (needs --name)')
     .option('--name <name>', 'file name shown to recipients (default: the base name; one file only)')
     .option('--type <mediaType>', 'media type (default: guessed from the name)')
@@ -363,15 +384,20 @@ Writes name the current head as their parent; if another device wrote first, the
     .option('--concurrency <n>', 'parts uploaded in parallel (default 4)', positiveInt)
     .option('--part-size <MiB>', 'plaintext per upload part in MiB (default 8)', positiveInt)
     .description('encrypt a file for the group while uploading it, and send it (resumable)')
-    .action(async (groupId: string, files: string[], opts: SendCliOptions, cmd: Command) =>
-      withClient(cmd, (client, g) =>
-        sendFiles(client, g, groupId, files, opts, { output, progress: () => progress(g), signal: interruptSignal() }),
-      ),
+    .action(async (group: string, files: string[], opts: SendCliOptions, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        const groupId = await resolveGroup(client, group);
+        await sendFiles(client, g, groupId, files, opts, {
+          output,
+          progress: () => progress(g),
+          signal: interruptSignal(),
+        });
+      }),
     );
 
   program
     .command('receive')
-    .argument('<groupId>')
+    .argument('<group>', 'group id or name')
     .option('--out <dir>', 'where received files are written (default: current directory)')
     .option('--mkdir', 'create the --out folder if it does not exist')
     .option('--once', 'exit after the first file')
@@ -382,6 +408,7 @@ Writes name the current head as their parent; if another device wrote first, the
       withClient(cmd, async (client, g) => {
         const outDir = await checkOutDir(g, resolve(opts.out ?? '.'), opts.mkdir === true);
         await unlockFirst(client);
+        groupId = await resolveGroup(client, groupId);
         const timeoutMs = opts.timeout === undefined ? FOREVER_MS : opts.timeout * 1000;
         const display = progress(g);
         const transfer = { concurrency: opts.concurrency, onProgress: display?.onProgress };
@@ -571,15 +598,6 @@ function printWarning(g: GlobalOptions, err: ConduitError): void {
       ? JSON.stringify({ warning: { code: err.code, message: err.message } })
       : `warning ${err.code}: ${err.message}`,
   );
-}
-
-function groupLines(v: GroupView): string[] {
-  return [`group ${v.groupId}`, `  owner   ${v.owner}`, `  members ${v.members.join(', ') || '(none)'}`];
-}
-
-function deviceLines(devices: DeviceResponse[], self: string): string[] {
-  if (devices.length === 0) return ['no devices'];
-  return devices.map((d) => `${d.deviceId}  registered ${d.createdAt}${d.deviceId === self ? '  (this device)' : ''}`);
 }
 
 /** [v] verified receipt, [!] receipt the receiver's key did not sign, [ ] pending, [-] dropped. */

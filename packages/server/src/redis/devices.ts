@@ -17,11 +17,13 @@ redis.call('SADD', KEYS[3], ARGV[4])
 return {1, ARGV[2]}
 `;
 
-// KEYS: devices hash, revoked set, revocation times. ARGV: device id, now (ISO). Removal and
-// tombstone land together; the first revocation's time is kept (members judge envelopes by it).
+// KEYS: devices hash, revoked set, revocation times, names. ARGV: device id, now (ISO). Removal
+// and tombstone land together; the first revocation's time is kept (members judge envelopes by
+// it); the device's sealed name goes with it.
 const REVOKE = `
 local created = redis.call('HGET', KEYS[1], ARGV[1])
 local removed = redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[1])
 if created then redis.call('HSETNX', KEYS[3], ARGV[1], created .. ' ' .. ARGV[2]) end
 return removed
@@ -32,6 +34,13 @@ const STATUS = `
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 'revoked' end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'active' end
 return 'unknown'
+`;
+
+// KEYS: devices hash, names hash. ARGV: device id, sealed name. Only an active device is named.
+const SET_NAME = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
 `;
 
 export type RegisterDeviceResult =
@@ -45,14 +54,16 @@ export class DeviceRepository {
   private readonly registerScript;
   private readonly revokeScript;
   private readonly statusScript;
+  private readonly setNameScript;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {
     this.registerScript = defineScript<[number, string]>(redis, 'conduitRegisterDevice', 3, REGISTER);
-    this.revokeScript = defineScript<number>(redis, 'conduitRevokeDevice', 3, REVOKE);
+    this.revokeScript = defineScript<number>(redis, 'conduitRevokeDevice', 4, REVOKE);
     this.statusScript = defineScript<DeviceStatus>(redis, 'conduitDeviceStatus', 2, STATUS);
+    this.setNameScript = defineScript<number>(redis, 'conduitSetDeviceName', 2, SET_NAME);
   }
 
   /** Idempotent: re-registering returns the original createdAt. A revoked id is refused. */
@@ -71,7 +82,12 @@ export class DeviceRepository {
    */
   async revoke(identity: string, deviceId: string, now = new Date()): Promise<boolean> {
     const removed = await this.revokeScript(
-      [this.keys.devices(identity), this.keys.revokedDevices(identity), this.keys.revokedDeviceTimes(identity)],
+      [
+        this.keys.devices(identity),
+        this.keys.revokedDevices(identity),
+        this.keys.revokedDeviceTimes(identity),
+        this.keys.deviceNames(identity),
+      ],
       [deviceId, now.toISOString()],
     );
     return removed === 1;
@@ -83,6 +99,24 @@ export class DeviceRepository {
 
   async isRevoked(identity: string, deviceId: string): Promise<boolean> {
     return (await this.redis.sismember(this.keys.revokedDevices(identity), deviceId)) === 1;
+  }
+
+  /** Replaces an active device's sealed name; false when the identity has no such active device. */
+  async setName(identity: string, deviceId: string, sealedName: string): Promise<boolean> {
+    const keys = [this.keys.devices(identity), this.keys.deviceNames(identity)];
+    return (await this.setNameScript(keys, [deviceId, sealedName])) === 1;
+  }
+
+  /** The identity's active devices with their sealed names, oldest first. */
+  async listNamed(identity: string): Promise<{ deviceId: string; createdAt: string; sealedName?: string }[]> {
+    const [devices, names] = await Promise.all([
+      this.list(identity),
+      this.redis.hgetall(this.keys.deviceNames(identity)),
+    ]);
+    return devices.map((d) => {
+      const sealedName = names[d.deviceId];
+      return sealedName ? { ...d, sealedName } : d;
+    });
   }
 
   /** The identity's devices, oldest first. */

@@ -14,6 +14,8 @@ export interface GroupRecord {
   members: string[];
   createdAt: string;
   state: 'provisioning' | 'ready';
+  /** The owner's latest name for the group, sealed with the group key (the server cannot read it). */
+  sealedName?: string;
 }
 
 const CREATE = `
@@ -50,12 +52,20 @@ end
 return {1, unpack(new)}
 `;
 
+// KEYS: group hash. ARGV: sealed name. Only a ready group is named (1), else 0.
+const SET_NAME = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'ready' then return 0 end
+redis.call('HSET', KEYS[1], 'sealedName', ARGV[1])
+return 1
+`;
+
 export type AddMembersResult = { ok: true; added: string[] } | { ok: false; reason: 'LIMIT' | 'NOT_READY' };
 
 export class GroupRepository {
   private readonly createScript;
   private readonly removeMemberScript;
   private readonly addMembersScript;
+  private readonly setNameScript;
 
   constructor(
     private readonly redis: Redis,
@@ -64,6 +74,7 @@ export class GroupRepository {
     this.createScript = defineScript<number>(redis, 'conduitCreateGroup', 2, CREATE);
     this.removeMemberScript = defineScript<number>(redis, 'conduitRemoveMember', 3, REMOVE_MEMBER);
     this.addMembersScript = defineScript<[number, ...string[]]>(redis, 'conduitAddMembers', 2, ADD_MEMBERS);
+    this.setNameScript = defineScript<number>(redis, 'conduitSetGroupName', 1, SET_NAME);
   }
 
   /** Reserves the group id; false when it already exists. The owner is stored as a participant too. */
@@ -108,6 +119,11 @@ export class GroupRepository {
     return { ok: true, added: added.map(String) };
   }
 
+  /** Replaces the sealed name (the latest wins); false when the group is not ready. */
+  async setName(groupId: string, sealedName: string): Promise<boolean> {
+    return (await this.setNameScript([this.keys.group(groupId)], [sealedName])) === 1;
+  }
+
   /** Makes in-flight pointer registrations of these groups recompute their expected endpoints. */
   async bumpEpochs(groupIds: readonly string[]): Promise<void> {
     if (groupIds.length === 0) return;
@@ -129,9 +145,10 @@ export class GroupRepository {
       .smembers(this.keys.groupMembers(groupId))
       .exec()) as [[Error | null, Record<string, string>], [Error | null, string[]]];
     if (e1 ?? e2) throw e1 ?? e2;
-    const { owner, createdAt, state } = hash;
+    const { owner, createdAt, state, sealedName } = hash;
     if (!owner || !createdAt || (state !== 'provisioning' && state !== 'ready')) return null;
-    return { groupId, owner, createdAt, state, members: participants.filter((p) => p !== owner).sort() };
+    const members = participants.filter((p) => p !== owner).sort();
+    return { groupId, owner, createdAt, state, members, ...(sealedName ? { sealedName } : {}) };
   }
 
   /** The ready group, or null when absent or still provisioning. */

@@ -13,6 +13,8 @@ export interface Keys {
   revokedDevices(identity: string): string;
   /** Hash revoked deviceId -> '<createdAt> <revokedAt>' (ISO), so members can judge old envelopes. */
   revokedDeviceTimes(identity: string): string;
+  /** Hash deviceId -> sealed name (ciphertext only; sealed by the identity for itself). */
+  deviceNames(identity: string): string;
   group(groupId: string): string;
   groupMembers(groupId: string): string;
   pointer(pointerId: string): string;
@@ -71,6 +73,7 @@ export function createKeys(prefix: string): Keys {
     devices: (identity) => `${prefix}dev:${identity}`,
     revokedDevices: (identity) => `${prefix}dev:${identity}:revoked`,
     revokedDeviceTimes: (identity) => `${prefix}dev:${identity}:revokedAt`,
+    deviceNames: (identity) => `${prefix}dev:${identity}:names`,
     group: (groupId) => `${prefix}grp:${groupId}`,
     groupMembers: (groupId) => `${prefix}grp:${groupId}:members`,
     pointer: (pointerId) => `${prefix}ptr:${pointerId}`,

@@ -1,14 +1,15 @@
-import { ConduitError, DeviceList, DeviceParams, DeviceResponse } from '@conduit/shared';
+import { ConduitError, DeviceList, DeviceParams, DeviceResponse, SetNameRequest } from '@conduit/shared';
 import { Router } from 'express';
 import { removeDevice } from '../../purge/departures.js';
 import type { AppContext } from '../context.js';
-import { authenticate, callerDevice, methodNotAllowed, principalOf } from '../middleware.js';
+import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../middleware.js';
 import { parseInput, reply } from '../validate.js';
 
 /**
  * GET /v1/devices lists the caller's devices; PUT /v1/devices/:deviceId enrolls the calling device
  * itself (idempotent); DELETE revokes one of the caller's devices for good: its sessions are
  * refused from then on and its pending acknowledgements are dropped everywhere (idempotent too).
+ * PUT /v1/devices/:deviceId/name names one of the caller's active devices (sealed by the client).
  */
 export function deviceRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -16,7 +17,7 @@ export function deviceRoutes(ctx: AppContext): Router {
     .route('/devices')
     .get(authenticate(ctx), async (_req, res) => {
       const { identity } = principalOf(res);
-      const devices = await ctx.devices.list(identity);
+      const devices = await ctx.devices.listNamed(identity);
       reply(res, 200, DeviceList, { devices: devices.map((d) => ({ identity, ...d })) });
     })
     .all(methodNotAllowed);
@@ -40,6 +41,18 @@ export function deviceRoutes(ctx: AppContext): Router {
     .delete(authenticate(ctx), async (req, res) => {
       const { deviceId } = parseInput(DeviceParams, req.params, 'path');
       await removeDevice(ctx, { identity: principalOf(res).identity, deviceId });
+      res.status(204).end();
+    })
+    .all(methodNotAllowed);
+  router
+    .route('/devices/:deviceId/name')
+    .put(authenticate(ctx), jsonBody, async (req, res) => {
+      const { deviceId } = parseInput(DeviceParams, req.params, 'path');
+      const { sealedName } = parseInput(SetNameRequest, req.body, 'body');
+      // Keyed by the caller's identity: another identity's device id is simply not found.
+      if (!(await ctx.devices.setName(principalOf(res).identity, deviceId, sealedName))) {
+        throw new ConduitError('DEVICE_NOT_FOUND');
+      }
       res.status(204).end();
     })
     .all(methodNotAllowed);

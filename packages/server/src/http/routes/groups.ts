@@ -7,6 +7,7 @@ import {
   GroupParams,
   GroupView,
   MAX_GROUP_MEMBERS,
+  SetNameRequest,
   syncMapOf,
 } from '@conduit/shared';
 import { Router } from 'express';
@@ -24,6 +25,7 @@ const view = (g: GroupRecord): GroupView => ({
   members: g.members,
   syncMap: syncMapOf(g.groupId),
   createdAt: g.createdAt,
+  ...(g.sealedName ? { sealedName: g.sealedName } : {}),
 });
 
 const sameMembers = (a: readonly string[], b: readonly string[]) =>
@@ -32,7 +34,8 @@ const sameMembers = (a: readonly string[], b: readonly string[]) =>
 /**
  * POST /v1/groups (caller = owner), GET /v1/groups (the caller's groups), GET /v1/groups/:groupId
  * (members only), POST /v1/groups/:groupId/members (the owner adds members) and
- * DELETE /v1/groups/:groupId/members/:identity (the owner removes a member, or a member leaves).
+ * DELETE /v1/groups/:groupId/members/:identity (the owner removes a member, or a member leaves),
+ * PUT /v1/groups/:groupId/name (the owner renames it; the name is sealed, the server stores it only).
  */
 export function groupRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -117,6 +120,22 @@ export function groupRoutes(ctx: AppContext): Router {
       const updated = await ctx.groups.getReady(groupId);
       if (!updated) throw new Error('Group vanished after adding members.');
       reply(res, 200, GroupView, view(updated));
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/groups/:groupId/name')
+    .put(authenticate(ctx), jsonBody, async (req, res) => {
+      const { groupId } = parseInput(GroupParams, req.params, 'path');
+      const { sealedName } = parseInput(SetNameRequest, req.body, 'body');
+      const caller = principalOf(res).identity;
+      // Members would reject a name not signed by the owner anyway; refusing it here keeps one
+      // member from blanking the name for everyone.
+      await requireOwner(ctx, groupId, caller);
+      if (!(await ctx.groups.setName(groupId, sealedName))) throw new ConduitError('GROUP_NOT_FOUND');
+      // The audit log records that a rename happened, never the (sealed) name.
+      await ctx.audit.append({ type: 'group-renamed', at: new Date().toISOString(), groupId, by: caller });
+      res.status(204).end();
     })
     .all(methodNotAllowed);
 
