@@ -49,8 +49,8 @@ describe('interrupted downloads: resumed, or removed once abandoned', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const sendFile = async (name: string) => {
-    const data = randomBytes(192 * MiB);
+  const sendFile = async (name: string, size = 192 * MiB) => {
+    const data = randomBytes(size);
     await writeFile(join(dir, name), data);
     const alice = await open('alice');
     try {
@@ -61,20 +61,35 @@ describe('interrupted downloads: resumed, or removed once abandoned', () => {
     return createHash('sha256').update(data).digest('hex');
   };
 
+  /** Verified ranges recorded by the (only) checkpoint, or -1 while there is none. */
+  const verifiedRanges = async (): Promise<number> => {
+    const [name] = (await readdir(downloads()).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
+    if (!name) return -1;
+    try {
+      const saved = JSON.parse(await readFile(join(downloads(), name), 'utf8')) as { done: string };
+      let bits = 0;
+      for (const byte of Buffer.from(saved.done, 'base64')) for (let b = byte; b; b >>= 1) bits += b & 1;
+      return bits;
+    } catch {
+      return -1; // being replaced (write, fsync, rename): read it again
+    }
+  };
+
   /**
-   * `receive --once` killed (SIGKILL) as soon as a checkpoint records verified plaintext (saved at
-   * most once a second: the file is large enough for the download to outlast that).
+   * `receive --once` killed (SIGKILL) as soon as a checkpoint records more than `after` verified
+   * ranges (saved at most once a second: the file is large enough for the download to outlast that).
    */
-  const receiveKilled = async (out: string) => {
+  const receiveKilled = async (out: string, after = -1) => {
     const child = spawn(
       process.execPath,
       [CLI, '--as', 'bob', 'receive', groupId, '--once', '--concurrency', '1', '--out', out],
       { env: { ...process.env, ...env() }, stdio: 'ignore' },
     );
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    let ranges = -1;
     for (let polling = true; polling;) {
-      const names = await readdir(downloads()).catch(() => [] as string[]);
-      if (names.some((n) => n.endsWith('.json'))) {
+      ranges = await verifiedRanges();
+      if (ranges > after && ranges >= 0) {
         child.kill('SIGKILL');
         polling = false;
       } else if (child.exitCode !== null) polling = false;
@@ -90,7 +105,7 @@ describe('interrupted downloads: resumed, or removed once abandoned', () => {
     const [checkpoint] = await readdir(downloads());
     const saved = JSON.parse(await readFile(join(downloads(), checkpoint as string), 'utf8')) as { folder: string };
     expect(saved.folder).toBe(folder);
-    return { folder, inode: content.ino };
+    return { folder, inode: content.ino, ranges };
   };
 
   const receiveRest = async (out: string) => {
@@ -116,6 +131,24 @@ describe('interrupted downloads: resumed, or removed once abandoned', () => {
     expect(rest.inode).toBe(killed.inode); // the partial file itself got the final name
     expect(rest.stderr).not.toContain('removedPartials');
     expect(await readdir(out)).toEqual(['young.bin']);
+    expect(await readdir(downloads())).toEqual([]);
+  });
+
+  it('resumes in the same private folder after interruptions at several points', async () => {
+    // Large enough that the resumed run is still downloading when its next checkpoint is saved.
+    const sha = await sendFile('several.bin', 512 * MiB);
+    const out = join(dir, 'inbox-several');
+    await mkdir(out);
+    const first = await receiveKilled(out);
+    // Killed again later in the same download (a third kill could find it already finished).
+    const second = await receiveKilled(out, first.ranges);
+    expect(second.folder).toBe(first.folder); // the resume continued where the first run stopped
+    expect(second.inode).toBe(first.inode);
+    expect(second.ranges).toBeGreaterThan(first.ranges);
+    const rest = await receiveRest(out);
+    expect(rest.sha).toBe(sha);
+    expect(rest.inode).toBe(first.inode);
+    expect(await readdir(out)).toEqual(['several.bin']);
     expect(await readdir(downloads())).toEqual([]);
   });
 

@@ -64,7 +64,7 @@ describe('the home folder', () => {
     const file = join(dir, 'report.txt');
     await writeFile(file, 'the report');
     await cli('alice', ['send', groupId, file]);
-    await cli('bob', ['receive', groupId, '--out', join(dir, 'inbox'), '--once', '--timeout', '30']);
+    await cli('bob', ['receive', groupId, '--out', join(dir, 'inbox'), '--mkdir', '--once', '--timeout', '30']);
     await cli('alice', ['record', 'put', groupId, 'patient-42', '{"allergies":["penicillin"]}']);
     const got = JSON.parse(await cli('bob', ['record', 'get', groupId, 'patient-42'])) as { value: unknown };
     expect(got.value).toEqual({ allergies: ['penicillin'] });
