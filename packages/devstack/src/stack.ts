@@ -67,6 +67,8 @@ interface StackSecrets {
   opaqueServerSetup: string;
   /** Namespaces this stack's keys on a shared Redis. */
   redisKeyPrefix: string;
+  /** The emulated Sync account: its maps (in sync.json) belong to this service. */
+  sync: SyncCredentials;
 }
 
 /**
@@ -104,8 +106,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     stops.push(() => virgil.close());
     log(`virgil       ${virgil.url}`);
 
-    const syncCredentials: SyncCredentials = createSyncCredentials();
-    const sync = await startSyncEmulator({ ...syncCredentials, aclEnabled: true });
+    const syncCredentials = secrets.sync;
+    const sync = await startSyncEmulator({
+      ...syncCredentials,
+      aclEnabled: true,
+      dataFile: join(opts.dataDir, 'sync.json'),
+    });
     stops.push(() => sync.close());
     log(`twilio sync  ${sync.twilsockUri} (REST ${sync.restUrl})`);
 
@@ -213,7 +219,7 @@ async function loadOrCreateSecrets(file: string): Promise<StackSecrets> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   // A data folder from before OPAQUE gets its setup added (its legacy accounts migrate at login).
-  if (stored?.virgilApp && stored.sessionSecret && stored.redisKeyPrefix && stored.opaqueServerSetup) {
+  if (stored?.virgilApp && stored.sessionSecret && stored.redisKeyPrefix && stored.opaqueServerSetup && stored.sync) {
     return stored as StackSecrets;
   }
   const secrets: StackSecrets = {
@@ -221,6 +227,7 @@ async function loadOrCreateSecrets(file: string): Promise<StackSecrets> {
     sessionSecret: stored?.sessionSecret ?? randomBytes(32).toString('base64url'),
     redisKeyPrefix: stored?.redisKeyPrefix ?? `conduit-dev-${randomBytes(4).toString('hex')}:`,
     opaqueServerSetup: stored?.opaqueServerSetup ?? (await generateOpaqueSetup()),
+    sync: stored?.sync ?? createSyncCredentials(),
   };
   await writeFile(file, JSON.stringify(secrets), { mode: 0o600 });
   return secrets;
