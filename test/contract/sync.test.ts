@@ -284,14 +284,16 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     const bob = await channel(acl, 'bob');
     const seen: unknown[] = [];
     await bob.subscribe(map, (_k, d) => seen.push(d));
-    await acl.admin.setMapItem(map, 'p', { n: 1 }, 600);
-    await acl.admin.setMapItem(map, 'p', { n: 1 }, 600); // a retried publish
+    expect(await acl.admin.setMapItem(map, 'p', { n: 1 }, 600)).toBe('written');
+    expect(await acl.admin.setMapItem(map, 'p', { n: 1 }, 600)).toBe('written'); // a retried publish
     await acl.admin.setMapItem(map, 'p', { n: 2 }, 1);
     await eventually(() => seen.length === 3);
     expect(seen).toEqual([{ n: 1 }, { n: 1 }, { n: 2 }]);
     const item = await restMap(acl, map).syncMapItems('p').fetch();
     expect(item.data).toEqual({ n: 2 });
     expect(item.dateExpires).not.toBeNull();
+    // A map that is gone is reported, not thrown: the server re-provisions it and publishes again.
+    expect(await acl.admin.setMapItem(uniqueName(), 'p', { n: 1 }, 600)).toBe('map-missing');
   });
 
   it('expires items after their TTL with a removed event', async () => {

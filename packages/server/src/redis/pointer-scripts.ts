@@ -140,3 +140,11 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('RPUSH', KEYS[3], ARGV[3])
 return 1
 `;
+
+// KEYS: pointer hash. ARGV: the published Sync item's JSON. Kept only while the pointer is pending
+// (the healing pass re-publishes it from here when its Sync item or map is gone).
+export const KEEP_ITEM = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'item', ARGV[1])
+return 1
+`;

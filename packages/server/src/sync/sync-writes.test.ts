@@ -34,7 +34,7 @@ class CountingSyncAdmin extends FakeSyncAdmin {
     this.calls.setMapPermissions += 1;
     return super.setMapPermissions(...args);
   }
-  override async setMapItem(...args: Parameters<FakeSyncAdmin['setMapItem']>): Promise<void> {
+  override async setMapItem(...args: Parameters<FakeSyncAdmin['setMapItem']>): Promise<'written' | 'map-missing'> {
     this.calls.setMapItem += 1;
     return super.setMapItem(...args);
   }

@@ -131,9 +131,15 @@ export class FakeSyncAdmin implements SyncAdmin {
     this.permissions.set(`${map}/${identity}`, permissions);
   }
 
-  async setMapItem(map: string, key: string, data: Record<string, unknown>, ttlSeconds: number): Promise<void> {
+  async setMapItem(
+    map: string,
+    key: string,
+    data: Record<string, unknown>,
+    ttlSeconds: number,
+  ): Promise<'written' | 'map-missing'> {
     if (this.failSetItem) throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'sync down');
     this.items.set(`${map}/${key}`, { data, ttlSeconds });
+    return 'written';
   }
 
   async removeMapItem(map: string, key: string): Promise<'removed' | 'absent'> {
