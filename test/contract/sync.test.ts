@@ -279,7 +279,8 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
 
   it('setMapItem creates or replaces an item with its TTL (idempotent), as the server publishes', async () => {
     const map = uniqueName();
-    await acl.admin.ensureMap(map);
+    expect(await acl.admin.ensureMap(map)).toBe('created');
+    expect(await acl.admin.ensureMap(map)).toBe('exists');
     await acl.admin.setMapPermissions(map, 'bob', { read: true, write: false, manage: false });
     const bob = await channel(acl, 'bob');
     const seen: unknown[] = [];

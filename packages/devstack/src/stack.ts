@@ -24,8 +24,8 @@ export interface LocalStackOptions {
   /** Port of the Conduit API (default: a free port). */
   apiPort?: number;
   logLevel?: ServerConfig['logLevel'];
-  /** Server settings a test may tighten or loosen (rate limits, reserved names, admins). */
-  server?: Pick<ServerConfig, 'authRateLimit' | 'reservedIdentities' | 'adminIdentities'>;
+  /** Server settings a test may tighten or loosen (rate limits, reserved names, admins, backstops). */
+  server?: Pick<ServerConfig, 'authRateLimit' | 'reservedIdentities' | 'adminIdentities' | 'delivery'>;
 }
 
 export interface LocalStack {

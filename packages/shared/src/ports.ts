@@ -67,8 +67,8 @@ export interface SyncPermissions {
 
 /** Server-side administration of Twilio Sync (REST API). */
 export interface SyncAdmin {
-  /** Creates the map if absent (idempotent). */
-  ensureMap(uniqueName: string): Promise<void>;
+  /** Creates the map if absent (idempotent): 'exists' when it was there already. */
+  ensureMap(uniqueName: string): Promise<'created' | 'exists'>;
   setMapPermissions(map: string, identity: Identity, permissions: SyncPermissions): Promise<void>;
   /**
    * Creates or replaces one item (idempotent) with a TTL in seconds: the server publishes every

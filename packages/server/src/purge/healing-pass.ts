@@ -59,7 +59,8 @@ export async function healMaps(
     seen.add(groupId);
     const group = await deps.groups.getReady(groupId);
     if (!group || Date.parse(group.createdAt) >= cutoff.getTime()) return;
-    if ((await guarded(deps, groupId, () => reprovisionMap(deps, groupId, 'reconcile'))) !== true) return;
+    // 'exists': re-created meanwhile; its items are checked against a fresh listing next pass.
+    if ((await guarded(deps, groupId, () => reprovisionMap(deps, groupId, 'reconcile'))) !== 'healed') return;
     result.mapsHealed += 1;
     result.itemsHealed += await healItems(deps, groupId, new Set(), cutoff);
   };

@@ -27,12 +27,17 @@ export type HealTrigger = 'publish' | 'reconcile';
 
 /**
  * Re-creates a ready group's map with its grants (owner and members read-only) and audits it.
- * False when the group is not (or no longer) ready: there is nothing to heal.
+ * 'not-ready' when the group is not (or no longer) ready: there is nothing to heal. 'exists' when
+ * someone re-created it meanwhile (a concurrent publish or pass): its grants are set again, unaudited.
  */
-export async function reprovisionMap(deps: HealDeps, groupId: string, trigger: HealTrigger): Promise<boolean> {
+export async function reprovisionMap(
+  deps: HealDeps,
+  groupId: string,
+  trigger: HealTrigger,
+): Promise<'healed' | 'exists' | 'not-ready'> {
   const group = await deps.groups.getReady(groupId);
-  if (!group) return false;
-  await provisionGroupMap(deps.syncAdmin, groupId, group.owner, group.members);
+  if (!group) return 'not-ready';
+  if ((await provisionGroupMap(deps.syncAdmin, groupId, group.owner, group.members)) === 'exists') return 'exists';
   const grants = new Set([group.owner, ...group.members]).size;
   await deps.audit.append(
     syncHealed({ what: 'map', groupId, map: syncMapOf(groupId), trigger, grants, at: new Date() }),
@@ -40,7 +45,7 @@ export async function reprovisionMap(deps: HealDeps, groupId: string, trigger: H
   deps.observer.onSyncHealed({ what: 'map' });
   deps.observer.onSyncHealed({ what: 'permissions', count: grants });
   deps.logger.warn({ groupId, trigger, grants }, 'Sync map was missing: re-provisioned');
-  return true;
+  return 'healed';
 }
 
 /**
@@ -57,7 +62,7 @@ export async function setItemHealing(
 ): Promise<void> {
   const map = syncMapOf(groupId);
   if ((await deps.syncAdmin.setMapItem(map, key, data, ttlSeconds)) === 'written') return;
-  if (!(await reprovisionMap(deps, groupId, trigger))) {
+  if ((await reprovisionMap(deps, groupId, trigger)) === 'not-ready') {
     throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'The group is not ready; retry.');
   }
   if ((await deps.syncAdmin.setMapItem(map, key, data, ttlSeconds)) === 'map-missing') {

@@ -122,9 +122,11 @@ export class FakeSyncAdmin implements SyncAdmin {
   readonly removeScript: ('removed' | 'absent' | Error)[] = [];
   failEnsureMap = false;
 
-  async ensureMap(uniqueName: string): Promise<void> {
+  async ensureMap(uniqueName: string): Promise<'created' | 'exists'> {
     if (this.failEnsureMap) throw new Error('sync down');
+    if (this.maps.has(uniqueName)) return 'exists';
     this.maps.add(uniqueName);
+    return 'created';
   }
 
   async setMapPermissions(map: string, identity: string, permissions: SyncPermissions): Promise<void> {

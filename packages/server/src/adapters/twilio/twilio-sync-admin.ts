@@ -66,12 +66,13 @@ export class TwilioSyncAdmin implements SyncAdmin {
     this.service = client.sync.v1.services(opts.serviceSid);
   }
 
-  async ensureMap(uniqueName: string): Promise<void> {
+  async ensureMap(uniqueName: string): Promise<'created' | 'exists'> {
     checkName(uniqueName);
     try {
       await this.service.syncMaps.create({ uniqueName });
+      return 'created';
     } catch (err) {
-      if (restStatus(err) === 409) return; // 54301: it exists already
+      if (restStatus(err) === 409) return 'exists'; // 54301: it exists already
       throw translate(err);
     }
   }
