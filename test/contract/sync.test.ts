@@ -277,6 +277,33 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     await eventually(() => seen.has('mine'));
   });
 
+  it('a subscription whose map was removed re-opens it once the server has re-provisioned it', async () => {
+    const map = uniqueName();
+    const readOnly = { read: true, write: false, manage: false };
+    await acl.admin.ensureMap(map);
+    await acl.admin.setMapPermissions(map, 'dora', readOnly);
+    const tokens = new TwilioSyncTokenIssuer({ ...acl.creds, ttlSeconds: 600 });
+    const dora = await TwilioSyncChannel.connect({
+      twilsockUri: acl.emu.twilsockUri,
+      connectTimeoutMs: 5_000,
+      getToken: async () => (await tokens.issue('dora')).value,
+      reopenBackoff: { baseMs: 50, maxMs: 200 },
+    });
+    channels.push(dora);
+    const seen: string[] = [];
+    await dora.subscribe(map, (key) => seen.push(key));
+    await acl.admin.setMapItem(map, 'before', { n: 1 }, 600);
+    await eventually(() => seen.includes('before'));
+
+    await restMap(acl, map).remove();
+    // Gone for a while: re-opening fails (no such map, no grant) and is retried with backoff.
+    await new Promise((r) => setTimeout(r, 400));
+    await acl.admin.ensureMap(map);
+    await acl.admin.setMapPermissions(map, 'dora', readOnly);
+    await acl.admin.setMapItem(map, 'after', { n: 2 }, 600);
+    await eventually(() => seen.includes('after'));
+  });
+
   it('setMapItem creates or replaces an item with its TTL (idempotent), as the server publishes', async () => {
     const map = uniqueName();
     expect(await acl.admin.ensureMap(map)).toBe('created');
