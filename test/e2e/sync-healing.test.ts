@@ -107,10 +107,32 @@ describe('Sync healing on the local stack', () => {
     const grant = await stack.inspect.syncGet(`Maps/${syncMapOf(groupId)}/Permissions/bob`);
     expect(grant).toMatchObject({ status: 200, body: { read: true, write: false, manage: false } });
     await receiveAndPurge(file);
+    await until(async () => (await heals('map')).length > 0);
     const entries = await heals('map');
     expect(entries).toEqual([expect.objectContaining({ map: syncMapOf(groupId), grants: 2 })]);
+    expect(entries[0]?.trigger === 'publish' || entries[0]?.trigger === 'reconcile').toBe(true);
     expect(await healMetric('map')).toBe(before + 1);
     expect(await healMetric('permissions')).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a member's running receive that lost the map recovers once it is healed", async () => {
+    const files: string[] = [];
+    const stop = new AbortController();
+    const receiving = bob.receive(groupId, {
+      outDir: join(dir, 'running'),
+      signal: stop.signal,
+      onFile: (f) => files.push(f.pointerId),
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 500)); // subscribed
+      await syncDelete(`Maps/${syncMapOf(groupId)}`);
+      const file = await send('while-receiving');
+      await until(async () => files.includes(file.sent.pointerId));
+      await until(async () => (await alice.status(file.sent.pointerId)).state === 'purged');
+    } finally {
+      stop.abort();
+      await receiving;
+    }
   });
 
   it('a pending item deleted behind the server is re-published by the healing pass, then delivered', async () => {
@@ -118,6 +140,8 @@ describe('Sync healing on the local stack', () => {
     const file = await send('item-deleted');
     await syncDelete(`Maps/${syncMapOf(groupId)}/Items/${file.sent.pointerId}`);
     await until(() => stack.inspect.syncItemExists(syncMapOf(groupId), file.sent.pointerId));
+    // The audit entry follows the write (it is sealed into the chain asynchronously).
+    await until(async () => (await heals('item')).length > 0);
     expect(await heals('item')).toEqual([
       expect.objectContaining({ itemKey: file.sent.pointerId, trigger: 'reconcile' }),
     ]);
