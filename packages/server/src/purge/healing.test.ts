@@ -25,7 +25,7 @@ import { SyncWriteBudget } from '../redis/token-bucket.js';
 import { setItemHealing } from '../sync/heal.js';
 import { provisionGroupMap } from '../sync/provision.js';
 import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../testing/fakes.js';
-import { TEST_BINDING } from '../testing/ledger.js';
+import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
 import { safeObserver } from './events.js';
 import { reconcile, type ReconcileDeps } from './maintenance.js';
 import { PURGE_QUEUE, type PurgeJobData } from './queue.js';
@@ -165,11 +165,13 @@ describe('Sync healing', () => {
     expect(await healEntries(groupId)).toHaveLength(entries.length);
   });
 
-  it('a pending item deleted behind the server is re-published; a purged one stays gone', async () => {
+  it('a pending item deleted behind the server is re-published; an acknowledged one stays gone', async () => {
     const groupId = await readyGroup();
     const pending = await pendingPointer(groupId);
     const done = await pendingPointer(groupId);
-    await redis.hset(keys.pointer(done.id), 'state', 'purged');
+    // Its last ack moves it on, and the ledger drops its kept copy with it.
+    expect(await deps.ledger.acknowledge(done.id, bob, TEST_RECEIPT)).toMatchObject({ ok: true, remaining: 0 });
+    expect(await deps.ledger.published(done.id)).toBeNull();
     await map(groupId).syncMapItems(pending.id).remove();
     await map(groupId).syncMapItems(done.id).remove();
 

@@ -11,11 +11,13 @@ end
 `;
 
 // The one way out of 'pending': indexes move and the outbox gets the id, in the same step, so a
-// purge can only be lost together with the whole ledger entry.
+// purge can only be lost together with the whole ledger entry. The kept item copy (KEEP_ITEM) goes:
+// nothing re-publishes a pointer past 'pending'.
 const TO_PURGING = `${NOW_MS}
 local function to_purging(pointerId, reason)
   local now = now_ms()
   redis.call('HSET', KEYS[1], 'state', 'purging', 'reason', reason, 'purgingAt', string.format('%d', now))
+  redis.call('HDEL', KEYS[1], 'item')
   redis.call('ZREM', KEYS[5], pointerId)
   redis.call('ZREM', KEYS[6], pointerId)
   redis.call('ZADD', KEYS[7], now, pointerId)
