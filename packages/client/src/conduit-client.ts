@@ -665,7 +665,7 @@ export class ConduitClient {
         fileId = pointer.id;
         seenFiles.add(pointer.id);
         file = await receivePointer(ctx, data);
-        retries.succeeded(pointer.id);
+        retries.done(pointer.id);
       } catch (err) {
         const error = asConduitError(err);
         if (fileId !== undefined && active) retries.failed(fileId, data, error);
@@ -678,6 +678,7 @@ export class ConduitClient {
     };
     const vanished = async (key: string): Promise<void> => {
       const id = key as PointerId;
+      retries.done(id);
       if (!active || !seenFiles.has(id) || isFinal(this.received.get(id))) return;
       await reportAnomaly(
         { groupId: gid, api: this.api, received: this.received, log: this.log },

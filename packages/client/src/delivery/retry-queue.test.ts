@@ -58,7 +58,7 @@ describe('RetryQueue', () => {
     queue.failed('p1', 'data', outage());
     vi.advanceTimersByTime(4_000);
     expect(runs.map((t) => t - start)).toEqual([1_000, 3_000, 7_000]);
-    queue.succeeded('p1');
+    queue.done('p1');
     expect(queue.size).toBe(0);
     vi.advanceTimersByTime(120_000);
     expect(runs).toHaveLength(3);

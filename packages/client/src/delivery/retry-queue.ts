@@ -48,9 +48,9 @@ interface Entry<T> {
 
 /**
  * Holds the pointers waiting for a retry, each with its own attempt count and timer. `run` is
- * called with the item when its delay is over and reports the outcome back through `succeeded` /
+ * called with the item when its delay is over and reports the outcome back through `done` /
  * `failed`. (After a Sync reconnect the channel re-delivers every item anyway: a pointer handled
- * then is `succeeded` early; one failing again keeps its pending timer.)
+ * then is `done` early; one failing again keeps its pending timer.)
  */
 export class RetryQueue<T> {
   private readonly entries = new Map<string, Entry<T>>();
@@ -81,8 +81,8 @@ export class RetryQueue<T> {
     return true;
   }
 
-  /** The pointer was handled: no more retries. */
-  succeeded(key: string): void {
+  /** The pointer was handled, or its item is gone: no more retries. */
+  done(key: string): void {
     this.forget(key);
   }
 
