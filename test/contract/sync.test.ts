@@ -277,21 +277,51 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     await eventually(() => seen.has('mine'));
   });
 
+  it('a subscription whose map was removed re-opens it once the server has re-provisioned it', async () => {
+    const map = uniqueName();
+    const readOnly = { read: true, write: false, manage: false };
+    await acl.admin.ensureMap(map);
+    await acl.admin.setMapPermissions(map, 'dora', readOnly);
+    const tokens = new TwilioSyncTokenIssuer({ ...acl.creds, ttlSeconds: 600 });
+    const dora = await TwilioSyncChannel.connect({
+      twilsockUri: acl.emu.twilsockUri,
+      connectTimeoutMs: 5_000,
+      getToken: async () => (await tokens.issue('dora')).value,
+      reopenBackoff: { baseMs: 50, maxMs: 200 },
+    });
+    channels.push(dora);
+    const seen: string[] = [];
+    await dora.subscribe(map, (key) => seen.push(key));
+    await acl.admin.setMapItem(map, 'before', { n: 1 }, 600);
+    await eventually(() => seen.includes('before'));
+
+    await restMap(acl, map).remove();
+    // Gone for a while: re-opening fails (no such map, no grant) and is retried with backoff.
+    await new Promise((r) => setTimeout(r, 400));
+    await acl.admin.ensureMap(map);
+    await acl.admin.setMapPermissions(map, 'dora', readOnly);
+    await acl.admin.setMapItem(map, 'after', { n: 2 }, 600);
+    await eventually(() => seen.includes('after'));
+  });
+
   it('setMapItem creates or replaces an item with its TTL (idempotent), as the server publishes', async () => {
     const map = uniqueName();
-    await acl.admin.ensureMap(map);
+    expect(await acl.admin.ensureMap(map)).toBe('created');
+    expect(await acl.admin.ensureMap(map)).toBe('exists');
     await acl.admin.setMapPermissions(map, 'bob', { read: true, write: false, manage: false });
     const bob = await channel(acl, 'bob');
     const seen: unknown[] = [];
     await bob.subscribe(map, (_k, d) => seen.push(d));
-    await acl.admin.setMapItem(map, 'p', { n: 1 }, 600);
-    await acl.admin.setMapItem(map, 'p', { n: 1 }, 600); // a retried publish
+    expect(await acl.admin.setMapItem(map, 'p', { n: 1 }, 600)).toBe('written');
+    expect(await acl.admin.setMapItem(map, 'p', { n: 1 }, 600)).toBe('written'); // a retried publish
     await acl.admin.setMapItem(map, 'p', { n: 2 }, 1);
     await eventually(() => seen.length === 3);
     expect(seen).toEqual([{ n: 1 }, { n: 1 }, { n: 2 }]);
     const item = await restMap(acl, map).syncMapItems('p').fetch();
     expect(item.data).toEqual({ n: 2 });
     expect(item.dateExpires).not.toBeNull();
+    // A map that is gone is reported, not thrown: the server re-provisions it and publishes again.
+    expect(await acl.admin.setMapItem(uniqueName(), 'p', { n: 1 }, 600)).toBe('map-missing');
   });
 
   it('expires items after their TTL with a removed event', async () => {

@@ -20,6 +20,7 @@ import * as opaqueAuth from './auth/opaque-client.js';
 import { legacyPasswords } from './auth/passwords.js';
 import { reregisterWithBackup } from './auth/reregister.js';
 import { isVerificationFailure, reportAnomaly } from './delivery/anomalies.js';
+import { RetryQueue } from './delivery/retry-queue.js';
 import { SenderDevices } from './delivery/sender-devices.js';
 import { verifyDelivery } from './delivery/status.js';
 import type { DeliveryStatus } from './delivery/status.js';
@@ -674,17 +675,24 @@ export class ConduitClient {
     let active = true;
     // File pointers seen in this session: a removal before this endpoint finished with one is reported.
     const seenFiles = new Set<PointerId>();
+    // File pointers that failed for a transient reason (an outage) are tried again with backoff.
+    const retries = new RetryQueue<unknown>((_id, data) => enqueue(() => handle(data)));
     const handle = async (data: unknown): Promise<void> => {
       if (!active) return;
       let file: ReceivedFile | undefined;
+      let fileId: PointerId | undefined;
       try {
         // The map carries file and record pointers: records go to the group's replica.
         const pointer = parseAnyPointer(data);
         if (pointer.kind === 'record') return await (await this.records(gid)).receive(pointer);
+        fileId = pointer.id;
         seenFiles.add(pointer.id);
         file = await receivePointer(ctx, data);
+        retries.done(pointer.id);
       } catch (err) {
-        onError(asConduitError(err));
+        const error = asConduitError(err);
+        if (fileId !== undefined && active) retries.failed(fileId, data, error);
+        onError(error);
         return;
       }
       if (!file) return;
@@ -693,6 +701,7 @@ export class ConduitClient {
     };
     const vanished = async (key: string): Promise<void> => {
       const id = key as PointerId;
+      retries.done(id);
       if (!active || !seenFiles.has(id) || isFinal(this.received.get(id))) return;
       await reportAnomaly(
         { groupId: gid, api: this.api, received: this.received, log: this.log },
@@ -720,6 +729,7 @@ export class ConduitClient {
       if (stopped) return;
       stopped = true;
       active = false;
+      retries.close();
       this.subscriptions.delete(stop);
       await unsubscribe().catch(() => undefined);
     };

@@ -28,8 +28,8 @@ export interface LocalStackOptions {
    */
   basePort?: number;
   logLevel?: ServerConfig['logLevel'];
-  /** Server settings a test may tighten or loosen (rate limits, reserved names, admins). */
-  server?: Pick<ServerConfig, 'authRateLimit' | 'reservedIdentities' | 'adminIdentities'>;
+  /** Server settings a test may tighten or loosen (rate limits, reserved names, admins, backstops). */
+  server?: Pick<ServerConfig, 'authRateLimit' | 'reservedIdentities' | 'adminIdentities' | 'delivery'>;
 }
 
 export interface LocalStack {
@@ -71,6 +71,8 @@ interface StackSecrets {
   opaqueServerSetup: string;
   /** Namespaces this stack's keys on a shared Redis. */
   redisKeyPrefix: string;
+  /** The emulated Sync account: its maps (in sync.json) belong to this service. */
+  sync: SyncCredentials;
 }
 
 /**
@@ -110,8 +112,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     stops.push(() => virgil.close());
     log(`virgil       ${virgil.url}`);
 
-    const syncCredentials: SyncCredentials = createSyncCredentials();
-    const sync = await startSyncEmulator({ ...syncCredentials, aclEnabled: true, port: portOf(2) });
+    const syncCredentials = secrets.sync;
+    const sync = await startSyncEmulator({
+      ...syncCredentials,
+      aclEnabled: true,
+      port: portOf(2),
+      dataFile: join(opts.dataDir, 'sync.json'),
+    });
     stops.push(() => sync.close());
     log(`twilio sync  ${sync.twilsockUri} (REST ${sync.restUrl})`);
 
@@ -221,7 +228,7 @@ async function loadOrCreateSecrets(file: string): Promise<StackSecrets> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   // A data folder from before OPAQUE gets its setup added (its legacy accounts migrate at login).
-  if (stored?.virgilApp && stored.sessionSecret && stored.redisKeyPrefix && stored.opaqueServerSetup) {
+  if (stored?.virgilApp && stored.sessionSecret && stored.redisKeyPrefix && stored.opaqueServerSetup && stored.sync) {
     return stored as StackSecrets;
   }
   const secrets: StackSecrets = {
@@ -229,6 +236,7 @@ async function loadOrCreateSecrets(file: string): Promise<StackSecrets> {
     sessionSecret: stored?.sessionSecret ?? randomBytes(32).toString('base64url'),
     redisKeyPrefix: stored?.redisKeyPrefix ?? `conduit-dev-${randomBytes(4).toString('hex')}:`,
     opaqueServerSetup: stored?.opaqueServerSetup ?? (await generateOpaqueSetup()),
+    sync: stored?.sync ?? createSyncCredentials(),
   };
   await writeFile(file, JSON.stringify(secrets), { mode: 0o600 });
   return secrets;

@@ -207,6 +207,8 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
     tuning,
     observer,
     logger,
+    groups: new GroupRepository(redis, keys),
+    itemTtlSeconds: config.twilio.itemTtlSeconds,
   });
   const relay = new OutboxRelay({ redis, blocking, keys, ledger, queue, tuning, logger });
   const uploadRepo = new UploadRepository(redis, keys);

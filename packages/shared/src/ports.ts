@@ -67,14 +67,20 @@ export interface SyncPermissions {
 
 /** Server-side administration of Twilio Sync (REST API). */
 export interface SyncAdmin {
-  /** Creates the map if absent (idempotent). */
-  ensureMap(uniqueName: string): Promise<void>;
+  /** Creates the map if absent (idempotent): 'exists' when it was there already. */
+  ensureMap(uniqueName: string): Promise<'created' | 'exists'>;
   setMapPermissions(map: string, identity: Identity, permissions: SyncPermissions): Promise<void>;
   /**
    * Creates or replaces one item (idempotent) with a TTL in seconds: the server publishes every
-   * pointer itself, as members may only read a group's map.
+   * pointer itself, as members may only read a group's map. 'map-missing' when the map does not
+   * exist (expired or deleted): nothing was written, the caller re-provisions the map.
    */
-  setMapItem(map: string, key: string, data: Record<string, unknown>, ttlSeconds: number): Promise<void>;
+  setMapItem(
+    map: string,
+    key: string,
+    data: Record<string, unknown>,
+    ttlSeconds: number,
+  ): Promise<'written' | 'map-missing'>;
   /** Deletes one item; an item that is already gone counts as done. */
   removeMapItem(map: string, key: string): Promise<'removed' | 'absent'>;
   /** Revokes an identity's access to the map; 'absent' when it had no grant. */

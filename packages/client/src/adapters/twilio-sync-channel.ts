@@ -5,6 +5,7 @@
  */
 import { ConduitError, type PointerChannel } from '@conduit/shared';
 import { SyncClient, type SyncMap, type SyncMapItem } from 'twilio-sync';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../delivery/retry-queue.js';
 
 export interface TwilioSyncChannelOptions {
   /** Fetches a fresh Sync access token (called at connect and whenever the token nears expiry). */
@@ -15,6 +16,8 @@ export interface TwilioSyncChannelOptions {
   connectTimeoutMs?: number;
   /** Receives errors thrown by onItem for live events and failed token refreshes (default: ignored). */
   onError?: (err: unknown) => void;
+  /** Backoff of re-opening a map that was removed (until the server re-provisions it). */
+  reopenBackoff?: BackoffPolicy;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
@@ -24,8 +27,16 @@ const PAGE_SIZE = 100;
 
 type OnItem = (key: string, data: unknown) => void;
 
+/** One live subscription: re-reads its map after a reconnect, re-opens it after a removal. */
+interface Subscription {
+  resync(): void;
+  close(): void;
+}
+
 export class TwilioSyncChannel implements PointerChannel {
   private readonly openMaps = new Set<SyncMap>();
+  private readonly subscriptions = new Set<Subscription>();
+  private everConnected = false;
   private denied = false;
   /** The token expired unrefreshed (the service closed the connection). */
   private expired = false;
@@ -43,6 +54,9 @@ export class TwilioSyncChannel implements PointerChannel {
       else if (state === 'connected') {
         this.denied = false;
         this.expired = false;
+        // A reconnect: items may have been added while away (replay is best effort): re-read.
+        if (this.everConnected) for (const s of this.subscriptions) s.resync();
+        this.everConnected = true;
       }
     });
     client.on('tokenAboutToExpire', () => this.refreshToken());
@@ -68,54 +82,104 @@ export class TwilioSyncChannel implements PointerChannel {
     return channel;
   }
 
+  /**
+   * Delivers every item present and every later change. After a reconnect the map is re-read and
+   * every item delivered again (the caller skips what it already handled). When the map is removed
+   * (expired, or deleted behind the server's back) the subscription re-opens it with backoff until
+   * the server has re-provisioned it, then delivers what it holds.
+   */
   async subscribe(map: string, onItem: OnItem, onRemoved?: (key: string) => void): Promise<() => Promise<void>> {
-    const syncMap = await this.open(map);
+    let current = await this.open(map);
+    let closed = false;
+    let reopenTimer: NodeJS.Timeout | undefined;
     // Live events may arrive while the existing items are paged in: deliver each revision once.
     const delivered = new Map<string, string>();
-    const deliver = (item: SyncMapItem): void => {
-      if (delivered.get(item.key) === item.revision) return;
+    const deliver = (item: SyncMapItem, again = false): void => {
+      if (!again && delivered.get(item.key) === item.revision) return;
       delivered.set(item.key, item.revision);
       onItem(item.key, item.data);
     };
-    const onLive = ({ item }: { item: SyncMapItem }): void => {
+    const guard = (fn: () => void): void => {
       try {
-        deliver(item);
+        fn();
       } catch (err) {
         this.opts.onError?.(err);
       }
     };
-    syncMap.on('itemAdded', onLive);
-    syncMap.on('itemUpdated', onLive);
-    syncMap.on('itemRemoved', ({ key }: { key: string }) => {
-      delivered.delete(key);
-      try {
-        onRemoved?.(key);
-      } catch (err) {
-        this.opts.onError?.(err);
-      }
-    });
-    const unsubscribe = async (): Promise<void> => {
-      this.openMaps.delete(syncMap);
-      syncMap.close();
-    };
-    try {
+    const readAll = async (syncMap: SyncMap, again: boolean): Promise<void> => {
       let page = await this.call(() => syncMap.getItems({ pageSize: PAGE_SIZE }));
       for (;;) {
-        page.items.forEach(deliver);
+        page.items.forEach((item) => deliver(item, again));
         if (!page.hasNextPage) break;
-        const current = page;
-        page = await this.call(() => current.nextPage());
+        const prev = page;
+        page = await this.call(() => prev.nextPage());
       }
+    };
+    const reopen = (attempt: number): void => {
+      if (closed || this.closed) return;
+      reopenTimer = setTimeout(
+        () => {
+          this.open(map)
+            .then(async (syncMap) => {
+              if (closed) return syncMap.close();
+              current = syncMap;
+              attach(syncMap);
+              delivered.clear();
+              await readAll(syncMap, true);
+            })
+            .catch((err: unknown) => {
+              this.opts.onError?.(err);
+              reopen(attempt + 1);
+            });
+        },
+        backoffDelay(attempt, this.opts.reopenBackoff ?? DEFAULT_BACKOFF),
+      );
+      reopenTimer.unref();
+    };
+    const attach = (syncMap: SyncMap): void => {
+      const onLive = ({ item }: { item: SyncMapItem }): void => guard(() => deliver(item));
+      syncMap.on('itemAdded', onLive);
+      syncMap.on('itemUpdated', onLive);
+      syncMap.on('itemRemoved', ({ key }: { key: string }) => {
+        delivered.delete(key);
+        guard(() => onRemoved?.(key));
+      });
+      syncMap.on('removed', () => {
+        this.openMaps.delete(syncMap);
+        reopen(1);
+      });
+    };
+    attach(current);
+    const subscription: Subscription = {
+      resync: () => {
+        if (!closed) readAll(current, true).catch((err: unknown) => this.opts.onError?.(err));
+      },
+      close: () => {
+        closed = true;
+        clearTimeout(reopenTimer);
+        this.openMaps.delete(current);
+        current.close();
+      },
+    };
+    const unsubscribe = async (): Promise<void> => {
+      this.subscriptions.delete(subscription);
+      subscription.close();
+    };
+    try {
+      await readAll(current, false);
     } catch (err) {
       await unsubscribe();
       throw err;
     }
+    this.subscriptions.add(subscription);
     return unsubscribe;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const s of this.subscriptions) s.close();
+    this.subscriptions.clear();
     for (const m of this.openMaps) m.close();
     this.openMaps.clear();
     await shutdown(this.client);

@@ -9,6 +9,7 @@ import { TokenVerifier, type SyncCredentials } from './auth.js';
 import { CdsRouter } from './cds-routes.js';
 import { FaultState, type SyncFaults } from './faults.js';
 import { RestRouter } from './rest-routes.js';
+import { loadSyncState, SyncStateFile } from './persist.js';
 import { SyncStore } from './store.js';
 import { SubscriptionHub } from './subscriptions.js';
 import { TWILSOCK_PATH, TwilsockServer } from './twilsock-server.js';
@@ -21,6 +22,8 @@ export interface SyncEmulatorOptions extends SyncCredentials {
   port?: number;
   /** Service ACL: clients need per-map grants (Permissions REST API) and cannot create objects. */
   aclEnabled?: boolean;
+  /** Where the state is kept across restarts (maps, items, permissions); in memory only without it. */
+  dataFile?: string;
 }
 
 export interface SyncEmulator {
@@ -36,22 +39,29 @@ export interface SyncEmulator {
 const SWEEP_INTERVAL_MS = 200;
 
 export async function startSyncEmulator(opts: SyncEmulatorOptions): Promise<SyncEmulator> {
-  const { host = '127.0.0.1', port = 0, aclEnabled = false, ...creds } = opts;
+  const { host = '127.0.0.1', port = 0, aclEnabled = false, dataFile, ...creds } = opts;
   const twilsockRef: { server?: TwilsockServer } = {};
   const faults = new FaultState(() => twilsockRef.server?.dropAll());
   const access = new Access(aclEnabled);
   const hubRef: { hub?: SubscriptionHub } = {};
+  const fileRef: { file?: SyncStateFile } = {};
   const store = new SyncStore({
     beforeWrite: (sid) => faults.consumeWrite(sid),
     onEvent: (event) => hubRef.hub?.publish(event),
+    onChange: () => fileRef.file?.changed(),
   });
+  if (dataFile !== undefined) {
+    await loadSyncState(store, dataFile);
+    fileRef.file = new SyncStateFile(dataFile, store);
+  }
   const hub = (hubRef.hub = new SubscriptionHub(store, access));
   const twilsock = (twilsockRef.server = new TwilsockServer(
     new TokenVerifier(creds),
     new CdsRouter(store, access, hub),
     hub,
   ));
-  const rest = new RestRouter(store, faults, creds);
+  // A REST write is answered once it is on disk, as the real service's acknowledgement is durable.
+  const rest = new RestRouter(store, faults, creds, () => fileRef.file?.flush() ?? Promise.resolve());
 
   const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
     rest.handle(req, res).catch(() => {
@@ -84,6 +94,7 @@ export async function startSyncEmulator(opts: SyncEmulatorOptions): Promise<Sync
       await twilsock.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await fileRef.file?.flush();
     },
   };
 }

@@ -36,12 +36,15 @@ export class RestRouter {
     private readonly store: SyncStore,
     private readonly faults: FaultState,
     private readonly creds: SyncCredentials,
+    /** Resolves once the writes so far are durable. */
+    private readonly persisted: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let out: RestResponse;
     try {
       out = await this.process(req);
+      if (req.method !== 'GET') await this.persisted();
     } catch (err) {
       if (!(err instanceof SyncApiError)) throw err;
       out = { status: err.status, body: err.toBody(), headers: err.headers };
@@ -175,7 +178,7 @@ export class RestRouter {
         return { status: 200, body: this.permissionResource(obj, identity) };
       }
       case 'DELETE':
-        if (!obj.permissions.delete(identity)) throw notFound('permission');
+        if (!this.store.removePermissions(obj, identity)) throw notFound('permission');
         return { status: 204 };
       default:
         throw methodNotAllowed();

@@ -110,6 +110,8 @@ export interface StoreHooks {
   beforeWrite?: (objectSid: string) => void;
   /** Receives every event after it is recorded. */
   onEvent?: (event: SyncEvent) => void;
+  /** Called after every change to the state, events or not (persistence). */
+  onChange?: () => void;
 }
 
 export class SyncStore {
@@ -144,7 +146,22 @@ export class SyncStore {
     };
     this.bySid.set(obj.sid, obj);
     if (uniqueName !== null) this.byName[type].set(uniqueName, obj);
+    this.hooks.onChange?.();
     return obj;
+  }
+
+  /** Every object, for a snapshot of the whole state. */
+  all(): SyncObject[] {
+    return [...this.bySid.values()];
+  }
+
+  /** Puts back objects from a snapshot; only into an empty store (startup). */
+  restore(objects: readonly SyncObject[]): void {
+    if (this.bySid.size > 0) throw new Error('restore needs an empty store');
+    for (const obj of objects.slice(0, MAX_OBJECTS)) {
+      this.bySid.set(obj.sid, obj);
+      if (obj.uniqueName !== null) this.byName[obj.type].set(obj.uniqueName, obj);
+    }
   }
 
   find(type: ObjectType, sidOrName: string): SyncObject | undefined {
@@ -178,6 +195,7 @@ export class SyncStore {
   setTtl(obj: SyncObject, ttl: number): void {
     this.hooks.beforeWrite?.(obj.sid);
     obj.expiresAt = expiry(ttl, Date.now()) ?? null;
+    this.hooks.onChange?.();
   }
 
   /**
@@ -258,6 +276,14 @@ export class SyncStore {
       throw badRequest('Too many permissions on this object', 54010);
     }
     obj.permissions.set(identity, perms);
+    this.hooks.onChange?.();
+  }
+
+  /** False when the identity had no grant. */
+  removePermissions(obj: SyncObject, identity: string): boolean {
+    if (!obj.permissions.delete(identity)) return false;
+    this.hooks.onChange?.();
+    return true;
   }
 
   /** Deletes expired items (with removal events) and expired objects. */
@@ -343,6 +369,7 @@ export class SyncStore {
     obj.events.push(event);
     if (obj.events.length > EVENT_LOG_LENGTH) obj.events.splice(0, obj.events.length - EVENT_LOG_LENGTH);
     this.hooks.onEvent?.(event);
+    this.hooks.onChange?.();
     return event;
   }
 }

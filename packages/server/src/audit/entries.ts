@@ -89,6 +89,31 @@ export function strayItemRemoved(e: { map: string; key: string; at: Date; ledger
   return { type: 'stray-item-removed', at: e.at.toISOString(), map: e.map, itemKey: e.key, ledgerState: e.ledgerState };
 }
 
+/**
+ * The server healed Sync: re-provisioned a group's missing map (with `grants` read-only grants) or
+ * re-published a pending pointer's missing item, on publish or in the reconciler's healing pass.
+ */
+export function syncHealed(e: {
+  what: 'map' | 'item';
+  groupId: string;
+  map: string;
+  itemKey?: string;
+  trigger: 'publish' | 'reconcile';
+  grants?: number;
+  at: Date;
+}): AuditEntry {
+  return {
+    type: 'sync-healed',
+    at: e.at.toISOString(),
+    what: e.what,
+    groupId: e.groupId,
+    map: e.map,
+    trigger: e.trigger,
+    ...(e.itemKey === undefined ? {} : { itemKey: e.itemKey }),
+    ...(e.grants === undefined ? {} : { grants: e.grants }),
+  };
+}
+
 /** A receiving endpoint reported that a pointer vanished, changed, failed verification or is unknown. */
 export function pointerAnomaly(e: {
   pointerId: string;

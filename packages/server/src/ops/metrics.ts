@@ -26,6 +26,7 @@ export class DeliveryMetrics implements DeliveryObserver {
   private readonly failures: Counter;
   private readonly expired: Counter;
   private readonly reconciled: Counter<'action'>;
+  private readonly heals: Counter<'what'>;
   private readonly ackToPurge: Histogram;
   private readonly queues = new Set<QueueCountsSource>();
 
@@ -69,6 +70,12 @@ export class DeliveryMetrics implements DeliveryObserver {
       name: 'conduit_reconciler_actions_total',
       help: 'Reconciler work: orphan Sync items removed, lost purges re-enqueued.',
       labelNames: ['action'],
+      registers,
+    });
+    this.heals = new Counter({
+      name: 'conduit_sync_heals_total',
+      help: 'Sync healed by the server: missing maps re-provisioned, their grants restored, pending items re-published.',
+      labelNames: ['what'],
       registers,
     });
     this.ackToPurge = new Histogram({
@@ -126,6 +133,10 @@ export class DeliveryMetrics implements DeliveryObserver {
   onReconciled(e: { orphansRemoved: number; requeued: number }): void {
     this.reconciled.inc({ action: 'orphan-removed' }, e.orphansRemoved);
     this.reconciled.inc({ action: 'requeued' }, e.requeued);
+  }
+
+  onSyncHealed(e: { what: 'map' | 'permissions' | 'item'; count?: number }): void {
+    this.heals.inc({ what: e.what }, e.count ?? 1);
   }
 
   /** Adds a queue to the depth gauges until the returned function is called. */

@@ -20,6 +20,7 @@ import { LocalSyncHttpClient } from '../adapters/twilio/local-http-client.js';
 import { TwilioSyncAdmin } from '../adapters/twilio/twilio-sync-admin.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { verifyLines } from '../audit/chain.js';
+import { GroupRepository } from '../redis/groups.js';
 import { createKeys } from '../redis/keys.js';
 import { PointerLedger } from '../redis/pointers.js';
 import { SyncWriteBudget } from '../redis/token-bucket.js';
@@ -343,7 +344,18 @@ describe('backstops', () => {
     await redis.zadd(keys.purgingPointers(), Date.now() - 60_000, lost);
 
     const result = await reconcile(
-      { syncAdmin: admin, ledger, budget, audit, queue, tuning, observer, logger },
+      {
+        syncAdmin: admin,
+        ledger,
+        budget,
+        audit,
+        queue,
+        tuning,
+        observer,
+        logger,
+        groups: new GroupRepository(redis, keys),
+        itemTtlSeconds: 3600,
+      },
       0,
       new Date(Date.now() + 1_000),
     );

@@ -28,7 +28,15 @@ export interface DeliveryObserver {
   /** The sweeper forced `count` pointers older than the maximum age to purge. */
   onExpired?(e: { count: number }): void;
   /** One reconciler pass: stray Sync items deleted, lost purges re-enqueued. */
-  onReconciled?(e: { orphansRemoved: number; requeued: number; mapsScanned: number }): void;
+  onReconciled?(e: {
+    orphansRemoved: number;
+    requeued: number;
+    mapsScanned: number;
+    mapsHealed: number;
+    itemsHealed: number;
+  }): void;
+  /** Sync was healed: a missing map re-provisioned, `count` grants restored, or an item re-published. */
+  onSyncHealed?(e: { what: 'map' | 'permissions' | 'item'; count?: number }): void;
 }
 
 /** Wraps every hook so a throwing observer is logged and ignored. */
@@ -52,5 +60,6 @@ export function safeObserver(observer: DeliveryObserver | undefined, logger: Log
     onPurgeFailed: wrap('onPurgeFailed'),
     onExpired: wrap('onExpired'),
     onReconciled: wrap('onReconciled'),
+    onSyncHealed: wrap('onSyncHealed'),
   };
 }

@@ -9,6 +9,7 @@ import { strayItemRemoved } from '../audit/entries.js';
 import type { PointerLedger } from '../redis/pointers.js';
 import type { SyncWriteBudget } from '../redis/token-bucket.js';
 import type { DeliveryObserver } from './events.js';
+import { healItems, healMaps, type HealingDeps } from './healing-pass.js';
 import { completePurge } from './purge-worker.js';
 import { PURGE_JOB, purgeJobOptions, type PurgeJobData, type PurgeTuning } from './queue.js';
 
@@ -47,7 +48,7 @@ export async function sweepExpired(
   return expired;
 }
 
-export interface ReconcileDeps {
+export interface ReconcileDeps extends HealingDeps {
   syncAdmin: SyncAdmin;
   ledger: PointerLedger;
   budget: SyncWriteBudget;
@@ -62,33 +63,52 @@ export interface ReconcileResult {
   mapsScanned: number;
   orphansRemoved: number;
   requeued: number;
+  /** Healing: missing maps re-provisioned, missing items of pending pointers re-published. */
+  mapsHealed: number;
+  itemsHealed: number;
 }
 
 /**
  * Compares Sync with the ledger. Items older than the grace period are deleted when the ledger
  * does not account for them (no entry: a crashed client or an item nobody registered) or no
  * longer does (purged/expired/failed: published after its purge, or the purge gave up). Ledger
- * entries stuck in 'purging' whose job is gone are re-enqueued.
+ * entries stuck in 'purging' whose job is gone are re-enqueued. Then it heals what Sync lost
+ * (healing-pass.ts): missing maps of ready groups, missing items of pending pointers.
  */
 export async function reconcile(deps: ReconcileDeps, graceSeconds: number, now = new Date()): Promise<ReconcileResult> {
   const cutoff = new Date(now.getTime() - graceSeconds * 1000);
-  const result: ReconcileResult = { mapsScanned: 0, orphansRemoved: 0, requeued: 0 };
+  const result: ReconcileResult = { mapsScanned: 0, orphansRemoved: 0, requeued: 0, mapsHealed: 0, itemsHealed: 0 };
+  const existing = new Set<string>();
   for await (const maps of deps.syncAdmin.listMaps()) {
     for (const map of maps) {
       if (!map.uniqueName?.startsWith(MAP_PREFIX)) continue;
+      existing.add(map.uniqueName);
       result.mapsScanned += 1;
-      result.orphansRemoved += await reconcileMap(deps, map.uniqueName, cutoff);
+      const { removed, present } = await reconcileMap(deps, map.uniqueName, cutoff);
+      result.orphansRemoved += removed;
+      if (present)
+        result.itemsHealed += await healItems(deps, map.uniqueName.slice(MAP_PREFIX.length), present, cutoff);
     }
   }
   result.requeued = await requeueLost(deps, cutoff);
+  const healed = await healMaps(deps, existing, cutoff);
+  result.mapsHealed = healed.mapsHealed;
+  result.itemsHealed += healed.itemsHealed;
   deps.observer.onReconciled(result);
   return result;
 }
 
-async function reconcileMap(deps: ReconcileDeps, map: string, cutoff: Date): Promise<number> {
+/** Removes the map's stray items; `present` is every key the map holds (null when not all were read). */
+async function reconcileMap(
+  deps: ReconcileDeps,
+  map: string,
+  cutoff: Date,
+): Promise<{ removed: number; present: Set<string> | null }> {
   let removed = 0;
+  const present = new Set<string>();
   for await (const items of deps.syncAdmin.listMapItems(map)) {
     for (const item of items) {
+      present.add(item.key);
       if (item.dateCreated >= cutoff) continue;
       const state = PointerId.safeParse(item.key).success ? await deps.ledger.stateOf(item.key) : null;
       if (state === 'pending' || state === 'purging') continue;
@@ -105,11 +125,12 @@ async function reconcileMap(deps: ReconcileDeps, map: string, cutoff: Date): Pro
         if (err instanceof SyncRateLimitedError) await deps.budget.pause(map, err.retryAfterMs ?? 1000);
         // The next pass picks it up again.
         deps.logger.warn({ err, map }, 'reconciler could not remove a stray Sync item');
-        return removed;
+        // The listing stopped early: its keys are incomplete, so nothing in this map is healed now.
+        return { removed, present: null };
       }
     }
   }
-  return removed;
+  return { removed, present };
 }
 
 async function requeueLost(deps: ReconcileDeps, cutoff: Date): Promise<number> {

@@ -94,6 +94,17 @@ export class GroupRepository {
     for (const p of participants) pipeline.sadd(this.keys.identityGroups(p), groupId);
     await pipeline.exec();
     await this.redis.hset(this.keys.group(groupId), 'state', 'ready');
+    await this.redis.sadd(this.keys.readyGroups(), groupId);
+  }
+
+  /** Walks the ready groups (SSCAN: bounded batches; groups made ready before the index are missed). */
+  async *readyGroups(): AsyncGenerator<string[]> {
+    let cursor = '0';
+    do {
+      const [next, ids] = await this.redis.sscan(this.keys.readyGroups(), cursor, 'COUNT', 500);
+      cursor = next;
+      if (ids.length > 0) yield ids;
+    } while (cursor !== '0');
   }
 
   /** Removes a (non-owner) member; false when it was not a member. */

@@ -44,6 +44,8 @@ export interface Keys {
   groupEpoch(groupId: string): string;
   /** Set of groups an identity participates in. */
   identityGroups(identity: string): string;
+  /** Set of ready groups: the reconciler's healing pass re-provisions their maps when missing. */
+  readyGroups(): string;
   /** Audit chain records (list) and its head {seq, hash} (hash). */
   auditLog(): string;
   auditHead(): string;
@@ -91,6 +93,7 @@ export function createKeys(prefix: string): Keys {
     purgingPointers: () => `${prefix}ptrs:purging`,
     groupEpoch: (groupId) => `${prefix}grp:${groupId}:epoch`,
     identityGroups: (identity) => `${prefix}idgrp:${identity}`,
+    readyGroups: () => `${prefix}groups:ready`,
     auditLog: () => `${prefix}audit`,
     auditHead: () => `${prefix}audit:head`,
     auditPending: () => `${prefix}audit:pending`,

@@ -11,11 +11,13 @@ end
 `;
 
 // The one way out of 'pending': indexes move and the outbox gets the id, in the same step, so a
-// purge can only be lost together with the whole ledger entry.
+// purge can only be lost together with the whole ledger entry. The kept item copy (KEEP_ITEM) goes:
+// nothing re-publishes a pointer past 'pending'.
 const TO_PURGING = `${NOW_MS}
 local function to_purging(pointerId, reason)
   local now = now_ms()
   redis.call('HSET', KEYS[1], 'state', 'purging', 'reason', reason, 'purgingAt', string.format('%d', now))
+  redis.call('HDEL', KEYS[1], 'item')
   redis.call('ZREM', KEYS[5], pointerId)
   redis.call('ZREM', KEYS[6], pointerId)
   redis.call('ZADD', KEYS[7], now, pointerId)
@@ -138,5 +140,13 @@ if redis.call('HGET', KEYS[1], 'state') ~= 'purging' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'failed', 'failedAt', ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('RPUSH', KEYS[3], ARGV[3])
+return 1
+`;
+
+// KEYS: pointer hash. ARGV: the published Sync item's JSON. Kept only while the pointer is pending
+// (the healing pass re-publishes it from here when its Sync item or map is gone).
+export const KEEP_ITEM = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'item', ARGV[1])
 return 1
 `;

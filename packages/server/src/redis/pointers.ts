@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { Endpoint } from '@conduit/shared';
-import { endpointKey, parseEndpointKey } from '@conduit/shared';
+import { endpointKey, MAX_POINTER_BYTES, parseEndpointKey } from '@conduit/shared';
 import { newEntryId, pendingItem } from '../audit/pending.js';
 import type { Keys } from './keys.js';
-import { ACK, DROP, EXPIRE, MARK_FAILED, MARK_PURGED, REGISTER } from './pointer-scripts.js';
+import { ACK, DROP, EXPIRE, KEEP_ITEM, MARK_FAILED, MARK_PURGED, REGISTER } from './pointer-scripts.js';
 import { defineScript } from './script.js';
 
 /**
@@ -69,6 +69,7 @@ export class PointerLedger {
   private readonly expireScript;
   private readonly markPurgedScript;
   private readonly markFailedScript;
+  private readonly keepItemScript;
 
   constructor(
     private readonly redis: Redis,
@@ -82,6 +83,7 @@ export class PointerLedger {
     this.expireScript = defineScript<number>(redis, 'conduitExpirePointer', 8, EXPIRE);
     this.markPurgedScript = defineScript<number[]>(redis, 'conduitMarkPurged', 3, MARK_PURGED);
     this.markFailedScript = defineScript<number>(redis, 'conduitMarkFailed', 3, MARK_FAILED);
+    this.keepItemScript = defineScript<number>(redis, 'conduitKeepItem', 1, KEEP_ITEM);
   }
 
   private scriptKeys(pointerId: string, groupId: string): string[] {
@@ -241,6 +243,36 @@ export class PointerLedger {
       return false;
     this.onAuditEnqueued();
     return true;
+  }
+
+  /**
+   * Keeps the Sync item JSON the server publishes (at most MAX_POINTER_BYTES, serializePointer's
+   * bound) with the pending pointer, so it can be re-published if Sync loses it. False when the
+   * pointer is no longer pending.
+   */
+  async keepPublished(pointerId: string, itemJson: string): Promise<boolean> {
+    if (Buffer.byteLength(itemJson) > MAX_POINTER_BYTES) throw new Error('pointer item too large to keep');
+    return (await this.keepItemScript([this.keys.pointer(pointerId)], [itemJson])) === 1;
+  }
+
+  /** What re-publishing needs: null when the entry is gone or no item was kept. */
+  async published(
+    pointerId: string,
+  ): Promise<{ groupId: string; state: PointerStateName | null; createdAt: string; itemJson: string } | null> {
+    const [groupId, state, createdAt, itemJson] = await this.redis.hmget(
+      this.keys.pointer(pointerId),
+      'groupId',
+      'state',
+      'createdAt',
+      'item',
+    );
+    if (!groupId || !createdAt || !itemJson) return null;
+    return {
+      groupId,
+      state: state && STATES.includes(state) ? (state as PointerStateName) : null,
+      createdAt,
+      itemJson,
+    };
   }
 
   async groupOf(pointerId: string): Promise<string | null> {

@@ -26,7 +26,7 @@ import { apiCaller } from '../testing/http.js';
 class CountingSyncAdmin extends FakeSyncAdmin {
   readonly calls = { ensureMap: 0, setMapPermissions: 0, setMapItem: 0, removeMapItem: 0 };
 
-  override async ensureMap(name: string): Promise<void> {
+  override async ensureMap(name: string): Promise<'created' | 'exists'> {
     this.calls.ensureMap += 1;
     return super.ensureMap(name);
   }
@@ -34,7 +34,7 @@ class CountingSyncAdmin extends FakeSyncAdmin {
     this.calls.setMapPermissions += 1;
     return super.setMapPermissions(...args);
   }
-  override async setMapItem(...args: Parameters<FakeSyncAdmin['setMapItem']>): Promise<void> {
+  override async setMapItem(...args: Parameters<FakeSyncAdmin['setMapItem']>): Promise<'written' | 'map-missing'> {
     this.calls.setMapItem += 1;
     return super.setMapItem(...args);
   }

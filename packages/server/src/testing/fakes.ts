@@ -122,18 +122,26 @@ export class FakeSyncAdmin implements SyncAdmin {
   readonly removeScript: ('removed' | 'absent' | Error)[] = [];
   failEnsureMap = false;
 
-  async ensureMap(uniqueName: string): Promise<void> {
+  async ensureMap(uniqueName: string): Promise<'created' | 'exists'> {
     if (this.failEnsureMap) throw new Error('sync down');
+    if (this.maps.has(uniqueName)) return 'exists';
     this.maps.add(uniqueName);
+    return 'created';
   }
 
   async setMapPermissions(map: string, identity: string, permissions: SyncPermissions): Promise<void> {
     this.permissions.set(`${map}/${identity}`, permissions);
   }
 
-  async setMapItem(map: string, key: string, data: Record<string, unknown>, ttlSeconds: number): Promise<void> {
+  async setMapItem(
+    map: string,
+    key: string,
+    data: Record<string, unknown>,
+    ttlSeconds: number,
+  ): Promise<'written' | 'map-missing'> {
     if (this.failSetItem) throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'sync down');
     this.items.set(`${map}/${key}`, { data, ttlSeconds });
+    return 'written';
   }
 
   async removeMapItem(map: string, key: string): Promise<'removed' | 'absent'> {

@@ -66,12 +66,13 @@ export class TwilioSyncAdmin implements SyncAdmin {
     this.service = client.sync.v1.services(opts.serviceSid);
   }
 
-  async ensureMap(uniqueName: string): Promise<void> {
+  async ensureMap(uniqueName: string): Promise<'created' | 'exists'> {
     checkName(uniqueName);
     try {
       await this.service.syncMaps.create({ uniqueName });
+      return 'created';
     } catch (err) {
-      if (restStatus(err) === 409) return; // 54301: it exists already
+      if (restStatus(err) === 409) return 'exists'; // 54301: it exists already
       throw translate(err);
     }
   }
@@ -105,18 +106,26 @@ export class TwilioSyncAdmin implements SyncAdmin {
   }
 
   /** Create; when the key exists already (a retried publish), replace its data and TTL. */
-  async setMapItem(map: string, key: string, data: Record<string, unknown>, ttlSeconds: number): Promise<void> {
+  async setMapItem(
+    map: string,
+    key: string,
+    data: Record<string, unknown>,
+    ttlSeconds: number,
+  ): Promise<'written' | 'map-missing'> {
     checkName(map);
     checkName(key);
     const items = this.service.syncMaps(map).syncMapItems;
     try {
       await items.create({ key, data, itemTtl: ttlSeconds });
-      return;
+      return 'written';
     } catch (err) {
-      if (restStatus(err) !== 409) throw translate(err); // 54208: the key exists: replace it
+      const status = restStatus(err);
+      if (status === 404) return 'map-missing'; // 20404: no such map
+      if (status !== 409) throw translate(err); // 54208: the key exists: replace it
     }
     try {
       await items(key).update({ data, itemTtl: ttlSeconds });
+      return 'written';
     } catch (err) {
       throw translate(err);
     }

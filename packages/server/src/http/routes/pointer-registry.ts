@@ -2,6 +2,7 @@ import { ConduitError, endpointKey, serializePointer, syncMapOf } from '@conduit
 import type { AnyPointer, Endpoint, PointerRegistration, PointerState } from '@conduit/shared';
 import { participantsOf } from '../../redis/groups.js';
 import type { PointerBinding } from '../../redis/pointers.js';
+import { setItemHealing } from '../../sync/heal.js';
 import { requireMembership } from '../access.js';
 import type { AppContext } from '../context.js';
 
@@ -56,13 +57,17 @@ export async function registerPointer(
 /**
  * Writes the pointer's Sync item while the ledger still wants it ('pending'): a later state means
  * the copy was (being) deleted and must not come back. The item is built by the caller from the
- * validated registration. Sync failures are 503s: the sender's retry publishes again.
+ * validated registration and kept in the ledger first, for re-publishing should Sync lose it; a
+ * missing map is re-provisioned (healed) on the way. Sync failures are 503s: the sender's retry
+ * publishes again.
  */
 export async function publishPointer(ctx: AppContext, reg: PointerRegistration, item: AnyPointer): Promise<void> {
   if (reg.state !== 'pending') return;
-  const data = JSON.parse(serializePointer(item)) as Record<string, unknown>;
+  const json = serializePointer(item);
+  if (!(await ctx.ledger.keepPublished(reg.pointerId, json))) return;
+  const data = JSON.parse(json) as Record<string, unknown>;
   try {
-    await ctx.syncAdmin.setMapItem(reg.syncMap, reg.itemKey, data, reg.itemTtlSeconds);
+    await setItemHealing(ctx, reg.groupId, reg.itemKey, data, reg.itemTtlSeconds, 'publish');
   } catch (cause) {
     if (cause instanceof ConduitError && cause.code === 'DEPENDENCY_UNAVAILABLE') throw cause;
     ctx.logger.error({ err: cause, pointerId: reg.pointerId }, 'publishing a pointer failed');
