@@ -239,6 +239,7 @@ export async function run(log) {
       '600',
       '--out',
       join(dir, 'big-in'),
+      '--mkdir',
     ]);
     const received = await readdir(join(dir, 'big-in'));
     if (received.length !== 1) throw new Error('the 1 GiB file was not received');

@@ -19,6 +19,7 @@ import {
   recordingProxy,
   type RecordingProxy,
 } from './support/adversary.js';
+import { clientOn } from './support/stack-client.js';
 
 // Issue 10, D: the server (or whoever reads its traffic and its Redis) never gets the password or
 // anything a dictionary attack could be run against cheaply. Real stack, unmodified SDKs.
@@ -31,14 +32,7 @@ describe('adversary: a server that records everything it receives and stores', (
   const clients: ConduitClient[] = [];
 
   const open = async (identity: string, device: string, serverUrl = proxy.url) => {
-    const client = await ConduitClient.open({
-      serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
-    });
+    const client = await ConduitClient.open({ ...clientOn(stack, join(dir, device), identity), serverUrl });
     clients.push(client);
     return client;
   };

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient, type ReceivedFile, type TransferProgress } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import type { ConduitError } from '@conduit/shared';
+import { clientOn } from './support/stack-client.js';
 
 // Issue 10 G: a receiver's output folder may be shared with someone hostile (a synced folder, a
 // world-writable drop). Links planted there must never redirect where plaintext is written: the
@@ -36,14 +37,7 @@ describe('adversary: symbolic links planted in the receiver’s output folder', 
   const clients: ConduitClient[] = [];
 
   const open = async (identity: string, device: string, password: string) => {
-    const client = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
-    });
+    const client = await ConduitClient.open(clientOn(stack, join(dir, device), identity));
     clients.push(client);
     await client.register(password);
     return client;

@@ -16,6 +16,7 @@ import { startLocalStack, type LocalStack, type VirgilAppCredentials } from '@co
 import { VirgilTokenIssuer } from '../../packages/server/src/adapters/virgil/virgil-token-issuer.js';
 import { closeEThree, initVirgilWasm, openEThree } from '../../packages/client/src/crypto/e3kit.js';
 import { signKeyTransition } from '../../packages/client/src/trust/key-transition.js';
+import { clientOn } from './support/stack-client.js';
 
 // Issue 10 C on the real local stack with the unmodified SDKs: an attacker with the server's power
 // (the Virgil app key) publishes a new card for bob through the directory's own API. alice's
@@ -39,12 +40,7 @@ describe('adversary: a card replaced through the directory', () => {
 
   const open = async (identity: string, device: string, password: string) => {
     const client = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
+      ...clientOn(stack, join(dir, device), identity),
       keyPassword: async () => password,
     });
     clients.push(client);

@@ -9,6 +9,7 @@ import { ConduitClient, HttpClient, type SentFile } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { processMetrics, TwilioSyncAdmin } from '@conduit/server';
 import { ConduitError, envelopeSha256, objectKeyOf, syncMapOf, type PointerV1 } from '@conduit/shared';
+import { clientOn } from './support/stack-client.js';
 
 // Issue 10, part A/B: a hostile member and a compromised server against pointer integrity and
 // delivery receipts, on the real local stack with the unmodified SDKs (e3kit-node, twilio-sync,
@@ -28,14 +29,7 @@ describe('adversary: pointers and receipts', () => {
   const PW = { alice: 'alice password 1', bob: 'bob password 12', mallory: 'mallory password' };
 
   const open = async (identity: string, device: string) => {
-    const client = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
-    });
+    const client = await ConduitClient.open(clientOn(stack, join(dir, device), identity));
     clients.push(client);
     return client;
   };

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { DEVICE_HEADER, syncMapOf } from '@conduit/shared';
+import { clientOn } from './support/stack-client.js';
 
 // Issue 10 F: authorisation before side effects, on the real local stack. Every mutating route
 // (and every read that would reveal existence) is called by three callers that must not act on
@@ -113,14 +114,7 @@ describe('adversary: a non-member, a removed member and a revoked device act on 
   let ctx: Omit<Ctx, 'caller'>;
 
   const open = async (identity: string, device: string, password: string, create = true) => {
-    const client = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
-    });
+    const client = await ConduitClient.open(clientOn(stack, join(dir, device), identity));
     clients.push(client);
     await (create ? client.register(password) : client.login(password));
     return client;

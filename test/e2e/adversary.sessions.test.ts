@@ -8,6 +8,7 @@ import { runAccountCommand } from '@conduit/server';
 import { ConduitError } from '@conduit/shared';
 import { HttpClient } from '../../packages/client/src/api/http-client.js';
 import { login } from '../../packages/client/src/auth/opaque-client.js';
+import { clientOn } from './support/stack-client.js';
 
 // Issue 10, E: a password change, an operator's lock or a device revocation ends sessions at once,
 // on every route and on the Virgil/Sync token routes; reserved names need the operator's code.
@@ -19,14 +20,7 @@ describe('adversary: sessions that should have ended, names that should not be t
   const clients: ConduitClient[] = [];
 
   const open = async (identity: string, device: string) => {
-    const client = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
-    });
+    const client = await ConduitClient.open(clientOn(stack, join(dir, device), identity));
     clients.push(client);
     return client;
   };

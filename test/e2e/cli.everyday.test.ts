@@ -7,6 +7,7 @@ import { ConduitClient } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { runCli } from './support/cli.js';
 import { runCliOnPty } from './support/pty.js';
+import { clientOn } from './support/stack-client.js';
 
 // Issue 11 item 13: `send` of several files and of standard input, `received`, `whoami`.
 describe('everyday CLI commands', () => {
@@ -24,15 +25,7 @@ describe('everyday CLI commands', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'conduit-everyday-'));
     stack = await startLocalStack({ dataDir: join(dir, 'stack') });
-    const open = (who: 'alice' | 'bob') =>
-      ConduitClient.open({
-        serverUrl: stack.serverUrl,
-        home: join(dir, `${who}-home`),
-        identity: who,
-        virgilApiUrl: stack.virgilApiUrl,
-        virgilServicePublicKey: stack.virgilServicePublicKey,
-        twilsockUri: stack.twilsockUri,
-      });
+    const open = (who: 'alice' | 'bob') => ConduitClient.open(clientOn(stack, join(dir, `${who}-home`), who));
     const bob = await open('bob');
     await bob.register(PW.bob);
     await bob.close();
@@ -154,12 +147,7 @@ describe('everyday CLI commands', () => {
     });
     await new Promise((r) => setTimeout(r, 3000)); // receiving (its first check found bob listed)
     const alice = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, 'alice-home'),
-      identity: 'alice',
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
+      ...clientOn(stack, join(dir, 'alice-home'), 'alice'),
       keyPassword: async () => PW.alice,
     });
     const removedAt = Date.now();

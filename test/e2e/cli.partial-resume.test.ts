@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { CLI, runCli } from './support/cli.js';
+import { clientOn } from './support/stack-client.js';
 
 const MiB = 1024 * 1024;
 const DAY = 24 * 60 * 60 * 1000;
@@ -22,15 +23,7 @@ describe('interrupted downloads: resumed, or removed once abandoned', () => {
   const env = () => ({ ...stack.clientEnv, CONDUIT_HOME: join(dir, 'home'), CONDUIT_PASSWORD: PW.bob });
   const downloads = () => join(dir, 'home', 'bob', 'downloads');
   const open = (who: keyof typeof PW) =>
-    ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, 'home'),
-      identity: who,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
-      keyPassword: async () => PW[who],
-    });
+    ConduitClient.open({ ...clientOn(stack, join(dir, 'home'), who), keyPassword: async () => PW[who] });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'conduit-partial-e2e-'));

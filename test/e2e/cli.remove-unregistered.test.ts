@@ -10,6 +10,7 @@ import { startLocalStack, type LocalStack, type VirgilAppCredentials } from '@co
 import { VirgilTokenIssuer } from '../../packages/server/src/adapters/virgil/virgil-token-issuer.js';
 import { closeEThree, openEThree } from '../../packages/client/src/crypto/e3kit.js';
 import { runCli } from './support/cli.js';
+import { clientOn } from './support/stack-client.js';
 
 // Issue 11 item 9: a member whose key is gone (it unregistered: no card in the directory) can
 // still be removed, with a new key epoch sealed for the remaining participants only.
@@ -21,12 +22,7 @@ describe('removing a member who unregistered', () => {
   const clients: ConduitClient[] = [];
   const open = async (who: Who) => {
     const client = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, `${who}-home`),
-      identity: who,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
+      ...clientOn(stack, join(dir, `${who}-home`), who),
       keyPassword: async () => PW[who],
     });
     clients.push(client);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { objectKeyOf, syncMapOf, type PointerStatus } from '@conduit/shared';
+import { clientOn } from './support/stack-client.js';
 
 // The demo flow on the real local stack: unmodified e3kit-node, twilio-sync, twilio and AWS SDK
 // against the Virgil directory, the Sync emulator, s3rver and Redis. Nothing is mocked.
@@ -18,14 +19,7 @@ describe('end to end: sharing a file through the local stack', () => {
   const clients: ConduitClient[] = [];
 
   const open = async (identity: string, device: string) => {
-    const client = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
-    });
+    const client = await ConduitClient.open(clientOn(stack, join(dir, device), identity));
     clients.push(client);
     return client;
   };

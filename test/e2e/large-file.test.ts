@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { MAX_ENVELOPE_CHARS, objectKeyOf } from '@conduit/shared';
+import { clientOn } from './support/stack-client.js';
 
 /**
  * Large files through the real local stack, each transfer in its own `conduit` CLI process:
@@ -64,13 +65,8 @@ describe('end to end: large files', () => {
 
   const openClient = (identity: keyof typeof PASSWORDS) =>
     ConduitClient.open({
+      ...clientOn(stack, join(dir, 'home'), identity),
       keyPassword: async () => PASSWORDS[identity],
-      serverUrl: stack.serverUrl,
-      home: join(dir, 'home'),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
     });
 
   const env = () => ({ ...process.env, ...stack.clientEnv, CONDUIT_HOME: join(dir, 'home') });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient, EncryptedKeyStore, HttpClient, type SentFile } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { envelopeSha256, objectKeyOf } from '@conduit/shared';
+import { clientOn } from './support/stack-client.js';
 
 // Identity, device and group lifecycle on the real local stack (unmodified e3kit-node against the
 // Virgil directory, Sync emulator, s3rver, Redis). Steps build on each other, in order.
@@ -32,12 +33,7 @@ describe('end to end: identities, devices and groups', () => {
 
   const open = async (identity: string, device: string, keyPassword?: string) => {
     const client = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
+      ...clientOn(stack, join(dir, device), identity),
       keyPassword: keyPassword === undefined ? undefined : async () => keyPassword,
     });
     clients.push(client);

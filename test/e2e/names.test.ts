@@ -11,6 +11,7 @@ import { DEVICE_HEADER, DisplayName, type GroupView } from '@conduit/shared';
 import { closeEThree, openEThree } from '../../packages/client/src/crypto/e3kit.js';
 import { sealName } from '../../packages/client/src/names/sealed-name.js';
 import { dumpRedis } from './support/adversary.js';
+import { clientOn } from './support/stack-client.js';
 
 // Issue 11 item 8 on the real local stack: group names sealed for the members by the owner,
 // device names sealed by the identity for itself, and both accepted wherever the CLI takes an id.
@@ -29,12 +30,7 @@ describe('names of groups and devices', () => {
 
   const open = async (identity: keyof typeof PW, device: string) => {
     const client = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
+      ...clientOn(stack, join(dir, device), identity),
       keyPassword: async () => PW[identity],
     });
     clients.push(client);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient, type ReceivedFile } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import type { ConduitError } from '@conduit/shared';
+import { clientOn } from './support/stack-client.js';
 
 /**
  * The API as the receiver reaches it, through a TCP relay the test can take down and bring back
@@ -55,14 +56,7 @@ describe('a receiver running through an API outage', () => {
   const clients: ConduitClient[] = [];
 
   const open = async (identity: string, device: string, serverUrl: string) => {
-    const client = await ConduitClient.open({
-      serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
-    });
+    const client = await ConduitClient.open({ ...clientOn(stack, join(dir, device), identity), serverUrl });
     clients.push(client);
     return client;
   };

@@ -9,6 +9,7 @@ import { ConduitClient } from '@conduit/client';
 import type { JsonValue, RecordEntry, RecordsClient, WrittenRecord } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { syncMapOf, type GroupView } from '@conduit/shared';
+import { clientOn } from './support/stack-client.js';
 
 // Records sync on the real local stack (unmodified e3kit-node, twilio-sync, AWS SDK against the
 // Virgil directory, the Sync emulator, s3rver and Redis): four endpoints, three identities, one
@@ -27,14 +28,7 @@ describe('end to end: records sync', () => {
   const stops: (() => Promise<void>)[] = [];
 
   const open = async (identity: string, device: string) => {
-    const client = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
-    });
+    const client = await ConduitClient.open(clientOn(stack, join(dir, device), identity));
     clients.push(client);
     return client;
   };

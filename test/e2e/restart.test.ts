@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient, type SentFile } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { syncMapOf, type PointerStatus } from '@conduit/shared';
+import { clientOn } from './support/stack-client.js';
 
 // Issue 11, item 1: the WHOLE local stack (API, worker, Sync emulator, s3rver, Virgil directory)
 // stopped and started again on the same data folder, between a send and its receipt and between
@@ -21,14 +22,7 @@ describe('restart of the whole local stack', () => {
   const PW = { alice: 'alice password 1', bob: 'bob password 12' };
 
   const open = async (identity: string, device: string) => {
-    const client = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
-    });
+    const client = await ConduitClient.open(clientOn(stack, join(dir, device), identity));
     clients.push(client);
     return client;
   };

@@ -8,6 +8,7 @@ import { ConduitClient } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { processMetrics } from '@conduit/server';
 import { syncMapOf, type PointerStatus } from '@conduit/shared';
+import { clientOn } from './support/stack-client.js';
 
 // Issue 11, item 1b: Sync loses a group's map or a pending item behind the server's back (an
 // operator with the account's credentials deletes it through the Sync REST API). The server
@@ -22,14 +23,7 @@ describe('Sync healing on the local stack', () => {
   const clients: ConduitClient[] = [];
 
   const open = async (identity: string, device: string) => {
-    const client = await ConduitClient.open({
-      serverUrl: stack.serverUrl,
-      home: join(dir, device),
-      identity,
-      virgilApiUrl: stack.virgilApiUrl,
-      virgilServicePublicKey: stack.virgilServicePublicKey,
-      twilsockUri: stack.twilsockUri,
-    });
+    const client = await ConduitClient.open(clientOn(stack, join(dir, device), identity));
     clients.push(client);
     return client;
   };
