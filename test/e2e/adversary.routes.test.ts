@@ -77,6 +77,7 @@ const ROUTES: Route[] = [
     body: (c) => ({ pointerId: c.pointerId, kind: 'vanished', code: 'POINTER_NOT_FOUND' }),
   },
   { method: 'GET', path: (c) => `/v1/groups/${c.groupId}/members/${c.member}/devices` },
+  { method: 'POST', path: (c) => `/v1/groups/${c.groupId}/sync` },
   { method: 'GET', path: (c) => `/v1/pointers/${c.pointerId}`, keyedBy: 'pointer' },
   {
     method: 'POST',

@@ -129,6 +129,17 @@ describe('Sync healing on the local stack', () => {
     }
   });
 
+  it('a receive started without its read grant asks the server to restore it, then delivers', async () => {
+    const file = await send('grant-lost');
+    // The healing pass restores only missing maps: this grant comes back only if bob's receive asks.
+    await syncDelete(`Maps/${syncMapOf(groupId)}/Permissions/bob`);
+    const denied = await stack.inspect.syncGet(`Maps/${syncMapOf(groupId)}/Permissions/bob`);
+    expect(denied.status).toBe(404);
+    await receiveAndPurge(file);
+    const grant = await stack.inspect.syncGet(`Maps/${syncMapOf(groupId)}/Permissions/bob`);
+    expect(grant).toMatchObject({ status: 200, body: { read: true, write: false, manage: false } });
+  });
+
   it('a pending item deleted behind the server is re-published by the healing pass, then delivered', async () => {
     const before = await healMetric('item');
     const file = await send('item-deleted');

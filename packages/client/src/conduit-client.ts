@@ -543,9 +543,7 @@ export class ConduitClient {
           sign: receiptSigner(await this.ethree()),
           subscribe: async (onPointer) => {
             const view = this.groupViews.get(gid) ?? (await this.getGroup(gid));
-            const unsubscribe = await (
-              await this.channel()
-            ).subscribe(view.syncMap || syncMapOf(gid), (key, data) => {
+            const unsubscribe = await this.subscribeMap(gid, view.syncMap || syncMapOf(gid), (key, data) => {
               if (!isRecordItem(data)) return; // files are receive()'s
               this.work = this.work
                 .then(() => onPointer(parseAnyPointer(data) as RecordPointerV1))
@@ -652,6 +650,28 @@ export class ConduitClient {
   }
 
   /** Subscribes to the group's map; with `once`, stops handling items after the first file. */
+  /**
+   * Subscribes to a group's map. A map this member cannot open (deleted behind the server's back,
+   * or its grant lost) is restored by the server on request, then opened once more; an outsider's
+   * request fails with GROUP_NOT_FOUND.
+   */
+  private async subscribeMap(
+    gid: GroupId,
+    map: string,
+    onItem: (key: string, data: unknown) => void,
+    onRemoved?: (key: string) => void,
+  ): Promise<() => Promise<void>> {
+    const channel = await this.channel();
+    try {
+      return await channel.subscribe(map, onItem, onRemoved);
+    } catch (err) {
+      const code = asConduitError(err).code;
+      if (code !== 'FORBIDDEN' && code !== 'NOT_FOUND') throw err;
+      await this.api.restoreGroupSync(gid);
+      return channel.subscribe(map, onItem, onRemoved);
+    }
+  }
+
   private async subscribe(groupId: string, opts: ReceiveOptions, once = false): Promise<() => Promise<void>> {
     this.assertOpen();
     const gid = parseId(GroupId, groupId, 'group id');
@@ -717,9 +737,8 @@ export class ConduitClient {
         .then(step)
         .catch((err: unknown) => this.log(`receive callback failed: ${asConduitError(err).code}`));
     };
-    const unsubscribe = await (
-      await this.channel()
-    ).subscribe(
+    const unsubscribe = await this.subscribeMap(
+      gid,
       view.syncMap || syncMapOf(gid),
       (_key, data) => enqueue(() => handle(data)),
       (key) => enqueue(() => vanished(key)),

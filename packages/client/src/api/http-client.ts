@@ -266,6 +266,11 @@ export class HttpClient {
     return this.request('POST', `/groups/${seg(groupId)}/anomalies`, AnomalyRecorded, { body: report });
   }
 
+  /** Asks the server to restore the group's Sync map or this member's read grant (204). */
+  async restoreGroupSync(groupId: GroupId): Promise<void> {
+    await this.request('POST', `/groups/${seg(groupId)}/sync`, NO_CONTENT);
+  }
+
   memberDevices(groupId: GroupId, identity: Identity): Promise<MemberDeviceList> {
     return this.request('GET', `/groups/${seg(groupId)}/members/${seg(identity)}/devices`, MemberDeviceList);
   }

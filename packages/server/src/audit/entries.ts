@@ -98,7 +98,7 @@ export function syncHealed(e: {
   groupId: string;
   map: string;
   itemKey?: string;
-  trigger: 'publish' | 'reconcile';
+  trigger: 'publish' | 'reconcile' | 'member';
   grants?: number;
   at: Date;
 }): AuditEntry {

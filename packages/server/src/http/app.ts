@@ -7,6 +7,7 @@ import { anomalyRoutes } from './routes/anomalies.js';
 import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
 import { groupRoutes } from './routes/groups.js';
+import { groupSyncRoutes } from './routes/group-sync.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identities.js';
 import { memberDeviceRoutes } from './routes/member-devices.js';
@@ -40,6 +41,7 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
     deviceRoutes(ctx),
     tokenRoutes(ctx),
     groupRoutes(ctx),
+    groupSyncRoutes(ctx),
     objectRoutes(ctx),
     uploadRoutes(ctx),
     pointerRoutes(ctx),

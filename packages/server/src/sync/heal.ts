@@ -12,7 +12,7 @@ import { syncHealed } from '../audit/entries.js';
 import type { DeliveryObserver } from '../purge/events.js';
 import type { GroupRepository } from '../redis/groups.js';
 import type { PointerLedger } from '../redis/pointers.js';
-import { provisionGroupMap } from './provision.js';
+import { grantReader, provisionGroupMap } from './provision.js';
 
 export interface HealDeps {
   syncAdmin: SyncAdmin;
@@ -23,7 +23,7 @@ export interface HealDeps {
   logger: Logger;
 }
 
-export type HealTrigger = 'publish' | 'reconcile';
+export type HealTrigger = 'publish' | 'reconcile' | 'member';
 
 /**
  * Re-creates a ready group's map with its grants (owner and members read-only) and audits it.
@@ -46,6 +46,17 @@ export async function reprovisionMap(
   deps.observer.onSyncHealed({ what: 'permissions', count: grants });
   deps.logger.warn({ groupId, trigger, grants }, 'Sync map was missing: re-provisioned');
   return 'healed';
+}
+
+/**
+ * A member's receive found its map missing or unreadable: make sure the map exists and the member
+ * may read it. Costs one ensure and one grant while the map is there (a member cannot make the
+ * server rewrite every grant); a map that was gone is re-provisioned for everyone and audited.
+ */
+export async function restoreReader(deps: HealDeps, groupId: string, identity: string): Promise<void> {
+  if ((await grantReader(deps.syncAdmin, groupId, identity)) === 'created') {
+    await reprovisionMap(deps, groupId, 'member');
+  }
 }
 
 /**

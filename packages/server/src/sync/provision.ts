@@ -30,3 +30,23 @@ export async function provisionGroupMap(
     throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'Twilio Sync is unavailable.', undefined, { cause });
   }
 }
+
+/**
+ * Makes sure the map exists and `identity` may read it: one ensure and one grant. 'created' when
+ * the map was missing (the caller must then grant everyone else: see reprovisionMap).
+ */
+export async function grantReader(
+  syncAdmin: SyncAdmin,
+  groupId: string,
+  identity: string,
+): Promise<'created' | 'exists'> {
+  const map = syncMapOf(groupId);
+  try {
+    const outcome = await syncAdmin.ensureMap(map);
+    await syncAdmin.setMapPermissions(map, identity, READ_ONLY);
+    return outcome;
+  } catch (cause) {
+    if (cause instanceof ConduitError && cause.status >= 400) throw cause;
+    throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'Twilio Sync is unavailable.', undefined, { cause });
+  }
+}
