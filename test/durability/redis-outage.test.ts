@@ -96,6 +96,10 @@ function routes(): Route[] {
     { method: 'GET', path: `${g}/feed/0` },
     { method: 'POST', path: `${g}/anomalies`, body: { pointerId: id, kind: 'vanished', code: 'POINTER_NOT_FOUND' } },
     { method: 'GET', path: `${g}/members/bob/devices` },
+    { method: 'POST', path: `${g}/sync` },
+    { method: 'PUT', path: `${g}/name`, body: { sealedName: 'AAAA' } },
+    { method: 'PUT', path: '/v1/devices/alice-phone/name', body: { sealedName: 'AAAA' } },
+    { method: 'PUT', path: '/v1/identities/me/key-transitions', body: { statement: '{}', signature: 'AAAA' } },
     { method: 'GET', path: '/v1/identities/bob/key-transitions' },
     {
       method: 'POST',
