@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DeviceId, GroupId, Identity, ObjectId, PointerId, RecordId, VersionId } from './ids.js';
-import { MAX_ENVELOPE_CHARS } from './pointer.js';
+import { MAX_ENVELOPE_CHARS } from './formats/pointer.js';
 import { SealedName } from './names.js';
 
 /**
@@ -263,12 +263,7 @@ export const GroupMemberParams = z.strictObject({ groupId: GroupId, identity: Id
 // Each line is the canonical JSON (sorted keys) of { entry, prev, seq }: prev is the SHA-256 (hex) of
 // the previous line, 64 zeros for seq 1. The head at the time of the request is in AUDIT_HEAD_HEADER.
 export const AUDIT_HEAD_HEADER = 'conduit-audit-head';
-export const AuditRecord = z.strictObject({
-  seq: z.number().int().positive(),
-  prev: z.string().regex(/^[0-9a-f]{64}$/),
-  entry: z.looseObject({ type: z.string().min(1).max(64), at: z.iso.datetime() }),
-});
-export type AuditRecord = z.infer<typeof AuditRecord>;
+// The line format (AuditRecord) and its chain rules: formats/audit-chain.ts.
 
 // ---- Groups, devices (lifecycle) ----
 

@@ -1,9 +1,9 @@
 // Generates container-v1.json: known-answer vectors for docs/format.md (container v1).
 //
 // This is an independent implementation of the spec (WebCrypto HKDF + AES-GCM, written from
-// docs/format.md, sharing no code with src/container), so the vectors check the implementation
+// docs/format.md, sharing no code with src/formats/container), so the vectors check the implementation
 // against the document rather than against itself. The committed JSON is the reference: the test
-// (src/container/vectors.test.ts) only reads it. Regenerate only for a deliberate format change:
+// (src/formats/container/vectors.test.ts) only reads it. Regenerate only for a deliberate format change:
 //
 //   node packages/shared/vectors/generate-container-v1.mjs > packages/shared/vectors/container-v1.json
 //   npx prettier --write packages/shared/vectors/container-v1.json

@@ -1,113 +1,14 @@
-import {
-  ciphertextSize,
-  ConduitError,
-  GroupId,
-  MAX_ENVELOPE_CHARS,
-  MAX_RECORD_BYTES,
-  ObjectId,
-  padme,
-} from '@conduit/shared';
-import { DeviceId, Identity, PointerId, RecordId, VersionId } from '@conduit/shared';
-import type { Endpoint } from '@conduit/shared';
-import { z } from 'zod';
+import { checkRecordEnvelope, decodeRecordEnvelope, encodeRecordEnvelope } from '@conduit/shared';
+import type { RecordEnvelopeV1, VersionClaim } from '@conduit/shared';
 import type { DecryptEnvelope, EncryptEnvelope } from '../files/envelope.js';
-import { MAX_RECORD_KEY_BYTES } from './record-id.js';
-
-/** Values up to this size (JSON bytes) travel inside the sealed envelope as well (docs/records.md). */
-export const MAX_INLINE_VALUE_BYTES = 1024;
-/** Inline values are padded to a multiple of this, so the envelope's size says little about the value's. */
-export const INLINE_PAD_BYTES = 256;
-
-const b64 = (bytes: number) => z.base64().refine((s) => Buffer.from(s, 'base64').length === bytes);
-
-/** Where a version's value is: its object and the container parameters (absent for a tombstone). */
-const RecordContent = z.strictObject({
-  objectId: ObjectId,
-  /** Content key of the container (32 bytes, base64). */
-  key: b64(32),
-  headerSha256: z.string().regex(/^[0-9a-f]{64}$/),
-  plainLength: z.number().int().nonnegative().max(MAX_RECORD_BYTES),
-  paddedLength: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  segmentSize: z
-    .number()
-    .int()
-    .min(64 * 1024)
-    .max(8 * 1024 * 1024),
-});
-export type RecordContent = z.infer<typeof RecordContent>;
+import { openJson, sealJson } from '../files/envelope.js';
 
 /**
- * Record envelope v1 (client-private; docs/records.md): the plaintext sealed with E3Kit
- * `group.encrypt` (encrypted to the group, signed by the writer). It binds the content key and
- * the app's key name to one version of one record in one group, written by one device, after
- * one parent: the server or a Sync peer cannot move a valid envelope to another record, version,
- * object, parent or sender, nor turn a value into a tombstone. Only the feed position (seq) is
- * the server's, because it is assigned after sealing.
+ * Record envelope v1 (docs/records.md): the format and its binding checks live in @conduit/shared
+ * (formats/record-envelope.ts); this module seals and opens it with the group cipher.
  */
-export const RecordEnvelopeV1 = z.strictObject({
-  v: z.literal(1),
-  kind: z.literal('record'),
-  groupId: GroupId,
-  recordId: RecordId,
-  versionId: VersionId,
-  parentVersionId: VersionId.nullable(),
-  pointerId: PointerId,
-  sender: z.strictObject({ identity: Identity, deviceId: DeviceId }),
-  /** The app's key name (the record id is derived from it). */
-  appKey: z.string().min(1).max(MAX_RECORD_KEY_BYTES),
-  deleted: z.boolean(),
-  content: RecordContent.nullable(),
-  /**
-   * A small value's JSON text again (base64, padded with spaces to a multiple of
-   * INLINE_PAD_BYTES), so a reader needs no object GET; null for larger values and tombstones.
-   */
-  inline: z
-    .base64()
-    .max(Math.ceil(MAX_INLINE_VALUE_BYTES / 3) * 4)
-    .nullable(),
-});
-export type RecordEnvelopeV1 = z.infer<typeof RecordEnvelopeV1>;
-
-/** What the feed, a 409's head or a Sync pointer claim about a version (all untrusted until opened). */
-export interface VersionClaim {
-  groupId: GroupId;
-  recordId: RecordId;
-  versionId: VersionId;
-  parentVersionId: VersionId | null;
-  pointerId: PointerId;
-  objectId: string | null;
-  size: number;
-  deleted: boolean;
-  envelope: string;
-  sender: Endpoint;
-}
-
-const MAX_ENVELOPE_JSON_BYTES = 3072;
-
-/** The envelope's `inline` field for a value's JSON text (null when the value is too large). */
-export function inlineValue(json: Buffer): string | null {
-  if (json.length > MAX_INLINE_VALUE_BYTES) return null;
-  const padded = Buffer.alloc(
-    Math.max(INLINE_PAD_BYTES, Math.ceil(json.length / INLINE_PAD_BYTES) * INLINE_PAD_BYTES),
-    0x20,
-  );
-  json.copy(padded);
-  return padded.toString('base64');
-}
-
 export async function sealRecordEnvelope(envelope: RecordEnvelopeV1, encrypt: EncryptEnvelope): Promise<string> {
-  const json = Buffer.from(JSON.stringify(RecordEnvelopeV1.parse(envelope)));
-  try {
-    if (json.length > MAX_ENVELOPE_JSON_BYTES)
-      throw new ConduitError('VALIDATION_FAILED', 'The record envelope is too large.');
-    const sealed = (await encrypt(json)).toString('base64');
-    if (sealed.length > MAX_ENVELOPE_CHARS) {
-      throw new ConduitError('VALIDATION_FAILED', `The sealed envelope exceeds ${MAX_ENVELOPE_CHARS} characters.`);
-    }
-    return sealed;
-  } finally {
-    json.fill(0);
-  }
+  return sealJson(encodeRecordEnvelope(envelope), encrypt);
 }
 
 /**
@@ -116,73 +17,7 @@ export async function sealRecordEnvelope(envelope: RecordEnvelopeV1, encrypt: En
  * difference. The caller zeroes `content.key` when done.
  */
 export async function openRecordEnvelope(claim: VersionClaim, decrypt: DecryptEnvelope): Promise<RecordEnvelopeV1> {
-  let json: Buffer;
-  try {
-    json = await decrypt(Buffer.from(claim.envelope, 'base64'));
-  } catch (err) {
-    if (err instanceof ConduitError) throw err;
-    throw integrity('The record envelope could not be decrypted.');
-  }
-  let envelope: RecordEnvelopeV1;
-  try {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(json.toString('utf8'));
-    } catch {
-      throw integrity('The record envelope is not valid JSON.');
-    }
-    const r = raw as { v?: unknown; kind?: unknown } | null;
-    if (r?.kind !== 'record' || r.v !== 1) throw new ConduitError('FORMAT_UNSUPPORTED', 'Unsupported record envelope.');
-    const parsed = RecordEnvelopeV1.safeParse(raw);
-    if (!parsed.success) throw integrity('The record envelope is malformed.');
-    envelope = parsed.data;
-  } finally {
-    json.fill(0);
-  }
-  checkBindings(claim, envelope);
+  const envelope = await openJson(claim.envelope, decrypt, decodeRecordEnvelope, 'The record envelope');
+  checkRecordEnvelope(claim, envelope);
   return envelope;
 }
-
-function checkBindings(claim: VersionClaim, e: RecordEnvelopeV1): void {
-  const same =
-    e.groupId === claim.groupId &&
-    e.recordId === claim.recordId &&
-    e.versionId === claim.versionId &&
-    e.parentVersionId === claim.parentVersionId &&
-    e.pointerId === claim.pointerId &&
-    e.sender.identity === claim.sender.identity &&
-    e.sender.deviceId === claim.sender.deviceId &&
-    e.deleted === claim.deleted &&
-    e.deleted === (e.content === null) &&
-    (e.content?.objectId ?? null) === claim.objectId;
-  if (!same) throw integrity('The record envelope belongs to a different version, record, object or sender.');
-  if (e.inline !== null) {
-    // JSON allows trailing whitespace: the padding is spaces, the value's length is plainLength.
-    const text = Buffer.from(e.inline, 'base64');
-    const plainLength = e.content?.plainLength ?? -1;
-    if (plainLength > text.length || text.subarray(plainLength).some((b) => b !== 0x20)) {
-      throw integrity('The inline value does not match the record envelope.');
-    }
-  }
-  if (e.content) {
-    const { plainLength, paddedLength, segmentSize } = e.content;
-    if (paddedLength !== plainLength && paddedLength !== padme(plainLength)) {
-      throw integrity('The record envelope has an invalid padded length.');
-    }
-    if (claim.size !== storedSize(paddedLength, segmentSize)) {
-      throw integrity('The stored object size does not match the record envelope.');
-    }
-  } else if (claim.size !== 0) {
-    throw integrity('A tombstone claims a stored object.');
-  }
-}
-
-function storedSize(paddedLength: number, segmentSize: number): number {
-  try {
-    return ciphertextSize(paddedLength, segmentSize);
-  } catch {
-    return -1;
-  }
-}
-
-const integrity = (message: string): ConduitError => new ConduitError('INTEGRITY', message);

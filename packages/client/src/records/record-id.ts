@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { ConduitError } from '@conduit/shared';
+import { ConduitError, MAX_RECORD_KEY_BYTES } from '@conduit/shared';
 import type { GroupId, RecordId } from '@conduit/shared';
 
-/** Upper bound on an app's record key (UTF-8 bytes): it travels inside every version's envelope. */
-export const MAX_RECORD_KEY_BYTES = 256;
+// The bound is the record envelope's (it travels inside every version's envelope); the SDK exports it.
+export { MAX_RECORD_KEY_BYTES };
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const DOMAIN = 'conduit/record/v1\0';

@@ -7,17 +7,25 @@ import {
   encryptBuffer,
   envelopeSha256,
   headerDigest,
+  inlineValue,
   MAX_RECORD_BYTES,
   padme,
   RecordVersion,
 } from '@conduit/shared';
-import type { Endpoint, FeedEntry, GroupId, RecordPointerV1, VersionId } from '@conduit/shared';
+import type {
+  Endpoint,
+  FeedEntry,
+  GroupId,
+  RecordEnvelopeV1,
+  RecordPointerV1,
+  VersionClaim,
+  VersionId,
+} from '@conduit/shared';
 import type { HttpClient } from '../api/http-client.js';
 import type { DecryptEnvelope, EncryptEnvelope } from '../files/envelope.js';
 import type { GroupKeys } from '../virgil/group-keys.js';
 import type { ReceiptSigner } from '../virgil/receipts.js';
-import { inlineValue, openRecordEnvelope, sealRecordEnvelope } from './envelope.js';
-import type { RecordEnvelopeV1, VersionClaim } from './envelope.js';
+import { openRecordEnvelope, sealRecordEnvelope } from './envelope.js';
 import { getObject, putObject } from './objects.js';
 import type { Presigned } from './objects.js';
 import { checkRecordKey, deriveRecordId } from './record-id.js';

@@ -3,16 +3,17 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ciphertextSize, ConduitError, padme } from '@conduit/shared';
 import {
+  ciphertextSize,
+  ConduitError,
   inlineValue,
   INLINE_PAD_BYTES,
   MAX_INLINE_VALUE_BYTES,
-  openRecordEnvelope,
-  sealRecordEnvelope,
-} from './envelope.js';
+  padme,
+} from '@conduit/shared';
+import type { RecordEnvelopeV1, VersionClaim } from '@conduit/shared';
+import { openRecordEnvelope, sealRecordEnvelope } from './envelope.js';
 import { FreshLoader } from './records-client.js';
-import type { RecordEnvelopeV1, VersionClaim } from './envelope.js';
 import { checkRecordKey, deriveRecordId, MAX_RECORD_KEY_BYTES } from './record-id.js';
 import { Replica } from './replica.js';
 import type { RecordEntry } from './replica.js';

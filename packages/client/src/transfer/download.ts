@@ -9,8 +9,7 @@ import {
   segmentCount,
   segmentOffset,
 } from '@conduit/shared';
-import type { PointerV1 } from '@conduit/shared';
-import type { OpenedEnvelope } from '../files/envelope.js';
+import type { OpenedEnvelope, PointerV1 } from '@conduit/shared';
 import { decodeBits, encodeBits } from './download-state.js';
 import type { DownloadStateStore } from './download-state.js';
 import { DownloadUrl } from './download-url.js';

@@ -1,6 +1,5 @@
 import { ConduitError, decryptRange } from '@conduit/shared';
-import type { PointerV1 } from '@conduit/shared';
-import type { OpenedEnvelope } from '../files/envelope.js';
+import type { OpenedEnvelope, PointerV1 } from '@conduit/shared';
 import { DownloadUrl } from './download-url.js';
 import { RetryableStorageError, withRetry } from './retry.js';
 import { readRangeBytes } from './storage.js';

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/keys.js';
 import { defineScript } from '../redis/script.js';
-import { GENESIS_HASH, canonicalJson, type AuditEntry } from './chain.js';
+import { GENESIS_HASH, canonicalJson, type AuditEntry } from '@conduit/shared';
 import { newEntryId, pendingItem } from './pending.js';
 import { SealStep, planSeal } from './seal.js';
 

@@ -1,6 +1,6 @@
 import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
 import { createHash, randomBytes } from 'node:crypto';
-import { ConduitError } from '@conduit/shared';
+import { type AuditValue, canonicalJson, ConduitError, GENESIS_HASH, verifyLines } from '@conduit/shared';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,6 @@ import { PointerLedger } from '../redis/pointers.js';
 import { TEST_REDIS_URL, deleteKeys, eventually, randomKeyPrefix } from '../testing/fakes.js';
 import { AuditLog } from './audit-log.js';
 import { AuditSealer } from './audit-sealer.js';
-import { GENESIS_HASH, canonicalJson, verifyLines, type AuditValue } from './chain.js';
 import { deletionReceipt } from './entries.js';
 import { AuditChainCorruptError, SealStep, planSeal } from './seal.js';
 

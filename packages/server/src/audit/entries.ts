@@ -1,6 +1,5 @@
-import { endpointKey, type Endpoint } from '@conduit/shared';
+import { type AuditEntry, type Endpoint, endpointKey } from '@conduit/shared';
 import type { PointerRecord } from '../redis/pointers.js';
-import type { AuditEntry } from './chain.js';
 import { encodeEntry } from './audit-log.js';
 
 /**

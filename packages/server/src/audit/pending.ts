@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AuditRecord } from '@conduit/shared';
-import { canonicalJson, type AuditEntry, type AuditValue } from './chain.js';
+import { type AuditEntry, AuditRecord, type AuditValue, canonicalJson } from '@conduit/shared';
 
 /**
  * An audit entry that is committed but not yet in the chain: `<id> <canonical JSON body>` on the

@@ -4,7 +4,7 @@
  */
 import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
 import { randomBytes } from 'node:crypto';
-import { syncMapOf, type Endpoint } from '@conduit/shared';
+import { type Endpoint, syncMapOf, verifyLines } from '@conduit/shared';
 import { Queue, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -19,7 +19,6 @@ import {
 import { LocalSyncHttpClient } from '../adapters/twilio/local-http-client.js';
 import { TwilioSyncAdmin } from '../adapters/twilio/twilio-sync-admin.js';
 import { AuditLog } from '../audit/audit-log.js';
-import { verifyLines } from '../audit/chain.js';
 import { GroupRepository } from '../redis/groups.js';
 import { createKeys } from '../redis/keys.js';
 import { PointerLedger } from '../redis/pointers.js';

@@ -4,7 +4,7 @@
  */
 import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
 import { randomBytes } from 'node:crypto';
-import { AUDIT_HEAD_HEADER, DEVICE_HEADER, syncMapOf } from '@conduit/shared';
+import { AUDIT_HEAD_HEADER, DEVICE_HEADER, syncMapOf, verifyLines } from '@conduit/shared';
 import { Redis } from 'ioredis';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,6 @@ import {
 import { LocalSyncHttpClient } from '../adapters/twilio/local-http-client.js';
 import { runAccountCommand } from '../ops/account-commands.js';
 import { TwilioSyncAdmin } from '../adapters/twilio/twilio-sync-admin.js';
-import { verifyLines } from '../audit/chain.js';
 import { createKeys } from '../redis/keys.js';
 import { PointerLedger } from '../redis/pointers.js';
 import { startServer, type RunningServer } from '../server.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../../errors.js';
 import {
   ciphertextSize,
   createDecryptStream,

@@ -1,5 +1,5 @@
 import type { Cipher, Decipher } from 'node:crypto';
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../../errors.js';
 import { createHeader, parseHeader } from './header.js';
 import { assertSegmentIndex, checkHeaderDigest, SegmentKey, verifyTag } from './key.js';
 import { CONTAINER_TAG_LENGTH } from './layout.js';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../../errors.js';
 
 /**
  * Container v1 header: 42 bytes, fixed layout (docs/format.md §2). It is public (stored in S3

@@ -1,4 +1,4 @@
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../../errors.js';
 import { createHeader, parseHeader } from './header.js';
 import { checkHeaderDigest, SegmentKey } from './key.js';
 import { ciphertextSize, segmentCount, CONTAINER_TAG_LENGTH } from './layout.js';

@@ -8,7 +8,7 @@ import {
   type DecipherGCM,
   type KeyObject,
 } from 'node:crypto';
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../../errors.js';
 import { HEADER_PARAMS_LENGTH, headerDigest, type ContainerHeader } from './header.js';
 import { MAX_SEGMENTS, CONTAINER_TAG_LENGTH } from './layout.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../../errors.js';
 import {
   decryptRange,
   decryptSegments,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../../errors.js';
 import {
   ciphertextSize,
   CONTAINER_HEADER_LENGTH,

@@ -1,4 +1,4 @@
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../../errors.js';
 import { CONTAINER_HEADER_LENGTH, isValidSegmentSize } from './header.js';
 
 /** Pure offset math for container v1 (docs/format.md §5-§6). All offsets are byte offsets; ends are exclusive. */

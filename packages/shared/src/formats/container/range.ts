@@ -1,4 +1,4 @@
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../../errors.js';
 import { CONTAINER_HEADER_LENGTH, parseHeader } from './header.js';
 import { checkHeaderDigest, SegmentKey } from './key.js';
 import { segmentCount, segmentOffset, segmentPlainLength, segmentRangeFor, CONTAINER_TAG_LENGTH } from './layout.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../../errors.js';
 import { createEncryptStream, decryptBuffer, encryptBuffer, headerDigest, parseHeader } from './index.js';
 import { deriveKeyMaterial } from './key.js';
 
@@ -34,7 +34,7 @@ interface InvalidVector {
   error: string;
 }
 
-const file = new URL('../../vectors/container-v1.json', import.meta.url);
+const file = new URL('../../../vectors/container-v1.json', import.meta.url);
 const { valid, invalid } = JSON.parse(readFileSync(file, 'utf8')) as { valid: ValidVector[]; invalid: InvalidVector[] };
 const hex = (value: string) => Buffer.from(value, 'hex');
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Endpoint } from './ids.js';
+import type { Endpoint } from '../ids.js';
 
 /** Prefix and version of the receipt statement: a new layout gets a new prefix, never a reinterpretation. */
 export const RECEIPT_STATEMENT_PREFIX = 'conduit-receipt-v1';

@@ -1,6 +1,6 @@
 import type { CipherGCM, DecipherGCM } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../../errors.js';
 import { createHeader, CONTAINER_HEADER_LENGTH, parseHeader } from './header.js';
 import { checkHeaderDigest, SegmentKey, verifyTag } from './key.js';
 import { segmentCount, segmentPlainLength, CONTAINER_TAG_LENGTH } from './layout.js';

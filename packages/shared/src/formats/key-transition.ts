@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Identity } from './ids.js';
+import { Identity } from '../ids.js';
 
 /**
  * Key-transition statements (docs/identity.md): when an identity rotates its key while the old

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConduitError } from './errors.js';
-import { DeviceId, GroupId, Identity, ObjectId, PointerId, RecordId, VersionId } from './ids.js';
+import { ConduitError } from '../errors.js';
+import { DeviceId, GroupId, Identity, ObjectId, PointerId, RecordId, VersionId } from '../ids.js';
 
 /**
  * Twilio Sync items may hold at most 16 KiB. A pointer is far smaller: the bound leaves room for
@@ -10,12 +10,15 @@ export const MAX_POINTER_BYTES = 8 * 1024;
 /** Base64 of the sealed envelope (E3Kit group.encrypt output). */
 export const MAX_ENVELOPE_CHARS = 6 * 1024;
 
+/** The pointer format's version; a reader refuses any other (FORMAT_UNSUPPORTED) before parsing. */
+export const POINTER_VERSION = 1;
+
 /**
  * Pointer v1: what travels through Twilio Sync. Only ids, sizes and the sealed envelope:
  * file names, types and keys are inside the envelope, which only group members can open.
  */
 export const PointerV1 = z.strictObject({
-  v: z.literal(1),
+  v: z.literal(POINTER_VERSION),
   kind: z.literal('file'),
   id: PointerId,
   groupId: GroupId,
@@ -37,7 +40,7 @@ export type PointerV1 = z.infer<typeof PointerV1>;
  * stays in the server's durable feed after the Twilio copy is purged, for catch-up.
  */
 export const RecordPointerV1 = z.strictObject({
-  v: z.literal(1),
+  v: z.literal(POINTER_VERSION),
   kind: z.literal('record'),
   id: PointerId,
   groupId: GroupId,
@@ -62,38 +65,35 @@ export type AnyPointer = z.infer<typeof AnyPointer>;
 
 export function serializePointer(pointer: AnyPointer): string {
   const json = JSON.stringify(AnyPointer.parse(pointer));
-  if (Buffer.byteLength(json) > MAX_POINTER_BYTES) {
-    throw new ConduitError('VALIDATION_FAILED', `Pointer exceeds ${MAX_POINTER_BYTES} bytes.`);
-  }
+  checkSize(json);
   return json;
 }
 
-/** Parses untrusted Sync item data; anything that is not a valid v1 pointer is a typed error. */
+/** Parses untrusted Sync item data; anything that is not a valid v1 file pointer is a typed error. */
 export function parsePointer(data: unknown): PointerV1 {
-  if (typeof data === 'object' && data !== null && (data as { v?: unknown }).v !== 1) {
-    throw new ConduitError('FORMAT_UNSUPPORTED', 'Unsupported pointer version.');
-  }
-  const result = PointerV1.safeParse(data);
-  if (!result.success) {
-    throw new ConduitError('VALIDATION_FAILED', 'Invalid pointer.', z.flattenError(result.error).fieldErrors);
-  }
-  if (Buffer.byteLength(JSON.stringify(result.data)) > MAX_POINTER_BYTES) {
-    throw new ConduitError('VALIDATION_FAILED', `Pointer exceeds ${MAX_POINTER_BYTES} bytes.`);
-  }
-  return result.data;
+  return parseAs(PointerV1, data);
 }
 
 /** Parses untrusted Sync item data of any kind (file or record pointer). */
 export function parseAnyPointer(data: unknown): AnyPointer {
-  if (typeof data === 'object' && data !== null && (data as { v?: unknown }).v !== 1) {
+  return parseAs(AnyPointer, data);
+}
+
+/** The one pointer parser: version first (chosen by `v`), then the strict schema, then the size bound. */
+function parseAs<T>(schema: z.ZodType<T>, data: unknown): T {
+  if (typeof data === 'object' && data !== null && (data as { v?: unknown }).v !== POINTER_VERSION) {
     throw new ConduitError('FORMAT_UNSUPPORTED', 'Unsupported pointer version.');
   }
-  const result = AnyPointer.safeParse(data);
+  const result = schema.safeParse(data);
   if (!result.success) {
     throw new ConduitError('VALIDATION_FAILED', 'Invalid pointer.', z.flattenError(result.error).fieldErrors);
   }
-  if (Buffer.byteLength(JSON.stringify(result.data)) > MAX_POINTER_BYTES) {
+  checkSize(JSON.stringify(result.data));
+  return result.data;
+}
+
+function checkSize(json: string): void {
+  if (Buffer.byteLength(json) > MAX_POINTER_BYTES) {
     throw new ConduitError('VALIDATION_FAILED', `Pointer exceeds ${MAX_POINTER_BYTES} bytes.`);
   }
-  return result.data;
 }

@@ -1,4 +1,4 @@
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../../errors.js';
 import type { SegmentEncryptorOptions } from './segment.js';
 
 export interface EncryptOptions extends SegmentEncryptorOptions {
