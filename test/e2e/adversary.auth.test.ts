@@ -10,7 +10,7 @@ import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { ConduitError } from '@conduit/shared';
 import { closeEThree, openEThree } from '../../packages/client/src/crypto/e3kit.js';
 import { EncryptedKeyStore } from '../../packages/client/src/crypto/key-store.js';
-import { initPythiaWasm } from '../../packages/client/src/crypto/virgil-wasm.js';
+import { initPythiaWasm } from '@conduit/shared/virgil-wasm';
 import { hashPassword } from '../../packages/server/src/auth/password.js';
 import {
   dumpRedis,

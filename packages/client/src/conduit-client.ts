@@ -26,7 +26,7 @@ import { verifyDelivery } from './delivery/status.js';
 import type { DeliveryStatus } from './delivery/status.js';
 import { closeEThree, initVirgilWasm, openEThree } from './crypto/e3kit.js';
 import { EncryptedKeyStore } from './crypto/key-store.js';
-import { initPythiaWasm } from './crypto/virgil-wasm.js';
+import { initPythiaWasm } from '@conduit/shared/virgil-wasm';
 import { openEnvelope, sealEnvelope } from './files/envelope.js';
 import { guessMediaType } from './files/media-type.js';
 import { groupNameOf, namedDevices, setDeviceName, setGroupName, type NamedDevice } from './names/names.js';

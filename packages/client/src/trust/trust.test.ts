@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirgilCrypto } from 'virgil-crypto';
 import { EncryptedKeyStore } from '../crypto/key-store.js';
-import { initVirgilWasm } from '../crypto/virgil-wasm.js';
+import { initVirgilWasm } from '@conduit/shared/virgil-wasm';
 import { followChain, signKeyTransition, type CardKey } from './key-transition.js';
 import { PIN_KEY_ENTRY, PinStore } from './pin-store.js';
 import { fingerprintDigits, groupDigits, safetyNumber } from './safety-number.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { VirgilCrypto } from 'virgil-crypto';
-import { initVirgilCrypto } from './wasm.js';
+import { initPythiaWasm, initVirgilWasm } from '@conduit/shared/virgil-wasm';
 
 /** What a Virgil application is to its token issuer (server) and to the directory (verifier). */
 export interface VirgilAppCredentials {
@@ -14,7 +14,7 @@ export interface VirgilAppCredentials {
 
 /** Creates a fresh local Virgil application: random ids and an Ed25519 app key pair. */
 export async function createVirgilApp(): Promise<VirgilAppCredentials> {
-  await initVirgilCrypto();
+  await Promise.all([initVirgilWasm(), initPythiaWasm()]); // the stand-in serves Pythia too
   const crypto = new VirgilCrypto();
   const { privateKey, publicKey } = crypto.generateKeys();
   return {

@@ -9,7 +9,7 @@ import { KeyknoxService } from './keyknox.js';
 import { generateTransformationKey } from './pythia.js';
 import { previousHashOf, virgilRoutes, type Route } from './routes.js';
 import { emptyState, loadState, StateFile, type DirectoryState } from './state.js';
-import { initVirgilCrypto } from './wasm.js';
+import { initPythiaWasm, initVirgilWasm } from '@conduit/shared/virgil-wasm';
 
 export interface VirgilDirectoryOptions {
   appId: string;
@@ -34,7 +34,7 @@ export interface VirgilDirectory {
 
 /** Starts a local Virgil-compatible directory (Cards v5, Keyknox v1/v2, Pythia brainkey). */
 export async function startVirgilDirectory(opts: VirgilDirectoryOptions): Promise<VirgilDirectory> {
-  await initVirgilCrypto();
+  await Promise.all([initVirgilWasm(), initPythiaWasm()]); // the stand-in serves Pythia too
   const crypto = new VirgilCrypto();
   const verifier = new TokenVerifier(opts, crypto, opts.now ?? Date.now);
   const stateFile = opts.dataFile === undefined ? undefined : new StateFile(opts.dataFile);

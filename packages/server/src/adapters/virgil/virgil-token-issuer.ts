@@ -1,7 +1,7 @@
 import { ConduitError, type Expiring, type Identity, type TokenIssuer } from '@conduit/shared';
 import { VirgilAccessTokenSigner, VirgilCrypto } from 'virgil-crypto';
 import { JwtGenerator } from 'virgil-sdk';
-import { initVirgilCrypto } from './virgil-wasm.js';
+import { initVirgilWasm } from '@conduit/shared/virgil-wasm';
 
 export interface VirgilTokenIssuerOptions {
   appId: string;
@@ -38,7 +38,7 @@ export class VirgilTokenIssuer implements TokenIssuer {
   }
 
   private async createGenerator(): Promise<JwtGenerator> {
-    await initVirgilCrypto();
+    await initVirgilWasm();
     const crypto = new VirgilCrypto();
     let apiKey;
     try {
