@@ -1,10 +1,10 @@
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import {
-  KEY_TRANSITION_VERSION,
+  keyTransitionSignedBytes,
+  keyTransitionStatementText,
   parseKeyTransitionStatement,
   type Identity,
   type KeyTransition,
-  type KeyTransitionStatement,
 } from '@conduit/shared';
 
 /**
@@ -21,25 +21,19 @@ export interface CardKey {
   publicKey: Buffer;
 }
 
-/** Signatures cover this prefix too, so no other signed blob of the same key can pass for a statement. */
-const DOMAIN = Buffer.from('conduit key transition\n', 'utf8');
-const signedBytes = (statement: string): Buffer => Buffer.concat([DOMAIN, Buffer.from(statement, 'utf8')]);
-
 export function signKeyTransition(
   crypto: VirgilCryptoApi,
   oldPrivateKey: PrivateKey,
   fields: { identity: Identity; oldCardId: string; next: CardKey; at: Date },
 ): KeyTransition {
-  const body: KeyTransitionStatement = {
-    v: KEY_TRANSITION_VERSION,
+  const statement = keyTransitionStatementText({
     identity: fields.identity,
     oldCardId: fields.oldCardId,
     newCardId: fields.next.cardId,
     newPublicKey: fields.next.publicKey.toString('base64'),
     at: fields.at.toISOString(),
-  };
-  const statement = JSON.stringify(body);
-  const signature = crypto.calculateSignature(signedBytes(statement), oldPrivateKey).toString('base64');
+  });
+  const signature = crypto.calculateSignature(keyTransitionSignedBytes(statement), oldPrivateKey).toString('base64');
   return { statement, signature };
 }
 
@@ -79,7 +73,7 @@ export function followChain(
 function verifies(crypto: VirgilCryptoApi, t: KeyTransition, publicKey: Buffer): boolean {
   try {
     return crypto.verifySignature(
-      signedBytes(t.statement),
+      keyTransitionSignedBytes(t.statement),
       Buffer.from(t.signature, 'base64'),
       crypto.importPublicKey(publicKey),
     );

@@ -42,6 +42,26 @@ export const KeyTransitionList = z.object({ transitions: z.array(KeyTransition).
 export type KeyTransitionList = z.infer<typeof KeyTransitionList>;
 export const IdentityParams = z.strictObject({ identity: Identity });
 
+/** Signatures cover this prefix too, so no other signed blob of the same key can pass for a statement. */
+export const KEY_TRANSITION_DOMAIN = 'conduit key transition\n';
+
+/** The statement's text as it travels and is signed: the JSON of its fields, in this order. */
+export function keyTransitionStatementText(fields: Omit<KeyTransitionStatement, 'v'>): string {
+  const body: KeyTransitionStatement = {
+    v: KEY_TRANSITION_VERSION,
+    identity: fields.identity,
+    oldCardId: fields.oldCardId,
+    newCardId: fields.newCardId,
+    newPublicKey: fields.newPublicKey,
+    at: fields.at,
+  };
+  return JSON.stringify(body);
+}
+
+/** The bytes the old card's key signs: the domain prefix, then the statement's UTF-8 text. */
+export const keyTransitionSignedBytes = (statement: string): Buffer =>
+  Buffer.from(KEY_TRANSITION_DOMAIN + statement, 'utf8');
+
 /** Parses a statement's JSON text; undefined when it is not a well-formed statement. */
 export function parseKeyTransitionStatement(text: string): KeyTransitionStatement | undefined {
   try {
