@@ -30,7 +30,7 @@ export type FileMeta = z.infer<typeof FileMeta>;
  * (which, with per-segment AEAD, authenticates the content). So neither the server nor a Sync peer
  * can move a valid envelope to another pointer, group, object or sender, nor claim another device.
  * Cross-field rules (paddedLength is plainLength or padme(plainLength), file.size equals
- * plainLength, every bound field equals the pointer's) are checked by the receiver after parsing.
+ * plainLength, every bound field equals the pointer's) are checkEnvelope's, after parsing.
  * v2 (no sender, no group) is refused: file envelopes only live in Sync items, never durably.
  */
 export const MAX_ENVELOPE_JSON_BYTES = 2048;
