@@ -26,7 +26,7 @@
     {0, head json or ''} - conflict: the parent is not the head ('' when the record has none)
     {-1} - the pointer id is taken
 ]]
---- @include "recordLookup"
+--- @include "headOf"
 local existing = redis.call('HGET', KEYS[3], ARGV[2])
 if existing then
   local seq, fp = string.match(existing, '^(%d+) (%x+)$')

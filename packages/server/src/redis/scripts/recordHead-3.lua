@@ -12,5 +12,5 @@
     json - the head version's JSON
     nil - the record has no head
 ]]
---- @include "recordLookup"
+--- @include "headOf"
 return head_of(ARGV[1])

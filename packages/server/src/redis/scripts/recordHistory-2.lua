@@ -8,7 +8,7 @@
   Output:
     {json...} - the versions still in the feed, oldest first (empty when none)
 ]]
---- @include "recordLookup"
+--- @include "atSeq"
 local out = {}
 for _, seq in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
   local json = at_seq(seq)
