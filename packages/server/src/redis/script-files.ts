@@ -23,13 +23,20 @@ export interface LuaScript {
   file: string;
 }
 
-export type ScriptFileErrorCode = 'SCRIPTS_DIR_MISSING' | 'SCRIPT_FILE_NAME' | 'SCRIPT_INCLUDE_MISSING';
+export type ScriptErrorCode =
+  | 'SCRIPTS_DIR_MISSING'
+  | 'SCRIPT_FILE_NAME'
+  | 'SCRIPT_INCLUDE_MISSING'
+  | 'SCRIPT_UNKNOWN'
+  | 'SCRIPT_MISSING'
+  | 'SCRIPT_KEY_COUNT';
 
-export class ScriptFileError extends Error {
-  override readonly name = 'ScriptFileError';
+/** A script file or call that does not fit the loader's rules (a deployment or programming fault). */
+export class ScriptError extends Error {
+  override readonly name = 'ScriptError';
 
   constructor(
-    readonly code: ScriptFileErrorCode,
+    readonly code: ScriptErrorCode,
     message: string,
   ) {
     super(message);
@@ -44,7 +51,7 @@ function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new ScriptFileError('SCRIPTS_DIR_MISSING', 'No package.json above the script loader.');
+    if (parent === dir) throw new ScriptError('SCRIPTS_DIR_MISSING', 'No package.json above the script loader.');
     dir = parent;
   }
   return dir;
@@ -52,7 +59,7 @@ function packageRoot(): string {
 
 export function scriptsDir(): string {
   const dir = join(packageRoot(), SCRIPTS_DIR);
-  if (!existsSync(dir)) throw new ScriptFileError('SCRIPTS_DIR_MISSING', `Redis scripts folder not found: ${dir}`);
+  if (!existsSync(dir)) throw new ScriptError('SCRIPTS_DIR_MISSING', `Redis scripts folder not found: ${dir}`);
   return dir;
 }
 
@@ -61,7 +68,7 @@ function expandIncludes(dir: string, text: string, seen: Set<string>): string {
     if (seen.has(include)) return '';
     seen.add(include);
     const path = join(dir, 'includes', `${include}.lua`);
-    if (!existsSync(path)) throw new ScriptFileError('SCRIPT_INCLUDE_MISSING', `Lua include not found: ${path}`);
+    if (!existsSync(path)) throw new ScriptError('SCRIPT_INCLUDE_MISSING', `Lua include not found: ${path}`);
     return expandIncludes(dir, readFileSync(path, 'utf8'), seen);
   });
 }
@@ -73,7 +80,7 @@ export function readLuaScripts(dir = scriptsDir()): LuaScript[] {
     .sort()
     .map((file) => {
       const match = FILE_NAME.exec(file);
-      if (!match) throw new ScriptFileError('SCRIPT_FILE_NAME', `Lua script ${file} is not named <name>-<keys>.lua.`);
+      if (!match) throw new ScriptError('SCRIPT_FILE_NAME', `Lua script ${file} is not named <name>-<keys>.lua.`);
       const text = readFileSync(join(dir, file), 'utf8');
       return { name: match[1]!, numberOfKeys: Number(match[2]), lua: expandIncludes(dir, text, new Set()), file };
     });

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { readLuaScripts, ScriptFileError, type LuaScript } from './script-files.js';
+import { readLuaScripts, ScriptError, type LuaScript } from './script-files.js';
 import type { DeviceStatusReply, SessionGateReply } from './script-replies.js';
 
 /**
@@ -81,19 +81,6 @@ export const SCRIPT_NAMES = Object.keys(NAMES).sort() as ScriptName[];
 
 export type ScriptCaller<R> = (keys: readonly string[], args: readonly (string | number)[]) => Promise<R>;
 export type RedisScripts = { readonly [N in ScriptName]: ScriptCaller<ScriptReplies[N]> };
-
-export type ScriptErrorCode = 'SCRIPT_UNKNOWN' | 'SCRIPT_MISSING' | 'SCRIPT_KEY_COUNT';
-
-export class ScriptError extends Error {
-  override readonly name = 'ScriptError';
-
-  constructor(
-    readonly code: ScriptErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * The ioredis method name. Prefixed, so a script can never shadow a Redis command of the client

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL } from '../testing/fakes.js';
-import { commandName, defineScripts, luaScripts, SCRIPT_NAMES, ScriptError } from './script-loader.js';
-import { readLuaScripts, scriptsDir } from './script-files.js';
+import { commandName, defineScripts, luaScripts, SCRIPT_NAMES } from './script-loader.js';
+import { readLuaScripts, ScriptError, scriptsDir } from './script-files.js';
 
 /**
  * Conformance of the Lua scripts (BullMQ's commands/ folder is the model): every file is named
