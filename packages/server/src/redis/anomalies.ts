@@ -47,9 +47,11 @@ export class AnomalyRepository {
     return code === RecordAnomalyReply.Duplicate ? 'duplicate' : 'over-budget';
   }
 
+  /** Oldest first; reports made at the same time by endpoint (HGETALL's order is the hash table's). */
   async list(pointerId: string): Promise<AnomalyEntry[]> {
     const all = await this.redis.hgetall(this.keys.pointerAnomalies(pointerId));
     return Object.entries(all)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([key, json]) => ({ ...parseEndpointKey(key), ...(JSON.parse(json) as Omit<AnomalyEntry, keyof Endpoint>) }))
       .sort((a, b) => a.at.localeCompare(b.at));
   }
