@@ -14,6 +14,8 @@ COPY --from=build /app/packages/shared/package.json ./packages/shared/package.js
 COPY --from=build /app/packages/shared/dist ./packages/shared/dist
 COPY --from=build /app/packages/server/package.json ./packages/server/package.json
 COPY --from=build /app/packages/server/dist ./packages/server/dist
+# The Redis Lua scripts are read from src at run time (src/redis/script-files.ts says why).
+COPY --from=build /app/packages/server/src/redis/scripts ./packages/server/src/redis/scripts
 USER node
 EXPOSE 8080
 ENTRYPOINT ["node", "packages/server/dist/main.js"]

@@ -1,19 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/keys.js';
-import { defineScript } from '../redis/script.js';
+import { defineScripts } from '../redis/script-loader.js';
 import { GENESIS_HASH, canonicalJson, type AuditEntry } from '@conduit/shared';
 import { newEntryId, pendingItem } from './pending.js';
 import { SealStep, planSeal } from './seal.js';
-
-// KEYS: pending list, entry-id marker. ARGV: pending item, marker TTL. ioredis resends a command
-// whose reply was lost to a reconnect; the marker makes that resend add nothing.
-const ENQUEUE = `
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
-  redis.call('RPUSH', KEYS[1], ARGV[1])
-  return 1
-end
-return 0
-`;
 
 /** Far longer than any reconnect-and-resend window. */
 const ENTRY_ID_TTL_SECONDS = 24 * 3600;
@@ -34,7 +24,7 @@ export interface AuditHead {
  * chain, in order, with hashes computed by node:crypto (seal.ts).
  */
 export class AuditLog {
-  private readonly enqueueScript;
+  private readonly scripts;
   private readonly step: SealStep;
   private round: Promise<number> | undefined;
   private nextRound: Promise<number> | undefined;
@@ -43,7 +33,7 @@ export class AuditLog {
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {
-    this.enqueueScript = defineScript<number>(redis, 'conduitAuditEnqueue', 2, ENQUEUE);
+    this.scripts = defineScripts(redis, 'auditEnqueue');
     this.step = new SealStep(redis, keys);
   }
 
@@ -51,7 +41,11 @@ export class AuditLog {
   async append(entry: AuditEntry): Promise<void> {
     const id = newEntryId();
     const item = pendingItem(id, encodeEntry(entry));
-    await this.enqueueScript([this.keys.auditPending(), this.keys.auditEntryId(id)], [item, ENTRY_ID_TTL_SECONDS]);
+    // Once per entry id: a resend by ioredis after a lost reply adds nothing (auditEnqueue-2.lua).
+    await this.scripts.auditEnqueue(
+      [this.keys.auditPending(), this.keys.auditEntryId(id)],
+      [item, ENTRY_ID_TTL_SECONDS],
+    );
     // Sealing takes items strictly in order, so the entry is in the chain once it is not pending.
     while ((await this.redis.lpos(this.keys.auditPending(), item)) !== null) await this.seal();
   }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/keys.js';
-import { defineScript } from '../redis/script.js';
+import { AuditSealReply } from '../redis/script-replies.js';
+import { defineScripts } from '../redis/script-loader.js';
 import { GENESIS_HASH, recordLine, sha256Hex, type AuditEntry } from '@conduit/shared';
 import { parsePendingItem } from './pending.js';
 
@@ -26,27 +27,6 @@ export interface SealPlan extends SealSnapshot {
   /** SHA-256 of the last line: the new head. */
   head: string;
 }
-
-// KEYS: chain list, head hash, pending list. ARGV: seq and hash the plan was built on, item count
-// n, new head hash, then the n pending items as read, then their n lines. Returns the new seq,
-// -1 when another sealer got there first, -2 when the chain list and its head disagree.
-const SEAL = `
-local head = redis.call('HMGET', KEYS[2], 'seq', 'hash')
-local seq = tonumber(head[1]) or 0
-if seq ~= tonumber(ARGV[1]) or (head[2] or '${GENESIS_HASH}') ~= ARGV[2] then return -1 end
-if redis.call('LLEN', KEYS[1]) ~= seq then return -2 end
-local n = tonumber(ARGV[3])
-if n < 1 then return -1 end
-local first = redis.call('LRANGE', KEYS[3], 0, n - 1)
-if #first ~= n then return -1 end
-for i = 1, n do
-  if first[i] ~= ARGV[4 + i] then return -1 end
-end
-redis.call('RPUSH', KEYS[1], unpack(ARGV, 5 + n, 4 + 2 * n))
-redis.call('LTRIM', KEYS[3], n, -1)
-redis.call('HSET', KEYS[2], 'seq', seq + n, 'hash', ARGV[4])
-return seq + n
-`;
 
 /** Builds the record lines for a snapshot (pure; exported so tests can stage races). */
 export function planSeal(snapshot: SealSnapshot, now: Date): SealPlan {
@@ -79,13 +59,13 @@ export class AuditChainCorruptError extends Error {
 }
 
 export class SealStep {
-  private readonly sealScript;
+  private readonly scripts;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {
-    this.sealScript = defineScript<number>(redis, 'conduitAuditSeal', 3, SEAL);
+    this.scripts = defineScripts(redis, 'auditSeal');
   }
 
   /** Head and the oldest `batch` pending items, read atomically (MULTI). */
@@ -104,11 +84,11 @@ export class SealStep {
   /** True when the plan's lines are now the chain's tail; false when another sealer moved first. */
   async commit(plan: SealPlan): Promise<boolean> {
     if (plan.pending.length === 0) return true;
-    const code = await this.sealScript(
+    const code = await this.scripts.auditSeal(
       [this.keys.auditLog(), this.keys.auditHead(), this.keys.auditPending()],
-      [plan.seq, plan.hash, plan.pending.length, plan.head, ...plan.pending, ...plan.lines],
+      [plan.seq, plan.hash, plan.pending.length, plan.head, GENESIS_HASH, ...plan.pending, ...plan.lines],
     );
-    if (code === -2) throw new AuditChainCorruptError();
+    if (code === AuditSealReply.ChainCorrupt) throw new AuditChainCorruptError();
     return code > 0;
   }
 }

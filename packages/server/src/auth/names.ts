@@ -2,6 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConduitError } from '@conduit/shared';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/keys.js';
+import { ConsumeBootstrapCodeReply } from '../redis/script-replies.js';
+import { defineScripts } from '../redis/script-loader.js';
 
 /** Reserved unless CONDUIT_RESERVED_IDENTITIES replaces the list. */
 export const DEFAULT_RESERVED_IDENTITIES = [
@@ -21,13 +23,6 @@ export const DEFAULT_RESERVED_IDENTITIES = [
 export const BOOTSTRAP_CODE_TTL_SECONDS = 24 * 3600;
 
 const digest = (code: string) => createHash('sha256').update(code, 'utf8').digest();
-
-// KEYS: bootstrap code key. ARGV: sha256 hex of the offered code. Compares and deletes atomically,
-// so a code registers at most one account.
-const CONSUME = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
-return 0
-`;
 
 /**
  * Which identity names need an operator's registration code: the configured list, every admin
@@ -62,17 +57,15 @@ export class NamePolicy {
     }
   }
 
-  /** Like checkRegistration, and uses the code up. */
+  /** Like checkRegistration, and uses the code up (compare and delete in one step: one account per code). */
   async consumeRegistration(identity: string, code: string | undefined): Promise<void> {
     if (!(await this.isReserved(identity))) return;
     if (code === undefined) throw new ConduitError('IDENTITY_RESERVED');
-    const used = await this.redis.eval(
-      CONSUME,
-      1,
-      this.keys.bootstrapCode(identity.toLowerCase()),
-      digest(code).toString('hex'),
+    const used = await defineScripts(this.redis, 'consumeBootstrapCode').consumeBootstrapCode(
+      [this.keys.bootstrapCode(identity.toLowerCase())],
+      [digest(code).toString('hex')],
     );
-    if (used !== 1) throw new ConduitError('IDENTITY_RESERVED');
+    if (used !== ConsumeBootstrapCodeReply.Consumed) throw new ConduitError('IDENTITY_RESERVED');
   }
 
   async reserve(identity: string): Promise<void> {

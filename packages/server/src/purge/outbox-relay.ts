@@ -3,25 +3,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Keys } from '../redis/keys.js';
 import type { PointerLedger } from '../redis/pointers.js';
-import { defineScript } from '../redis/script.js';
+import { defineScripts } from '../redis/script-loader.js';
 import { PURGE_JOB, purgeJobOptions, type PurgeJobData, type PurgeTuning } from './queue.js';
 
 const BLOCK_SECONDS = 5;
 const ERROR_PAUSE_MS = 1000;
 /** Ids forwarded per round of Redis calls: a burst of last-acks costs four round trips, not four per id. */
 export const RELAY_BATCH = 200;
-
-// KEYS: outbox, processing list. ARGV: max. Moves up to `max` ids (oldest first) and returns them;
-// stops at an empty outbox, so a quiet system pays for one LMOVE, not `max`.
-const TAKE_MORE = `
-local out = {}
-for i = 1, tonumber(ARGV[1]) do
-  local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
-  if not id then break end
-  out[i] = id
-end
-return out
-`;
 
 /**
  * Moves pointer ids from the Redis outbox (filled by the ack script) into BullMQ, in batches. Each
@@ -32,7 +20,7 @@ return out
 export class OutboxRelay {
   private stopped = false;
   private loop: Promise<void> | undefined;
-  private readonly takeMore;
+  private readonly scripts;
 
   constructor(
     private readonly deps: {
@@ -46,7 +34,7 @@ export class OutboxRelay {
       logger: Logger;
     },
   ) {
-    this.takeMore = defineScript<string[]>(deps.redis, 'conduitOutboxTake', 2, TAKE_MORE);
+    this.scripts = defineScripts(deps.redis, 'outboxTake');
   }
 
   async start(): Promise<void> {
@@ -76,7 +64,7 @@ export class OutboxRelay {
         // Block until one id arrives, then take whatever else is already waiting.
         const first = await blocking.blmove(keys.outbox(), keys.outboxProcessing(), 'RIGHT', 'LEFT', BLOCK_SECONDS);
         if (first === null) continue;
-        const more = await this.takeMore([keys.outbox(), keys.outboxProcessing()], [RELAY_BATCH - 1]);
+        const more = await this.scripts.outboxTake([keys.outbox(), keys.outboxProcessing()], [RELAY_BATCH - 1]);
         await this.forward([first, ...more]);
       } catch (err) {
         if (this.stopped) break;

@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
+import { CreateOpaqueAccountReply } from './script-replies.js';
+import { defineScripts } from './script-loader.js';
 
 /**
  * Dev-mode local accounts: a hash per identity with `opaque` (the OPAQUE registration record) or,
@@ -35,15 +37,11 @@ export class AccountRepository {
 
   /** Creates an OPAQUE account unless the identity is taken (by either kind); whether it was created. */
   async createOpaque(identity: string, record: string): Promise<boolean> {
-    const created = await this.redis.eval(
-      CREATE_OPAQUE,
-      2,
-      this.keys.account(identity),
-      this.keys.identities(),
-      identity,
-      record,
+    const created = await defineScripts(this.redis, 'createOpaqueAccount').createOpaqueAccount(
+      [this.keys.account(identity), this.keys.identities()],
+      [identity, record],
     );
-    return created === 1;
+    return created === CreateOpaqueAccountReply.Created;
   }
 
   /** Replaces the account's credentials by an OPAQUE record; the legacy hash, if any, is deleted. */
@@ -55,14 +53,6 @@ export class AccountRepository {
       .exec();
   }
 }
-
-// KEYS: account hash, identities set. ARGV: identity, record.
-const CREATE_OPAQUE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'opaque', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[1])
-return 1
-`;
 
 /** Identities the server knows: dev accounts, and anyone who registered a device (OIDC mode). */
 export class IdentityDirectory {

@@ -2,24 +2,12 @@ import type { Redis } from 'ioredis';
 import type { AnomalyKind, Endpoint } from '@conduit/shared';
 import { endpointKey, parseEndpointKey } from '@conduit/shared';
 import type { Keys } from './keys.js';
-import { defineScript } from './script.js';
+import { RecordAnomalyReply } from './script-replies.js';
+import { defineScripts } from './script-loader.js';
 
 /** Anomaly reports one endpoint may file per window: a member must not be able to flood the audit log. */
 export const ANOMALY_BUDGET = 100;
 export const ANOMALY_WINDOW_SECONDS = 3600;
-
-// KEYS: the pointer's anomalies hash, the reporter's budget counter. ARGV: endpoint key, entry
-// JSON, budget, window seconds, retention seconds. Returns 1 recorded, 0 already reported by this
-// endpoint (one per pointer per endpoint), -1 over budget.
-const RECORD = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
-local used = redis.call('INCR', KEYS[2])
-if used == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
-if used > tonumber(ARGV[3]) then return -1 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-return 1
-`;
 
 export interface AnomalyEntry extends Endpoint {
   kind: AnomalyKind;
@@ -29,13 +17,13 @@ export interface AnomalyEntry extends Endpoint {
 
 /** What receiving endpoints reported about pointers (docs/delivery.md), kept as long as the ledger entry. */
 export class AnomalyRepository {
-  private readonly recordScript;
+  private readonly scripts;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {
-    this.recordScript = defineScript<number>(redis, 'conduitRecordAnomaly', 2, RECORD);
+    this.scripts = defineScripts(redis, 'recordAnomaly');
   }
 
   async record(
@@ -44,7 +32,8 @@ export class AnomalyRepository {
     retentionSeconds: number,
   ): Promise<'recorded' | 'duplicate' | 'over-budget'> {
     const who = endpointKey(entry);
-    const code = await this.recordScript(
+    // One report per pointer per endpoint, within the reporter's budget (recordAnomaly-2.lua).
+    const code = await this.scripts.recordAnomaly(
       [this.keys.pointerAnomalies(pointerId), this.keys.anomalyBudget(who)],
       [
         who,
@@ -54,12 +43,15 @@ export class AnomalyRepository {
         retentionSeconds,
       ],
     );
-    return code === 1 ? 'recorded' : code === 0 ? 'duplicate' : 'over-budget';
+    if (code === RecordAnomalyReply.Recorded) return 'recorded';
+    return code === RecordAnomalyReply.Duplicate ? 'duplicate' : 'over-budget';
   }
 
+  /** Oldest first; reports made at the same time by endpoint (HGETALL's order is the hash table's). */
   async list(pointerId: string): Promise<AnomalyEntry[]> {
     const all = await this.redis.hgetall(this.keys.pointerAnomalies(pointerId));
     return Object.entries(all)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([key, json]) => ({ ...parseEndpointKey(key), ...(JSON.parse(json) as Omit<AnomalyEntry, keyof Endpoint>) }))
       .sort((a, b) => a.at.localeCompare(b.at));
   }

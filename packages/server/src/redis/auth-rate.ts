@@ -1,19 +1,7 @@
 import { ConduitError } from '@conduit/shared';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
-import { defineScript } from './script.js';
-
-// KEYS: identity counter, address counter. ARGV: window ms, identity limit, address limit. Both
-// fixed windows count the attempt; returns 0 if both are within limits, else the ms to wait.
-const TAKE = `
-local wait = 0
-for i = 1, 2 do
-  local n = redis.call('INCR', KEYS[i])
-  if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
-  if n > tonumber(ARGV[i + 1]) then wait = math.max(wait, redis.call('PTTL', KEYS[i])) end
-end
-return wait
-`;
+import { defineScripts } from './script-loader.js';
 
 export interface AuthRateLimits {
   attemptsPerIdentity: number;
@@ -32,19 +20,20 @@ export const DEFAULT_AUTH_RATE_LIMITS: AuthRateLimits = {
  * whether or not the identity exists, so the limiter is no existence oracle either.
  */
 export class AuthRateLimiter {
-  private readonly takeScript;
+  private readonly scripts;
 
   constructor(
     redis: Redis,
     private readonly keys: Keys,
     private readonly limits: AuthRateLimits,
   ) {
-    this.takeScript = defineScript<number>(redis, 'conduitAuthRate', 2, TAKE);
+    this.scripts = defineScripts(redis, 'authRate');
   }
 
   /** Throws RATE_LIMITED (details.retryAfterSeconds, sent as Retry-After) once either limit is spent. */
   async take(identity: string, address: string): Promise<void> {
-    const wait = await this.takeScript(
+    // Both fixed windows count the attempt (authRate-2.lua).
+    const wait = await this.scripts.authRate(
       [this.keys.authAttempts('id', identity.toLowerCase()), this.keys.authAttempts('addr', address)],
       [this.limits.windowSeconds * 1000, this.limits.attemptsPerIdentity, this.limits.attemptsPerAddress],
     );

@@ -1,79 +1,44 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
-import { defineScript } from './script.js';
+import {
+  RegisterDeviceReply,
+  RevokeDeviceReply,
+  SetDeviceNameReply,
+  type DeviceStatusReply,
+} from './script-replies.js';
+import { defineScripts } from './script-loader.js';
 
 /** Bounds the expected-endpoint snapshot of every pointer (members x devices). */
 export const MAX_DEVICES_PER_IDENTITY = 32;
-
-// KEYS: devices hash, revoked set, identities set. The tombstone is checked in the same script,
-// so a revocation racing an enrollment can never leave the revoked id registered.
-const REGISTER = `
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return {-1, ''} end
-local created = redis.call('HGET', KEYS[1], ARGV[1])
-if created then return {1, created} end
-if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return {0, ''} end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('SADD', KEYS[3], ARGV[4])
-return {1, ARGV[2]}
-`;
-
-// KEYS: devices hash, revoked set, revocation times, names. ARGV: device id, now (ISO). Removal
-// and tombstone land together; the first revocation's time is kept (members judge envelopes by
-// it); the device's sealed name goes with it.
-const REVOKE = `
-local created = redis.call('HGET', KEYS[1], ARGV[1])
-local removed = redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
-redis.call('SADD', KEYS[2], ARGV[1])
-if created then redis.call('HSETNX', KEYS[3], ARGV[1], created .. ' ' .. ARGV[2]) end
-return removed
-`;
-
-// KEYS: devices hash, revoked set. Read on every authenticated request: one round trip.
-const STATUS = `
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 'revoked' end
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'active' end
-return 'unknown'
-`;
-
-// KEYS: devices hash, names hash. ARGV: device id, sealed name. Only an active device is named.
-const SET_NAME = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-return 1
-`;
 
 export type RegisterDeviceResult =
   { ok: true; createdAt: string } | { ok: false; reason: 'LIMIT' } | { ok: false; reason: 'REVOKED' };
 
 /** `unknown`: never registered (or not yet); `revoked`: removed, and refused for good. */
-export type DeviceStatus = 'active' | 'revoked' | 'unknown';
+export type DeviceStatus = DeviceStatusReply;
 
 /** Devices per identity: hash deviceId -> createdAt (ISO), and a set of revoked ids. */
 export class DeviceRepository {
-  private readonly registerScript;
-  private readonly revokeScript;
-  private readonly statusScript;
-  private readonly setNameScript;
+  private readonly scripts;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {
-    this.registerScript = defineScript<[number, string]>(redis, 'conduitRegisterDevice', 3, REGISTER);
-    this.revokeScript = defineScript<number>(redis, 'conduitRevokeDevice', 4, REVOKE);
-    this.statusScript = defineScript<DeviceStatus>(redis, 'conduitDeviceStatus', 2, STATUS);
-    this.setNameScript = defineScript<number>(redis, 'conduitSetDeviceName', 2, SET_NAME);
+    this.scripts = defineScripts(redis, 'registerDevice', 'revokeDevice', 'deviceStatus', 'setDeviceName');
   }
 
-  /** Idempotent: re-registering returns the original createdAt. A revoked id is refused. */
+  /**
+   * Idempotent: re-registering returns the original createdAt. A revoked id is refused; the
+   * tombstone is checked in the same script, so a racing revocation cannot leave it registered.
+   */
   async register(identity: string, deviceId: string, now: Date): Promise<RegisterDeviceResult> {
-    const [ok, createdAt] = await this.registerScript(
+    const [code, createdAt] = await this.scripts.registerDevice(
       [this.keys.devices(identity), this.keys.revokedDevices(identity), this.keys.identities()],
       [deviceId, now.toISOString(), MAX_DEVICES_PER_IDENTITY, identity],
     );
-    if (ok === 1) return { ok: true, createdAt };
-    return { ok: false, reason: ok === -1 ? 'REVOKED' : 'LIMIT' };
+    if (code === RegisterDeviceReply.Registered) return { ok: true, createdAt };
+    return { ok: false, reason: code === RegisterDeviceReply.Revoked ? 'REVOKED' : 'LIMIT' };
   }
 
   /**
@@ -81,7 +46,7 @@ export class DeviceRepository {
    * again. Idempotent. False when the device was not registered.
    */
   async revoke(identity: string, deviceId: string, now = new Date()): Promise<boolean> {
-    const removed = await this.revokeScript(
+    const removed = await this.scripts.revokeDevice(
       [
         this.keys.devices(identity),
         this.keys.revokedDevices(identity),
@@ -90,11 +55,11 @@ export class DeviceRepository {
       ],
       [deviceId, now.toISOString()],
     );
-    return removed === 1;
+    return removed === RevokeDeviceReply.Removed;
   }
 
   async status(identity: string, deviceId: string): Promise<DeviceStatus> {
-    return this.statusScript([this.keys.devices(identity), this.keys.revokedDevices(identity)], [deviceId]);
+    return this.scripts.deviceStatus([this.keys.devices(identity), this.keys.revokedDevices(identity)], [deviceId]);
   }
 
   async isRevoked(identity: string, deviceId: string): Promise<boolean> {
@@ -104,7 +69,7 @@ export class DeviceRepository {
   /** Replaces an active device's sealed name; false when the identity has no such active device. */
   async setName(identity: string, deviceId: string, sealedName: string): Promise<boolean> {
     const keys = [this.keys.devices(identity), this.keys.deviceNames(identity)];
-    return (await this.setNameScript(keys, [deviceId, sealedName])) === 1;
+    return (await this.scripts.setDeviceName(keys, [deviceId, sealedName])) === SetDeviceNameReply.Named;
   }
 
   /** The identity's active devices with their sealed names, oldest first. */

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
-import { defineScript } from './script.js';
+import { AddMembersReply, CreateGroupReply, RemoveMemberReply, SetGroupNameReply } from './script-replies.js';
+import { defineScripts } from './script-loader.js';
 
 /**
  * A group is reserved atomically in state 'provisioning' and becomes 'ready' once its Sync map
@@ -18,73 +19,26 @@ export interface GroupRecord {
   sealedName?: string;
 }
 
-const CREATE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'createdAt', ARGV[2], 'state', 'provisioning')
-for i = 3, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
-return 1
-`;
-
-// KEYS: members set, group epoch, the identity's group index. ARGV: identity, group id.
-// Bumping the epoch makes any pointer registration that read the old membership retry.
-const REMOVE_MEMBER = `
-if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('INCR', KEYS[2])
-redis.call('SREM', KEYS[3], ARGV[2])
-return 1
-`;
-
-// KEYS: group hash, members set. ARGV: group id, participant limit, identity-index key prefix
-// (index keys vary in number, so they are built here; the deployment runs one Redis, not a
-// cluster), identities. The limit check and the adds are one step, so concurrent adds cannot pass
-// it together. Returns {1, added...}, {-1} when the limit would be exceeded, {-2} if not ready.
-const ADD_MEMBERS = `
-if redis.call('HGET', KEYS[1], 'state') ~= 'ready' then return {-2} end
-local new = {}
-for i = 4, #ARGV do
-  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then new[#new + 1] = ARGV[i] end
-end
-if redis.call('SCARD', KEYS[2]) + #new > tonumber(ARGV[2]) then return {-1} end
-for _, identity in ipairs(new) do
-  redis.call('SADD', KEYS[2], identity)
-  redis.call('SADD', ARGV[3] .. identity, ARGV[1])
-end
-return {1, unpack(new)}
-`;
-
-// KEYS: group hash. ARGV: sealed name. Only a ready group is named (1), else 0.
-const SET_NAME = `
-if redis.call('HGET', KEYS[1], 'state') ~= 'ready' then return 0 end
-redis.call('HSET', KEYS[1], 'sealedName', ARGV[1])
-return 1
-`;
-
 export type AddMembersResult = { ok: true; added: string[] } | { ok: false; reason: 'LIMIT' | 'NOT_READY' };
 
 export class GroupRepository {
-  private readonly createScript;
-  private readonly removeMemberScript;
-  private readonly addMembersScript;
-  private readonly setNameScript;
+  private readonly scripts;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {
-    this.createScript = defineScript<number>(redis, 'conduitCreateGroup', 2, CREATE);
-    this.removeMemberScript = defineScript<number>(redis, 'conduitRemoveMember', 3, REMOVE_MEMBER);
-    this.addMembersScript = defineScript<[number, ...string[]]>(redis, 'conduitAddMembers', 2, ADD_MEMBERS);
-    this.setNameScript = defineScript<number>(redis, 'conduitSetGroupName', 1, SET_NAME);
+    this.scripts = defineScripts(redis, 'createGroup', 'removeMember', 'addMembers', 'setGroupName');
   }
 
   /** Reserves the group id; false when it already exists. The owner is stored as a participant too. */
   async create(groupId: string, owner: string, members: readonly string[], now: Date): Promise<boolean> {
     const participants = [owner, ...members.filter((m) => m !== owner)];
-    const created = await this.createScript(
+    const created = await this.scripts.createGroup(
       [this.keys.group(groupId), this.keys.groupMembers(groupId)],
       [owner, now.toISOString(), ...participants],
     );
-    return created === 1;
+    return created === CreateGroupReply.Created;
   }
 
   async markReady(groupId: string): Promise<void> {
@@ -107,32 +61,36 @@ export class GroupRepository {
     } while (cursor !== '0');
   }
 
-  /** Removes a (non-owner) member; false when it was not a member. */
+  /**
+   * Removes a (non-owner) member; false when it was not a member. Bumps the group epoch in the same
+   * step, so any pointer registration that read the old membership retries.
+   */
   async removeMember(groupId: string, identity: string): Promise<boolean> {
-    const removed = await this.removeMemberScript(
+    const removed = await this.scripts.removeMember(
       [this.keys.groupMembers(groupId), this.keys.groupEpoch(groupId), this.keys.identityGroups(identity)],
       [identity, groupId],
     );
-    return removed === 1;
+    return removed === RemoveMemberReply.Removed;
   }
 
   /**
    * Adds members to a ready group (and to their group index) unless the participants, owner
-   * included, would exceed `limit`. Already-members are skipped; `added` lists the new ones.
+   * included, would exceed `limit` (checked in the same step as the adds, so concurrent adds
+   * cannot pass it together). Already-members are skipped; `added` lists the new ones.
    */
   async addMembers(groupId: string, identities: readonly string[], limit: number): Promise<AddMembersResult> {
-    const [code, ...added] = await this.addMembersScript(
+    const [code, ...added] = await this.scripts.addMembers(
       [this.keys.group(groupId), this.keys.groupMembers(groupId)],
       [groupId, limit, this.keys.identityGroups(''), ...identities],
     );
-    if (code === -1) return { ok: false, reason: 'LIMIT' };
-    if (code === -2) return { ok: false, reason: 'NOT_READY' };
+    if (code === AddMembersReply.Limit) return { ok: false, reason: 'LIMIT' };
+    if (code === AddMembersReply.NotReady) return { ok: false, reason: 'NOT_READY' };
     return { ok: true, added: added.map(String) };
   }
 
   /** Replaces the sealed name (the latest wins); false when the group is not ready. */
   async setName(groupId: string, sealedName: string): Promise<boolean> {
-    return (await this.setNameScript([this.keys.group(groupId)], [sealedName])) === 1;
+    return (await this.scripts.setGroupName([this.keys.group(groupId)], [sealedName])) === SetGroupNameReply.Named;
   }
 
   /** Makes in-flight pointer registrations of these groups recompute their expected endpoints. */

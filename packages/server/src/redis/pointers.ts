@@ -3,8 +3,17 @@ import type { Endpoint } from '@conduit/shared';
 import { endpointKey, MAX_POINTER_BYTES, parseEndpointKey } from '@conduit/shared';
 import { newEntryId, pendingItem } from '../audit/pending.js';
 import type { Keys } from './keys.js';
-import { ACK, DROP, EXPIRE, KEEP_ITEM, MARK_FAILED, MARK_PURGED, REGISTER } from './pointer-scripts.js';
-import { defineScript } from './script.js';
+import {
+  AckAdded,
+  AckReply,
+  DropEndpointsPurging,
+  ExpirePointerReply,
+  KeepItemReply,
+  MarkFailedReply,
+  MarkPurgedReply,
+  RegisterPointerReply,
+} from './script-replies.js';
+import { defineScripts } from './script-loader.js';
 
 /**
  * pending -> purging -> purged | expired, with purging -> failed when the purge gives up (a later
@@ -63,13 +72,7 @@ const byKey = (a: Endpoint, b: Endpoint) => (endpointKey(a) < endpointKey(b) ? -
  * (longer than the Sync item TTL), so the ledger stays bounded even if a recipient never acks.
  */
 export class PointerLedger {
-  private readonly registerScript;
-  private readonly ackScript;
-  private readonly dropScript;
-  private readonly expireScript;
-  private readonly markPurgedScript;
-  private readonly markFailedScript;
-  private readonly keepItemScript;
+  private readonly scripts;
 
   constructor(
     private readonly redis: Redis,
@@ -77,13 +80,16 @@ export class PointerLedger {
     /** Called after a transition left an audit entry pending (workers kick their AuditSealer). */
     private readonly onAuditEnqueued: () => void = () => undefined,
   ) {
-    this.registerScript = defineScript<number>(redis, 'conduitRegisterPointer', 9, REGISTER);
-    this.ackScript = defineScript<number[]>(redis, 'conduitAck', 9, ACK);
-    this.dropScript = defineScript<[number, number]>(redis, 'conduitDropEndpoints', 8, DROP);
-    this.expireScript = defineScript<number>(redis, 'conduitExpirePointer', 8, EXPIRE);
-    this.markPurgedScript = defineScript<number[]>(redis, 'conduitMarkPurged', 3, MARK_PURGED);
-    this.markFailedScript = defineScript<number>(redis, 'conduitMarkFailed', 3, MARK_FAILED);
-    this.keepItemScript = defineScript<number>(redis, 'conduitKeepItem', 1, KEEP_ITEM);
+    this.scripts = defineScripts(
+      redis,
+      'registerPointer',
+      'ack',
+      'dropEndpoints',
+      'expirePointer',
+      'markPurged',
+      'markFailed',
+      'keepItem',
+    );
   }
 
   private scriptKeys(pointerId: string, groupId: string): string[] {
@@ -124,7 +130,7 @@ export class PointerLedger {
     epoch: string;
     binding: PointerBinding;
   }): Promise<'created' | 'exists' | 'stale'> {
-    const code = await this.registerScript(
+    const code = await this.scripts.registerPointer(
       [...this.scriptKeys(input.pointerId, input.groupId), this.keys.groupEpoch(input.groupId)],
       [
         input.pointerId,
@@ -139,7 +145,8 @@ export class PointerLedger {
         ...input.expected.map(endpointKey),
       ],
     );
-    return code === 1 ? 'created' : code === 0 ? 'exists' : 'stale';
+    if (code === RegisterPointerReply.Created) return 'created';
+    return code === RegisterPointerReply.IdTaken ? 'exists' : 'stale';
   }
 
   /**
@@ -155,7 +162,7 @@ export class PointerLedger {
   ): Promise<AckResult> {
     const groupId = await this.groupOf(pointerId);
     if (groupId === null) return { ok: false, reason: 'POINTER_NOT_FOUND' };
-    const [code, added] = await this.ackScript(
+    const [code, added] = await this.scripts.ack(
       [...this.scriptKeys(pointerId, groupId), this.keys.pointerReceipts(pointerId)],
       [
         endpointKey(endpoint),
@@ -166,10 +173,10 @@ export class PointerLedger {
         `${at.toISOString()} ${claim.signature}`,
       ],
     );
-    if (code === -1 || code === undefined) return { ok: false, reason: 'POINTER_NOT_FOUND' };
-    if (code === -2) return { ok: false, reason: 'NOT_A_RECIPIENT' };
-    if (code === -3) return { ok: false, reason: 'POINTER_MISMATCH' };
-    return { ok: true, remaining: code, firstAck: added === 1 };
+    if (code === AckReply.UnknownPointer || code === undefined) return { ok: false, reason: 'POINTER_NOT_FOUND' };
+    if (code === AckReply.NotARecipient) return { ok: false, reason: 'NOT_A_RECIPIENT' };
+    if (code === AckReply.Mismatch) return { ok: false, reason: 'POINTER_MISMATCH' };
+    return { ok: true, remaining: code, firstAck: added === AckAdded.First };
   }
 
   /** Drops the endpoints' pending acknowledgements from one pointer of the group. */
@@ -180,12 +187,12 @@ export class PointerLedger {
     reason: 'member-removed' | 'device-removed',
   ): Promise<{ dropped: number; purging: boolean }> {
     if (endpoints.length === 0) return { dropped: 0, purging: false };
-    const [dropped, purging] = await this.dropScript(this.scriptKeys(pointerId, groupId), [
+    const [dropped, purging] = await this.scripts.dropEndpoints(this.scriptKeys(pointerId, groupId), [
       pointerId,
       reason,
       ...endpoints.map(endpointKey),
     ]);
-    return { dropped, purging: purging === 1 };
+    return { dropped, purging: purging === DropEndpointsPurging.Yes };
   }
 
   /** Walks the group's pending pointers (ZSCAN: entries removed meanwhile are tolerated). */
@@ -216,7 +223,8 @@ export class PointerLedger {
       await this.redis.zrem(this.keys.pendingPointers(), pointerId);
       return false;
     }
-    return (await this.expireScript(this.scriptKeys(pointerId, groupId), [pointerId])) === 1;
+    const code = await this.scripts.expirePointer(this.scriptKeys(pointerId, groupId), [pointerId]);
+    return code === ExpirePointerReply.Purging;
   }
 
   /**
@@ -224,23 +232,24 @@ export class PointerLedger {
    * is left pending for the audit sealer in the same atomic step.
    */
   async markPurged(pointerId: string, at: Date, receipt: string): Promise<MarkPurgedResult> {
-    const [code, latency] = await this.markPurgedScript(this.terminalKeys(pointerId), [
+    const [code, latency] = await this.scripts.markPurged(this.terminalKeys(pointerId), [
       pointerId,
       at.toISOString(),
       pendingItem(newEntryId(), receipt),
     ]);
-    if (code === 1) {
+    if (code === MarkPurgedReply.Marked) {
       this.onAuditEnqueued();
       return { ok: true, latencyMs: Math.max(0, latency ?? 0) };
     }
-    return { ok: false, reason: code === -1 ? 'missing' : code === -2 ? 'already' : 'not-purging' };
+    if (code === MarkPurgedReply.Missing) return { ok: false, reason: 'missing' };
+    return { ok: false, reason: code === MarkPurgedReply.Already ? 'already' : 'not-purging' };
   }
 
   /** 'purging' -> 'failed' with its audit entry; false when the pointer was not purging. */
   async markFailed(pointerId: string, at: Date, entry: string): Promise<boolean> {
     const item = pendingItem(newEntryId(), entry);
-    if ((await this.markFailedScript(this.terminalKeys(pointerId), [pointerId, at.toISOString(), item])) !== 1)
-      return false;
+    const code = await this.scripts.markFailed(this.terminalKeys(pointerId), [pointerId, at.toISOString(), item]);
+    if (code !== MarkFailedReply.Marked) return false;
     this.onAuditEnqueued();
     return true;
   }
@@ -252,7 +261,7 @@ export class PointerLedger {
    */
   async keepPublished(pointerId: string, itemJson: string): Promise<boolean> {
     if (Buffer.byteLength(itemJson) > MAX_POINTER_BYTES) throw new Error('pointer item too large to keep');
-    return (await this.keepItemScript([this.keys.pointer(pointerId)], [itemJson])) === 1;
+    return (await this.scripts.keepItem([this.keys.pointer(pointerId)], [itemJson])) === KeepItemReply.Kept;
   }
 
   /** What re-publishing needs: null when the entry is gone or no item was kept. */

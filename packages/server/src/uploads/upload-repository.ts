@@ -1,6 +1,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Keys } from '../redis/keys.js';
-import { defineScript } from '../redis/script.js';
+import { RecordUploadPartsReply } from '../redis/script-replies.js';
+import { defineScripts } from '../redis/script-loader.js';
 
 /**
  * Multipart upload records in Redis, under the deployment's key prefix so they survive restarts:
@@ -30,49 +31,19 @@ export type RecordPartsResult = { ok: true } | { ok: false; reason: 'ABSENT' | '
 /** Records outlive their expiry by this much if the cleaner never runs (its parts: the lifecycle rule's job). */
 const BACKSTOP_MS = 7 * 24 * 3600 * 1000;
 
-// KEYS: record hash, parts hash. ARGV: declared size, then partNumber/size pairs.
-// The new sizes replace earlier ones for the same part numbers; the whole batch is refused if the
-// resulting sum would exceed the declared size, so recorded sizes never describe an impossible object.
-const RECORD_PARTS = `
-if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return -1 end
-local total = tonumber(redis.call('HGET', KEYS[1], 'partsTotal') or '0')
-local size = tonumber(ARGV[1])
-for i = 2, #ARGV, 2 do
-  local old = redis.call('HGET', KEYS[2], ARGV[i])
-  if old then total = total - tonumber(old) end
-  total = total + tonumber(ARGV[i + 1])
-end
-if total > size then return -2 end
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-redis.call('HSET', KEYS[1], 'partsTotal', total)
-return 1
-`;
-
-// KEYS: expiry set. ARGV: now ms, lease ms, limit. Due ids are pushed one lease into the future
-// as they are handed out, so concurrent cleaners do not both take them and a crash mid-way only
-// delays an id by one lease.
-const CLAIM_DUE = `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-local leased = tonumber(ARGV[1]) + tonumber(ARGV[2])
-for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], leased, id) end
-return due
-`;
-
 /** MULTI reports per-command errors in its result instead of throwing them. */
 async function execAll(multi: ChainableCommander): Promise<void> {
   for (const [err] of (await multi.exec()) ?? []) if (err) throw err;
 }
 
 export class UploadRepository {
-  private readonly recordPartsScript;
-  private readonly claimDueScript;
+  private readonly scripts;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
   ) {
-    this.recordPartsScript = defineScript<number>(redis, 'conduitRecordUploadParts', 2, RECORD_PARTS);
-    this.claimDueScript = defineScript<string[]>(redis, 'conduitClaimDueUploads', 1, CLAIM_DUE);
+    this.scripts = defineScripts(redis, 'recordUploadParts', 'claimDueUploads');
   }
 
   private recordKey = (uploadId: string) => `${this.keys.prefix}upl:${uploadId}`;
@@ -110,18 +81,22 @@ export class UploadRepository {
     };
   }
 
-  /** Records the sizes of freshly presigned parts; refused when the upload is gone or the sum exceeds its size. */
+  /**
+   * Records the sizes of freshly presigned parts; refused when the upload is gone or the sum exceeds
+   * its size. New sizes replace earlier ones of the same parts, and the whole batch is refused, so
+   * recorded sizes never describe an impossible object.
+   */
   async recordParts(
     upload: UploadRecord,
     parts: readonly { partNumber: number; size: number }[],
   ): Promise<RecordPartsResult> {
     const args = parts.flatMap((p) => [p.partNumber, p.size]);
-    const result = await this.recordPartsScript(
+    const result = await this.scripts.recordUploadParts(
       [this.recordKey(upload.uploadId), this.partsKey(upload.uploadId)],
       [upload.size, ...args],
     );
-    if (result === -1) return { ok: false, reason: 'ABSENT' };
-    if (result === -2) return { ok: false, reason: 'OVER_SIZE' };
+    if (result === RecordUploadPartsReply.NotOpen) return { ok: false, reason: 'ABSENT' };
+    if (result === RecordUploadPartsReply.OverSize) return { ok: false, reason: 'OVER_SIZE' };
     // The parts hash is created lazily; give it the record's backstop.
     await this.redis.pexpireat(this.partsKey(upload.uploadId), Date.parse(upload.expiresAt) + BACKSTOP_MS);
     return { ok: true };
@@ -153,8 +128,11 @@ export class UploadRepository {
     );
   }
 
-  /** Up to `limit` uploads whose expiry has passed, each leased to the caller for `leaseMs`. */
+  /**
+   * Up to `limit` uploads whose expiry has passed, each leased to the caller for `leaseMs` as it is
+   * handed out: concurrent cleaners do not both take one, and a crash only delays it by one lease.
+   */
   async claimDue(now: Date, leaseMs: number, limit: number): Promise<string[]> {
-    return this.claimDueScript([this.expiryKey()], [now.getTime(), leaseMs, limit]);
+    return this.scripts.claimDueUploads([this.expiryKey()], [now.getTime(), leaseMs, limit]);
   }
 }

@@ -1,0 +1,139 @@
+import type { Redis } from 'ioredis';
+import { readLuaScripts, ScriptError, type LuaScript } from './script-files.js';
+import type { DeviceStatusReply, SessionGateReply } from './script-replies.js';
+
+/**
+ * The one Redis script loader: the files in ./scripts are defined on a client as ioredis commands
+ * (EVALSHA, falling back to EVAL once per connection), with a typed caller per script. Scripts are
+ * how multi-key invariants stay atomic without WATCH loops.
+ */
+
+/** What each script returns as ioredis hands it over (the Output block of its file's header). */
+export interface ScriptReplies {
+  ack: [number, number?];
+  addMembers: [number, ...string[]];
+  appendRecordVersion: [number, (string | null)?];
+  auditEnqueue: number;
+  auditSeal: number;
+  authRate: number;
+  bucketPause: number;
+  bucketTake: number;
+  claimDueUploads: string[];
+  consumeBootstrapCode: number;
+  createGroup: number;
+  createOpaqueAccount: number;
+  deviceStatus: DeviceStatusReply;
+  dropEndpoints: [number, number];
+  expirePointer: number;
+  keepItem: number;
+  markFailed: number;
+  markPurged: [number, number?];
+  outboxTake: string[];
+  recordAnomaly: number;
+  recordHead: string | null;
+  recordHistory: string[];
+  recordUploadParts: number;
+  registerDevice: [number, string];
+  registerPointer: number;
+  removeMember: number;
+  revokeDevice: number;
+  sessionGate: SessionGateReply;
+  setDeviceName: number;
+  setGroupName: number;
+}
+
+export type ScriptName = keyof ScriptReplies;
+
+// A Record, so the compiler insists that every script above is listed (and nothing else).
+const NAMES: Record<ScriptName, true> = {
+  ack: true,
+  addMembers: true,
+  appendRecordVersion: true,
+  auditEnqueue: true,
+  auditSeal: true,
+  authRate: true,
+  bucketPause: true,
+  bucketTake: true,
+  claimDueUploads: true,
+  consumeBootstrapCode: true,
+  createGroup: true,
+  createOpaqueAccount: true,
+  deviceStatus: true,
+  dropEndpoints: true,
+  expirePointer: true,
+  keepItem: true,
+  markFailed: true,
+  markPurged: true,
+  outboxTake: true,
+  recordAnomaly: true,
+  recordHead: true,
+  recordHistory: true,
+  recordUploadParts: true,
+  registerDevice: true,
+  registerPointer: true,
+  removeMember: true,
+  revokeDevice: true,
+  sessionGate: true,
+  setDeviceName: true,
+  setGroupName: true,
+};
+export const SCRIPT_NAMES = Object.keys(NAMES).sort() as ScriptName[];
+
+export type ScriptCaller<R> = (keys: readonly string[], args: readonly (string | number)[]) => Promise<R>;
+export type RedisScripts = { readonly [N in ScriptName]: ScriptCaller<ScriptReplies[N]> };
+
+/**
+ * The ioredis method name. Prefixed, so a script can never shadow a Redis command of the client
+ * (`expire`) or one BullMQ defines on a shared connection.
+ */
+export const commandName = (name: string): string => `conduit${name[0]!.toUpperCase()}${name.slice(1)}`;
+
+let files: readonly LuaScript[] | undefined;
+
+/** The script files, read once per process; exactly the scripts in ScriptReplies, or it throws. */
+export function luaScripts(): readonly LuaScript[] {
+  if (files) return files;
+  const found = readLuaScripts();
+  const unknown = found.find((s) => !Object.hasOwn(NAMES, s.name));
+  if (unknown) throw new ScriptError('SCRIPT_UNKNOWN', `Lua script ${unknown.file} is not in ScriptReplies.`);
+  const missing = SCRIPT_NAMES.find((name) => !found.some((s) => s.name === name));
+  if (missing) throw new ScriptError('SCRIPT_MISSING', `No Lua file for the script ${missing}.`);
+  files = found;
+  return files;
+}
+
+type CommandFn = (...args: (string | number)[]) => Promise<unknown>;
+const defined = new WeakMap<Redis, Map<ScriptName, ScriptCaller<unknown>>>();
+
+/**
+ * Defines the named scripts on the client (once per client) and returns their callers. Each
+ * repository names the scripts it runs, so a connection carries only those: ioredis copies every
+ * script defined on a client onto each pipeline and MULTI it creates (docs/delivery.md).
+ */
+export function defineScripts<N extends ScriptName>(redis: Redis, ...names: N[]): Pick<RedisScripts, N> {
+  let callers = defined.get(redis);
+  if (!callers) defined.set(redis, (callers = new Map()));
+  const picked: Partial<Record<ScriptName, ScriptCaller<unknown>>> = {};
+  for (const name of names) {
+    let caller = callers.get(name);
+    if (!caller) callers.set(name, (caller = define(redis, name)));
+    picked[name] = caller;
+  }
+  return picked as Pick<RedisScripts, N>;
+}
+
+function define(redis: Redis, name: ScriptName): ScriptCaller<unknown> {
+  const script = luaScripts().find((s) => s.name === name);
+  if (!script) throw new ScriptError('SCRIPT_MISSING', `No Lua file for the script ${name}.`);
+  const { numberOfKeys, lua } = script;
+  const command = commandName(name);
+  redis.defineCommand(command, { numberOfKeys, lua });
+  const fn = (redis as unknown as Record<string, CommandFn>)[command];
+  if (!fn) throw new ScriptError('SCRIPT_MISSING', `Redis script ${name} was not registered.`);
+  return async (keys, args) => {
+    if (keys.length !== numberOfKeys) {
+      throw new ScriptError('SCRIPT_KEY_COUNT', `Redis script ${name} takes ${numberOfKeys} keys.`);
+    }
+    return fn.call(redis, ...keys, ...args);
+  };
+}
