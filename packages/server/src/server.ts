@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Authenticator, SyncAdmin, TokenIssuer } from '@conduit/shared';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { authOf } from './auth/wiring.js';
+import { authOf } from './identity/auth/wiring.js';
 import { DEFAULTS, type ServerConfig } from './config.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AuditSealer } from './audit/audit-sealer.js';
@@ -12,16 +12,16 @@ import type { AppContext } from './http/context.js';
 import { createLogger } from './logger.js';
 import { processMetrics, type DeliveryMetrics } from './ops/metrics.js';
 import { apiOps, workerOps } from './ops/wiring.js';
-import { safeObserver, type DeliveryObserver } from './purge/events.js';
+import { safeObserver, type DeliveryObserver } from './delivery/events.js';
 import {
   MAINTENANCE_QUEUE,
   createMaintenanceWorker,
   scheduleMaintenance,
   type MaintenanceSettings,
-} from './purge/maintenance.js';
-import { OutboxRelay } from './purge/outbox-relay.js';
-import { createPurgeWorker } from './purge/purge-worker.js';
-import { DEFAULT_PURGE_TUNING, PURGE_QUEUE, type PurgeJobData, type PurgeTuning } from './purge/queue.js';
+} from './delivery/purge/maintenance.js';
+import { OutboxRelay } from './delivery/purge/outbox-relay.js';
+import { createPurgeWorker } from './delivery/purge/purge-worker.js';
+import { DEFAULT_PURGE_TUNING, PURGE_QUEUE, type PurgeJobData, type PurgeTuning } from './delivery/purge/queue.js';
 import { IdentityDirectory } from './redis/accounts.js';
 import { closeRedis, connectRedis } from './redis/connection.js';
 import { DeviceRepository } from './redis/devices.js';
@@ -31,9 +31,9 @@ import { AnomalyRepository } from './redis/anomalies.js';
 import { PointerLedger } from './redis/pointers.js';
 import { RecordStore } from './redis/records.js';
 import { SyncWriteBudget } from './redis/token-bucket.js';
-import { DEFAULT_UPLOAD_CLEANER_TUNING, UploadCleaner } from './uploads/upload-cleaner.js';
-import { UploadRepository } from './uploads/upload-repository.js';
-import { UploadService, type DeletableObjectStore } from './uploads/upload-service.js';
+import { DEFAULT_UPLOAD_CLEANER_TUNING, UploadCleaner } from './files/uploads/upload-cleaner.js';
+import { UploadRepository } from './files/uploads/upload-repository.js';
+import { UploadService, type DeletableObjectStore } from './files/uploads/upload-service.js';
 
 /** The outside world, injectable so tests (and the dev stack) can supply their own adapters. */
 export interface ServerDeps {

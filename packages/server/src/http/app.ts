@@ -2,22 +2,22 @@ import { API_PREFIX } from '@conduit/shared';
 import express, { type Express } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound, requestLog, securityHeaders } from './middleware.js';
-import { adminRoutes } from './routes/admin.js';
-import { anomalyRoutes } from './routes/anomalies.js';
-import { authRoutes } from './routes/auth.js';
-import { deviceRoutes } from './routes/devices.js';
-import { groupRoutes } from './routes/groups.js';
-import { groupSyncRoutes } from './routes/group-sync.js';
-import { healthRoutes } from './routes/health.js';
-import { identityRoutes } from './routes/identities.js';
-import { memberDeviceRoutes } from './routes/member-devices.js';
-import { objectRoutes } from './routes/objects.js';
-import { opaqueAuthRoutes } from './routes/opaque-auth.js';
-import { opsRoutes, type OpsOptions } from './routes/ops.js';
-import { pointerRoutes } from './routes/pointers.js';
-import { recordRoutes } from './routes/records.js';
-import { tokenRoutes } from './routes/tokens.js';
-import { uploadRoutes } from './routes/uploads.js';
+import { adminRoutes } from '../audit/routes.js';
+import { anomalyRoutes } from '../delivery/anomaly-routes.js';
+import { authRoutes } from '../identity/password-routes.js';
+import { deviceRoutes } from '../identity/device-routes.js';
+import { groupRoutes } from '../groups/routes.js';
+import { groupSyncRoutes } from '../groups/sync-routes.js';
+import { healthRoutes } from './health.js';
+import { identityRoutes } from '../identity/key-transition-routes.js';
+import { memberDeviceRoutes } from '../groups/member-device-routes.js';
+import { objectRoutes } from '../files/object-routes.js';
+import { opaqueAuthRoutes } from '../identity/opaque-routes.js';
+import { opsRoutes, type OpsOptions } from '../ops/routes.js';
+import { pointerRoutes } from '../files/pointer-routes.js';
+import { recordRoutes } from '../records/routes.js';
+import { tokenRoutes } from '../identity/token-routes.js';
+import { uploadRoutes } from '../files/upload-routes.js';
 
 /** `ops` adds /readyz, /metrics and the queue dashboard (the server always passes it; unit tests may not). */
 export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
