@@ -21,7 +21,7 @@ function fromSeq(req: Request): number {
  * once at the start (sent in the Conduit-Audit-Head header as "<seq> <sha256>", so a verifier can
  * detect a truncated download).
  */
-export function adminRoutes(ctx: AppContext): Router {
+export function auditRoutes(ctx: AppContext): Router {
   const router = Router();
   router
     .route('/admin/audit')

@@ -47,7 +47,7 @@ export function uploadRoutes(ctx: AppContext): Router {
   /** A member's endpoint (the device was checked by `authenticate`). */
   async function caller(res: Response, groupId: string): Promise<Caller> {
     const { identity } = principalOf(res);
-    await requireMembership(ctx, groupId, identity);
+    await requireMembership(ctx.access, groupId, identity);
     return { identity, deviceId: callerDevice(res) };
   }
 

@@ -2,22 +2,19 @@ import { API_PREFIX } from '@conduit/shared';
 import express, { type Express } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound, requestLog, securityHeaders } from './middleware.js';
-import { adminRoutes } from '../audit/routes.js';
-import { anomalyRoutes } from '../delivery/anomaly-routes.js';
-import { authRoutes } from '../identity/password-routes.js';
-import { deviceRoutes } from '../identity/device-routes.js';
-import { groupRoutes } from '../groups/routes.js';
-import { groupSyncRoutes } from '../groups/sync-routes.js';
-import { healthRoutes } from './health.js';
-import { identityRoutes } from '../identity/key-transition-routes.js';
-import { memberDeviceRoutes } from '../groups/member-device-routes.js';
-import { objectRoutes } from '../files/object-routes.js';
-import { opaqueAuthRoutes } from '../identity/opaque-routes.js';
-import { opsRoutes, type OpsOptions } from '../ops/routes.js';
-import { pointerRoutes } from '../files/pointer-routes.js';
-import { recordRoutes } from '../records/routes.js';
-import { tokenRoutes } from '../identity/token-routes.js';
+import { auditRoutes } from '../audit/routes.js';
+import { deliveryRoutes } from '../delivery/routes.js';
+import { fileRoutes } from '../files/routes.js';
 import { uploadRoutes } from '../files/upload-routes.js';
+import { groupRoutes } from '../groups/routes.js';
+import { deviceRoutes } from '../identity/device-routes.js';
+import { keyTransitionRoutes } from '../identity/key-transition-routes.js';
+import { opaqueAuthRoutes } from '../identity/opaque-routes.js';
+import { authRoutes } from '../identity/password-routes.js';
+import { tokenRoutes } from '../identity/token-routes.js';
+import { opsRoutes, type OpsOptions } from '../ops/routes.js';
+import { recordRoutes } from '../records/routes.js';
+import { healthRoutes } from './health.js';
 
 /** `ops` adds /readyz, /metrics and the queue dashboard (the server always passes it; unit tests may not). */
 export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
@@ -41,15 +38,12 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
     deviceRoutes(ctx),
     tokenRoutes(ctx),
     groupRoutes(ctx),
-    groupSyncRoutes(ctx),
-    objectRoutes(ctx),
+    fileRoutes(ctx),
     uploadRoutes(ctx),
-    pointerRoutes(ctx),
+    deliveryRoutes(ctx),
     recordRoutes(ctx),
-    anomalyRoutes(ctx),
-    memberDeviceRoutes(ctx),
-    adminRoutes(ctx),
-    identityRoutes(ctx),
+    auditRoutes(ctx),
+    keyTransitionRoutes(ctx),
   );
   app.use(API_PREFIX, v1);
 
