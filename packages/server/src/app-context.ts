@@ -23,7 +23,7 @@ import { KeyTransitionRepository } from './redis/key-transitions.js';
 import type { Keys } from './redis/keys.js';
 import { PointerLedger } from './redis/pointers.js';
 import { RecordStore } from './redis/records.js';
-import type { ServerDeps } from './server.js';
+import type { ServerDeps } from './server-deps.js';
 
 /** What the API's services are built from: configuration, Redis, the adapters and the auth parts. */
 export interface ApiWiring {

@@ -1,7 +1,8 @@
 export { loadConfig, DEFAULTS as CONFIG_DEFAULTS } from './config.js';
 export type { ServerConfig, AuthConfig, LogLevel } from './config.js';
 export { startServer, startWorker } from './server.js';
-export type { ServerDeps, RunningServer, RunningWorker } from './server.js';
+export type { RunningServer, RunningWorker } from './server.js';
+export type { ServerDeps } from './server-deps.js';
 export { S3ObjectStore } from './adapters/s3/s3-object-store.js';
 export type { S3ObjectStoreOptions } from './adapters/s3/s3-object-store.js';
 export { PURGE_QUEUE } from './delivery/purge/queue.js';

@@ -1,18 +1,18 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Authenticator, SyncAdmin, TokenIssuer } from '@conduit/shared';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { buildAppContext, uploadServiceOf } from './app-context.js';
+import type { ServerDeps } from './server-deps.js';
 import { authOf } from './identity/auth/wiring.js';
 import { DEFAULTS, type ServerConfig } from './config.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AuditSealer } from './audit/audit-sealer.js';
 import { createApp } from './http/app.js';
 import { createLogger } from './logger.js';
-import { processMetrics, type DeliveryMetrics } from './ops/metrics.js';
+import { processMetrics } from './ops/metrics.js';
 import { apiOps, workerOps } from './ops/wiring.js';
-import { safeObserver, type DeliveryObserver } from './delivery/events.js';
+import { safeObserver } from './delivery/events.js';
 import {
   MAINTENANCE_QUEUE,
   createMaintenanceWorker,
@@ -30,22 +30,6 @@ import { PointerLedger } from './redis/pointers.js';
 import { SyncWriteBudget } from './redis/token-bucket.js';
 import { DEFAULT_UPLOAD_CLEANER_TUNING, UploadCleaner } from './files/uploads/upload-cleaner.js';
 import { UploadRepository } from './files/uploads/upload-repository.js';
-import type { DeletableObjectStore } from './files/uploads/upload-service.js';
-
-/** The outside world, injectable so tests (and the dev stack) can supply their own adapters. */
-export interface ServerDeps {
-  syncAdmin: SyncAdmin;
-  objectStore: DeletableObjectStore;
-  virgilTokens: TokenIssuer;
-  syncTokens: TokenIssuer;
-  /** Replaces the authenticator chosen by `config.auth` (dev-mode register/login stay mounted). */
-  authenticator?: Authenticator;
-  logger?: Logger;
-  /** Defaults to the process-wide registry (what /metrics serves). */
-  metrics?: DeliveryMetrics;
-  /** Delivery hooks; defaults to `metrics` (tests inject their own to observe purges). */
-  observer?: DeliveryObserver;
-}
 
 export interface RunningServer {
   url: string;
