@@ -3,7 +3,7 @@ import { S3ObjectStore } from './adapters/s3/s3-object-store.js';
 import { TwilioSyncTokenIssuer } from './adapters/twilio/sync-token-issuer.js';
 import { TwilioSyncAdmin } from './adapters/twilio/twilio-sync-admin.js';
 import { VirgilTokenIssuer } from './adapters/virgil/virgil-token-issuer.js';
-import type { ServerDeps } from './server.js';
+import type { ServerDeps } from './server-deps.js';
 
 /** The production wiring: every port backed by its real adapter, configured from ServerConfig. */
 export function composeDefaults(config: ServerConfig): ServerDeps {

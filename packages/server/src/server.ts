@@ -1,54 +1,35 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Authenticator, SyncAdmin, TokenIssuer } from '@conduit/shared';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { authOf } from './auth/wiring.js';
+import { buildAppContext, uploadServiceOf } from './app-context.js';
+import type { ServerDeps } from './server-deps.js';
+import { authOf } from './identity/auth/wiring.js';
 import { DEFAULTS, type ServerConfig } from './config.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AuditSealer } from './audit/audit-sealer.js';
 import { createApp } from './http/app.js';
-import type { AppContext } from './http/context.js';
 import { createLogger } from './logger.js';
-import { processMetrics, type DeliveryMetrics } from './ops/metrics.js';
+import { processMetrics } from './ops/metrics.js';
 import { apiOps, workerOps } from './ops/wiring.js';
-import { safeObserver, type DeliveryObserver } from './purge/events.js';
+import { safeObserver } from './delivery/events.js';
 import {
   MAINTENANCE_QUEUE,
   createMaintenanceWorker,
   scheduleMaintenance,
   type MaintenanceSettings,
-} from './purge/maintenance.js';
-import { OutboxRelay } from './purge/outbox-relay.js';
-import { createPurgeWorker } from './purge/purge-worker.js';
-import { DEFAULT_PURGE_TUNING, PURGE_QUEUE, type PurgeJobData, type PurgeTuning } from './purge/queue.js';
-import { IdentityDirectory } from './redis/accounts.js';
+} from './delivery/purge/maintenance.js';
+import { OutboxRelay } from './delivery/purge/outbox-relay.js';
+import { createPurgeWorker } from './delivery/purge/purge-worker.js';
+import { DEFAULT_PURGE_TUNING, PURGE_QUEUE, type PurgeJobData, type PurgeTuning } from './delivery/purge/queue.js';
 import { closeRedis, connectRedis } from './redis/connection.js';
 import { DeviceRepository } from './redis/devices.js';
 import { GroupRepository } from './redis/groups.js';
 import { createKeys } from './redis/keys.js';
-import { AnomalyRepository } from './redis/anomalies.js';
 import { PointerLedger } from './redis/pointers.js';
-import { RecordStore } from './redis/records.js';
 import { SyncWriteBudget } from './redis/token-bucket.js';
-import { DEFAULT_UPLOAD_CLEANER_TUNING, UploadCleaner } from './uploads/upload-cleaner.js';
-import { UploadRepository } from './uploads/upload-repository.js';
-import { UploadService, type DeletableObjectStore } from './uploads/upload-service.js';
-
-/** The outside world, injectable so tests (and the dev stack) can supply their own adapters. */
-export interface ServerDeps {
-  syncAdmin: SyncAdmin;
-  objectStore: DeletableObjectStore;
-  virgilTokens: TokenIssuer;
-  syncTokens: TokenIssuer;
-  /** Replaces the authenticator chosen by `config.auth` (dev-mode register/login stay mounted). */
-  authenticator?: Authenticator;
-  logger?: Logger;
-  /** Defaults to the process-wide registry (what /metrics serves). */
-  metrics?: DeliveryMetrics;
-  /** Delivery hooks; defaults to `metrics` (tests inject their own to observe purges). */
-  observer?: DeliveryObserver;
-}
+import { DEFAULT_UPLOAD_CLEANER_TUNING, UploadCleaner } from './files/uploads/upload-cleaner.js';
+import { UploadRepository } from './files/uploads/upload-repository.js';
 
 export interface RunningServer {
   url: string;
@@ -86,13 +67,6 @@ const maintenanceOf = (config: ServerConfig): MaintenanceSettings => {
     reconcileGraceSeconds: d.reconcileGraceSeconds,
   };
 };
-const uploadServiceOf = (config: ServerConfig, repo: UploadRepository, deps: ServerDeps, logger: Logger) =>
-  new UploadService({
-    repo,
-    store: deps.objectStore,
-    ttlSeconds: config.uploads?.ttlSeconds ?? DEFAULTS.uploadTtlSeconds,
-    logger,
-  });
 
 /** Starts the HTTP API. Listens on config.host:config.port (port 0 picks a free port). */
 export async function startServer(config: ServerConfig, deps: Partial<ServerDeps> = {}): Promise<RunningServer> {
@@ -103,33 +77,26 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
 
   const devices = new DeviceRepository(redis, keys);
   const auth = await authOf(config, redis, keys, devices, logger);
-  const authenticator = resolved.authenticator ?? auth.authenticator;
 
-  const ctx: AppContext = {
+  const ctx = buildAppContext({
     config,
     redis,
+    keys,
     logger,
-    authenticator,
-    ...auth.accounts,
-    sessionState: auth.sessionState,
-    authRate: auth.authRate,
-    names: auth.names,
-    identities: new IdentityDirectory(redis, keys),
+    adapters: resolved,
+    auth,
     devices,
-    groups: new GroupRepository(redis, keys),
-    ledger: new PointerLedger(redis, keys),
-    anomalies: new AnomalyRepository(redis, keys),
-    records: new RecordStore(redis, keys),
-    audit: new AuditLog(redis, keys),
     observer: observerOf(resolved, logger),
-    syncAdmin: resolved.syncAdmin,
+  });
+  const ops = apiOps({
+    config,
+    redis,
+    keys,
     objectStore: resolved.objectStore,
-    uploads: uploadServiceOf(config, new UploadRepository(redis, keys), resolved, logger),
-    virgilTokens: resolved.virgilTokens,
-    syncTokens: resolved.syncTokens,
-  };
-
-  const ops = apiOps({ ...ctx, keys, metrics: resolved.metrics ?? processMetrics() });
+    syncAdmin: resolved.syncAdmin,
+    metrics: resolved.metrics ?? processMetrics(),
+    logger,
+  });
   const server = createServer(createApp(ctx, ops.options));
   // Slow-loris and idle-connection bounds; bodies are tiny (16 KiB).
   server.requestTimeout = 30_000;

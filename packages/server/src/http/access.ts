@@ -1,7 +1,7 @@
 import { ConduitError } from '@conduit/shared';
-import { participantsOf, type GroupRecord } from '../redis/groups.js';
-import type { PointerRecord } from '../redis/pointers.js';
-import type { AppContext } from './context.js';
+import { participatingGroup } from '../groups/membership.js';
+import type { GroupRecord, GroupRepository } from '../redis/groups.js';
+import type { PointerLedger, PointerRecord } from '../redis/pointers.js';
 
 /*
  * Authorisation, checked before any side effect. An outsider learns nothing from a refusal: a group
@@ -9,28 +9,34 @@ import type { AppContext } from './context.js';
  * a pointer of such a group like an unknown pointer (404 POINTER_NOT_FOUND).
  */
 
+/** What the checks read. */
+export interface AccessDeps {
+  groups: Pick<GroupRepository, 'getReady'>;
+  ledger: Pick<PointerLedger, 'get'>;
+}
+
 /** The ready group if the identity is its owner or a member; 404 GROUP_NOT_FOUND otherwise. */
-export async function requireMembership(ctx: AppContext, groupId: string, identity: string): Promise<GroupRecord> {
-  const group = await ctx.groups.getReady(groupId);
-  if (!group || !participantsOf(group).includes(identity)) throw new ConduitError('GROUP_NOT_FOUND');
+export async function requireMembership(deps: AccessDeps, groupId: string, identity: string): Promise<GroupRecord> {
+  const group = await participatingGroup(deps.groups, groupId, identity);
+  if (!group) throw new ConduitError('GROUP_NOT_FOUND');
   return group;
 }
 
 /** The ready group if the identity owns it: 404 for outsiders (as above), 403 FORBIDDEN for members. */
-export async function requireOwner(ctx: AppContext, groupId: string, identity: string): Promise<GroupRecord> {
-  const group = await requireMembership(ctx, groupId, identity);
+export async function requireOwner(deps: AccessDeps, groupId: string, identity: string): Promise<GroupRecord> {
+  const group = await requireMembership(deps, groupId, identity);
   if (group.owner !== identity) throw new ConduitError('FORBIDDEN', 'Only the group owner may do this.');
   return group;
 }
 
 /** A pointer whose group the identity belongs to; 404 POINTER_NOT_FOUND otherwise. */
 export async function requirePointerAccess(
-  ctx: AppContext,
+  deps: AccessDeps,
   pointerId: string,
   identity: string,
 ): Promise<PointerRecord> {
-  const pointer = await ctx.ledger.get(pointerId);
-  const group = pointer ? await ctx.groups.getReady(pointer.groupId) : null;
-  if (!pointer || !group || !participantsOf(group).includes(identity)) throw new ConduitError('POINTER_NOT_FOUND');
+  const pointer = await deps.ledger.get(pointerId);
+  const group = pointer ? await participatingGroup(deps.groups, pointer.groupId, identity) : null;
+  if (!pointer || !group) throw new ConduitError('POINTER_NOT_FOUND');
   return pointer;
 }

@@ -2,22 +2,19 @@ import { API_PREFIX } from '@conduit/shared';
 import express, { type Express } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound, requestLog, securityHeaders } from './middleware.js';
-import { adminRoutes } from './routes/admin.js';
-import { anomalyRoutes } from './routes/anomalies.js';
-import { authRoutes } from './routes/auth.js';
-import { deviceRoutes } from './routes/devices.js';
-import { groupRoutes } from './routes/groups.js';
-import { groupSyncRoutes } from './routes/group-sync.js';
-import { healthRoutes } from './routes/health.js';
-import { identityRoutes } from './routes/identities.js';
-import { memberDeviceRoutes } from './routes/member-devices.js';
-import { objectRoutes } from './routes/objects.js';
-import { opaqueAuthRoutes } from './routes/opaque-auth.js';
-import { opsRoutes, type OpsOptions } from './routes/ops.js';
-import { pointerRoutes } from './routes/pointers.js';
-import { recordRoutes } from './routes/records.js';
-import { tokenRoutes } from './routes/tokens.js';
-import { uploadRoutes } from './routes/uploads.js';
+import { auditRoutes } from '../audit/routes.js';
+import { deliveryRoutes } from '../delivery/routes.js';
+import { fileRoutes } from '../files/routes.js';
+import { uploadRoutes } from '../files/upload-routes.js';
+import { groupRoutes } from '../groups/routes.js';
+import { deviceRoutes } from '../identity/device-routes.js';
+import { keyTransitionRoutes } from '../identity/key-transition-routes.js';
+import { opaqueAuthRoutes } from '../identity/opaque-routes.js';
+import { authRoutes } from '../identity/password-routes.js';
+import { tokenRoutes } from '../identity/token-routes.js';
+import { opsRoutes, type OpsOptions } from '../ops/routes.js';
+import { recordRoutes } from '../records/routes.js';
+import { healthRoutes } from './health.js';
 
 /** `ops` adds /readyz, /metrics and the queue dashboard (the server always passes it; unit tests may not). */
 export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
@@ -41,15 +38,12 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
     deviceRoutes(ctx),
     tokenRoutes(ctx),
     groupRoutes(ctx),
-    groupSyncRoutes(ctx),
-    objectRoutes(ctx),
+    fileRoutes(ctx),
     uploadRoutes(ctx),
-    pointerRoutes(ctx),
+    deliveryRoutes(ctx),
     recordRoutes(ctx),
-    anomalyRoutes(ctx),
-    memberDeviceRoutes(ctx),
-    adminRoutes(ctx),
-    identityRoutes(ctx),
+    auditRoutes(ctx),
+    keyTransitionRoutes(ctx),
   );
   app.use(API_PREFIX, v1);
 

@@ -1,26 +1,24 @@
-import type { Authenticator, SyncAdmin, TokenIssuer } from '@conduit/shared';
-import type { Redis } from 'ioredis';
+import type { Authenticator, TokenIssuer } from '@conduit/shared';
 import type { Logger } from 'pino';
-import type { DevAccounts } from '../auth/dev-accounts.js';
-import type { NamePolicy } from '../auth/names.js';
-import type { OpaqueAccounts } from '../auth/opaque-accounts.js';
-import type { AuthRateLimiter } from '../redis/auth-rate.js';
-import type { SessionState } from '../redis/sessions.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ServerConfig } from '../config.js';
-import type { DeliveryObserver } from '../purge/events.js';
-import type { IdentityDirectory } from '../redis/accounts.js';
-import type { AnomalyRepository } from '../redis/anomalies.js';
-import type { DeviceRepository } from '../redis/devices.js';
-import type { GroupRepository } from '../redis/groups.js';
-import type { PointerLedger } from '../redis/pointers.js';
-import type { RecordStore } from '../redis/records.js';
-import type { DeletableObjectStore, UploadService } from '../uploads/upload-service.js';
+import type { DeliveryService } from '../delivery/delivery-service.js';
+import type { FileService } from '../files/file-service.js';
+import type { ObjectService } from '../files/object-service.js';
+import type { UploadService } from '../files/uploads/upload-service.js';
+import type { GroupService } from '../groups/group-service.js';
+import type { DevAccounts } from '../identity/auth/dev-accounts.js';
+import type { OpaqueAccounts } from '../identity/auth/opaque-accounts.js';
+import type { DeviceService } from '../identity/device-service.js';
+import type { KeyTransitionService } from '../identity/key-transition-service.js';
+import type { AuthRateLimiter } from '../redis/auth-rate.js';
+import type { SessionState } from '../redis/sessions.js';
+import type { RecordService } from '../records/record-service.js';
+import type { AccessDeps } from './access.js';
 
-/** Everything a route handler may use; built once per server. */
+/** Everything a route handler may use: the domain services and what the middleware checks; built once per server. */
 export interface AppContext {
   config: ServerConfig;
-  redis: Redis;
   logger: Logger;
   authenticator: Authenticator;
   /** Present in dev auth mode only: its routes exist only then. */
@@ -30,19 +28,17 @@ export interface AppContext {
   /** Session epochs and operator locks, checked with the device on every authenticated request. */
   sessionState: SessionState;
   authRate: AuthRateLimiter;
-  names: NamePolicy;
-  identities: IdentityDirectory;
-  devices: DeviceRepository;
-  groups: GroupRepository;
-  ledger: PointerLedger;
-  anomalies: AnomalyRepository;
-  records: RecordStore;
+  /** What the access checks read (http/access.ts). */
+  access: AccessDeps;
   audit: AuditLog;
-  /** Delivery metrics hooks (onAck is called here); no-ops unless injected. */
-  observer: Required<DeliveryObserver>;
-  syncAdmin: SyncAdmin;
-  objectStore: DeletableObjectStore;
+  groups: GroupService;
+  objects: ObjectService;
   uploads: UploadService;
+  files: FileService;
+  delivery: DeliveryService;
+  records: RecordService;
+  devices: DeviceService;
+  keyTransitions: KeyTransitionService;
   virgilTokens: TokenIssuer;
   syncTokens: TokenIssuer;
 }

@@ -1,7 +1,7 @@
 import { ConduitError, Identity } from '@conduit/shared';
 import { DEFAULTS, type ServerConfig } from '../config.js';
-import { DEFAULT_RESERVED_IDENTITIES, NamePolicy } from '../auth/names.js';
-import { OpaqueServer } from '../auth/opaque.js';
+import { DEFAULT_RESERVED_IDENTITIES, NamePolicy } from '../identity/auth/names.js';
+import { OpaqueServer } from '../identity/auth/opaque.js';
 import { closeRedis, connectRedis } from '../redis/connection.js';
 import { createKeys } from '../redis/keys.js';
 import { SessionState } from '../redis/sessions.js';

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AnomalyKind } from '@conduit/shared';
-import type { DeliveryObserver } from '../purge/events.js';
+import type { DeliveryObserver } from '../delivery/events.js';
 import type { PurgeReason } from '../redis/pointers.js';
 
 /** What the gauges read on scrape: a BullMQ Queue satisfies it. */

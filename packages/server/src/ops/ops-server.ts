@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { errorHandler, notFound, securityHeaders } from '../http/middleware.js';
-import { healthRoutes } from '../http/routes/health.js';
+import { healthRoutes } from '../http/health.js';
 import { probeRoutes, type ProbeOptions } from './probes.js';
 
 export interface RunningOpsServer {

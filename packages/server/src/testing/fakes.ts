@@ -3,7 +3,7 @@ import { ConduitError } from '@conduit/shared';
 import type { Expiring, PresignedRequest, SyncAdmin, SyncPermissions, TokenIssuer } from '@conduit/shared';
 import { Redis } from 'ioredis';
 import type { ServerConfig } from '../config.js';
-import type { DeletableObjectStore } from '../uploads/upload-service.js';
+import type { DeletableObjectStore } from '../files/uploads/upload-service.js';
 
 /**
  * Test doubles for the ports and helpers for isolated Redis state. Used by this package's tests

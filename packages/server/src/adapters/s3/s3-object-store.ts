@@ -15,7 +15,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConduitError } from '@conduit/shared';
 import type { PresignedRequest } from '@conduit/shared';
-import type { DeletableObjectStore } from '../../uploads/upload-service.js';
+import type { DeletableObjectStore } from '../../files/uploads/upload-service.js';
 
 export interface S3ObjectStoreOptions {
   bucket: string;

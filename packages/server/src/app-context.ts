@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { AuditLog } from './audit/audit-log.js';
+import { DEFAULTS, type ServerConfig } from './config.js';
+import { DeliveryService } from './delivery/delivery-service.js';
+import type { DeliveryObserver } from './delivery/events.js';
+import { FileService } from './files/file-service.js';
+import { ObjectService } from './files/object-service.js';
+import { PointerRegistry } from './files/pointer-registry.js';
+import { UploadRepository } from './files/uploads/upload-repository.js';
+import { UploadService } from './files/uploads/upload-service.js';
+import { GroupService } from './groups/group-service.js';
+import type { AppContext } from './http/context.js';
+import type { AuthParts } from './identity/auth/wiring.js';
+import { DeviceService } from './identity/device-service.js';
+import { KeyTransitionService } from './identity/key-transition-service.js';
+import { RecordService } from './records/record-service.js';
+import { IdentityDirectory } from './redis/accounts.js';
+import { AnomalyRepository } from './redis/anomalies.js';
+import type { DeviceRepository } from './redis/devices.js';
+import { GroupRepository } from './redis/groups.js';
+import { KeyTransitionRepository } from './redis/key-transitions.js';
+import type { Keys } from './redis/keys.js';
+import { PointerLedger } from './redis/pointers.js';
+import { RecordStore } from './redis/records.js';
+import type { ServerDeps } from './server-deps.js';
+
+/** What the API's services are built from: configuration, Redis, the adapters and the auth parts. */
+export interface ApiWiring {
+  config: ServerConfig;
+  redis: Redis;
+  keys: Keys;
+  logger: Logger;
+  adapters: ServerDeps;
+  auth: AuthParts;
+  devices: DeviceRepository;
+  observer: Required<DeliveryObserver>;
+}
+
+/** The upload service over its repository (the API and the worker's upload cleaner each build one). */
+export function uploadServiceOf(config: ServerConfig, repo: UploadRepository, adapters: ServerDeps, logger: Logger) {
+  return new UploadService({
+    repo,
+    store: adapters.objectStore,
+    ttlSeconds: config.uploads?.ttlSeconds ?? DEFAULTS.uploadTtlSeconds,
+    logger,
+  });
+}
+
+/** Builds each domain service from its repositories and adapters, and hands them to the routes. */
+export function buildAppContext(w: ApiWiring): AppContext {
+  const { config, redis, keys, logger, adapters, auth, devices, observer } = w;
+  const itemTtlSeconds = config.twilio.itemTtlSeconds;
+  const groups = new GroupRepository(redis, keys);
+  const ledger = new PointerLedger(redis, keys);
+  const audit = new AuditLog(redis, keys);
+  const { syncAdmin } = adapters;
+  const shared = { groups, devices, ledger, syncAdmin, audit, observer, logger };
+  const objects = new ObjectService(adapters.objectStore);
+  const pointers = new PointerRegistry({ ...shared, itemTtlSeconds });
+  return {
+    config,
+    logger,
+    authenticator: adapters.authenticator ?? auth.authenticator,
+    ...auth.accounts,
+    sessionState: auth.sessionState,
+    authRate: auth.authRate,
+    access: { groups, ledger },
+    audit,
+    groups: new GroupService({ ...shared, identities: new IdentityDirectory(redis, keys) }),
+    objects,
+    uploads: uploadServiceOf(config, new UploadRepository(redis, keys), adapters, logger),
+    files: new FileService({ objects, pointers }),
+    delivery: new DeliveryService({
+      ledger,
+      anomalies: new AnomalyRepository(redis, keys),
+      audit,
+      observer,
+      itemTtlSeconds,
+    }),
+    records: new RecordService({ records: new RecordStore(redis, keys), objects, pointers, logger }),
+    devices: new DeviceService(shared),
+    keyTransitions: new KeyTransitionService(
+      new KeyTransitionRepository(redis, config.redisKeyPrefix ?? DEFAULTS.redisKeyPrefix),
+    ),
+    virgilTokens: adapters.virgilTokens,
+    syncTokens: adapters.syncTokens,
+  };
+}

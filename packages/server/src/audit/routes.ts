@@ -1,0 +1,51 @@
+import { AUDIT_HEAD_HEADER, ConduitError } from '@conduit/shared';
+import { Router, type Request } from 'express';
+import { requireAdmin } from '../ops/admin.js';
+import type { AppContext } from '../http/context.js';
+import { methodNotAllowed } from '../http/middleware.js';
+
+/** `?from=<seq>` (the app parses no query strings itself). */
+function fromSeq(req: Request): number {
+  const raw = new URL(req.originalUrl, 'http://localhost').searchParams.get('from');
+  if (raw === null) return 1;
+  if (!/^[1-9][0-9]{0,14}$/.test(raw)) {
+    throw new ConduitError('VALIDATION_FAILED', 'Invalid query.', [
+      { where: 'query', path: 'from', message: 'a positive integer' },
+    ]);
+  }
+  return Number(raw);
+}
+
+/**
+ * GET /v1/admin/audit[?from=N]: the audit chain as NDJSON, records from..head where head is read
+ * once at the start (sent in the Conduit-Audit-Head header as "<seq> <sha256>", so a verifier can
+ * detect a truncated download).
+ */
+export function auditRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router
+    .route('/admin/audit')
+    .get(...requireAdmin(ctx), async (req, res) => {
+      const from = fromSeq(req);
+      // Seal what is pending first, so entries committed just before this request are included.
+      await ctx.audit.seal();
+      const head = await ctx.audit.head();
+      res.status(200).set({
+        'Content-Type': 'application/x-ndjson; charset=utf-8',
+        [AUDIT_HEAD_HEADER]: `${head.seq} ${head.hash}`,
+      });
+      for await (const lines of ctx.audit.lines(from, head.seq)) {
+        if (res.destroyed) return;
+        if (lines.length === 0) break;
+        if (!res.write(`${lines.join('\n')}\n`)) {
+          await new Promise<void>((resolve) => {
+            res.once('drain', resolve);
+            res.once('close', resolve);
+          });
+        }
+      }
+      res.end();
+    })
+    .all(methodNotAllowed);
+  return router;
+}

@@ -1,0 +1,202 @@
+import { TEST_BINDING, TEST_RECEIPT } from '../../testing/ledger.js';
+import { randomBytes } from 'node:crypto';
+import { syncMapOf } from '@conduit/shared';
+import { Queue, type Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createKeys } from '../../redis/keys.js';
+import { PointerLedger } from '../../redis/pointers.js';
+import { SyncWriteBudget } from '../../redis/token-bucket.js';
+import { FakeSyncAdmin, TEST_REDIS_URL, deleteKeys, eventually, randomKeyPrefix } from '../../testing/fakes.js';
+import { safeObserver } from '../events.js';
+import { createPurgeWorker } from './purge-worker.js';
+import { OutboxRelay, RELAY_BATCH } from './outbox-relay.js';
+import {
+  DEFAULT_PURGE_WORKER_OPTIONS,
+  PURGE_QUEUE,
+  jitteredBackoff,
+  type PurgeJobData,
+  type PurgeTuning,
+  type PurgeWorkerOptions,
+} from './queue.js';
+
+const prefix = randomKeyPrefix();
+const keys = createKeys(prefix);
+const tuning: PurgeTuning = { attempts: 10, backoffBaseMs: 20, backoffMaxMs: 100 };
+const logger = pino({ level: 'silent' });
+const hex = () => randomBytes(16).toString('hex');
+const sender = { identity: 'alice', deviceId: 'alice-dev-1' };
+const recipient = { identity: 'bob', deviceId: 'bob-dev-01' };
+
+let redis: Redis;
+let ledger: PointerLedger;
+let queue: Queue<PurgeJobData>;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(() => {
+  redis = new Redis(TEST_REDIS_URL);
+  ledger = new PointerLedger(redis, keys);
+  queue = new Queue<PurgeJobData>(PURGE_QUEUE, { connection: redis, prefix: keys.bullPrefix() });
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+afterAll(async () => {
+  await queue.close();
+  await deleteKeys(prefix);
+  await redis.quit();
+});
+
+/** A pointer whose only recipient acked: state 'purging', id in the outbox. */
+async function ackedPointer(): Promise<{ pointerId: string; groupId: string }> {
+  const pointerId = hex();
+  const groupId = hex();
+  await ledger.register({
+    pointerId,
+    groupId,
+    sender,
+    expected: [recipient],
+    createdAt: new Date(),
+    retentionSeconds: 600,
+    binding: TEST_BINDING,
+    epoch: await ledger.epochOf(groupId),
+  });
+  expect(await ledger.acknowledge(pointerId, recipient, TEST_RECEIPT)).toEqual({
+    ok: true,
+    remaining: 0,
+    firstAck: true,
+  });
+  return { pointerId, groupId };
+}
+
+function startWorker(syncAdmin: FakeSyncAdmin, options?: Partial<PurgeWorkerOptions>): Worker {
+  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const worker = createPurgeWorker({
+    ...(options ? { options } : {}),
+    connection,
+    prefix: keys.bullPrefix(),
+    syncAdmin,
+    ledger,
+    budget: new SyncWriteBudget(redis, keys, 1000),
+    observer: safeObserver(undefined, logger),
+    tuning,
+    logger,
+  });
+  cleanups.push(async () => {
+    await worker.close();
+    await connection.quit();
+  });
+  return worker;
+}
+
+async function startRelay(): Promise<OutboxRelay> {
+  const blocking = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const relay = new OutboxRelay({ redis, blocking, keys, ledger, queue, tuning, logger });
+  await relay.start();
+  cleanups.push(() => relay.stop());
+  return relay;
+}
+
+const purged = (pointerId: string) => async () => {
+  const status = await ledger.get(pointerId);
+  return status?.state === 'purged' ? status : undefined;
+};
+
+/** The purge job once BullMQ has recorded it completed (the ledger turns 'purged' just before that). */
+const completed = (pointerId: string) => async () => {
+  const job = await queue.getJob(pointerId);
+  return job && (await job.getState()) === 'completed' ? job : undefined;
+};
+
+describe('purge worker', () => {
+  it('retries a failing Sync delete with backoff until it succeeds, then marks the pointer purged', async () => {
+    const syncAdmin = new FakeSyncAdmin();
+    syncAdmin.removeScript.push(new Error('twilio 503'), new Error('twilio 503'), 'removed');
+    const { pointerId, groupId } = await ackedPointer();
+    startWorker(syncAdmin);
+    await startRelay();
+
+    const status = await eventually(purged(pointerId));
+    expect(status.purgedAt).toBeDefined();
+    expect(syncAdmin.removeCalls).toEqual(Array(3).fill({ map: syncMapOf(groupId), key: pointerId }));
+    const job = await eventually(completed(pointerId));
+    expect(job.attemptsMade).toBe(3);
+    expect(job.returnvalue).toBe('removed');
+  });
+
+  it('counts an already-absent item as done', async () => {
+    const syncAdmin = new FakeSyncAdmin();
+    syncAdmin.removeScript.push('absent');
+    const { pointerId } = await ackedPointer();
+    startWorker(syncAdmin);
+    await startRelay();
+
+    await eventually(purged(pointerId));
+    expect(syncAdmin.removeCalls).toHaveLength(1);
+    expect((await eventually(completed(pointerId))).returnvalue).toBe('absent');
+  });
+
+  it('takes its concurrency, lock and stall check from the options, else the defaults', () => {
+    const tuned = startWorker(new FakeSyncAdmin(), { concurrency: 3, lockDurationMs: 1500, stalledIntervalMs: 700 });
+    expect(tuned.opts).toMatchObject({ concurrency: 3, lockDuration: 1500, stalledInterval: 700 });
+    const plain = startWorker(new FakeSyncAdmin());
+    expect(plain.opts).toMatchObject({
+      concurrency: DEFAULT_PURGE_WORKER_OPTIONS.concurrency,
+      lockDuration: DEFAULT_PURGE_WORKER_OPTIONS.lockDurationMs,
+      stalledInterval: DEFAULT_PURGE_WORKER_OPTIONS.stalledIntervalMs,
+    });
+  });
+
+  it('uses jittered exponential backoff bounded by the maximum', () => {
+    const low = jitteredBackoff({ attempts: 10, backoffBaseMs: 1000, backoffMaxMs: 60_000 }, () => 0);
+    const high = jitteredBackoff({ attempts: 10, backoffBaseMs: 1000, backoffMaxMs: 60_000 }, () => 1);
+    expect([1, 2, 3].map(low)).toEqual([500, 1000, 2000]);
+    expect([1, 2, 3].map(high)).toEqual([1000, 2000, 4000]);
+    expect(high(20)).toBe(60_000);
+  });
+});
+
+describe('outbox relay', () => {
+  it('re-drives an entry left in the processing list by a crashed relay, exactly once', async () => {
+    const { pointerId } = await ackedPointer();
+    // Simulate a crash after BLMOVE and before the job was added.
+    expect(await redis.lmove(keys.outbox(), keys.outboxProcessing(), 'RIGHT', 'LEFT')).toBe(pointerId);
+    expect(await queue.getJob(pointerId)).toBeUndefined();
+
+    await startRelay();
+    const job = await queue.getJob(pointerId);
+    expect(job?.data).toMatchObject({ pointerId });
+    expect(await redis.llen(keys.outboxProcessing())).toBe(0);
+
+    // A crash after the add but before LREM re-drives again: the job id absorbs the duplicate.
+    await redis.lpush(keys.outboxProcessing(), pointerId);
+    const second = await startRelay();
+    expect(await second.redrive()).toBe(0);
+    expect(await redis.llen(keys.outboxProcessing())).toBe(0);
+    expect(
+      (await queue.getJobs(['waiting', 'delayed', 'active', 'completed'])).filter((j) => j.id === pointerId),
+    ).toHaveLength(1);
+  });
+
+  it('forwards a backlog larger than one batch, every id once, and empties both lists', async () => {
+    const acked = await Promise.all(Array.from({ length: RELAY_BATCH + 50 }, () => ackedPointer()));
+    await startRelay();
+    await eventually(async () => ((await redis.llen(keys.outbox())) === 0 ? true : undefined));
+    await eventually(async () => ((await redis.llen(keys.outboxProcessing())) === 0 ? true : undefined));
+    const jobs = await Promise.all(acked.map(({ pointerId }) => queue.getJob(pointerId)));
+    expect(jobs.map((j) => j?.data)).toEqual(acked);
+  });
+
+  it('forwards new outbox entries while running', async () => {
+    const relay = await startRelay();
+    expect(await relay.redrive()).toBe(0);
+    const { pointerId, groupId } = await ackedPointer();
+    const job = await eventually(async () => (await queue.getJob(pointerId)) ?? undefined);
+    expect(job.data).toEqual({ pointerId, groupId });
+    expect(job.opts.attempts).toBe(10);
+    expect(await redis.llen(keys.outbox())).toBe(0);
+  });
+});

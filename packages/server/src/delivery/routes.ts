@@ -1,0 +1,63 @@
+import {
+  AckRequest,
+  AckResponse,
+  AnomalyRecorded,
+  AnomalyReport,
+  GroupParams,
+  PointerParams,
+  PointerStatus,
+} from '@conduit/shared';
+import { Router } from 'express';
+import { requireMembership, requirePointerAccess } from '../http/access.js';
+import type { AppContext } from '../http/context.js';
+import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
+import { parseInput, reply } from '../http/validate.js';
+
+/** Receipts, delivery status and anomaly reports (docs/delivery.md). */
+export function deliveryRoutes(ctx: AppContext): Router {
+  const router = Router();
+
+  // POST /v1/pointers/:pointerId/ack: one recipient endpoint's signed receipt. It must name the
+  // object and envelope the ledger bound, or it is refused (409 POINTER_MISMATCH) and reported.
+  router
+    .route('/pointers/:pointerId/ack')
+    .post(authenticate(ctx), jsonBody, async (req, res) => {
+      const { pointerId } = parseInput(PointerParams, req.params, 'path');
+      const claim = parseInput(AckRequest, req.body, 'body');
+      const { identity } = principalOf(res);
+      const endpoint = { identity, deviceId: callerDevice(res) };
+      await requirePointerAccess(ctx.access, pointerId, identity);
+      const { remaining } = await ctx.delivery.acknowledge(pointerId, endpoint, claim);
+      reply(res, 200, AckResponse, { pointerId, remaining, complete: remaining === 0 });
+    })
+    .all(methodNotAllowed);
+
+  // GET /v1/pointers/:pointerId: delivery status with signed receipts and anomalies, for
+  // participants of the pointer's group.
+  router
+    .route('/pointers/:pointerId')
+    .get(authenticate(ctx), async (req, res) => {
+      const { pointerId } = parseInput(PointerParams, req.params, 'path');
+      const pointer = await requirePointerAccess(ctx.access, pointerId, principalOf(res).identity);
+      reply(res, 200, PointerStatus, await ctx.delivery.status(pointer));
+    })
+    .all(methodNotAllowed);
+
+  // POST /v1/groups/:groupId/anomalies: a receiving endpoint reports a pointer that vanished,
+  // changed, failed verification or that the ledger does not know. Members only; one report per
+  // pointer per endpoint and a budget per endpoint (RATE_LIMITED beyond), so a member cannot flood
+  // the audit log. Each first report is an audit event and a metric; it shows in the pointer status.
+  router
+    .route('/groups/:groupId/anomalies')
+    .post(authenticate(ctx), jsonBody, async (req, res) => {
+      const { groupId } = parseInput(GroupParams, req.params, 'path');
+      const report = parseInput(AnomalyReport, req.body, 'body');
+      const { identity } = principalOf(res);
+      await requireMembership(ctx.access, groupId, identity);
+      const recorded = await ctx.delivery.reportAnomaly(groupId, { identity, deviceId: callerDevice(res) }, report);
+      reply(res, 202, AnomalyRecorded, { recorded });
+    })
+    .all(methodNotAllowed);
+
+  return router;
+}

@@ -1,0 +1,55 @@
+import { ConduitError, envelopeSha256 } from '@conduit/shared';
+import type { Endpoint, PointerRegistration, PointerV1, RegisterPointerRequest } from '@conduit/shared';
+import type { ObjectService } from './object-service.js';
+import type { PointerRegistry } from './pointer-registry.js';
+
+/**
+ * Sending a file: the sender hands over the whole pointer of an object it uploaded. The server
+ * checks it against the stored object, binds it in the ledger (id, group, object, sender endpoint,
+ * envelope digest) and publishes the Sync item itself: members only read the map.
+ */
+export class FileService {
+  constructor(
+    private readonly deps: {
+      objects: ObjectService;
+      pointers: PointerRegistry;
+    },
+  ) {}
+
+  /**
+   * A retry by the same sender with the same binding gets the registration back (`created: false`)
+   * and re-publishes while pending (a crash between the two steps heals); a publishing failure is
+   * a 503 the sender's retry heals.
+   */
+  async send(
+    groupId: string,
+    sender: Endpoint,
+    body: RegisterPointerRequest,
+  ): Promise<{ registration: PointerRegistration; created: boolean }> {
+    const size = await this.deps.objects.storedSize(groupId, body.objectId);
+    if (size !== body.size) {
+      throw new ConduitError('VALIDATION_FAILED', 'Invalid body.', [
+        { where: 'body', path: 'size', message: 'differs from the stored object' },
+      ]);
+    }
+    const { registration, created } = await this.deps.pointers.register({
+      pointerId: body.pointerId,
+      groupId,
+      sender,
+      binding: { objectId: body.objectId, envelopeSha256: envelopeSha256(body.envelope) },
+    });
+    const item: PointerV1 = {
+      v: 1,
+      kind: 'file',
+      id: body.pointerId,
+      groupId,
+      sender,
+      objectId: body.objectId,
+      size: body.size,
+      envelope: body.envelope,
+      createdAt: registration.createdAt,
+    };
+    await this.deps.pointers.publish(registration, item);
+    return { registration, created };
+  }
+}

@@ -1,0 +1,69 @@
+import {
+  CreateUploadRequest,
+  GroupParams,
+  ObjectParams,
+  PointerRegistration,
+  PresignedUrl,
+  RegisterPointerRequest,
+} from '@conduit/shared';
+import { Router } from 'express';
+import { requireMembership } from '../http/access.js';
+import type { AppContext } from '../http/context.js';
+import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
+import { parseInput, reply } from '../http/validate.js';
+
+/** Presigned S3 access to a group's ciphertext objects and file pointers; members only. */
+export function fileRoutes(ctx: AppContext): Router {
+  const router = Router();
+
+  // POST /v1/groups/:groupId/objects: a fresh object id and a PUT bound to the declared size.
+  router
+    .route('/groups/:groupId/objects')
+    .post(authenticate(ctx), jsonBody, async (req, res) => {
+      const { groupId } = parseInput(GroupParams, req.params, 'path');
+      const { size } = parseInput(CreateUploadRequest, req.body, 'body');
+      await requireMembership(ctx.access, groupId, principalOf(res).identity);
+      const { objectId, put } = await ctx.objects.presignUpload(groupId, size);
+      reply(res, 201, PresignedUrl, {
+        objectId,
+        url: put.url,
+        method: 'PUT',
+        headers: put.headers,
+        expiresAt: put.expiresAt.toISOString(),
+      });
+    })
+    .all(methodNotAllowed);
+
+  // GET /v1/groups/:groupId/objects/:objectId: a GET for an object that exists.
+  router
+    .route('/groups/:groupId/objects/:objectId')
+    .get(authenticate(ctx), async (req, res) => {
+      const { groupId, objectId } = parseInput(ObjectParams, req.params, 'path');
+      await requireMembership(ctx.access, groupId, principalOf(res).identity);
+      const get = await ctx.objects.presignDownload(groupId, objectId);
+      reply(res, 200, PresignedUrl, {
+        objectId,
+        url: get.url,
+        method: 'GET',
+        headers: get.headers,
+        expiresAt: get.expiresAt.toISOString(),
+      });
+    })
+    .all(methodNotAllowed);
+
+  // POST /v1/groups/:groupId/pointers: the sender hands over the whole pointer (files/file-service.ts);
+  // 201 when registered now, 200 when a retry got the first registration back.
+  router
+    .route('/groups/:groupId/pointers')
+    .post(authenticate(ctx), jsonBody, async (req, res) => {
+      const { groupId } = parseInput(GroupParams, req.params, 'path');
+      const body = parseInput(RegisterPointerRequest, req.body, 'body');
+      const { identity } = principalOf(res);
+      await requireMembership(ctx.access, groupId, identity);
+      const { registration, created } = await ctx.files.send(groupId, { identity, deviceId: callerDevice(res) }, body);
+      reply(res, created ? 201 : 200, PointerRegistration, registration);
+    })
+    .all(methodNotAllowed);
+
+  return router;
+}

@@ -1,0 +1,123 @@
+import {
+  AddMembersRequest,
+  CreateGroupRequest,
+  GroupList,
+  GroupMemberParams,
+  GroupParams,
+  GroupView,
+  MemberDeviceList,
+  SetNameRequest,
+  syncMapOf,
+} from '@conduit/shared';
+import { Router } from 'express';
+import type { GroupRecord } from '../redis/groups.js';
+import { requireMembership, requireOwner } from '../http/access.js';
+import type { AppContext } from '../http/context.js';
+import { authenticate, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
+import { parseInput, reply } from '../http/validate.js';
+
+const view = (g: GroupRecord): GroupView => ({
+  groupId: g.groupId,
+  owner: g.owner,
+  members: g.members,
+  syncMap: syncMapOf(g.groupId),
+  createdAt: g.createdAt,
+  ...(g.sealedName ? { sealedName: g.sealedName } : {}),
+});
+
+/**
+ * POST /v1/groups (caller = owner), GET /v1/groups (the caller's groups), GET /v1/groups/:groupId
+ * (members only), POST /v1/groups/:groupId/members (the owner adds members) and
+ * DELETE /v1/groups/:groupId/members/:identity (the owner removes a member, or a member leaves),
+ * PUT /v1/groups/:groupId/name (the owner renames it; the name is sealed, the server stores it only).
+ */
+export function groupRoutes(ctx: AppContext): Router {
+  const router = Router();
+
+  router
+    .route('/groups')
+    .post(authenticate(ctx), jsonBody, async (req, res) => {
+      const body = parseInput(CreateGroupRequest, req.body, 'body');
+      const group = await ctx.groups.create(body.groupId, principalOf(res).identity, body.members);
+      reply(res, 201, GroupView, view(group));
+    })
+    .get(authenticate(ctx), async (_req, res) => {
+      const mine = await ctx.groups.listFor(principalOf(res).identity);
+      reply(res, 200, GroupList, { groups: mine.map(view) });
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/groups/:groupId')
+    .get(authenticate(ctx), async (req, res) => {
+      const { groupId } = parseInput(GroupParams, req.params, 'path');
+      const group = await requireMembership(ctx.access, groupId, principalOf(res).identity);
+      reply(res, 200, GroupView, view(group));
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/groups/:groupId/members')
+    .post(authenticate(ctx), jsonBody, async (req, res) => {
+      const { groupId } = parseInput(GroupParams, req.params, 'path');
+      const body = parseInput(AddMembersRequest, req.body, 'body');
+      const caller = principalOf(res).identity;
+      const group = await requireOwner(ctx.access, groupId, caller);
+      reply(res, 200, GroupView, view(await ctx.groups.addMembers(group, caller, body.members)));
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/groups/:groupId/name')
+    .put(authenticate(ctx), jsonBody, async (req, res) => {
+      const { groupId } = parseInput(GroupParams, req.params, 'path');
+      const { sealedName } = parseInput(SetNameRequest, req.body, 'body');
+      const caller = principalOf(res).identity;
+      // Members would reject a name not signed by the owner anyway; refusing it here keeps one
+      // member from blanking the name for everyone.
+      await requireOwner(ctx.access, groupId, caller);
+      await ctx.groups.rename(groupId, caller, sealedName);
+      res.status(204).end();
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/groups/:groupId/members/:identity')
+    .delete(authenticate(ctx), async (req, res) => {
+      const { groupId, identity } = parseInput(GroupMemberParams, req.params, 'path');
+      const caller = principalOf(res).identity;
+      // Participants only, before anything else (even OWNER_CANNOT_LEAVE would reveal the owner).
+      const group = await requireMembership(ctx.access, groupId, caller);
+      await ctx.groups.removeMember(group, caller, identity);
+      res.status(204).end();
+    })
+    .all(methodNotAllowed);
+
+  // GET /v1/groups/:groupId/members/:identity/devices: a co-member's devices with their creation
+  // and revocation times, so a receiver can refuse an envelope from a device that is not the
+  // sender's or was revoked before the pointer was sent. Members of the group only.
+  router
+    .route('/groups/:groupId/members/:identity/devices')
+    .get(authenticate(ctx), async (req, res) => {
+      const { groupId, identity } = parseInput(GroupMemberParams, req.params, 'path');
+      const group = await requireMembership(ctx.access, groupId, principalOf(res).identity);
+      reply(res, 200, MemberDeviceList, { identity, devices: await ctx.groups.memberDevices(group, identity) });
+    })
+    .all(methodNotAllowed);
+
+  // POST /v1/groups/:groupId/sync: a member whose receive cannot open the group's Sync map (it was
+  // deleted behind the server's back, or the member's grant was lost) asks the server to restore
+  // it, instead of waiting for the next send or healing pass. Members only, checked first.
+  router
+    .route('/groups/:groupId/sync')
+    .post(authenticate(ctx), async (req, res) => {
+      const { groupId } = parseInput(GroupParams, req.params, 'path');
+      const { identity } = principalOf(res);
+      await requireMembership(ctx.access, groupId, identity);
+      await ctx.groups.restoreReader(groupId, identity);
+      res.status(204).end();
+    })
+    .all(methodNotAllowed);
+
+  return router;
+}

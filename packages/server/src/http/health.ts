@@ -1,0 +1,17 @@
+import { Router } from 'express';
+import { methodNotAllowed } from './middleware.js';
+
+/**
+ * GET /healthz: liveness, i.e. the process answers. Deliberately no I/O, so an outage of Redis,
+ * S3 or Sync marks the process unready (/readyz) instead of getting it restarted. Unauthenticated.
+ */
+export function healthRoutes(): Router {
+  const router = Router();
+  router
+    .route('/healthz')
+    .get((_req, res) => {
+      res.status(200).json({ status: 'ok' });
+    })
+    .all(methodNotAllowed);
+  return router;
+}

@@ -1,0 +1,71 @@
+import type { Authenticator } from '@conduit/shared';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../../config.js';
+import { AccountRepository } from '../../redis/accounts.js';
+import { AuthFlows } from '../../redis/auth-flows.js';
+import { AuthRateLimiter, DEFAULT_AUTH_RATE_LIMITS } from '../../redis/auth-rate.js';
+import type { DeviceRepository } from '../../redis/devices.js';
+import type { Keys } from '../../redis/keys.js';
+import { SessionState } from '../../redis/sessions.js';
+import { DevAccounts } from './dev-accounts.js';
+import { DEFAULT_RESERVED_IDENTITIES, NamePolicy } from './names.js';
+import { OidcAuthenticator } from './oidc-authenticator.js';
+import { OpaqueServer } from './opaque.js';
+import { OpaqueAccounts } from './opaque-accounts.js';
+import { SessionTokens } from './session-tokens.js';
+
+export interface AuthParts {
+  authenticator: Authenticator;
+  /** Dev auth mode only. */
+  accounts: { devAccounts?: DevAccounts; opaqueAccounts?: OpaqueAccounts };
+  sessionState: SessionState;
+  authRate: AuthRateLimiter;
+  names: NamePolicy;
+}
+
+/** Builds authentication from `config.auth`: OPAQUE and legacy accounts in dev mode, OIDC otherwise. */
+export async function authOf(
+  config: ServerConfig,
+  redis: Redis,
+  keys: Keys,
+  devices: DeviceRepository,
+  logger: Logger,
+): Promise<AuthParts> {
+  const sessionState = new SessionState(redis, keys);
+  const authRate = new AuthRateLimiter(redis, keys, { ...DEFAULT_AUTH_RATE_LIMITS, ...config.authRateLimit });
+  const names = new NamePolicy(
+    redis,
+    keys,
+    config.reservedIdentities ?? DEFAULT_RESERVED_IDENTITIES,
+    config.adminIdentities ?? [],
+  );
+  if (config.auth.mode !== 'dev') {
+    return { authenticator: new OidcAuthenticator(config.auth), accounts: {}, sessionState, authRate, names };
+  }
+  const sessions = new SessionTokens(config.auth.sessionSecret);
+  let setup = config.auth.opaqueServerSetup;
+  if (setup === undefined) {
+    logger.warn('no OPAQUE server setup configured: using an ephemeral one, accounts end with this process');
+    setup = await OpaqueServer.generateSetup();
+  }
+  const accounts = new AccountRepository(redis, keys);
+  return {
+    authenticator: sessions,
+    accounts: {
+      devAccounts: new DevAccounts(accounts, devices, sessions, sessionState, names),
+      opaqueAccounts: new OpaqueAccounts(
+        await OpaqueServer.create(setup),
+        accounts,
+        new AuthFlows(redis, keys),
+        devices,
+        sessions,
+        sessionState,
+        names,
+      ),
+    },
+    sessionState,
+    authRate,
+    names,
+  };
+}

@@ -1,0 +1,142 @@
+import { ConduitError, FEED_PAGE_SIZE, MAX_RECORD_BYTES, envelopeSha256 } from '@conduit/shared';
+import type {
+  Endpoint,
+  FeedPage,
+  PutRecordVersionRequest,
+  RecordPointerV1,
+  RecordVersion,
+  RecordWrite,
+} from '@conduit/shared';
+import type { Logger } from 'pino';
+import type { ObjectService } from '../files/object-service.js';
+import type { PointerRegistry } from '../files/pointer-registry.js';
+import type { RecordStore } from '../redis/records.js';
+
+/**
+ * A record's ciphertext: a record of at most MAX_RECORD_BYTES, padded (padme adds at most 12%)
+ * and sealed (a header and a tag per segment), stays well below this. Bounds what the feed
+ * hands to every catching-up device.
+ */
+export const MAX_RECORD_OBJECT_BYTES = 2 * MAX_RECORD_BYTES;
+
+export const invalidBody = (path: string, message: string): ConduitError =>
+  new ConduitError('VALIDATION_FAILED', 'Invalid body.', [{ where: 'body', path, message }]);
+
+export interface RecordServiceDeps {
+  records: RecordStore;
+  objects: ObjectService;
+  pointers: PointerRegistry;
+  logger: Logger;
+}
+
+/**
+ * Records sync (docs/records.md): versioned writes checked against the record's head, the head and
+ * history of a record, and each group's durable feed of versions for catch-up. Callers have
+ * checked membership (http/access.ts).
+ */
+export class RecordService {
+  constructor(private readonly deps: RecordServiceDeps) {}
+
+  /** A new version whose parent must be the current head (null parent: a new record). */
+  async write(
+    groupId: string,
+    recordId: string,
+    sender: Endpoint,
+    body: PutRecordVersionRequest,
+  ): Promise<RecordWrite> {
+    const size = body.objectId === null ? 0 : await this.recordObjectSize(groupId, body.objectId);
+    const result = await this.deps.records.append(
+      groupId,
+      {
+        recordId,
+        versionId: body.versionId,
+        parentVersionId: body.parentVersionId,
+        pointerId: body.pointerId,
+        objectId: body.objectId,
+        size,
+        deleted: body.deleted,
+        envelope: body.envelope,
+        sender,
+      },
+      new Date(),
+    );
+    if (result.kind === 'conflict') {
+      throw new ConduitError('RECORD_CONFLICT', undefined, { head: result.head });
+    }
+    if (result.kind === 'pointer-taken') throw new ConduitError('POINTER_EXISTS');
+    // After the version is durable: a crash here leaves it in the feed, and the writer's retry
+    // (same versionId) lands in the 'existing' branch and registers and publishes then.
+    // A retried write finds the pointer registered by its first attempt and gets that back.
+    const v = result.version;
+    const { registration: pointer } = await this.deps.pointers.register({
+      pointerId: v.pointerId,
+      groupId,
+      sender: v.sender,
+      binding: { objectId: v.objectId, envelopeSha256: envelopeSha256(v.envelope) },
+    });
+    // The feed is the durable copy: a failed publish only delays live delivery (peers catch up).
+    await this.deps.pointers.publish(pointer, recordPointerOf(groupId, v)).catch((err: unknown) => {
+      this.deps.logger.warn(
+        { err, pointerId: v.pointerId },
+        'record pointer not published; peers catch up from the feed',
+      );
+    });
+    return { version: v, pointer };
+  }
+
+  /** The record's history, oldest first (its newest MAX_RECORD_HISTORY versions). */
+  async history(groupId: string, recordId: string): Promise<RecordVersion[]> {
+    const versions = await this.deps.records.history(groupId, recordId);
+    if (versions.length === 0) throw new ConduitError('RECORD_NOT_FOUND');
+    return versions;
+  }
+
+  /** The head (a tombstone when the record was deleted). */
+  async head(groupId: string, recordId: string): Promise<RecordVersion> {
+    const head = await this.deps.records.head(groupId, recordId);
+    if (!head) throw new ConduitError('RECORD_NOT_FOUND');
+    return head;
+  }
+
+  /** One page of the durable feed, with presigned GETs (a local HMAC: no S3 round trip). */
+  async feed(groupId: string, afterSeq: number): Promise<FeedPage> {
+    const { versions, more } = await this.deps.records.feed(groupId, afterSeq, FEED_PAGE_SIZE);
+    const entries = await Promise.all(
+      versions.map(async (v) => {
+        if (v.objectId === null) return { ...v, download: null };
+        const get = await this.deps.objects.presignGet(groupId, v.objectId);
+        return { ...v, download: { url: get.url, headers: get.headers } };
+      }),
+    );
+    return { entries, next: more ? (versions.at(-1)?.seq ?? null) : null };
+  }
+
+  /** The stored size of a record's object, which must have been uploaded to this group. */
+  private async recordObjectSize(groupId: string, objectId: string): Promise<number> {
+    const size = await this.deps.objects.storedSize(groupId, objectId);
+    if (size > MAX_RECORD_OBJECT_BYTES) {
+      throw invalidBody('objectId', `a record's object may hold at most ${MAX_RECORD_OBJECT_BYTES} bytes`);
+    }
+    return size;
+  }
+}
+
+/** The Sync item announcing one version (the same fields the feed serves). */
+function recordPointerOf(groupId: string, v: RecordVersion): RecordPointerV1 {
+  return {
+    v: 1,
+    kind: 'record',
+    id: v.pointerId,
+    groupId,
+    sender: v.sender,
+    recordId: v.recordId,
+    versionId: v.versionId,
+    parentVersionId: v.parentVersionId,
+    seq: v.seq,
+    deleted: v.deleted,
+    objectId: v.objectId,
+    size: v.size,
+    envelope: v.envelope,
+    createdAt: v.createdAt,
+  };
+}

@@ -1,0 +1,63 @@
+import {
+  FeedPage,
+  FeedParams,
+  PutRecordVersionRequest,
+  RecordHistory,
+  RecordParams,
+  RecordVersion,
+  RecordWrite,
+} from '@conduit/shared';
+import { Router } from 'express';
+import { requireMembership } from '../http/access.js';
+import type { AppContext } from '../http/context.js';
+import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
+import { parseInput, reply } from '../http/validate.js';
+import { invalidBody } from './record-service.js';
+
+/** Records sync routes over RecordService (docs/records.md). Members only. */
+export function recordRoutes(ctx: AppContext): Router {
+  const router = Router();
+
+  router
+    .route('/groups/:groupId/records/:recordId/versions')
+    // POST: a new version whose parent must be the current head (null parent: a new record).
+    .post(authenticate(ctx), jsonBody, async (req, res) => {
+      const { groupId, recordId } = parseInput(RecordParams, req.params, 'path');
+      const body = parseInput(PutRecordVersionRequest, req.body, 'body');
+      if (body.deleted && body.objectId !== null) throw invalidBody('objectId', 'a tombstone has no object');
+      if (!body.deleted && body.objectId === null) throw invalidBody('objectId', 'required unless deleted');
+      const { identity } = principalOf(res);
+      await requireMembership(ctx.access, groupId, identity);
+      const written = await ctx.records.write(groupId, recordId, { identity, deviceId: callerDevice(res) }, body);
+      reply(res, 201, RecordWrite, written);
+    })
+    // GET: the record's history, oldest first (its newest MAX_RECORD_HISTORY versions).
+    .get(authenticate(ctx), async (req, res) => {
+      const { groupId, recordId } = parseInput(RecordParams, req.params, 'path');
+      await requireMembership(ctx.access, groupId, principalOf(res).identity);
+      reply(res, 200, RecordHistory, { versions: await ctx.records.history(groupId, recordId) });
+    })
+    .all(methodNotAllowed);
+
+  // GET /v1/groups/:groupId/records/:recordId: the head (a tombstone when the record was deleted).
+  router
+    .route('/groups/:groupId/records/:recordId')
+    .get(authenticate(ctx), async (req, res) => {
+      const { groupId, recordId } = parseInput(RecordParams, req.params, 'path');
+      await requireMembership(ctx.access, groupId, principalOf(res).identity);
+      reply(res, 200, RecordVersion, await ctx.records.head(groupId, recordId));
+    })
+    .all(methodNotAllowed);
+
+  // GET /v1/groups/:groupId/feed/:afterSeq: one page of the durable feed, with presigned GETs.
+  router
+    .route('/groups/:groupId/feed/:afterSeq')
+    .get(authenticate(ctx), async (req, res) => {
+      const { groupId, afterSeq } = parseInput(FeedParams, req.params, 'path');
+      await requireMembership(ctx.access, groupId, principalOf(res).identity);
+      reply(res, 200, FeedPage, await ctx.records.feed(groupId, afterSeq));
+    })
+    .all(methodNotAllowed);
+
+  return router;
+}

@@ -1,0 +1,20 @@
+import type { Authenticator, SyncAdmin, TokenIssuer } from '@conduit/shared';
+import type { Logger } from 'pino';
+import type { DeletableObjectStore } from './files/uploads/upload-service.js';
+import type { DeliveryObserver } from './delivery/events.js';
+import type { DeliveryMetrics } from './ops/metrics.js';
+
+/** The outside world, injectable so tests (and the dev stack) can supply their own adapters. */
+export interface ServerDeps {
+  syncAdmin: SyncAdmin;
+  objectStore: DeletableObjectStore;
+  virgilTokens: TokenIssuer;
+  syncTokens: TokenIssuer;
+  /** Replaces the authenticator chosen by `config.auth` (dev-mode register/login stay mounted). */
+  authenticator?: Authenticator;
+  logger?: Logger;
+  /** Defaults to the process-wide registry (what /metrics serves). */
+  metrics?: DeliveryMetrics;
+  /** Delivery hooks; defaults to `metrics` (tests inject their own to observe purges). */
+  observer?: DeliveryObserver;
+}
