@@ -15,14 +15,14 @@ import type { AuthParts } from './identity/auth/wiring.js';
 import { DeviceService } from './identity/device-service.js';
 import { KeyTransitionService } from './identity/key-transition-service.js';
 import { RecordService } from './records/record-service.js';
-import { IdentityDirectory } from './redis/accounts.js';
-import { AnomalyRepository } from './redis/anomalies.js';
-import type { DeviceRepository } from './redis/devices.js';
-import { GroupRepository } from './redis/groups.js';
-import { KeyTransitionRepository } from './redis/key-transitions.js';
-import type { Keys } from './redis/keys.js';
-import { PointerLedger } from './redis/pointers.js';
-import { RecordStore } from './redis/records.js';
+import { IdentityDirectory } from './adapters/redis/accounts.js';
+import { AnomalyRepository } from './adapters/redis/anomalies.js';
+import type { DeviceRepository } from './adapters/redis/devices.js';
+import { GroupRepository } from './adapters/redis/groups.js';
+import { KeyTransitionRepository } from './adapters/redis/key-transitions.js';
+import type { Keys } from './adapters/redis/keys.js';
+import { PointerLedger } from './adapters/redis/pointers.js';
+import { RecordStore } from './adapters/redis/records.js';
 import type { ServerDeps } from './server-deps.js';
 
 /** What the API's services are built from: configuration, Redis, the adapters and the auth parts. */

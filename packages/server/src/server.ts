@@ -22,12 +22,12 @@ import {
 import { OutboxRelay } from './delivery/purge/outbox-relay.js';
 import { createPurgeWorker } from './delivery/purge/purge-worker.js';
 import { DEFAULT_PURGE_TUNING, PURGE_QUEUE, type PurgeJobData, type PurgeTuning } from './delivery/purge/queue.js';
-import { closeRedis, connectRedis } from './redis/connection.js';
-import { DeviceRepository } from './redis/devices.js';
-import { GroupRepository } from './redis/groups.js';
-import { createKeys } from './redis/keys.js';
-import { PointerLedger } from './redis/pointers.js';
-import { SyncWriteBudget } from './redis/token-bucket.js';
+import { closeRedis, connectRedis } from './adapters/redis/connection.js';
+import { DeviceRepository } from './adapters/redis/devices.js';
+import { GroupRepository } from './adapters/redis/groups.js';
+import { createKeys } from './adapters/redis/keys.js';
+import { PointerLedger } from './adapters/redis/pointers.js';
+import { SyncWriteBudget } from './adapters/redis/token-bucket.js';
 import { DEFAULT_UPLOAD_CLEANER_TUNING, UploadCleaner } from './files/uploads/upload-cleaner.js';
 import { UploadRepository } from './files/uploads/upload-repository.js';
 

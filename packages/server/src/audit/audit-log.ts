@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Keys } from '../redis/keys.js';
+import type { Keys } from '../adapters/redis/keys.js';
 import { defineScripts } from '../redis/script-loader.js';
 import { GENESIS_HASH, canonicalJson, type AuditEntry } from '@conduit/shared';
 import { newEntryId, pendingItem } from './pending.js';

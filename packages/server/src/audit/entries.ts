@@ -1,5 +1,5 @@
 import { type AuditEntry, type Endpoint, endpointKey } from '@conduit/shared';
-import type { PointerRecord } from '../redis/pointers.js';
+import type { PointerRecord } from '../adapters/redis/pointers.js';
 import { encodeEntry } from './audit-log.js';
 
 /**

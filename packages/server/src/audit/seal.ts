@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Keys } from '../redis/keys.js';
+import type { Keys } from '../adapters/redis/keys.js';
 import { AuditSealReply } from '../redis/script-replies.js';
 import { defineScripts } from '../redis/script-loader.js';
 import { GENESIS_HASH, recordLine, sha256Hex, type AuditEntry } from '@conduit/shared';

@@ -2,8 +2,8 @@ import { ConduitError } from '@conduit/shared';
 import type { AckRequest, AnomalyReport, Endpoint } from '@conduit/shared';
 import type { AuditLog } from '../audit/audit-log.js';
 import { pointerAnomaly } from '../audit/entries.js';
-import type { AnomalyEntry, AnomalyRepository } from '../redis/anomalies.js';
-import type { PointerLedger, PointerRecord } from '../redis/pointers.js';
+import type { AnomalyEntry, AnomalyRepository } from '../adapters/redis/anomalies.js';
+import type { PointerLedger, PointerRecord } from '../adapters/redis/pointers.js';
 import type { DeliveryObserver } from './events.js';
 import { ledgerRetentionSeconds } from './retention.js';
 

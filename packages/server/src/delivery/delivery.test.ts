@@ -19,10 +19,10 @@ import {
 import { LocalSyncHttpClient } from '../adapters/twilio/local-http-client.js';
 import { TwilioSyncAdmin } from '../adapters/twilio/twilio-sync-admin.js';
 import { AuditLog } from '../audit/audit-log.js';
-import { GroupRepository } from '../redis/groups.js';
-import { createKeys } from '../redis/keys.js';
-import { PointerLedger } from '../redis/pointers.js';
-import { SyncWriteBudget } from '../redis/token-bucket.js';
+import { GroupRepository } from '../adapters/redis/groups.js';
+import { createKeys } from '../adapters/redis/keys.js';
+import { PointerLedger } from '../adapters/redis/pointers.js';
+import { SyncWriteBudget } from '../adapters/redis/token-bucket.js';
 import { TEST_REDIS_URL, deleteKeys, eventually, randomKeyPrefix } from '../testing/fakes.js';
 import { safeObserver, type DeliveryObserver } from './events.js';
 import { reconcile, sweepExpired } from './purge/maintenance.js';

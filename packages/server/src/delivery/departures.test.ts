@@ -17,8 +17,8 @@ import {
 import { LocalSyncHttpClient } from '../adapters/twilio/local-http-client.js';
 import { runAccountCommand } from '../ops/account-commands.js';
 import { TwilioSyncAdmin } from '../adapters/twilio/twilio-sync-admin.js';
-import { createKeys } from '../redis/keys.js';
-import { PointerLedger } from '../redis/pointers.js';
+import { createKeys } from '../adapters/redis/keys.js';
+import { PointerLedger } from '../adapters/redis/pointers.js';
 import { startServer, type RunningServer } from '../server.js';
 import {
   FakeObjectStore,

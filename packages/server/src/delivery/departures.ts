@@ -1,9 +1,9 @@
 import { ConduitError, syncMapOf, type Endpoint, type SyncAdmin } from '@conduit/shared';
 import type { AuditLog } from '../audit/audit-log.js';
 import { deviceRemoved, memberRemoved } from '../audit/entries.js';
-import type { DeviceRepository } from '../redis/devices.js';
-import type { GroupRepository } from '../redis/groups.js';
-import type { PointerLedger } from '../redis/pointers.js';
+import type { DeviceRepository } from '../adapters/redis/devices.js';
+import type { GroupRepository } from '../adapters/redis/groups.js';
+import type { PointerLedger } from '../adapters/redis/pointers.js';
 
 /**
  * Members leaving and devices being revoked: their pending acknowledgements are dropped from every

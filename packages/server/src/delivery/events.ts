@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AnomalyKind } from '@conduit/shared';
-import type { PurgeReason } from '../redis/pointers.js';
+import type { PurgeReason } from '../adapters/redis/pointers.js';
 
 /**
  * Delivery hooks for metrics (the ops layer implements them; every method is optional). They are

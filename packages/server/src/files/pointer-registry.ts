@@ -3,9 +3,9 @@ import type { AnyPointer, Endpoint, PointerRegistration, PointerState } from '@c
 import { ledgerRetentionSeconds } from '../delivery/retention.js';
 import { setItemHealing, type HealDeps } from '../delivery/sync/heal.js';
 import { participatingGroup } from '../groups/membership.js';
-import type { DeviceRepository } from '../redis/devices.js';
-import { participantsOf } from '../redis/groups.js';
-import type { PointerBinding } from '../redis/pointers.js';
+import type { DeviceRepository } from '../adapters/redis/devices.js';
+import { participantsOf } from '../adapters/redis/groups.js';
+import type { PointerBinding } from '../adapters/redis/pointers.js';
 
 /** A membership or device removal landing during registration makes the snapshot stale: retry. */
 const REGISTER_ATTEMPTS = 5;

@@ -6,10 +6,10 @@ import { removeMember } from '../delivery/departures.js';
 import type { DeliveryObserver } from '../delivery/events.js';
 import { restoreReader } from '../delivery/sync/heal.js';
 import { provisionGroupMap } from '../delivery/sync/provision.js';
-import type { IdentityDirectory } from '../redis/accounts.js';
-import type { DeviceRepository } from '../redis/devices.js';
-import { participantsOf, type GroupRecord, type GroupRepository } from '../redis/groups.js';
-import type { PointerLedger } from '../redis/pointers.js';
+import type { IdentityDirectory } from '../adapters/redis/accounts.js';
+import type { DeviceRepository } from '../adapters/redis/devices.js';
+import { participantsOf, type GroupRecord, type GroupRepository } from '../adapters/redis/groups.js';
+import type { PointerLedger } from '../adapters/redis/pointers.js';
 
 export interface GroupServiceDeps {
   identities: IdentityDirectory;

@@ -1,4 +1,4 @@
-import { participantsOf, type GroupRecord, type GroupRepository } from '../redis/groups.js';
+import { participantsOf, type GroupRecord, type GroupRepository } from '../adapters/redis/groups.js';
 
 /**
  * The one membership rule: the group if it is ready and the identity is its owner or a member,

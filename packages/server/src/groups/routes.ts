@@ -10,7 +10,7 @@ import {
   syncMapOf,
 } from '@conduit/shared';
 import { Router } from 'express';
-import type { GroupRecord } from '../redis/groups.js';
+import type { GroupRecord } from '../adapters/redis/groups.js';
 import { requireMembership, requireOwner } from '../http/access.js';
 import type { AppContext } from '../http/context.js';
 import { authenticate, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';

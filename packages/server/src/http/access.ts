@@ -1,7 +1,7 @@
 import { ConduitError } from '@conduit/shared';
 import { participatingGroup } from '../groups/membership.js';
-import type { GroupRecord, GroupRepository } from '../redis/groups.js';
-import type { PointerLedger, PointerRecord } from '../redis/pointers.js';
+import type { GroupRecord, GroupRepository } from '../adapters/redis/groups.js';
+import type { PointerLedger, PointerRecord } from '../adapters/redis/pointers.js';
 
 /*
  * Authorisation, checked before any side effect. An outsider learns nothing from a refusal: a group

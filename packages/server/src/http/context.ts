@@ -11,8 +11,8 @@ import type { DevAccounts } from '../identity/auth/dev-accounts.js';
 import type { OpaqueAccounts } from '../identity/auth/opaque-accounts.js';
 import type { DeviceService } from '../identity/device-service.js';
 import type { KeyTransitionService } from '../identity/key-transition-service.js';
-import type { AuthRateLimiter } from '../redis/auth-rate.js';
-import type { SessionState } from '../redis/sessions.js';
+import type { AuthRateLimiter } from '../adapters/redis/auth-rate.js';
+import type { SessionState } from '../adapters/redis/sessions.js';
 import type { RecordService } from '../records/record-service.js';
 import type { AccessDeps } from './access.js';
 

@@ -69,7 +69,7 @@ export function authenticate(ctx: AppContext, opts: AuthenticateOptions = {}): R
     if (!match?.[1]) throw new ConduitError('UNAUTHENTICATED');
     const principal = await ctx.authenticator.authenticate(match[1]);
     const deviceId = effectiveDevice(principal, req.get(DEVICE_HEADER));
-    // Device, session epoch and operator lock in one round trip (redis/sessions.ts).
+    // Device, session epoch and operator lock in one round trip (adapters/redis/sessions.ts).
     const status = await ctx.sessionState.check(principal.identity, deviceId, principal.sessionEpoch);
     if (status === 'locked') throw new ConduitError('ACCOUNT_LOCKED');
     if (status === 'expired') throw new ConduitError('UNAUTHENTICATED', 'The session was ended; log in again.');

@@ -6,8 +6,8 @@ import type { DeviceList, ErrorCode, PointerRegistration, PointerStatus } from '
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceRepository } from '../redis/devices.js';
-import { createKeys } from '../redis/keys.js';
+import { DeviceRepository } from '../adapters/redis/devices.js';
+import { createKeys } from '../adapters/redis/keys.js';
 import { startServer, type RunningServer } from '../server.js';
 import {
   FakeObjectStore,

@@ -1,6 +1,6 @@
 import { ConduitError, parseKeyTransitionStatement } from '@conduit/shared';
 import type { KeyTransition } from '@conduit/shared';
-import type { KeyTransitionRepository } from '../redis/key-transitions.js';
+import type { KeyTransitionRepository } from '../adapters/redis/key-transitions.js';
 
 /**
  * Key-transition statements (docs/identity.md): signed by the identity's previous key, so the

@@ -14,7 +14,7 @@ import {
 } from '@conduit/shared';
 import { Router, type RequestHandler } from 'express';
 import type { OpaqueAccounts } from './auth/opaque-accounts.js';
-import type { AuthRateLimiter } from '../redis/auth-rate.js';
+import type { AuthRateLimiter } from '../adapters/redis/auth-rate.js';
 import { clientAddress, jsonBody, methodNotAllowed } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
 

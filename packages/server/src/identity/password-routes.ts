@@ -7,7 +7,7 @@ import {
 } from '@conduit/shared';
 import { Router } from 'express';
 import type { DevAccounts } from './auth/dev-accounts.js';
-import type { AuthRateLimiter } from '../redis/auth-rate.js';
+import type { AuthRateLimiter } from '../adapters/redis/auth-rate.js';
 import { clientAddress, jsonBody, methodNotAllowed } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
 

@@ -2,9 +2,9 @@ import { ConduitError, Identity } from '@conduit/shared';
 import { DEFAULTS, type ServerConfig } from '../config.js';
 import { DEFAULT_RESERVED_IDENTITIES, NamePolicy } from '../identity/auth/names.js';
 import { OpaqueServer } from '../identity/auth/opaque.js';
-import { closeRedis, connectRedis } from '../redis/connection.js';
-import { createKeys } from '../redis/keys.js';
-import { SessionState } from '../redis/sessions.js';
+import { closeRedis, connectRedis } from '../adapters/redis/connection.js';
+import { createKeys } from '../adapters/redis/keys.js';
+import { SessionState } from '../adapters/redis/sessions.js';
 
 export const ACCOUNT_COMMANDS = ['lock', 'unlock', 'reserve', 'bootstrap', 'opaque-setup'] as const;
 export type AccountCommand = (typeof ACCOUNT_COMMANDS)[number];

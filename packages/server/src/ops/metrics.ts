@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AnomalyKind } from '@conduit/shared';
 import type { DeliveryObserver } from '../delivery/events.js';
-import type { PurgeReason } from '../redis/pointers.js';
+import type { PurgeReason } from '../adapters/redis/pointers.js';
 
 /** What the gauges read on scrape: a BullMQ Queue satisfies it. */
 export interface QueueCountsSource {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
 import type { OpsOptions } from './routes.js';
 import { PURGE_QUEUE, type PurgeJobData } from '../delivery/purge/queue.js';
-import type { Keys } from '../redis/keys.js';
+import type { Keys } from '../adapters/redis/keys.js';
 import type { DeliveryMetrics } from './metrics.js';
 import { startOpsServer, type RunningOpsServer } from './ops-server.js';
 import type { ReadinessCheck } from './readiness.js';

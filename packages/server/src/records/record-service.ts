@@ -10,7 +10,7 @@ import type {
 import type { Logger } from 'pino';
 import type { ObjectService } from '../files/object-service.js';
 import type { PointerRegistry } from '../files/pointer-registry.js';
-import type { RecordStore } from '../redis/records.js';
+import type { RecordStore } from '../adapters/redis/records.js';
 
 /**
  * A record's ciphertext: a record of at most MAX_RECORD_BYTES, padded (padme adds at most 12%)

@@ -1,4 +1,4 @@
-import type { PointerBinding } from '../redis/pointers.js';
+import type { PointerBinding } from '../adapters/redis/pointers.js';
 
 /** A binding for ledger tests that are not about the binding itself. */
 export const TEST_BINDING: PointerBinding = { objectId: 'ab'.repeat(16), envelopeSha256: 'cd'.repeat(32) };

@@ -6,7 +6,7 @@
  */
 import { syncMapOf } from '@conduit/shared';
 import { SyncRateLimitedError } from '../../adapters/twilio/twilio-sync-admin.js';
-import type { SyncWriteBudget } from '../../redis/token-bucket.js';
+import type { SyncWriteBudget } from '../../adapters/redis/token-bucket.js';
 import { reprovisionMap, republishPointer, type HealDeps } from '../sync/heal.js';
 
 const BATCH = 500;

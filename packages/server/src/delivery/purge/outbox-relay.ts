@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Keys } from '../../redis/keys.js';
-import type { PointerLedger } from '../../redis/pointers.js';
+import type { Keys } from '../../adapters/redis/keys.js';
+import type { PointerLedger } from '../../adapters/redis/pointers.js';
 import { defineScripts } from '../../redis/script-loader.js';
 import { PURGE_JOB, purgeJobOptions, type PurgeJobData, type PurgeTuning } from './queue.js';
 

@@ -5,8 +5,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { SyncRateLimitedError } from '../../adapters/twilio/twilio-sync-admin.js';
 import { deletionReceipt, purgeFailed } from '../../audit/entries.js';
-import type { PointerLedger } from '../../redis/pointers.js';
-import type { SyncWriteBudget } from '../../redis/token-bucket.js';
+import type { PointerLedger } from '../../adapters/redis/pointers.js';
+import type { SyncWriteBudget } from '../../adapters/redis/token-bucket.js';
 import type { DeliveryObserver } from '../events.js';
 import {
   DEFAULT_PURGE_WORKER_OPTIONS,

@@ -10,8 +10,8 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../../audit/audit-log.js';
 import { syncHealed } from '../../audit/entries.js';
 import type { DeliveryObserver } from '../events.js';
-import type { GroupRepository } from '../../redis/groups.js';
-import type { PointerLedger } from '../../redis/pointers.js';
+import type { GroupRepository } from '../../adapters/redis/groups.js';
+import type { PointerLedger } from '../../adapters/redis/pointers.js';
 import { grantReader, provisionGroupMap } from './provision.js';
 
 export interface HealDeps {

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { envelopeSha256, objectKeyOf, syncMapOf } from '@conduit/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceRepository } from '../../redis/devices.js';
-import { createKeys } from '../../redis/keys.js';
-import { PointerLedger } from '../../redis/pointers.js';
+import { DeviceRepository } from '../../adapters/redis/devices.js';
+import { createKeys } from '../../adapters/redis/keys.js';
+import { PointerLedger } from '../../adapters/redis/pointers.js';
 import { startServer, startWorker, type RunningServer } from '../../server.js';
 import {
   FakeObjectStore,

@@ -10,7 +10,7 @@ import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../adapters/s3/s3-object-store.js';
 import type { ServerConfig } from '../../config.js';
-import { createKeys } from '../../redis/keys.js';
+import { createKeys } from '../../adapters/redis/keys.js';
 import { startWorker } from '../../server.js';
 import {
   FakeSyncAdmin,

@@ -1,5 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { Keys } from '../../redis/keys.js';
+import type { Keys } from '../../adapters/redis/keys.js';
 import { RecordUploadPartsReply } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
 

@@ -1,7 +1,7 @@
 import { ConduitError } from '@conduit/shared';
-import type { AccountRepository } from '../../redis/accounts.js';
-import type { DeviceRepository } from '../../redis/devices.js';
-import type { SessionState } from '../../redis/sessions.js';
+import type { AccountRepository } from '../../adapters/redis/accounts.js';
+import type { DeviceRepository } from '../../adapters/redis/devices.js';
+import type { SessionState } from '../../adapters/redis/sessions.js';
 import type { NamePolicy } from './names.js';
 import { hashPassword, verifyPassword } from './password.js';
 import type { SessionTokens } from './session-tokens.js';

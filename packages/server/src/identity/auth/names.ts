@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConduitError } from '@conduit/shared';
 import type { Redis } from 'ioredis';
-import type { Keys } from '../../redis/keys.js';
+import type { Keys } from '../../adapters/redis/keys.js';
 import { ConsumeBootstrapCodeReply } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
 

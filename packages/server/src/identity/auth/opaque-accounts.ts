@@ -1,8 +1,8 @@
 import { ConduitError } from '@conduit/shared';
-import type { AccountRepository } from '../../redis/accounts.js';
-import type { AuthFlows } from '../../redis/auth-flows.js';
-import type { DeviceRepository } from '../../redis/devices.js';
-import type { SessionState } from '../../redis/sessions.js';
+import type { AccountRepository } from '../../adapters/redis/accounts.js';
+import type { AuthFlows } from '../../adapters/redis/auth-flows.js';
+import type { DeviceRepository } from '../../adapters/redis/devices.js';
+import type { SessionState } from '../../adapters/redis/sessions.js';
 import type { NamePolicy } from './names.js';
 import type { OpaqueServer } from './opaque.js';
 import { verifyPassword } from './password.js';

@@ -7,7 +7,7 @@ const ISSUER = 'conduit-dev';
 const AUDIENCE = 'conduit-api';
 export const SESSION_TTL_SECONDS = 12 * 3600;
 const DEVICE_CLAIM = 'dev';
-/** The identity's session epoch at issue: a password change or lock bumps it (redis/sessions.ts). */
+/** The identity's session epoch at issue: a password change or lock bumps it (adapters/redis/sessions.ts). */
 const EPOCH_CLAIM = 'sep';
 
 /**

@@ -1,7 +1,7 @@
 import { ConduitError } from '@conduit/shared';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
-import { defineScripts } from './script-loader.js';
+import { defineScripts } from '../../redis/script-loader.js';
 
 export interface AuthRateLimits {
   attemptsPerIdentity: number;

@@ -5,8 +5,8 @@ import {
   RevokeDeviceReply,
   SetDeviceNameReply,
   type DeviceStatusReply,
-} from './script-replies.js';
-import { defineScripts } from './script-loader.js';
+} from '../../redis/script-replies.js';
+import { defineScripts } from '../../redis/script-loader.js';
 
 /** Bounds the expected-endpoint snapshot of every pointer (members x devices). */
 export const MAX_DEVICES_PER_IDENTITY = 32;

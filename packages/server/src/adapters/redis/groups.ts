@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
-import { AddMembersReply, CreateGroupReply, RemoveMemberReply, SetGroupNameReply } from './script-replies.js';
-import { defineScripts } from './script-loader.js';
+import { AddMembersReply, CreateGroupReply, RemoveMemberReply, SetGroupNameReply } from '../../redis/script-replies.js';
+import { defineScripts } from '../../redis/script-loader.js';
 
 /**
  * A group is reserved atomically in state 'provisioning' and becomes 'ready' once its Sync map

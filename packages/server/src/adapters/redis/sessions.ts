@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
-import type { SessionGateReply } from './script-replies.js';
-import { defineScripts } from './script-loader.js';
+import type { SessionGateReply } from '../../redis/script-replies.js';
+import { defineScripts } from '../../redis/script-loader.js';
 
 /** `expired`: the session predates a password change or lock; `locked`: the operator locked the identity. */
 export type SessionStatus = SessionGateReply;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../testing/fakes.js';
-import { TEST_BINDING, TEST_RECEIPT } from '../testing/ledger.js';
+import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../../testing/fakes.js';
+import { TEST_BINDING, TEST_RECEIPT } from '../../testing/ledger.js';
 import { AnomalyRepository, ANOMALY_BUDGET } from './anomalies.js';
 import { createKeys } from './keys.js';
 import { PointerLedger } from './pointers.js';

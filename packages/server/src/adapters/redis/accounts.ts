@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
-import { CreateOpaqueAccountReply } from './script-replies.js';
-import { defineScripts } from './script-loader.js';
+import { CreateOpaqueAccountReply } from '../../redis/script-replies.js';
+import { defineScripts } from '../../redis/script-loader.js';
 
 /**
  * Dev-mode local accounts: a hash per identity with `opaque` (the OPAQUE registration record) or,

@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import type { AnomalyKind, Endpoint } from '@conduit/shared';
 import { endpointKey, parseEndpointKey } from '@conduit/shared';
 import type { Keys } from './keys.js';
-import { RecordAnomalyReply } from './script-replies.js';
-import { defineScripts } from './script-loader.js';
+import { RecordAnomalyReply } from '../../redis/script-replies.js';
+import { defineScripts } from '../../redis/script-loader.js';
 
 /** Anomaly reports one endpoint may file per window: a member must not be able to flood the audit log. */
 export const ANOMALY_BUDGET = 100;

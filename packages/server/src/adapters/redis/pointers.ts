@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Endpoint } from '@conduit/shared';
 import { endpointKey, MAX_POINTER_BYTES, parseEndpointKey } from '@conduit/shared';
-import { newEntryId, pendingItem } from '../audit/pending.js';
+import { newEntryId, pendingItem } from '../../audit/pending.js';
 import type { Keys } from './keys.js';
 import {
   AckAdded,
@@ -12,8 +12,8 @@ import {
   MarkFailedReply,
   MarkPurgedReply,
   RegisterPointerReply,
-} from './script-replies.js';
-import { defineScripts } from './script-loader.js';
+} from '../../redis/script-replies.js';
+import { defineScripts } from '../../redis/script-loader.js';
 
 /**
  * pending -> purging -> purged | expired, with purging -> failed when the purge gives up (a later

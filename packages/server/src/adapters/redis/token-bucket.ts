@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
-import { defineScripts } from './script-loader.js';
+import { defineScripts } from '../../redis/script-loader.js';
 
 /**
  * A token bucket per Sync object, shared by every worker through Redis (atomic Lua), so purges

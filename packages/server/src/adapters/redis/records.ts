@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { RecordVersion, type Endpoint } from '@conduit/shared';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
-import { AppendRecordVersionReply } from './script-replies.js';
-import { defineScripts } from './script-loader.js';
+import { AppendRecordVersionReply } from '../../redis/script-replies.js';
+import { defineScripts } from '../../redis/script-loader.js';
 
 /** A record's history index keeps its newest versions only; the feed keeps every version. */
 export const MAX_RECORD_HISTORY = 1000;
