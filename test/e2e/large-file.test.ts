@@ -16,7 +16,7 @@ import { clientOn } from './support/stack-client.js';
  * constant memory (peak RSS of a 1 GiB send and receive), byte-identical delivery, and a send
  * that is SIGKILLed mid-upload and then resumed (or restarted when the file changed meanwhile).
  */
-const CLI = fileURLToPath(new URL('../../packages/client/dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
 const MiB = 1024 * 1024;
 const PASSWORDS = { alice: 'alice password 1', bob: 'bob password 12' };
 /**
