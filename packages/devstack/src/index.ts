@@ -4,4 +4,5 @@ export { startLocalStack, type LocalStack, type LocalStackOptions } from './stac
 export * from './virgil/index.js';
 export * from './sync/index.js';
 export { runStack, stackBasePort, stackReadyLines } from './entry/stack-up.js';
-export { DemoCheckFailed, runDemo, type DemoOptions, type DemoStep } from './entry/demo.js';
+export { runDemo, type DemoOptions, type DemoStep } from './entry/demo.js';
+export { DemoCheckFailed } from './entry/demo-check.js';

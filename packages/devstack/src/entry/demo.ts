@@ -5,13 +5,7 @@ import { dirname, join } from 'node:path';
 import { ConduitClient } from '@conduit/client';
 import { objectKeyOf } from '@conduit/shared';
 import { startLocalStack, type LocalStack } from '../stack.js';
-
-/** A demo assertion that did not hold: the system ran but did not behave as promised. */
-export class DemoCheckFailed extends Error {
-  override readonly name = 'DemoCheckFailed';
-  /** How a caller that loads the devstack on demand (the `conduit` CLI) recognises it. */
-  readonly code = 'DEMO_CHECK_FAILED';
-}
+import { DemoCheckFailed } from './demo-check.js';
 
 /**
  * `demo`: the whole promise, end to end, on a throwaway local stack. Alice sends Bob a

@@ -7,8 +7,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConduitError } from '@conduit/shared';
-import { DemoCheckFailed, runDemo } from './demo.js';
-import { runStack, stackBasePort, stackReadyLines } from './stack-up.js';
+import { DemoCheckFailed } from './demo-check.js';
 
 const USAGE = `Usage: conduit-devstack stack up [--data <dir>] [--port <base>] [--json]
        conduit-devstack demo [--size <KiB>] [--keep] [--json] [--verbose]`;
@@ -60,7 +59,9 @@ async function run(argv: string[], signal: AbortSignal): Promise<void> {
   });
   const command = positionals.join(' ');
   if (values.help) return console.log(USAGE);
+  // The stack and the demo load the server and the SDK: only once a command needs them.
   if (command === 'stack up') {
+    const { runStack, stackBasePort, stackReadyLines } = await import('./stack-up.js');
     // Where `conduit` looks for a running stack by default: <CONDUIT_HOME or ~/.conduit>/devstack.
     const home = process.env.CONDUIT_HOME ?? join(homedir(), '.conduit');
     return runStack({
@@ -75,6 +76,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<void> {
     });
   }
   if (command === 'demo') {
+    const { runDemo } = await import('./demo.js');
     const steps = await runDemo({
       sizeKiB: positiveInt(values.size, '--size') ?? 256,
       keep: values.keep ?? false,
