@@ -1,3 +1,4 @@
+import { DemoCheckFailed } from '@conduit/devstack';
 import { ConduitError, ErrorCodes } from '@conduit/shared';
 import type { ErrorCode } from '@conduit/shared';
 import { describe, expect, it } from 'vitest';
@@ -16,5 +17,13 @@ describe('describeFailure', () => {
     const failure = describeFailure(err);
     expect(failure).toMatchObject({ code: 'CONFIG', message: `File system: ${code} (/some/path).`, exitCode: 2 });
     expect(failure.hint).not.toBe('check the paths given.');
+  });
+
+  it("the devstack's failed demo check: exit 8", () => {
+    expect(describeFailure(new DemoCheckFailed('The pointer was not purged.'))).toEqual({
+      code: 'DEMO_CHECK_FAILED',
+      message: 'The pointer was not purged.',
+      exitCode: 8,
+    });
   });
 });
