@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { abortAfter } from '../files/abort.js';
+import { abortAfter } from '../program/abort.js';
 import { watchMembership } from '../files/membership-watch.js';
 import { checkOutDir } from '../files/out-dir.js';
 import { receivedFiles } from '../files/received-list.js';
