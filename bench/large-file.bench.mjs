@@ -31,7 +31,7 @@ const E2E_BYTES = Number(process.env.BENCH_E2E_MIB ?? 256) * MiB;
 const RSS_BYTES = Number(process.env.BENCH_RSS_MIB ?? 1024) * MiB;
 /** E3Kit's node build refuses group messages above this many bytes. */
 const E3KIT_CHUNK = 29_915;
-const CLI = fileURLToPath(new URL('../packages/client/dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
 
 const mibps = (bytes, ms) => bytes / MiB / (ms / 1000);
 const fmt = (v) => `${v.toFixed(0)} MiB/s`;

@@ -154,7 +154,7 @@ async function breakdown(client, serverUrl, sessionFile, groupId) {
 
 /** `conduit stack up --json` in a child process; resolves with the client environment it prints. */
 async function startStack(dataDir) {
-  const cli = fileURLToPath(new URL('../packages/client/dist/cli/main.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
   const child = spawn(process.execPath, [cli, '--json', '--home', dataDir, 'stack', 'up', '--data', dataDir], {
     env: { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -232,7 +232,7 @@ describe('adversary: a card replaced through the directory', () => {
   });
 
   it('verify --json and trust from the CLI, with their exit codes', async () => {
-    const cli = fileURLToPath(new URL('../../packages/client/dist/cli/main.js', import.meta.url));
+    const cli = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
     const env = {
       ...process.env,
       ...stack.clientEnv,

@@ -108,7 +108,7 @@ describe('end to end: sharing a file through the local stack', () => {
   });
 
   it('runs the main job (`conduit demo`) to a clean exit', async () => {
-    const cli = fileURLToPath(new URL('../../packages/client/dist/cli/main.js', import.meta.url));
+    const cli = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
     const { stdout } = await promisify(execFile)(process.execPath, [cli, 'demo', '--size', '64'], {
       timeout: 60_000,
       env: { ...process.env, CONDUIT_HOME: join(dir, 'demo-home') },

@@ -9,7 +9,7 @@ import { startLocalStack, type LocalStack } from '@conduit/devstack';
 // Issue 11 item 12: everything Conduit writes under its home is owner-only (files 0600, folders
 // 0700), including what libraries create (SQLite's replica, E3Kit's group store), after a send,
 // a receive and records written and read.
-const CLI = fileURLToPath(new URL('../../packages/client/dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
 
 let dir: string;
 let stack: LocalStack;

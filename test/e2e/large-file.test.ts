@@ -16,14 +16,14 @@ import { clientOn } from './support/stack-client.js';
  * constant memory (peak RSS of a 1 GiB send and receive), byte-identical delivery, and a send
  * that is SIGKILLed mid-upload and then resumed (or restarted when the file changed meanwhile).
  */
-const CLI = fileURLToPath(new URL('../../packages/client/dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
 const MiB = 1024 * 1024;
 const PASSWORDS = { alice: 'alice password 1', bob: 'bob password 12' };
 /**
  * Issue 3: < 150 MiB per process. Measured on the 2-core machine kind, 1 GiB: send 107-115 MiB,
  * receive 124-143 MiB (a 1 MiB transfer peaks at ~105-120 MiB: Node + E3Kit's WASM + zod, and
  * twilio-sync on receive). What a transfer adds is short-lived socket chunks and cipher slices
- * that V8 collects every few MiB (cli/v8-flags.ts, transfer/young-gc.ts), not a size-proportional
+ * that V8 collects every few MiB (packages/cli/src/process/v8-flags.ts, transfer/young-gc.ts), not a size-proportional
  * live set, so this bound also catches any regression towards size-proportional memory.
  */
 const RSS_LIMIT_KIB = 150 * 1024;

@@ -225,7 +225,7 @@ describe('end to end: identities, devices and groups', () => {
   });
 
   it('drives the lifecycle from the CLI with --json', async () => {
-    const cli = fileURLToPath(new URL('../../packages/client/dist/cli/main.js', import.meta.url));
+    const cli = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
     const env = { ...process.env, ...stack.clientEnv, CONDUIT_HOME: join(dir, 'dave-cli'), CONDUIT_PASSWORD: PW.dave };
     const run = (args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {

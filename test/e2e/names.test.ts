@@ -157,7 +157,7 @@ describe('names of groups and devices', () => {
   });
 
   describe('the CLI takes names wherever it takes ids', () => {
-    const cli = fileURLToPath(new URL('../../packages/client/dist/cli/main.js', import.meta.url));
+    const cli = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
     const run = (args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         const env = {

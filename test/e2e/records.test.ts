@@ -269,7 +269,7 @@ describe('end to end: records sync', () => {
   });
 
   it('drives records from the CLI: put, get, history, rm, with --json and helpful errors', async () => {
-    const cli = fileURLToPath(new URL('../../packages/client/dist/cli/main.js', import.meta.url));
+    const cli = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
     const env = {
       ...process.env,
       ...stack.clientEnv,

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Issue 11 item 4: `conduit stack up` binds fixed ports from its base, and the CLI finds the
 // running stack without exported variables, across a restart of the stack on the same data.
-const CLI = fileURLToPath(new URL('../../packages/client/dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
 
 let home: string;
 let base: number;

@@ -3,3 +3,6 @@ export { ensureRedis, DEFAULT_REDIS_URL, type LocalRedis } from './redis/index.j
 export { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
 export * from './virgil/index.js';
 export * from './sync/index.js';
+export { runStack, stackBasePort, stackReadyLines } from './entry/stack-up.js';
+export { runDemo, type DemoOptions, type DemoStep } from './entry/demo.js';
+export { DemoCheckFailed } from './entry/demo-check.js';

@@ -9,6 +9,9 @@ export const LOCAL_STACK_SETTINGS_FILE = 'stack.json';
 /** `conduit stack up` binds the API here and the other stand-ins on the next ports (see devstack.md). */
 export const DEFAULT_STACK_BASE_PORT = 7470;
 
+/** The environment variable that moves that base port (`--port` wins over it). */
+export const STACK_PORT_ENV = 'CONDUIT_STACK_PORT';
+
 export const LocalStackSettings = z.object({
   /** The process running the stack: a file whose process is gone is stale. */
   pid: z.number().int().positive(),

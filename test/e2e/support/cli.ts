@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI (`npx tsc -b` first). */
-export const CLI = fileURLToPath(new URL('../../../packages/client/dist/cli/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../../packages/cli/dist/main.js', import.meta.url));
 
 export interface CliResult {
   code: number;

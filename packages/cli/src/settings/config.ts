@@ -1,0 +1,75 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ConduitError } from '@conduit/shared';
+import type { ConduitClientOptions } from '@conduit/client';
+import { runningLocalStackEnv } from './local-stack-settings.js';
+
+/** Global options of every command; each falls back to its CONDUIT_* environment variable. */
+export interface GlobalOptions {
+  home?: string;
+  server?: string;
+  as?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export const ENV = {
+  home: 'CONDUIT_HOME',
+  server: 'CONDUIT_SERVER_URL',
+  identity: 'CONDUIT_IDENTITY',
+  virgilApiUrl: 'CONDUIT_VIRGIL_API_URL',
+  virgilServiceKey: 'CONDUIT_VIRGIL_SERVICE_KEY',
+  twilsockUri: 'CONDUIT_TWILSOCK_URI',
+  password: 'CONDUIT_PASSWORD',
+  debug: 'CONDUIT_DEBUG',
+} as const;
+
+export function homeDir(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string {
+  return opts.home ?? env[ENV.home] ?? join(homedir(), '.conduit');
+}
+
+/** `conduit stack up`'s default data folder, where a running stack publishes its settings. */
+export function localStackDir(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string {
+  return join(homeDir(opts, env), 'devstack');
+}
+
+/**
+ * Where the connection settings come from: --server, then the CONDUIT_* variables, then (with
+ * neither a --server nor CONDUIT_SERVER_URL) a local stack running on `<home>/devstack`, whose
+ * values fill only the variables that are unset.
+ */
+function connectionEnv(opts: GlobalOptions, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (opts.server ?? env[ENV.server]) return env;
+  const stack = runningLocalStackEnv(localStackDir(opts, env));
+  if (!stack) return env;
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value));
+  return { ...stack, ...set };
+}
+
+export function clientOptions(
+  opts: GlobalOptions,
+  log: (line: string) => void,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): ConduitClientOptions {
+  const env = connectionEnv(opts, processEnv);
+  const serverUrl = opts.server ?? env[ENV.server];
+  if (!serverUrl) {
+    throw new ConduitError(
+      'CONFIG',
+      `No server: pass --server <url>, set ${ENV.server}, or start a local stack (\`conduit stack up\`).`,
+    );
+  }
+  const identity = opts.as ?? env[ENV.identity];
+  if (!identity) {
+    throw new ConduitError('CONFIG', `No identity: pass --as <identity> or set ${ENV.identity}.`);
+  }
+  return {
+    serverUrl,
+    home: homeDir(opts, env),
+    identity,
+    virgilApiUrl: env[ENV.virgilApiUrl] || undefined,
+    virgilServicePublicKey: env[ENV.virgilServiceKey] || undefined,
+    twilsockUri: env[ENV.twilsockUri] || undefined,
+    log,
+  };
+}
