@@ -14,14 +14,14 @@ import {
   startSyncEmulator,
   type SyncCredentials,
   type SyncEmulator,
-} from '../../packages/devstack/src/sync/index.js';
-import { LocalSyncHttpClient } from '../../packages/server/src/adapters/twilio/local-http-client.js';
-import { TwilioSyncTokenIssuer } from '../../packages/server/src/adapters/twilio/sync-token-issuer.js';
+} from '@conduit/devstack';
 import {
+  LocalSyncHttpClient,
   SyncRateLimitedError,
   SyncUnavailableError,
   TwilioSyncAdmin,
-} from '../../packages/server/src/adapters/twilio/twilio-sync-admin.js';
+  TwilioSyncTokenIssuer,
+} from '@conduit/server';
 
 interface Stack {
   creds: SyncCredentials;

@@ -4,14 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EThree } from '@virgilsecurity/e3kit-node';
-// Source imports until the package indexes export these (lead wires @conduit/devstack, /server, /client).
 import {
   createVirgilApp,
   startVirgilDirectory,
   type VirgilAppCredentials,
   type VirgilDirectory,
-} from '../../packages/devstack/src/virgil/index.js';
-import { VirgilTokenIssuer } from '../../packages/server/src/adapters/virgil/virgil-token-issuer.js';
+} from '@conduit/devstack';
+import { VirgilTokenIssuer } from '@conduit/server';
 import { closeEThree, openEThree } from '../../packages/client/src/crypto/e3kit.js';
 import { EncryptedKeyStore } from '../../packages/client/src/crypto/key-store.js';
 

@@ -11,7 +11,7 @@ import { ConduitError } from '@conduit/shared';
 import { closeEThree, openEThree } from '../../packages/client/src/crypto/e3kit.js';
 import { EncryptedKeyStore } from '../../packages/client/src/crypto/key-store.js';
 import { initPythiaWasm } from '@conduit/shared/virgil-wasm';
-import { hashPassword } from '../../packages/server/src/identity/auth/password.js';
+import { hashPassword } from '@conduit/server';
 import {
   dumpRedis,
   fastDerivations,

@@ -13,7 +13,7 @@ import { ConduitClient, EncryptedKeyStore, HttpClient, type SentFile } from '@co
 import { startLocalStack, type LocalStack, type VirgilAppCredentials } from '@conduit/devstack';
 // Source imports: the server's own token issuer (what an attacker holding its app key runs), the
 // client's E3Kit opener and statement signer (to act as the attacker's endpoint).
-import { VirgilTokenIssuer } from '../../packages/server/src/adapters/virgil/virgil-token-issuer.js';
+import { VirgilTokenIssuer } from '@conduit/server';
 import { closeEThree, initVirgilWasm, openEThree } from '../../packages/client/src/crypto/e3kit.js';
 import { signKeyTransition } from '../../packages/client/src/trust/key-transition.js';
 import { clientOn } from './support/stack-client.js';

@@ -8,6 +8,11 @@ export type { S3ObjectStoreOptions } from './adapters/s3/s3-object-store.js';
 export { PURGE_QUEUE } from './delivery/purge/queue.js';
 export { TwilioSyncAdmin, SyncRateLimitedError, SyncUnavailableError } from './adapters/twilio/twilio-sync-admin.js';
 export { TwilioSyncTokenIssuer } from './adapters/twilio/sync-token-issuer.js';
+// Adapters a deployment (or a contract test) can wire on its own: the Sync REST client for a local
+// emulator, the directory's JWT issuer, and the legacy password hash that migrations still read.
+export { LocalSyncHttpClient } from './adapters/twilio/local-http-client.js';
+export { VirgilTokenIssuer } from './adapters/virgil/virgil-token-issuer.js';
+export { hashPassword } from './identity/auth/password.js';
 export { runAccountCommand, ACCOUNT_COMMANDS } from './ops/account-commands.js';
 export { generateOpaqueSetup } from './identity/auth/opaque.js';
 export { processMetrics } from './ops/metrics.js';

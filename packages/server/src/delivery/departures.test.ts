@@ -13,7 +13,7 @@ import {
   startSyncEmulator,
   type SyncCredentials,
   type SyncEmulator,
-} from '../../../devstack/src/sync/index.js';
+} from '@conduit/devstack';
 import { LocalSyncHttpClient } from '../adapters/twilio/local-http-client.js';
 import { runAccountCommand } from '../ops/account-commands.js';
 import { TwilioSyncAdmin } from '../adapters/twilio/twilio-sync-admin.js';

@@ -14,7 +14,7 @@ import {
   startSyncEmulator,
   type SyncCredentials,
   type SyncEmulator,
-} from '../../../../devstack/src/sync/index.js';
+} from '@conduit/devstack';
 import { LocalSyncHttpClient } from '../../adapters/twilio/local-http-client.js';
 import { TwilioSyncAdmin } from '../../adapters/twilio/twilio-sync-admin.js';
 import { AuditLog } from '../../audit/audit-log.js';
