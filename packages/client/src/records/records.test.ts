@@ -11,7 +11,7 @@ import {
   openRecordEnvelope,
   sealRecordEnvelope,
 } from './envelope.js';
-import { FreshLoader } from './records-client.js';
+import { FreshLoader } from './fresh-loader.js';
 import type { RecordEnvelopeV1, VersionClaim } from './envelope.js';
 import { checkRecordKey, deriveRecordId, MAX_RECORD_KEY_BYTES } from './record-id.js';
 import { Replica } from './replica.js';
