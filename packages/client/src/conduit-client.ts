@@ -19,6 +19,7 @@ import type { ReceivedFile } from './receive-pointer.js';
 import { GroupRecords } from './records/group-records.js';
 import type { MergeFn, RecordsClient } from './records/records-client.js';
 import { ClientSession } from './session/session.js';
+import type { SessionDeps } from './session/session.js';
 import { LocalState } from './state/local-state.js';
 import { ReceivedLog } from './state/received-log.js';
 import type { ConfirmTrust, SafetyNumberReport, TrustReport } from './trust/verification.js';
@@ -56,6 +57,7 @@ export interface ConduitClientOptions {
  * each group's Sync map.
  */
 export class ConduitClient {
+  private readonly session: ClientSession;
   private readonly account: Account;
   private readonly devices: Devices;
   private readonly groups: Groups;
@@ -63,7 +65,10 @@ export class ConduitClient {
   private readonly receiver: FileReceiver;
   private readonly groupRecords: GroupRecords;
 
-  private constructor(private readonly session: ClientSession) {
+  private constructor(deps: Omit<SessionDeps, 'ownerOf'>) {
+    // Group keys check epochs against the owner's signature: the owner comes from the group's view.
+    const session = new ClientSession({ ...deps, ownerOf: (gid) => this.groups.ownerOf(gid) });
+    this.session = session;
     this.account = new Account(session);
     this.devices = new Devices(session);
     this.groups = new Groups(session);
@@ -83,19 +88,7 @@ export class ConduitClient {
     api.setDevice(state.deviceId);
     const stored = await state.loadSession();
     if (stored && Date.parse(stored.expiresAt) > Date.now()) api.setSession(stored.token);
-    let client: ConduitClient | undefined;
-    const session = new ClientSession({
-      opts,
-      state,
-      received,
-      api,
-      log: opts.log ?? (() => undefined),
-      platform,
-      // Group keys check epochs against the owner's signature: the owner comes from the group's view.
-      ownerOf: (gid) => (client as ConduitClient).groups.ownerOf(gid),
-    });
-    client = new ConduitClient(session);
-    return client;
+    return new ConduitClient({ opts, state, received, api, log: opts.log ?? (() => undefined), platform });
   }
 
   get identity(): Identity {
@@ -291,7 +284,10 @@ export class ConduitClient {
   }
 
   /** Waits for the next file of the group (pointers already present count), or fails with TIMEOUT. */
-  receiveNext(groupId: string, opts: { outDir: string; timeoutMs: number } & ReceiveTransferOptions): Promise<ReceivedFile> {
+  receiveNext(
+    groupId: string,
+    opts: { outDir: string; timeoutMs: number } & ReceiveTransferOptions,
+  ): Promise<ReceivedFile> {
     return this.receiver.receiveNext(groupId, opts);
   }
 

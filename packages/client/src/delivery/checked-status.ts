@@ -16,5 +16,7 @@ export async function checkedStatus(session: ClientSession, pointerId: string): 
   // Receivers' cards come from the pins: a substituted card is IDENTITY_CHANGED, not a valid receipt.
   const pinned = await session.pins.cards();
   const cardOf: CardOf = (identity) => pinned.cardOf(identity);
-  return verifyDelivery(status, cardOf, (card, statement, signature) => verifyReceipt(ethree, card, statement, signature));
+  return verifyDelivery(status, cardOf, (card, statement, signature) =>
+    verifyReceipt(ethree, card, statement, signature),
+  );
 }

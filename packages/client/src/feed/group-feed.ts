@@ -64,7 +64,9 @@ export class GroupFeed {
       opened.listeners.delete(listener);
       if (opened.listeners.size > 0) return;
       if (this.maps.get(groupId) === opened) this.maps.delete(groupId);
-      await (await opened.subscribed)();
+      await (
+        await opened.subscribed
+      )();
     };
   }
 
@@ -124,8 +126,7 @@ export class GroupFeed {
       const error = asConduitError(err);
       session.log(`record pointer not applied: ${error.code}`);
       for (const listener of map.listeners) listener.recordFailed?.(error);
-      const kind =
-        error.code === 'POINTER_NOT_FOUND' ? 'unknown' : isVerificationFailure(err) ? 'unverifiable' : null;
+      const kind = error.code === 'POINTER_NOT_FOUND' ? 'unknown' : isVerificationFailure(err) ? 'unverifiable' : null;
       if (kind && PointerId.safeParse(key).success) {
         await session.api.reportAnomaly(groupId, { pointerId: key, kind, code: error.code }).catch(() => {
           session.log('record anomaly not reported');

@@ -77,14 +77,11 @@ export async function sendFile(
   // The server binds the pointer in its ledger and publishes the Sync item (members only read
   // the map). A resumed send re-registers: the server re-publishes only while still pending.
   // Idempotent for this device: a 503 (Sync refused the publish) or a lost answer is retried.
-  const reg = await withRetry(
-    () => api.registerPointer(gid, { pointerId, objectId, size: uploaded.size, envelope }),
-    {
-      signal: opts.signal,
-      retryable: (err): err is ConduitError =>
-        isRetryable(err) || (err instanceof ConduitError && err.code === 'DEPENDENCY_UNAVAILABLE'),
-    },
-  );
+  const reg = await withRetry(() => api.registerPointer(gid, { pointerId, objectId, size: uploaded.size, envelope }), {
+    signal: opts.signal,
+    retryable: (err): err is ConduitError =>
+      isRetryable(err) || (err instanceof ConduitError && err.code === 'DEPENDENCY_UNAVAILABLE'),
+  });
   const pointer: PointerV1 = {
     v: 1,
     kind: 'file',
