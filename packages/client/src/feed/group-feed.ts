@@ -14,8 +14,13 @@ export interface FeedListener {
   recordFailed?: (err: ConduitError) => void;
 }
 
+/** What the feed uses of the session. */
+export type FeedSession = Pick<ClientSession, 'assertOpen' | 'enqueue' | 'channel' | 'log'> & {
+  api: Pick<ClientSession['api'], 'restoreGroupSync' | 'reportAnomaly'>;
+};
+
 export interface GroupFeedDeps {
-  session: ClientSession;
+  session: FeedSession;
   /** The group's Sync map name. */
   mapOf: (groupId: GroupId) => Promise<string>;
   /** Applies a record pointer to the group's replica. */
