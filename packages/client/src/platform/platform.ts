@@ -1,5 +1,8 @@
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import type { OpenEThreeOptions } from '../crypto/e3kit.js';
+import type { EncryptedKeyStore } from '../crypto/key-store.js';
+import type { Replica } from '../records/replica.js';
+import type { KeySealer } from '../virgil/self-seal.js';
 
 /**
  * What the SDK's core needs from its runtime, so the same core can later run in a browser (with
@@ -15,6 +18,10 @@ export interface Platform {
   openEThree(opts: OpenEThreeOptions): Promise<EThree>;
   /** Releases what openEThree holds (its local storage lock). */
   closeEThree(ethree: EThree): Promise<void>;
+  /** Opens (creating on first use) the private key's store, encrypted at rest under the password. */
+  unlockKeyStore(path: string, password: string): Promise<EncryptedKeyStore>;
+  /** Opens this endpoint's records replica in `dir`, its at-rest key sealed by `sealer`. */
+  openReplica(dir: string, sealer: KeySealer, log: (line: string) => void): Promise<Replica>;
   /** `bytes` random bytes as lowercase hex (group ids). */
   randomHex(bytes: number): string;
   /** Local storage of this identity's files. */

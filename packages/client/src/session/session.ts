@@ -3,9 +3,8 @@ import type { EThree } from '@virgilsecurity/e3kit-node';
 import { ConduitError } from '@conduit/shared';
 import type { Endpoint, GroupId, Identity, PointerChannel } from '@conduit/shared';
 import type { HttpClient } from '../api/http-client.js';
-import { EncryptedKeyStore } from '../crypto/key-store.js';
+import type { EncryptedKeyStore } from '../crypto/key-store.js';
 import type { Platform } from '../platform/platform.js';
-import { openReplica } from '../records/open-replica.js';
 import type { Replica } from '../records/replica.js';
 import type { LocalState } from '../state/local-state.js';
 import type { ReceivedLog } from '../state/received-log.js';
@@ -107,7 +106,7 @@ export class ClientSession {
           "This device's key store is locked: log in, or give the password (unlock / keyPassword).",
         );
       }
-      return EncryptedKeyStore.unlock(this.keyStorePath, pw);
+      return this.platform.unlockKeyStore(this.keyStorePath, pw);
     });
   }
 
@@ -163,7 +162,7 @@ export class ClientSession {
 
   replica(): Promise<Replica> {
     return this.replicaLoader.get(async () =>
-      openReplica(join(this.deps.opts.home, this.identity), selfSealer(await this.ethree()), this.log),
+      this.platform.openReplica(join(this.deps.opts.home, this.identity), selfSealer(await this.ethree()), this.log),
     );
   }
 
