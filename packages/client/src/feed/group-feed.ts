@@ -56,12 +56,14 @@ export class GroupFeed {
       map.listeners.add(listener);
       for (const [key, data] of map.items) this.dispatchFile(listener, key, data);
     } else {
-      map = { listeners: new Set([listener]), items: new Map(), subscribed: Promise.resolve(async () => {}) };
-      map.subscribed = this.open(groupId, map);
-      this.maps.set(groupId, map);
-      map.subscribed.catch(() => {
-        if (this.maps.get(groupId) === map) this.maps.delete(groupId);
+      const listeners = new Set([listener]);
+      const items = new Map<string, unknown>();
+      const created: OpenMap = { listeners, items, subscribed: this.open(groupId, listeners, items) };
+      this.maps.set(groupId, created);
+      created.subscribed.catch(() => {
+        if (this.maps.get(groupId) === created) this.maps.delete(groupId);
       });
+      map = created;
     }
     const opened = map;
     await opened.subscribed;
@@ -69,22 +71,26 @@ export class GroupFeed {
       opened.listeners.delete(listener);
       if (opened.listeners.size > 0) return;
       if (this.maps.get(groupId) === opened) this.maps.delete(groupId);
-      await (
-        await opened.subscribed
-      )();
+      const unsubscribe = await opened.subscribed;
+      await unsubscribe();
     };
   }
 
-  private async open(groupId: GroupId, map: OpenMap): Promise<() => Promise<void>> {
+  private async open(
+    groupId: GroupId,
+    listeners: Set<FeedListener>,
+    items: Map<string, unknown>,
+  ): Promise<() => Promise<void>> {
     const name = await this.deps.mapOf(groupId);
     const onItem = (key: string, data: unknown): void => {
-      map.items.set(key, data);
-      if (isRecordItem(data)) this.deps.session.enqueue(() => this.applyRecord(groupId, map, key, data), 'record');
-      else for (const listener of map.listeners) this.dispatchFile(listener, key, data);
+      items.set(key, data);
+      if (isRecordItem(data))
+        this.deps.session.enqueue(() => this.applyRecord(groupId, listeners, key, data), 'record');
+      else for (const listener of listeners) this.dispatchFile(listener, key, data);
     };
     const onRemoved = (key: string): void => {
-      map.items.delete(key);
-      for (const listener of map.listeners) {
+      items.delete(key);
+      for (const listener of listeners) {
         const removed = listener.removed;
         if (removed) this.deps.session.enqueue(() => removed(key), 'receive callback');
       }
@@ -123,14 +129,14 @@ export class GroupFeed {
    * Applies a record pointer. One that fails verification or is unknown to the ledger is reported
    * (never acknowledged).
    */
-  private async applyRecord(groupId: GroupId, map: OpenMap, key: string, data: unknown): Promise<void> {
+  private async applyRecord(groupId: GroupId, listeners: Set<FeedListener>, key: string, data: unknown): Promise<void> {
     const { session } = this.deps;
     try {
       await this.deps.applyRecord(groupId, parseAnyPointer(data) as RecordPointerV1);
     } catch (err) {
       const error = asConduitError(err);
       session.log(`record pointer not applied: ${error.code}`);
-      for (const listener of map.listeners) listener.recordFailed?.(error);
+      for (const listener of listeners) listener.recordFailed?.(error);
       const kind = error.code === 'POINTER_NOT_FOUND' ? 'unknown' : isVerificationFailure(err) ? 'unverifiable' : null;
       if (kind && PointerId.safeParse(key).success) {
         await session.api.reportAnomaly(groupId, { pointerId: key, kind, code: error.code }).catch(() => {
