@@ -1,5 +1,4 @@
 import type { Endpoint, GroupView, Identity } from '@conduit/shared';
-import { HttpClient } from './api/http-client.js';
 import { checkedStatus } from './delivery/checked-status.js';
 import type { DeliveryStatus } from './delivery/status.js';
 import { GroupFeed } from './feed/group-feed.js';
@@ -20,8 +19,6 @@ import { GroupRecords } from './records/group-records.js';
 import type { MergeFn, RecordsClient } from './records/records-client.js';
 import { ClientSession } from './session/session.js';
 import type { SessionDeps } from './session/session.js';
-import { LocalState } from './state/local-state.js';
-import { ReceivedLog } from './state/received-log.js';
 import type { ConfirmTrust, SafetyNumberReport, TrustReport } from './trust/verification.js';
 
 export type { ReceiveOptions, ReceiveTransferOptions } from './files/receiver.js';
@@ -81,14 +78,9 @@ export class ConduitClient {
     this.receiver = new FileReceiver(session, this.feed, this.groups);
   }
 
+  /** Opens the identity's local state on this device; `platform` is the runtime (Node's by default). */
   static async open(opts: ConduitClientOptions, platform: Platform = nodePlatform): Promise<ConduitClient> {
-    const api = new HttpClient({ baseUrl: opts.serverUrl });
-    const state = await LocalState.open(opts.home, opts.identity);
-    const received = await ReceivedLog.open(state.receivedLogPath);
-    api.setDevice(state.deviceId);
-    const stored = await state.loadSession();
-    if (stored && Date.parse(stored.expiresAt) > Date.now()) api.setSession(stored.token);
-    return new ConduitClient({ opts, state, received, api, log: opts.log ?? (() => undefined), platform });
+    return new ConduitClient(await ClientSession.load(opts, platform));
   }
 
   get identity(): Identity {

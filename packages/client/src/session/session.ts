@@ -2,12 +2,12 @@ import { join } from 'node:path';
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import { ConduitError } from '@conduit/shared';
 import type { Endpoint, GroupId, Identity, PointerChannel } from '@conduit/shared';
-import type { HttpClient } from '../api/http-client.js';
+import { HttpClient } from '../api/http-client.js';
 import type { EncryptedKeyStore } from '../crypto/key-store.js';
 import type { Platform } from '../platform/platform.js';
 import type { Replica } from '../records/replica.js';
-import type { LocalState } from '../state/local-state.js';
-import type { ReceivedLog } from '../state/received-log.js';
+import { LocalState } from '../state/local-state.js';
+import { ReceivedLog } from '../state/received-log.js';
 import { EndpointTrust } from '../trust/endpoint-trust.js';
 import { virgil } from '../virgil/errors.js';
 import { GroupKeys } from '../virgil/group-keys.js';
@@ -22,6 +22,13 @@ export interface SessionOptions {
   virgilServicePublicKey?: string;
   twilsockUri?: string;
   keyPassword?: () => Promise<string>;
+}
+
+/** What ClientSession.load reads: the server and the identity's state under `home`. */
+export interface SessionSettings extends SessionOptions {
+  serverUrl: string;
+  identity: string;
+  log?: (line: string) => void;
 }
 
 export interface SessionDeps {
@@ -72,6 +79,20 @@ export class ClientSession {
       api: deps.api,
       log: deps.log,
     });
+  }
+
+  /**
+   * Reads the identity's local state (creating it on first use) and the API session it stored,
+   * if still valid: what a session is built from.
+   */
+  static async load(settings: SessionSettings, platform: Platform): Promise<Omit<SessionDeps, 'ownerOf'>> {
+    const api = new HttpClient({ baseUrl: settings.serverUrl });
+    const state = await LocalState.open(settings.home, settings.identity);
+    const received = await ReceivedLog.open(state.receivedLogPath);
+    api.setDevice(state.deviceId);
+    const stored = await state.loadSession();
+    if (stored && Date.parse(stored.expiresAt) > Date.now()) api.setSession(stored.token);
+    return { opts: settings, state, received, api, log: settings.log ?? (() => undefined), platform };
   }
 
   get identity(): Identity {
