@@ -11,6 +11,8 @@ export type { DeliveryStatus, EndpointDelivery, ReceiptCheck } from './delivery/
 export type { CardOf } from './virgil/receipts.js';
 export type { ResumeMode, UploadOptions } from './transfer/upload.js';
 export type { ProgressListener, TransferPhase, TransferProgress } from './transfer/progress.js';
+export type { Platform, PlatformFiles } from './platform/platform.js';
+export { nodePlatform } from './platform/node.js';
 export { HttpClient } from './api/http-client.js';
 export type { HttpClientOptions } from './api/http-client.js';
 export { sanitizeFileName } from './files/file-name.js';

@@ -1,17 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  CONTAINER_HEADER_LENGTH,
-  ConduitError,
-  decryptBuffer,
-  DEFAULT_SEGMENT_SIZE,
-  encryptBuffer,
-  envelopeSha256,
-  headerDigest,
-  inlineValue,
-  MAX_RECORD_BYTES,
-  padme,
-  RecordVersion,
-} from '@conduit/shared';
+import { ConduitError, envelopeSha256, inlineValue, RecordVersion } from '@conduit/shared';
 import type {
   Endpoint,
   FeedEntry,
@@ -26,10 +14,13 @@ import type { DecryptEnvelope, EncryptEnvelope } from '../files/envelope.js';
 import type { GroupKeys } from '../virgil/group-keys.js';
 import type { ReceiptSigner } from '../virgil/receipts.js';
 import { openRecordEnvelope, sealRecordEnvelope } from './envelope.js';
-import { getObject, putObject } from './objects.js';
+import { fetchValue, uploadValue } from './content.js';
 import type { Presigned } from './objects.js';
+import { mapLimit, retryOnce } from './async-util.js';
+import { FreshLoader } from './fresh-loader.js';
 import { checkRecordKey, deriveRecordId } from './record-id.js';
 import type { JsonValue, RecordEntry, Replica } from './replica.js';
+import { parseValue, valueJson } from './value-json.js';
 
 /**
  * Resolves a write conflict: `local` is the value this endpoint tried to write, `remote` the
@@ -61,8 +52,11 @@ export interface RecordsDeps {
   replica: Replica;
   /** Signs this endpoint's delivery receipts. */
   sign: ReceiptSigner;
-  /** Subscribes to the group's Sync map for live record pointers. */
-  subscribe?: (onPointer: (pointer: RecordPointerV1) => Promise<void>) => Promise<() => Promise<void>>;
+  /**
+   * Keeps the group's feed open: it applies the map's record pointers through receive(). Returns
+   * the function that closes it.
+   */
+  follow?: () => Promise<() => Promise<void>>;
   merge?: MergeFn;
   log?: (line: string) => void;
 }
@@ -143,8 +137,8 @@ export class RecordsClient {
 
   /** Live updates: applies record pointers as they arrive, after catching up. Returns a stop function. */
   async watch(): Promise<() => Promise<void>> {
-    if (!this.deps.subscribe) throw new ConduitError('CONFIG', 'Live updates need a Sync connection.');
-    const stop = await this.deps.subscribe((pointer) => this.receive(pointer));
+    if (!this.deps.follow) throw new ConduitError('CONFIG', 'Live updates need a Sync connection.');
+    const stop = await this.deps.follow();
     try {
       await this.sync();
     } catch (err) {
@@ -213,7 +207,7 @@ export class RecordsClient {
     const pointerId = randomBytes(16).toString('hex');
     const deleted = !('value' in change);
     const json = deleted ? null : valueJson(change.value);
-    const content = json ? await this.upload(json) : null;
+    const content = json ? await uploadValue(this.deps.api, this.groupId, json) : null;
     const envelope: RecordEnvelopeV1 = {
       v: 1,
       kind: 'record',
@@ -257,31 +251,6 @@ export class RecordsClient {
     this.applyAndEmit([entry]);
     const pointer = this.pointerOf(v, sealed);
     return { ...entry, pointer };
-  }
-
-  /** Encrypts a value into a fresh container under a fresh key and uploads it. */
-  private async upload(plain: Buffer): Promise<RecordEnvelopeV1['content']> {
-    const contentKey = randomBytes(32);
-    try {
-      const paddedLength = padme(plain.length);
-      const ciphertext = encryptBuffer(plain, {
-        contentKey,
-        segmentSize: DEFAULT_SEGMENT_SIZE,
-        padToLength: paddedLength,
-      });
-      const put = await this.deps.api.createUpload(this.groupId, { size: ciphertext.length });
-      await putObject(put, ciphertext);
-      return {
-        objectId: put.objectId,
-        key: contentKey.toString('base64'),
-        headerSha256: headerDigest(ciphertext.subarray(0, CONTAINER_HEADER_LENGTH)).toString('hex'),
-        plainLength: plain.length,
-        paddedLength,
-        segmentSize: DEFAULT_SEGMENT_SIZE,
-      };
-    } finally {
-      contentKey.fill(0);
-    }
   }
 
   /** The pointer the server published for the version (the same fields as the Sync item). */
@@ -381,25 +350,9 @@ export class RecordsClient {
       entry.value = parseValue(Buffer.from(envelope.inline, 'base64'));
       return entry;
     }
-    const contentKey = Buffer.from(content.key, 'base64');
-    try {
-      const target: Presigned = download ?? (await this.deps.api.createDownload(this.groupId, content.objectId));
-      const ciphertext = await getObject(target, claim.size);
-      const plain = decryptBuffer(ciphertext, {
-        contentKey,
-        plainLength: content.plainLength,
-        paddedLength: content.paddedLength,
-        headerDigest: Buffer.from(content.headerSha256, 'hex'),
-      });
-      try {
-        entry.value = parseValue(plain);
-      } finally {
-        plain.fill(0);
-      }
-      return entry;
-    } finally {
-      contentKey.fill(0);
-    }
+    const target: Presigned = download ?? (await this.deps.api.createDownload(this.groupId, content.objectId));
+    entry.value = await fetchValue(target, claim.size, content);
+    return entry;
   }
 
   private applyAndEmit(entries: RecordEntry[], coveredThrough = 0): number {
@@ -435,79 +388,4 @@ export class RecordsClient {
       if (!(err instanceof ConduitError) || err.code !== 'NOT_A_RECIPIENT') throw err;
     }
   }
-}
-
-/**
- * Loads something that must be at least as fresh as the request for it (the group key: a member
- * removed before a write started must not be able to read it), sharing loads between concurrent
- * callers: at most one load runs, and callers that arrive meanwhile share the next one, which
- * starts after all of them did.
- */
-export class FreshLoader<T> {
-  private running: Promise<T> | undefined;
-  private queued: Promise<T> | undefined;
-
-  constructor(private readonly load: () => Promise<T>) {}
-
-  get(): Promise<T> {
-    if (!this.running) return this.start();
-    this.queued ??= this.running.then(
-      () => this.start(),
-      () => this.start(),
-    );
-    return this.queued;
-  }
-
-  private start(): Promise<T> {
-    this.queued = undefined;
-    const run = this.load();
-    this.running = run;
-    const done = () => {
-      if (this.running === run) this.running = undefined;
-    };
-    run.then(done, done);
-    return run;
-  }
-}
-
-/** A value's JSON text, bounded by MAX_RECORD_BYTES. */
-function valueJson(value: JsonValue): Buffer {
-  const json = JSON.stringify(value) as string | undefined;
-  if (json === undefined) throw new ConduitError('VALIDATION_FAILED', 'A record value must be JSON.');
-  const plain = Buffer.from(json, 'utf8');
-  if (plain.length > MAX_RECORD_BYTES) {
-    throw new ConduitError('VALIDATION_FAILED', `A record holds at most ${MAX_RECORD_BYTES} bytes of JSON.`);
-  }
-  return plain;
-}
-
-function parseValue(json: Buffer): JsonValue {
-  try {
-    return JSON.parse(json.toString('utf8')) as JsonValue;
-  } catch {
-    throw new ConduitError('INTEGRITY', 'A record value is not valid JSON.');
-  }
-}
-
-/** The version write is idempotent on the server (same versionId, same content): one retry on a lost answer. */
-async function retryOnce<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!(err instanceof ConduitError) || (err.code !== 'TRANSPORT' && err.code !== 'TIMEOUT')) throw err;
-    return fn();
-  }
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

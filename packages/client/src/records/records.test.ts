@@ -13,7 +13,7 @@ import {
 } from '@conduit/shared';
 import type { RecordEnvelopeV1, VersionClaim } from '@conduit/shared';
 import { openRecordEnvelope, sealRecordEnvelope } from './envelope.js';
-import { FreshLoader } from './records-client.js';
+import { FreshLoader } from './fresh-loader.js';
 import { checkRecordKey, deriveRecordId, MAX_RECORD_KEY_BYTES } from './record-id.js';
 import { Replica } from './replica.js';
 import type { RecordEntry } from './replica.js';

@@ -1,29 +1,20 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import {
-  ConduitError,
-  CONTAINER_TAG_LENGTH,
-  DEFAULT_SEGMENT_SIZE,
-  MAX_PARTS_PER_REQUEST,
-  padme,
-  parseHeader,
-  SegmentEncryptor,
-} from '@conduit/shared';
-import type { GroupId, MultipartUpload, ObjectId, PointerId, UploadId } from '@conduit/shared';
+import { ConduitError, DEFAULT_SEGMENT_SIZE, padme, parseHeader, SegmentEncryptor } from '@conduit/shared';
+import type { GroupId, MultipartUpload, ObjectId, PointerId } from '@conduit/shared';
 import type { HttpClient } from '../api/http-client.js';
 import type { KeySealer } from '../virgil/self-seal.js';
 import { DEFAULT_PART_PLAIN_BYTES, partSpan, planParts } from './part-plan.js';
-import type { PartPlan, PartSpan } from './part-plan.js';
+import type { PartSpan } from './part-plan.js';
+import { PartUrls } from './part-urls.js';
 import { runBounded } from './pool.js';
 import { progressEmitter } from './progress.js';
 import type { ProgressListener } from './progress.js';
 import { RetryableStorageError, withRetry } from './retry.js';
-import { putPart } from './storage.js';
-import type { PresignedTarget } from './storage.js';
+import { putStreamedPart, readFully, segmentBounds, sha256Hex, SourceChanged } from './upload-segments.js';
+import type { Job } from './upload-segments.js';
 import { UploadLog, UploadStateStore } from './upload-state.js';
 import type { LoadedUpload, UploadParams } from './upload-state.js';
-import { noteTransferred } from './young-gc.js';
 
 /**
  * Encrypt-while-uploading through S3 multipart (docs/format.md §5): each part is a streamed PUT
@@ -82,27 +73,6 @@ export interface UploadedObject {
 }
 
 const DEFAULT_CONCURRENCY = 4;
-/** URLs presigned per request, ahead of the parts that use them. */
-const URL_BATCH = Math.min(32, MAX_PARTS_PER_REQUEST);
-/** Refresh a presigned URL this long before it expires. */
-const URL_MARGIN_MS = 10_000;
-
-/** The source file changed under a resumable upload: the upload must start over with a fresh key. */
-class SourceChanged extends Error {}
-
-interface Job {
-  params: UploadParams;
-  key: Buffer;
-  encryptor: SegmentEncryptor;
-  plan: PartPlan;
-  segments: Map<number, string>;
-  /** Part number -> ETag. */
-  parts: Map<number, string>;
-  log: UploadLog;
-  completed: boolean;
-  resumed: boolean;
-}
-
 export async function uploadFile(
   ctx: UploadContext,
   groupId: GroupId,
@@ -354,117 +324,6 @@ async function sendParts(ctx: UploadContext, job: Job, path: string, opts: Uploa
   }
   await job.log.completed();
   job.completed = true;
-}
-
-/**
- * One attempt at one part: a streamed PUT whose body is produced on demand, the header first for
- * part 1, then each segment sealed by sealSegment. Every attempt has its own scratch buffer, so a
- * late read of an abandoned attempt can never touch the bytes another attempt hashes and encrypts.
- */
-async function putStreamedPart(
-  job: Job,
-  fh: FileHandle,
-  span: PartSpan,
-  target: PresignedTarget,
-  signal: AbortSignal | undefined,
-): Promise<string> {
-  // Plaintext in, ciphertext || tag out (in place): reused for every segment of the attempt.
-  const scratch = Buffer.allocUnsafe(job.plan.segmentSize + CONTAINER_TAG_LENGTH);
-  async function* body(): AsyncGenerator<Uint8Array> {
-    if (span.partNumber === 1) yield job.encryptor.header;
-    for (let index = span.firstSegment; index < span.firstSegment + span.segments; index++) {
-      yield await sealSegment(job, fh, index, scratch);
-    }
-  }
-  return putPart(target, body(), span.size, signal);
-}
-
-/** Plaintext bounds of segment `index` in the encrypted stream: `length` bytes, the first `real` from the file. */
-function segmentBounds(job: Job, index: number): { start: number; length: number; real: number } {
-  const { plan, params } = job;
-  const start = index * plan.segmentSize;
-  const length = Math.min(plan.segmentSize, plan.streamLength - start);
-  return { start, length, real: Math.max(0, Math.min(length, params.size - start)) };
-}
-
-/**
- * Reads, hashes and encrypts one segment, in place in `scratch`; returns the sealed segment (a view
- * of `scratch`, valid until the next call). The digest is recorded before the ciphertext exists; if
- * one was recorded before (a retry or a resume), the plaintext must match it, or SourceChanged.
- */
-async function sealSegment(job: Job, fh: FileHandle, index: number, scratch: Buffer): Promise<Buffer> {
-  const { start, length, real } = segmentBounds(job, index);
-  const plaintext = scratch.subarray(0, length);
-  if (real > 0) await readFully(fh, plaintext, real, start);
-  const digest = sha256Hex(plaintext.subarray(0, real));
-  const recorded = job.segments.get(index);
-  if (recorded === undefined) {
-    await job.log.segment(index, digest);
-    job.segments.set(index, digest);
-  } else if (recorded !== digest) {
-    throw new SourceChanged();
-  }
-  plaintext.fill(0, real);
-  noteTransferred(length);
-  return scratch.subarray(
-    0,
-    job.encryptor.encryptSegmentInto(index, plaintext, index === job.plan.segmentCount - 1, scratch),
-  );
-}
-
-const sha256Hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
-
-async function readFully(fh: FileHandle, into: Buffer, length: number, position: number): Promise<void> {
-  for (let got = 0; got < length;) {
-    const { bytesRead } = await fh.read(into, got, length - got, position + got);
-    if (bytesRead === 0) throw new SourceChanged(); // the file shrank
-    got += bytesRead;
-  }
-}
-
-/** Presigned part URLs, fetched in batches ahead of use and refreshed before they expire. */
-class PartUrls {
-  private readonly cache = new Map<number, { target: PresignedTarget; expiresAt: number }>();
-  private fetching: Promise<void> | undefined;
-
-  constructor(
-    private readonly api: UploadContext['api'],
-    private readonly groupId: GroupId,
-    private readonly uploadId: UploadId,
-    private readonly plan: PartPlan,
-    private readonly order: number[],
-  ) {}
-
-  async get(partNumber: number): Promise<PresignedTarget> {
-    for (;;) {
-      const hit = this.cache.get(partNumber);
-      if (hit && hit.expiresAt - URL_MARGIN_MS > Date.now()) return hit.target;
-      if (!this.fetching) {
-        this.fetching = this.fetch(partNumber).finally(() => (this.fetching = undefined));
-        await this.fetching;
-        const fresh = this.cache.get(partNumber);
-        if (!fresh) throw new ConduitError('TRANSPORT', 'The server did not presign a requested part.');
-        return fresh.target;
-      }
-      await this.fetching.catch(() => undefined);
-    }
-  }
-
-  forget(partNumber: number): void {
-    this.cache.delete(partNumber);
-  }
-
-  private async fetch(first: number): Promise<void> {
-    const from = Math.max(0, this.order.indexOf(first));
-    const numbers = [first, ...this.order.slice(from + 1).filter((p) => !this.cache.has(p))].slice(0, URL_BATCH);
-    const parts = numbers.map((partNumber) => ({ partNumber, size: partSpan(this.plan, partNumber).size }));
-    const res = await withRetry(() => this.api.presignParts(this.groupId, this.uploadId, { parts }));
-    const expiresAt = Date.parse(res.expiresAt);
-    const wanted = new Set(numbers);
-    for (const part of res.parts) {
-      if (wanted.has(part.partNumber)) this.cache.set(part.partNumber, { target: part, expiresAt });
-    }
-  }
 }
 
 /** Abandons an upload: asks the server to abort it (best effort: s3rver cannot) and forgets the state. */

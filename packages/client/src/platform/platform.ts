@@ -1,0 +1,36 @@
+import type { EThree } from '@virgilsecurity/e3kit-node';
+import type { OpenEThreeOptions } from '../crypto/e3kit.js';
+import type { EncryptedKeyStore } from '../crypto/key-store.js';
+import type { Replica } from '../records/replica.js';
+import type { KeySealer } from '../virgil/self-seal.js';
+
+/**
+ * What the SDK's core needs from its runtime, so the same core can later run in a browser (with
+ * e3kit-browser and WebCrypto) behind another implementation. `node.ts` is the Node one, which
+ * ConduitClient.open wires by default.
+ */
+export interface Platform {
+  /** Loads the Virgil crypto cores; idempotent. */
+  initCrypto(): Promise<void>;
+  /** Loads the Pythia core (password key backups only); idempotent. */
+  initPythia(): Promise<void>;
+  /** Opens E3Kit for one identity (e3kit-node here). */
+  openEThree(opts: OpenEThreeOptions): Promise<EThree>;
+  /** Releases what openEThree holds (its local storage lock). */
+  closeEThree(ethree: EThree): Promise<void>;
+  /** Opens (creating on first use) the private key's store, encrypted at rest under the password. */
+  unlockKeyStore(path: string, password: string): Promise<EncryptedKeyStore>;
+  /** Opens this endpoint's records replica in `dir`, its at-rest key sealed by `sealer`. */
+  openReplica(dir: string, sealer: KeySealer, log: (line: string) => void): Promise<Replica>;
+  /** `bytes` random bytes as lowercase hex (group ids). */
+  randomHex(bytes: number): string;
+  /** Local storage of this identity's files. */
+  files: PlatformFiles;
+}
+
+export interface PlatformFiles {
+  /** Moves a file aside (a key store sealed under an older password). */
+  rename(from: string, to: string): Promise<void>;
+  /** Deletes a directory tree, if present (an unregistered identity's state). */
+  removeTree(path: string): Promise<void>;
+}
