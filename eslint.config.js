@@ -1,4 +1,6 @@
 import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -9,6 +11,40 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
+    },
+  },
+  // Architecture rules (issue 12): packages meet only at their declared `exports`, and no module
+  // graph has a cycle. Both need to resolve TypeScript's `./x.js` specifiers to `./x.ts` sources.
+  {
+    plugins: { 'import-x': importX },
+    settings: {
+      // Parse .ts dependencies too (the default follows .js only, which would hide every cycle).
+      'import-x/extensions': ['.ts', '.js', '.mjs'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      // Walk sources only: other packages' builds (dist, absent before `tsc -b`) and installed
+      // libraries cannot close a cycle through our code (tsc -b already rejects circular references).
+      'import-x/ignore': ['/node_modules/', '/dist/'],
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.tests.json' })],
+    },
+    rules: {
+      // A relative path into another workspace package (test/ → packages/client/src, server → devstack/src)
+      // bypasses that package's public entry point.
+      'import-x/no-relative-packages': 'error',
+      // ...and so does a package subpath: packages export '.' only.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^@conduit/[^/]+/.',
+              message: "Import the package's public entry point ('@conduit/<pkg>'), not a file inside it.",
+            },
+          ],
+        },
+      ],
+      // Type-only imports are erased at build time, so the rule ignores them; value cycles are what
+      // make module initialisation order fragile.
+      'import-x/no-cycle': 'error',
     },
   },
 );
