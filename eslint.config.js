@@ -30,7 +30,8 @@ export default tseslint.config(
       // A relative path into another workspace package (test/ → packages/client/src, server → devstack/src)
       // bypasses that package's public entry point.
       'import-x/no-relative-packages': 'error',
-      // ...and so does a package subpath: packages export '.' only.
+      // ...and so does a package subpath (packages export '.' only), or a relative path into a build:
+      // the rule above sees dist/ only once it is built, and lint runs before the build in CI.
       'no-restricted-imports': [
         'error',
         {
@@ -38,6 +39,10 @@ export default tseslint.config(
             {
               regex: '^@conduit/[^/]+/.',
               message: "Import the package's public entry point ('@conduit/<pkg>'), not a file inside it.",
+            },
+            {
+              regex: '^\\.\\.?/(.+/)?dist(/|$)',
+              message: "Import the package's public entry point ('@conduit/<pkg>'), not its build output.",
             },
           ],
         },
