@@ -50,6 +50,9 @@ export default tseslint.config(
       // Type-only imports are erased at build time, so the rule ignores them; value cycles are what
       // make module initialisation order fragile.
       'import-x/no-cycle': 'error',
+      // Under verbatimModuleSyntax `import { type A } from './a.js'` still loads a.js at run time, yet
+      // no-cycle skips it as type-only: require `import type` so that what it skips is truly erased.
+      '@typescript-eslint/no-import-type-side-effects': 'error',
     },
   },
 );
