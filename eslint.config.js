@@ -1,4 +1,6 @@
 import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -9,6 +11,48 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
+    },
+  },
+  // Architecture rules (issue 12): packages meet only at their declared `exports`, and no module
+  // graph has a cycle. Both need to resolve TypeScript's `./x.js` specifiers to `./x.ts` sources.
+  {
+    plugins: { 'import-x': importX },
+    settings: {
+      // Parse .ts dependencies too (the default follows .js only, which would hide every cycle).
+      'import-x/extensions': ['.ts', '.js', '.mjs'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      // Walk sources only: other packages' builds (dist, absent before `tsc -b`) and installed
+      // libraries cannot close a cycle through our code (tsc -b already rejects circular references).
+      'import-x/ignore': ['/node_modules/', '/dist/'],
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.tests.json' })],
+    },
+    rules: {
+      // A relative path into another workspace package (test/ → packages/client/src, server → devstack/src)
+      // bypasses that package's public entry point.
+      'import-x/no-relative-packages': 'error',
+      // ...and so does a package subpath (packages export '.' only), or a relative path into a build:
+      // the rule above sees dist/ only once it is built, and lint runs before the build in CI.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^@conduit/[^/]+/.',
+              message: "Import the package's public entry point ('@conduit/<pkg>'), not a file inside it.",
+            },
+            {
+              regex: '^\\.\\.?/(.+/)?dist(/|$)',
+              message: "Import the package's public entry point ('@conduit/<pkg>'), not its build output.",
+            },
+          ],
+        },
+      ],
+      // Type-only imports are erased at build time, so the rule ignores them; value cycles are what
+      // make module initialisation order fragile.
+      'import-x/no-cycle': 'error',
+      // Under verbatimModuleSyntax `import { type A } from './a.js'` still loads a.js at run time, yet
+      // no-cycle skips it as type-only: require `import type` so that what it skips is truly erased.
+      '@typescript-eslint/no-import-type-side-effects': 'error',
     },
   },
 );
