@@ -37,7 +37,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^@conduit/[^/]+/.',
+              regex: '^@conduit/[^/]+/(src|dist)(/|$)',
               message: "Import the package's public entry point ('@conduit/<pkg>'), not a file inside it.",
             },
             {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVirgilApp, startS3 } from '@conduit/devstack';
 import { Redis } from 'ioredis';
-import { createKeys } from '../packages/server/dist/redis/keys.js';
+import { createKeys } from '@conduit/server';
 import { scrape } from './purge-throughput.bench.mjs';
 import {
   basicAuth,

@@ -7,8 +7,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { createKeys } from '../packages/server/dist/redis/keys.js';
-import { PointerLedger } from '../packages/server/dist/redis/pointers.js';
+import { createKeys, PointerLedger } from '@conduit/server';
 import {
   basicAuth,
   conduitEnv,

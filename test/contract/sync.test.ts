@@ -8,13 +8,7 @@ import twilio from 'twilio';
 import { SyncClient, type SyncList, type SyncMap } from 'twilio-sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { TwilioSyncChannel } from '../../packages/client/src/adapters/twilio-sync-channel.js';
-import {
-  createSyncCredentials,
-  startSyncEmulator,
-  type SyncCredentials,
-  type SyncEmulator,
-} from '@conduit/devstack';
+import { createSyncCredentials, startSyncEmulator, type SyncCredentials, type SyncEmulator } from '@conduit/devstack';
 import {
   LocalSyncHttpClient,
   SyncRateLimitedError,
@@ -22,6 +16,7 @@ import {
   TwilioSyncAdmin,
   TwilioSyncTokenIssuer,
 } from '@conduit/server';
+import { TwilioSyncChannel } from '@conduit/client';
 
 interface Stack {
   creds: SyncCredentials;

@@ -11,8 +11,7 @@ import {
   type VirgilDirectory,
 } from '@conduit/devstack';
 import { VirgilTokenIssuer } from '@conduit/server';
-import { closeEThree, openEThree } from '../../packages/client/src/crypto/e3kit.js';
-import { EncryptedKeyStore } from '../../packages/client/src/crypto/key-store.js';
+import { closeEThree, EncryptedKeyStore, openEThree } from '@conduit/client';
 
 // Contract: the unmodified @virgilsecurity/e3kit-node 2.5.1 works against the local Virgil directory
 // through `apiUrl`, with card verification restored by openEThree, tokens minted by the server's

@@ -1,9 +1,8 @@
 /** Drives the API over HTTP as clients would: accounts, devices, groups, uploads, pointers, acks. */
 import { randomBytes } from 'node:crypto';
-import { HttpClient } from '../../packages/client/src/api/http-client.js';
-import { login, registerAccount } from '../../packages/client/src/auth/opaque-client.js';
 import { envelopeSha256 } from '@conduit/shared';
 import { hex, sleep, type SyncRest } from './harness.js';
+import { HttpClient, login, registerAccount } from '@conduit/client';
 
 export interface Endpoint {
   identity: string;

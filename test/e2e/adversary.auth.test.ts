@@ -5,11 +5,9 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import * as opaque from '@serenity-kit/opaque';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConduitClient, HttpClient } from '@conduit/client';
+import { closeEThree, ConduitClient, EncryptedKeyStore, HttpClient, openEThree } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { ConduitError } from '@conduit/shared';
-import { closeEThree, openEThree } from '../../packages/client/src/crypto/e3kit.js';
-import { EncryptedKeyStore } from '../../packages/client/src/crypto/key-store.js';
 import { initPythiaWasm } from '@conduit/shared/virgil-wasm';
 import { hashPassword } from '@conduit/server';
 import {

@@ -9,14 +9,21 @@ import type { EThree } from '@virgilsecurity/e3kit-node';
 import { VirgilCardCrypto, VirgilCrypto } from 'virgil-crypto';
 import { CallbackJwtProvider, CardManager } from 'virgil-sdk';
 import { Redis } from 'ioredis';
-import { ConduitClient, EncryptedKeyStore, HttpClient, type SentFile } from '@conduit/client';
+import {
+  closeEThree,
+  ConduitClient,
+  EncryptedKeyStore,
+  HttpClient,
+  openEThree,
+  type SentFile,
+  signKeyTransition,
+} from '@conduit/client';
 import { startLocalStack, type LocalStack, type VirgilAppCredentials } from '@conduit/devstack';
 // Source imports: the server's own token issuer (what an attacker holding its app key runs), the
 // client's E3Kit opener and statement signer (to act as the attacker's endpoint).
 import { VirgilTokenIssuer } from '@conduit/server';
-import { closeEThree, initVirgilWasm, openEThree } from '../../packages/client/src/crypto/e3kit.js';
-import { signKeyTransition } from '../../packages/client/src/trust/key-transition.js';
 import { clientOn } from './support/stack-client.js';
+import { initVirgilWasm } from '@conduit/shared/virgil-wasm';
 
 // Issue 10 C on the real local stack with the unmodified SDKs: an attacker with the server's power
 // (the Virgil app key) publishes a new card for bob through the directory's own API. alice's

@@ -2,12 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConduitClient } from '@conduit/client';
+import { ConduitClient, HttpClient, login } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { runAccountCommand } from '@conduit/server';
 import { ConduitError } from '@conduit/shared';
-import { HttpClient } from '../../packages/client/src/api/http-client.js';
-import { login } from '../../packages/client/src/auth/opaque-client.js';
 import { clientOn } from './support/stack-client.js';
 
 // Issue 10, E: a password change, an operator's lock or a device revocation ends sessions at once,

@@ -3,12 +3,11 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConduitClient, EncryptedKeyStore } from '@conduit/client';
+import { closeEThree, ConduitClient, EncryptedKeyStore, openEThree } from '@conduit/client';
 import { startLocalStack, type LocalStack, type VirgilAppCredentials } from '@conduit/devstack';
 // Source imports: the server's token issuer and the client's E3Kit opener, to act as someone who
 // kept a copy of carol's private key after she unregistered.
 import { VirgilTokenIssuer } from '@conduit/server';
-import { closeEThree, openEThree } from '../../packages/client/src/crypto/e3kit.js';
 import { runCli } from './support/cli.js';
 import { clientOn } from './support/stack-client.js';
 

@@ -5,11 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConduitClient, EncryptedKeyStore, HttpClient } from '@conduit/client';
+import { closeEThree, ConduitClient, EncryptedKeyStore, HttpClient, openEThree, sealName } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { DEVICE_HEADER, DisplayName, type GroupView } from '@conduit/shared';
-import { closeEThree, openEThree } from '../../packages/client/src/crypto/e3kit.js';
-import { sealName } from '../../packages/client/src/names/sealed-name.js';
 import { dumpRedis } from './support/adversary.js';
 import { clientOn } from './support/stack-client.js';
 

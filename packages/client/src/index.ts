@@ -29,7 +29,15 @@ export type { NamedDevice } from './names/names.js';
 export { parseName } from './names/sealed-name.js';
 export type { NameCipher, OpenedName } from './names/sealed-name.js';
 export { verifyAuditFile, verifyAuditFromServer } from './audit/verify.js';
-export type { AuditVerification } from './audit/verify.js';
 export { LocalState } from './state/local-state.js';
 export { ReceivedFiles } from './state/received-files.js';
 export type { ReceivedFileEntry } from './state/received-files.js';
+// Building blocks under the facade, for integrators (and adversary tests) that need one layer on its
+// own: docs/sdk.md, "Building blocks".
+export { openEThree, closeEThree } from './crypto/e3kit.js';
+export type { OpenEThreeOptions } from './crypto/e3kit.js';
+export { login, registerAccount } from './auth/opaque-client.js';
+export { signKeyTransition } from './trust/key-transition.js';
+export { sealName } from './names/sealed-name.js';
+export { TwilioSyncChannel } from './adapters/twilio-sync-channel.js';
+export type { TwilioSyncChannelOptions } from './adapters/twilio-sync-channel.js';

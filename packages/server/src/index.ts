@@ -16,3 +16,8 @@ export { hashPassword } from './identity/auth/password.js';
 export { runAccountCommand, ACCOUNT_COMMANDS } from './ops/account-commands.js';
 export { generateOpaqueSetup } from './identity/auth/opaque.js';
 export { processMetrics } from './ops/metrics.js';
+// The Redis key layout and the pointer ledger, for tools that seed or inspect a deployment's state
+// directly (the purge benchmarks).
+export { createKeys } from './adapters/redis/keys.js';
+export type { Keys } from './adapters/redis/keys.js';
+export { PointerLedger } from './adapters/redis/pointers.js';

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { LocalState, verifyAuditFile, verifyAuditFromServer, type AuditVerification } from '@conduit/client';
+import { LocalState, verifyAuditFile, verifyAuditFromServer } from '@conduit/client';
+import type { AuditVerification } from '@conduit/shared';
 import { ConduitError } from '@conduit/shared';
 import { output } from '../program/output.js';
 import { clientOptions, type GlobalOptions } from '../settings/config.js';

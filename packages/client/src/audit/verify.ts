@@ -5,37 +5,18 @@ import {
   ConduitError,
   DEVICE_HEADER,
   errorFromBody,
-  verifyLines,
+  verifyAuditText,
 } from '@conduit/shared';
+import type { AuditVerification } from '@conduit/shared';
 import { networkError, readBounded } from '../api/http-client.js';
 
 /**
  * `conduit audit verify`: checks the server's hash-chained audit log (docs/api.md, GET
  * /v1/admin/audit) with the chain rules of @conduit/shared (docs/format.md §12).
  */
+
 /** The log is downloaded whole; 512 MiB is far beyond any realistic deployment's metadata. */
 const MAX_LOG_BYTES = 512 * 1024 ** 2;
-
-export interface AuditVerification {
-  records: number;
-  head: string;
-  /** Present when the source stated its head (the server does): it matched. */
-  expectedHead?: { seq: number; hash: string };
-}
-
-const broken = (seq: number, problem: string) =>
-  new ConduitError('AUDIT_CHAIN_BROKEN', `Audit record ${seq}: ${problem}.`, { seq, problem });
-
-/** Throws AUDIT_CHAIN_BROKEN at the first bad record. */
-export function verifyAuditText(text: string, expectedHead?: { seq: number; hash: string }): AuditVerification {
-  const lines = text.split('\n').filter((l, i, all) => l.length > 0 || i < all.length - 1);
-  const check = verifyLines(lines);
-  if (!check.ok) throw broken(check.seq, check.problem);
-  if (expectedHead && (expectedHead.seq !== check.records || expectedHead.hash !== check.head)) {
-    throw broken(check.records, `the log ends before the stated head ${expectedHead.seq} (truncated)`);
-  }
-  return { records: check.records, head: check.head, ...(expectedHead ? { expectedHead } : {}) };
-}
 
 export async function verifyAuditFile(path: string): Promise<AuditVerification> {
   return verifyAuditText(await readFile(path, 'utf8'));

@@ -4,7 +4,6 @@ import { type AuditValue, canonicalJson, ConduitError, GENESIS_HASH, verifyLines
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditText } from '../../../client/src/audit/verify.js';
 import { createKeys, type Keys } from '../adapters/redis/keys.js';
 import { PointerLedger } from '../adapters/redis/pointers.js';
 import { TEST_REDIS_URL, deleteKeys, eventually, randomKeyPrefix } from '../testing/fakes.js';
@@ -12,6 +11,7 @@ import { AuditLog } from './audit-log.js';
 import { AuditSealer } from './audit-sealer.js';
 import { deletionReceipt } from './entries.js';
 import { AuditChainCorruptError, SealStep, planSeal } from './seal.js';
+import { verifyAuditText } from '@conduit/shared';
 
 const base = randomKeyPrefix();
 let next = 0;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { ConduitError } from '../errors.js';
 
 /**
  * The audit chain's record format (docs/format.md §12). Each stored line is the canonical JSON of
@@ -78,4 +79,26 @@ function isCanonical(value: AuditValue, line: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** What a whole log (as text, one record per line) proved. */
+export interface AuditVerification {
+  records: number;
+  head: string;
+  /** Present when the source stated its head (the server does): it matched. */
+  expectedHead?: { seq: number; hash: string };
+}
+
+const broken = (seq: number, problem: string) =>
+  new ConduitError('AUDIT_CHAIN_BROKEN', `Audit record ${seq}: ${problem}.`, { seq, problem });
+
+/** Throws AUDIT_CHAIN_BROKEN at the first bad record. */
+export function verifyAuditText(text: string, expectedHead?: { seq: number; hash: string }): AuditVerification {
+  const lines = text.split('\n').filter((l, i, all) => l.length > 0 || i < all.length - 1);
+  const check = verifyLines(lines);
+  if (!check.ok) throw broken(check.seq, check.problem);
+  if (expectedHead && (expectedHead.seq !== check.records || expectedHead.hash !== check.head)) {
+    throw broken(check.records, `the log ends before the stated head ${expectedHead.seq} (truncated)`);
+  }
+  return { records: check.records, head: check.head, ...(expectedHead ? { expectedHead } : {}) };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ConduitError } from '@conduit/shared';
+import { ConduitError } from '../errors.js';
 import { describe, expect, it } from 'vitest';
-import { verifyAuditText } from './verify.js';
+import { verifyAuditText } from './audit-chain.js';
 
 /** Builds a chain the way the server's sealer does: line = {"entry":…,"prev":…,"seq":…}. */
 function chain(n: number): string[] {
