@@ -8,12 +8,7 @@ import { AUDIT_HEAD_HEADER, DEVICE_HEADER, syncMapOf, verifyLines } from '@condu
 import { Redis } from 'ioredis';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createSyncCredentials,
-  startSyncEmulator,
-  type SyncCredentials,
-  type SyncEmulator,
-} from '@conduit/devstack';
+import { createSyncCredentials, startSyncEmulator, type SyncCredentials, type SyncEmulator } from '@conduit/devstack';
 import { LocalSyncHttpClient } from '../adapters/twilio/local-http-client.js';
 import { runAccountCommand } from '../ops/account-commands.js';
 import { TwilioSyncAdmin } from '../adapters/twilio/twilio-sync-admin.js';

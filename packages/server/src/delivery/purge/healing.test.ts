@@ -9,12 +9,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createSyncCredentials,
-  startSyncEmulator,
-  type SyncCredentials,
-  type SyncEmulator,
-} from '@conduit/devstack';
+import { createSyncCredentials, startSyncEmulator, type SyncCredentials, type SyncEmulator } from '@conduit/devstack';
 import { LocalSyncHttpClient } from '../../adapters/twilio/local-http-client.js';
 import { TwilioSyncAdmin } from '../../adapters/twilio/twilio-sync-admin.js';
 import { AuditLog } from '../../audit/audit-log.js';
