@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open as openFile, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,7 +153,10 @@ describe('interrupted downloads: resumed, or removed once abandoned', () => {
     const when = new Date(Date.now() - 8 * DAY);
     await utimes(join(killed.folder, 'content'), when, when);
     await utimes(killed.folder, when, when);
-    const rest = await receiveRest(out);
+    // Held open, the old partial's inode stays allocated after its removal, so a file started over
+    // cannot be handed the same inode number (file systems reuse freed ones at once).
+    const held = await openFile(join(killed.folder, 'content'), 'r');
+    const rest = await receiveRest(out).finally(() => held.close());
     expect(JSON.parse(rest.stderr.split('\n')[0] ?? '')).toEqual({ notice: { removedPartials: [killed.folder] } });
     expect(rest.sha).toBe(sha);
     expect(rest.inode).not.toBe(killed.inode);

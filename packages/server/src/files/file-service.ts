@@ -1,4 +1,4 @@
-import { ConduitError, envelopeSha256 } from '@conduit/shared';
+import { ConduitError, envelopeSha256, POINTER_VERSION } from '@conduit/shared';
 import type { Endpoint, PointerRegistration, PointerV1, RegisterPointerRequest } from '@conduit/shared';
 import type { ObjectService } from './object-service.js';
 import type { PointerRegistry } from './pointer-registry.js';
@@ -39,7 +39,7 @@ export class FileService {
       binding: { objectId: body.objectId, envelopeSha256: envelopeSha256(body.envelope) },
     });
     const item: PointerV1 = {
-      v: 1,
+      v: POINTER_VERSION,
       kind: 'file',
       id: body.pointerId,
       groupId,

@@ -1,4 +1,4 @@
-import { ConduitError, FEED_PAGE_SIZE, MAX_RECORD_BYTES, envelopeSha256 } from '@conduit/shared';
+import { ConduitError, envelopeSha256, FEED_PAGE_SIZE, MAX_RECORD_BYTES, POINTER_VERSION } from '@conduit/shared';
 import type {
   Endpoint,
   FeedPage,
@@ -124,7 +124,7 @@ export class RecordService {
 /** The Sync item announcing one version (the same fields the feed serves). */
 function recordPointerOf(groupId: string, v: RecordVersion): RecordPointerV1 {
   return {
-    v: 1,
+    v: POINTER_VERSION,
     kind: 'record',
     id: v.pointerId,
     groupId,
