@@ -91,8 +91,23 @@ describe('a receiver running through an API outage', () => {
       onFile: (f) => files.push(f),
       onError: (e) => errors.push(e),
     });
+    // Settled at once, so a receive that fails early is reported by the test, not as an unhandled rejection.
+    const ended = receiving.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     try {
-      await new Promise((r) => setTimeout(r, 500)); // subscribed
+      // Subscribed for sure once a first file arrived (a fixed sleep loses the race under load).
+      const warmUp = join(dir, 'warm-up.txt');
+      await writeFile(warmUp, 'warm-up');
+      await alice.sendFile(groupId, warmUp);
+      const until = Date.now() + 20_000;
+      while (files.length === 0) {
+        if (Date.now() > until)
+          throw new Error(`receive did not start: ${String(await Promise.race([ended, 'running']))}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      files.length = 0;
       await outage.down();
       const path = join(dir, 'during-outage.txt');
       const plain = Buffer.from(`during-outage-${randomBytes(16).toString('hex')}`);
@@ -115,7 +130,7 @@ describe('a receiver running through an API outage', () => {
       }
     } finally {
       stop.abort();
-      await receiving;
+      expect(await ended).toBeUndefined();
     }
   });
 });
