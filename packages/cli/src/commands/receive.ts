@@ -55,20 +55,22 @@ export function addReceiveCommand(program: Command): void {
         const membership = watchMembership(client, groupId, stop.signal);
         if (!g.json) console.error(`receiving into ${outDir} (Ctrl-C to stop)`);
         try {
-          await client.receive(groupId, {
-            outDir,
-            ...transfer,
-            signal: membership.signal,
-            onFile: (f) => {
-              display?.end();
-              list.add(f);
-              printFile(g, f);
-            },
-            onError: (err) => {
-              display?.end();
-              printWarning(g, err);
-            },
-          });
+          await client
+            .receive(groupId, {
+              outDir,
+              ...transfer,
+              signal: membership.signal,
+              onFile: (f) => {
+                display?.end();
+                list.add(f);
+                printFile(g, f);
+              },
+              onError: (err) => {
+                display?.end();
+                printWarning(g, err);
+              },
+            })
+            .catch(membership.explain);
           membership.throwIfRemoved();
         } finally {
           membership.dispose();
