@@ -1,4 +1,7 @@
 export { ConduitClient } from './conduit-client.js';
+// The one error class the SDK throws, and its codes (defined with the wire formats in @conduit/shared).
+export { ConduitError, ErrorCodes, isErrorCode } from '@conduit/shared';
+export type { ErrorCode } from '@conduit/shared';
 export type {
   ConduitClientOptions,
   ReceiveOptions,
