@@ -16,8 +16,12 @@ export { nodePlatform } from './platform/node.js';
 export { HttpClient } from './api/http-client.js';
 export type { HttpClientOptions } from './api/http-client.js';
 export { sanitizeFileName } from './files/file-name.js';
-export { prepareOutDir } from './transfer/out-dir.js';
-export { PARTIAL_MAX_AGE_MS, removeAbandonedPartials, removeOrphanCheckpoints } from './transfer/partial-cleanup.js';
+export { prepareOutDir } from './platform/node/out-dir.js';
+export {
+  PARTIAL_MAX_AGE_MS,
+  removeAbandonedPartials,
+  removeOrphanCheckpoints,
+} from './platform/node/partial-cleanup.js';
 export { EncryptedKeyStore } from './crypto/key-store.js';
 export { RecordsClient, MAX_MERGE_ATTEMPTS } from './records/records-client.js';
 export type { MergeFn, PutOptions, WrittenRecord } from './records/records-client.js';

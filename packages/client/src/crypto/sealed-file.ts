@@ -1,11 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 
 /**
  * The at-rest sealing shared by the key store and the pin store: AES-256-GCM with a random IV,
- * the caller's label bound as additional data, and whole-file atomic replacement (temp file 0600,
- * fsync, rename).
+ * the caller's label bound as additional data. Files are replaced whole and durably
+ * (StateFiles.replaceDurably).
  */
 export const IV_BYTES = 12;
 export const TAG_BYTES = 16;
@@ -39,22 +37,3 @@ export const isSealed = (v: unknown): v is Sealed =>
   typeof v === 'object' &&
   v !== null &&
   ['iv', 'ct', 'tag'].every((k) => typeof (v as Record<string, unknown>)[k] === 'string');
-
-/** Replaces `path` (0600, parent 0700) with `text`, durably: a crash leaves the old or the new file. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(tmp, 'wx', 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}

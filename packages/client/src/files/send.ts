@@ -57,8 +57,16 @@ export async function sendFile(
 
   const keys = await session.keys();
   const encrypt = await keys.encryptorFor(gid);
+  const { stateFiles, sourceFiles, sha256 } = session.platform;
   const uploaded = await uploadFile(
-    { api, store: new UploadStateStore(session.state.uploadsDir), keys: selfSealer(await session.ethree()), log },
+    {
+      api,
+      store: new UploadStateStore(session.state.uploadsDir, stateFiles, sha256),
+      source: sourceFiles,
+      sha256,
+      keys: selfSealer(await session.ethree()),
+      log,
+    },
     gid,
     path,
     file,

@@ -3,6 +3,10 @@ import type { OpenEThreeOptions } from '../crypto/e3kit.js';
 import type { EncryptedKeyStore } from '../crypto/key-store.js';
 import type { Replica } from '../records/replica.js';
 import type { KeySealer } from '../virgil/self-seal.js';
+import type { DownloadSink } from './download-sink.js';
+import type { Sha256Factory } from './sha256.js';
+import type { SourceFiles } from './source-files.js';
+import type { StateFiles } from './state-files.js';
 
 /**
  * What the SDK's core needs from its runtime, so the same core can later run in a browser (with
@@ -26,6 +30,13 @@ export interface Platform {
   randomHex(bytes: number): string;
   /** Local storage of this identity's files. */
   files: PlatformFiles;
+  /** The identity's small state files (checkpoints, logs, pins). */
+  stateFiles: StateFiles;
+  /** Reads the files being sent. */
+  sourceFiles: SourceFiles;
+  /** Holds a download until it verified, then gives it its final name. */
+  downloadSink: DownloadSink;
+  sha256: Sha256Factory;
 }
 
 export interface PlatformFiles {

@@ -74,6 +74,7 @@ export class ClientSession {
     this.pins = new EndpointTrust({
       self: deps.state.identity,
       pinPath: deps.state.pinsPath,
+      files: deps.platform.stateFiles,
       ethree: () => this.ethree(),
       keyStore: () => this.keyStore(),
       api: deps.api,
@@ -87,8 +88,8 @@ export class ClientSession {
    */
   static async load(settings: SessionSettings, platform: Platform): Promise<Omit<SessionDeps, 'ownerOf'>> {
     const api = new HttpClient({ baseUrl: settings.serverUrl });
-    const state = await LocalState.open(settings.home, settings.identity);
-    const received = await ReceivedLog.open(state.receivedLogPath);
+    const state = await LocalState.open(settings.home, settings.identity, platform.stateFiles);
+    const received = await ReceivedLog.open(state.receivedLogPath, platform.stateFiles);
     api.setDevice(state.deviceId);
     const stored = await state.loadSession();
     if (stored && Date.parse(stored.expiresAt) > Date.now()) api.setSession(stored.token);

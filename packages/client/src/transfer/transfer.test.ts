@@ -12,6 +12,10 @@ import { ciphertextSize, decryptBuffer, headerDigest, padme } from '@conduit/sha
 import type { PointerV1 } from '@conduit/shared';
 import { HttpClient } from '../api/http-client.js';
 import { openEnvelope, sealEnvelope } from '../files/envelope.js';
+import { nodeDownloadSink } from '../platform/node/download-sink.js';
+import { nodeSha256 } from '../platform/node/sha256.js';
+import { nodeSourceFiles } from '../platform/node/source-files.js';
+import { nodeStateFiles } from '../platform/node/state-files.js';
 import type { KeySealer } from '../virgil/self-seal.js';
 import { downloadToFile } from './download.js';
 import { DownloadStateStore } from './download-state.js';
@@ -186,7 +190,14 @@ const MiB = 1024 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 function uploadCtx(stateDir: string): UploadContext {
-  return { api, store: new UploadStateStore(stateDir), keys: sealer, log: () => undefined };
+  return {
+    api,
+    store: new UploadStateStore(stateDir, nodeStateFiles, nodeSha256),
+    source: nodeSourceFiles,
+    sha256: nodeSha256,
+    keys: sealer,
+    log: () => undefined,
+  };
 }
 
 async function makeFile(name: string, size: number): Promise<{ path: string; data: Buffer }> {
@@ -367,7 +378,12 @@ describe('downloadToFile and readPlainRange', () => {
     storage.ranges = [];
     const events: TransferProgress[] = [];
     const path = await downloadToFile(
-      { api, store: new DownloadStateStore(join(dir, 'dl-state-1')), log: () => undefined },
+      {
+        api,
+        store: new DownloadStateStore(join(dir, 'dl-state-1'), nodeStateFiles),
+        sink: nodeDownloadSink,
+        log: () => undefined,
+      },
       pointer,
       envelope,
       out,
@@ -386,7 +402,12 @@ describe('downloadToFile and readPlainRange', () => {
     const envelope = await openEnvelope(pointer, groupCipher.decrypt);
     storage.cutNextGet = 1000;
     const path = await downloadToFile(
-      { api, store: new DownloadStateStore(join(dir, 'dl-state-2')), log: () => undefined },
+      {
+        api,
+        store: new DownloadStateStore(join(dir, 'dl-state-2'), nodeStateFiles),
+        sink: nodeDownloadSink,
+        log: () => undefined,
+      },
       pointer,
       envelope,
       out,
@@ -401,7 +422,12 @@ describe('downloadToFile and readPlainRange', () => {
       const bad = join(dir, 'inbox-3');
       await expect(
         downloadToFile(
-          { api, store: new DownloadStateStore(join(dir, 'dl-state-3')), log: () => undefined },
+          {
+            api,
+            store: new DownloadStateStore(join(dir, 'dl-state-3'), nodeStateFiles),
+            sink: nodeDownloadSink,
+            log: () => undefined,
+          },
           pointer,
           await openEnvelope(pointer, groupCipher.decrypt),
           bad,
@@ -416,8 +442,8 @@ describe('downloadToFile and readPlainRange', () => {
 
   it('resumes an interrupted download from its checkpoint, fetching only the missing ranges', async () => {
     const out = join(dir, 'inbox-4');
-    const store = new DownloadStateStore(join(dir, 'dl-state-4'));
-    const ctx = { api, store, log: () => undefined };
+    const store = new DownloadStateStore(join(dir, 'dl-state-4'), nodeStateFiles);
+    const ctx = { api, store, sink: nodeDownloadSink, log: () => undefined };
     const opts = { concurrency: 1, rangeSize: 1024 * 1024 };
     const stop = new AbortController();
     storage.ranges = [];
@@ -459,14 +485,14 @@ describe('downloadToFile and readPlainRange', () => {
 
   it('refuses a symbolic link under the final name: its target untouched, no plaintext left behind', async () => {
     const out = join(dir, 'inbox-5');
-    const store = new DownloadStateStore(join(dir, 'dl-state-5'));
+    const store = new DownloadStateStore(join(dir, 'dl-state-5'), nodeStateFiles);
     const victim = join(dir, 'victim-5.txt');
     await writeFile(victim, 'not yours');
     await mkdir(out, { recursive: true });
     await symlink(victim, join(out, 'report.bin'));
     await expect(
       downloadToFile(
-        { api, store, log: () => undefined },
+        { api, store, sink: nodeDownloadSink, log: () => undefined },
         pointer,
         await openEnvelope(pointer, groupCipher.decrypt),
         out,

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename } from 'node:fs/promises';
 import { ConduitError, GroupId, Identity } from '@conduit/shared';
 import type { IKeyEntryStorage } from 'virgil-sdk';
 import { z } from 'zod';
-import { isSealed, KEY_BYTES, openSealed, seal, writeFileAtomic } from '../crypto/sealed-file.js';
+import { isSealed, KEY_BYTES, openSealed, seal } from '../crypto/sealed-file.js';
+import type { StateFiles } from '../platform/state-files.js';
+import { randomBytes } from '../util/random.js';
 
 /**
  * The cards this endpoint has pinned, per identity (trust on first use), and the owner of each
@@ -40,6 +40,7 @@ export class PinStore {
   private writing: Promise<void> = Promise.resolve();
 
   private constructor(
+    private readonly files: StateFiles,
     private readonly path: string,
     private readonly aad: string,
     private readonly key: Buffer,
@@ -56,23 +57,25 @@ export class PinStore {
     owner: Identity,
     entries: KeyEntries,
     log: (line: string) => void,
+    files: StateFiles,
   ): Promise<PinStore> {
     const aad = `conduit pins v${VERSION}:${owner}`;
-    const text = await readText(path);
+    const text = await files.read(path);
     const entry = await entries.load(PIN_KEY_ENTRY);
     if (!entry) {
       if (text !== undefined) {
         const aside = `${path}.stale-${Date.now()}`;
-        await rename(path, aside);
+        await files.rename(path, aside);
         log(`pins sealed under a lost key moved to ${aside}; peers are pinned again on first use`);
       }
       const key = randomBytes(KEY_BYTES);
       await entries.save({ name: PIN_KEY_ENTRY, value: key.toString('base64') });
-      return new PinStore(path, aad, key, { identities: {}, groupOwners: {} });
+      return new PinStore(files, path, aad, key, { identities: {}, groupOwners: {} });
     }
     const key = Buffer.from(entry.value, 'base64');
     if (key.length !== KEY_BYTES) throw new ConduitError('CONFIG', 'The pin store key is corrupt.');
     return new PinStore(
+      files,
       path,
       aad,
       key,
@@ -126,10 +129,13 @@ export class PinStore {
   private update(next: Contents): Promise<void> {
     this.contents = next;
     const write = this.writing.then(async () => {
-      const text = await readText(this.path);
+      const text = await this.files.read(this.path);
       if (text !== undefined) this.contents = merge(decode(text, this.key, this.aad), this.contents);
       const plain = Buffer.from(JSON.stringify(this.contents), 'utf8');
-      await writeFileAtomic(this.path, JSON.stringify({ v: VERSION, sealed: seal(this.key, plain, this.aad) }));
+      await this.files.replaceDurably(
+        this.path,
+        JSON.stringify({ v: VERSION, sealed: seal(this.key, plain, this.aad) }),
+      );
     });
     this.writing = write.catch(() => undefined);
     return write;
@@ -164,14 +170,5 @@ function decode(text: string, key: Buffer, aad: string): Contents {
     throw corrupt();
   } finally {
     plain.fill(0);
-  }
-}
-
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
   }
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makePrivateFile } from '../files/private-file.js';
-import type { KeySealer } from '../virgil/self-seal.js';
-import { Replica } from './replica.js';
+import { makePrivateFile } from './private-file.js';
+import type { KeySealer } from '../../virgil/self-seal.js';
+import { Replica } from '../../records/replica.js';
 
 const DB_FILE = 'records.sqlite';
 const KEY_FILE = 'records.key';

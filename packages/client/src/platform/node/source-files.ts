@@ -1,0 +1,11 @@
+import { open, stat } from 'node:fs/promises';
+import type { SourceFiles } from '../source-files.js';
+
+/** The file being sent, read through node:fs (a FileHandle is a SourceFile). */
+export const nodeSourceFiles: SourceFiles = {
+  async stat(path) {
+    const info = await stat(path);
+    return { size: info.size, mtimeMs: info.mtimeMs, isFile: info.isFile() };
+  },
+  open: (path) => open(path, 'r'),
+};
