@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { ConduitError, endpointKey, envelopeSha256, parsePointer } from '@conduit/shared';
 import type { Endpoint, GroupId, PointerId, PointerV1 } from '@conduit/shared';
 import type { HttpClient } from './api/http-client.js';
@@ -106,7 +105,7 @@ async function verifyAndWrite(
       groupId: pointer.groupId,
       sender: pointer.sender,
       path,
-      name: basename(path),
+      name: ctx.sink.nameOf(path),
       type: safeMediaType(envelope.file.type),
       size: envelope.plainLength,
     };

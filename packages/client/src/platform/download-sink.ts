@@ -33,6 +33,8 @@ export interface DownloadSink {
   belongsTo(folder: string, outDir: string): boolean;
   /** Gives the verified, synced and closed partial its final name (`name`, or `name (n)`); returns the path. */
   publish(partial: PartialFile, outDir: string, name: string): Promise<string>;
+  /** The name part of a path `publish` returned. */
+  nameOf(path: string): string;
   /** Removes a partial and everything in it. */
   discard(folder: string): Promise<void>;
 }

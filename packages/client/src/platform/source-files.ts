@@ -15,6 +15,10 @@ export interface SourceFile {
 }
 
 export interface SourceFiles {
+  /** The absolute form of `path` (an upload's state is keyed by it). */
+  resolve(path: string): string;
+  /** The last segment of `path`: the name a file is sent under by default. */
+  baseName(path: string): string;
   /** Fails when the file cannot be reached (the caller reports which). */
   stat(path: string): Promise<SourceInfo>;
   open(path: string): Promise<SourceFile>;

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import { ConduitError } from '@conduit/shared';
 import type { Endpoint, GroupId, Identity, PointerChannel } from '@conduit/shared';
@@ -110,7 +109,7 @@ export class ClientSession {
   }
 
   get keyStorePath(): string {
-    return join(this.state.e3kitDir, 'keystore.json');
+    return this.state.files.join(this.state.e3kitDir, 'keystore.json');
   }
 
   assertOpen(): void {
@@ -184,7 +183,11 @@ export class ClientSession {
 
   replica(): Promise<Replica> {
     return this.replicaLoader.get(async () =>
-      this.platform.openReplica(join(this.deps.opts.home, this.identity), selfSealer(await this.ethree()), this.log),
+      this.platform.openReplica(
+        this.state.files.join(this.deps.opts.home, this.identity),
+        selfSealer(await this.ethree()),
+        this.log,
+      ),
     );
   }
 

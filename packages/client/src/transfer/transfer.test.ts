@@ -529,9 +529,11 @@ async function runChildUntilParts(path: string, stateDir: string, parts: number)
   const upload = fileURLToPath(new URL('../../dist/transfer/upload.js', import.meta.url));
   const store = fileURLToPath(new URL('../../dist/transfer/upload-state.js', import.meta.url));
   const http = fileURLToPath(new URL('../../dist/api/http-client.js', import.meta.url));
+  const platform = fileURLToPath(new URL('../../dist/platform/node.js', import.meta.url));
   const script = `
     const { uploadFile } = await import(${JSON.stringify(upload)});
     const { UploadStateStore } = await import(${JSON.stringify(store)});
+    const { nodePlatform: p } = await import(${JSON.stringify(platform)});
     const { HttpClient } = await import(${JSON.stringify(http)});
     const api = new HttpClient({ baseUrl: ${JSON.stringify(storage.base)} });
     api.setSession('t');
@@ -544,7 +546,8 @@ async function runChildUntilParts(path: string, stateDir: string, parts: number)
         return Buffer.concat([iv, c.update(secret), c.final(), c.getAuthTag()]).toString('base64');
       },
     };
-    await uploadFile({ api, store: new UploadStateStore(${JSON.stringify(stateDir)}), keys, log: () => {} },
+    const store = new UploadStateStore(${JSON.stringify(stateDir)}, p.stateFiles, p.sha256);
+    await uploadFile({ api, store, source: p.sourceFiles, sha256: p.sha256, keys, log: () => {} },
       ${JSON.stringify(GROUP)}, ${JSON.stringify(path)}, { name: 'k', type: 'x/y' }, { concurrency: 1 });
   `;
   const before = storage.puts.length;

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { DownloadSink } from '../download-sink.js';
 import { createPartial, discardPartial, publishPartial, reopenPartial } from './partial-folder.js';
 
@@ -12,5 +12,6 @@ export const nodeDownloadSink: DownloadSink = {
   reopen: reopenPartial,
   belongsTo: (folder, outDir) => dirname(folder) === outDir,
   publish: publishPartial,
+  nameOf: (path) => basename(path),
   discard: discardPartial,
 };
