@@ -22,7 +22,7 @@ export {
   removeAbandonedPartials,
   removeOrphanCheckpoints,
 } from './platform/node/partial-cleanup.js';
-export { EncryptedKeyStore } from './crypto/key-store.js';
+export { EncryptedKeyStore } from './platform/node/key-store.js';
 export { RecordsClient, MAX_MERGE_ATTEMPTS } from './records/records-client.js';
 export type { MergeFn, PutOptions, WrittenRecord } from './records/records-client.js';
 export type { JsonValue, RecordEntry } from './records/replica.js';
@@ -38,8 +38,8 @@ export { ReceivedFiles } from './state/received-files.js';
 export type { ReceivedFileEntry } from './state/received-files.js';
 // Building blocks under the facade, for integrators (and adversary tests) that need one layer on its
 // own: docs/sdk.md, "Building blocks".
-export { openEThree, closeEThree } from './crypto/e3kit.js';
-export type { OpenEThreeOptions } from './crypto/e3kit.js';
+export { openEThree, closeEThree } from './platform/node/e3kit.js';
+export type { OpenEThreeOptions } from './platform/node/e3kit.js';
 export { login, registerAccount } from './auth/opaque-client.js';
 export { signKeyTransition } from './trust/key-transition.js';
 export { sealName } from './names/sealed-name.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
-import { closeEThree, openEThree } from '../crypto/e3kit.js';
-import { EncryptedKeyStore } from '../crypto/key-store.js';
+import { closeEThree, openEThree } from './node/e3kit.js';
+import { EncryptedKeyStore } from './node/key-store.js';
 import { initPythiaWasm, initVirgilWasm } from '@conduit/shared/virgil-wasm';
 import { nodeDownloadSink } from './node/download-sink.js';
 import { openReplica } from './node/open-replica.js';

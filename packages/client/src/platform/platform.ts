@@ -1,6 +1,6 @@
 import type { EThree } from '@virgilsecurity/e3kit-node';
-import type { OpenEThreeOptions } from '../crypto/e3kit.js';
-import type { EncryptedKeyStore } from '../crypto/key-store.js';
+import type { OpenEThreeOptions } from './node/e3kit.js';
+import type { KeyStore } from './key-store.js';
 import type { Replica } from '../records/replica.js';
 import type { KeySealer } from '../virgil/self-seal.js';
 import type { DownloadSink } from './download-sink.js';
@@ -23,7 +23,7 @@ export interface Platform {
   /** Releases what openEThree holds (its local storage lock). */
   closeEThree(ethree: EThree): Promise<void>;
   /** Opens (creating on first use) the private key's store, encrypted at rest under the password. */
-  unlockKeyStore(path: string, password: string): Promise<EncryptedKeyStore>;
+  unlockKeyStore(path: string, password: string): Promise<KeyStore>;
   /** Opens this endpoint's records replica in `dir`, its at-rest key sealed by `sealer`. */
   openReplica(dir: string, sealer: KeySealer, log: (line: string) => void): Promise<Replica>;
   /** `bytes` random bytes as lowercase hex (group ids). */

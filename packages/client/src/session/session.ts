@@ -2,7 +2,7 @@ import type { EThree } from '@virgilsecurity/e3kit-node';
 import { ConduitError } from '@conduit/shared';
 import type { Endpoint, GroupId, Identity, PointerChannel } from '@conduit/shared';
 import { HttpClient } from '../api/http-client.js';
-import type { EncryptedKeyStore } from '../crypto/key-store.js';
+import type { KeyStore } from '../platform/key-store.js';
 import type { Platform } from '../platform/platform.js';
 import type { Replica } from '../records/replica.js';
 import { LocalState } from '../state/local-state.js';
@@ -53,7 +53,7 @@ export class ClientSession {
   readonly log: (line: string) => void;
   readonly platform: Platform;
   readonly pins: EndpointTrust;
-  private readonly keyStoreLoader = new Lazy<EncryptedKeyStore>();
+  private readonly keyStoreLoader = new Lazy<KeyStore>();
   private readonly ethreeLoader = new Lazy<EThree>();
   private readonly channelLoader = new Lazy<PointerChannel>();
   private readonly replicaLoader = new Lazy<Replica>();
@@ -117,7 +117,7 @@ export class ClientSession {
   }
 
   /** The unlocked key store; unlocks it with `password`, or else asks `keyPassword`. */
-  keyStore(password?: string): Promise<EncryptedKeyStore> {
+  keyStore(password?: string): Promise<KeyStore> {
     this.assertOpen();
     return this.keyStoreLoader.get(async () => {
       const pw = password ?? (await this.deps.opts.keyPassword?.());

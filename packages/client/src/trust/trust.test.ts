@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirgilCrypto } from 'virgil-crypto';
-import { EncryptedKeyStore } from '../crypto/key-store.js';
+import { EncryptedKeyStore } from '../platform/node/key-store.js';
 import { initVirgilWasm } from '@conduit/shared/virgil-wasm';
 import { followChain, signKeyTransition, type CardKey } from './key-transition.js';
 import { nodeStateFiles } from '../platform/node/state-files.js';

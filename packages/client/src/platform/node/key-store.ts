@@ -2,8 +2,8 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ConduitError } from '@conduit/shared';
 import type { IKeyEntry, IKeyEntryStorage, ISaveKeyEntryParams, IUpdateKeyEntryParams } from 'virgil-sdk';
-import { writeFileAtomic } from '../platform/node/state-files.js';
-import { isSealed, KEY_BYTES, openSealed, seal, type Sealed } from './sealed-file.js';
+import { writeFileAtomic } from './state-files.js';
+import { isSealed, KEY_BYTES, openSealed, seal, type Sealed } from '../../crypto/sealed-file.js';
 
 /**
  * E3Kit's private key store, encrypted at rest (e3kit-node's default writes the key as plain base64).
