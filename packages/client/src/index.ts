@@ -32,7 +32,8 @@ export type { ConfirmTrust, SafetyNumberReport, TrustReport } from './trust/veri
 export type { NamedDevice } from './names/names.js';
 export { parseName } from './names/sealed-name.js';
 export type { NameCipher, OpenedName } from './names/sealed-name.js';
-export { verifyAuditFile, verifyAuditFromServer } from './audit/verify.js';
+export { verifyAuditFromServer } from './audit/verify.js';
+export { verifyAuditFile } from './platform/node/audit-file.js';
 export { LocalState } from './state/local-state.js';
 export { ReceivedFiles } from './state/received-files.js';
 export type { ReceivedFileEntry } from './state/received-files.js';
