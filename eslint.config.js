@@ -62,15 +62,13 @@ export default tseslint.config(
     ignores: [
       'packages/client/src/platform/**',
       'packages/client/src/**/*.test.ts',
-      // Still on Node built-ins (to move behind ports): synchronous hashes and HKDF (WebCrypto's
-      // are async only), the AES-GCM sealing of the pin and key stores, and the streaming HTTP
-      // transfers to object storage.
+      // Still on node:crypto (to move behind ports): synchronous hashes and HKDF (WebCrypto's are
+      // async only) and the AES-GCM sealing of the pin and key stores.
       'packages/client/src/records/record-id.ts',
       'packages/client/src/trust/safety-number.ts',
       'packages/client/src/auth/passwords.ts',
       'packages/client/src/auth/opaque-client.ts',
       'packages/client/src/crypto/sealed-file.ts',
-      'packages/client/src/transfer/storage.ts',
     ],
     rules: {
       'no-restricted-imports': [

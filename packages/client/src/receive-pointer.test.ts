@@ -10,6 +10,7 @@ import { ConduitError, encryptBuffer, envelopeSha256, padme, SegmentEncryptor } 
 import type { AnomalyReport, PointerStatus, PointerV1, PresignedUrl } from '@conduit/shared';
 import { sealEnvelope } from './files/envelope.js';
 import { nodeDownloadSink } from './platform/node/download-sink.js';
+import { nodeObjectStorage } from './platform/node/http-storage.js';
 import { nodeStateFiles } from './platform/node/state-files.js';
 import type { DecryptEnvelope, EncryptEnvelope } from './files/envelope.js';
 import { receivePointer } from './receive-pointer.js';
@@ -129,6 +130,7 @@ async function context(outDir: string, ackError?: ConduitError, deviceError?: Co
     received: await ReceivedLog.open(join(outDir, '..', `${hex()}.jsonl`), nodeStateFiles),
     downloads: new DownloadStateStore(join(outDir, '..', `downloads-${hex()}`), nodeStateFiles),
     sink: nodeDownloadSink,
+    storage: nodeObjectStorage,
     log: () => undefined,
     keys: { decryptorFor: async () => decrypt },
     senderDevices: {

@@ -10,6 +10,7 @@ import type { ReceivedLog } from './state/received-log.js';
 import { downloadToFile } from './transfer/download.js';
 import type { DownloadOptions } from './transfer/download.js';
 import type { DownloadSink } from './platform/download-sink.js';
+import type { ObjectStorage } from './platform/object-storage.js';
 import type { DownloadStateStore } from './transfer/download-state.js';
 import type { GroupKeys } from './virgil/group-keys.js';
 import type { ReceiptSigner } from './virgil/receipts.js';
@@ -37,6 +38,7 @@ export interface ReceiveContext {
   received: ReceivedLog;
   downloads: DownloadStateStore;
   sink: DownloadSink;
+  storage: ObjectStorage;
   log: (line: string) => void;
   transfer?: Omit<DownloadOptions, 'signal'>;
   signal?: AbortSignal;
@@ -92,7 +94,7 @@ async function verifyAndWrite(
     if (!(await checkLedger(ctx, pointer, digest))) return undefined;
     const name = sanitizeFileName(envelope.file.name);
     const path = await downloadToFile(
-      { api: ctx.api, store: ctx.downloads, sink: ctx.sink, log: ctx.log },
+      { api: ctx.api, store: ctx.downloads, sink: ctx.sink, storage: ctx.storage, log: ctx.log },
       pointer,
       envelope,
       ctx.outDir,

@@ -102,6 +102,7 @@ export class FileReceiver {
       received: session.received,
       downloads: new DownloadStateStore(session.state.downloadsDir, session.platform.stateFiles),
       sink: session.platform.downloadSink,
+      storage: session.platform.objectStorage,
       log: session.log,
       transfer: { concurrency: opts.concurrency, onProgress: opts.onProgress },
       signal: opts.signal ?? session.closingSignal,

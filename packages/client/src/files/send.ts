@@ -62,6 +62,7 @@ export async function sendFile(
       api,
       store: new UploadStateStore(session.state.uploadsDir, stateFiles, sha256),
       source: sourceFiles,
+      storage: session.platform.objectStorage,
       sha256,
       keys: selfSealer(await session.ethree()),
       log,

@@ -4,6 +4,7 @@ import { closeEThree, openEThree } from './node/e3kit.js';
 import { EncryptedKeyStore } from './node/key-store.js';
 import { initPythiaWasm, initVirgilWasm } from '@conduit/shared/virgil-wasm';
 import { nodeDownloadSink } from './node/download-sink.js';
+import { nodeObjectStorage } from './node/http-storage.js';
 import { openReplica } from './node/open-replica.js';
 import { nodeSha256 } from './node/sha256.js';
 import { nodeSourceFiles } from './node/source-files.js';
@@ -26,5 +27,6 @@ export const nodePlatform: Platform = {
   stateFiles: nodeStateFiles,
   sourceFiles: nodeSourceFiles,
   downloadSink: nodeDownloadSink,
+  objectStorage: nodeObjectStorage,
   sha256: nodeSha256,
 };

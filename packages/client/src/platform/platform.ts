@@ -4,6 +4,7 @@ import type { KeyStore } from './key-store.js';
 import type { Replica } from '../records/replica.js';
 import type { KeySealer } from '../virgil/self-seal.js';
 import type { DownloadSink } from './download-sink.js';
+import type { ObjectStorage } from './object-storage.js';
 import type { Sha256Factory } from './sha256.js';
 import type { SourceFiles } from './source-files.js';
 import type { StateFiles } from './state-files.js';
@@ -36,6 +37,8 @@ export interface Platform {
   sourceFiles: SourceFiles;
   /** Holds a download until it verified, then gives it its final name. */
   downloadSink: DownloadSink;
+  /** Moves ciphertext to and from object storage. */
+  objectStorage: ObjectStorage;
   sha256: Sha256Factory;
 }
 

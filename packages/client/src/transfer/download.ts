@@ -8,6 +8,7 @@ import {
 } from '@conduit/shared';
 import type { OpenedEnvelope, PointerV1 } from '@conduit/shared';
 import type { DownloadSink, PartialWriter } from '../platform/download-sink.js';
+import type { ObjectStorage } from '../platform/object-storage.js';
 import { decodeBits, encodeBits } from './download-state.js';
 import type { DownloadStateStore } from './download-state.js';
 import { DownloadUrl } from './download-url.js';
@@ -15,7 +16,7 @@ import { runBounded } from './pool.js';
 import { progressEmitter } from './progress.js';
 import type { ProgressListener } from './progress.js';
 import { RetryableStorageError, withRetry } from './retry.js';
-import { getRange, readRangeBytes } from './storage.js';
+import { readRangeBytes } from './range-bytes.js';
 import { noteTransferred } from './young-gc.js';
 
 /**
@@ -38,6 +39,7 @@ export interface DownloadContext {
   api: ConstructorParameters<typeof DownloadUrl>[0];
   store: DownloadStateStore;
   sink: DownloadSink;
+  storage: ObjectStorage;
   log: (line: string) => void;
 }
 
@@ -62,7 +64,7 @@ export async function downloadToFile(
   const url = new DownloadUrl(ctx.api, pointer.groupId, pointer.objectId);
   const retry = { signal: opts.signal, onRetry: (err: ConduitError) => forgetOn403(err, url) };
   const header = await withRetry(
-    async () => readRangeBytes(await url.get(), 0, CONTAINER_HEADER_LENGTH, pointer.size, opts.signal),
+    async () => readRangeBytes(ctx.storage, await url.get(), 0, CONTAINER_HEADER_LENGTH, pointer.size, opts.signal),
     retry,
   );
   const decryptor = new SegmentDecryptor({
@@ -110,7 +112,7 @@ export async function downloadToFile(
     const last = Math.min(count, first + perRange) - 1;
     const start = segmentOffset(first, size);
     const end = Math.min(segmentOffset(last + 1, size), pointer.size);
-    const body = await getRange(await url.get(), start, end, pointer.size, opts.signal);
+    const body = await ctx.storage.getRange(await url.get(), start, end, pointer.size, opts.signal);
     // One segment buffer per range in flight, reused by the next range once this one settled.
     const segment = spare.pop() ?? Buffer.allocUnsafe(size + CONTAINER_TAG_LENGTH);
     const writer = new SegmentWriter(fh, decryptor, { count, size, paddedLength, plainLength }, first, last, segment);

@@ -13,6 +13,7 @@ import type { PointerV1 } from '@conduit/shared';
 import { HttpClient } from '../api/http-client.js';
 import { openEnvelope, sealEnvelope } from '../files/envelope.js';
 import { nodeDownloadSink } from '../platform/node/download-sink.js';
+import { nodeObjectStorage } from '../platform/node/http-storage.js';
 import { nodeSha256 } from '../platform/node/sha256.js';
 import { nodeSourceFiles } from '../platform/node/source-files.js';
 import { nodeStateFiles } from '../platform/node/state-files.js';
@@ -194,6 +195,7 @@ function uploadCtx(stateDir: string): UploadContext {
     api,
     store: new UploadStateStore(stateDir, nodeStateFiles, nodeSha256),
     source: nodeSourceFiles,
+    storage: nodeObjectStorage,
     sha256: nodeSha256,
     keys: sealer,
     log: () => undefined,
@@ -382,6 +384,7 @@ describe('downloadToFile and readPlainRange', () => {
         api,
         store: new DownloadStateStore(join(dir, 'dl-state-1'), nodeStateFiles),
         sink: nodeDownloadSink,
+        storage: nodeObjectStorage,
         log: () => undefined,
       },
       pointer,
@@ -406,6 +409,7 @@ describe('downloadToFile and readPlainRange', () => {
         api,
         store: new DownloadStateStore(join(dir, 'dl-state-2'), nodeStateFiles),
         sink: nodeDownloadSink,
+        storage: nodeObjectStorage,
         log: () => undefined,
       },
       pointer,
@@ -426,6 +430,7 @@ describe('downloadToFile and readPlainRange', () => {
             api,
             store: new DownloadStateStore(join(dir, 'dl-state-3'), nodeStateFiles),
             sink: nodeDownloadSink,
+            storage: nodeObjectStorage,
             log: () => undefined,
           },
           pointer,
@@ -443,7 +448,7 @@ describe('downloadToFile and readPlainRange', () => {
   it('resumes an interrupted download from its checkpoint, fetching only the missing ranges', async () => {
     const out = join(dir, 'inbox-4');
     const store = new DownloadStateStore(join(dir, 'dl-state-4'), nodeStateFiles);
-    const ctx = { api, store, sink: nodeDownloadSink, log: () => undefined };
+    const ctx = { api, store, sink: nodeDownloadSink, storage: nodeObjectStorage, log: () => undefined };
     const opts = { concurrency: 1, rangeSize: 1024 * 1024 };
     const stop = new AbortController();
     storage.ranges = [];
@@ -492,7 +497,7 @@ describe('downloadToFile and readPlainRange', () => {
     await symlink(victim, join(out, 'report.bin'));
     await expect(
       downloadToFile(
-        { api, store, sink: nodeDownloadSink, log: () => undefined },
+        { api, store, sink: nodeDownloadSink, storage: nodeObjectStorage, log: () => undefined },
         pointer,
         await openEnvelope(pointer, groupCipher.decrypt),
         out,
@@ -508,7 +513,7 @@ describe('downloadToFile and readPlainRange', () => {
     const envelope = await openEnvelope(pointer, groupCipher.decrypt);
     storage.ranges = [];
     const start = 5 * 256 * 1024 + 10;
-    const part = await readPlainRange(api, pointer, envelope, start, start + 1000);
+    const part = await readPlainRange(api, nodeObjectStorage, pointer, envelope, start, start + 1000);
     expect(part.equals(data.subarray(start, start + 1000))).toBe(true);
     const seg = 256 * 1024 + 16;
     expect(storage.ranges).toEqual(['0-41', `${42 + 5 * seg}-${42 + 6 * seg - 1}`]);
@@ -547,7 +552,7 @@ async function runChildUntilParts(path: string, stateDir: string, parts: number)
       },
     };
     const store = new UploadStateStore(${JSON.stringify(stateDir)}, p.stateFiles, p.sha256);
-    await uploadFile({ api, store, source: p.sourceFiles, sha256: p.sha256, keys, log: () => {} },
+    await uploadFile({ api, store, source: p.sourceFiles, storage: p.objectStorage, sha256: p.sha256, keys, log: () => {} },
       ${JSON.stringify(GROUP)}, ${JSON.stringify(path)}, { name: 'k', type: 'x/y' }, { concurrency: 1 });
   `;
   const before = storage.puts.length;

@@ -2,10 +2,9 @@ import { CONTAINER_TAG_LENGTH } from '@conduit/shared';
 import type { SegmentEncryptor } from '@conduit/shared';
 import { sha256Hex } from '../platform/sha256.js';
 import type { Sha256Factory } from '../platform/sha256.js';
+import type { ObjectStorage, PresignedTarget } from '../platform/object-storage.js';
 import type { SourceFile } from '../platform/source-files.js';
 import type { PartPlan, PartSpan } from './part-plan.js';
-import { putPart } from './storage.js';
-import type { PresignedTarget } from './storage.js';
 import type { UploadLog, UploadParams } from './upload-state.js';
 import { noteTransferred } from './young-gc.js';
 
@@ -35,6 +34,7 @@ export interface Job {
  * late read of an abandoned attempt can never touch the bytes another attempt hashes and encrypts.
  */
 export async function putStreamedPart(
+  storage: ObjectStorage,
   job: Job,
   fh: SourceFile,
   span: PartSpan,
@@ -49,7 +49,7 @@ export async function putStreamedPart(
       yield await sealSegment(job, fh, index, scratch);
     }
   }
-  return putPart(target, body(), span.size, signal);
+  return storage.putPart(target, body(), span.size, signal);
 }
 
 /** Plaintext bounds of segment `index` in the encrypted stream: `length` bytes, the first `real` from the file. */

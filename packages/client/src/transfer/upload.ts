@@ -3,6 +3,7 @@ import type { GroupId, MultipartUpload, ObjectId, PointerId } from '@conduit/sha
 import type { HttpClient } from '../api/http-client.js';
 import { sha256Hex } from '../platform/sha256.js';
 import type { Sha256Factory } from '../platform/sha256.js';
+import type { ObjectStorage } from '../platform/object-storage.js';
 import type { SourceFiles } from '../platform/source-files.js';
 import { randomBytes } from '../util/random.js';
 import type { KeySealer } from '../virgil/self-seal.js';
@@ -56,6 +57,7 @@ export interface UploadContext {
   >;
   store: UploadStateStore;
   source: SourceFiles;
+  storage: ObjectStorage;
   sha256: Sha256Factory;
   keys: KeySealer;
   log: (line: string) => void;
@@ -293,7 +295,7 @@ async function sendParts(ctx: UploadContext, job: Job, path: string, opts: Uploa
       async (partNumber) => {
         const span = partSpan(plan, partNumber);
         const etag = await withRetry(
-          async () => putStreamedPart(job, fh, span, await urls.get(partNumber), opts.signal),
+          async () => putStreamedPart(ctx.storage, job, fh, span, await urls.get(partNumber), opts.signal),
           {
             signal: opts.signal,
             onRetry: (err, attempt) => {
