@@ -62,13 +62,12 @@ export default tseslint.config(
     ignores: [
       'packages/client/src/platform/**',
       'packages/client/src/**/*.test.ts',
-      // Still on node:crypto (to move behind ports): synchronous hashes and HKDF (WebCrypto's are
-      // async only) and the AES-GCM sealing of the pin and key stores.
+      // Still on node:crypto (to move behind a port): synchronous hashes and HKDF, which WebCrypto
+      // offers only asynchronously.
       'packages/client/src/records/record-id.ts',
       'packages/client/src/trust/safety-number.ts',
       'packages/client/src/auth/passwords.ts',
       'packages/client/src/auth/opaque-client.ts',
-      'packages/client/src/crypto/sealed-file.ts',
     ],
     rules: {
       'no-restricted-imports': [

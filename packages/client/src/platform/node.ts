@@ -6,6 +6,7 @@ import { initPythiaWasm, initVirgilWasm } from '@conduit/shared/virgil-wasm';
 import { nodeDownloadSink } from './node/download-sink.js';
 import { nodeObjectStorage } from './node/http-storage.js';
 import { openReplica } from './node/open-replica.js';
+import { nodeSealingCipher } from './node/sealing-cipher.js';
 import { nodeSha256 } from './node/sha256.js';
 import { nodeSourceFiles } from './node/source-files.js';
 import { nodeStateFiles } from './node/state-files.js';
@@ -29,4 +30,5 @@ export const nodePlatform: Platform = {
   downloadSink: nodeDownloadSink,
   objectStorage: nodeObjectStorage,
   sha256: nodeSha256,
+  sealingCipher: nodeSealingCipher,
 };

@@ -5,6 +5,7 @@ import type { Replica } from '../records/replica.js';
 import type { KeySealer } from '../virgil/self-seal.js';
 import type { DownloadSink } from './download-sink.js';
 import type { ObjectStorage } from './object-storage.js';
+import type { SealingCipher } from './sealing-cipher.js';
 import type { Sha256Factory } from './sha256.js';
 import type { SourceFiles } from './source-files.js';
 import type { StateFiles } from './state-files.js';
@@ -40,6 +41,8 @@ export interface Platform {
   /** Moves ciphertext to and from object storage. */
   objectStorage: ObjectStorage;
   sha256: Sha256Factory;
+  /** Seals the pin store at rest. */
+  sealingCipher: SealingCipher;
 }
 
 export interface PlatformFiles {

@@ -73,7 +73,7 @@ export class ClientSession {
     this.pins = new EndpointTrust({
       self: deps.state.identity,
       pinPath: deps.state.pinsPath,
-      files: deps.platform.stateFiles,
+      pinIo: { files: deps.platform.stateFiles, cipher: deps.platform.sealingCipher },
       ethree: () => this.ethree(),
       keyStore: () => this.keyStore(),
       api: deps.api,

@@ -1,9 +1,8 @@
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import { ConduitError, Identity } from '@conduit/shared';
 import type { HttpClient } from '../api/http-client.js';
-import type { StateFiles } from '../platform/state-files.js';
 import { localPublicKey } from '../virgil/local-key.js';
-import type { KeyEntries } from './pin-store.js';
+import type { KeyEntries, PinStoreIo } from './pin-store.js';
 import { PinStore } from './pin-store.js';
 import { PinnedCards } from './pinned-cards.js';
 import { safetyNumberReport, trustReport } from './verification.js';
@@ -13,7 +12,7 @@ export interface EndpointTrustDeps {
   self: Identity;
   /** The pin file (`<home>/<identity>/pins.json`). */
   pinPath: string;
-  files: StateFiles;
+  pinIo: PinStoreIo;
   ethree: () => Promise<EThree>;
   /** The unlocked key store: holds the pin store's data key, and this device's private key. */
   keyStore: () => Promise<KeyEntries & Parameters<typeof localPublicKey>[1]>;
@@ -57,7 +56,7 @@ export class EndpointTrust {
   private pins(): Promise<PinStore> {
     if (!this.pinStore) {
       const opening = (async () =>
-        PinStore.open(this.deps.pinPath, this.deps.self, await this.deps.keyStore(), this.deps.log, this.deps.files))();
+        PinStore.open(this.deps.pinPath, this.deps.self, await this.deps.keyStore(), this.deps.log, this.deps.pinIo))();
       opening.catch(() => {
         if (this.pinStore === opening) this.pinStore = undefined;
       });

@@ -6,6 +6,7 @@ import { VirgilCrypto } from 'virgil-crypto';
 import { EncryptedKeyStore } from '../platform/node/key-store.js';
 import { initVirgilWasm } from '@conduit/shared/virgil-wasm';
 import { followChain, signKeyTransition, type CardKey } from './key-transition.js';
+import { nodeSealingCipher } from '../platform/node/sealing-cipher.js';
 import { nodeStateFiles } from '../platform/node/state-files.js';
 import { PIN_KEY_ENTRY, PinStore } from './pin-store.js';
 import { fingerprintDigits, groupDigits, safetyNumber } from './safety-number.js';
@@ -13,6 +14,7 @@ import { fingerprintDigits, groupDigits, safetyNumber } from './safety-number.js
 const FAST = { N: 2 ** 10, r: 8, p: 1 };
 const PASSWORD = 'correct horse battery';
 const noLog = () => undefined;
+const pinIo = { files: nodeStateFiles, cipher: nodeSealingCipher };
 
 describe('safety numbers', () => {
   // Expected values computed independently (Python hashlib) from the definition in safety-number.ts.
@@ -54,7 +56,7 @@ describe('PinStore', () => {
   it('is sealed at rest (0600, nothing in clear) and reopens with the password only', async () => {
     const paths = fresh();
     const store = await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST);
-    const pins = await PinStore.open(paths.pins, 'alice', store, noLog, nodeStateFiles);
+    const pins = await PinStore.open(paths.pins, 'alice', store, noLog, pinIo);
     await pins.pin('bobby', bobCard, 'first-use');
     await pins.pinGroupOwner('ab'.repeat(16), 'carolyn');
 
@@ -73,7 +75,7 @@ describe('PinStore', () => {
       'alice',
       await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST),
       noLog,
-      nodeStateFiles,
+      pinIo,
     );
     expect(again.get('bobby')).toMatchObject({ cardId: bobCard.cardId, publicKey: bobKey.toString('base64') });
     expect(again.groupOwner('ab'.repeat(16))).toBe('carolyn');
@@ -82,7 +84,7 @@ describe('PinStore', () => {
   it('keeps replaced cards in the history and refuses a tampered file', async () => {
     const paths = fresh();
     const store = await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST);
-    const pins = await PinStore.open(paths.pins, 'alice', store, noLog, nodeStateFiles);
+    const pins = await PinStore.open(paths.pins, 'alice', store, noLog, pinIo);
     await pins.pin('bob', bobCard, 'first-use');
     const next = await pins.pin('bob', { cardId: 'e'.repeat(64), publicKey: Buffer.from('new key') }, 'trust');
     expect(next.history).toEqual([expect.objectContaining({ cardId: bobCard.cardId, how: 'trust' })]);
@@ -92,11 +94,11 @@ describe('PinStore', () => {
     ct[0] = (ct[0] ?? 0) ^ 1;
     raw.sealed.ct = ct.toString('base64');
     await writeFile(paths.pins, JSON.stringify(raw));
-    await expect(PinStore.open(paths.pins, 'alice', store, noLog, nodeStateFiles)).rejects.toMatchObject({
+    await expect(PinStore.open(paths.pins, 'alice', store, noLog, pinIo)).rejects.toMatchObject({
       code: 'INTEGRITY',
     });
     // Bound to its owner: the same file does not open as another identity's pins.
-    await expect(PinStore.open(paths.pins, 'mallory', store, noLog, nodeStateFiles)).rejects.toMatchObject({
+    await expect(PinStore.open(paths.pins, 'mallory', store, noLog, pinIo)).rejects.toMatchObject({
       code: 'INTEGRITY',
     });
   });
@@ -104,11 +106,11 @@ describe('PinStore', () => {
   it('merges pins written meanwhile by another process of the identity', async () => {
     const paths = fresh();
     const store = await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST);
-    const app = await PinStore.open(paths.pins, 'alice', store, noLog, nodeStateFiles);
-    const cli = await PinStore.open(paths.pins, 'alice', store, noLog, nodeStateFiles); // opened before app writes
+    const app = await PinStore.open(paths.pins, 'alice', store, noLog, pinIo);
+    const cli = await PinStore.open(paths.pins, 'alice', store, noLog, pinIo); // opened before app writes
     await app.pin('bob', bobCard, 'first-use');
     await cli.pin('carol', { cardId: 'd'.repeat(64), publicKey: Buffer.from('carol key') }, 'first-use');
-    const reopened = await PinStore.open(paths.pins, 'alice', store, noLog, nodeStateFiles);
+    const reopened = await PinStore.open(paths.pins, 'alice', store, noLog, pinIo);
     expect(reopened.get('bob')?.cardId).toBe(bobCard.cardId);
     expect(reopened.get('carol')?.cardId).toBe('d'.repeat(64));
   });
@@ -116,9 +118,9 @@ describe('PinStore', () => {
   it('starts over (file set aside) when the key store lost the pin key', async () => {
     const paths = fresh();
     const store = await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST);
-    await (await PinStore.open(paths.pins, 'alice', store, noLog, nodeStateFiles)).pin('bob', bobCard, 'first-use');
+    await (await PinStore.open(paths.pins, 'alice', store, noLog, pinIo)).pin('bob', bobCard, 'first-use');
     await store.remove(PIN_KEY_ENTRY);
-    const reopened = await PinStore.open(paths.pins, 'alice', store, noLog, nodeStateFiles);
+    const reopened = await PinStore.open(paths.pins, 'alice', store, noLog, pinIo);
     expect(reopened.get('bob')).toBeUndefined();
   });
 });
