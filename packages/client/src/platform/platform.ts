@@ -1,9 +1,9 @@
 import type { EThree } from '@virgilsecurity/e3kit-node';
-import type { OpenEThreeOptions } from './node/e3kit.js';
-import type { KeyStore } from './key-store.js';
 import type { Replica } from '../records/replica.js';
 import type { KeySealer } from '../virgil/self-seal.js';
 import type { DownloadSink } from './download-sink.js';
+import type { KeyStore } from './key-store.js';
+import type { OpenEThreeOptions } from './node/e3kit.js';
 import type { ObjectStorage } from './object-storage.js';
 import type { SealingCipher } from './sealing-cipher.js';
 import type { Sha256Factory } from './sha256.js';
@@ -12,8 +12,9 @@ import type { StateFiles } from './state-files.js';
 
 /**
  * What the SDK's core needs from its runtime, so the same core can later run in a browser (with
- * e3kit-browser and WebCrypto) behind another implementation. `node.ts` is the Node one, which
- * ConduitClient.open wires by default.
+ * e3kit-browser and WebCrypto) behind another implementation. Each port has its own small file
+ * here; `node.ts` wires the Node implementations (under node/), which ConduitClient.open uses by
+ * default. Outside platform/ the core imports no Node built-in (an eslint rule keeps it so).
  */
 export interface Platform {
   /** Loads the Virgil crypto cores; idempotent. */
@@ -40,6 +41,7 @@ export interface Platform {
   downloadSink: DownloadSink;
   /** Moves ciphertext to and from object storage. */
   objectStorage: ObjectStorage;
+  /** Synchronous SHA-256 (upload segment digests, upload state names). */
   sha256: Sha256Factory;
   /** Seals the pin store at rest. */
   sealingCipher: SealingCipher;
