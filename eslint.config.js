@@ -55,4 +55,41 @@ export default tseslint.config(
       '@typescript-eslint/no-import-type-side-effects': 'error',
     },
   },
+  // The SDK's core stays runtime-neutral (issue 12): what needs Node (files, node:crypto, sockets)
+  // sits behind the ports of packages/client/src/platform, implemented under platform/node.
+  {
+    files: ['packages/client/src/**/*.ts'],
+    ignores: [
+      'packages/client/src/platform/**',
+      'packages/client/src/**/*.test.ts',
+      // Still on node:crypto (to move behind a port): synchronous hashes and HKDF, which WebCrypto
+      // offers only asynchronously.
+      'packages/client/src/records/record-id.ts',
+      'packages/client/src/trust/safety-number.ts',
+      'packages/client/src/auth/passwords.ts',
+      'packages/client/src/auth/opaque-client.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^@conduit/[^/]+/(src|dist)(/|$)',
+              message: "Import the package's public entry point ('@conduit/<pkg>'), not a file inside it.",
+            },
+            {
+              regex: '^\\.\\.?/(.+/)?dist(/|$)',
+              message: "Import the package's public entry point ('@conduit/<pkg>'), not its build output.",
+            },
+            {
+              regex: '^node:',
+              message:
+                'The SDK core does not use Node built-ins: put this behind a port in platform/ (Node side: platform/node/).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -19,9 +19,13 @@ export { nodePlatform } from './platform/node.js';
 export { HttpClient } from './api/http-client.js';
 export type { HttpClientOptions } from './api/http-client.js';
 export { sanitizeFileName } from './files/file-name.js';
-export { prepareOutDir } from './transfer/out-dir.js';
-export { PARTIAL_MAX_AGE_MS, removeAbandonedPartials, removeOrphanCheckpoints } from './transfer/partial-cleanup.js';
-export { EncryptedKeyStore } from './crypto/key-store.js';
+export { prepareOutDir } from './platform/node/out-dir.js';
+export {
+  PARTIAL_MAX_AGE_MS,
+  removeAbandonedPartials,
+  removeOrphanCheckpoints,
+} from './platform/node/partial-cleanup.js';
+export { EncryptedKeyStore } from './platform/node/key-store.js';
 export { RecordsClient, MAX_MERGE_ATTEMPTS } from './records/records-client.js';
 export type { MergeFn, PutOptions, WrittenRecord } from './records/records-client.js';
 export type { JsonValue, RecordEntry } from './records/replica.js';
@@ -31,14 +35,15 @@ export type { ConfirmTrust, SafetyNumberReport, TrustReport } from './trust/veri
 export type { NamedDevice } from './names/names.js';
 export { parseName } from './names/sealed-name.js';
 export type { NameCipher, OpenedName } from './names/sealed-name.js';
-export { verifyAuditFile, verifyAuditFromServer } from './audit/verify.js';
+export { verifyAuditFromServer } from './audit/verify.js';
+export { verifyAuditFile } from './platform/node/audit-file.js';
 export { LocalState } from './state/local-state.js';
 export { ReceivedFiles } from './state/received-files.js';
 export type { ReceivedFileEntry } from './state/received-files.js';
 // Building blocks under the facade, for integrators (and adversary tests) that need one layer on its
 // own: docs/sdk.md, "Building blocks".
-export { openEThree, closeEThree } from './crypto/e3kit.js';
-export type { OpenEThreeOptions } from './crypto/e3kit.js';
+export { openEThree, closeEThree } from './platform/node/e3kit.js';
+export type { OpenEThreeOptions } from './platform/node/e3kit.js';
 export { login, registerAccount } from './auth/opaque-client.js';
 export { signKeyTransition } from './trust/key-transition.js';
 export { sealName } from './names/sealed-name.js';

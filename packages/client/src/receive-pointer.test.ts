@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitError, encryptBuffer, envelopeSha256, padme, SegmentEncryptor } from '@conduit/shared';
 import type { AnomalyReport, PointerStatus, PointerV1, PresignedUrl } from '@conduit/shared';
 import { sealEnvelope } from './files/envelope.js';
+import { nodeDownloadSink } from './platform/node/download-sink.js';
+import { nodeObjectStorage } from './platform/node/http-storage.js';
+import { nodeStateFiles } from './platform/node/state-files.js';
 import type { DecryptEnvelope, EncryptEnvelope } from './files/envelope.js';
 import { receivePointer } from './receive-pointer.js';
 import type { ReceiveContext } from './receive-pointer.js';
@@ -124,8 +127,10 @@ async function context(outDir: string, ackError?: ConduitError, deviceError?: Co
     self: BOB,
     groupId: GROUP,
     outDir,
-    received: await ReceivedLog.open(join(outDir, '..', `${hex()}.jsonl`)),
-    downloads: new DownloadStateStore(join(outDir, '..', `downloads-${hex()}`)),
+    received: await ReceivedLog.open(join(outDir, '..', `${hex()}.jsonl`), nodeStateFiles),
+    downloads: new DownloadStateStore(join(outDir, '..', `downloads-${hex()}`), nodeStateFiles),
+    sink: nodeDownloadSink,
+    storage: nodeObjectStorage,
     log: () => undefined,
     keys: { decryptorFor: async () => decrypt },
     senderDevices: {

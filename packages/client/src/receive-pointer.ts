@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { ConduitError, endpointKey, envelopeSha256, parsePointer } from '@conduit/shared';
 import type { Endpoint, GroupId, PointerId, PointerV1 } from '@conduit/shared';
 import type { HttpClient } from './api/http-client.js';
@@ -10,6 +9,8 @@ import { isFinal } from './state/received-log.js';
 import type { ReceivedLog } from './state/received-log.js';
 import { downloadToFile } from './transfer/download.js';
 import type { DownloadOptions } from './transfer/download.js';
+import type { DownloadSink } from './platform/download-sink.js';
+import type { ObjectStorage } from './platform/object-storage.js';
 import type { DownloadStateStore } from './transfer/download-state.js';
 import type { GroupKeys } from './virgil/group-keys.js';
 import type { ReceiptSigner } from './virgil/receipts.js';
@@ -36,6 +37,8 @@ export interface ReceiveContext {
   sign: ReceiptSigner;
   received: ReceivedLog;
   downloads: DownloadStateStore;
+  sink: DownloadSink;
+  storage: ObjectStorage;
   log: (line: string) => void;
   transfer?: Omit<DownloadOptions, 'signal'>;
   signal?: AbortSignal;
@@ -91,7 +94,7 @@ async function verifyAndWrite(
     if (!(await checkLedger(ctx, pointer, digest))) return undefined;
     const name = sanitizeFileName(envelope.file.name);
     const path = await downloadToFile(
-      { api: ctx.api, store: ctx.downloads, log: ctx.log },
+      { api: ctx.api, store: ctx.downloads, sink: ctx.sink, storage: ctx.storage, log: ctx.log },
       pointer,
       envelope,
       ctx.outDir,
@@ -104,7 +107,7 @@ async function verifyAndWrite(
       groupId: pointer.groupId,
       sender: pointer.sender,
       path,
-      name: basename(path),
+      name: ctx.sink.nameOf(path),
       type: safeMediaType(envelope.file.type),
       size: envelope.plainLength,
     };

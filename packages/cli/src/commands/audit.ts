@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { LocalState, verifyAuditFile, verifyAuditFromServer } from '@conduit/client';
+import { LocalState, nodePlatform, verifyAuditFile, verifyAuditFromServer } from '@conduit/client';
 import type { AuditVerification } from '@conduit/shared';
 import { ConduitError } from '@conduit/shared';
 import { output } from '../program/output.js';
@@ -20,7 +20,7 @@ export function addAuditCommand(program: Command): void {
       if (opts.file) result = await verifyAuditFile(resolve(opts.file));
       else {
         const c = clientOptions(g, () => undefined);
-        const state = await LocalState.open(c.home, c.identity);
+        const state = await LocalState.open(c.home, c.identity, nodePlatform.stateFiles);
         const session = await state.loadSession();
         if (!session || Date.parse(session.expiresAt) <= Date.now())
           throw new ConduitError('UNAUTHENTICATED', 'Not logged in.');

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import {
   API_PREFIX,
   AUDIT_HEAD_HEADER,
@@ -12,15 +11,12 @@ import { networkError, readBounded } from '../api/http-client.js';
 
 /**
  * `conduit audit verify`: checks the server's hash-chained audit log (docs/api.md, GET
- * /v1/admin/audit) with the chain rules of @conduit/shared (docs/format.md §12).
+ * /v1/admin/audit) with the chain rules of @conduit/shared (docs/format.md §12). A saved copy is
+ * checked by verifyAuditFile (platform/node/audit-file.ts).
  */
 
 /** The log is downloaded whole; 512 MiB is far beyond any realistic deployment's metadata. */
 const MAX_LOG_BYTES = 512 * 1024 ** 2;
-
-export async function verifyAuditFile(path: string): Promise<AuditVerification> {
-  return verifyAuditText(await readFile(path, 'utf8'));
-}
 
 /**
  * Downloads the log (admin identities only) as this device (`Conduit-Device`, which OIDC-mode

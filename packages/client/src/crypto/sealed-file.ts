@@ -1,11 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
-
 /**
  * The at-rest sealing shared by the key store and the pin store: AES-256-GCM with a random IV,
- * the caller's label bound as additional data, and whole-file atomic replacement (temp file 0600,
- * fsync, rename).
+ * the caller's label bound as additional data (SealingCipher; Node's: platform/node/sealing-cipher.ts).
+ * Files are replaced whole and durably (StateFiles.replaceDurably).
  */
 export const IV_BYTES = 12;
 export const TAG_BYTES = 16;
@@ -17,44 +13,7 @@ export interface Sealed {
   tag: string;
 }
 
-export function seal(key: Buffer, data: Buffer, aad: string): Sealed {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(aad, 'utf8'));
-  const ct = Buffer.concat([cipher.update(data), cipher.final()]);
-  return { iv: iv.toString('base64'), ct: ct.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
-}
-
-/** Throws (a plain Error) when the tag does not verify: wrong key, or tampered data. */
-export function openSealed(key: Buffer, s: Sealed, aad: string): Buffer {
-  const iv = Buffer.from(s.iv, 'base64');
-  const tag = Buffer.from(s.tag, 'base64');
-  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new Error('malformed');
-  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES })
-    .setAAD(Buffer.from(aad, 'utf8'))
-    .setAuthTag(tag);
-  return Buffer.concat([decipher.update(Buffer.from(s.ct, 'base64')), decipher.final()]);
-}
-
 export const isSealed = (v: unknown): v is Sealed =>
   typeof v === 'object' &&
   v !== null &&
   ['iv', 'ct', 'tag'].every((k) => typeof (v as Record<string, unknown>)[k] === 'string');
-
-/** Replaces `path` (0600, parent 0700) with `text`, durably: a crash leaves the old or the new file. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(tmp, 'wx', 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sanitizeFileName, withSuffix } from './file-name.js';
-import { linkNewFile } from './write-new-file.js';
+import { linkNewFile } from '../platform/node/write-new-file.js';
 
 describe('sanitizeFileName', () => {
   it.each([

@@ -1,5 +1,3 @@
-import { extname } from 'node:path';
-
 /** A small guess from the extension, so receivers can open common files; everything else is opaque bytes. */
 const BY_EXTENSION: Record<string, string> = {
   '.txt': 'text/plain',
@@ -19,5 +17,12 @@ const BY_EXTENSION: Record<string, string> = {
 };
 
 export function guessMediaType(fileName: string): string {
-  return BY_EXTENSION[extname(fileName).toLowerCase()] ?? 'application/octet-stream';
+  return BY_EXTENSION[extension(fileName).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** As path.extname: from the last '.' of the last path segment, none for a leading dot ('.bashrc'). */
+function extension(fileName: string): string {
+  const base = fileName.slice(Math.max(fileName.lastIndexOf('/'), fileName.lastIndexOf('\\')) + 1);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(dot) : '';
 }

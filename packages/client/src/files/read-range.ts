@@ -20,7 +20,7 @@ export async function readRange(
   const envelope = await openEnvelope(parsed, decrypt);
   try {
     await new SenderDevices(session.api).check(parsed.groupId, envelope.sender, parsed.createdAt);
-    return await readPlainRange(session.api, parsed, envelope, start, end, signal);
+    return await readPlainRange(session.api, session.platform.objectStorage, parsed, envelope, start, end, signal);
   } finally {
     envelope.contentKey.fill(0);
   }

@@ -1,4 +1,3 @@
-import { basename, resolve } from 'node:path';
 import { ConduitError, FileMeta, GroupId } from '@conduit/shared';
 import type { PointerId, PointerV1 } from '@conduit/shared';
 import { parseId } from '../session/errors.js';
@@ -48,8 +47,9 @@ export async function sendFile(
 ): Promise<SentFile> {
   const { api, log, endpoint } = session;
   const gid = parseId(GroupId, groupId, 'group id');
-  const path = resolve(filePath);
-  const name = opts.name ?? basename(path);
+  const { stateFiles, sourceFiles, sha256 } = session.platform;
+  const path = sourceFiles.resolve(filePath);
+  const name = opts.name ?? sourceFiles.baseName(path);
   const meta = FileMeta.safeParse({ name, type: opts.type ?? guessMediaType(name), size: 0 });
   if (!meta.success)
     throw new ConduitError('VALIDATION_FAILED', 'Invalid file name or type (1-255 / 1-127 characters).');
@@ -58,7 +58,15 @@ export async function sendFile(
   const keys = await session.keys();
   const encrypt = await keys.encryptorFor(gid);
   const uploaded = await uploadFile(
-    { api, store: new UploadStateStore(session.state.uploadsDir), keys: selfSealer(await session.ethree()), log },
+    {
+      api,
+      store: new UploadStateStore(session.state.uploadsDir, stateFiles, sha256),
+      source: sourceFiles,
+      storage: session.platform.objectStorage,
+      sha256,
+      keys: selfSealer(await session.ethree()),
+      log,
+    },
     gid,
     path,
     file,

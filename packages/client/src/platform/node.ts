@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
-import { closeEThree, openEThree } from '../crypto/e3kit.js';
-import { EncryptedKeyStore } from '../crypto/key-store.js';
+import { closeEThree, openEThree } from './node/e3kit.js';
+import { EncryptedKeyStore } from './node/key-store.js';
 import { initPythiaWasm, initVirgilWasm } from '@conduit/shared/virgil-wasm';
-import { openReplica } from '../records/open-replica.js';
+import { nodeDownloadSink } from './node/download-sink.js';
+import { nodeObjectStorage } from './node/http-storage.js';
+import { openReplica } from './node/open-replica.js';
+import { nodeSealingCipher } from './node/sealing-cipher.js';
+import { nodeSha256 } from './node/sha256.js';
+import { nodeSourceFiles } from './node/source-files.js';
+import { nodeStateFiles } from './node/state-files.js';
 import type { Platform } from './platform.js';
 
 /** The Node.js platform: e3kit-node, node:crypto, node:fs and better-sqlite3. */
@@ -19,4 +25,10 @@ export const nodePlatform: Platform = {
     rename,
     removeTree: (path) => rm(path, { recursive: true, force: true }),
   },
+  stateFiles: nodeStateFiles,
+  sourceFiles: nodeSourceFiles,
+  downloadSink: nodeDownloadSink,
+  objectStorage: nodeObjectStorage,
+  sha256: nodeSha256,
+  sealingCipher: nodeSealingCipher,
 };

@@ -1,13 +1,20 @@
 import type { EThree } from '@virgilsecurity/e3kit-node';
-import type { OpenEThreeOptions } from '../crypto/e3kit.js';
-import type { EncryptedKeyStore } from '../crypto/key-store.js';
 import type { Replica } from '../records/replica.js';
 import type { KeySealer } from '../virgil/self-seal.js';
+import type { DownloadSink } from './download-sink.js';
+import type { KeyStore } from './key-store.js';
+import type { OpenEThreeOptions } from './node/e3kit.js';
+import type { ObjectStorage } from './object-storage.js';
+import type { SealingCipher } from './sealing-cipher.js';
+import type { Sha256Factory } from './sha256.js';
+import type { SourceFiles } from './source-files.js';
+import type { StateFiles } from './state-files.js';
 
 /**
  * What the SDK's core needs from its runtime, so the same core can later run in a browser (with
- * e3kit-browser and WebCrypto) behind another implementation. `node.ts` is the Node one, which
- * ConduitClient.open wires by default.
+ * e3kit-browser and WebCrypto) behind another implementation. Each port has its own small file
+ * here; `node.ts` wires the Node implementations (under node/), which ConduitClient.open uses by
+ * default. Outside platform/ the core imports no Node built-in (an eslint rule keeps it so).
  */
 export interface Platform {
   /** Loads the Virgil crypto cores; idempotent. */
@@ -19,13 +26,25 @@ export interface Platform {
   /** Releases what openEThree holds (its local storage lock). */
   closeEThree(ethree: EThree): Promise<void>;
   /** Opens (creating on first use) the private key's store, encrypted at rest under the password. */
-  unlockKeyStore(path: string, password: string): Promise<EncryptedKeyStore>;
+  unlockKeyStore(path: string, password: string): Promise<KeyStore>;
   /** Opens this endpoint's records replica in `dir`, its at-rest key sealed by `sealer`. */
   openReplica(dir: string, sealer: KeySealer, log: (line: string) => void): Promise<Replica>;
   /** `bytes` random bytes as lowercase hex (group ids). */
   randomHex(bytes: number): string;
   /** Local storage of this identity's files. */
   files: PlatformFiles;
+  /** The identity's small state files (checkpoints, logs, pins). */
+  stateFiles: StateFiles;
+  /** Reads the files being sent. */
+  sourceFiles: SourceFiles;
+  /** Holds a download until it verified, then gives it its final name. */
+  downloadSink: DownloadSink;
+  /** Moves ciphertext to and from object storage. */
+  objectStorage: ObjectStorage;
+  /** Synchronous SHA-256 (upload segment digests, upload state names). */
+  sha256: Sha256Factory;
+  /** Seals the pin store at rest. */
+  sealingCipher: SealingCipher;
 }
 
 export interface PlatformFiles {

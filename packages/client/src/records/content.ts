@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   CONTAINER_HEADER_LENGTH,
   decryptBuffer,
@@ -9,6 +8,7 @@ import {
 } from '@conduit/shared';
 import type { GroupId, RecordEnvelopeV1 } from '@conduit/shared';
 import type { HttpClient } from '../api/http-client.js';
+import { randomBytes } from '../util/random.js';
 import { getObject, putObject } from './objects.js';
 import type { Presigned } from './objects.js';
 import type { JsonValue } from './replica.js';

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { ConduitError, envelopeSha256, inlineValue, RecordVersion } from '@conduit/shared';
 import type {
   Endpoint,
@@ -13,6 +12,7 @@ import type { HttpClient } from '../api/http-client.js';
 import type { DecryptEnvelope, EncryptEnvelope } from '../files/envelope.js';
 import type { GroupKeys } from '../virgil/group-keys.js';
 import type { ReceiptSigner } from '../virgil/receipts.js';
+import { randomBytes } from '../util/random.js';
 import { openRecordEnvelope, sealRecordEnvelope } from './envelope.js';
 import { fetchValue, uploadValue } from './content.js';
 import type { Presigned } from './objects.js';

@@ -15,7 +15,8 @@ import type { RecordEnvelopeV1, VersionClaim } from '@conduit/shared';
 import { openRecordEnvelope, sealRecordEnvelope } from './envelope.js';
 import { FreshLoader } from './fresh-loader.js';
 import { checkRecordKey, deriveRecordId, MAX_RECORD_KEY_BYTES } from './record-id.js';
-import { Replica } from './replica.js';
+import { SqliteReplica } from '../platform/node/sqlite-replica.js';
+import type { Replica } from './replica.js';
 import type { RecordEntry } from './replica.js';
 
 const hex = () => randomBytes(16).toString('hex');
@@ -64,7 +65,7 @@ describe('record id derivation', () => {
 describe('replica', () => {
   const groupId = hex();
   const sender = { identity: 'alice', deviceId: 'device-aaaa' };
-  const open = (name: string, key = Buffer.alloc(32, 7)) => Replica.open(join(dir, name), Buffer.from(key));
+  const open = (name: string, key = Buffer.alloc(32, 7)) => SqliteReplica.open(join(dir, name), Buffer.from(key));
 
   /** 6 records, 40 versions: each record's versions chain through their parents, seqs 1..40. */
   function feed(): RecordEntry[] {

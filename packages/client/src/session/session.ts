@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import { ConduitError } from '@conduit/shared';
 import type { Endpoint, GroupId, Identity, PointerChannel } from '@conduit/shared';
 import { HttpClient } from '../api/http-client.js';
-import type { EncryptedKeyStore } from '../crypto/key-store.js';
+import type { KeyStore } from '../platform/key-store.js';
 import type { Platform } from '../platform/platform.js';
 import type { Replica } from '../records/replica.js';
 import { LocalState } from '../state/local-state.js';
@@ -54,7 +53,7 @@ export class ClientSession {
   readonly log: (line: string) => void;
   readonly platform: Platform;
   readonly pins: EndpointTrust;
-  private readonly keyStoreLoader = new Lazy<EncryptedKeyStore>();
+  private readonly keyStoreLoader = new Lazy<KeyStore>();
   private readonly ethreeLoader = new Lazy<EThree>();
   private readonly channelLoader = new Lazy<PointerChannel>();
   private readonly replicaLoader = new Lazy<Replica>();
@@ -74,6 +73,7 @@ export class ClientSession {
     this.pins = new EndpointTrust({
       self: deps.state.identity,
       pinPath: deps.state.pinsPath,
+      pinIo: { files: deps.platform.stateFiles, cipher: deps.platform.sealingCipher },
       ethree: () => this.ethree(),
       keyStore: () => this.keyStore(),
       api: deps.api,
@@ -87,8 +87,8 @@ export class ClientSession {
    */
   static async load(settings: SessionSettings, platform: Platform): Promise<Omit<SessionDeps, 'ownerOf'>> {
     const api = new HttpClient({ baseUrl: settings.serverUrl });
-    const state = await LocalState.open(settings.home, settings.identity);
-    const received = await ReceivedLog.open(state.receivedLogPath);
+    const state = await LocalState.open(settings.home, settings.identity, platform.stateFiles);
+    const received = await ReceivedLog.open(state.receivedLogPath, platform.stateFiles);
     api.setDevice(state.deviceId);
     const stored = await state.loadSession();
     if (stored && Date.parse(stored.expiresAt) > Date.now()) api.setSession(stored.token);
@@ -109,7 +109,7 @@ export class ClientSession {
   }
 
   get keyStorePath(): string {
-    return join(this.state.e3kitDir, 'keystore.json');
+    return this.state.files.join(this.state.e3kitDir, 'keystore.json');
   }
 
   assertOpen(): void {
@@ -117,7 +117,7 @@ export class ClientSession {
   }
 
   /** The unlocked key store; unlocks it with `password`, or else asks `keyPassword`. */
-  keyStore(password?: string): Promise<EncryptedKeyStore> {
+  keyStore(password?: string): Promise<KeyStore> {
     this.assertOpen();
     return this.keyStoreLoader.get(async () => {
       const pw = password ?? (await this.deps.opts.keyPassword?.());
@@ -183,7 +183,11 @@ export class ClientSession {
 
   replica(): Promise<Replica> {
     return this.replicaLoader.get(async () =>
-      this.platform.openReplica(join(this.deps.opts.home, this.identity), selfSealer(await this.ethree()), this.log),
+      this.platform.openReplica(
+        this.state.files.join(this.deps.opts.home, this.identity),
+        selfSealer(await this.ethree()),
+        this.log,
+      ),
     );
   }
 

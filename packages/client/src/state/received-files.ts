@@ -1,6 +1,5 @@
-import { appendFile, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
+import type { StateFiles } from '../platform/state-files.js';
 import type { ReceivedFile } from '../receive-pointer.js';
 
 /**
@@ -26,10 +25,13 @@ export class ReceivedFiles {
   private pending: Promise<void> = Promise.resolve();
   private failure: unknown;
 
-  constructor(private readonly identityDir: string) {}
+  constructor(
+    private readonly identityDir: string,
+    private readonly files: StateFiles,
+  ) {}
 
   private get path(): string {
-    return join(this.identityDir, RECEIVED_FILES);
+    return this.files.join(this.identityDir, RECEIVED_FILES);
   }
 
   /** Appends in order without blocking the caller; `flush` waits for the writes (errors included). */
@@ -46,7 +48,7 @@ export class ReceivedFiles {
     };
     const line = `${JSON.stringify(entry)}\n`;
     this.pending = this.pending.then(() =>
-      appendFile(this.path, line, { mode: 0o600 }).catch((err: unknown) => {
+      this.files.append(this.path, line).catch((err: unknown) => {
         this.failure ??= err;
       }),
     );
@@ -59,12 +61,7 @@ export class ReceivedFiles {
 
   /** Oldest first; torn or foreign lines are skipped. */
   async list(): Promise<ReceivedFileEntry[]> {
-    let text = '';
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const text = (await this.files.read(this.path)) ?? '';
     return text.split('\n').flatMap((line) => {
       if (!line) return [];
       try {

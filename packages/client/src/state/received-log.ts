@@ -1,5 +1,5 @@
-import { appendFile, readFile } from 'node:fs/promises';
 import { PointerId } from '@conduit/shared';
+import type { StateFiles } from '../platform/state-files.js';
 
 /**
  * Durable record of pointers this device has handled, so a re-delivered Sync item (every
@@ -24,24 +24,20 @@ export const isFinal = (state: ReceivedState | undefined): boolean =>
 
 export class ReceivedLog {
   private constructor(
+    private readonly files: StateFiles,
     private readonly path: string,
     private readonly entries: Map<string, ReceivedEntry>,
   ) {}
 
-  static async open(path: string): Promise<ReceivedLog> {
+  static async open(path: string, files: StateFiles): Promise<ReceivedLog> {
     const entries = new Map<string, ReceivedEntry>();
-    let text = '';
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const text = (await files.read(path)) ?? '';
     for (const line of text.split('\n')) {
       const entry = parseLine(line);
       // A torn last line (crash mid-append) is skipped: the pointer is then simply handled again.
       if (entry && !isFinal(entries.get(entry.id)?.state)) entries.set(entry.id, entry.entry);
     }
-    return new ReceivedLog(path, entries);
+    return new ReceivedLog(files, path, entries);
   }
 
   get(pointerId: string): ReceivedState | undefined {
@@ -56,7 +52,7 @@ export class ReceivedLog {
   async record(pointerId: PointerId, state: ReceivedState, digest?: string): Promise<void> {
     const envelopeSha256 = digest ?? this.entries.get(pointerId)?.envelopeSha256;
     const line = { id: pointerId, s: state, ...(envelopeSha256 ? { h: envelopeSha256 } : {}) };
-    await appendFile(this.path, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+    await this.files.append(this.path, `${JSON.stringify(line)}\n`);
     this.entries.set(pointerId, { state, ...(envelopeSha256 ? { envelopeSha256 } : {}) });
   }
 }

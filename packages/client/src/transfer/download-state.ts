@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { StateFiles } from '../platform/state-files.js';
 
 /**
  * Which ranges of an interrupted download are verified and durably written
@@ -20,16 +18,19 @@ export interface DownloadCheckpoint {
 }
 
 export class DownloadStateStore {
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly files: StateFiles,
+  ) {}
 
   private pathOf(pointerId: string): string {
-    return join(this.dir, `${pointerId}.json`);
+    return this.files.join(this.dir, `${pointerId}.json`);
   }
 
   async load(pointerId: string): Promise<DownloadCheckpoint | undefined> {
     let raw: unknown;
     try {
-      raw = JSON.parse(await readFile(this.pathOf(pointerId), 'utf8'));
+      raw = JSON.parse((await this.files.read(this.pathOf(pointerId))) ?? 'null');
     } catch {
       return undefined; // absent or unreadable: download from scratch
     }
@@ -48,15 +49,12 @@ export class DownloadStateStore {
   }
 
   async save(pointerId: string, checkpoint: DownloadCheckpoint): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const path = this.pathOf(pointerId);
-    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify(checkpoint), { mode: 0o600, flag: 'wx' });
-    await rename(tmp, path);
+    await this.files.makeDir(this.dir);
+    await this.files.replace(this.pathOf(pointerId), JSON.stringify(checkpoint));
   }
 
   async remove(pointerId: string): Promise<void> {
-    await rm(this.pathOf(pointerId), { force: true });
+    await this.files.remove(this.pathOf(pointerId));
   }
 }
 

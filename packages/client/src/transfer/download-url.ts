@@ -1,7 +1,7 @@
 import { ConduitError } from '@conduit/shared';
 import type { GroupId, ObjectId, PresignedUrl } from '@conduit/shared';
 import type { HttpClient } from '../api/http-client.js';
-import type { PresignedTarget } from './storage.js';
+import type { PresignedTarget } from '../platform/object-storage.js';
 
 /** Refresh a presigned GET this long before it expires. */
 const MARGIN_MS = 5_000;

@@ -1,6 +1,3 @@
-import { mkdir } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import {
   ConduitError,
   CONTAINER_HEADER_LENGTH,
@@ -10,20 +7,21 @@ import {
   segmentOffset,
 } from '@conduit/shared';
 import type { OpenedEnvelope, PointerV1 } from '@conduit/shared';
+import type { DownloadSink, PartialWriter } from '../platform/download-sink.js';
+import type { ObjectStorage } from '../platform/object-storage.js';
 import { decodeBits, encodeBits } from './download-state.js';
 import type { DownloadStateStore } from './download-state.js';
 import { DownloadUrl } from './download-url.js';
-import { createPartial, discardPartial, publishPartial, reopenPartial } from './partial-folder.js';
 import { runBounded } from './pool.js';
 import { progressEmitter } from './progress.js';
 import type { ProgressListener } from './progress.js';
 import { RetryableStorageError, withRetry } from './retry.js';
-import { getRange, readRangeBytes } from './storage.js';
+import { readRangeBytes } from './range-bytes.js';
 import { noteTransferred } from './young-gc.js';
 
 /**
  * Download with parallel ranged GETs of whole segments. Every segment is verified before its
- * plaintext is written, at its offset, into the download's private folder (partial-folder.ts);
+ * plaintext is written, at its offset, into a partial file of the DownloadSink (Node's: platform/node/partial-folder.ts);
  * verified ranges are checkpointed (after an fsync) so an interrupted download resumes there. The
  * file gets its final name only when every segment verified: consumers never see unverified or
  * incomplete plaintext.
@@ -40,6 +38,8 @@ export interface DownloadOptions {
 export interface DownloadContext {
   api: ConstructorParameters<typeof DownloadUrl>[0];
   store: DownloadStateStore;
+  sink: DownloadSink;
+  storage: ObjectStorage;
   log: (line: string) => void;
 }
 
@@ -64,7 +64,7 @@ export async function downloadToFile(
   const url = new DownloadUrl(ctx.api, pointer.groupId, pointer.objectId);
   const retry = { signal: opts.signal, onRetry: (err: ConduitError) => forgetOn403(err, url) };
   const header = await withRetry(
-    async () => readRangeBytes(await url.get(), 0, CONTAINER_HEADER_LENGTH, pointer.size, opts.signal),
+    async () => readRangeBytes(ctx.storage, await url.get(), 0, CONTAINER_HEADER_LENGTH, pointer.size, opts.signal),
     retry,
   );
   const decryptor = new SegmentDecryptor({
@@ -73,16 +73,16 @@ export async function downloadToFile(
     headerDigest: envelope.headerDigest,
   });
 
-  await mkdir(outDir, { recursive: true });
+  await ctx.sink.prepare(outDir);
   const headerSha256 = envelope.headerDigest.toString('hex');
   const saved = await ctx.store.load(pointer.id);
   const resumable =
     saved?.objectId === pointer.objectId &&
     saved.headerSha256 === headerSha256 &&
     saved.segmentsPerRange === perRange &&
-    dirname(saved.folder) === outDir;
+    ctx.sink.belongsTo(saved.folder, outDir);
   // A checkpoint that does not fit leaves its folder behind, recognisable by its prefix.
-  const partial = (resumable ? await reopenPartial(saved.folder) : undefined) ?? (await createPartial(outDir));
+  const partial = (resumable ? await ctx.sink.reopen(saved.folder) : undefined) ?? (await ctx.sink.create(outDir));
   const { fh, folder } = partial;
   const done =
     resumable && partial.resumed ? decodeBits(saved.done, ranges) : Array.from({ length: ranges }, () => false);
@@ -112,7 +112,7 @@ export async function downloadToFile(
     const last = Math.min(count, first + perRange) - 1;
     const start = segmentOffset(first, size);
     const end = Math.min(segmentOffset(last + 1, size), pointer.size);
-    const body = await getRange(await url.get(), start, end, pointer.size, opts.signal);
+    const body = await ctx.storage.getRange(await url.get(), start, end, pointer.size, opts.signal);
     // One segment buffer per range in flight, reused by the next range once this one settled.
     const segment = spare.pop() ?? Buffer.allocUnsafe(size + CONTAINER_TAG_LENGTH);
     const writer = new SegmentWriter(fh, decryptor, { count, size, paddedLength, plainLength }, first, last, segment);
@@ -149,7 +149,7 @@ export async function downloadToFile(
     if (err instanceof ConduitError && err.code === 'INTEGRITY') {
       // The object itself is bad: nothing worth resuming.
       await fh.close();
-      await discardPartial(folder);
+      await ctx.sink.discard(folder);
       await ctx.store.remove(pointer.id);
     } else {
       // Interrupted: record every range finished so far, so the next attempt starts from there.
@@ -161,10 +161,10 @@ export async function downloadToFile(
   await checkpoint.settle();
   await fh.close();
   try {
-    return await publishPartial(partial, outDir, name);
+    return await ctx.sink.publish(partial, outDir, name);
   } catch (err) {
     // Refused (a link under the final name) or failed: leave no plaintext behind.
-    await discardPartial(folder);
+    await ctx.sink.discard(folder);
     throw err;
   } finally {
     await ctx.store.remove(pointer.id);
@@ -190,7 +190,7 @@ class SegmentWriter {
 
   /** `segment` holds layout.size + CONTAINER_TAG_LENGTH bytes; the writer owns it until the range settles. */
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: PartialWriter,
     private readonly decryptor: SegmentDecryptor,
     private readonly layout: Layout,
     first: number,
@@ -250,7 +250,7 @@ function assertZero(padding: Buffer): void {
   }
 }
 
-async function writeFully(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+async function writeFully(fh: PartialWriter, data: Buffer, position: number): Promise<void> {
   for (let written = 0; written < data.length;) {
     const { bytesWritten } = await fh.write(data, written, data.length - written, position + written);
     written += bytesWritten;
@@ -264,7 +264,7 @@ class Checkpointer {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: PartialWriter,
     private readonly persist: (bits: string) => Promise<void>,
   ) {}
 

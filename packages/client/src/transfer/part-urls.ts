@@ -4,7 +4,7 @@ import type { HttpClient } from '../api/http-client.js';
 import { partSpan } from './part-plan.js';
 import type { PartPlan } from './part-plan.js';
 import { withRetry } from './retry.js';
-import type { PresignedTarget } from './storage.js';
+import type { PresignedTarget } from '../platform/object-storage.js';
 
 /** URLs presigned per request, ahead of the parts that use them. */
 const URL_BATCH = Math.min(32, MAX_PARTS_PER_REQUEST);

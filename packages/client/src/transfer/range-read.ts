@@ -1,8 +1,9 @@
 import { ConduitError, decryptRange } from '@conduit/shared';
 import type { OpenedEnvelope, PointerV1 } from '@conduit/shared';
+import type { ObjectStorage } from '../platform/object-storage.js';
 import { DownloadUrl } from './download-url.js';
 import { RetryableStorageError, withRetry } from './retry.js';
-import { readRangeBytes } from './storage.js';
+import { readRangeBytes } from './range-bytes.js';
 
 /** A range read returns one Buffer: keep it well inside memory. */
 export const MAX_RANGE_READ_BYTES = 64 * 1024 * 1024;
@@ -13,6 +14,7 @@ export const MAX_RANGE_READ_BYTES = 64 * 1024 * 1024;
  */
 export async function readPlainRange(
   api: ConstructorParameters<typeof DownloadUrl>[0],
+  storage: ObjectStorage,
   pointer: PointerV1,
   envelope: OpenedEnvelope,
   start: number,
@@ -34,7 +36,7 @@ export async function readPlainRange(
     start,
     end,
     read: (a, b) =>
-      withRetry(async () => readRangeBytes(await url.get(), a, b, pointer.size, signal), {
+      withRetry(async () => readRangeBytes(storage, await url.get(), a, b, pointer.size, signal), {
         signal,
         onRetry: (err) => {
           if (err instanceof RetryableStorageError && err.storageStatus === 403) url.forget();

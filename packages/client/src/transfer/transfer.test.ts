@@ -12,6 +12,11 @@ import { ciphertextSize, decryptBuffer, headerDigest, padme } from '@conduit/sha
 import type { PointerV1 } from '@conduit/shared';
 import { HttpClient } from '../api/http-client.js';
 import { openEnvelope, sealEnvelope } from '../files/envelope.js';
+import { nodeDownloadSink } from '../platform/node/download-sink.js';
+import { nodeObjectStorage } from '../platform/node/http-storage.js';
+import { nodeSha256 } from '../platform/node/sha256.js';
+import { nodeSourceFiles } from '../platform/node/source-files.js';
+import { nodeStateFiles } from '../platform/node/state-files.js';
 import type { KeySealer } from '../virgil/self-seal.js';
 import { downloadToFile } from './download.js';
 import { DownloadStateStore } from './download-state.js';
@@ -186,7 +191,15 @@ const MiB = 1024 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 function uploadCtx(stateDir: string): UploadContext {
-  return { api, store: new UploadStateStore(stateDir), keys: sealer, log: () => undefined };
+  return {
+    api,
+    store: new UploadStateStore(stateDir, nodeStateFiles, nodeSha256),
+    source: nodeSourceFiles,
+    storage: nodeObjectStorage,
+    sha256: nodeSha256,
+    keys: sealer,
+    log: () => undefined,
+  };
 }
 
 async function makeFile(name: string, size: number): Promise<{ path: string; data: Buffer }> {
@@ -367,7 +380,13 @@ describe('downloadToFile and readPlainRange', () => {
     storage.ranges = [];
     const events: TransferProgress[] = [];
     const path = await downloadToFile(
-      { api, store: new DownloadStateStore(join(dir, 'dl-state-1')), log: () => undefined },
+      {
+        api,
+        store: new DownloadStateStore(join(dir, 'dl-state-1'), nodeStateFiles),
+        sink: nodeDownloadSink,
+        storage: nodeObjectStorage,
+        log: () => undefined,
+      },
       pointer,
       envelope,
       out,
@@ -386,7 +405,13 @@ describe('downloadToFile and readPlainRange', () => {
     const envelope = await openEnvelope(pointer, groupCipher.decrypt);
     storage.cutNextGet = 1000;
     const path = await downloadToFile(
-      { api, store: new DownloadStateStore(join(dir, 'dl-state-2')), log: () => undefined },
+      {
+        api,
+        store: new DownloadStateStore(join(dir, 'dl-state-2'), nodeStateFiles),
+        sink: nodeDownloadSink,
+        storage: nodeObjectStorage,
+        log: () => undefined,
+      },
       pointer,
       envelope,
       out,
@@ -401,7 +426,13 @@ describe('downloadToFile and readPlainRange', () => {
       const bad = join(dir, 'inbox-3');
       await expect(
         downloadToFile(
-          { api, store: new DownloadStateStore(join(dir, 'dl-state-3')), log: () => undefined },
+          {
+            api,
+            store: new DownloadStateStore(join(dir, 'dl-state-3'), nodeStateFiles),
+            sink: nodeDownloadSink,
+            storage: nodeObjectStorage,
+            log: () => undefined,
+          },
           pointer,
           await openEnvelope(pointer, groupCipher.decrypt),
           bad,
@@ -416,8 +447,8 @@ describe('downloadToFile and readPlainRange', () => {
 
   it('resumes an interrupted download from its checkpoint, fetching only the missing ranges', async () => {
     const out = join(dir, 'inbox-4');
-    const store = new DownloadStateStore(join(dir, 'dl-state-4'));
-    const ctx = { api, store, log: () => undefined };
+    const store = new DownloadStateStore(join(dir, 'dl-state-4'), nodeStateFiles);
+    const ctx = { api, store, sink: nodeDownloadSink, storage: nodeObjectStorage, log: () => undefined };
     const opts = { concurrency: 1, rangeSize: 1024 * 1024 };
     const stop = new AbortController();
     storage.ranges = [];
@@ -459,14 +490,14 @@ describe('downloadToFile and readPlainRange', () => {
 
   it('refuses a symbolic link under the final name: its target untouched, no plaintext left behind', async () => {
     const out = join(dir, 'inbox-5');
-    const store = new DownloadStateStore(join(dir, 'dl-state-5'));
+    const store = new DownloadStateStore(join(dir, 'dl-state-5'), nodeStateFiles);
     const victim = join(dir, 'victim-5.txt');
     await writeFile(victim, 'not yours');
     await mkdir(out, { recursive: true });
     await symlink(victim, join(out, 'report.bin'));
     await expect(
       downloadToFile(
-        { api, store, log: () => undefined },
+        { api, store, sink: nodeDownloadSink, storage: nodeObjectStorage, log: () => undefined },
         pointer,
         await openEnvelope(pointer, groupCipher.decrypt),
         out,
@@ -482,7 +513,7 @@ describe('downloadToFile and readPlainRange', () => {
     const envelope = await openEnvelope(pointer, groupCipher.decrypt);
     storage.ranges = [];
     const start = 5 * 256 * 1024 + 10;
-    const part = await readPlainRange(api, pointer, envelope, start, start + 1000);
+    const part = await readPlainRange(api, nodeObjectStorage, pointer, envelope, start, start + 1000);
     expect(part.equals(data.subarray(start, start + 1000))).toBe(true);
     const seg = 256 * 1024 + 16;
     expect(storage.ranges).toEqual(['0-41', `${42 + 5 * seg}-${42 + 6 * seg - 1}`]);
@@ -503,9 +534,11 @@ async function runChildUntilParts(path: string, stateDir: string, parts: number)
   const upload = fileURLToPath(new URL('../../dist/transfer/upload.js', import.meta.url));
   const store = fileURLToPath(new URL('../../dist/transfer/upload-state.js', import.meta.url));
   const http = fileURLToPath(new URL('../../dist/api/http-client.js', import.meta.url));
+  const platform = fileURLToPath(new URL('../../dist/platform/node.js', import.meta.url));
   const script = `
     const { uploadFile } = await import(${JSON.stringify(upload)});
     const { UploadStateStore } = await import(${JSON.stringify(store)});
+    const { nodePlatform: p } = await import(${JSON.stringify(platform)});
     const { HttpClient } = await import(${JSON.stringify(http)});
     const api = new HttpClient({ baseUrl: ${JSON.stringify(storage.base)} });
     api.setSession('t');
@@ -518,7 +551,8 @@ async function runChildUntilParts(path: string, stateDir: string, parts: number)
         return Buffer.concat([iv, c.update(secret), c.final(), c.getAuthTag()]).toString('base64');
       },
     };
-    await uploadFile({ api, store: new UploadStateStore(${JSON.stringify(stateDir)}), keys, log: () => {} },
+    const store = new UploadStateStore(${JSON.stringify(stateDir)}, p.stateFiles, p.sha256);
+    await uploadFile({ api, store, source: p.sourceFiles, storage: p.objectStorage, sha256: p.sha256, keys, log: () => {} },
       ${JSON.stringify(GROUP)}, ${JSON.stringify(path)}, { name: 'k', type: 'x/y' }, { concurrency: 1 });
   `;
   const before = storage.puts.length;

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import { CONTAINER_TAG_LENGTH } from '@conduit/shared';
 import type { SegmentEncryptor } from '@conduit/shared';
+import { sha256Hex } from '../platform/sha256.js';
+import type { Sha256Factory } from '../platform/sha256.js';
+import type { ObjectStorage, PresignedTarget } from '../platform/object-storage.js';
+import type { SourceFile } from '../platform/source-files.js';
 import type { PartPlan, PartSpan } from './part-plan.js';
-import { putPart } from './storage.js';
-import type { PresignedTarget } from './storage.js';
 import type { UploadLog, UploadParams } from './upload-state.js';
 import { noteTransferred } from './young-gc.js';
 
@@ -23,6 +23,7 @@ export interface Job {
   /** Part number -> ETag. */
   parts: Map<number, string>;
   log: UploadLog;
+  sha256: Sha256Factory;
   completed: boolean;
   resumed: boolean;
 }
@@ -33,8 +34,9 @@ export interface Job {
  * late read of an abandoned attempt can never touch the bytes another attempt hashes and encrypts.
  */
 export async function putStreamedPart(
+  storage: ObjectStorage,
   job: Job,
-  fh: FileHandle,
+  fh: SourceFile,
   span: PartSpan,
   target: PresignedTarget,
   signal: AbortSignal | undefined,
@@ -47,7 +49,7 @@ export async function putStreamedPart(
       yield await sealSegment(job, fh, index, scratch);
     }
   }
-  return putPart(target, body(), span.size, signal);
+  return storage.putPart(target, body(), span.size, signal);
 }
 
 /** Plaintext bounds of segment `index` in the encrypted stream: `length` bytes, the first `real` from the file. */
@@ -63,11 +65,11 @@ export function segmentBounds(job: Job, index: number): { start: number; length:
  * of `scratch`, valid until the next call). The digest is recorded before the ciphertext exists; if
  * one was recorded before (a retry or a resume), the plaintext must match it, or SourceChanged.
  */
-export async function sealSegment(job: Job, fh: FileHandle, index: number, scratch: Buffer): Promise<Buffer> {
+export async function sealSegment(job: Job, fh: SourceFile, index: number, scratch: Buffer): Promise<Buffer> {
   const { start, length, real } = segmentBounds(job, index);
   const plaintext = scratch.subarray(0, length);
   if (real > 0) await readFully(fh, plaintext, real, start);
-  const digest = sha256Hex(plaintext.subarray(0, real));
+  const digest = sha256Hex(job.sha256, plaintext.subarray(0, real));
   const recorded = job.segments.get(index);
   if (recorded === undefined) {
     await job.log.segment(index, digest);
@@ -83,9 +85,7 @@ export async function sealSegment(job: Job, fh: FileHandle, index: number, scrat
   );
 }
 
-export const sha256Hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
-
-export async function readFully(fh: FileHandle, into: Buffer, length: number, position: number): Promise<void> {
+export async function readFully(fh: SourceFile, into: Buffer, length: number, position: number): Promise<void> {
   for (let got = 0; got < length;) {
     const { bytesRead } = await fh.read(into, got, length - got, position + got);
     if (bytesRead === 0) throw new SourceChanged(); // the file shrank

@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { GroupId, ObjectId, PointerId, UploadId } from '@conduit/shared';
+import { sha256Hex } from '../platform/sha256.js';
+import type { Sha256Factory } from '../platform/sha256.js';
+import type { StateFiles } from '../platform/state-files.js';
 
 /**
  * Durable state of one multipart send, so a crashed or restarted sender can resume
@@ -44,22 +44,21 @@ export interface LoadedUpload {
 type Line = { seg: number; sha256: string } | { done: number; etag: string } | { completed: true };
 
 export class UploadStateStore {
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly files: StateFiles,
+    private readonly sha256: Sha256Factory,
+  ) {}
 
   /** One state per (group, file): sending the same file to the same group again resumes it. */
   pathFor(groupId: string, absolutePath: string): string {
-    const key = createHash('sha256').update(`${groupId}\0${absolutePath}`).digest('hex').slice(0, 32);
-    return join(this.dir, `${key}.jsonl`);
+    const key = sha256Hex(this.sha256, `${groupId}\0${absolutePath}`).slice(0, 32);
+    return this.files.join(this.dir, `${key}.jsonl`);
   }
 
   async load(path: string): Promise<LoadedUpload | undefined> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const text = await this.files.read(path);
+    if (text === undefined) return undefined;
     const [first, ...rest] = text.split('\n');
     const params = parseParams(first);
     if (!params) return undefined; // unreadable state: treated as absent (a fresh upload follows)
@@ -77,21 +76,27 @@ export class UploadStateStore {
   }
 
   async create(path: string, params: UploadParams): Promise<UploadLog> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(params)}\n`, { mode: 0o600, flag: 'wx' });
-    await rename(tmp, path);
-    return new UploadLog(path);
+    await this.files.makeDir(this.dir);
+    await this.files.replace(path, `${JSON.stringify(params)}\n`);
+    return this.log(path);
+  }
+
+  /** Appends to the state at `path` (of an upload created before). */
+  log(path: string): UploadLog {
+    return new UploadLog(path, this.files);
   }
 
   async remove(path: string): Promise<void> {
-    await rm(path, { force: true });
+    await this.files.remove(path);
   }
 }
 
 /** Appends to one upload's state; each append is one small write of a whole line. */
 export class UploadLog {
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    private readonly files: StateFiles,
+  ) {}
 
   segment(index: number, sha256: string): Promise<void> {
     return this.append({ seg: index, sha256 });
@@ -106,7 +111,7 @@ export class UploadLog {
   }
 
   private async append(line: Line): Promise<void> {
-    await appendFile(this.path, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+    await this.files.append(this.path, `${JSON.stringify(line)}\n`);
   }
 }
 

@@ -1,8 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
 import { ConduitError, DEFAULT_SEGMENT_SIZE, padme, parseHeader, SegmentEncryptor } from '@conduit/shared';
 import type { GroupId, MultipartUpload, ObjectId, PointerId } from '@conduit/shared';
 import type { HttpClient } from '../api/http-client.js';
+import { sha256Hex } from '../platform/sha256.js';
+import type { Sha256Factory } from '../platform/sha256.js';
+import type { ObjectStorage } from '../platform/object-storage.js';
+import type { SourceFiles } from '../platform/source-files.js';
+import { randomBytes } from '../util/random.js';
 import type { KeySealer } from '../virgil/self-seal.js';
 import { DEFAULT_PART_PLAIN_BYTES, partSpan, planParts } from './part-plan.js';
 import type { PartSpan } from './part-plan.js';
@@ -11,9 +14,9 @@ import { runBounded } from './pool.js';
 import { progressEmitter } from './progress.js';
 import type { ProgressListener } from './progress.js';
 import { RetryableStorageError, withRetry } from './retry.js';
-import { putStreamedPart, readFully, segmentBounds, sha256Hex, SourceChanged } from './upload-segments.js';
+import { putStreamedPart, readFully, segmentBounds, SourceChanged } from './upload-segments.js';
 import type { Job } from './upload-segments.js';
-import { UploadLog, UploadStateStore } from './upload-state.js';
+import type { UploadStateStore } from './upload-state.js';
 import type { LoadedUpload, UploadParams } from './upload-state.js';
 
 /**
@@ -53,6 +56,9 @@ export interface UploadContext {
     'createMultipartUpload' | 'getMultipartUpload' | 'presignParts' | 'completeMultipartUpload' | 'abortMultipartUpload'
   >;
   store: UploadStateStore;
+  source: SourceFiles;
+  storage: ObjectStorage;
+  sha256: Sha256Factory;
   keys: KeySealer;
   log: (line: string) => void;
 }
@@ -80,7 +86,7 @@ export async function uploadFile(
   file: { name: string; type: string },
   opts: UploadOptions = {},
 ): Promise<UploadedObject> {
-  const info = await statFile(path);
+  const info = await statFile(ctx.source, path);
   const statePath = ctx.store.pathFor(groupId, path);
   const mode = opts.resume ?? 'auto';
   const previous = await ctx.store.load(statePath);
@@ -121,11 +127,11 @@ export async function uploadFile(
   };
 }
 
-async function statFile(path: string): Promise<{ size: number; mtimeMs: number }> {
-  const info = await stat(path).catch((err: unknown) => {
+async function statFile(source: SourceFiles, path: string): Promise<{ size: number; mtimeMs: number }> {
+  const info = await source.stat(path).catch((err: unknown) => {
     throw new ConduitError('VALIDATION_FAILED', `Cannot read ${path}.`, undefined, { cause: err });
   });
-  if (!info.isFile()) throw new ConduitError('VALIDATION_FAILED', `${path} is not a regular file.`);
+  if (!info.isFile) throw new ConduitError('VALIDATION_FAILED', `${path} is not a regular file.`);
   return { size: info.size, mtimeMs: info.mtimeMs };
 }
 
@@ -173,6 +179,7 @@ async function start(
     segments: new Map(),
     parts: new Map(),
     log,
+    sha256: ctx.sha256,
     completed: false,
     resumed: false,
   };
@@ -217,11 +224,12 @@ async function resume(
     plan,
     segments: previous.segments,
     parts: previous.parts,
-    log: new UploadLog(statePath),
+    log: ctx.store.log(statePath),
+    sha256: ctx.sha256,
     completed: previous.completed,
     resumed: true,
   };
-  if (!job.completed && !(await sentPartsUnchanged(job, opts))) {
+  if (!job.completed && !(await sentPartsUnchanged(ctx.source, job, opts))) {
     await discard(ctx, previous, statePath, 'the file differs from the parts already sent');
     return undefined;
   }
@@ -239,10 +247,10 @@ function resumeEncryptor(key: Buffer, header: Buffer): SegmentEncryptor {
 }
 
 /** Re-hashes the plaintext of every segment of the parts already stored against its recorded digest. */
-async function sentPartsUnchanged(job: Job, opts: UploadOptions): Promise<boolean> {
+async function sentPartsUnchanged(source: SourceFiles, job: Job, opts: UploadOptions): Promise<boolean> {
   const { plan, params } = job;
   const emit = progressEmitter({ direction: 'send', bytesTotal: params.size, name: params.name }, opts.onProgress);
-  const fh = await open(params.path, 'r');
+  const fh = await source.open(params.path);
   const scratch = Buffer.allocUnsafe(plan.segmentSize);
   let checked = 0;
   try {
@@ -252,7 +260,7 @@ async function sentPartsUnchanged(job: Job, opts: UploadOptions): Promise<boolea
       for (let index = span.firstSegment; index < span.firstSegment + span.segments; index++) {
         const { real } = segmentBounds(job, index);
         if (real > 0) await readFully(fh, scratch, real, index * plan.segmentSize);
-        if (sha256Hex(scratch.subarray(0, real)) !== job.segments.get(index)) return false;
+        if (sha256Hex(job.sha256, scratch.subarray(0, real)) !== job.segments.get(index)) return false;
         checked += real;
       }
       emit('verifying', checked);
@@ -279,7 +287,7 @@ async function sendParts(ctx: UploadContext, job: Job, path: string, opts: Uploa
   emit('uploading', done);
 
   const urls = new PartUrls(ctx.api, params.groupId, params.uploadId, plan, pending);
-  const fh = await open(path, 'r');
+  const fh = await ctx.source.open(path);
   try {
     await runBounded(
       pending,
@@ -287,7 +295,7 @@ async function sendParts(ctx: UploadContext, job: Job, path: string, opts: Uploa
       async (partNumber) => {
         const span = partSpan(plan, partNumber);
         const etag = await withRetry(
-          async () => putStreamedPart(job, fh, span, await urls.get(partNumber), opts.signal),
+          async () => putStreamedPart(ctx.storage, job, fh, span, await urls.get(partNumber), opts.signal),
           {
             signal: opts.signal,
             onRetry: (err, attempt) => {
@@ -308,7 +316,7 @@ async function sendParts(ctx: UploadContext, job: Job, path: string, opts: Uploa
     await fh.close();
   }
   // A file modified while it was read was encrypted partly old, partly new: refuse to publish it.
-  const after = await statFile(path);
+  const after = await statFile(ctx.source, path);
   if (after.size !== params.size || after.mtimeMs !== params.mtimeMs) throw new SourceChanged();
 
   const parts = [...job.parts.entries()]

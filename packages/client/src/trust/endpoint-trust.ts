@@ -2,7 +2,7 @@ import type { EThree } from '@virgilsecurity/e3kit-node';
 import { ConduitError, Identity } from '@conduit/shared';
 import type { HttpClient } from '../api/http-client.js';
 import { localPublicKey } from '../virgil/local-key.js';
-import type { KeyEntries } from './pin-store.js';
+import type { KeyEntries, PinStoreIo } from './pin-store.js';
 import { PinStore } from './pin-store.js';
 import { PinnedCards } from './pinned-cards.js';
 import { safetyNumberReport, trustReport } from './verification.js';
@@ -12,6 +12,7 @@ export interface EndpointTrustDeps {
   self: Identity;
   /** The pin file (`<home>/<identity>/pins.json`). */
   pinPath: string;
+  pinIo: PinStoreIo;
   ethree: () => Promise<EThree>;
   /** The unlocked key store: holds the pin store's data key, and this device's private key. */
   keyStore: () => Promise<KeyEntries & Parameters<typeof localPublicKey>[1]>;
@@ -55,7 +56,7 @@ export class EndpointTrust {
   private pins(): Promise<PinStore> {
     if (!this.pinStore) {
       const opening = (async () =>
-        PinStore.open(this.deps.pinPath, this.deps.self, await this.deps.keyStore(), this.deps.log))();
+        PinStore.open(this.deps.pinPath, this.deps.self, await this.deps.keyStore(), this.deps.log, this.deps.pinIo))();
       opening.catch(() => {
         if (this.pinStore === opening) this.pinStore = undefined;
       });

@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename } from 'node:fs/promises';
 import { ConduitError, GroupId, Identity } from '@conduit/shared';
 import type { IKeyEntryStorage } from 'virgil-sdk';
 import { z } from 'zod';
-import { isSealed, KEY_BYTES, openSealed, seal, writeFileAtomic } from '../crypto/sealed-file.js';
+import { isSealed, KEY_BYTES } from '../crypto/sealed-file.js';
+import type { SealingCipher } from '../platform/sealing-cipher.js';
+import type { StateFiles } from '../platform/state-files.js';
+import { randomBytes } from '../util/random.js';
 
 /**
  * The cards this endpoint has pinned, per identity (trust on first use), and the owner of each
@@ -33,6 +34,12 @@ const Contents = z.strictObject({
 });
 type Contents = z.infer<typeof Contents>;
 
+/** Where the pin store keeps its file, and how it seals it. */
+export interface PinStoreIo {
+  files: StateFiles;
+  cipher: SealingCipher;
+}
+
 /** What the pin store needs of the key store: its data key lives there. */
 export type KeyEntries = Pick<IKeyEntryStorage, 'load' | 'save'>;
 
@@ -40,6 +47,7 @@ export class PinStore {
   private writing: Promise<void> = Promise.resolve();
 
   private constructor(
+    private readonly io: PinStoreIo,
     private readonly path: string,
     private readonly aad: string,
     private readonly key: Buffer,
@@ -56,27 +64,30 @@ export class PinStore {
     owner: Identity,
     entries: KeyEntries,
     log: (line: string) => void,
+    io: PinStoreIo,
   ): Promise<PinStore> {
+    const { files } = io;
     const aad = `conduit pins v${VERSION}:${owner}`;
-    const text = await readText(path);
+    const text = await files.read(path);
     const entry = await entries.load(PIN_KEY_ENTRY);
     if (!entry) {
       if (text !== undefined) {
         const aside = `${path}.stale-${Date.now()}`;
-        await rename(path, aside);
+        await files.rename(path, aside);
         log(`pins sealed under a lost key moved to ${aside}; peers are pinned again on first use`);
       }
       const key = randomBytes(KEY_BYTES);
       await entries.save({ name: PIN_KEY_ENTRY, value: key.toString('base64') });
-      return new PinStore(path, aad, key, { identities: {}, groupOwners: {} });
+      return new PinStore(io, path, aad, key, { identities: {}, groupOwners: {} });
     }
     const key = Buffer.from(entry.value, 'base64');
     if (key.length !== KEY_BYTES) throw new ConduitError('CONFIG', 'The pin store key is corrupt.');
     return new PinStore(
+      io,
       path,
       aad,
       key,
-      text === undefined ? { identities: {}, groupOwners: {} } : decode(text, key, aad),
+      text === undefined ? { identities: {}, groupOwners: {} } : decode(io.cipher, text, key, aad),
     );
   }
 
@@ -126,10 +137,13 @@ export class PinStore {
   private update(next: Contents): Promise<void> {
     this.contents = next;
     const write = this.writing.then(async () => {
-      const text = await readText(this.path);
-      if (text !== undefined) this.contents = merge(decode(text, this.key, this.aad), this.contents);
+      const text = await this.io.files.read(this.path);
+      if (text !== undefined) this.contents = merge(decode(this.io.cipher, text, this.key, this.aad), this.contents);
       const plain = Buffer.from(JSON.stringify(this.contents), 'utf8');
-      await writeFileAtomic(this.path, JSON.stringify({ v: VERSION, sealed: seal(this.key, plain, this.aad) }));
+      await this.io.files.replaceDurably(
+        this.path,
+        JSON.stringify({ v: VERSION, sealed: this.io.cipher.seal(this.key, plain, this.aad) }),
+      );
     });
     this.writing = write.catch(() => undefined);
     return write;
@@ -146,13 +160,13 @@ function merge(disk: Contents, mine: Contents): Contents {
   return { identities, groupOwners: { ...disk.groupOwners, ...mine.groupOwners } };
 }
 
-function decode(text: string, key: Buffer, aad: string): Contents {
+function decode(cipher: SealingCipher, text: string, key: Buffer, aad: string): Contents {
   const corrupt = () => new ConduitError('INTEGRITY', 'The pin store failed verification (corrupt or tampered).');
   let plain: Buffer;
   try {
     const raw = JSON.parse(text) as { v?: unknown; sealed?: unknown };
     if (raw.v !== VERSION || !isSealed(raw.sealed)) throw corrupt();
-    plain = openSealed(key, raw.sealed, aad);
+    plain = cipher.open(key, raw.sealed, aad);
   } catch {
     throw corrupt();
   }
@@ -164,14 +178,5 @@ function decode(text: string, key: Buffer, aad: string): Contents {
     throw corrupt();
   } finally {
     plain.fill(0);
-  }
-}
-
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
   }
 }

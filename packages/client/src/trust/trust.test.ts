@@ -3,15 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirgilCrypto } from 'virgil-crypto';
-import { EncryptedKeyStore } from '../crypto/key-store.js';
+import { EncryptedKeyStore } from '../platform/node/key-store.js';
 import { initVirgilWasm } from '@conduit/shared/virgil-wasm';
 import { followChain, signKeyTransition, type CardKey } from './key-transition.js';
+import { nodeSealingCipher } from '../platform/node/sealing-cipher.js';
+import { nodeStateFiles } from '../platform/node/state-files.js';
 import { PIN_KEY_ENTRY, PinStore } from './pin-store.js';
 import { fingerprintDigits, groupDigits, safetyNumber } from './safety-number.js';
 
 const FAST = { N: 2 ** 10, r: 8, p: 1 };
 const PASSWORD = 'correct horse battery';
 const noLog = () => undefined;
+const pinIo = { files: nodeStateFiles, cipher: nodeSealingCipher };
 
 describe('safety numbers', () => {
   // Expected values computed independently (Python hashlib) from the definition in safety-number.ts.
@@ -53,7 +56,7 @@ describe('PinStore', () => {
   it('is sealed at rest (0600, nothing in clear) and reopens with the password only', async () => {
     const paths = fresh();
     const store = await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST);
-    const pins = await PinStore.open(paths.pins, 'alice', store, noLog);
+    const pins = await PinStore.open(paths.pins, 'alice', store, noLog, pinIo);
     await pins.pin('bobby', bobCard, 'first-use');
     await pins.pinGroupOwner('ab'.repeat(16), 'carolyn');
 
@@ -72,6 +75,7 @@ describe('PinStore', () => {
       'alice',
       await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST),
       noLog,
+      pinIo,
     );
     expect(again.get('bobby')).toMatchObject({ cardId: bobCard.cardId, publicKey: bobKey.toString('base64') });
     expect(again.groupOwner('ab'.repeat(16))).toBe('carolyn');
@@ -80,7 +84,7 @@ describe('PinStore', () => {
   it('keeps replaced cards in the history and refuses a tampered file', async () => {
     const paths = fresh();
     const store = await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST);
-    const pins = await PinStore.open(paths.pins, 'alice', store, noLog);
+    const pins = await PinStore.open(paths.pins, 'alice', store, noLog, pinIo);
     await pins.pin('bob', bobCard, 'first-use');
     const next = await pins.pin('bob', { cardId: 'e'.repeat(64), publicKey: Buffer.from('new key') }, 'trust');
     expect(next.history).toEqual([expect.objectContaining({ cardId: bobCard.cardId, how: 'trust' })]);
@@ -90,19 +94,23 @@ describe('PinStore', () => {
     ct[0] = (ct[0] ?? 0) ^ 1;
     raw.sealed.ct = ct.toString('base64');
     await writeFile(paths.pins, JSON.stringify(raw));
-    await expect(PinStore.open(paths.pins, 'alice', store, noLog)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    await expect(PinStore.open(paths.pins, 'alice', store, noLog, pinIo)).rejects.toMatchObject({
+      code: 'INTEGRITY',
+    });
     // Bound to its owner: the same file does not open as another identity's pins.
-    await expect(PinStore.open(paths.pins, 'mallory', store, noLog)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    await expect(PinStore.open(paths.pins, 'mallory', store, noLog, pinIo)).rejects.toMatchObject({
+      code: 'INTEGRITY',
+    });
   });
 
   it('merges pins written meanwhile by another process of the identity', async () => {
     const paths = fresh();
     const store = await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST);
-    const app = await PinStore.open(paths.pins, 'alice', store, noLog);
-    const cli = await PinStore.open(paths.pins, 'alice', store, noLog); // opened before app writes
+    const app = await PinStore.open(paths.pins, 'alice', store, noLog, pinIo);
+    const cli = await PinStore.open(paths.pins, 'alice', store, noLog, pinIo); // opened before app writes
     await app.pin('bob', bobCard, 'first-use');
     await cli.pin('carol', { cardId: 'd'.repeat(64), publicKey: Buffer.from('carol key') }, 'first-use');
-    const reopened = await PinStore.open(paths.pins, 'alice', store, noLog);
+    const reopened = await PinStore.open(paths.pins, 'alice', store, noLog, pinIo);
     expect(reopened.get('bob')?.cardId).toBe(bobCard.cardId);
     expect(reopened.get('carol')?.cardId).toBe('d'.repeat(64));
   });
@@ -110,9 +118,9 @@ describe('PinStore', () => {
   it('starts over (file set aside) when the key store lost the pin key', async () => {
     const paths = fresh();
     const store = await EncryptedKeyStore.unlock(paths.keys, PASSWORD, FAST);
-    await (await PinStore.open(paths.pins, 'alice', store, noLog)).pin('bob', bobCard, 'first-use');
+    await (await PinStore.open(paths.pins, 'alice', store, noLog, pinIo)).pin('bob', bobCard, 'first-use');
     await store.remove(PIN_KEY_ENTRY);
-    const reopened = await PinStore.open(paths.pins, 'alice', store, noLog);
+    const reopened = await PinStore.open(paths.pins, 'alice', store, noLog, pinIo);
     expect(reopened.get('bob')).toBeUndefined();
   });
 });

@@ -2,19 +2,12 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ConduitError } from '@conduit/shared';
-import { networkError } from '../api/http-client.js';
-import { RetryableStorageError } from './retry.js';
+import { networkError } from '../../api/http-client.js';
+import { RetryableStorageError } from '../../transfer/retry.js';
+import type { ObjectStorage, PresignedTarget } from '../object-storage.js';
 
-/**
- * Ciphertext transfer straight to and from object storage with presigned URLs (the server never
- * sees it). Errors carry the status only: storage error bodies can echo the URL's signature.
- */
+/** Object storage through node:http(s), presigned URLs (ObjectStorage). */
 const REQUEST_TIMEOUT_MS = 5 * 60_000;
-
-export interface PresignedTarget {
-  url: string;
-  headers: Record<string, string>;
-}
 
 /**
  * PUTs one part, streamed (produced while it is sent), with an exact Content-Length; returns the
@@ -24,7 +17,7 @@ export interface PresignedTarget {
  * chunk is only produced once the previous one was written.
  * A failure of `body` itself (reading the source) is rethrown as is, never as a network error.
  */
-export async function putPart(
+async function putPart(
   target: PresignedTarget,
   body: AsyncIterable<Uint8Array>,
   length: number,
@@ -53,7 +46,7 @@ export async function putPart(
  * node:http rather than fetch: its response stream pauses the socket when the consumer is slower
  * (fetch reads ahead by many MiB per response), which keeps downloads within constant memory.
  */
-export async function getRange(
+async function getRange(
   target: PresignedTarget,
   start: number,
   end: number,
@@ -85,6 +78,8 @@ export async function getRange(
   }
   return res;
 }
+
+export const nodeObjectStorage: ObjectStorage = { putPart, getRange };
 
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
@@ -167,31 +162,6 @@ function transportError(err: Error): ConduitError {
   const reason = err.name === 'AbortError' && err.cause instanceof Error ? err.cause : err;
   const mapped = networkError(reason, 'object storage');
   return mapped.code === 'TRANSPORT' ? new RetryableStorageError(undefined, mapped.message, { cause: err }) : mapped;
-}
-
-/** Reads a whole ranged response into one buffer of exactly end - start bytes. */
-export async function readRangeBytes(
-  target: PresignedTarget,
-  start: number,
-  end: number,
-  objectSize: number,
-  signal?: AbortSignal,
-): Promise<Buffer> {
-  const out = Buffer.allocUnsafe(end - start);
-  let filled = 0;
-  try {
-    for await (const chunk of await getRange(target, start, end, objectSize, signal)) {
-      if (filled + chunk.byteLength > out.length) throw new ConduitError('INTEGRITY', 'Object storage sent too much.');
-      out.set(chunk, filled);
-      filled += chunk.byteLength;
-    }
-  } catch (err) {
-    throw err instanceof ConduitError
-      ? err
-      : new RetryableStorageError(undefined, 'Download interrupted.', { cause: err });
-  }
-  if (filled !== out.length) throw new RetryableStorageError(undefined, 'Download ended early.');
-  return out;
 }
 
 function timeout(signal: AbortSignal | undefined): AbortSignal {

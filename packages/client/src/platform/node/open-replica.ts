@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makePrivateFile } from '../files/private-file.js';
-import type { KeySealer } from '../virgil/self-seal.js';
-import { Replica } from './replica.js';
+import { makePrivateFile } from './private-file.js';
+import type { KeySealer } from '../../virgil/self-seal.js';
+import type { Replica } from '../../records/replica.js';
+import { SqliteReplica } from './sqlite-replica.js';
 
 const DB_FILE = 'records.sqlite';
 const KEY_FILE = 'records.key';
@@ -34,5 +35,5 @@ export async function openReplica(dir: string, sealer: KeySealer, log: (line: st
 
 async function openPrivate(dbPath: string, key: Buffer): Promise<Replica> {
   await makePrivateFile(dbPath, [`${dbPath}-wal`, `${dbPath}-shm`]);
-  return Replica.open(dbPath, key);
+  return SqliteReplica.open(dbPath, key);
 }

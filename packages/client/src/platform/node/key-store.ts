@@ -2,7 +2,9 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ConduitError } from '@conduit/shared';
 import type { IKeyEntry, IKeyEntryStorage, ISaveKeyEntryParams, IUpdateKeyEntryParams } from 'virgil-sdk';
-import { isSealed, KEY_BYTES, openSealed, seal, writeFileAtomic, type Sealed } from './sealed-file.js';
+import { writeFileAtomic } from './state-files.js';
+import { isSealed, KEY_BYTES, type Sealed } from '../../crypto/sealed-file.js';
+import { openSealed, seal } from './sealing-cipher.js';
 
 /**
  * E3Kit's private key store, encrypted at rest (e3kit-node's default writes the key as plain base64).

@@ -1,7 +1,7 @@
 import { link, lstat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConduitError } from '@conduit/shared';
-import { withSuffix } from './file-name.js';
+import { withSuffix } from '../../files/file-name.js';
 
 const MAX_SUFFIX = 999;
 

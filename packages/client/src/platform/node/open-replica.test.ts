@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KeySealer } from '../virgil/self-seal.js';
+import type { KeySealer } from '../../virgil/self-seal.js';
 import { openReplica } from './open-replica.js';
 
 // The replica is owner-only whatever the process umask (SQLite creates files with it): issue 11 item 12.

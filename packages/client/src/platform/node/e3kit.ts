@@ -4,7 +4,7 @@ import { ConduitError, Identity } from '@conduit/shared';
 import { EThree } from '@virgilsecurity/e3kit-node';
 import { VirgilCardCrypto, VirgilCrypto } from 'virgil-crypto';
 import { KeyEntryStorage, VirgilCardVerifier, type ICardVerifier, type IKeyEntryStorage, type Jwt } from 'virgil-sdk';
-import { RefreshingJwtProvider } from './token-provider.js';
+import { RefreshingJwtProvider } from '../../crypto/token-provider.js';
 import { initVirgilWasm } from '@conduit/shared/virgil-wasm';
 
 export { initVirgilWasm };

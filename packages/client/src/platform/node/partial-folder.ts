@@ -4,7 +4,8 @@ import { lstat, mkdtemp, open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConduitError } from '@conduit/shared';
-import { linkNewFile } from '../files/write-new-file.js';
+import type { PartialFile } from '../download-sink.js';
+import { linkNewFile } from './write-new-file.js';
 
 /**
  * Where a download's plaintext lives until every segment verified: a private folder of its own
@@ -24,19 +25,16 @@ const CREATE = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | NOFOL
 // O_NONBLOCK: a FIFO planted under the name fails at once instead of blocking the open.
 const REOPEN = constants.O_WRONLY | NOFOLLOW | (constants.O_NONBLOCK ?? 0);
 
-export interface PartialFile {
-  folder: string;
-  path: string;
+/** A partial of this sink: its writer is a node:fs FileHandle. */
+export interface NodePartialFile extends PartialFile {
   fh: FileHandle;
-  /** False when the file was created empty (nothing verified in it yet). */
-  resumed: boolean;
 }
 
 const unsafe = (path: string, why: string) =>
   new ConduitError('UNSAFE_PATH', `Refusing to write the download through ${path}: ${why}.`);
 
 /** A fresh private folder in `outDir` and an empty partial file in it, both created exclusively. */
-export async function createPartial(outDir: string): Promise<PartialFile> {
+export async function createPartial(outDir: string): Promise<NodePartialFile> {
   // mkdtemp makes a new directory (0700) under a random name: it never reuses an existing one.
   const folder = await mkdtemp(join(outDir, PARTIAL_FOLDER_PREFIX));
   try {
@@ -52,7 +50,7 @@ export async function createPartial(outDir: string): Promise<PartialFile> {
  * private directory and the file a regular file of its own; undefined when the folder is gone.
  * Anything else (a link, a foreign or widened folder, a hard-linked file) is refused.
  */
-export async function reopenPartial(folder: string): Promise<PartialFile | undefined> {
+export async function reopenPartial(folder: string): Promise<NodePartialFile | undefined> {
   const dir = await lstat(folder).catch((err: unknown) => {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -101,7 +99,7 @@ export async function discardPartial(folder: string): Promise<void> {
   await rm(folder, { recursive: true, force: true });
 }
 
-async function createFile(folder: string): Promise<Omit<PartialFile, 'folder'>> {
+async function createFile(folder: string): Promise<Omit<NodePartialFile, 'folder'>> {
   const path = join(folder, PARTIAL_FILE);
   try {
     return { path, fh: await open(path, CREATE, 0o600), resumed: false };
