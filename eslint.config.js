@@ -62,6 +62,7 @@ export default tseslint.config(
     ignores: [
       'packages/client/src/platform/**',
       'packages/client/src/**/*.test.ts',
+      'packages/client/src/**/*.fixture.ts',
       // Still on node:crypto (to move behind a port): synchronous hashes and HKDF, which WebCrypto
       // offers only asynchronously.
       'packages/client/src/records/record-id.ts',
