@@ -1,7 +1,7 @@
-import { ErrorCodes, MAX_ENVELOPE_CHARS, MAX_RECORD_BYTES } from '@conduit/shared';
-import type { ErrorCode, RecordVersion } from '@conduit/shared';
+import { MAX_ENVELOPE_CHARS, MAX_RECORD_BYTES } from '@conduit/shared';
+import type { RecordVersion } from '@conduit/shared';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectError, type Call } from '../testing/http.js';
+import { itRefusesAll, type Call, type RefusalCase } from '../testing/http.js';
 import { devices, hex, useRecordsFixture } from '../testing/records-fixture.js';
 
 // Refusals of the records routes; the fixture (real Redis and s3rver) is in testing/records-fixture.ts.
@@ -28,7 +28,7 @@ describe('bad input to every records route', () => {
   });
   const valid = () => writeBody({ parentVersionId: head.versionId });
 
-  const cases: [string, () => Call, number, ErrorCode][] = [
+  const cases: RefusalCase[] = [
     // POST .../versions
     ['write: missing auth', () => post(valid(), { token: '' }), 401, 'UNAUTHENTICATED'],
     ['write: non-member', () => post(valid(), { token: tokens.carol, device: devices.carol1 }), 404, 'GROUP_NOT_FOUND'],
@@ -138,15 +138,7 @@ describe('bad input to every records route', () => {
     ],
   ];
 
-  it.each(cases.map(([name, c, status, code]) => [`${name} -> ${status} ${code}`, c, status, code] as const))(
-    '%s',
-    async (_title, makeCall, status, code) => {
-      expect(ErrorCodes[code].status).toBe(status);
-      const res = await call(makeCall());
-      expect(res.status, JSON.stringify(res.body)).toBe(status);
-      expectError(res.body, code);
-    },
-  );
+  itRefusesAll(call, cases);
 
   it('nothing refused above changed the record', async () => {
     const now = await ok<RecordVersion>({ path: `/v1/groups/${groupId}/records/${recordId}`, token: tokens.alice });

@@ -43,7 +43,7 @@ export function useRecordsFixture() {
   const prefix = randomKeyPrefix();
   let local: LocalS3 | undefined;
   let server: RunningServer | undefined;
-  const { call, ok, enroll } = apiCaller(() => server!.url);
+  const { call, ok, registerAll, enroll } = apiCaller(() => server!.url);
   const groupId = hex();
   const carolsGroupId = hex();
   /** Sessions, each bound to one device: alice's to alice1, alice2's to alice2, the others' to their only one. */
@@ -97,9 +97,7 @@ export function useRecordsFixture() {
       syncTokens: new FakeTokenIssuer('sync'),
     });
 
-    for (const identity of Object.values(users)) {
-      await ok({ method: 'POST', path: '/v1/auth/register', body: { identity, password: PASSWORD } }, 201);
-    }
+    await registerAll(Object.values(users), PASSWORD);
     tokens.alice = await enroll(users.alice, PASSWORD, devices.alice1);
     tokens.alice2 = await enroll(users.alice, PASSWORD, devices.alice2);
     tokens.bob = await enroll(users.bob, PASSWORD, devices.bob1);
