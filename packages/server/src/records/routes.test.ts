@@ -1,144 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ErrorCodes, FEED_PAGE_SIZE, MAX_ENVELOPE_CHARS, MAX_RECORD_BYTES } from '@conduit/shared';
-import type { ErrorCode, FeedPage, PointerStatus, RecordHistory, RecordVersion, RecordWrite } from '@conduit/shared';
-import S3rver from 's3rver';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3ObjectStore } from '../adapters/s3/s3-object-store.js';
-import { startServer, type RunningServer } from '../server.js';
-import { FakeSyncAdmin, FakeTokenIssuer, deleteKeys, randomKeyPrefix, testConfig } from '../testing/fakes.js';
-import { apiCaller, expectError, type Call } from '../testing/http.js';
+import { FEED_PAGE_SIZE } from '@conduit/shared';
+import type { FeedPage, PointerStatus, RecordHistory, RecordVersion, RecordWrite } from '@conduit/shared';
+import { describe, expect, it } from 'vitest';
+import { expectError } from '../testing/http.js';
+import {
+  ENVELOPE,
+  OBJECT_BYTES,
+  devices,
+  hex,
+  sortedEndpoints,
+  useRecordsFixture,
+  users,
+} from '../testing/records-fixture.js';
 
-// Real Redis, real s3rver (in this process), real HTTP; only Sync and the token issuers are fakes.
-const prefix = randomKeyPrefix();
-const hex = () => randomBytes(16).toString('hex');
-const PASSWORD = 'correct horse battery';
-const ENVELOPE = Buffer.from('sealed record envelope').toString('base64');
-
-let s3rver: { run(): Promise<{ port: number }>; close(): Promise<void> };
-let directory: string;
-let objectStore: S3ObjectStore;
-let server: RunningServer;
-const { call, ok, enroll } = apiCaller(() => server.url);
-
-// alice (two devices) owns the group with bob and dave; carol is outside it.
-const users = { alice: 'alice', bob: 'bob', carol: 'carol', dave: 'dave' };
-const devices = {
-  alice1: 'alice-device-1',
-  alice2: 'alice-device-2',
-  bob1: 'bob-device-01',
-  carol1: 'carol-device-1',
-  dave1: 'dave-device-01',
-};
-/** Sessions, each bound to one device: alice's to alice1, alice2's to alice2, the others' to their only one. */
-const tokens = { alice: '', alice2: '', bob: '', carol: '', dave: '' };
-const groupId = hex();
-const carolsGroupId = hex();
-const OBJECT_BYTES = randomBytes(37);
-let objectId: string;
-let carolsObjectId: string;
-
-/** Uploads `bytes` into the group the way a client does: a presigned PUT straight to S3. */
-async function upload(token: string, group: string, bytes: Buffer): Promise<string> {
-  const put = await ok<{ objectId: string; url: string; headers: Record<string, string> }>(
-    { method: 'POST', path: `/v1/groups/${group}/objects`, token, body: { size: bytes.length } },
-    201,
-  );
-  const res = await fetch(put.url, { method: 'PUT', headers: put.headers, body: bytes });
-  expect(res.status).toBe(200);
-  return put.objectId;
-}
-
-const versionsPath = (recordId: string, group = groupId) => `/v1/groups/${group}/records/${recordId}/versions`;
-
-interface Write {
-  parentVersionId: string | null;
-  versionId?: string;
-  pointerId?: string;
-  objectId?: string | null;
-  deleted?: boolean;
-  envelope?: string;
-}
-
-const writeBody = (w: Write) => ({
-  versionId: w.versionId ?? hex(),
-  parentVersionId: w.parentVersionId,
-  pointerId: w.pointerId ?? hex(),
-  objectId: w.objectId === undefined ? objectId : w.objectId,
-  deleted: w.deleted ?? false,
-  envelope: w.envelope ?? ENVELOPE,
-});
-
-function put(recordId: string, w: Write, as = { token: '', device: devices.alice1 }, group = groupId) {
-  return call({
-    method: 'POST',
-    path: versionsPath(recordId, group),
-    token: as.token || tokens.alice,
-    device: as.device,
-    body: writeBody(w),
-  });
-}
-
-async function putOk(recordId: string, w: Write): Promise<RecordWrite> {
-  const res = await put(recordId, w);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as RecordWrite;
-}
-
-const sortedEndpoints = (list: { identity: string; deviceId: string }[]) =>
-  list.map((e) => `${e.identity}:${e.deviceId}`).sort();
-
-beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'conduit-records-'));
-  s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true });
-  const { port } = await s3rver.run();
-  const s3 = {
-    bucket: 'conduit-records',
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${port}`,
-    forcePathStyle: true,
-    accessKeyId: 'S3RVER',
-    secretAccessKey: 'S3RVER',
-    presignTtlSeconds: 300,
-  };
-  objectStore = new S3ObjectStore(s3);
-  await objectStore.ensureBucket();
-  server = await startServer(testConfig(prefix, { s3 }), {
-    objectStore,
-    syncAdmin: new FakeSyncAdmin(),
-    virgilTokens: new FakeTokenIssuer('virgil'),
-    syncTokens: new FakeTokenIssuer('sync'),
-  });
-
-  for (const identity of Object.values(users)) {
-    await ok({ method: 'POST', path: '/v1/auth/register', body: { identity, password: PASSWORD } }, 201);
-  }
-  tokens.alice = await enroll(users.alice, PASSWORD, devices.alice1);
-  tokens.alice2 = await enroll(users.alice, PASSWORD, devices.alice2);
-  tokens.bob = await enroll(users.bob, PASSWORD, devices.bob1);
-  tokens.carol = await enroll(users.carol, PASSWORD, devices.carol1);
-  tokens.dave = await enroll(users.dave, PASSWORD, devices.dave1);
-  await ok(
-    { method: 'POST', path: '/v1/groups', token: tokens.alice, body: { groupId, members: [users.bob, users.dave] } },
-    201,
-  );
-  await ok(
-    { method: 'POST', path: '/v1/groups', token: tokens.carol, body: { groupId: carolsGroupId, members: [] } },
-    201,
-  );
-  objectId = await upload(tokens.alice, groupId, OBJECT_BYTES);
-  carolsObjectId = await upload(tokens.carol, carolsGroupId, randomBytes(5));
-});
-
-afterAll(async () => {
-  await server?.close();
-  objectStore?.close();
-  await s3rver?.close();
-  await deleteKeys(prefix);
-  await rm(directory, { recursive: true, force: true });
-});
+// Writes, history and feed; the fixture (real Redis and s3rver) is in testing/records-fixture.ts.
+const { call, ok, tokens, groupId, objects, upload, versionsPath, writeBody, put, putOk } = useRecordsFixture();
 
 describe('writes and optimistic concurrency', () => {
   it('creates a record, registers its pointer and serves it as the head', async () => {
@@ -152,7 +27,7 @@ describe('writes and optimistic concurrency', () => {
       recordId,
       versionId: body.versionId,
       parentVersionId: null,
-      objectId,
+      objectId: objects.objectId,
       size: OBJECT_BYTES.length,
       deleted: false,
       envelope: ENVELOPE,
@@ -209,7 +84,11 @@ describe('writes and optimistic concurrency', () => {
     expect(expectError(recreate.body, 'RECORD_CONFLICT').details).toEqual({ head: gone.version });
 
     const back = await putOk(recordId, { parentVersionId: gone.version.versionId });
-    expect(back.version).toMatchObject({ deleted: false, objectId, parentVersionId: gone.version.versionId });
+    expect(back.version).toMatchObject({
+      deleted: false,
+      objectId: objects.objectId,
+      parentVersionId: gone.version.versionId,
+    });
   });
 
   it('a retried write (same versionId, same content) answers the stored version; other content conflicts', async () => {
@@ -244,7 +123,7 @@ describe('writes and optimistic concurrency', () => {
         path: `/v1/groups/${groupId}/pointers`,
         token: tokens.alice,
         device: devices.alice1,
-        body: { pointerId: filePointer, objectId, size: OBJECT_BYTES.length, envelope: 'c2VhbGVk' },
+        body: { pointerId: filePointer, objectId: objects.objectId, size: OBJECT_BYTES.length, envelope: 'c2VhbGVk' },
       },
       201,
     );
@@ -387,152 +266,5 @@ describe('history and feed', () => {
       expect(res.status).toBe(404);
       expectError(res.body, 'GROUP_NOT_FOUND');
     }
-  });
-});
-
-describe('bad input to every records route', () => {
-  let recordId: string;
-  let head: RecordVersion;
-  let bigObjectId: string;
-
-  beforeAll(async () => {
-    recordId = hex();
-    head = (await putOk(recordId, { parentVersionId: null })).version;
-    bigObjectId = await upload(tokens.alice, groupId, Buffer.alloc(2 * MAX_RECORD_BYTES + 1));
-  });
-
-  const post = (body: unknown, over: Partial<Call> = {}): Call => ({
-    method: 'POST',
-    path: versionsPath(recordId),
-    token: tokens.alice,
-    device: devices.alice1,
-    body,
-    ...over,
-  });
-  const valid = () => writeBody({ parentVersionId: head.versionId });
-
-  const cases: [string, () => Call, number, ErrorCode][] = [
-    // POST .../versions
-    ['write: missing auth', () => post(valid(), { token: '' }), 401, 'UNAUTHENTICATED'],
-    ['write: non-member', () => post(valid(), { token: tokens.carol, device: devices.carol1 }), 404, 'GROUP_NOT_FOUND'],
-    ['write: malformed device header', () => post(valid(), { device: 'x' }), 400, 'VALIDATION_FAILED'],
-    ["write: another user's device in the header", () => post(valid(), { device: devices.bob1 }), 403, 'FORBIDDEN'],
-    ['write: unknown group', () => post(valid(), { path: versionsPath(recordId, hex()) }), 404, 'GROUP_NOT_FOUND'],
-    ['write: bad group id', () => post(valid(), { path: versionsPath(recordId, 'G1') }), 400, 'VALIDATION_FAILED'],
-    ['write: bad record id', () => post(valid(), { path: versionsPath('rec-1') }), 400, 'VALIDATION_FAILED'],
-    ['write: bad version id', () => post({ ...valid(), versionId: 'v1' }), 400, 'VALIDATION_FAILED'],
-    ['write: bad parent id', () => post({ ...valid(), parentVersionId: 'ABC' }), 400, 'VALIDATION_FAILED'],
-    ['write: missing parent', () => post({ ...valid(), parentVersionId: undefined }), 400, 'VALIDATION_FAILED'],
-    ['write: bad pointer id', () => post({ ...valid(), pointerId: 7 }), 400, 'VALIDATION_FAILED'],
-    ['write: deleted not boolean', () => post({ ...valid(), deleted: 'no' }), 400, 'VALIDATION_FAILED'],
-    ['write: unknown field', () => post({ ...valid(), seq: 1 }), 400, 'VALIDATION_FAILED'],
-    ['write: envelope not base64', () => post({ ...valid(), envelope: 'not base64!' }), 400, 'VALIDATION_FAILED'],
-    ['write: empty envelope', () => post({ ...valid(), envelope: '' }), 400, 'VALIDATION_FAILED'],
-    [
-      'write: envelope too long',
-      () => post({ ...valid(), envelope: 'A'.repeat(MAX_ENVELOPE_CHARS + 4) }),
-      400,
-      'VALIDATION_FAILED',
-    ],
-    ['write: tombstone with an object', () => post({ ...valid(), deleted: true }), 400, 'VALIDATION_FAILED'],
-    ['write: content without object', () => post({ ...valid(), objectId: null }), 400, 'VALIDATION_FAILED'],
-    ['write: absent object', () => post({ ...valid(), objectId: hex() }), 404, 'NOT_FOUND'],
-    ["write: another group's object", () => post({ ...valid(), objectId: carolsObjectId }), 404, 'NOT_FOUND'],
-    ['write: object too large', () => post({ ...valid(), objectId: bigObjectId }), 400, 'VALIDATION_FAILED'],
-    ['write: malformed JSON', () => post('{"versionId":'), 400, 'VALIDATION_FAILED'],
-    ['write: not JSON', () => post('x', { contentType: 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-    ['write: body too large', () => post({ ...valid(), pad: 'x'.repeat(20_000) }), 413, 'PAYLOAD_TOO_LARGE'],
-    [
-      'versions: wrong method',
-      () => ({ method: 'DELETE', path: versionsPath(recordId), token: tokens.alice }),
-      405,
-      'METHOD_NOT_ALLOWED',
-    ],
-    // GET .../versions
-    ['history: missing auth', () => ({ path: versionsPath(recordId) }), 401, 'UNAUTHENTICATED'],
-    ['history: non-member', () => ({ path: versionsPath(recordId), token: tokens.carol }), 404, 'GROUP_NOT_FOUND'],
-    ['history: unknown record', () => ({ path: versionsPath(hex()), token: tokens.bob }), 404, 'RECORD_NOT_FOUND'],
-    ['history: bad record id', () => ({ path: versionsPath('x'), token: tokens.bob }), 400, 'VALIDATION_FAILED'],
-    // GET .../records/:recordId
-    ['head: missing auth', () => ({ path: `/v1/groups/${groupId}/records/${recordId}` }), 401, 'UNAUTHENTICATED'],
-    [
-      'head: non-member',
-      () => ({ path: `/v1/groups/${groupId}/records/${recordId}`, token: tokens.carol }),
-      404,
-      'GROUP_NOT_FOUND',
-    ],
-    [
-      'head: unknown record',
-      () => ({ path: `/v1/groups/${groupId}/records/${hex()}`, token: tokens.bob }),
-      404,
-      'RECORD_NOT_FOUND',
-    ],
-    [
-      'head: unknown group',
-      () => ({ path: `/v1/groups/${hex()}/records/${recordId}`, token: tokens.bob }),
-      404,
-      'GROUP_NOT_FOUND',
-    ],
-    [
-      'head: bad record id',
-      () => ({ path: `/v1/groups/${groupId}/records/${recordId}x`, token: tokens.bob }),
-      400,
-      'VALIDATION_FAILED',
-    ],
-    [
-      'head: wrong method',
-      () => ({ method: 'PUT', path: `/v1/groups/${groupId}/records/${recordId}`, token: tokens.bob }),
-      405,
-      'METHOD_NOT_ALLOWED',
-    ],
-    // GET .../feed/:afterSeq
-    ['feed: missing auth', () => ({ path: `/v1/groups/${groupId}/feed/0` }), 401, 'UNAUTHENTICATED'],
-    ['feed: non-member', () => ({ path: `/v1/groups/${groupId}/feed/0`, token: tokens.carol }), 404, 'GROUP_NOT_FOUND'],
-    ['feed: unknown group', () => ({ path: `/v1/groups/${hex()}/feed/0`, token: tokens.bob }), 404, 'GROUP_NOT_FOUND'],
-    [
-      'feed: negative seq',
-      () => ({ path: `/v1/groups/${groupId}/feed/-1`, token: tokens.bob }),
-      400,
-      'VALIDATION_FAILED',
-    ],
-    [
-      'feed: fractional seq',
-      () => ({ path: `/v1/groups/${groupId}/feed/1.5`, token: tokens.bob }),
-      400,
-      'VALIDATION_FAILED',
-    ],
-    [
-      'feed: not a number',
-      () => ({ path: `/v1/groups/${groupId}/feed/abc`, token: tokens.bob }),
-      400,
-      'VALIDATION_FAILED',
-    ],
-    [
-      'feed: beyond safe integers',
-      () => ({ path: `/v1/groups/${groupId}/feed/${'9'.repeat(20)}`, token: tokens.bob }),
-      400,
-      'VALIDATION_FAILED',
-    ],
-    [
-      'feed: wrong method',
-      () => ({ method: 'POST', path: `/v1/groups/${groupId}/feed/0`, token: tokens.bob }),
-      405,
-      'METHOD_NOT_ALLOWED',
-    ],
-  ];
-
-  it.each(cases.map(([name, c, status, code]) => [`${name} -> ${status} ${code}`, c, status, code] as const))(
-    '%s',
-    async (_title, makeCall, status, code) => {
-      expect(ErrorCodes[code].status).toBe(status);
-      const res = await call(makeCall());
-      expect(res.status, JSON.stringify(res.body)).toBe(status);
-      expectError(res.body, code);
-    },
-  );
-
-  it('nothing refused above changed the record', async () => {
-    const now = await ok<RecordVersion>({ path: `/v1/groups/${groupId}/records/${recordId}`, token: tokens.alice });
-    expect(now).toEqual(head);
   });
 });

@@ -57,7 +57,7 @@ export function testConfig(prefix: string, overrides: Partial<ServerConfig> = {}
 
 /**
  * Objects "exist" once `put` is called, as if the client had used the presigned PUT. Multipart
- * uploads are tested against a real s3rver instead (uploads/, http/routes/uploads.test.ts).
+ * uploads are tested against a real s3rver instead (uploads/, files/upload-routes.test.ts).
  */
 export class FakeObjectStore implements DeletableObjectStore {
   readonly objects = new Map<string, number>();

@@ -1,5 +1,6 @@
+import { ErrorCodes } from '@conduit/shared';
 import type { ErrorCode } from '@conduit/shared';
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 
 /** One request of a route test against a running server. */
 export interface Call {
@@ -41,6 +42,13 @@ export function apiCaller(baseUrl: () => string) {
     return res.body as T;
   }
 
+  /** Dev-auth registration of each identity with `password`. */
+  async function registerAll(identities: string[], password: string): Promise<void> {
+    for (const identity of identities) {
+      await ok({ method: 'POST', path: '/v1/auth/register', body: { identity, password } }, 201);
+    }
+  }
+
   /** Dev-auth login of a registered identity on `deviceId` (not enrolled): the session token. */
   async function login(identity: string, password: string, deviceId: string): Promise<string> {
     const body = { identity, password, deviceId };
@@ -54,7 +62,7 @@ export function apiCaller(baseUrl: () => string) {
     return token;
   }
 
-  return { call, ok, login, enroll };
+  return { call, ok, registerAll, login, enroll };
 }
 
 /** Asserts an error body's code and a non-empty message; returns the error. */
@@ -63,4 +71,25 @@ export function expectError(body: unknown, code: ErrorCode): { code: string; mes
   expect(error.code).toBe(code);
   expect(error.message.length).toBeGreaterThan(0);
   return error;
+}
+
+/** One refused request: what to send, and the status and code it must get. */
+export type RefusalCase = [name: string, call: () => Call, status: number, code: ErrorCode];
+
+/** One test per case: the documented status and a typed error body; `more` checks each reply further. */
+export function itRefusesAll(
+  call: (c: Call) => Promise<Reply>,
+  cases: RefusalCase[],
+  more?: (res: Reply) => void,
+): void {
+  it.each(cases.map(([name, c, status, code]) => [`${name} -> ${status} ${code}`, c, status, code] as const))(
+    '%s',
+    async (_title, makeCall, status, code) => {
+      expect(ErrorCodes[code].status).toBe(status);
+      const res = await call(makeCall());
+      expect(res.status, JSON.stringify(res.body)).toBe(status);
+      expectError(res.body, code);
+      more?.(res);
+    },
+  );
 }
