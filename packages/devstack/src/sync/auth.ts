@@ -32,10 +32,14 @@ export interface TokenClaims {
   expiresAt: number;
 }
 
-/** Twilsock rejection: `status.code` 401 with a Twilio error code (20104 makes the client emit tokenExpired). */
+/**
+ * Twilsock rejection: `status.code` 401 with a Twilio error code. 20104 makes the client emit
+ * tokenExpired; 51114 is Twilsock's "Invalid access token header", 51121 its "Token expiration time
+ * exceeds maximum"; every 401 puts the client in `denied`.
+ */
 export class TokenRejected extends Error {
   constructor(
-    readonly errorCode: 51130 | 20104,
+    readonly errorCode: 51130 | 51121 | 51114 | 20104,
     message: string,
   ) {
     super(message);
@@ -43,11 +47,17 @@ export class TokenRejected extends Error {
 }
 
 const MAX_TOKEN_LENGTH = 8 * 1024;
+/** Twilio access tokens live at most 24 hours. */
+const MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+/** The JOSE header content type Twilio requires of access tokens (the `twilio` library sets it). */
+const ACCESS_TOKEN_CTY = 'twilio-fpa;v=1';
 
 const AccessTokenPayload = z.object({
   iss: z.string(),
   sub: z.string(),
   exp: z.number(),
+  iat: z.number().optional(),
+  nbf: z.number().optional(),
   grants: z.object({
     identity: z.string().min(1).max(256),
     data_sync: z.object({ service_sid: z.string() }),
@@ -65,14 +75,20 @@ export class TokenVerifier {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
       throw new TokenRejected(51130, 'Invalid access token');
     }
-    let payload: unknown;
+    let verified: Awaited<ReturnType<typeof jwtVerify>>;
     try {
-      ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] }));
+      verified = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new TokenRejected(20104, 'Access token expired');
       throw new TokenRejected(51130, 'Invalid access token');
     }
-    const parsed = AccessTokenPayload.safeParse(payload);
+    if (verified.protectedHeader.cty !== ACCESS_TOKEN_CTY) {
+      throw new TokenRejected(51114, 'Invalid access token header');
+    }
+    const parsed = AccessTokenPayload.safeParse(verified.payload);
+    if (parsed.success && lifetimeSeconds(parsed.data) > MAX_TOKEN_LIFETIME_SECONDS) {
+      throw new TokenRejected(51121, 'Token expiration time exceeds maximum');
+    }
     if (
       !parsed.success ||
       parsed.data.iss !== this.creds.apiKeySid ||
@@ -83,6 +99,15 @@ export class TokenVerifier {
     }
     return { identity: parsed.data.grants.identity, expiresAt: parsed.data.exp * 1000 };
   }
+}
+
+/**
+ * From the token's start (`iat`, which the `twilio` library always sets; else `nbf`; else now) to
+ * its `exp`.
+ */
+function lifetimeSeconds(claims: { exp: number; iat?: number | undefined; nbf?: number | undefined }): number {
+  const start = claims.iat ?? claims.nbf ?? Math.floor(Date.now() / 1000);
+  return claims.exp - start;
 }
 
 function safeEqual(a: string, b: string): boolean {

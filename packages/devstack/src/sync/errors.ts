@@ -35,8 +35,15 @@ export const notFound = (what: string, code = 20404): SyncApiError =>
   new SyncApiError(404, code, `The requested resource ${what} was not found`);
 export const forbidden = (): SyncApiError => new SyncApiError(403, 54007, 'Access forbidden for identity');
 export const conflict = (message: string, code: number): SyncApiError => new SyncApiError(409, code, message);
-export const preconditionFailed = (): SyncApiError =>
-  new SyncApiError(412, 54103, 'The revision of the item does not match If-Match');
+/** The kinds of item Twilio gives distinct error codes for (Document codes are 541xx: no Documents here). */
+type ItemKind = 'map' | 'list';
+/** Map Item revision mismatch (54205), List Item revision mismatch (54155). */
+export const revisionMismatch = (kind: ItemKind): SyncApiError =>
+  new SyncApiError(412, kind === 'map' ? 54205 : 54155, 'The revision of the item does not match If-Match');
+/** Invalid Map Item data (54206), Invalid List Item data (54156): `Data` absent or null. */
+export const missingData = (kind: ItemKind): SyncApiError =>
+  new SyncApiError(400, kind === 'map' ? 54206 : 54156, "The 'Data' parameter cannot be null");
+export const invalidJson = (): SyncApiError => new SyncApiError(400, 54008, "The 'Data' parameter is not valid JSON");
 export const tooLarge = (): SyncApiError => new SyncApiError(400, 54006, 'Item data is larger than 16 KiB');
 export const rateLimited = (retryAfterSeconds: number): SyncApiError =>
   new SyncApiError(429, 54009, 'Rate limit exceeded for this Sync object', {

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkBasicAuth, type SyncCredentials } from './auth.js';
-import { badRequest, notFound, statusText, SyncApiError } from './errors.js';
+import { badRequest, invalidJson, missingData, notFound, statusText, SyncApiError } from './errors.js';
 import type { FaultState } from './faults.js';
 import { decodePageToken, encodePageToken, type PageQuery } from './paging.js';
 import type { Item, SyncObject, SyncStore } from './store.js';
@@ -126,7 +126,7 @@ export class RestRouter {
         createdBy: 'system',
         mustNotExist: true,
       });
-      return { status: 201, body: this.itemResource(obj, item) };
+      return { status: 201, body: this.itemResource(obj, item), headers: etag(item) };
     }
     if (r.method !== 'GET') throw methodNotAllowed();
     return { status: 200, body: this.itemPage(obj, r.query) };
@@ -137,7 +137,7 @@ export class RestRouter {
       case 'GET': {
         const item = obj.items.get(key);
         if (!item) throw notFound(`map item ${key.slice(0, 64)}`);
-        return { status: 200, body: this.itemResource(obj, item) };
+        return { status: 200, body: this.itemResource(obj, item), headers: etag(item) };
       }
       case 'POST': {
         const raw = r.form.get('Data');
@@ -149,7 +149,7 @@ export class RestRouter {
           createdBy: 'system',
           mustExist: true,
         });
-        return { status: 200, body: this.itemResource(obj, item) };
+        return { status: 200, body: this.itemResource(obj, item), headers: etag(item) };
       }
       case 'DELETE':
         if (!obj.items.has(key)) throw notFound(`map item ${key.slice(0, 64)}`);
@@ -326,12 +326,16 @@ function itemTtl(form: URLSearchParams): number | undefined {
   return validateTtl(form.get('ItemTtl') ?? form.get('Ttl') ?? undefined);
 }
 
+/** Twilio answers item resources with their revision as the ETag, the value `If-Match` takes. */
+const etag = (item: Item): Record<string, string> => ({ ETag: String(item.revision) });
+
+/** `Data` of a Map Item: required (54206 when absent), JSON (54008 when not). */
 function parseData(raw: string | null): unknown {
-  if (raw === null) throw badRequest('Missing required parameter Data');
+  if (raw === null) throw missingData('map');
   try {
     return JSON.parse(raw);
   } catch {
-    throw badRequest('Data is not valid JSON');
+    throw invalidJson();
   }
 }
 

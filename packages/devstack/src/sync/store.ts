@@ -4,7 +4,7 @@
  * enforces Sync's rules (sizes, revisions, If-Match, TTL, uniqueness) and bounds.
  */
 import { randomBytes } from 'node:crypto';
-import { badRequest, conflict, notFound, preconditionFailed, SyncApiError, tooLarge } from './errors.js';
+import { badRequest, conflict, missingData, notFound, revisionMismatch, SyncApiError, tooLarge } from './errors.js';
 
 export type ObjectType = 'map' | 'list';
 
@@ -94,10 +94,10 @@ export function validateTtl(ttl: unknown): number | undefined {
   return n;
 }
 
-/** Item data is a JSON object of at most 16 KiB serialized. */
-export function validateData(data: unknown): Record<string, unknown> {
-  if (typeof data !== 'object' || data === null || Array.isArray(data))
-    throw badRequest('Item data must be a JSON object');
+/** Item data is present and a JSON object of at most 16 KiB serialized. */
+export function validateData(data: unknown, type: ObjectType): Record<string, unknown> {
+  if (data === undefined || data === null) throw missingData(type);
+  if (typeof data !== 'object' || Array.isArray(data)) throw badRequest('Item data must be a JSON object');
   if (Buffer.byteLength(JSON.stringify(data)) > MAX_ITEM_DATA_BYTES) throw tooLarge();
   return data as Record<string, unknown>;
 }
@@ -209,18 +209,18 @@ export class SyncStore {
     opts: { ttl?: number; ifMatch?: string; createdBy: string; mustExist?: boolean; mustNotExist?: boolean },
   ): { item: Item; added: boolean } {
     validateName(key, 'key');
-    const value = validateData(data);
+    const value = validateData(data, obj.type);
     const existing = obj.items.get(key);
     if (opts.mustNotExist && existing) throw conflict('Map item with this key already exists', 54208);
     if (opts.mustExist && !existing) throw notFound(`map item ${key.slice(0, 64)}`, 20404);
-    this.checkIfMatch(existing, opts.ifMatch);
+    this.checkIfMatch(obj, existing, opts.ifMatch);
     if (!existing && obj.items.size >= MAX_ITEMS_PER_OBJECT) throw badRequest('Too many items in this object', 54010);
     this.hooks.beforeWrite?.(obj.sid);
     return this.writeItem(obj, key, 0, existing, value, opts.ttl, opts.createdBy);
   }
 
   pushListItem(obj: SyncObject, data: unknown, opts: { ttl?: number; createdBy: string }): Item {
-    const value = validateData(data);
+    const value = validateData(data, obj.type);
     if (obj.items.size >= MAX_ITEMS_PER_OBJECT) throw badRequest('Too many items in this object', 54010);
     this.hooks.beforeWrite?.(obj.sid);
     const index = obj.nextIndex++;
@@ -231,8 +231,8 @@ export class SyncStore {
   updateItem(obj: SyncObject, key: string, opts: { data?: unknown; ttl?: number; ifMatch?: string }): Item {
     const existing = obj.items.get(key);
     if (!existing) throw notFound(`item ${key.slice(0, 64)}`, obj.type === 'map' ? 54201 : 54151);
-    const value = opts.data === undefined ? existing.data : validateData(opts.data);
-    this.checkIfMatch(existing, opts.ifMatch);
+    const value = opts.data === undefined ? existing.data : validateData(opts.data, obj.type);
+    this.checkIfMatch(obj, existing, opts.ifMatch);
     this.hooks.beforeWrite?.(obj.sid);
     return this.writeItem(obj, key, existing.index, existing, value, opts.ttl, existing.createdBy).item;
   }
@@ -240,7 +240,7 @@ export class SyncStore {
   removeItem(obj: SyncObject, key: string, ifMatch?: string): SyncEvent {
     const existing = obj.items.get(key);
     if (!existing) throw notFound(`item ${key.slice(0, 64)}`, obj.type === 'map' ? 54201 : 54151);
-    this.checkIfMatch(existing, ifMatch);
+    this.checkIfMatch(obj, existing, ifMatch);
     this.hooks.beforeWrite?.(obj.sid);
     return this.deleteItem(obj, existing);
   }
@@ -301,13 +301,13 @@ export class SyncStore {
     }
   }
 
-  private checkIfMatch(existing: Item | undefined, ifMatch: string | undefined): void {
+  private checkIfMatch(obj: SyncObject, existing: Item | undefined, ifMatch: string | undefined): void {
     if (ifMatch === undefined) return;
     if (ifMatch === '-1') {
-      if (existing) throw preconditionFailed();
+      if (existing) throw revisionMismatch(obj.type);
       return;
     }
-    if (!existing || String(existing.revision) !== ifMatch) throw preconditionFailed();
+    if (!existing || String(existing.revision) !== ifMatch) throw revisionMismatch(obj.type);
   }
 
   private writeItem(
