@@ -118,8 +118,8 @@ export async function run(log) {
     await bob.register('bob bench password');
     const { groupId } = await alice.createGroup(['bob']);
     // The SDK's own group ciphers (GroupKeys: E3Kit group.encrypt / group.decrypt with the sender's card).
-    const encrypt = await (await alice['keys']()).encryptorFor(groupId);
-    const decrypt = await (await bob['keys']()).decryptorFor(groupId, 'alice');
+    const encrypt = await (await alice['session'].keys()).encryptorFor(groupId);
+    const decrypt = await (await bob['session'].keys()).decryptorFor(groupId, 'alice');
     const e3Chunks = [];
     for (let at = 0; at < E3KIT_BYTES; at += E3KIT_CHUNK)
       e3Chunks.push(data.subarray(at, Math.min(E3KIT_BYTES, at + E3KIT_CHUNK)));

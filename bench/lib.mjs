@@ -7,6 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { generateOpaqueSetup } from '@conduit/server';
+
+// Dev accounts log in with OPAQUE: the API needs a server setup (one per bench process is enough).
+const OPAQUE_SETUP = await generateOpaqueSetup();
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const hex = () => randomBytes(16).toString('hex');
@@ -218,6 +222,7 @@ export function conduitEnv({ redisUrl, sync, s3, virgil, port, opsPort, extra = 
   return {
     CONDUIT_AUTH_MODE: 'dev',
     CONDUIT_SESSION_SECRET: randomBytes(32).toString('base64url'),
+    CONDUIT_OPAQUE_SERVER_SETUP: OPAQUE_SETUP,
     CONDUIT_HOST: '127.0.0.1',
     CONDUIT_PORT: String(port),
     CONDUIT_OPS_PORT: String(opsPort),

@@ -75,6 +75,8 @@ export async function run(log) {
     const ledger = new PointerLedger(redis, keys);
     const sender = { identity: 'bench', deviceId: 'bench-sender' };
     const recipient = { identity: 'bench', deviceId: 'bench-recipient' };
+    // What the ledger binds and an ack must name; the ledger stores the receipt's signature unchecked.
+    const binding = { objectId: 'ab'.repeat(16), envelopeSha256: 'cd'.repeat(32) };
     await pool(pointers, 64, async ({ pointerId, groupId }) => {
       const outcome = await ledger.register({
         pointerId,
@@ -84,9 +86,10 @@ export async function run(log) {
         createdAt: new Date(),
         retentionSeconds: 3600,
         epoch: '0',
+        binding,
       });
       if (outcome !== 'created') throw new Error(`register: ${outcome}`);
-      const ack = await ledger.acknowledge(pointerId, recipient);
+      const ack = await ledger.acknowledge(pointerId, recipient, { ...binding, signature: 'c2lnbmF0dXJl' });
       if (!ack.ok || ack.remaining !== 0) throw new Error('ack did not complete the pointer');
     });
     // Hold the outbox back until the worker is up, so its start-up is not timed.

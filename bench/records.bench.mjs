@@ -145,7 +145,7 @@ async function breakdown(client, serverUrl, sessionFile, groupId) {
     await res.arrayBuffer();
   });
   const gets = (performance.now() - started) / 1000;
-  const decrypt = await (await client['keys']()).decryptorFor(groupId, 'alice');
+  const decrypt = await (await client['session'].keys()).decryptorFor(groupId, 'alice');
   started = performance.now();
   for (const e of entries) await decrypt(Buffer.from(e.envelope, 'base64'));
   const opens = (performance.now() - started) / 1000;
