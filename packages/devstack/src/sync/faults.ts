@@ -12,6 +12,8 @@ export interface SyncFaults {
    * that many writes per second with a burst of as many; null = unlimited. On by default.
    */
   setRateLimit(limit: number | SyncWriteLimit | null): void;
+  /** How many writes the limit refused (429 / 54009) since the emulator started. */
+  refusedWrites(): number;
   /** The next `count` REST requests fail with `status`. */
   failNextRest(count: number, status: RestFailureStatus): void;
   /** The next `count` REST requests are answered `ms` late (then processed normally). */
@@ -43,6 +45,10 @@ export class FaultState implements SyncFaults {
 
   setRateLimit(limit: number | SyncWriteLimit | null): void {
     this.limiter.set(typeof limit === 'number' ? { perSecond: limit, burst: limit } : limit);
+  }
+
+  refusedWrites(): number {
+    return this.limiter.refused;
   }
 
   failNextRest(count: number, status: RestFailureStatus): void {

@@ -3,7 +3,8 @@
  * the server and the worker rather than an emulator sharing their CPU. Fresh credentials are made
  * here and handed to the parent over the IPC channel (never argv or stdout). The write limit is
  * Twilio's by default (or the environment's: write-limit.ts); the parent may send
- * `{ rateLimit: n | null }` to change it (faults.setRateLimit).
+ * `{ rateLimit: n | null }` to change it (faults.setRateLimit), or `{ refusedWrites: true }` to be told
+ * how many writes it refused.
  */
 import { createSyncCredentials, startSyncEmulator, writeLimitFromEnv } from './index.js';
 
@@ -22,7 +23,11 @@ const emulator = await startSyncEmulator({
   writeLimit: writeLimitFromEnv(),
 });
 
-process.on('message', (msg: { rateLimit?: unknown }) => {
+process.on('message', (msg: { rateLimit?: unknown; refusedWrites?: unknown }) => {
+  if (msg?.refusedWrites === true) {
+    process.send?.({ refusedWrites: emulator.faults.refusedWrites() });
+    return;
+  }
   const limit = msg?.rateLimit;
   if (limit === null || (typeof limit === 'number' && Number.isInteger(limit) && limit > 0)) {
     emulator.faults.setRateLimit(limit);

@@ -59,6 +59,8 @@ const SWEEP_EVERY = 1_000;
 export class WriteLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private writes = 0;
+  /** Writes answered 429 so far (benches and tests report it). */
+  refused = 0;
 
   constructor(
     private limit: SyncWriteLimit | null,
@@ -81,6 +83,7 @@ export class WriteLimiter {
     b.at = now;
     this.buckets.set(objectSid, b);
     if (b.tokens < 1) {
+      this.refused += 1;
       const waitMs = ((1 - b.tokens) / limit.perSecond) * 1000;
       throw rateLimited(Math.max(1, Math.ceil(waitMs / 1000)));
     }
