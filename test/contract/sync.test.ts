@@ -8,7 +8,13 @@ import twilio from 'twilio';
 import { SyncClient, type SyncList, type SyncMap } from 'twilio-sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createSyncCredentials, startSyncEmulator, type SyncCredentials, type SyncEmulator } from '@conduit/devstack';
+import {
+  createSyncCredentials,
+  startSyncEmulator,
+  type SyncCredentials,
+  type SyncEmulator,
+  DEFAULT_SYNC_WRITE_LIMIT,
+} from '@conduit/devstack';
 import {
   LocalSyncHttpClient,
   SyncRateLimitedError,
@@ -142,7 +148,13 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     await open.admin.ensureMap(map); // idempotent (409 / 54301 underneath)
 
     const alice = await channel(open, 'alice');
-    for (let i = 0; i < 105; i++) await open.admin.setMapItem(map, `old-${String(i).padStart(3, '0')}`, { i }, 600);
+    // 105 items in a row exceed Twilio's 20 writes/s per map: raised so the setup is not the test.
+    open.emu.faults.setRateLimit(null);
+    try {
+      for (let i = 0; i < 105; i++) await open.admin.setMapItem(map, `old-${String(i).padStart(3, '0')}`, { i }, 600);
+    } finally {
+      open.emu.faults.setRateLimit(DEFAULT_SYNC_WRITE_LIMIT);
+    }
 
     const bobClient = await rawClient(open, 'bob');
     const bobMap = await bobClient.map({ id: map, mode: 'open_existing' });
@@ -346,7 +358,7 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
       const cds = await rejection(bobMap.set('d', {})); // PUT is not retried by the client
       expect([cds.status, cds.code]).toEqual([429, 54009]);
     } finally {
-      open.emu.faults.setRateLimit(null);
+      open.emu.faults.setRateLimit(DEFAULT_SYNC_WRITE_LIMIT);
     }
     expect(await open.admin.removeMapItem(map, 'a')).toBe('removed');
   });

@@ -2,7 +2,11 @@ import { ConduitError, endpointKey, serializePointer, syncMapOf } from '@conduit
 import type { AnyPointer, Endpoint, PointerRegistration, PointerState } from '@conduit/shared';
 import { ledgerRetentionSeconds } from '../delivery/retention.js';
 import { setItemHealing, type HealDeps } from '../delivery/sync/heal.js';
-import { retryRateLimited, type RateLimitRetryPolicy } from '../delivery/sync/rate-limit-retry.js';
+import {
+  PUBLISH_RATE_LIMIT_RETRY,
+  retryRateLimited,
+  type RateLimitRetryPolicy,
+} from '../delivery/sync/rate-limit-retry.js';
 import { participatingGroup } from '../groups/membership.js';
 import type { DeviceRepository } from '../adapters/redis/devices.js';
 import { participantsOf } from '../adapters/redis/groups.js';
@@ -71,7 +75,11 @@ export class PointerRegistry {
    * bounded time, then answered RATE_LIMITED (429); other Sync failures are 503s. Either way the
    * pointer stays pending: the sender's retry, or else the reconciler's healing pass, publishes it.
    */
-  async publish(reg: PointerRegistration, item: AnyPointer): Promise<void> {
+  async publish(
+    reg: PointerRegistration,
+    item: AnyPointer,
+    retry: RateLimitRetryPolicy = this.deps.publishRetry ?? PUBLISH_RATE_LIMIT_RETRY,
+  ): Promise<void> {
     if (reg.state !== 'pending') return;
     const json = serializePointer(item);
     if (!(await this.deps.ledger.keepPublished(reg.pointerId, json))) return;
@@ -79,7 +87,7 @@ export class PointerRegistry {
     try {
       await retryRateLimited(
         () => setItemHealing(this.deps, reg.groupId, reg.itemKey, data, reg.itemTtlSeconds, 'publish'),
-        this.deps.publishRetry,
+        retry,
       );
     } catch (cause) {
       if (cause instanceof ConduitError && ['DEPENDENCY_UNAVAILABLE', 'RATE_LIMITED'].includes(cause.code)) throw cause;
