@@ -39,8 +39,7 @@ export class FaultState implements SyncFaults {
     private readonly dropAll: () => void,
     writeLimit: SyncWriteLimit | null = DEFAULT_SYNC_WRITE_LIMIT,
   ) {
-    this.limiter = new WriteLimiter(null);
-    this.limiter.set(writeLimit);
+    this.limiter = new WriteLimiter(writeLimit);
   }
 
   setRateLimit(limit: number | SyncWriteLimit | null): void {

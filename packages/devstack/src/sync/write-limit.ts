@@ -62,10 +62,14 @@ export class WriteLimiter {
   /** Writes answered 429 so far (benches and tests report it). */
   refused = 0;
 
+  private limit: SyncWriteLimit | null;
+
   constructor(
-    private limit: SyncWriteLimit | null,
+    limit: SyncWriteLimit | null,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.limit = checkWriteLimit(limit);
+  }
 
   set(limit: SyncWriteLimit | null): void {
     this.limit = checkWriteLimit(limit);

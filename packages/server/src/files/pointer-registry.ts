@@ -26,8 +26,6 @@ export interface PointerInput {
 export interface PointerRegistryDeps extends HealDeps {
   devices: DeviceRepository;
   itemTtlSeconds: number;
-  /** How long a publish waits out Sync's rate limit (default PUBLISH_RATE_LIMIT_RETRY). */
-  publishRetry?: RateLimitRetryPolicy;
 }
 
 /**
@@ -78,7 +76,7 @@ export class PointerRegistry {
   async publish(
     reg: PointerRegistration,
     item: AnyPointer,
-    retry: RateLimitRetryPolicy = this.deps.publishRetry ?? PUBLISH_RATE_LIMIT_RETRY,
+    retry: RateLimitRetryPolicy = PUBLISH_RATE_LIMIT_RETRY,
   ): Promise<void> {
     if (reg.state !== 'pending') return;
     const json = serializePointer(item);

@@ -197,12 +197,10 @@ describe('Sync healing', () => {
   it('a publish Sync keeps refusing (429) answers RATE_LIMITED; the pointer stays pending and the reconciler publishes it', async () => {
     const groupId = await readyGroup();
     const id = await registered(groupId);
-    // No time to wait out the limit: the first 429 is the answer.
     const registry = new PointerRegistry({
       ...deps,
       devices: {} as DeviceRepository, // publish never reads devices
       itemTtlSeconds: 3600,
-      publishRetry: { budgetMs: 0, baseMs: 10, maxMs: 10 },
     });
     const reg = {
       pointerId: id,
@@ -228,7 +226,8 @@ describe('Sync healing', () => {
     emu.faults.setRateLimit({ perSecond: 1, burst: 1 });
     try {
       await deps.syncAdmin.setMapItem(syncMapOf(groupId), 'filler', {}, 60); // spends the burst
-      const err = await registry.publish(reg, item).catch((e: unknown) => e);
+      // No time to wait out the limit: the first 429 is the answer.
+      const err = await registry.publish(reg, item, { budgetMs: 0, baseMs: 10, maxMs: 10 }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'RATE_LIMITED', status: 429, details: { retryAfterSeconds: 1 } });
     } finally {
       emu.faults.setRateLimit({ perSecond: 20, burst: 20 });
