@@ -4,6 +4,7 @@
  * rate limits, outages, dropped sockets and malformed input.
  */
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SYNC_WRITE_LIMIT } from '@conduit/devstack';
 import WebSocket from 'ws';
 import { SyncRateLimitedError, SyncUnavailableError, TwilioSyncAdmin } from '@conduit/server';
 import {
@@ -37,7 +38,7 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
       const cds = await rejection(bobMap.set('d', {})); // PUT is not retried by the client
       expect([cds.status, cds.code]).toEqual([429, 54009]);
     } finally {
-      open.emu.faults.setRateLimit(null);
+      open.emu.faults.setRateLimit(DEFAULT_SYNC_WRITE_LIMIT);
     }
     expect(await open.admin.removeMapItem(map, 'a')).toBe('removed');
   });

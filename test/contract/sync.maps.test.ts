@@ -4,6 +4,7 @@
  * maps, items and lists.
  */
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SYNC_WRITE_LIMIT } from '@conduit/devstack';
 import { TwilioSyncTokenIssuer } from '@conduit/server';
 import { TwilioSyncChannel } from '@conduit/client';
 import {
@@ -27,7 +28,13 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     await open.admin.ensureMap(map); // idempotent (409 / 54301 underneath)
 
     const alice = await channel(open, 'alice');
-    for (let i = 0; i < 105; i++) await open.admin.setMapItem(map, `old-${String(i).padStart(3, '0')}`, { i }, 600);
+    // 105 items in a row exceed Twilio's 20 writes/s per map: raised so the setup is not the test.
+    open.emu.faults.setRateLimit(null);
+    try {
+      for (let i = 0; i < 105; i++) await open.admin.setMapItem(map, `old-${String(i).padStart(3, '0')}`, { i }, 600);
+    } finally {
+      open.emu.faults.setRateLimit(DEFAULT_SYNC_WRITE_LIMIT);
+    }
 
     const bobClient = await rawClient(open, 'bob');
     const bobMap = await bobClient.map({ id: map, mode: 'open_existing' });

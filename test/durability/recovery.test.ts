@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SYNC_WRITE_LIMIT } from '@conduit/devstack';
 import { sleep, startApi, startParts, startWorkerProc, until, type Parts } from './harness.js';
 import { World } from './world.js';
 
@@ -96,7 +97,7 @@ describe('durability', () => {
       parts.sync.faults.failNextRest(5, 502);
       expect(await until('recovery', () => world.settled(groups), RECOVERY_MS)).toBe(true);
     } finally {
-      parts.sync.faults.setRateLimit(null);
+      parts.sync.faults.setRateLimit(DEFAULT_SYNC_WRITE_LIMIT); // back to Twilio's
       parts.sync.faults.failNextRest(0, 500);
       parts.sync.faults.delayNextRest(0, 0);
     }

@@ -13,7 +13,14 @@ import {
 import { ensureRedis } from './redis/index.js';
 import { startS3 } from './s3/index.js';
 import { publishSettings } from './settings.js';
-import { createSyncCredentials, startSyncEmulator, type SyncCredentials } from './sync/index.js';
+import {
+  createSyncCredentials,
+  startSyncEmulator,
+  writeLimitFromEnv,
+  type SyncCredentials,
+  type SyncFaults,
+  type SyncWriteLimit,
+} from './sync/index.js';
 import { createVirgilApp, startVirgilDirectory, type VirgilAppCredentials } from './virgil/index.js';
 
 export interface LocalStackOptions {
@@ -30,6 +37,12 @@ export interface LocalStackOptions {
   logLevel?: ServerConfig['logLevel'];
   /** Server settings a test may tighten or loosen (rate limits, reserved names, admins, backstops). */
   server?: Pick<ServerConfig, 'authRateLimit' | 'reservedIdentities' | 'adminIdentities' | 'delivery'>;
+  /**
+   * The Sync emulator's per-object write limit: Twilio's by default (20/s, burst 20), or what
+   * CONDUIT_STACK_SYNC_WRITES_PER_SECOND / _WRITE_BURST say; null = unlimited. A test that raises
+   * it says why.
+   */
+  syncWriteLimit?: SyncWriteLimit | null;
 }
 
 export interface LocalStack {
@@ -56,6 +69,8 @@ export interface LocalStack {
   internals: {
     syncRestUrl: string;
     syncCredentials: SyncCredentials;
+    /** The emulator's fault injection (its write limit included). */
+    syncFaults: SyncFaults;
     redisKeyPrefix: string;
     /** Deletes a stored object, as whoever holds the bucket's credentials can. */
     deleteObject(key: string): Promise<void>;
@@ -113,14 +128,16 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     log(`virgil       ${virgil.url}`);
 
     const syncCredentials = secrets.sync;
+    const writeLimit = opts.syncWriteLimit === undefined ? writeLimitFromEnv() : opts.syncWriteLimit;
     const sync = await startSyncEmulator({
       ...syncCredentials,
       aclEnabled: true,
       port: portOf(2),
       dataFile: join(opts.dataDir, 'sync.json'),
+      writeLimit,
     });
     stops.push(() => sync.close());
-    log(`twilio sync  ${sync.twilsockUri} (REST ${sync.restUrl})`);
+    log(`twilio sync  ${sync.twilsockUri} (REST ${sync.restUrl}; ${limitText(writeLimit)})`);
 
     const config: ServerConfig = {
       host: '127.0.0.1',
@@ -185,6 +202,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       internals: {
         syncRestUrl: sync.restUrl,
         syncCredentials,
+        syncFaults: sync.faults,
         redisKeyPrefix: secrets.redisKeyPrefix,
         async deleteObject(key) {
           await s3Client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
@@ -218,6 +236,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     await stop();
     throw err;
   }
+}
+
+function limitText(limit: SyncWriteLimit | null): string {
+  return limit === null ? 'no write limit' : `${limit.perSecond} writes/s per object, burst ${limit.burst}`;
 }
 
 async function loadOrCreateSecrets(file: string): Promise<StackSecrets> {

@@ -84,11 +84,14 @@ export async function sendFile(
   const { pointerId, objectId } = uploaded;
   // The server binds the pointer in its ledger and publishes the Sync item (members only read
   // the map). A resumed send re-registers: the server re-publishes only while still pending.
-  // Idempotent for this device: a 503 (Sync refused the publish) or a lost answer is retried.
+  // Idempotent for this device: a 503 (Sync refused the publish), a 429 (Sync's write limit, after
+  // the server's own wait) or a lost answer is retried; past that the error surfaces, the pointer
+  // stays registered and the server's reconciler publishes it.
   const reg = await withRetry(() => api.registerPointer(gid, { pointerId, objectId, size: uploaded.size, envelope }), {
     signal: opts.signal,
     retryable: (err): err is ConduitError =>
-      isRetryable(err) || (err instanceof ConduitError && err.code === 'DEPENDENCY_UNAVAILABLE'),
+      isRetryable(err) ||
+      (err instanceof ConduitError && (err.code === 'DEPENDENCY_UNAVAILABLE' || err.code === 'RATE_LIMITED')),
   });
   const pointer: PointerV1 = {
     v: 1,

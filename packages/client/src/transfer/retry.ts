@@ -37,10 +37,21 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
     } catch (err) {
       if (attempt >= attempts || !(opts.retryable ?? isRetryable)(err)) throw err;
       opts.onRetry?.(err, attempt);
-      // Full jitter: parallel parts that failed together do not retry in lockstep.
-      await sleep(Math.random() * base * 2 ** (attempt - 1), opts.signal);
+      // Full jitter: parallel parts that failed together do not retry in lockstep; never sooner
+      // than the server's Retry-After.
+      await sleep(Math.max(retryAfterMs(err), Math.random() * base * 2 ** (attempt - 1)), opts.signal);
     }
   }
+}
+
+/** Longest Retry-After honoured, so a confused server cannot park a send indefinitely. */
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/** The server's `details.retryAfterSeconds` (sent with 429 RATE_LIMITED), in ms; 0 without one. */
+function retryAfterMs(err: ConduitError): number {
+  const seconds = (err.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) return 0;
+  return Math.min(seconds * 1000, MAX_RETRY_AFTER_MS);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

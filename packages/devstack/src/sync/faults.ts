@@ -2,13 +2,18 @@
  * Fault injection for tests: Sync's per-object write rate limit, failing or slow REST responses,
  * and abrupt loss of every Twilsock connection.
  */
-import { rateLimited } from './errors.js';
+import { DEFAULT_SYNC_WRITE_LIMIT, WriteLimiter, type SyncWriteLimit } from './write-limit.js';
 
 export type RestFailureStatus = 500 | 502 | 503 | 504;
 
 export interface SyncFaults {
-  /** Writes per second allowed per Sync object (item writes and deletes count against the parent); null = unlimited. */
-  setRateLimit(writesPerSecondPerObject: number | null): void;
+  /**
+   * The per-object write limit (item writes and deletes count against the parent): a number is
+   * that many writes per second with a burst of as many; null = unlimited. On by default.
+   */
+  setRateLimit(limit: number | SyncWriteLimit | null): void;
+  /** How many writes the limit refused (429 / 54009) since the emulator started. */
+  refusedWrites(): number;
   /** The next `count` REST requests fail with `status`. */
   failNextRest(count: number, status: RestFailureStatus): void;
   /** The next `count` REST requests are answered `ms` late (then processed normally). */
@@ -17,7 +22,6 @@ export interface SyncFaults {
   dropSockets(): void;
 }
 
-const WINDOW_MS = 1_000;
 const MAX_COUNT = 10_000;
 const MAX_DELAY_MS = 120_000;
 
@@ -27,22 +31,23 @@ function checkCount(count: number): number {
 }
 
 export class FaultState implements SyncFaults {
-  private limit: number | null = null;
-  private readonly writes = new Map<string, number[]>();
+  private readonly limiter: WriteLimiter;
   private failures: { count: number; status: RestFailureStatus } = { count: 0, status: 500 };
   private delays = { count: 0, ms: 0 };
 
-  constructor(private readonly dropAll: () => void) {}
+  constructor(
+    private readonly dropAll: () => void,
+    writeLimit: SyncWriteLimit | null = DEFAULT_SYNC_WRITE_LIMIT,
+  ) {
+    this.limiter = new WriteLimiter(writeLimit);
+  }
 
-  setRateLimit(writesPerSecondPerObject: number | null): void {
-    if (
-      writesPerSecondPerObject !== null &&
-      (!Number.isInteger(writesPerSecondPerObject) || writesPerSecondPerObject < 1)
-    ) {
-      throw new RangeError('writesPerSecondPerObject must be a positive integer or null');
-    }
-    this.limit = writesPerSecondPerObject;
-    this.writes.clear();
+  setRateLimit(limit: number | SyncWriteLimit | null): void {
+    this.limiter.set(typeof limit === 'number' ? { perSecond: limit, burst: limit } : limit);
+  }
+
+  refusedWrites(): number {
+    return this.limiter.refused;
   }
 
   failNextRest(count: number, status: RestFailureStatus): void {
@@ -61,16 +66,7 @@ export class FaultState implements SyncFaults {
 
   /** Counts one write against `objectSid`; throws 429 / 54009 with Retry-After when over the limit. */
   consumeWrite(objectSid: string): void {
-    if (this.limit === null) return;
-    const now = Date.now();
-    const recent = (this.writes.get(objectSid) ?? []).filter((t) => t > now - WINDOW_MS);
-    if (recent.length >= this.limit) {
-      this.writes.set(objectSid, recent);
-      const retryAfterMs = recent[0]! + WINDOW_MS - now;
-      throw rateLimited(Math.max(1, Math.ceil(retryAfterMs / 1000)));
-    }
-    recent.push(now);
-    this.writes.set(objectSid, recent);
+    this.limiter.consume(objectSid);
   }
 
   /** The injected failure status for this REST request, if any. */

@@ -13,9 +13,17 @@ import { loadSyncState, SyncStateFile } from './persist.js';
 import { SyncStore } from './store.js';
 import { SubscriptionHub } from './subscriptions.js';
 import { TWILSOCK_PATH, TwilsockServer } from './twilsock-server.js';
+import { DEFAULT_SYNC_WRITE_LIMIT, type SyncWriteLimit } from './write-limit.js';
 
 export { createSyncCredentials, type SyncCredentials } from './auth.js';
 export type { RestFailureStatus, SyncFaults } from './faults.js';
+export {
+  DEFAULT_SYNC_WRITE_LIMIT,
+  SYNC_WRITE_BURST_ENV,
+  SYNC_WRITE_RATE_ENV,
+  writeLimitFromEnv,
+  type SyncWriteLimit,
+} from './write-limit.js';
 
 export interface SyncEmulatorOptions extends SyncCredentials {
   host?: string;
@@ -24,6 +32,8 @@ export interface SyncEmulatorOptions extends SyncCredentials {
   aclEnabled?: boolean;
   /** Where the state is kept across restarts (maps, items, permissions); in memory only without it. */
   dataFile?: string;
+  /** Twilio's per-object write limit (default 20/s, burst 20: write-limit.ts); null = unlimited. */
+  writeLimit?: SyncWriteLimit | null;
 }
 
 export interface SyncEmulator {
@@ -39,9 +49,16 @@ export interface SyncEmulator {
 const SWEEP_INTERVAL_MS = 200;
 
 export async function startSyncEmulator(opts: SyncEmulatorOptions): Promise<SyncEmulator> {
-  const { host = '127.0.0.1', port = 0, aclEnabled = false, dataFile, ...creds } = opts;
+  const {
+    host = '127.0.0.1',
+    port = 0,
+    aclEnabled = false,
+    dataFile,
+    writeLimit = DEFAULT_SYNC_WRITE_LIMIT,
+    ...creds
+  } = opts;
   const twilsockRef: { server?: TwilsockServer } = {};
-  const faults = new FaultState(() => twilsockRef.server?.dropAll());
+  const faults = new FaultState(() => twilsockRef.server?.dropAll(), writeLimit);
   const access = new Access(aclEnabled);
   const hubRef: { hub?: SubscriptionHub } = {};
   const fileRef: { file?: SyncStateFile } = {};

@@ -1,10 +1,12 @@
 /**
  * Child-process entry that runs the Sync emulator on its own event loop, so that load tests measure
  * the server and the worker rather than an emulator sharing their CPU. Fresh credentials are made
- * here and handed to the parent over the IPC channel (never argv or stdout). The parent may send
- * `{ rateLimit: n | null }` to set the per-object write limit (faults.setRateLimit).
+ * here and handed to the parent over the IPC channel (never argv or stdout). The write limit is
+ * Twilio's by default (or the environment's: write-limit.ts); the parent may send
+ * `{ rateLimit: n | null }` to change it (faults.setRateLimit), or `{ refusedWrites: true }` to be told
+ * how many writes it refused.
  */
-import { createSyncCredentials, startSyncEmulator } from './index.js';
+import { createSyncCredentials, startSyncEmulator, writeLimitFromEnv } from './index.js';
 
 const [host = '127.0.0.1', port = '0', acl = 'acl'] = process.argv.slice(2);
 if (!process.send) {
@@ -13,9 +15,19 @@ if (!process.send) {
 }
 
 const credentials = createSyncCredentials();
-const emulator = await startSyncEmulator({ ...credentials, host, port: Number(port), aclEnabled: acl === 'acl' });
+const emulator = await startSyncEmulator({
+  ...credentials,
+  host,
+  port: Number(port),
+  aclEnabled: acl === 'acl',
+  writeLimit: writeLimitFromEnv(),
+});
 
-process.on('message', (msg: { rateLimit?: unknown }) => {
+process.on('message', (msg: { rateLimit?: unknown; refusedWrites?: unknown }) => {
+  if (msg?.refusedWrites === true) {
+    process.send?.({ refusedWrites: emulator.faults.refusedWrites() });
+    return;
+  }
   const limit = msg?.rateLimit;
   if (limit === null || (typeof limit === 'number' && Number.isInteger(limit) && limit > 0)) {
     emulator.faults.setRateLimit(limit);

@@ -10,7 +10,13 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSyncCredentials, startSyncEmulator, type SyncCredentials, type SyncEmulator } from '@conduit/devstack';
+import {
+  createSyncCredentials,
+  startSyncEmulator,
+  type SyncCredentials,
+  type SyncEmulator,
+  DEFAULT_SYNC_WRITE_LIMIT,
+} from '@conduit/devstack';
 import { LocalSyncHttpClient } from '../adapters/twilio/local-http-client.js';
 import { TwilioSyncAdmin } from '../adapters/twilio/twilio-sync-admin.js';
 import { AuditLog } from '../audit/audit-log.js';
@@ -73,7 +79,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  emu.faults.setRateLimit(null);
+  emu.faults.setRateLimit(DEFAULT_SYNC_WRITE_LIMIT); // Twilio's, as every test starts
   emu.faults.failNextRest(0, 500);
 });
 

@@ -2,6 +2,11 @@ import { ConduitError, endpointKey, serializePointer, syncMapOf } from '@conduit
 import type { AnyPointer, Endpoint, PointerRegistration, PointerState } from '@conduit/shared';
 import { ledgerRetentionSeconds } from '../delivery/retention.js';
 import { setItemHealing, type HealDeps } from '../delivery/sync/heal.js';
+import {
+  PUBLISH_RATE_LIMIT_RETRY,
+  retryRateLimited,
+  type RateLimitRetryPolicy,
+} from '../delivery/sync/rate-limit-retry.js';
 import { participatingGroup } from '../groups/membership.js';
 import type { DeviceRepository } from '../adapters/redis/devices.js';
 import { participantsOf } from '../adapters/redis/groups.js';
@@ -64,18 +69,26 @@ export class PointerRegistry {
    * Writes the pointer's Sync item while the ledger still wants it ('pending'): a later state means
    * the copy was (being) deleted and must not come back. The item is built by the caller from the
    * validated registration and kept in the ledger first, for re-publishing should Sync lose it; a
-   * missing map is re-provisioned (healed) on the way. Sync failures are 503s: the sender's retry
-   * publishes again.
+   * missing map is re-provisioned (healed) on the way. Sync's rate limit (429) is waited out for a
+   * bounded time, then answered RATE_LIMITED (429); other Sync failures are 503s. Either way the
+   * pointer stays pending: the sender's retry, or else the reconciler's healing pass, publishes it.
    */
-  async publish(reg: PointerRegistration, item: AnyPointer): Promise<void> {
+  async publish(
+    reg: PointerRegistration,
+    item: AnyPointer,
+    retry: RateLimitRetryPolicy = PUBLISH_RATE_LIMIT_RETRY,
+  ): Promise<void> {
     if (reg.state !== 'pending') return;
     const json = serializePointer(item);
     if (!(await this.deps.ledger.keepPublished(reg.pointerId, json))) return;
     const data = JSON.parse(json) as Record<string, unknown>;
     try {
-      await setItemHealing(this.deps, reg.groupId, reg.itemKey, data, reg.itemTtlSeconds, 'publish');
+      await retryRateLimited(
+        () => setItemHealing(this.deps, reg.groupId, reg.itemKey, data, reg.itemTtlSeconds, 'publish'),
+        retry,
+      );
     } catch (cause) {
-      if (cause instanceof ConduitError && cause.code === 'DEPENDENCY_UNAVAILABLE') throw cause;
+      if (cause instanceof ConduitError && ['DEPENDENCY_UNAVAILABLE', 'RATE_LIMITED'].includes(cause.code)) throw cause;
       this.deps.logger.error({ err: cause, pointerId: reg.pointerId }, 'publishing a pointer failed');
       throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'Publishing the pointer to Sync failed; retry.');
     }

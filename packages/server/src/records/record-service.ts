@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { ObjectService } from '../files/object-service.js';
 import type { PointerRegistry } from '../files/pointer-registry.js';
 import type { RecordStore } from '../adapters/redis/records.js';
+import { RECORD_PUBLISH_RATE_LIMIT_RETRY } from '../delivery/sync/rate-limit-retry.js';
 
 /**
  * A record's ciphertext: a record of at most MAX_RECORD_BYTES, padded (padme adds at most 12%)
@@ -75,12 +76,14 @@ export class RecordService {
       binding: { objectId: v.objectId, envelopeSha256: envelopeSha256(v.envelope) },
     });
     // The feed is the durable copy: a failed publish only delays live delivery (peers catch up).
-    await this.deps.pointers.publish(pointer, recordPointerOf(groupId, v)).catch((err: unknown) => {
-      this.deps.logger.warn(
-        { err, pointerId: v.pointerId },
-        'record pointer not published; peers catch up from the feed',
-      );
-    });
+    await this.deps.pointers
+      .publish(pointer, recordPointerOf(groupId, v), RECORD_PUBLISH_RATE_LIMIT_RETRY)
+      .catch((err: unknown) => {
+        this.deps.logger.warn(
+          { err, pointerId: v.pointerId },
+          'record pointer not published; peers catch up from the feed',
+        );
+      });
     return { version: v, pointer };
   }
 

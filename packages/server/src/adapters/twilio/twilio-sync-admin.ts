@@ -24,7 +24,7 @@ export interface TwilioSyncAdminOptions {
   timeoutMs?: number;
 }
 
-/** Sync is up but refuses more writes for now (429 / 54009). */
+/** Sync is up but refuses more writes for now (HTTP 429: 54009 for an object over its write rate, 20429 elsewhere). */
 export class SyncRateLimitedError extends ConduitError {
   constructor(readonly retryAfterMs: number | undefined) {
     super(

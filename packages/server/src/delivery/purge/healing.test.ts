@@ -17,6 +17,8 @@ import { GroupRepository } from '../../adapters/redis/groups.js';
 import { createKeys } from '../../adapters/redis/keys.js';
 import { PointerLedger } from '../../adapters/redis/pointers.js';
 import { SyncWriteBudget } from '../../adapters/redis/token-bucket.js';
+import type { DeviceRepository } from '../../adapters/redis/devices.js';
+import { PointerRegistry } from '../../files/pointer-registry.js';
 import { setItemHealing } from '../sync/heal.js';
 import { provisionGroupMap } from '../sync/provision.js';
 import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../../testing/fakes.js';
@@ -77,8 +79,8 @@ async function readyGroup(): Promise<string> {
   return groupId;
 }
 
-/** Registers a pending pointer and publishes it as the API does (ledger copy first). */
-async function pendingPointer(groupId: string): Promise<{ id: string; item: Record<string, unknown> }> {
+/** Registers a pending pointer (created a minute ago, past the reconciler's grace period). */
+async function registered(groupId: string): Promise<string> {
   const id = hex();
   const outcome = await deps.ledger.register({
     pointerId: id,
@@ -91,6 +93,12 @@ async function pendingPointer(groupId: string): Promise<{ id: string; item: Reco
     epoch: await deps.ledger.epochOf(groupId),
   });
   expect(outcome).toBe('created');
+  return id;
+}
+
+/** Registers a pending pointer and publishes it as the API does (ledger copy first). */
+async function pendingPointer(groupId: string): Promise<{ id: string; item: Record<string, unknown> }> {
+  const id = await registered(groupId);
   const item = { v: 1, id, groupId, note: randomBytes(8).toString('hex') };
   expect(await deps.ledger.keepPublished(id, JSON.stringify(item))).toBe(true);
   await setItemHealing(deps, groupId, id, item, 3600, 'publish');
@@ -184,5 +192,53 @@ describe('Sync healing', () => {
     await map(groupId).syncMapItems(id).remove();
     await reconcile(deps, 3600, new Date());
     expect(await itemData(groupId, id)).toBeNull();
+  });
+
+  it('a publish Sync keeps refusing (429) answers RATE_LIMITED; the pointer stays pending and the reconciler publishes it', async () => {
+    const groupId = await readyGroup();
+    const id = await registered(groupId);
+    const registry = new PointerRegistry({
+      ...deps,
+      devices: {} as DeviceRepository, // publish never reads devices
+      itemTtlSeconds: 3600,
+    });
+    const reg = {
+      pointerId: id,
+      groupId,
+      syncMap: syncMapOf(groupId),
+      itemKey: id,
+      itemTtlSeconds: 3600,
+      expected: [bob],
+      state: 'pending' as const,
+      createdAt: new Date(Date.now() - 60_000).toISOString(),
+    };
+    const item = {
+      v: 1 as const,
+      kind: 'file' as const,
+      id,
+      groupId,
+      sender: alice,
+      objectId: hex(),
+      size: 1,
+      envelope: 'AA',
+      createdAt: reg.createdAt,
+    };
+    emu.faults.setRateLimit({ perSecond: 1, burst: 1 });
+    try {
+      await deps.syncAdmin.setMapItem(syncMapOf(groupId), 'filler', {}, 60); // spends the burst
+      // No time to wait out the limit: the first 429 is the answer.
+      const err = await registry.publish(reg, item, { budgetMs: 0, baseMs: 10, maxMs: 10 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'RATE_LIMITED', status: 429, details: { retryAfterSeconds: 1 } });
+    } finally {
+      emu.faults.setRateLimit({ perSecond: 20, burst: 20 });
+    }
+    expect(await itemData(groupId, id)).toBeNull();
+    expect((await deps.ledger.published(id))?.state).toBe('pending');
+
+    await reconcile(deps, 0, soon());
+    expect(await itemData(groupId, id)).toMatchObject({ kind: 'file', id, groupId });
+    expect(await healEntries(groupId)).toEqual([
+      expect.objectContaining({ what: 'item', itemKey: id, trigger: 'reconcile' }),
+    ]);
   });
 });
