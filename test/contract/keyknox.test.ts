@@ -11,7 +11,12 @@ import {
 } from '@virgilsecurity/keyknox';
 import { VirgilCrypto } from 'virgil-crypto';
 import { CachingJwtProvider } from 'virgil-sdk';
-import { createVirgilApp, startVirgilDirectory, type VirgilAppCredentials, type VirgilDirectory } from '@conduit/devstack';
+import {
+  createVirgilApp,
+  startVirgilDirectory,
+  type VirgilAppCredentials,
+  type VirgilDirectory,
+} from '@conduit/devstack';
 import { VirgilTokenIssuer } from '@conduit/server';
 import { initVirgilWasm } from '@conduit/shared/virgil-wasm';
 
@@ -25,7 +30,9 @@ describe('local Keyknox v1 with @virgilsecurity/keyknox', () => {
   let counter = 0;
 
   const provider = (identity: string) =>
-    new CachingJwtProvider(() => new VirgilTokenIssuer({ ...app, ttlSeconds: 3600 }).issue(identity).then((t) => t.value));
+    new CachingJwtProvider(() =>
+      new VirgilTokenIssuer({ ...app, ttlSeconds: 3600 }).issue(identity).then((t) => t.value),
+    );
   const client = (identity: string) => new KeyknoxClient(provider(identity), dir.url);
   const fresh = () => `keyknox-${++counter}`;
 

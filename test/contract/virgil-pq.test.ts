@@ -5,7 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EThree, KeyPairType } from '@virgilsecurity/e3kit-node';
 import { VirgilCardCrypto, VirgilCrypto, type VirgilPublicKey } from 'virgil-crypto';
 import { VirgilCardVerifier, type ICardVerifier } from 'virgil-sdk';
-import { createVirgilApp, startVirgilDirectory, type VirgilAppCredentials, type VirgilDirectory } from '@conduit/devstack';
+import {
+  createVirgilApp,
+  startVirgilDirectory,
+  type VirgilAppCredentials,
+  type VirgilDirectory,
+} from '@conduit/devstack';
 import { VirgilTokenIssuer } from '@conduit/server';
 import { closeEThree } from '@conduit/client';
 import { initPythiaWasm, initVirgilWasm } from '@conduit/shared/virgil-wasm';
