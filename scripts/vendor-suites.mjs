@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global process, console */
+/* global process, console, setTimeout, clearTimeout, Buffer */
 // Runs the Virgil vendors' own client test suites, unchanged, against a local directory from
 // @conduit/devstack (issue 13). They read the service URL and app credentials from the
 // environment, so pointing them here needs no patch. Outside CI: it needs the vendors'
@@ -14,19 +14,58 @@
 // Exit status: 0 when every suite ran and passed, 1 otherwise. The summary lists each failure.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createVirgilApp, startVirgilDirectory } from '@conduit/devstack';
 
-/** Each suite: its repository, the folder holding its package.json, and its own test script. */
+/**
+ * Each suite: its repository, the folder of its package.json, and the command that runs it.
+ * keyknox and sdk run their own test scripts. The e3kit node specs run with three adjustments
+ * to their setup (none to a test), because out of their monorepo they install today's packages:
+ * - taken alone, so that they install the published e3kit-node (^2.5, what Conduit uses);
+ * - virgil-crypto and virgil-sdk pinned to the versions that e3kit-node pins: the specs declare
+ *   newer ones (^5, ^6.1), and two copies fail every `instanceof` check between them;
+ * - mocha directly with ts-node compiling to CommonJS: their script registers ts-node twice
+ *   (ts-mocha and -r ts-node/register), which compiles each file twice, and their tsconfig emits
+ *   ES modules, which Node 20 cannot load through require.
+ */
 const SUITES = {
-  keyknox: { repo: 'virgil-keyknox-javascript', dir: '.', script: 'test' },
-  sdk: { repo: 'virgil-sdk-javascript', dir: '.', script: 'test:node' },
-  e3kit: { repo: 'virgil-e3kit-js', dir: 'packages/e3kit-tests', script: 'test:node' },
+  keyknox: { repo: 'virgil-keyknox-javascript', tree: '', command: ['npm', 'test'] },
+  sdk: { repo: 'virgil-sdk-javascript', tree: '', command: ['npm', 'run', 'test:node'] },
+  e3kit: {
+    repo: 'virgil-e3kit-js',
+    tree: 'packages/e3kit-tests',
+    align: { with: '@virgilsecurity/e3kit-node', packages: ['virgil-crypto', 'virgil-sdk'] },
+    command: [
+      'npx',
+      'mocha',
+      '-t',
+      '0',
+      '-r',
+      'dotenv/config',
+      '-r',
+      'ts-node/register',
+      '-r',
+      './setup-mocha',
+      'src/node.spec.ts',
+    ],
+    env: { TS_NODE_COMPILER_OPTIONS: JSON.stringify({ module: 'commonjs' }) },
+  },
 };
 const SUITE_TIMEOUT_MS = 30 * 60_000;
+// --ignore-scripts: the suites run from sources; their prepare scripts would build bundles.
+// --legacy-peer-deps: upstream installs with yarn, which does not enforce peer ranges (their
+// rollup plugins declare older rollup peers than the rollup they pin).
+const NPM_INSTALL = [
+  'install',
+  '--ignore-scripts',
+  '--legacy-peer-deps',
+  '--no-audit',
+  '--no-fund',
+  '--loglevel=error',
+];
 
 const { values } = parseArgs({
   options: {
@@ -54,10 +93,10 @@ function run(cmd, args, { cwd, env, log, timeoutMs = SUITE_TIMEOUT_MS }) {
   });
 }
 
-/** Extracts the source tree of HEAD from a git directory (a bare mirror needs no work tree). */
-async function extract(gitDir, into) {
+/** Extracts a folder of HEAD ('' for all) from a git directory (a bare mirror needs no work tree). */
+async function extract(gitDir, tree, into) {
   await mkdir(into, { recursive: true });
-  const archive = spawn('git', ['--git-dir', gitDir, 'archive', '--format=tar', 'HEAD'], {
+  const archive = spawn('git', ['--git-dir', gitDir, 'archive', '--format=tar', tree ? `HEAD:${tree}` : 'HEAD'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const tar = spawn('tar', ['-x', '-C', into], { stdio: ['pipe', 'inherit', 'inherit'] });
@@ -66,6 +105,14 @@ async function extract(gitDir, into) {
   await Promise.all([done(archive), done(tar)]);
   const head = await run('git', ['--git-dir', gitDir, 'log', '-1', '--format=%h %cs'], {});
   return head.output.trim();
+}
+
+/** Yarn's `workspaces: {nohoist}` (e3kit-tests) is an error to npm, and means nothing outside the monorepo. */
+async function dropYarnWorkspaces(file) {
+  const pkg = JSON.parse(await readFile(file, 'utf8'));
+  if (pkg.workspaces === undefined || Array.isArray(pkg.workspaces)) return;
+  delete pkg.workspaces;
+  await writeFile(file, JSON.stringify(pkg, null, 2));
 }
 
 /** Mocha's spec reporter: the counts, and each numbered failure with its first error line. */
@@ -79,7 +126,10 @@ function summarize(output) {
       if (!/^\s{2}\d+\) /.test(lines[i])) continue;
       const title = [lines[i].trim()];
       let j = i + 1;
-      while (j < lines.length && lines[j].trim() && !/^\s+\w*Error\b|^\s+AssertionError/.test(lines[j])) title.push(lines[j++].trim());
+      // The title runs over indented lines up to the error (`TypeError: …`) or a blank line.
+      while (j < lines.length && lines[j].trim() && !/^\s+\w*Error\b/.test(lines[j])) {
+        title.push(lines[j++].trim());
+      }
       while (j < lines.length && !lines[j].trim()) j++;
       failures.push(`${title.join(' ')} -> ${(lines[j] ?? '').trim().slice(0, 200)}`);
     }
@@ -88,7 +138,8 @@ function summarize(output) {
 }
 
 const wanted = values.only.split(',').map((s) => s.trim());
-for (const name of wanted) if (!(name in SUITES)) throw new Error(`unknown suite ${name}: one of ${Object.keys(SUITES)}`);
+for (const name of wanted)
+  if (!(name in SUITES)) throw new Error(`unknown suite ${name}: one of ${Object.keys(SUITES)}`);
 
 const work = await mkdtemp(join(tmpdir(), 'conduit-vendor-suites-'));
 const app = await createVirgilApp();
@@ -117,11 +168,11 @@ try {
       continue;
     }
     const root = join(work, name);
-    const commit = await extract(gitDir, root);
-    const cwd = join(root, suite.dir);
+    const cwd = join(root, 'src');
+    const commit = await extract(gitDir, suite.tree, cwd);
+    await dropYarnWorkspaces(join(cwd, 'package.json'));
     console.error(`[${name}] ${suite.repo} ${commit}: installing dependencies`);
-    // --ignore-scripts: the suites run from sources; their prepare scripts would build bundles.
-    const install = await run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+    const install = await run('npm', NPM_INSTALL, {
       cwd,
       env: process.env,
       log: join(root, 'install.log'),
@@ -130,10 +181,31 @@ try {
       results.push({ name, commit, error: `npm install failed (see ${join(root, 'install.log')})` });
       continue;
     }
-    console.error(`[${name}] running npm run ${suite.script}`);
+    if (suite.align) {
+      const pinned = JSON.parse(await readFile(join(cwd, 'node_modules', suite.align.with, 'package.json'), 'utf8'));
+      const specs = suite.align.packages.map((p) => `${p}@${pinned.dependencies[p]}`);
+      console.error(`[${name}] aligning ${specs.join(' ')} with ${suite.align.with}`);
+      const aligned = await run('npm', [...NPM_INSTALL, '--no-save', ...specs], {
+        cwd,
+        env: process.env,
+        log: join(root, 'align.log'),
+      });
+      if (aligned.code !== 0) {
+        results.push({ name, commit, error: `aligning ${specs} failed (see ${join(root, 'align.log')})` });
+        continue;
+      }
+    }
+    console.error(`[${name}] running ${suite.command.join(' ')}`);
     const started = Date.now();
-    const test = await run('npm', ['run', suite.script], { cwd, env, log: join(root, 'test.log') });
-    results.push({ name, commit, code: test.code, seconds: Math.round((Date.now() - started) / 1000), ...summarize(test.output) });
+    const [cmd, ...args] = suite.command;
+    const test = await run(cmd, args, { cwd, env: { ...env, ...suite.env }, log: join(root, 'test.log') });
+    results.push({
+      name,
+      commit,
+      code: test.code,
+      seconds: Math.round((Date.now() - started) / 1000),
+      ...summarize(test.output),
+    });
   }
 } finally {
   await directory.close();
@@ -146,7 +218,9 @@ for (const r of results) {
     console.log(`- ${r.name}: NOT RUN: ${r.error}`);
     continue;
   }
-  console.log(`- ${r.name} (${SUITES[r.name].repo} ${r.commit}): ${r.passing} passing, ${r.failing} failing, ${r.pending} pending, exit ${r.code}, ${r.seconds} s`);
+  console.log(
+    `- ${r.name} (${SUITES[r.name].repo} ${r.commit}): ${r.passing} passing, ${r.failing} failing, ${r.pending} pending, exit ${r.code}, ${r.seconds} s`,
+  );
   for (const f of r.failures) console.log(`    ${f}`);
 }
 if (values.keep) console.log(`Sources, node_modules and logs kept in ${work}`);
