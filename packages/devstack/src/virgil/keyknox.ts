@@ -26,7 +26,8 @@ export interface V2Value {
   value: string;
 }
 
-const V1_VERSION = '1.0';
+/** Keyknox v1 versions are "<major>.0". */
+const v1Version = (major: number): string => `${major}.0`;
 // A group holds at most 100 participants (e3kit), so no entry needs more readers.
 const MAX_READERS = 100;
 
@@ -53,24 +54,36 @@ export class KeyknoxService {
 
   v1Pull(identity: string): KeyknoxReply<V1Value> {
     const entry = this.state.keyknoxV1.get(identity);
-    if (!entry) return { body: { meta: '', value: '', version: V1_VERSION } };
-    return { body: { meta: entry.meta, value: entry.value, version: V1_VERSION }, hash: entry.hash };
+    if (!entry) return { body: { meta: '', value: '', version: v1Version(1) } };
+    return { body: { meta: entry.meta, value: entry.value, version: v1Version(entry.version) }, hash: entry.hash };
   }
 
+  /** The first push answers "1.0"; each push onto the entry (value or reset remains) raises the major version. */
   v1Push(
     identity: string,
     blob: { meta: string; value: string },
     previousHash: string | undefined,
   ): KeyknoxReply<V1Value> {
-    checkPreviousHash(this.state.keyknoxV1.get(identity)?.hash, previousHash);
-    const hash = newHash();
-    this.state.keyknoxV1.set(identity, { identity, meta: blob.meta, value: blob.value, hash });
-    return { body: { ...blob, version: V1_VERSION }, hash };
+    const existing = this.state.keyknoxV1.get(identity);
+    checkPreviousHash(existing?.hash, previousHash);
+    return this.v1Write(identity, blob, existing ? existing.version + 1 : 1);
   }
 
+  /**
+   * Empties the value and raises the version, as the cloud does; the emptied entry keeps a fresh
+   * hash, answered here, which the next push must send. Resetting nothing changes nothing ("1.0").
+   */
   v1Reset(identity: string): KeyknoxReply<V1Value> {
-    this.state.keyknoxV1.delete(identity);
-    return { body: { meta: '', value: '', version: V1_VERSION } };
+    const entry = this.state.keyknoxV1.get(identity);
+    if (!entry) return { body: { meta: '', value: '', version: v1Version(1) } };
+    if (!entry.meta && !entry.value) return this.v1Pull(identity);
+    return this.v1Write(identity, { meta: '', value: '' }, entry.version + 1);
+  }
+
+  private v1Write(identity: string, blob: { meta: string; value: string }, version: number): KeyknoxReply<V1Value> {
+    const hash = newHash();
+    this.state.keyknoxV1.set(identity, { identity, meta: blob.meta, value: blob.value, hash, version });
+    return { body: { meta: blob.meta, value: blob.value, version: v1Version(version) }, hash };
   }
 
   v2Push(

@@ -29,23 +29,34 @@ const KeyknoxSegment = z
 
 const KeyknoxData = base64(512 * 1024).min(1);
 
+/**
+ * Card bounds, in base64 characters. The largest keys the Virgil SDKs generate (virgil-crypto 4.2,
+ * measured): CURVE25519_ROUND5_ED25519_FALCON public key 2,072, RSA_8192 public key 1,416 and
+ * signature 1,396, the post-quantum signature 1,208. The cloud publishes no limit; four times
+ * the largest leaves room for new key types while a card stays a few KB.
+ */
+const CARD_KEY_MAX = 8192;
+const CARD_SIGNATURE_MAX = 8192;
+/** The snapshot carries the public key base64 inside JSON, base64-encoded again (4/3), plus the rest. */
+const CARD_SNAPSHOT_MAX = 16384;
+
 export const RawSignature = z.object({
   signer: z.string().min(1).max(64),
-  signature: base64(1024).min(1),
+  signature: base64(CARD_SIGNATURE_MAX).min(1),
   snapshot: base64(4096).optional(),
 });
 export type RawSignature = z.infer<typeof RawSignature>;
 
 // POST /card/v5
 export const PublishCardBody = z.object({
-  content_snapshot: base64(8192).min(1),
+  content_snapshot: base64(CARD_SNAPSHOT_MAX).min(1),
   signatures: z.array(RawSignature).min(1).max(8),
 });
 
 /** The JSON inside content_snapshot (virgil-sdk `generateRawSigned`). */
 export const CardContent = z.object({
   identity: VirgilIdentity,
-  public_key: base64(1024).min(1),
+  public_key: base64(CARD_KEY_MAX).min(1),
   version: z.literal('5.0'),
   created_at: z.number().int().nonnegative(),
   previous_card_id: CardId.nullish(),
@@ -110,7 +121,12 @@ export type CardRecord = z.infer<typeof CardRecord>;
 const Blob = z.object({ meta: z.string(), value: z.string() });
 export type KeyknoxBlob = z.infer<typeof Blob>;
 
-const KeyknoxV1Entry = Blob.extend({ identity: VirgilIdentity, hash: KeyknoxHash });
+/** `version` is the major version Keyknox v1 answers as "<version>.0"; files from before it start at 1. */
+const KeyknoxV1Entry = Blob.extend({
+  identity: VirgilIdentity,
+  hash: KeyknoxHash,
+  version: z.number().int().min(1).default(1),
+});
 export type KeyknoxV1Entry = z.infer<typeof KeyknoxV1Entry>;
 
 const KeyknoxV2Entry = z.object({
