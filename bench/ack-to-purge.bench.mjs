@@ -1,19 +1,23 @@
-/* global process, URL, URLSearchParams, Buffer */
+/* global process, URL, Buffer */
 // Last-ack-to-purge latency on the local stack, every part in its own process: Redis (AOF),
 // s3rver, the Sync emulator (Twilio's per-object write limit switched on), `conduit-server api`,
 // `conduit-server worker`; this process only generates load. An open-loop schedule starts a
-// pointer every 1/RATE s whatever happened to earlier ones (no coordinated omission): register it,
-// publish its Sync item, then its 5 recipient endpoints acknowledge at once. Latency per pointer is
-// read from the ledger: 'purgingAt' (Redis clock, set by the script applying the last ack) to
-// 'purgedAt' (set once Sync confirmed the delete). Every pointer of the run counts.
+// pointer every 1/RATE s whatever happened to earlier ones (no coordinated omission): the sender
+// registers it (the server binds it in the ledger and publishes its Sync item), then its 5
+// recipient endpoints acknowledge at once. Latency per pointer is read from the ledger:
+// 'purgingAt' (Redis clock, set by the script applying the last ack) to 'purgedAt' (set once Sync
+// confirmed the delete). Every pointer of the run counts. Only public entry points and the HTTP
+// API are used: accounts log in with OPAQUE through the SDK's building blocks.
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HttpClient as ApiClient, login, registerAccount } from '@conduit/client';
 import { createVirgilApp, startS3 } from '@conduit/devstack';
 import { Redis } from 'ioredis';
 import { createKeys } from '@conduit/server';
+import { envelopeSha256, receiptStatement } from '@conduit/shared';
 import { scrape } from './purge-throughput.bench.mjs';
 import {
   basicAuth,
@@ -39,10 +43,22 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SYNC_OBJECT_WRITES_PER_SECOND = 20;
 /** The worker's own per-map budget (token bucket): the production default. */
 const WRITES_PER_MAP = 15;
-// Each pointer costs its map two writes (the sender's publish, the worker's delete): 40 maps at
+// Each pointer costs its map two writes (the server's publish, the worker's delete): 40 maps at
 // 200 pointers/s are 10 writes/s per map, inside both limits.
 const GROUPS = 40;
+const OBJECT_SIZE = 64;
+/** About a sealed envelope v3 (E3Kit-sealed JSON of at most 2 KiB, docs/format.md §10). */
+const ENVELOPE_BYTES = 1024;
 const TARGET_P99_MS = 250;
+
+const SENDER = { identity: 'alice', deviceId: 'alice-phone' };
+const RECIPIENTS = [
+  { identity: 'alice', deviceId: 'alice-laptop' },
+  { identity: 'bob', deviceId: 'bob-phone-1' },
+  { identity: 'bob', deviceId: 'bob-laptop' },
+  { identity: 'carol', deviceId: 'carol-phone' },
+  { identity: 'carol', deviceId: 'carol-desk' },
+];
 
 export async function run(log) {
   const dir = await mkdtemp(join(tmpdir(), 'conduit-bench-'));
@@ -73,71 +89,46 @@ export async function run(log) {
     const client = new HttpClient();
     stops.push(async () => client.close());
     const apiUrl = `http://127.0.0.1:${port}`;
-    // Sessions are bound to one device: one per endpoint (`identity:deviceId`).
-    const tokens = new Map();
+    const tokens = await openSessions(apiUrl);
     const call = async (method, path, who, body, expect) => {
-      const token = tokens.get(`${who.identity}:${who.deviceId}`);
-      const headers = token ? { authorization: `Bearer ${token}` } : {};
-      if (who.deviceId) headers['conduit-device'] = who.deviceId;
+      const headers = { authorization: `Bearer ${tokens.get(endpointOf(who))}`, 'conduit-device': who.deviceId };
       const res = await client.request(method, apiUrl + path, headers, body && JSON.stringify(body));
       if (res.status !== expect) throw new Error(`${method} ${path.split('/')[2]} answered ${res.status}`);
       return JSON.parse(res.text);
     };
-    const password = `bench-${hex()}`;
-    for (const identity of ['alice', 'bob', 'carol']) {
-      await call('POST', '/v1/auth/register', { identity }, { identity, password }, 201);
-    }
-    const sender = { identity: 'alice', deviceId: 'alice-phone' };
-    const recipients = [
-      { identity: 'alice', deviceId: 'alice-laptop' },
-      { identity: 'bob', deviceId: 'bob-phone-1' },
-      { identity: 'bob', deviceId: 'bob-laptop' },
-      { identity: 'carol', deviceId: 'carol-phone' },
-      { identity: 'carol', deviceId: 'carol-desk' },
-    ];
-    for (const d of [sender, ...recipients]) {
-      const login = await call('POST', '/v1/auth/login', { identity: d.identity }, { ...d, password }, 200);
-      tokens.set(`${d.identity}:${d.deviceId}`, login.token);
-      await call('PUT', `/v1/devices/${d.deviceId}`, d, undefined, 200);
-    }
     const groups = [];
     for (let i = 0; i < GROUPS; i += 1) {
       const groupId = hex();
-      await call('POST', '/v1/groups', sender, { groupId, members: ['bob', 'carol'] }, 201);
-      const upload = await call('POST', `/v1/groups/${groupId}/objects`, sender, { size: 64 }, 201);
-      const put = await client.request('PUT', upload.url, upload.headers, randomBytes(64));
+      await call('POST', '/v1/groups', SENDER, { groupId, members: ['bob', 'carol'] }, 201);
+      const upload = await call('POST', `/v1/groups/${groupId}/objects`, SENDER, { size: OBJECT_SIZE }, 201);
+      const put = await client.request('PUT', upload.url, upload.headers, randomBytes(OBJECT_SIZE));
       if (put.status !== 200) throw new Error(`presigned PUT answered ${put.status}`);
       groups.push({ groupId, objectId: upload.objectId });
     }
+    const total = RATE * SECONDS;
+    // Every pointer and its 5 receipts are made before the clock starts: signing is the receivers'
+    // work on their own machines, not the load generator's.
+    const plan = planPointers(groups, total);
     const c = sync.credentials;
     const syncAuth = basicAuth(c.accountSid, c.authToken);
     const itemsUrl = (groupId) => `${sync.restUrl}/v1/Services/${c.serviceSid}/Maps/g_${groupId}/Items`;
 
-    const timings = { register: [], publish: [], acks: [], bySecond: [] };
+    const timings = { register: [], acks: [], bySecond: [] };
     const pointerIds = [];
     const errors = [];
     const one = async (n) => {
-      const { groupId, objectId } = groups[n % GROUPS];
-      const pointerId = hex();
+      const { groupId, pointer, acks } = plan[n];
       let t = Date.now();
-      await call('POST', `/v1/groups/${groupId}/pointers`, sender, { pointerId, objectId }, 201);
+      // The whole pointer: the server checks the object, binds it and publishes the Sync item.
+      await call('POST', `/v1/groups/${groupId}/pointers`, SENDER, pointer, 201);
       timings.register.push(Date.now() - t);
       (timings.bySecond[Math.floor(n / RATE)] ??= []).push(Date.now() - t);
       t = Date.now();
-      // The sender's publish, as its Sync client would make it.
-      const body = new URLSearchParams({ Key: pointerId, Data: '{"v":1}', Ttl: '1209600' }).toString();
-      const res = await client.request(
-        'POST',
-        itemsUrl(groupId),
-        { authorization: syncAuth, 'content-type': 'application/x-www-form-urlencoded' },
-        body,
+      await Promise.all(
+        RECIPIENTS.map((r, i) => call('POST', `/v1/pointers/${pointer.pointerId}/ack`, r, acks[i], 200)),
       );
-      if (res.status !== 201) throw new Error(`publishing a Sync item answered ${res.status}`);
-      timings.publish.push(Date.now() - t);
-      t = Date.now();
-      await Promise.all(recipients.map((r) => call('POST', `/v1/pointers/${pointerId}/ack`, r, undefined, 200)));
       timings.acks.push(Date.now() - t);
-      pointerIds.push(pointerId);
+      pointerIds.push(pointer.pointerId);
     };
 
     log(
@@ -148,7 +139,6 @@ export async function run(log) {
     const meter = cpuMeter([api, worker, sync, redisProc, s3rver, { name: 'load generator', pid: process.pid }]);
     await meter.start();
     const start = Date.now();
-    const total = RATE * SECONDS;
     const inflight = [];
     for (let n = 0; n < total; n += 1) {
       const wait = start + (n * 1000) / RATE - Date.now();
@@ -173,10 +163,10 @@ export async function run(log) {
       const s = [...xs].sort((a, b) => a - b);
       return `p50 ${percentile(s, 50)} / p99 ${percentile(s, 99)} ms`;
     };
-    log(`client side: register ${ms(timings.register)}, publish ${ms(timings.publish)}, 5 acks ${ms(timings.acks)}`);
+    log(`client side: register (the server publishes) ${ms(timings.register)}, 5 acks ${ms(timings.acks)}`);
     log(`CPU (1 core = 100%): ${formatCpu(cpu)}`);
     const perPointer = cpu.map((x) => `${x.name} ${((x.share * driveSeconds * 1e6) / total).toFixed(0)}`).join(', ');
-    log(`CPU time per pointer (us; 7 API/Sync requests and one purge each): ${perPointer}`);
+    log(`CPU time per pointer (us; 6 API requests, a Sync publish and one purge each): ${perPointer}`);
     if (process.env.BENCH_TRACE)
       log(`register max by second: ${timings.bySecond.map((xs) => Math.max(...xs)).join(' ')}`);
 
@@ -215,6 +205,59 @@ export async function run(log) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+const endpointOf = (who) => `${who.identity}:${who.deviceId}`;
+
+/**
+ * Registers the three accounts and opens one session per endpoint (sessions are bound to a
+ * device), with the SDK's OPAQUE client; each device enrolls itself. Returns the bearer tokens.
+ */
+async function openSessions(apiUrl) {
+  const password = `bench-${hex()}`;
+  const tokens = new Map();
+  for (const identity of ['alice', 'bob', 'carol']) {
+    await registerAccount(new ApiClient({ baseUrl: apiUrl }), identity, password);
+  }
+  for (const who of [SENDER, ...RECIPIENTS]) {
+    const api = new ApiClient({ baseUrl: apiUrl });
+    const outcome = await login(api, who.identity, password, who.deviceId);
+    if (outcome.legacy) throw new Error(`${who.identity}: a fresh account answered legacy`);
+    api.setSession(outcome.session.token);
+    api.setDevice(who.deviceId);
+    await api.registerDevice(who.deviceId);
+    tokens.set(endpointOf(who), outcome.session.token);
+  }
+  return tokens;
+}
+
+/**
+ * The run's pointers, round-robin over the groups, each with its own envelope and the 5 receipts
+ * its recipients send. Receipts are real Ed25519 signatures over the receipt statement
+ * (docs/format.md §11), made with node:crypto keys rather than the endpoints' Virgil keys: the
+ * server only checks that a signature is bounded base64 and stores it (the sender's SDK verifies
+ * it against the card, outside this measurement), so its path is the one real receipts take.
+ */
+function planPointers(groups, total) {
+  const keys = RECIPIENTS.map(() => generateKeyPairSync('ed25519').privateKey);
+  return Array.from({ length: total }, (_, n) => {
+    const { groupId, objectId } = groups[n % groups.length];
+    const pointerId = hex();
+    const envelope = randomBytes(ENVELOPE_BYTES).toString('base64');
+    const digest = envelopeSha256(envelope);
+    const acks = RECIPIENTS.map((receiver, i) => {
+      const statement = receiptStatement({
+        pointerId,
+        groupId,
+        objectId,
+        envelopeSha256: digest,
+        sender: SENDER,
+        receiver,
+      });
+      return { objectId, envelopeSha256: digest, signature: sign(null, statement, keys[i]).toString('base64') };
+    });
+    return { groupId, pointer: { pointerId, objectId, size: OBJECT_SIZE, envelope }, acks };
+  });
 }
 
 /** A lean keep-alive HTTP client for the load generator (fetch costs this process more CPU). */
