@@ -3,6 +3,20 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
+// A package subpath into sources or builds, or a relative path into a build, bypasses the package's
+// public entry point (import-x/no-relative-packages below sees dist/ only once it is built, and lint
+// runs before the build in CI). Shared by every no-restricted-imports setting, which replace each other.
+const PACKAGE_BOUNDARY = [
+  {
+    regex: '^@conduit/[^/]+/(src|dist)(/|$)',
+    message: "Import the package's public entry point ('@conduit/<pkg>'), not a file inside it.",
+  },
+  {
+    regex: '^\\.\\.?/(.+/)?dist(/|$)',
+    message: "Import the package's public entry point ('@conduit/<pkg>'), not its build output.",
+  },
+];
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.conduit/**'] },
   js.configs.recommended,
@@ -30,21 +44,11 @@ export default tseslint.config(
       // A relative path into another workspace package (test/ → packages/client/src, server → devstack/src)
       // bypasses that package's public entry point.
       'import-x/no-relative-packages': 'error',
-      // ...and so does a package subpath (packages export '.' only), or a relative path into a build:
-      // the rule above sees dist/ only once it is built, and lint runs before the build in CI.
+      // ...and so does a package subpath or a relative path into a build (PACKAGE_BOUNDARY).
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            {
-              regex: '^@conduit/[^/]+/(src|dist)(/|$)',
-              message: "Import the package's public entry point ('@conduit/<pkg>'), not a file inside it.",
-            },
-            {
-              regex: '^\\.\\.?/(.+/)?dist(/|$)',
-              message: "Import the package's public entry point ('@conduit/<pkg>'), not its build output.",
-            },
-          ],
+          patterns: [...PACKAGE_BOUNDARY],
         },
       ],
       // Type-only imports are erased at build time, so the rule ignores them; value cycles are what
@@ -75,14 +79,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            {
-              regex: '^@conduit/[^/]+/(src|dist)(/|$)',
-              message: "Import the package's public entry point ('@conduit/<pkg>'), not a file inside it.",
-            },
-            {
-              regex: '^\\.\\.?/(.+/)?dist(/|$)',
-              message: "Import the package's public entry point ('@conduit/<pkg>'), not its build output.",
-            },
+            ...PACKAGE_BOUNDARY,
             {
               regex: '^node:',
               message:
