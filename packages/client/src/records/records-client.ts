@@ -1,4 +1,4 @@
-import { ConduitError, envelopeSha256, inlineValue, RecordVersion } from '@conduit/shared';
+import { ConduitError, envelopeSha256, inlineValue, recordPointerOf, RecordVersion } from '@conduit/shared';
 import type {
   Endpoint,
   FeedEntry,
@@ -249,28 +249,8 @@ export class RecordsClient {
       ...(deleted ? {} : { value: (change as { value: JsonValue }).value }),
     };
     this.applyAndEmit([entry]);
-    const pointer = this.pointerOf(v, sealed);
+    const pointer = recordPointerOf(this.groupId, v, this.deps.self, sealed);
     return { ...entry, pointer };
-  }
-
-  /** The pointer the server published for the version (the same fields as the Sync item). */
-  private pointerOf(v: RecordVersion, envelope: string): RecordPointerV1 {
-    return {
-      v: 1,
-      kind: 'record',
-      id: v.pointerId,
-      groupId: this.groupId,
-      sender: this.deps.self,
-      recordId: v.recordId,
-      versionId: v.versionId,
-      parentVersionId: v.parentVersionId,
-      seq: v.seq,
-      deleted: v.deleted,
-      objectId: v.objectId,
-      size: v.size,
-      envelope,
-      createdAt: v.createdAt,
-    };
   }
 
   /** Opens and applies the head a 409 named (untrusted until its envelope checks out). */

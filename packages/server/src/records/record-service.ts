@@ -1,12 +1,5 @@
-import { ConduitError, envelopeSha256, FEED_PAGE_SIZE, MAX_RECORD_BYTES, POINTER_VERSION } from '@conduit/shared';
-import type {
-  Endpoint,
-  FeedPage,
-  PutRecordVersionRequest,
-  RecordPointerV1,
-  RecordVersion,
-  RecordWrite,
-} from '@conduit/shared';
+import { ConduitError, envelopeSha256, FEED_PAGE_SIZE, MAX_RECORD_BYTES, recordPointerOf } from '@conduit/shared';
+import type { Endpoint, FeedPage, PutRecordVersionRequest, RecordVersion, RecordWrite } from '@conduit/shared';
 import type { Logger } from 'pino';
 import type { ObjectService } from '../files/object-service.js';
 import type { PointerRegistry } from '../files/pointer-registry.js';
@@ -77,7 +70,7 @@ export class RecordService {
     });
     // The feed is the durable copy: a failed publish only delays live delivery (peers catch up).
     await this.deps.pointers
-      .publish(pointer, recordPointerOf(groupId, v), RECORD_PUBLISH_RATE_LIMIT_RETRY)
+      .publish(pointer, recordPointerOf(groupId, v, v.sender, v.envelope), RECORD_PUBLISH_RATE_LIMIT_RETRY)
       .catch((err: unknown) => {
         this.deps.logger.warn(
           { err, pointerId: v.pointerId },
@@ -122,24 +115,4 @@ export class RecordService {
     }
     return size;
   }
-}
-
-/** The Sync item announcing one version (the same fields the feed serves). */
-function recordPointerOf(groupId: string, v: RecordVersion): RecordPointerV1 {
-  return {
-    v: POINTER_VERSION,
-    kind: 'record',
-    id: v.pointerId,
-    groupId,
-    sender: v.sender,
-    recordId: v.recordId,
-    versionId: v.versionId,
-    parentVersionId: v.parentVersionId,
-    seq: v.seq,
-    deleted: v.deleted,
-    objectId: v.objectId,
-    size: v.size,
-    envelope: v.envelope,
-    createdAt: v.createdAt,
-  };
 }

@@ -59,6 +59,40 @@ export const RecordPointerV1 = z.strictObject({
 });
 export type RecordPointerV1 = z.infer<typeof RecordPointerV1>;
 
+/** What a record version contributes to the pointer announcing it. */
+export type RecordVersionFields = Pick<
+  RecordPointerV1,
+  'recordId' | 'versionId' | 'parentVersionId' | 'seq' | 'deleted' | 'objectId' | 'size' | 'createdAt'
+> & { pointerId: string };
+
+/**
+ * The record pointer announcing one version: the Sync item the server publishes, and what the
+ * writer expects it to be (with its own identity and the envelope it sealed).
+ */
+export function recordPointerOf(
+  groupId: string,
+  v: RecordVersionFields,
+  sender: RecordPointerV1['sender'],
+  envelope: string,
+): RecordPointerV1 {
+  return {
+    v: POINTER_VERSION,
+    kind: 'record',
+    id: v.pointerId,
+    groupId,
+    sender,
+    recordId: v.recordId,
+    versionId: v.versionId,
+    parentVersionId: v.parentVersionId,
+    seq: v.seq,
+    deleted: v.deleted,
+    objectId: v.objectId,
+    size: v.size,
+    envelope,
+    createdAt: v.createdAt,
+  };
+}
+
 /** Anything a group's Sync Map may carry. */
 export const AnyPointer = z.discriminatedUnion('kind', [PointerV1, RecordPointerV1]);
 export type AnyPointer = z.infer<typeof AnyPointer>;
