@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ErrorCodes, MAX_GROUP_MEMBERS, objectKeyOf, syncMapOf } from '@conduit/shared';
-import type { DeviceList, ErrorCode, GroupList, GroupView, PointerRegistration } from '@conduit/shared';
+import { MAX_GROUP_MEMBERS, objectKeyOf, syncMapOf } from '@conduit/shared';
+import type { DeviceList, GroupList, GroupView, PointerRegistration } from '@conduit/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../server.js';
@@ -13,7 +13,7 @@ import {
   randomKeyPrefix,
   testConfig,
 } from '../testing/fakes.js';
-import { apiCaller, expectError, type Call } from '../testing/http.js';
+import { apiCaller, expectError, itRefusesAll, type RefusalCase } from '../testing/http.js';
 
 // Group listing, adding members and device listing: real Redis and HTTP, fake S3/Sync/token ports.
 const prefix = randomKeyPrefix();
@@ -239,7 +239,7 @@ describe('POST /v1/groups/:groupId/members', () => {
       groupId = await createGroup('alice', []);
     });
     const path = () => `/v1/groups/${groupId}/members`;
-    const cases: [string, () => Call, number, ErrorCode][] = [
+    const cases: RefusalCase[] = [
       [
         'missing auth',
         () => ({ method: 'POST', path: path(), body: { members: [users.bob] } }),
@@ -312,15 +312,7 @@ describe('POST /v1/groups/:groupId/members', () => {
         'METHOD_NOT_ALLOWED',
       ],
     ];
-    it.each(cases.map(([name, c, status, code]) => [`${name} -> ${status} ${code}`, c, status, code] as const))(
-      '%s',
-      async (_title, makeCall, status, code) => {
-        expect(ErrorCodes[code].status).toBe(status);
-        const res = await call(makeCall());
-        expect(res.status, JSON.stringify(res.body)).toBe(status);
-        expectError(res.body, code);
-      },
-    );
+    itRefusesAll(call, cases);
   });
 });
 
