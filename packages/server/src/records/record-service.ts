@@ -1,10 +1,9 @@
-import { ConduitError, envelopeSha256, FEED_PAGE_SIZE, MAX_RECORD_BYTES, recordPointerOf } from '@conduit/shared';
+import { ConduitError, FEED_PAGE_SIZE, MAX_RECORD_BYTES } from '@conduit/shared';
 import type { Endpoint, FeedPage, PutRecordVersionRequest, RecordVersion, RecordWrite } from '@conduit/shared';
 import type { Logger } from 'pino';
 import type { ObjectService } from '../files/object-service.js';
 import type { PointerRegistry } from '../files/pointer-registry.js';
 import type { RecordStore } from '../adapters/redis/records.js';
-import { RECORD_PUBLISH_RATE_LIMIT_RETRY } from '../delivery/sync/rate-limit-retry.js';
 
 /**
  * A record's ciphertext: a record of at most MAX_RECORD_BYTES, padded (padme adds at most 12%)
@@ -58,26 +57,7 @@ export class RecordService {
       throw new ConduitError('RECORD_CONFLICT', undefined, { head: result.head });
     }
     if (result.kind === 'pointer-taken') throw new ConduitError('POINTER_EXISTS');
-    // After the version is durable: a crash here leaves it in the feed, and the writer's retry
-    // (same versionId) lands in the 'existing' branch and registers and publishes then.
-    // A retried write finds the pointer registered by its first attempt and gets that back.
-    const v = result.version;
-    const { registration: pointer } = await this.deps.pointers.register({
-      pointerId: v.pointerId,
-      groupId,
-      sender: v.sender,
-      binding: { objectId: v.objectId, envelopeSha256: envelopeSha256(v.envelope) },
-    });
-    // The feed is the durable copy: a failed publish only delays live delivery (peers catch up).
-    await this.deps.pointers
-      .publish(pointer, recordPointerOf(groupId, v, v.sender, v.envelope), RECORD_PUBLISH_RATE_LIMIT_RETRY)
-      .catch((err: unknown) => {
-        this.deps.logger.warn(
-          { err, pointerId: v.pointerId },
-          'record pointer not published; peers catch up from the feed',
-        );
-      });
-    return { version: v, pointer };
+    return { version: result.version };
   }
 
   /** The record's history, oldest first (its newest MAX_RECORD_HISTORY versions). */

@@ -12,7 +12,6 @@ import { requireMembership } from '../http/access.js';
 import type { AppContext } from '../http/context.js';
 import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
-import { invalidBody } from './record-service.js';
 
 /** Records sync routes over RecordService (docs/records.md). Members only. */
 export function recordRoutes(ctx: AppContext): Router {
@@ -24,8 +23,6 @@ export function recordRoutes(ctx: AppContext): Router {
     .post(authenticate(ctx), jsonBody, async (req, res) => {
       const { groupId, recordId } = parseInput(RecordParams, req.params, 'path');
       const body = parseInput(PutRecordVersionRequest, req.body, 'body');
-      if (body.deleted && body.objectId !== null) throw invalidBody('objectId', 'a tombstone has no object');
-      if (!body.deleted && body.objectId === null) throw invalidBody('objectId', 'required unless deleted');
       const { identity } = principalOf(res);
       await requireMembership(ctx.access, groupId, identity);
       const written = await ctx.records.write(groupId, recordId, { identity, deviceId: callerDevice(res) }, body);
