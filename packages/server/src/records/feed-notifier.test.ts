@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { createSyncCredentials, startSyncEmulator, type SyncEmulator } from '@conduit/devstack';
+import {
+  DEFAULT_SYNC_WRITE_LIMIT,
+  createSyncCredentials,
+  startSyncEmulator,
+  type SyncEmulator,
+} from '@conduit/devstack';
 import { parseFeedNotification, syncMapOf } from '@conduit/shared';
 import type { SyncAdmin } from '@conduit/shared';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import twilio from 'twilio';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { AuditLog } from '../audit/audit-log.js';
 import { safeObserver } from '../delivery/events.js';
 import { GroupRepository } from '../adapters/redis/groups.js';
@@ -16,6 +21,7 @@ import { SyncWriteBudget } from '../adapters/redis/token-bucket.js';
 import { LocalSyncHttpClient } from '../adapters/twilio/local-http-client.js';
 import { TwilioSyncAdmin } from '../adapters/twilio/twilio-sync-admin.js';
 import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../testing/fakes.js';
+import { DeliveryMetrics } from '../ops/metrics.js';
 import { FeedNotifier } from './feed-notifier.js';
 
 // The feed notifier against the Sync emulator (its default write limit on: 20/s per object) and
@@ -62,11 +68,23 @@ afterAll(async () => {
 });
 
 /** One "API process": its own Redis connection, store and notifier, sharing the Sync adapter. */
-function apiProcess(sync: SyncAdmin, outcomes: string[] = []) {
+function apiProcess(
+  sync: SyncAdmin,
+  outcomes: string[] = [],
+  metrics = new DeliveryMetrics({ processMetrics: false }),
+) {
   const redis = new Redis(TEST_REDIS_URL);
   connections.push(redis);
   const records = new RecordStore(redis, keys);
-  const observer = safeObserver({ onFeedNotified: (e) => outcomes.push(e.outcome) }, logger);
+  const observer = safeObserver(
+    {
+      onFeedNotified: (e) => {
+        outcomes.push(e.outcome);
+        metrics.onFeedNotified(e);
+      },
+    },
+    logger,
+  );
   const heal = {
     syncAdmin: sync,
     groups: new GroupRepository(redis, keys),
@@ -165,10 +183,14 @@ describe('feed notifier', () => {
     await admin.ensureMap(map);
     const outcomes: string[] = [];
     const sync = new RecordingSync(admin);
-    const p = apiProcess(sync.asAdmin(), outcomes);
+    const metrics = new DeliveryMetrics({ processMetrics: false });
+    const p = apiProcess(sync.asAdmin(), outcomes, metrics);
     const [appended] = await p.records.appendMany(groupId, [tombstone('writer')], new Date());
-    // Another writer used up the map's write limit (20 writes at once) just before.
-    await Promise.all(Array.from({ length: 20 }, (_, i) => admin.setMapItem(map, `other${i}`, { i }, 60)));
+    // A tight limit for this test only (the default comes back after), so the refusal is certain:
+    // another writer takes the map's one token just before the notification.
+    emu.faults.setRateLimit({ perSecond: 2, burst: 1 });
+    onTestFinished(() => emu.faults.setRateLimit(DEFAULT_SYNC_WRITE_LIMIT));
+    await admin.setMapItem(map, 'other', { other: true }, 60);
     const refusedBefore = emu.faults.refusedWrites();
     p.notifier.notify(groupId);
     await p.notifier.settled();
@@ -178,6 +200,9 @@ describe('feed notifier', () => {
     expect(appended).toMatchObject({ kind: 'created', version: { seq: 1 } });
     expect(sync.writes.map((w) => w.seq)).toEqual([1]);
     expect((await feedItem(groupId)).seq).toBe(1);
+    const scraped = await metrics.render();
+    expect(scraped).toMatch(/^conduit_feed_notifications_total\{outcome="written"\} 1$/m);
+    expect(scraped).toMatch(/^conduit_feed_notification_rate_limited_total [1-9]/m);
     await p.notifier.close();
   });
 
