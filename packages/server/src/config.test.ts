@@ -101,6 +101,18 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the feed notification interval and TTL, bounded; unset leaves the defaults', () => {
+    expect(loadConfig(base).records).toEqual({});
+    expect(
+      loadConfig({ ...base, CONDUIT_FEED_NOTIFY_INTERVAL_MS: '500', CONDUIT_FEED_NOTIFY_TTL_SECONDS: '600' }).records,
+    ).toEqual({ feedNotifyIntervalMs: 500, feedNotifyTtlSeconds: 600 });
+    const err = configError({ ...base, CONDUIT_FEED_NOTIFY_INTERVAL_MS: '10', CONDUIT_FEED_NOTIFY_TTL_SECONDS: '0' });
+    expect(err.details).toEqual({
+      missing: [],
+      invalid: ['CONDUIT_FEED_NOTIFY_INTERVAL_MS', 'CONDUIT_FEED_NOTIFY_TTL_SECONDS'],
+    });
+  });
+
   it('builds an OIDC config and needs no session secret', () => {
     const { CONDUIT_SESSION_SECRET: _, ...rest } = base;
     const config = loadConfig({
