@@ -91,6 +91,23 @@ const ROUTES: Route[] = [
       envelope: 'AAAA',
     }),
   },
+  {
+    method: 'POST',
+    path: (c) => `/v1/groups/${c.groupId}/record-versions`,
+    body: (c) => ({
+      versions: [
+        {
+          recordId: c.recordId,
+          versionId: hex(),
+          parentVersionId: null,
+          pointerId: hex(),
+          objectId: null,
+          deleted: false,
+          envelope: 'AAAA',
+        },
+      ],
+    }),
+  },
   { method: 'GET', path: (c) => `/v1/groups/${c.groupId}/records/${c.recordId}/versions` },
   { method: 'GET', path: (c) => `/v1/groups/${c.groupId}/records/${c.recordId}` },
   { method: 'GET', path: (c) => `/v1/groups/${c.groupId}/feed/0` },
