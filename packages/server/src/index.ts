@@ -21,3 +21,5 @@ export { processMetrics } from './ops/metrics.js';
 export { createKeys } from './adapters/redis/keys.js';
 export type { Keys } from './adapters/redis/keys.js';
 export { PointerLedger } from './adapters/redis/pointers.js';
+// The records store: the record-append bench compares per-version appends with one-pipeline batches.
+export { RecordStore } from './adapters/redis/records.js';
