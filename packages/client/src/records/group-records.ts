@@ -50,7 +50,8 @@ export class GroupRecords {
           inlineMaxBytes,
           log: session.log,
           // The feed hands the map's `feed` notifications to this client while anyone follows it.
-          follow: async () => session.track(await this.feed().attach(gid, {})),
+          follow: () => this.feed().attach(gid, {}),
+          track: (stop) => session.track(stop),
         });
       })();
       client.catch(() => this.clients.delete(gid));

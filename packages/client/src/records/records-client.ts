@@ -34,6 +34,8 @@ export interface RecordsDeps {
    * Returns the function that closes it.
    */
   follow?: () => Promise<() => Promise<void>>;
+  /** Registers a watch's stop function with the session, which calls it on close. */
+  track?: (stop: () => Promise<void>) => () => Promise<void>;
   merge?: MergeFn;
   /** Values whose JSON is at most this long travel inside the envelope (default 4096, at most 8192). */
   inlineMaxBytes?: number;
@@ -126,12 +128,14 @@ export class RecordsClient {
    */
   async watch(): Promise<() => Promise<void>> {
     if (!this.deps.follow) throw new ConduitError('CONFIG', 'Live updates need a Sync connection.');
-    const stop = await this.deps.follow();
+    const detach = await this.deps.follow();
     const unpoll = this.puller.watch();
-    const end = async () => {
+    const track = this.deps.track ?? ((stop) => stop);
+    // Tracked as a whole, so closing the client also ends the safety poll.
+    const end = track(async () => {
       unpoll();
-      await stop();
-    };
+      await detach();
+    });
     try {
       await this.sync();
     } catch (err) {
