@@ -298,6 +298,8 @@ export const FEED_PAGE_SIZE = 1000;
 export const MAX_RECORD_ENVELOPE_CHARS = 16 * 1024;
 /** Versions in one batch write. */
 export const MAX_RECORD_BATCH_ITEMS = 100;
+/** Body limit of the single-version route: one envelope and its ids. */
+export const MAX_RECORD_VERSION_BODY_BYTES = 20 * 1024;
 /** Body limit of the batch route (the global JSON limit stays for the other routes). */
 export const MAX_RECORD_BATCH_BODY_BYTES = 1024 * 1024;
 
