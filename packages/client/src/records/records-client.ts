@@ -6,6 +6,7 @@ import type { GroupKeys } from '../virgil/group-keys.js';
 import { openRecordEnvelope } from './envelope.js';
 import { fetchValue } from './content.js';
 import type { Presigned } from './objects.js';
+import { ApplyQueue } from './apply-queue.js';
 import { mapLimit, retryOnce } from './async-util.js';
 import { RecordBatcher } from './batcher.js';
 import { FeedPuller } from './feed-pull.js';
@@ -61,6 +62,7 @@ export class RecordsClient {
     this.log = deps.log ?? (() => undefined);
     const { groupId, api } = deps;
     const encryptors = new FreshLoader<EncryptEnvelope>(() => deps.keys.encryptorFor(groupId));
+    const written = new ApplyQueue<RecordEntry>((entries) => this.applyAndEmit(entries));
     this.writer = {
       groupId,
       self: deps.self,
@@ -72,7 +74,7 @@ export class RecordsClient {
       log: this.log,
       localHead: (recordId) => deps.replica.head(groupId, recordId)?.versionId ?? null,
       openHead: (head) => this.remoteHead(head),
-      applyWritten: (entry) => this.applyAndEmit([entry]),
+      applyWritten: (entry) => written.apply(entry),
     };
     this.puller = new FeedPuller(() => this.sync(), this.log);
   }

@@ -66,7 +66,7 @@ function writer(
     log: () => undefined,
     localHead: () => null,
     openHead: async () => null,
-    applyWritten: (e) => void applied.push(e),
+    applyWritten: async (e) => void applied.push(e),
     ...over,
   };
   return { deps, submitted, applied };

@@ -53,7 +53,7 @@ export interface WriterDeps {
   /** Opens, checks and applies the head a conflict named (untrusted until its envelope checks out). */
   openHead: (head: RecordVersion | null) => Promise<RecordEntry | null>;
   /** Applies a version this endpoint wrote to the replica (and emits its change). */
-  applyWritten: (entry: RecordEntry) => void;
+  applyWritten: (entry: RecordEntry) => Promise<void>;
 }
 
 /** Last writer wins: the write being retried is the newest intent, so it goes on top. */
@@ -83,7 +83,7 @@ export async function writeRecord(
         throw new ConduitError('INTEGRITY', 'The server acknowledged a different version.');
       }
       const written = { ...entry, seq: v.seq, createdAt: v.createdAt };
-      deps.applyWritten(written);
+      await deps.applyWritten(written);
       return written;
     }
     if (attempt >= MAX_MERGE_ATTEMPTS) {
