@@ -16,7 +16,8 @@ import { nodePlatform } from './platform/node.js';
 import type { Platform } from './platform/platform.js';
 import type { ReceivedFile } from './receive-pointer.js';
 import { GroupRecords } from './records/group-records.js';
-import type { MergeFn, RecordsClient } from './records/records-client.js';
+import type { RecordsOptions } from './records/group-records.js';
+import type { RecordsClient } from './records/records-client.js';
 import { ClientSession } from './session/session.js';
 import type { SessionDeps } from './session/session.js';
 import type { ConfirmTrust, SafetyNumberReport, TrustReport } from './trust/verification.js';
@@ -73,7 +74,7 @@ export class ConduitClient {
     this.feed = new GroupFeed({
       session,
       mapOf: (gid) => this.groups.mapOf(gid),
-      applyRecord: async (gid, pointer) => (await this.groupRecords.of(gid)).receive(pointer),
+      notifyRecords: async (gid, notification) => (await this.groupRecords.of(gid)).notify(notification),
     });
     this.receiver = new FileReceiver(session, this.feed, this.groups);
   }
@@ -264,9 +265,11 @@ export class ConduitClient {
 
   /**
    * The group's synced records on this endpoint (docs/records.md). One instance per group;
-   * `merge` (set by the first call) resolves write conflicts (default: last writer wins).
+   * the options are set by the first call: `merge` resolves write conflicts (default: last writer
+   * wins), values whose JSON is at most `inlineMaxBytes` (default 4096, at most 8192) travel
+   * inside the sealed envelope instead of S3.
    */
-  records(groupId: string, opts: { merge?: MergeFn } = {}): Promise<RecordsClient> {
+  records(groupId: string, opts: RecordsOptions = {}): Promise<RecordsClient> {
     return this.groupRecords.of(groupId, opts);
   }
 

@@ -26,8 +26,10 @@ export {
   removeOrphanCheckpoints,
 } from './platform/node/partial-cleanup.js';
 export { EncryptedKeyStore } from './platform/node/key-store.js';
-export { RecordsClient, MAX_MERGE_ATTEMPTS } from './records/records-client.js';
-export type { MergeFn, PutOptions, WrittenRecord } from './records/records-client.js';
+export { RecordsClient } from './records/records-client.js';
+export { MAX_MERGE_ATTEMPTS } from './records/writer.js';
+export type { MergeFn, PutOptions } from './records/writer.js';
+export type { RecordsOptions } from './records/group-records.js';
 export type { JsonValue, RecordEntry } from './records/replica.js';
 export { deriveRecordId, MAX_RECORD_KEY_BYTES } from './records/record-id.js';
 export { fingerprintDigits, groupDigits, safetyNumber } from './trust/safety-number.js';

@@ -20,6 +20,7 @@ import {
   type SyncCredentials,
   type SyncFaults,
   type SyncWriteLimit,
+  type SyncWriteStats,
 } from './sync/index.js';
 import { createVirgilApp, startVirgilDirectory, type VirgilAppCredentials } from './virgil/index.js';
 
@@ -61,6 +62,8 @@ export interface LocalStack {
     readObject(key: string): Promise<Buffer>;
     /** A GET on the Sync REST API with the account's (admin) credentials; `path` under the service. */
     syncGet(path: string): Promise<{ status: number; body: unknown }>;
+    /** The emulator's write counters of a map (sid or unique name): writes, refused, most in 1 s. */
+    syncWriteStats(map: string): Promise<SyncWriteStats>;
   };
   /**
    * What the operator's server holds: the Sync admin credentials and its Redis namespace. For
@@ -224,6 +227,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
           });
           const text = await res.text();
           return { status: res.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
+        },
+        async syncWriteStats(map) {
+          const res = await fetch(`${sync.restUrl}/__emulator/write-stats/${encodeURIComponent(map)}`, {
+            headers: { authorization: restAuth },
+          });
+          if (res.status !== 200) throw new Error(`the Sync emulator answered ${res.status} for write stats`);
+          return (await res.json()) as SyncWriteStats;
         },
         async readObject(key) {
           const out = await s3Client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));

@@ -28,7 +28,7 @@ Writes name the current head as their parent; if another device wrote first, the
         const json = await readJsonArgument(value);
         const records = await client.records(groupId);
         await records.sync();
-        const { pointer: _pointer, ...written } = await records.put(key, json);
+        const written = await records.put(key, json);
         output(g, written, [`${key}: version ${written.versionId} (seq ${written.seq})`]);
       }),
     );
@@ -92,7 +92,7 @@ Writes name the current head as their parent; if another device wrote first, the
         if (!records.get(key)) {
           throw new ConduitError('RECORD_NOT_FOUND', `No record ${JSON.stringify(key)} to delete in this group.`);
         }
-        const { pointer: _pointer, ...written } = await records.delete(key);
+        const written = await records.delete(key);
         output(g, written, [`${key}: deleted (version ${written.versionId}, seq ${written.seq})`]);
       }),
     );

@@ -13,13 +13,15 @@ import {
   GroupList,
   GroupView,
   KeyTransitionList,
-  MAX_ENVELOPE_CHARS,
+  MAX_RECORD_BATCH_ITEMS,
+  MAX_RECORD_ENVELOPE_CHARS,
   MemberDeviceList,
   MultipartUpload,
   PointerRegistration,
   PointerStatus,
   PresignedParts,
   PresignedUrl,
+  RecordBatchResult,
   RecordHistory,
   RecordVersion,
   RecordWrite,
@@ -43,6 +45,7 @@ import type {
   ObjectId,
   PointerId,
   PresignPartsRequest,
+  PutRecordBatchRequest,
   PutRecordVersionRequest,
   RecordId,
   RegisterPointerRequest,
@@ -72,7 +75,7 @@ interface RequestOptions {
 }
 
 /** A feed page or a record's history: every entry carries an envelope and, in the feed, a URL. */
-const MAX_VERSION_JSON_BYTES = MAX_ENVELOPE_CHARS + 4096;
+const MAX_VERSION_JSON_BYTES = MAX_RECORD_ENVELOPE_CHARS + 4096;
 const MAX_RECORD_HISTORY_ENTRIES = 1000;
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -225,6 +228,17 @@ export class HttpClient {
   /** A new version of a record; RECORD_CONFLICT (details.head) when its parent is not the head. */
   putRecordVersion(groupId: GroupId, recordId: RecordId, req: PutRecordVersionRequest): Promise<RecordWrite> {
     return this.request('POST', `${recordPath(groupId, recordId)}/versions`, RecordWrite, { body: req });
+  }
+
+  /**
+   * Up to MAX_RECORD_BATCH_ITEMS versions in one request, appended in order; one result per item
+   * (created, existing, conflict with the head, or failed with a code).
+   */
+  putRecordBatch(groupId: GroupId, req: PutRecordBatchRequest): Promise<RecordBatchResult> {
+    return this.request('POST', `/groups/${seg(groupId)}/record-versions`, RecordBatchResult, {
+      body: req,
+      maxResponseBytes: MAX_RECORD_BATCH_ITEMS * MAX_VERSION_JSON_BYTES,
+    });
   }
 
   /** The record's head version (RECORD_NOT_FOUND when it has none). */

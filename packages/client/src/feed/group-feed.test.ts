@@ -1,5 +1,4 @@
-import { ConduitError } from '@conduit/shared';
-import type { GroupId, PointerChannel, RecordPointerV1 } from '@conduit/shared';
+import type { FeedNotificationV1, GroupId, PointerChannel } from '@conduit/shared';
 import { describe, expect, it } from 'vitest';
 import { GroupFeed } from './group-feed.js';
 import type { FeedSession } from './group-feed.js';
@@ -25,7 +24,6 @@ function fakeChannel(items: Record<string, unknown>) {
 
 function fakeSession(channel: PointerChannel) {
   let work = Promise.resolve();
-  const anomalies: unknown[] = [];
   const session: FeedSession = {
     assertOpen: () => undefined,
     enqueue: (step) => {
@@ -33,56 +31,39 @@ function fakeSession(channel: PointerChannel) {
     },
     channel: async () => channel,
     log: () => undefined,
-    api: {
-      restoreGroupSync: async () => ({}) as never,
-      reportAnomaly: async (_gid, body) => {
-        anomalies.push(body);
-        return {} as never;
-      },
-    },
+    api: { restoreGroupSync: async () => ({}) as never },
   };
-  return { session, anomalies, settled: () => work };
+  return { session, settled: () => work };
 }
 
 const fileItem = (n: number) => ({ v: 1, kind: 'file', id: n.toString(16).padStart(32, '0') });
 const hex = (n: number) => n.toString(16).padStart(32, '0');
-const recordItem = (n: number): RecordPointerV1 => ({
-  v: 1,
-  kind: 'record',
-  id: hex(n),
-  groupId: GROUP,
-  sender: { identity: 'alice', deviceId: 'alice-laptop' },
-  recordId: hex(n + 1),
-  versionId: hex(n + 2),
-  parentVersionId: null,
-  seq: n,
-  deleted: true,
-  objectId: null,
-  size: 0,
-  envelope: 'ZW52',
-  createdAt: new Date(0).toISOString(),
-});
+/** A record pointer as servers before the feed notification published them: ignored now. */
+const legacyRecordItem = (n: number) => ({ v: 1, kind: 'record', id: hex(n), groupId: GROUP, seq: n });
+const notification = (seq: number): FeedNotificationV1 => ({ v: 1, kind: 'feed', groupId: GROUP, seq });
 
 describe('GroupFeed', () => {
-  it('shares one subscription per map, hands files to every listener (late ones get what is present) and applies records once', async () => {
-    const { channel, subs } = fakeChannel({ a: fileItem(1), r: recordItem(2) });
+  it('shares one subscription per map, hands files to every listener (late ones get what is present) and the feed notification to records once', async () => {
+    const { channel, subs } = fakeChannel({ a: fileItem(1), r: legacyRecordItem(2), feed: notification(5) });
     const { session, settled } = fakeSession(channel);
-    const applied: unknown[] = [];
+    const notified: FeedNotificationV1[] = [];
     const feed = new GroupFeed({
       session,
       mapOf: async () => 'map',
-      applyRecord: async (_gid, pointer) => void applied.push(pointer),
+      notifyRecords: async (_gid, n) => void notified.push(n),
     });
     const seen1: string[] = [];
     const seen2: string[] = [];
     const detach1 = await feed.attach(GROUP, { file: async (key) => void seen1.push(key) });
     const detach2 = await feed.attach(GROUP, { file: async (key) => void seen2.push(key) });
     subs[0]?.onItem('b', fileItem(3));
+    subs[0]?.onItem('feed', notification(9));
+    subs[0]?.onItem('feed', { ...notification(10), extra: 1 }); // strict schema: ignored
     await settled();
     expect(subs).toHaveLength(1);
     expect(seen1).toEqual(['a', 'b']);
     expect(seen2).toEqual(['a', 'b']);
-    expect(applied).toHaveLength(1);
+    expect(notified).toEqual([notification(5), notification(9)]);
 
     await detach1();
     expect(subs[0]?.open).toBe(true);
@@ -92,21 +73,15 @@ describe('GroupFeed', () => {
     expect(subs).toHaveLength(2); // reopened after the last listener left
   });
 
-  it('reports a record pointer the ledger does not know, and tells the file listeners', async () => {
-    const key = 'cd'.repeat(16);
-    const { channel } = fakeChannel({ [key]: recordItem(4) });
-    const { session, anomalies, settled } = fakeSession(channel);
-    const failed: string[] = [];
-    const feed = new GroupFeed({
-      session,
-      mapOf: async () => 'map',
-      applyRecord: async () => {
-        throw new ConduitError('POINTER_NOT_FOUND');
-      },
-    });
-    await feed.attach(GROUP, { recordFailed: (err) => failed.push(err.code) });
+  it('does not report the feed item expiring as a removed pointer', async () => {
+    const { channel, subs } = fakeChannel({ feed: notification(1), a: fileItem(1) });
+    const { session, settled } = fakeSession(channel);
+    const removed: string[] = [];
+    const feed = new GroupFeed({ session, mapOf: async () => 'map', notifyRecords: async () => undefined });
+    await feed.attach(GROUP, { removed: async (key) => void removed.push(key) });
+    subs[0]?.onRemoved?.('feed');
+    subs[0]?.onRemoved?.('a');
     await settled();
-    expect(failed).toEqual(['POINTER_NOT_FOUND']);
-    expect(anomalies).toEqual([{ pointerId: key, kind: 'unknown', code: 'POINTER_NOT_FOUND' }]);
+    expect(removed).toEqual(['a']);
   });
 });

@@ -1,6 +1,5 @@
-import { ConduitError, parseAnyPointer, PointerId } from '@conduit/shared';
-import type { GroupId, RecordPointerV1 } from '@conduit/shared';
-import { isVerificationFailure } from '../delivery/anomalies.js';
+import { FEED_NOTIFICATION_ITEM_KEY, parseFeedNotification } from '@conduit/shared';
+import type { FeedNotificationV1, GroupId } from '@conduit/shared';
 import { asConduitError } from '../session/errors.js';
 import type { ClientSession } from '../session/session.js';
 
@@ -10,21 +9,19 @@ export interface FeedListener {
   file?: (key: string, data: unknown) => Promise<void>;
   /** An item was removed from the map. */
   removed?: (key: string) => Promise<void>;
-  /** A record pointer on the map could not be applied (it was logged and, if forged, reported). */
-  recordFailed?: (err: ConduitError) => void;
 }
 
 /** What the feed uses of the session. */
 export type FeedSession = Pick<ClientSession, 'assertOpen' | 'enqueue' | 'channel' | 'log'> & {
-  api: Pick<ClientSession['api'], 'restoreGroupSync' | 'reportAnomaly'>;
+  api: Pick<ClientSession['api'], 'restoreGroupSync'>;
 };
 
 export interface GroupFeedDeps {
   session: FeedSession;
   /** The group's Sync map name. */
   mapOf: (groupId: GroupId) => Promise<string>;
-  /** Applies a record pointer to the group's replica. */
-  applyRecord: (groupId: GroupId, pointer: RecordPointerV1) => Promise<void>;
+  /** Hands the group's `feed` notification (the records feed moved) to its records client. */
+  notifyRecords: (groupId: GroupId, notification: FeedNotificationV1) => Promise<void>;
 }
 
 /** One open map: a single Sync subscription shared by the group's listeners. */
@@ -36,9 +33,10 @@ interface OpenMap {
 }
 
 /**
- * Routes each group's Sync map to its consumers: one subscription per map, record pointers
- * applied to the group's replica once, file pointers and removals handed to every file listener
- * (receive, receiveNext). The subscription closes when its last listener detaches.
+ * Routes each group's Sync map to its consumers: one subscription per map, the `feed` item (the
+ * records feed's coalesced notification) to the group's records client once, file pointers and
+ * removals handed to every file listener (receive, receiveNext). The subscription closes when its
+ * last listener detaches.
  */
 export class GroupFeed {
   private readonly maps = new Map<GroupId, OpenMap>();
@@ -83,12 +81,12 @@ export class GroupFeed {
   ): Promise<() => Promise<void>> {
     const name = await this.deps.mapOf(groupId);
     const onItem = (key: string, data: unknown): void => {
+      if (key === FEED_NOTIFICATION_ITEM_KEY) return this.notifyRecords(groupId, data);
       items.set(key, data);
-      if (isRecordItem(data))
-        this.deps.session.enqueue(() => this.applyRecord(groupId, listeners, key, data), 'record');
-      else for (const listener of listeners) this.dispatchFile(listener, key, data);
+      for (const listener of listeners) this.dispatchFile(listener, key, data);
     };
     const onRemoved = (key: string): void => {
+      if (key === FEED_NOTIFICATION_ITEM_KEY) return; // its TTL ran out: the group went idle
       items.delete(key);
       for (const listener of listeners) {
         const removed = listener.removed;
@@ -126,27 +124,24 @@ export class GroupFeed {
   }
 
   /**
-   * Applies a record pointer. One that fails verification or is unknown to the ledger is reported
-   * (never acknowledged).
+   * Not queued behind file receives: a notification only makes the records client compare a seq
+   * and start (or extend) a pull, and a late one delays every watcher's `change`.
    */
-  private async applyRecord(groupId: GroupId, listeners: Set<FeedListener>, key: string, data: unknown): Promise<void> {
+  private notifyRecords(groupId: GroupId, data: unknown): void {
     const { session } = this.deps;
+    let notification: FeedNotificationV1;
     try {
-      await this.deps.applyRecord(groupId, parseAnyPointer(data) as RecordPointerV1);
+      notification = parseFeedNotification(data);
     } catch (err) {
-      const error = asConduitError(err);
-      session.log(`record pointer not applied: ${error.code}`);
-      for (const listener of listeners) listener.recordFailed?.(error);
-      const kind = error.code === 'POINTER_NOT_FOUND' ? 'unknown' : isVerificationFailure(err) ? 'unverifiable' : null;
-      if (kind && PointerId.safeParse(key).success) {
-        await session.api.reportAnomaly(groupId, { pointerId: key, kind, code: error.code }).catch(() => {
-          session.log('record anomaly not reported');
-        });
-      }
+      session.log(`feed notification ignored: ${asConduitError(err).code}`);
+      return;
     }
+    this.deps.notifyRecords(groupId, notification).catch((err: unknown) => {
+      session.log(`feed notification not handled: ${asConduitError(err).code}`);
+    });
   }
 }
 
-/** A record pointer's Sync item (validated by parseAnyPointer before use). */
+/** A record pointer's Sync item, left by a server from before the feed notification: ignored. */
 const isRecordItem = (data: unknown): boolean =>
   typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'record';

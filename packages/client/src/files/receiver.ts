@@ -120,7 +120,7 @@ export class FileReceiver {
       let fileId: PointerId | undefined;
       try {
         const pointer = parseAnyPointer(data);
-        if (pointer.kind === 'record') return; // the feed applies records
+        if (pointer.kind === 'record') return; // a record pointer left by an older server: records use the feed
         fileId = pointer.id;
         seenFiles.add(pointer.id);
         received = await receivePointer(ctx, data);
@@ -147,10 +147,7 @@ export class FileReceiver {
       );
       onError(new ConduitError('POINTER_NOT_FOUND', `Pointer ${id} was removed before this endpoint received it.`));
     };
-    const recordFailed = (err: ConduitError): void => {
-      if (active) onError(err);
-    };
-    const detach = await this.feed.attach(gid, { file: (_key, data) => file(data), removed, recordFailed });
+    const detach = await this.feed.attach(gid, { file: (_key, data) => file(data), removed });
     return session.track(async () => {
       active = false;
       retries.close();

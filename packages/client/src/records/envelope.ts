@@ -1,14 +1,31 @@
-import { checkRecordEnvelope, decodeRecordEnvelope, encodeRecordEnvelope } from '@conduit/shared';
-import type { RecordEnvelopeV1, VersionClaim } from '@conduit/shared';
+import {
+  checkRecordEnvelope,
+  ConduitError,
+  decodeRecordEnvelope,
+  encodeRecordEnvelope,
+  MAX_RECORD_ENVELOPE_CHARS,
+} from '@conduit/shared';
+import type { RecordEnvelope, RecordEnvelopeV2, VersionClaim } from '@conduit/shared';
 import type { DecryptEnvelope, EncryptEnvelope } from '../files/envelope.js';
-import { openJson, sealJson } from '../files/envelope.js';
+import { openJson } from '../files/envelope.js';
 
 /**
- * Record envelope v1 (docs/records.md): the format and its binding checks live in @conduit/shared
- * (formats/record-envelope.ts); this module seals and opens it with the group cipher.
+ * Record envelopes (docs/records.md): the format and its binding checks live in @conduit/shared
+ * (formats/record-envelope.ts); this module seals (v2) and opens (v1 or v2) them with the group
+ * cipher. VALIDATION_FAILED when the envelope does not fit the API's bound (the writer then moves
+ * an inline value to S3).
  */
-export async function sealRecordEnvelope(envelope: RecordEnvelopeV1, encrypt: EncryptEnvelope): Promise<string> {
-  return sealJson(encodeRecordEnvelope(envelope), encrypt);
+export async function sealRecordEnvelope(envelope: RecordEnvelopeV2, encrypt: EncryptEnvelope): Promise<string> {
+  const json = encodeRecordEnvelope(envelope);
+  try {
+    const sealed = (await encrypt(json)).toString('base64');
+    if (sealed.length > MAX_RECORD_ENVELOPE_CHARS) {
+      throw new ConduitError('VALIDATION_FAILED', 'The sealed record envelope is too large.');
+    }
+    return sealed;
+  } finally {
+    json.fill(0);
+  }
 }
 
 /**
@@ -16,7 +33,7 @@ export async function sealRecordEnvelope(envelope: RecordEnvelopeV1, encrypt: En
  * `decrypt`: SENDER_MISMATCH) and checks every binding against the claim: INTEGRITY on any
  * difference. The caller zeroes `content.key` when done.
  */
-export async function openRecordEnvelope(claim: VersionClaim, decrypt: DecryptEnvelope): Promise<RecordEnvelopeV1> {
+export async function openRecordEnvelope(claim: VersionClaim, decrypt: DecryptEnvelope): Promise<RecordEnvelope> {
   const envelope = await openJson(claim.envelope, decrypt, decodeRecordEnvelope, 'The record envelope');
   checkRecordEnvelope(claim, envelope);
   return envelope;

@@ -1,10 +1,16 @@
-import { GroupId } from '@conduit/shared';
+import { ConduitError, GroupId, MAX_INLINE_VALUE_BYTES } from '@conduit/shared';
 import type { GroupFeed } from '../feed/group-feed.js';
 import { parseId } from '../session/errors.js';
 import type { ClientSession } from '../session/session.js';
-import { receiptSigner } from '../virgil/receipts.js';
 import { RecordsClient } from './records-client.js';
-import type { MergeFn } from './records-client.js';
+import type { MergeFn } from './writer.js';
+
+export interface RecordsOptions {
+  /** Resolves write conflicts (default: last writer wins). */
+  merge?: MergeFn;
+  /** Values whose JSON is at most this many bytes travel inside the envelope (default 4096, 0-8192). */
+  inlineMaxBytes?: number;
+}
 
 /** The session's RecordsClient of each group (one per group, over the one replica). */
 export class GroupRecords {
@@ -15,11 +21,21 @@ export class GroupRecords {
     private readonly feed: () => GroupFeed,
   ) {}
 
-  /** The group's records; `merge` (set by the first call) resolves write conflicts. */
-  of(groupId: string, opts: { merge?: MergeFn } = {}): Promise<RecordsClient> {
+  /** The group's records; the options are set by the first call. */
+  of(groupId: string, opts: RecordsOptions = {}): Promise<RecordsClient> {
     const { session } = this;
     session.assertOpen();
     const gid = parseId(GroupId, groupId, 'group id');
+    const { inlineMaxBytes } = opts;
+    if (
+      inlineMaxBytes !== undefined &&
+      (!Number.isInteger(inlineMaxBytes) || inlineMaxBytes < 0 || inlineMaxBytes > MAX_INLINE_VALUE_BYTES)
+    ) {
+      throw new ConduitError(
+        'VALIDATION_FAILED',
+        `inlineMaxBytes must be an integer from 0 to ${MAX_INLINE_VALUE_BYTES}.`,
+      );
+    }
     let client = this.clients.get(gid);
     if (!client) {
       client = (async () => {
@@ -31,10 +47,11 @@ export class GroupRecords {
           keys: await session.keys(),
           replica,
           merge: opts.merge,
+          inlineMaxBytes,
           log: session.log,
-          sign: receiptSigner(await session.ethree()),
-          // The feed applies the map's record pointers to this client while anyone follows it.
-          follow: async () => session.track(await this.feed().attach(gid, {})),
+          // The feed hands the map's `feed` notifications to this client while anyone follows it.
+          follow: () => this.feed().attach(gid, {}),
+          track: (stop) => session.track(stop),
         });
       })();
       client.catch(() => this.clients.delete(gid));

@@ -1,47 +1,27 @@
-import { ConduitError, envelopeSha256, inlineValue, recordPointerOf, RecordVersion } from '@conduit/shared';
-import type {
-  Endpoint,
-  FeedEntry,
-  GroupId,
-  RecordEnvelopeV1,
-  RecordPointerV1,
-  VersionClaim,
-  VersionId,
-} from '@conduit/shared';
+import { ConduitError, DEFAULT_INLINE_MAX_BYTES, RecordVersion } from '@conduit/shared';
+import type { Endpoint, FeedEntry, FeedNotificationV1, GroupId, VersionClaim } from '@conduit/shared';
 import type { HttpClient } from '../api/http-client.js';
 import type { DecryptEnvelope, EncryptEnvelope } from '../files/envelope.js';
 import type { GroupKeys } from '../virgil/group-keys.js';
-import type { ReceiptSigner } from '../virgil/receipts.js';
-import { randomBytes } from '../util/random.js';
-import { openRecordEnvelope, sealRecordEnvelope } from './envelope.js';
-import { fetchValue, uploadValue } from './content.js';
+import { openRecordEnvelope } from './envelope.js';
+import { fetchValue } from './content.js';
 import type { Presigned } from './objects.js';
+import { ApplyQueue } from './apply-queue.js';
 import { mapLimit, retryOnce } from './async-util.js';
+import { RecordBatcher } from './batcher.js';
+import { FeedPuller } from './feed-pull.js';
 import { FreshLoader } from './fresh-loader.js';
 import { checkRecordKey, deriveRecordId } from './record-id.js';
 import type { JsonValue, RecordEntry, Replica } from './replica.js';
-import { parseValue, valueJson } from './value-json.js';
-
-/**
- * Resolves a write conflict: `local` is the value this endpoint tried to write, `remote` the
- * record's current head (null when it has none, `deleted` for a tombstone). The result is
- * written on top of `remote`.
- */
-export type MergeFn = (local: JsonValue, remote: RecordEntry | null) => JsonValue | Promise<JsonValue>;
-
-export interface PutOptions {
-  /** The version this write replaces (default: the local replica's head; null: a new record). */
-  parent?: VersionId | null;
-  /** Conflict resolution for this write (default: the client's merge). */
-  merge?: MergeFn;
-}
+import { parseValue } from './value-json.js';
+import { writeRecord } from './writer.js';
+import type { Change, MergeFn, PutOptions, WriterDeps } from './writer.js';
 
 export interface RecordsApi {
   createUpload: HttpClient['createUpload'];
   createDownload: HttpClient['createDownload'];
-  putRecordVersion: HttpClient['putRecordVersion'];
+  putRecordBatch: HttpClient['putRecordBatch'];
   recordFeed: HttpClient['recordFeed'];
-  ack: HttpClient['ack'];
 }
 
 export interface RecordsDeps {
@@ -50,44 +30,53 @@ export interface RecordsDeps {
   api: RecordsApi;
   keys: Pick<GroupKeys, 'encryptorFor' | 'decryptorFor'>;
   replica: Replica;
-  /** Signs this endpoint's delivery receipts. */
-  sign: ReceiptSigner;
   /**
-   * Keeps the group's feed open: it applies the map's record pointers through receive(). Returns
-   * the function that closes it.
+   * Keeps the group's Sync map open: it hands the map's `feed` notifications to notify().
+   * Returns the function that closes it.
    */
   follow?: () => Promise<() => Promise<void>>;
+  /** Registers a watch's stop function with the session, which calls it on close. */
+  track?: (stop: () => Promise<void>) => () => Promise<void>;
   merge?: MergeFn;
+  /** Values whose JSON is at most this long travel inside the envelope (default 4096, at most 8192). */
+  inlineMaxBytes?: number;
   log?: (line: string) => void;
 }
 
-/** A version this endpoint wrote, with the pointer the server published for it. */
-export interface WrittenRecord extends RecordEntry {
-  pointer: RecordPointerV1;
-}
-
-/** Conflict retries before a write gives up (each retry means another writer won a race). */
-export const MAX_MERGE_ATTEMPTS = 8;
 /** Objects fetched and envelopes opened at once during catch-up. */
 export const CATCH_UP_CONCURRENCY = 32;
 
-/** Last writer wins: the write being retried is the newest intent, so it goes on top. */
-const lastWriterWins: MergeFn = (local) => local;
-
 /**
  * Synced JSON records of one group on this endpoint (docs/records.md): writes with optimistic
- * concurrency and merge-on-conflict, reads from the durable local replica, live application of
- * record pointers and catch-up from the server's feed.
+ * concurrency and merge-on-conflict (concurrent puts share batch requests), reads from the
+ * durable local replica, and catch-up from the server's feed when Sync says it moved.
  */
 export class RecordsClient {
   private readonly listeners = new Set<(entry: RecordEntry) => void>();
   private syncing: Promise<number> | undefined;
-  private readonly encryptors: FreshLoader<EncryptEnvelope>;
   private readonly log: (line: string) => void;
+  private readonly writer: WriterDeps;
+  private readonly puller: FeedPuller;
 
   constructor(private readonly deps: RecordsDeps) {
     this.log = deps.log ?? (() => undefined);
-    this.encryptors = new FreshLoader(() => deps.keys.encryptorFor(deps.groupId));
+    const { groupId, api } = deps;
+    const encryptors = new FreshLoader<EncryptEnvelope>(() => deps.keys.encryptorFor(groupId));
+    const written = new ApplyQueue<RecordEntry>((entries) => this.applyAndEmit(entries));
+    this.writer = {
+      groupId,
+      self: deps.self,
+      api,
+      batcher: new RecordBatcher((versions) => retryOnce(() => api.putRecordBatch(groupId, { versions }))),
+      encryptor: () => encryptors.get(),
+      inlineMaxBytes: deps.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES,
+      merge: deps.merge,
+      log: this.log,
+      localHead: (recordId) => deps.replica.head(groupId, recordId)?.versionId ?? null,
+      openHead: (head) => this.remoteHead(head),
+      applyWritten: (entry) => written.apply(entry),
+    };
+    this.puller = new FeedPuller(() => this.sync(), this.log);
   }
 
   get groupId(): GroupId {
@@ -95,12 +84,12 @@ export class RecordsClient {
   }
 
   /** Writes `value` under `key`; on a conflict merges with the remote head and retries. */
-  async put(key: string, value: JsonValue, opts: PutOptions = {}): Promise<WrittenRecord> {
+  async put(key: string, value: JsonValue, opts: PutOptions = {}): Promise<RecordEntry> {
     return this.write(checkRecordKey(key), { value }, opts);
   }
 
   /** Deletes `key` (a tombstone version; history keeps the earlier versions). A delete wins conflicts. */
-  async delete(key: string, opts: Pick<PutOptions, 'parent'> = {}): Promise<WrittenRecord> {
+  async delete(key: string, opts: Pick<PutOptions, 'parent'> = {}): Promise<RecordEntry> {
     return this.write(checkRecordKey(key), { deleted: true }, opts);
   }
 
@@ -135,137 +124,53 @@ export class RecordsClient {
     return this.syncing;
   }
 
-  /** Live updates: applies record pointers as they arrive, after catching up. Returns a stop function. */
+  /**
+   * Live updates: follows the group's Sync map (each `feed` notification past the cursor pulls the
+   * feed), polls the feed every 30 s as a safety net, and catches up now. Returns a stop function.
+   */
   async watch(): Promise<() => Promise<void>> {
     if (!this.deps.follow) throw new ConduitError('CONFIG', 'Live updates need a Sync connection.');
-    const stop = await this.deps.follow();
+    const detach = await this.deps.follow();
+    const unpoll = this.puller.watch();
+    const track = this.deps.track ?? ((stop) => stop);
+    // Tracked as a whole, so closing the client also ends the safety poll.
+    const end = track(async () => {
+      unpoll();
+      await detach();
+    });
     try {
       await this.sync();
     } catch (err) {
-      await stop();
+      await end();
       throw err;
     }
-    return stop;
+    return end;
   }
 
   /**
-   * Applies one record pointer from Sync: verify, store, acknowledge. Idempotent: a version the
-   * replica holds is only acknowledged again. A pointer past a gap triggers a catch-up.
+   * A `feed` notification from the group's Sync map (untrusted: it only makes this client look):
+   * pulls the feed when it names a seq past the cursor. The Sync channel delivers the item again
+   * after a reconnect, so a reconnect pulls too when anything was missed.
    */
-  async receive(pointer: RecordPointerV1): Promise<void> {
-    if (pointer.groupId !== this.groupId)
-      throw new ConduitError('INTEGRITY', 'A pointer in this group names another group.');
-    if (pointer.sender.identity === this.deps.self.identity && pointer.sender.deviceId === this.deps.self.deviceId) {
-      return; // this device wrote it and applied it then; it is not a recipient
+  notify(notification: FeedNotificationV1): void {
+    if (notification.groupId !== this.groupId) {
+      this.log('a feed notification in this group names another group');
+      return;
     }
-    if (!this.deps.replica.has(this.groupId, pointer.versionId)) {
-      const claim: VersionClaim = { ...pointer, pointerId: pointer.id };
-      const entry = await this.openVersion(claim, pointer.seq, pointer.createdAt, undefined, new Map());
-      this.applyAndEmit([entry]);
-    }
-    await this.acknowledge(pointer);
-    if (this.deps.replica.cursor(this.groupId) < pointer.seq - 1) {
-      this.sync().catch((err: unknown) => this.log(`catch-up failed: ${(err as ConduitError).code ?? 'error'}`));
-    }
+    if (notification.seq > this.deps.replica.cursor(this.groupId)) void this.puller.request();
   }
 
-  private async write(
-    key: string,
-    change: { value: JsonValue } | { deleted: true },
-    opts: PutOptions,
-  ): Promise<WrittenRecord> {
-    const recordId = deriveRecordId(this.groupId, key);
-    let parent =
-      opts.parent !== undefined ? opts.parent : (this.deps.replica.head(this.groupId, recordId)?.versionId ?? null);
-    let next = change;
-    const encrypt = await this.encryptors.get();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.writeOnce(key, recordId, parent, next, encrypt);
-      } catch (err) {
-        if (!(err instanceof ConduitError) || err.code !== 'RECORD_CONFLICT' || attempt >= MAX_MERGE_ATTEMPTS)
-          throw err;
-        const remote = await this.remoteHead(err.details);
-        parent = remote?.versionId ?? null;
-        if ('value' in next) {
-          const merge = opts.merge ?? this.deps.merge ?? lastWriterWins;
-          next = { value: await merge(next.value, remote) };
-        }
-        this.log(`record write conflicted; retrying on top of the remote head (attempt ${attempt + 1})`);
-      }
-    }
+  private write(key: string, change: Change, opts: PutOptions): Promise<RecordEntry> {
+    return writeRecord(this.writer, key, deriveRecordId(this.groupId, key), change, opts);
   }
 
-  private async writeOnce(
-    key: string,
-    recordId: string,
-    parentVersionId: VersionId | null,
-    change: { value: JsonValue } | { deleted: true },
-    encrypt: EncryptEnvelope,
-  ): Promise<WrittenRecord> {
-    const versionId = randomBytes(16).toString('hex');
-    const pointerId = randomBytes(16).toString('hex');
-    const deleted = !('value' in change);
-    const json = deleted ? null : valueJson(change.value);
-    const content = json ? await uploadValue(this.deps.api, this.groupId, json) : null;
-    const envelope: RecordEnvelopeV1 = {
-      v: 1,
-      kind: 'record',
-      groupId: this.groupId,
-      recordId,
-      versionId,
-      parentVersionId,
-      pointerId,
-      sender: this.deps.self,
-      appKey: key,
-      deleted,
-      content,
-      inline: json ? inlineValue(json) : null,
-    };
-    const sealed = await sealRecordEnvelope(envelope, encrypt);
-    const request = {
-      versionId,
-      parentVersionId,
-      pointerId,
-      objectId: content?.objectId ?? null,
-      deleted,
-      envelope: sealed,
-    };
-    const written = await retryOnce(() => this.deps.api.putRecordVersion(this.groupId, recordId, request));
-    const v = written.version;
-    if (v.versionId !== versionId || v.recordId !== recordId || v.pointerId !== pointerId) {
-      throw new ConduitError('INTEGRITY', 'The server acknowledged a different version.');
-    }
-    const entry: RecordEntry = {
-      key,
-      recordId,
-      versionId,
-      parentVersionId,
-      pointerId,
-      seq: v.seq,
-      deleted,
-      sender: this.deps.self,
-      createdAt: v.createdAt,
-      ...(deleted ? {} : { value: (change as { value: JsonValue }).value }),
-    };
-    this.applyAndEmit([entry]);
-    const pointer = recordPointerOf(this.groupId, v, this.deps.self, sealed);
-    return { ...entry, pointer };
-  }
-
-  /** Opens and applies the head a 409 named (untrusted until its envelope checks out). */
-  private async remoteHead(details: unknown): Promise<RecordEntry | null> {
-    const parsed = RecordVersion.nullable().safeParse((details as { head?: unknown } | undefined)?.head);
+  /** Opens and applies the head a conflict named (untrusted until its envelope checks out). */
+  private async remoteHead(head: RecordVersion | null): Promise<RecordEntry | null> {
+    const parsed = RecordVersion.nullable().safeParse(head);
     if (!parsed.success) throw new ConduitError('TRANSPORT', 'The server reported a conflict without a valid head.');
-    const head = parsed.data;
-    if (!head) return null;
-    const entry = await this.openVersion(
-      { ...head, groupId: this.groupId },
-      head.seq,
-      head.createdAt,
-      undefined,
-      new Map(),
-    );
+    if (!parsed.data) return null;
+    const v = parsed.data;
+    const entry = await this.openVersion({ ...v, groupId: this.groupId }, v.seq, v.createdAt, null, new Map());
     this.applyAndEmit([entry]);
     return entry;
   }
@@ -278,7 +183,7 @@ export class RecordsClient {
     for (;;) {
       const page = await pending;
       const more = page.next !== null && page.next > after;
-      // The next page is fetched while this one is opened (the server presigns a page's URLs).
+      // The next page is fetched while this one is opened.
       if (more) {
         pending = this.deps.api.recordFeed(this.groupId, page.next as number);
         pending.catch(() => undefined); // observed on the next turn; never an unhandled rejection
@@ -294,12 +199,12 @@ export class RecordsClient {
     }
   }
 
-  /** Opens a version's envelope, checks its bindings, fetches and decrypts its value. */
+  /** Opens a version's envelope, checks its bindings, and takes its value inline or from its object. */
   private async openVersion(
     claim: VersionClaim,
     seq: number,
     createdAt: string,
-    download: FeedEntry['download'] | undefined,
+    download: FeedEntry['download'],
     decryptors: Map<string, Promise<DecryptEnvelope>>,
   ): Promise<RecordEntry> {
     let decrypt = decryptors.get(claim.sender.identity);
@@ -323,13 +228,13 @@ export class RecordsClient {
       sender: claim.sender,
       createdAt,
     };
-    const content = envelope.content;
-    if (!content) return entry;
+    if (claim.deleted) return entry;
     if (envelope.inline !== null) {
-      // Sealed and signed with the envelope itself: no object GET needed.
+      // Sealed and signed with the envelope itself (v1 repeats it next to the object): no GET.
       entry.value = parseValue(Buffer.from(envelope.inline, 'base64'));
       return entry;
     }
+    const content = envelope.content as NonNullable<typeof envelope.content>; // a live version without inline has one
     const target: Presigned = download ?? (await this.deps.api.createDownload(this.groupId, content.objectId));
     entry.value = await fetchValue(target, claim.size, content);
     return entry;
@@ -347,25 +252,5 @@ export class RecordsClient {
       }
     }
     return changed.length;
-  }
-
-  /** Signs and sends the receipt for a version this endpoint verified and applied. */
-  private async acknowledge(pointer: RecordPointerV1): Promise<void> {
-    const digest = envelopeSha256(pointer.envelope);
-    const signature = await this.deps.sign({
-      pointerId: pointer.id,
-      groupId: pointer.groupId,
-      objectId: pointer.objectId,
-      envelopeSha256: digest,
-      sender: pointer.sender,
-      receiver: this.deps.self,
-    });
-    try {
-      await this.deps.api.ack(pointer.id, { objectId: pointer.objectId, envelopeSha256: digest, signature });
-    } catch (err) {
-      // This endpoint joined after the pointer was sent: nothing to acknowledge. A pointer the
-      // ledger does not know (POINTER_NOT_FOUND) is the caller's to report.
-      if (!(err instanceof ConduitError) || err.code !== 'NOT_A_RECIPIENT') throw err;
-    }
   }
 }

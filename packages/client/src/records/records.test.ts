@@ -3,15 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ciphertextSize,
-  ConduitError,
-  inlineValue,
-  INLINE_PAD_BYTES,
-  MAX_INLINE_VALUE_BYTES,
-  padme,
-} from '@conduit/shared';
-import type { RecordEnvelopeV1, VersionClaim } from '@conduit/shared';
+import { ciphertextSize, ConduitError, inlineValue, padme } from '@conduit/shared';
+import type { RecordEnvelopeV2, VersionClaim } from '@conduit/shared';
 import { openRecordEnvelope, sealRecordEnvelope } from './envelope.js';
 import { FreshLoader } from './fresh-loader.js';
 import { checkRecordKey, deriveRecordId, MAX_RECORD_KEY_BYTES } from './record-id.js';
@@ -173,17 +166,6 @@ describe('replica', () => {
   });
 });
 
-describe('inline values', () => {
-  it('pads small values with spaces to a multiple of the pad size and leaves large ones out', () => {
-    const small = Buffer.from(JSON.stringify({ a: 1 }));
-    const padded = Buffer.from(inlineValue(small) as string, 'base64');
-    expect(padded.length).toBe(INLINE_PAD_BYTES);
-    expect(JSON.parse(padded.toString())).toEqual({ a: 1 });
-    expect(Buffer.from(inlineValue(Buffer.alloc(300, 0x31)) as string, 'base64').length).toBe(2 * INLINE_PAD_BYTES);
-    expect(inlineValue(Buffer.alloc(MAX_INLINE_VALUE_BYTES + 1, 0x31))).toBeNull();
-  });
-});
-
 describe('fresh loads of the group key', () => {
   it('shares loads between concurrent callers, but never one that started before a caller', async () => {
     const starts: number[] = [];
@@ -224,8 +206,8 @@ describe('record envelope', () => {
 
   const groupId = hex();
   const plainLength = 1000;
-  const envelope: RecordEnvelopeV1 = {
-    v: 1,
+  const envelope: RecordEnvelopeV2 = {
+    v: 2,
     kind: 'record',
     groupId,
     recordId: deriveRecordId(groupId, 'k'),
@@ -243,9 +225,16 @@ describe('record envelope', () => {
       paddedLength: padme(plainLength),
       segmentSize: 1024 * 1024,
     },
+    inline: null,
+  };
+  const inlined: RecordEnvelopeV2 = {
+    ...envelope,
+    content: null,
     inline: inlineValue(Buffer.from(JSON.stringify('v'.repeat(plainLength - 2)))),
   };
-  const claimOf = (e: RecordEnvelopeV1, sealed: string): VersionClaim => ({
+  /** Seals any JSON, bypassing the writer's checks (what a malicious member could seal). */
+  const sealRaw = async (e: unknown) => (await encrypt(Buffer.from(JSON.stringify(e)))).toString('base64');
+  const claimOf = (e: RecordEnvelopeV2, sealed: string): VersionClaim => ({
     groupId: e.groupId,
     recordId: e.recordId,
     versionId: e.versionId,
@@ -261,6 +250,8 @@ describe('record envelope', () => {
   it('opens when every binding matches', async () => {
     const sealed = await sealRecordEnvelope(envelope, encrypt);
     await expect(openRecordEnvelope(claimOf(envelope, sealed), decrypt)).resolves.toEqual(envelope);
+    const sealedInline = await sealRecordEnvelope(inlined, encrypt);
+    await expect(openRecordEnvelope(claimOf(inlined, sealedInline), decrypt)).resolves.toEqual(inlined);
     const tombstone = { ...envelope, deleted: true, content: null, inline: null };
     const sealedTombstone = await sealRecordEnvelope(tombstone, encrypt);
     await expect(openRecordEnvelope(claimOf(tombstone, sealedTombstone), decrypt)).resolves.toEqual(tombstone);
@@ -269,6 +260,15 @@ describe('record envelope', () => {
   it('rejects a claim that differs from the envelope in any bound field', async () => {
     const sealed = await sealRecordEnvelope(envelope, encrypt);
     const claim = claimOf(envelope, sealed);
+    const sealedInline = await sealRecordEnvelope(inlined, encrypt);
+    // An inline value has no object: a claimed object (or stored size) is refused.
+    for (const change of [{ objectId: hex() }, { size: 60 }]) {
+      await expect(openRecordEnvelope({ ...claimOf(inlined, sealedInline), ...change }, decrypt)).rejects.toMatchObject(
+        {
+          code: 'INTEGRITY',
+        },
+      );
+    }
     const tampered: Partial<VersionClaim>[] = [
       { groupId: hex() },
       { recordId: hex() },
@@ -291,18 +291,18 @@ describe('record envelope', () => {
   });
 
   it('rejects inconsistent envelopes and tampered ciphertext', async () => {
-    const bad: RecordEnvelopeV1[] = [
+    const bad: RecordEnvelopeV2[] = [
       { ...envelope, content: { ...envelope.content!, paddedLength: plainLength + 1 } },
       { ...envelope, deleted: true }, // a tombstone with content
-      { ...envelope, content: null }, // a value without content
-      { ...envelope, inline: inlineValue(Buffer.from('"other value"')) }, // inline disagrees with the object's length
-      { ...envelope, inline: Buffer.from(`${'x'.repeat(plainLength)}padding`).toString('base64') }, // padding not spaces
+      { ...envelope, content: null }, // a value in neither place
+      { ...envelope, inline: inlined.inline }, // a value in both places
+      { ...inlined, deleted: true }, // a tombstone with a value
+      { ...inlined, inline: Buffer.from('"v"').toString('base64') }, // not padded
     ];
     for (const e of bad) {
-      const sealed = await sealRecordEnvelope(e, encrypt);
-      await expect(
-        openRecordEnvelope({ ...claimOf(envelope, sealed), deleted: e.deleted }, decrypt),
-      ).rejects.toMatchObject({
+      const sealed = await sealRaw(e);
+      // The claim agrees with the envelope: only its inner consistency is wrong.
+      await expect(openRecordEnvelope(claimOf(e, sealed), decrypt), JSON.stringify(e)).rejects.toMatchObject({
         code: 'INTEGRITY',
       });
     }

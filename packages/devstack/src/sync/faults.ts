@@ -3,6 +3,7 @@
  * and abrupt loss of every Twilsock connection.
  */
 import { DEFAULT_SYNC_WRITE_LIMIT, WriteLimiter, type SyncWriteLimit } from './write-limit.js';
+import { WriteStats, type SyncWriteStats } from './write-stats.js';
 
 export type RestFailureStatus = 500 | 502 | 503 | 504;
 
@@ -14,6 +15,8 @@ export interface SyncFaults {
   setRateLimit(limit: number | SyncWriteLimit | null): void;
   /** How many writes the limit refused (429 / 54009) since the emulator started. */
   refusedWrites(): number;
+  /** One object's write counters (by sid): accepted, refused, the most accepted in 1 s. */
+  writeStats(objectSid: string): SyncWriteStats;
   /** The next `count` REST requests fail with `status`. */
   failNextRest(count: number, status: RestFailureStatus): void;
   /** The next `count` REST requests are answered `ms` late (then processed normally). */
@@ -32,6 +35,7 @@ function checkCount(count: number): number {
 
 export class FaultState implements SyncFaults {
   private readonly limiter: WriteLimiter;
+  private readonly stats = new WriteStats();
   private failures: { count: number; status: RestFailureStatus } = { count: 0, status: 500 };
   private delays = { count: 0, ms: 0 };
 
@@ -50,6 +54,10 @@ export class FaultState implements SyncFaults {
     return this.limiter.refused;
   }
 
+  writeStats(objectSid: string): SyncWriteStats {
+    return this.stats.of(objectSid);
+  }
+
   failNextRest(count: number, status: RestFailureStatus): void {
     if (![500, 502, 503, 504].includes(status)) throw new RangeError('status must be 500, 502, 503 or 504');
     this.failures = { count: checkCount(count), status };
@@ -66,7 +74,13 @@ export class FaultState implements SyncFaults {
 
   /** Counts one write against `objectSid`; throws 429 / 54009 with Retry-After when over the limit. */
   consumeWrite(objectSid: string): void {
-    this.limiter.consume(objectSid);
+    try {
+      this.limiter.consume(objectSid);
+    } catch (err) {
+      this.stats.record(objectSid, false);
+      throw err;
+    }
+    this.stats.record(objectSid, true);
   }
 
   /** The injected failure status for this REST request, if any. */

@@ -17,6 +17,7 @@ import { DEFAULT_SYNC_WRITE_LIMIT, type SyncWriteLimit } from './write-limit.js'
 
 export { createSyncCredentials, type SyncCredentials } from './auth.js';
 export type { RestFailureStatus, SyncFaults } from './faults.js';
+export type { SyncWriteStats } from './write-stats.js';
 export {
   DEFAULT_SYNC_WRITE_LIMIT,
   SYNC_WRITE_BURST_ENV,

@@ -14,6 +14,8 @@ import { splitPath } from './cds-routes.js';
 const REST_BASE = 'https://sync.twilio.com';
 const MAX_BODY_BYTES = 256 * 1024;
 const MAX_PAGE_SIZE = 1000;
+/** The emulator's own read-only routes (not Twilio's API), behind the same account auth. */
+const EMULATOR_PATH = '__emulator';
 
 interface RestRequest {
   method: string;
@@ -82,6 +84,7 @@ export class RestRouter {
   }
 
   private route(r: RestRequest): RestResponse {
+    if (r.segments[0] === EMULATOR_PATH) return this.emulatorRoute(r);
     const [v1, services, serviceSid, maps, mapId, child, childId, ...rest] = r.segments;
     if (v1 !== 'v1' || services !== 'Services' || maps !== 'Maps' || rest.length > 0) throw notFound('path');
     if (serviceSid !== this.creds.serviceSid) throw notFound(`service ${serviceSid ?? ''}`.slice(0, 80));
@@ -100,6 +103,15 @@ export class RestRouter {
     if (child === 'Items') return childId === undefined ? this.itemsRoute(obj, r) : this.itemRoute(obj, childId, r);
     if (child === 'Permissions' && childId !== undefined) return this.permissionRoute(obj, childId, r);
     throw notFound('path');
+  }
+
+  /** `GET /__emulator/write-stats/<map sid or unique name>`: the map's write counters (write-stats.ts). */
+  private emulatorRoute(r: RestRequest): RestResponse {
+    const [, what, mapId, ...rest] = r.segments;
+    if (what !== 'write-stats' || mapId === undefined || rest.length > 0) throw notFound('path');
+    if (r.method !== 'GET') throw methodNotAllowed();
+    const obj = this.store.get('map', mapId, 20404);
+    return { status: 200, body: { sid: obj.sid, unique_name: obj.uniqueName, ...this.faults.writeStats(obj.sid) } };
   }
 
   private mapRoute(obj: SyncObject, r: RestRequest): RestResponse {
