@@ -15,8 +15,8 @@ export async function startCountingProxy(targetUrl, onRequest) {
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
+    req.on('end', () => forward(Buffer.concat(chunks), true));
+    const forward = (body, mayRetry) => {
       const upstream = http.request(
         {
           agent,
@@ -34,12 +34,14 @@ export async function startCountingProxy(targetUrl, onRequest) {
           );
         },
       );
-      upstream.on('error', () => {
+      upstream.on('error', (err) => {
+        // A kept-alive socket the target closed meanwhile: the request never reached it, resend once.
+        if (mayRetry && upstream.reusedSocket && err.code === 'ECONNRESET') return forward(body, false);
         res.writeHead(502);
         res.end();
       });
       upstream.end(body);
-    });
+    };
   });
   server.keepAliveTimeout = 30_000;
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
