@@ -35,8 +35,10 @@ export async function startCountingProxy(targetUrl, onRequest) {
         },
       );
       upstream.on('error', (err) => {
-        // A kept-alive socket the target closed meanwhile: the request never reached it, resend once.
-        if (mayRetry && upstream.reusedSocket && err.code === 'ECONNRESET') return forward(body, false);
+        // A socket the overloaded target reset (often a kept-alive one it closed meanwhile): every
+        // request proxied here is idempotent (S3 PUT/GET/HEAD of fixed bytes, Sync item writes by
+        // key), so it is resent once; a second failure is the caller's 502.
+        if (mayRetry && err.code === 'ECONNRESET') return forward(body, false);
         res.writeHead(502);
         res.end();
       });
