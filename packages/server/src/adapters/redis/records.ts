@@ -31,8 +31,9 @@ export type AppendResult =
  * feed: sorted set, score = seq, member = the version's JSON (ciphertext envelope and ids only).
  * seq: the feed's counter. heads: hash recordId -> head versionId. versions: hash versionId ->
  * "<seq> <fingerprint>". pointers: hash pointerId -> versionId. history: list of a record's seqs.
+ * archive: how far the feed was moved to S3 pages (records/archive/).
  */
-const recordKeys = (keys: Keys, groupId: string) => {
+export const recordKeys = (keys: Keys, groupId: string) => {
   const base = `${keys.prefix}grp:${groupId}:rec`;
   return {
     feed: `${base}:feed`,
@@ -41,6 +42,8 @@ const recordKeys = (keys: Keys, groupId: string) => {
     versions: `${base}:versions`,
     pointers: `${base}:pointers`,
     history: (recordId: string) => `${base}:hist:${recordId}`,
+    /** Hash {through}: the last seq moved to S3 pages (records/archive/). */
+    archive: `${base}:archive`,
   };
 };
 
