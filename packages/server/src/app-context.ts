@@ -14,6 +14,8 @@ import type { AppContext } from './http/context.js';
 import type { AuthParts } from './identity/auth/wiring.js';
 import { DeviceService } from './identity/device-service.js';
 import { KeyTransitionService } from './identity/key-transition-service.js';
+import type { HealDeps } from './delivery/sync/heal.js';
+import { FeedNotifier } from './records/feed-notifier.js';
 import { RecordService } from './records/record-service.js';
 import { IdentityDirectory } from './adapters/redis/accounts.js';
 import { AnomalyRepository } from './adapters/redis/anomalies.js';
@@ -23,6 +25,7 @@ import { KeyTransitionRepository } from './adapters/redis/key-transitions.js';
 import type { Keys } from './adapters/redis/keys.js';
 import { PointerLedger } from './adapters/redis/pointers.js';
 import { RecordStore } from './adapters/redis/records.js';
+import { SyncWriteBudget } from './adapters/redis/token-bucket.js';
 import type { ServerDeps } from './server-deps.js';
 
 /** What the API's services are built from: configuration, Redis, the adapters and the auth parts. */
@@ -47,6 +50,21 @@ export function uploadServiceOf(config: ServerConfig, repo: UploadRepository, ad
   });
 }
 
+/** The records feed notifier: Sync writes spend the group map's bucket, like the worker's. */
+function feedNotifierOf(w: ApiWiring, records: RecordStore, heal: HealDeps): FeedNotifier {
+  const { config, redis, keys } = w;
+  const settings = { ...DEFAULTS, ...config.delivery, ...config.records };
+  return new FeedNotifier({
+    records,
+    heal,
+    budget: new SyncWriteBudget(redis, keys, settings.syncWritesPerSecond),
+    observer: w.observer,
+    logger: w.logger,
+    intervalMs: settings.feedNotifyIntervalMs,
+    ttlSeconds: settings.feedNotifyTtlSeconds,
+  });
+}
+
 /** Builds each domain service from its repositories and adapters, and hands them to the routes. */
 export function buildAppContext(w: ApiWiring): AppContext {
   const { config, redis, keys, logger, adapters, auth, devices, observer } = w;
@@ -58,6 +76,8 @@ export function buildAppContext(w: ApiWiring): AppContext {
   const shared = { groups, devices, ledger, syncAdmin, audit, observer, logger };
   const objects = new ObjectService(adapters.objectStore);
   const pointers = new PointerRegistry({ ...shared, itemTtlSeconds });
+  const records = new RecordStore(redis, keys);
+  const feedNotifier = feedNotifierOf(w, records, shared);
   return {
     config,
     logger,
@@ -78,7 +98,8 @@ export function buildAppContext(w: ApiWiring): AppContext {
       observer,
       itemTtlSeconds,
     }),
-    records: new RecordService({ records: new RecordStore(redis, keys), objects, pointers, logger }),
+    records: new RecordService({ records, objects, notifier: feedNotifier }),
+    feedNotifier,
     devices: new DeviceService(shared),
     keyTransitions: new KeyTransitionService(
       new KeyTransitionRepository(redis, config.redisKeyPrefix ?? DEFAULTS.redisKeyPrefix),

@@ -75,6 +75,13 @@ export interface ServerConfig {
     /** The reconciler leaves Sync items and 'purging' entries younger than this alone. */
     reconcileGraceSeconds?: number;
   };
+  /** Records feed notifications (docs/records.md); defaults in DEFAULTS. */
+  records?: {
+    /** At most one Sync write of a group's `feed` item per interval, across every API process. */
+    feedNotifyIntervalMs?: number;
+    /** TTL of the `feed` item, refreshed by each write: it expires once the group is idle. */
+    feedNotifyTtlSeconds?: number;
+  };
   /** Identities allowed on admin routes (queue dashboard, audit); empty = no admin access. */
   adminIdentities?: string[];
   /** Names only an operator's bootstrap code may register (admin identities are always reserved). */
@@ -105,6 +112,8 @@ export const DEFAULTS = {
   sweepIntervalSeconds: 300,
   reconcileIntervalSeconds: 900,
   reconcileGraceSeconds: 600,
+  feedNotifyIntervalMs: 200,
+  feedNotifyTtlSeconds: 3600,
 } as const;
 
 const text = z.string().trim().min(1).max(8192);
@@ -221,6 +230,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
       sweepIntervalSeconds: opt('CONDUIT_SWEEP_INTERVAL_SECONDS', positiveInt(86_400)),
       reconcileIntervalSeconds: opt('CONDUIT_RECONCILE_INTERVAL_SECONDS', positiveInt(86_400)),
       reconcileGraceSeconds: opt('CONDUIT_RECONCILE_GRACE_SECONDS', positiveInt(86_400)),
+    }),
+    records: definedOnly({
+      // Twilio takes ~20 writes/s per map: under 50 ms one group could spend it all on notifications.
+      feedNotifyIntervalMs: opt('CONDUIT_FEED_NOTIFY_INTERVAL_MS', z.coerce.number().int().min(50).max(60_000)),
+      feedNotifyTtlSeconds: opt(
+        'CONDUIT_FEED_NOTIFY_TTL_SECONDS',
+        z.coerce
+          .number()
+          .int()
+          .min(60)
+          .max(30 * 86_400),
+      ),
     }),
     ops: {
       metricsToken: opt('CONDUIT_METRICS_TOKEN', z.string().regex(/^\S{32,512}$/)),

@@ -98,7 +98,7 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
     logger,
   });
   const server = createServer(createApp(ctx, ops.options));
-  // Slow-loris and idle-connection bounds; bodies are tiny (16 KiB).
+  // Slow-loris and idle-connection bounds; bodies are small (16 KiB; a records batch 1 MiB).
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 5_000;
@@ -106,6 +106,7 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
     await listen(server, config.port, config.host);
   } catch (err) {
     await ops.close();
+    await ctx.feedNotifier.close();
     await closeRedis(redis);
     throw err;
   }
@@ -121,6 +122,7 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
         server.closeIdleConnections();
       });
       await ops.close();
+      await ctx.feedNotifier.close();
       await closeRedis(redis);
     },
   };

@@ -37,6 +37,11 @@ export interface DeliveryObserver {
   }): void;
   /** Sync was healed: a missing map re-provisioned, `count` grants restored, or an item re-published. */
   onSyncHealed?(e: { what: 'map' | 'permissions' | 'item'; count?: number }): void;
+  /**
+   * A group's feed notification (API process): written, failed (given up, logged), or one Sync
+   * 429 answer on the way (retried).
+   */
+  onFeedNotified?(e: { outcome: 'written' | 'failed' | 'rate-limited' }): void;
 }
 
 /** Wraps every hook so a throwing observer is logged and ignored. */
@@ -61,5 +66,6 @@ export function safeObserver(observer: DeliveryObserver | undefined, logger: Log
     onExpired: wrap('onExpired'),
     onReconciled: wrap('onReconciled'),
     onSyncHealed: wrap('onSyncHealed'),
+    onFeedNotified: wrap('onFeedNotified'),
   };
 }

@@ -29,7 +29,7 @@ export interface PointerRegistryDeps extends HealDeps {
 }
 
 /**
- * The acknowledgement ledger's front door for file pointers and record pointers alike: registers a
+ * The acknowledgement ledger's front door for file pointers: registers a
  * pointer with who must acknowledge it, then publishes its Sync item.
  */
 export class PointerRegistry {

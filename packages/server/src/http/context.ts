@@ -13,6 +13,7 @@ import type { DeviceService } from '../identity/device-service.js';
 import type { KeyTransitionService } from '../identity/key-transition-service.js';
 import type { AuthRateLimiter } from '../adapters/redis/auth-rate.js';
 import type { SessionState } from '../adapters/redis/sessions.js';
+import type { FeedNotifier } from '../records/feed-notifier.js';
 import type { RecordService } from '../records/record-service.js';
 import type { AccessDeps } from './access.js';
 
@@ -37,6 +38,8 @@ export interface AppContext {
   files: FileService;
   delivery: DeliveryService;
   records: RecordService;
+  /** Closed with the server: drops its scheduled trailing writes, waits for running ones. */
+  feedNotifier: FeedNotifier;
   devices: DeviceService;
   keyTransitions: KeyTransitionService;
   virgilTokens: TokenIssuer;

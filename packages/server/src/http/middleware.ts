@@ -30,22 +30,28 @@ export function requestLog(logger: Logger): RequestHandler {
   };
 }
 
-const parseJson = express.json({
-  limit: MAX_JSON_BODY_BYTES,
-  strict: true,
-  type: 'application/json',
-  // Compressed bodies are refused (415): a 16 KiB limit on a gzip bomb is still a decompression cost.
-  inflate: false,
-});
+/**
+ * For routes with a body: JSON only (415 otherwise), at most `limit` bytes (413), well-formed
+ * (400). Routes that need more than the global MAX_JSON_BODY_BYTES name their own limit.
+ */
+export function jsonBodyUpTo(limit: number): RequestHandler {
+  const parseJson = express.json({
+    limit,
+    strict: true,
+    type: 'application/json',
+    // Compressed bodies are refused (415): a size limit on a gzip bomb is still a decompression cost.
+    inflate: false,
+  });
+  return (req, res, next) => {
+    if (!req.is('application/json')) {
+      next(new ConduitError('UNSUPPORTED_MEDIA_TYPE'));
+      return;
+    }
+    parseJson(req, res, next);
+  };
+}
 
-/** For routes with a body: JSON only (415 otherwise), bounded (413), well-formed (400). */
-export const jsonBody: RequestHandler = (req, res, next) => {
-  if (!req.is('application/json')) {
-    next(new ConduitError('UNSUPPORTED_MEDIA_TYPE'));
-    return;
-  }
-  parseJson(req, res, next);
-};
+export const jsonBody = jsonBodyUpTo(MAX_JSON_BODY_BYTES);
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
 const MAX_TOKEN_CHARS = 8192;

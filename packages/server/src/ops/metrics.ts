@@ -27,6 +27,8 @@ export class DeliveryMetrics implements DeliveryObserver {
   private readonly expired: Counter;
   private readonly reconciled: Counter<'action'>;
   private readonly heals: Counter<'what'>;
+  private readonly feedNotifications: Counter<'outcome'>;
+  private readonly feedRateLimited: Counter;
   private readonly ackToPurge: Histogram;
   private readonly queues = new Set<QueueCountsSource>();
 
@@ -76,6 +78,17 @@ export class DeliveryMetrics implements DeliveryObserver {
       name: 'conduit_sync_heals_total',
       help: 'Sync healed by the server: missing maps re-provisioned, their grants restored, pending items re-published.',
       labelNames: ['what'],
+      registers,
+    });
+    this.feedNotifications = new Counter({
+      name: 'conduit_feed_notifications_total',
+      help: "Records feed notifications (a group map's one 'feed' item), by outcome: written or failed (logged; peers catch up from the feed).",
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.feedRateLimited = new Counter({
+      name: 'conduit_feed_notification_rate_limited_total',
+      help: 'Sync 429 answers to feed notification writes (each one retried within a bounded time).',
       registers,
     });
     this.ackToPurge = new Histogram({
@@ -137,6 +150,11 @@ export class DeliveryMetrics implements DeliveryObserver {
 
   onSyncHealed(e: { what: 'map' | 'permissions' | 'item'; count?: number }): void {
     this.heals.inc({ what: e.what }, e.count ?? 1);
+  }
+
+  onFeedNotified(e: { outcome: 'written' | 'failed' | 'rate-limited' }): void {
+    if (e.outcome === 'rate-limited') this.feedRateLimited.inc();
+    else this.feedNotifications.inc({ outcome: e.outcome });
   }
 
   /** Adds a queue to the depth gauges until the returned function is called. */

@@ -1,10 +1,16 @@
-import { ConduitError, envelopeSha256, FEED_PAGE_SIZE, MAX_RECORD_BYTES, recordPointerOf } from '@conduit/shared';
-import type { Endpoint, FeedPage, PutRecordVersionRequest, RecordVersion, RecordWrite } from '@conduit/shared';
-import type { Logger } from 'pino';
+import { ConduitError, FEED_PAGE_SIZE, MAX_RECORD_BYTES } from '@conduit/shared';
+import type {
+  Endpoint,
+  FeedPage,
+  PutRecordBatchItem,
+  PutRecordVersionRequest,
+  RecordBatchItemResult,
+  RecordVersion,
+  RecordWrite,
+} from '@conduit/shared';
 import type { ObjectService } from '../files/object-service.js';
-import type { PointerRegistry } from '../files/pointer-registry.js';
-import type { RecordStore } from '../adapters/redis/records.js';
-import { RECORD_PUBLISH_RATE_LIMIT_RETRY } from '../delivery/sync/rate-limit-retry.js';
+import type { AppendResult, RecordStore, VersionInput } from '../adapters/redis/records.js';
+import type { FeedNotify } from './feed-notifier.js';
 
 /**
  * A record's ciphertext: a record of at most MAX_RECORD_BYTES, padded (padme adds at most 12%)
@@ -12,6 +18,13 @@ import { RECORD_PUBLISH_RATE_LIMIT_RETRY } from '../delivery/sync/rate-limit-ret
  * hands to every catching-up device.
  */
 export const MAX_RECORD_OBJECT_BYTES = 2 * MAX_RECORD_BYTES;
+/**
+ * Stored JSON of one feed page at most (one version always fits): 1,000 envelopes of 16 KiB
+ * would be 16 MiB, too much for one response to a phone.
+ */
+export const FEED_PAGE_MAX_BYTES = 4 * 1024 * 1024;
+
+const TOO_LARGE = `a record's object may hold at most ${MAX_RECORD_OBJECT_BYTES} bytes`;
 
 export const invalidBody = (path: string, message: string): ConduitError =>
   new ConduitError('VALIDATION_FAILED', 'Invalid body.', [{ where: 'body', path, message }]);
@@ -19,14 +32,16 @@ export const invalidBody = (path: string, message: string): ConduitError =>
 export interface RecordServiceDeps {
   records: RecordStore;
   objects: ObjectService;
-  pointers: PointerRegistry;
-  logger: Logger;
+  notifier: FeedNotify;
 }
+
+type Failed = Extract<RecordBatchItemResult, { status: 'failed' }>;
 
 /**
  * Records sync (docs/records.md): versioned writes checked against the record's head, the head and
- * history of a record, and each group's durable feed of versions for catch-up. Callers have
- * checked membership (http/access.ts).
+ * history of a record, and each group's durable feed of versions for catch-up. After versions are
+ * appended the group's feed notification is refreshed (coalesced, after the response). Callers
+ * have checked membership (http/access.ts).
  */
 export class RecordService {
   constructor(private readonly deps: RecordServiceDeps) {}
@@ -39,45 +54,31 @@ export class RecordService {
     body: PutRecordVersionRequest,
   ): Promise<RecordWrite> {
     const size = body.objectId === null ? 0 : await this.recordObjectSize(groupId, body.objectId);
-    const result = await this.deps.records.append(
-      groupId,
-      {
-        recordId,
-        versionId: body.versionId,
-        parentVersionId: body.parentVersionId,
-        pointerId: body.pointerId,
-        objectId: body.objectId,
-        size,
-        deleted: body.deleted,
-        envelope: body.envelope,
-        sender,
-      },
-      new Date(),
-    );
+    const result = await this.deps.records.append(groupId, inputOf({ ...body, recordId }, sender, size), new Date());
+    this.notifyIfAppended(groupId, [result]);
     if (result.kind === 'conflict') {
       throw new ConduitError('RECORD_CONFLICT', undefined, { head: result.head });
     }
     if (result.kind === 'pointer-taken') throw new ConduitError('POINTER_EXISTS');
-    // After the version is durable: a crash here leaves it in the feed, and the writer's retry
-    // (same versionId) lands in the 'existing' branch and registers and publishes then.
-    // A retried write finds the pointer registered by its first attempt and gets that back.
-    const v = result.version;
-    const { registration: pointer } = await this.deps.pointers.register({
-      pointerId: v.pointerId,
-      groupId,
-      sender: v.sender,
-      binding: { objectId: v.objectId, envelopeSha256: envelopeSha256(v.envelope) },
+    return { version: result.version };
+  }
+
+  /**
+   * Versions appended in request order in one Redis round trip, each checked as by `write` (so an
+   * item may name an earlier item as its parent); one result per item. The objects' sizes are
+   * read first, all at once: an item whose object is missing or too large fails alone.
+   */
+  async writeBatch(groupId: string, sender: Endpoint, items: PutRecordBatchItem[]): Promise<RecordBatchItemResult[]> {
+    const sizes = await Promise.all(items.map((item) => this.batchItemSize(groupId, item)));
+    const inputs: VersionInput[] = [];
+    items.forEach((item, i) => {
+      const size = sizes[i]!;
+      if (typeof size === 'number') inputs.push(inputOf(item, sender, size));
     });
-    // The feed is the durable copy: a failed publish only delays live delivery (peers catch up).
-    await this.deps.pointers
-      .publish(pointer, recordPointerOf(groupId, v, v.sender, v.envelope), RECORD_PUBLISH_RATE_LIMIT_RETRY)
-      .catch((err: unknown) => {
-        this.deps.logger.warn(
-          { err, pointerId: v.pointerId },
-          'record pointer not published; peers catch up from the feed',
-        );
-      });
-    return { version: v, pointer };
+    const appended = await this.deps.records.appendMany(groupId, inputs, new Date());
+    this.notifyIfAppended(groupId, appended);
+    let next = 0;
+    return sizes.map((size) => (typeof size === 'number' ? resultOf(appended[next++]!) : size));
   }
 
   /** The record's history, oldest first (its newest MAX_RECORD_HISTORY versions). */
@@ -94,25 +95,73 @@ export class RecordService {
     return head;
   }
 
-  /** One page of the durable feed, with presigned GETs (a local HMAC: no S3 round trip). */
+  /**
+   * One page of the durable feed (at most FEED_PAGE_SIZE versions and FEED_PAGE_MAX_BYTES of
+   * them), with presigned GETs for the versions that have an object, signed all at once
+   * (presigning is a local HMAC, no S3 round trip).
+   */
   async feed(groupId: string, afterSeq: number): Promise<FeedPage> {
-    const { versions, more } = await this.deps.records.feed(groupId, afterSeq, FEED_PAGE_SIZE);
-    const entries = await Promise.all(
-      versions.map(async (v) => {
-        if (v.objectId === null) return { ...v, download: null };
-        const get = await this.deps.objects.presignGet(groupId, v.objectId);
-        return { ...v, download: { url: get.url, headers: get.headers } };
-      }),
+    const { versions, more } = await this.deps.records.feed(groupId, afterSeq, FEED_PAGE_SIZE, FEED_PAGE_MAX_BYTES);
+    const gets = await Promise.all(
+      versions.map((v) => (v.objectId === null ? null : this.deps.objects.presignGet(groupId, v.objectId))),
     );
+    const entries = versions.map((v, i) => {
+      const get = gets[i];
+      return { ...v, download: get ? { url: get.url, headers: get.headers } : null };
+    });
     return { entries, next: more ? (versions.at(-1)?.seq ?? null) : null };
+  }
+
+  /**
+   * A retried write ('existing') notifies as well: its first attempt may have died between the
+   * append and the notification.
+   */
+  private notifyIfAppended(groupId: string, results: AppendResult[]): void {
+    if (results.some((r) => r.kind === 'created' || r.kind === 'existing')) this.deps.notifier.notify(groupId);
   }
 
   /** The stored size of a record's object, which must have been uploaded to this group. */
   private async recordObjectSize(groupId: string, objectId: string): Promise<number> {
     const size = await this.deps.objects.storedSize(groupId, objectId);
-    if (size > MAX_RECORD_OBJECT_BYTES) {
-      throw invalidBody('objectId', `a record's object may hold at most ${MAX_RECORD_OBJECT_BYTES} bytes`);
-    }
+    if (size > MAX_RECORD_OBJECT_BYTES) throw invalidBody('objectId', TOO_LARGE);
     return size;
   }
+
+  /** The item's object size, or the item's failure (other errors fail the whole batch). */
+  private async batchItemSize(groupId: string, item: PutRecordBatchItem): Promise<number | Failed> {
+    if (item.objectId === null) return 0;
+    try {
+      const size = await this.deps.objects.storedSize(groupId, item.objectId);
+      return size > MAX_RECORD_OBJECT_BYTES
+        ? { status: 'failed', code: 'VALIDATION_FAILED', message: TOO_LARGE }
+        : size;
+    } catch (err) {
+      if (err instanceof ConduitError && err.code === 'NOT_FOUND') {
+        return { status: 'failed', code: 'NOT_FOUND', message: err.message };
+      }
+      throw err;
+    }
+  }
+}
+
+function inputOf(item: PutRecordBatchItem, sender: Endpoint, size: number): VersionInput {
+  return {
+    recordId: item.recordId,
+    versionId: item.versionId,
+    parentVersionId: item.parentVersionId,
+    pointerId: item.pointerId,
+    objectId: item.objectId,
+    size,
+    deleted: item.deleted,
+    envelope: item.envelope,
+    sender,
+  };
+}
+
+function resultOf(r: AppendResult): RecordBatchItemResult {
+  if (r.kind === 'conflict') return { status: 'conflict', head: r.head };
+  if (r.kind === 'pointer-taken') {
+    return { status: 'failed', code: 'POINTER_EXISTS', message: 'This pointer id names another version.' };
+  }
+  return { status: r.kind, version: r.version };
 }

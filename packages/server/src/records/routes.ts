@@ -1,7 +1,12 @@
 import {
   FeedPage,
   FeedParams,
+  GroupParams,
+  MAX_RECORD_BATCH_BODY_BYTES,
+  MAX_RECORD_VERSION_BODY_BYTES,
+  PutRecordBatchRequest,
   PutRecordVersionRequest,
+  RecordBatchResult,
   RecordHistory,
   RecordParams,
   RecordVersion,
@@ -10,9 +15,8 @@ import {
 import { Router } from 'express';
 import { requireMembership } from '../http/access.js';
 import type { AppContext } from '../http/context.js';
-import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
+import { authenticate, callerDevice, jsonBodyUpTo, methodNotAllowed, principalOf } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
-import { invalidBody } from './record-service.js';
 
 /** Records sync routes over RecordService (docs/records.md). Members only. */
 export function recordRoutes(ctx: AppContext): Router {
@@ -21,11 +25,9 @@ export function recordRoutes(ctx: AppContext): Router {
   router
     .route('/groups/:groupId/records/:recordId/versions')
     // POST: a new version whose parent must be the current head (null parent: a new record).
-    .post(authenticate(ctx), jsonBody, async (req, res) => {
+    .post(authenticate(ctx), jsonBodyUpTo(MAX_RECORD_VERSION_BODY_BYTES), async (req, res) => {
       const { groupId, recordId } = parseInput(RecordParams, req.params, 'path');
       const body = parseInput(PutRecordVersionRequest, req.body, 'body');
-      if (body.deleted && body.objectId !== null) throw invalidBody('objectId', 'a tombstone has no object');
-      if (!body.deleted && body.objectId === null) throw invalidBody('objectId', 'required unless deleted');
       const { identity } = principalOf(res);
       await requireMembership(ctx.access, groupId, identity);
       const written = await ctx.records.write(groupId, recordId, { identity, deviceId: callerDevice(res) }, body);
@@ -36,6 +38,19 @@ export function recordRoutes(ctx: AppContext): Router {
       const { groupId, recordId } = parseInput(RecordParams, req.params, 'path');
       await requireMembership(ctx.access, groupId, principalOf(res).identity);
       reply(res, 200, RecordHistory, { versions: await ctx.records.history(groupId, recordId) });
+    })
+    .all(methodNotAllowed);
+
+  // POST /v1/groups/:groupId/record-versions: many versions in request order, one result each.
+  router
+    .route('/groups/:groupId/record-versions')
+    .post(authenticate(ctx), jsonBodyUpTo(MAX_RECORD_BATCH_BODY_BYTES), async (req, res) => {
+      const { groupId } = parseInput(GroupParams, req.params, 'path');
+      const body = parseInput(PutRecordBatchRequest, req.body, 'body');
+      const { identity } = principalOf(res);
+      await requireMembership(ctx.access, groupId, identity);
+      const sender = { identity, deviceId: callerDevice(res) };
+      reply(res, 200, RecordBatchResult, { results: await ctx.records.writeBatch(groupId, sender, body.versions) });
     })
     .all(methodNotAllowed);
 

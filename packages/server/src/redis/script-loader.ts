@@ -25,6 +25,7 @@ export interface ScriptReplies {
   createOpaqueAccount: number;
   deviceStatus: DeviceStatusReply;
   dropEndpoints: [number, number];
+  feedNotifyGate: [number, number?];
   expirePointer: number;
   keepItem: number;
   markFailed: number;
@@ -62,6 +63,7 @@ const NAMES: Record<ScriptName, true> = {
   createOpaqueAccount: true,
   deviceStatus: true,
   dropEndpoints: true,
+  feedNotifyGate: true,
   expirePointer: true,
   keepItem: true,
   markFailed: true,
@@ -137,5 +139,37 @@ function define(redis: Redis, name: ScriptName): ScriptCaller<unknown> {
       throw new ScriptError('SCRIPT_KEY_COUNT', `Redis script ${name} takes ${numberOfKeys} keys.`);
     }
     return fn.call(redis, ...keys, ...args);
+  };
+}
+
+export interface ScriptCall {
+  keys: readonly string[];
+  args: readonly (string | number)[];
+}
+export type ScriptBatchCaller<R> = (calls: readonly ScriptCall[]) => Promise<R[]>;
+
+/**
+ * One script run once per call in a single pipeline: one round trip for many independent steps,
+ * each atomic on its own and run in call order. A call that fails rejects the batch (the others
+ * still ran: callers make each step idempotent).
+ */
+export function defineScriptBatch<N extends ScriptName>(redis: Redis, name: N): ScriptBatchCaller<ScriptReplies[N]> {
+  defineScripts(redis, name);
+  const numberOfKeys = luaScripts().find((s) => s.name === name)?.numberOfKeys;
+  const command = commandName(name);
+  return async (calls) => {
+    const pipeline = redis.pipeline();
+    const queue = pipeline as unknown as Record<string, (...args: (string | number)[]) => unknown>;
+    for (const { keys, args } of calls) {
+      if (keys.length !== numberOfKeys) {
+        throw new ScriptError('SCRIPT_KEY_COUNT', `Redis script ${name} takes ${numberOfKeys} keys.`);
+      }
+      queue[command]!(...keys, ...args);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, reply]) => {
+      if (err) throw err;
+      return reply as ScriptReplies[N];
+    });
   };
 }

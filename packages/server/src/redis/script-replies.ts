@@ -69,8 +69,11 @@ export const SessionGateReply = {
 } as const;
 export type SessionGateReply = ValueOf<typeof SessionGateReply>;
 
-/** appendRecordVersion-7.lua: the first element of `{code, json}`. */
+/** appendRecordVersion-6.lua: the first element of `{code, json}`. */
 export const AppendRecordVersionReply = { Created: 1, Existing: 2, Conflict: 0, PointerTaken: -1 } as const;
+
+/** feedNotifyGate-3.lua: the first element of `{code, seq | ms}`. */
+export const FeedNotifyGateReply = { WriteNow: 0, Held: 1, Covered: -1 } as const;
 
 /** createOpaqueAccount-2.lua */
 export const CreateOpaqueAccountReply = { Created: 1, IdentityTaken: 0 } as const;

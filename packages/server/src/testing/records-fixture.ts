@@ -49,6 +49,8 @@ export function useRecordsFixture() {
   /** Sessions, each bound to one device: alice's to alice1, alice2's to alice2, the others' to their only one. */
   const tokens = { alice: '', alice2: '', bob: '', carol: '', dave: '' };
   const objects = { objectId: '', carolsObjectId: '' };
+  /** Sync is a fake: tests read the items the server wrote (the `feed` notification). */
+  const syncAdmin = new FakeSyncAdmin();
 
   /** Uploads `bytes` into the group the way a client does: a presigned PUT straight to S3. */
   async function upload(token: string, group: string, bytes: Buffer): Promise<string> {
@@ -92,7 +94,7 @@ export function useRecordsFixture() {
     local = await startS3rver('conduit-records');
     server = await startServer(testConfig(prefix, { s3: local.s3 }), {
       objectStore: local.objectStore,
-      syncAdmin: new FakeSyncAdmin(),
+      syncAdmin,
       virgilTokens: new FakeTokenIssuer('virgil'),
       syncTokens: new FakeTokenIssuer('sync'),
     });
@@ -121,5 +123,5 @@ export function useRecordsFixture() {
     await deleteKeys(prefix);
   });
 
-  return { call, ok, tokens, groupId, objects, upload, versionsPath, writeBody, put, putOk };
+  return { call, ok, tokens, groupId, objects, upload, versionsPath, writeBody, put, putOk, syncAdmin };
 }

@@ -7,3 +7,4 @@ export * from './record-envelope.js';
 export * from './audit-chain.js';
 export * from './receipt.js';
 export * from './key-transition.js';
+export * from './feed-notification.js';

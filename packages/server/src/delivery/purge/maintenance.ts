@@ -1,4 +1,4 @@
-import { PointerId, syncMapOf } from '@conduit/shared';
+import { FEED_NOTIFICATION_ITEM_KEY, PointerId, syncMapOf } from '@conduit/shared';
 import type { SyncAdmin } from '@conduit/shared';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -109,7 +109,8 @@ async function reconcileMap(
   for await (const items of deps.syncAdmin.listMapItems(map)) {
     for (const item of items) {
       present.add(item.key);
-      if (item.dateCreated >= cutoff) continue;
+      // The records feed notification is no pointer: it has its own TTL (records/feed-notifier.ts).
+      if (item.dateCreated >= cutoff || item.key === FEED_NOTIFICATION_ITEM_KEY) continue;
       const state = PointerId.safeParse(item.key).success ? await deps.ledger.stateOf(item.key) : null;
       if (state === 'pending' || state === 'purging') continue;
       try {

@@ -19,12 +19,6 @@ export interface RateLimitRetryPolicy {
 
 export const PUBLISH_RATE_LIMIT_RETRY: RateLimitRetryPolicy = { budgetMs: 8_000, baseMs: 250, maxMs: 4_000 };
 
-/**
- * A record's pointer only speeds up live delivery (peers catch up from the durable feed, and the
- * reconciler publishes it later), so a record write waits Sync out briefly.
- */
-export const RECORD_PUBLISH_RATE_LIMIT_RETRY: RateLimitRetryPolicy = { budgetMs: 1_000, baseMs: 100, maxMs: 500 };
-
 /** Runs `write`, retrying it while Sync answers 429; RATE_LIMITED once the budget is spent. */
 export async function retryRateLimited<T>(
   write: () => Promise<T>,

@@ -1,7 +1,8 @@
 --[[
   Appends a record version if its parent is the record's head. The head check, the seq and every
   index move together: one version per parent wins, and the feed never shows a seq whose version
-  is not complete.
+  is not complete. A batch write pipelines one call per version (each atomic on its own). The
+  pointer id is the version's idempotency id within the group: records never reach the ack ledger.
 
   Input:
     KEYS[1] the group's records feed (sorted set: seq -> version JSON)
@@ -10,7 +11,6 @@
     KEYS[4] feed seq counter
     KEYS[5] pointers hash (pointer id -> version id)
     KEYS[6] the record's history list (seqs)
-    KEYS[7] the ledger's pointer hash
 
     ARGV[1] record id
     ARGV[2] version id
@@ -24,7 +24,7 @@
     {1, json} - created: the stored version JSON
     {2, json} - the same version was already stored: its JSON
     {0, head json or ''} - conflict: the parent is not the head ('' when the record has none)
-    {-1} - the pointer id is taken
+    {-1} - the pointer id is taken by another version of the group
 ]]
 --- @include "headOf"
 local existing = redis.call('HGET', KEYS[3], ARGV[2])
@@ -35,7 +35,7 @@ if existing then
 end
 local head = redis.call('HGET', KEYS[2], ARGV[1])
 if (head or '') ~= ARGV[3] then return {0, head_of(ARGV[1]) or ''} end
-if redis.call('HEXISTS', KEYS[5], ARGV[4]) == 1 or redis.call('EXISTS', KEYS[7]) == 1 then return {-1} end
+if redis.call('HEXISTS', KEYS[5], ARGV[4]) == 1 then return {-1} end
 local seq = redis.call('INCR', KEYS[4])
 local json = '{"seq":' .. seq .. ',' .. string.sub(ARGV[6], 2)
 redis.call('ZADD', KEYS[1], seq, json)
