@@ -169,9 +169,19 @@ export class RecordStore {
     afterSeq: number,
     limit: number,
     maxBytes: number,
-  ): Promise<{ versions: RecordVersion[]; more: boolean }> {
+  ): Promise<{ versions: RecordVersion[]; more: boolean; archived?: true }> {
     const k = recordKeys(this.keys, groupId);
-    const found = await this.redis.zrangebyscore(k.feed, `(${afterSeq}`, '+inf', 'LIMIT', 0, limit + 1);
+    // One transaction: a compaction between the two reads could otherwise hide a whole page.
+    const [through, found] = (await this.redis
+      .multi()
+      .hget(k.archive, 'through')
+      .zrangebyscore(k.feed, `(${afterSeq}`, '+inf', 'LIMIT', 0, limit + 1)
+      .exec())!.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    }) as [string | null, string[]];
+    // Up to the watermark only heads stay in Redis: that range is read from S3 (records/archive/).
+    if (afterSeq < Number(through ?? 0)) return { versions: [], more: true, archived: true };
     let bytes = 0;
     let taken = 0;
     for (const json of found.slice(0, limit)) {

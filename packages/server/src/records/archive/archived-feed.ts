@@ -15,13 +15,27 @@ export class ArchivedFeed {
   constructor(private readonly pages: FeedPageStore) {}
 
   /**
-   * Versions with seq > afterSeq from the page holding afterSeq + 1, at most `limit`. The feed
-   * always goes on after an archived page (the tail keeps at least one version in Redis).
+   * Versions with seq > afterSeq from the page holding afterSeq + 1, at most `limit` and within
+   * `maxBytes` (one always fits). The feed always goes on after an archived page (the tail keeps
+   * at least one version in Redis).
    */
-  async read(groupId: string, afterSeq: number, limit: number): Promise<{ versions: RecordVersion[]; more: true }> {
+  async read(
+    groupId: string,
+    afterSeq: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<{ versions: RecordVersion[]; more: true }> {
     const { first, last } = pageOf(afterSeq + 1);
-    const versions = await this.page(groupId, first, last);
-    return { versions: versions.filter((v) => v.seq > afterSeq).slice(0, limit), more: true };
+    const versions: RecordVersion[] = [];
+    let bytes = 0;
+    // The same byte budget as the Redis feed (its stored JSON is what each line of the page holds).
+    for (const v of await this.page(groupId, first, last)) {
+      if (v.seq <= afterSeq) continue;
+      bytes += JSON.stringify(v).length;
+      if (versions.length >= limit || (versions.length > 0 && bytes > maxBytes)) break;
+      versions.push(v);
+    }
+    return { versions, more: true };
   }
 
   private async page(groupId: string, first: number, last: number): Promise<RecordVersion[]> {
