@@ -56,16 +56,16 @@ async function scanAll(redis, match) {
 
 /**
  * Bytes per unit, each from the keys that unit owns:
- * - a pending pointer: its own keys (a sample of record pointers, nobody acks them) plus its share
+ * - a pending pointer: its own keys (file pointers nobody acknowledged yet) plus its share
  *   of the global and per-group pending indexes;
  * - a purged pointer: its own keys (a sample of file pointers), kept until the ledger retention ends;
  * - a record version: every group's records keys (feed, seq, heads, versions, pointers, histories)
  *   over the number of versions in the feeds;
- * - dayPerRecord: the INFO used_memory growth of the day, less what the purged file pointers
- *   explain, per record version (it includes each version's pending pointer).
+ * - dayPerRecord: the INFO used_memory growth of the day, less what the purged and pending file
+ *   pointers explain, per record version.
  */
-export async function measureMemory(redis, keys, { groups, filePointers, recordPointers, before }) {
-  const pendingSample = recordPointers.slice(0, SAMPLE);
+export async function measureMemory(redis, keys, { groups, filePointers, pendingPointers, before }) {
+  const pendingSample = pendingPointers.slice(0, SAMPLE);
   const states = await redis.pipeline(pendingSample.map((id) => ['hget', keys.pointer(id), 'state'])).exec();
   const pendingIds = pendingSample.filter((_, i) => states[i][1] === 'pending');
   const own = await usage(
@@ -97,7 +97,9 @@ export async function measureMemory(redis, keys, { groups, filePointers, recordP
   const feedOnly = versions ? Math.round((await usage(redis, feeds)) / versions) : 'n/a';
 
   const after = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
-  const explained = typeof purgedPointer === 'number' ? purgedPointer * filePointers.length : 0;
+  const explained =
+    (typeof purgedPointer === 'number' ? purgedPointer * filePointers.length : 0) +
+    (typeof pendingPointer === 'number' ? pendingPointer * pendingPointers.length : 0);
   const dayPerRecord = versions ? Math.round((after - before - explained) / versions) : 'n/a';
   return { pendingPointer, purgedPointer, purgedTtlSeconds: ttl, recordVersion, feedOnly, dayPerRecord, versions };
 }

@@ -10,9 +10,9 @@
 //   files: a sender uploads (presign, S3 PUT), registers the pointer (the server HEADs the object
 //   and publishes the Sync item); each of the 9 other endpoints presigns a GET, downloads and
 //   acknowledges; the worker purges the item after the last ack.
-//   records: a writer uploads the value (presign, S3 PUT) and posts the version (the server HEADs
-//   the object, appends to the feed, registers a ledger pointer and publishes it). Readers catch up
-//   from the feed and do not acknowledge (records.md: catch-up leaves acks to the item TTL).
+//   records: a writer posts the version with its value inline in the envelope (BENCH_CAP_INLINE=0:
+//   presign, S3 PUT, and the server HEADs the object); the server appends it to the feed and
+//   updates the group's coalesced `feed` Sync item. Readers catch up from the feed.
 // Counted, not assumed: Sync REST requests and S3 requests pass through counting proxies
 // (counting-proxy.mjs); Redis memory is read with INFO memory and MEMORY USAGE.
 import { randomBytes } from 'node:crypto';
@@ -38,6 +38,10 @@ const PER_GROUP = env('BENCH_CAP_ENDPOINTS', 10);
 const FILES_PER_ENDPOINT_DAY = env('BENCH_CAP_FILES', 0.02);
 const RECORDS_PER_ENDPOINT_DAY = env('BENCH_CAP_RECORDS', 0.5);
 const DAY_SECONDS = env('BENCH_CAP_DAY_SECONDS', 90);
+/** Record values inline in the envelope (no S3 object), as the SDK writes values up to 4 KiB. */
+const INLINE = env('BENCH_CAP_INLINE', 1) === 1;
+/** File pointers registered and never acknowledged, to weigh a pending pointer. */
+const PENDING_SAMPLE = 200;
 /** Records per group the writes are spread over (so some versions update an existing record). */
 const RECORDS_PER_GROUP = 4;
 const FILE_BYTES = 4096;
@@ -158,22 +162,27 @@ export async function run(log) {
     let fileN = 0;
     let recordN = 0;
 
-    const sendFile = async (g) => {
-      const sender = g.endpoints[fileN % g.endpoints.length];
+    /** The sender's half of a file: upload, then the pointer (the server HEADs and publishes). */
+    const registerFile = async (g, sender) => {
       const upload = await call('POST', `/v1/groups/${g.groupId}/objects`, sender, { size: FILE_BYTES }, [201]);
       fileObjects.add(upload.objectId);
       await s3(client, 'PUT', upload.url, upload.headers, randomBytes(FILE_BYTES));
       const pointerId = hex();
-      filePointers.add(pointerId);
       const envelope = randomBytes(FILE_ENVELOPE_BYTES).toString('base64');
       const pointer = { pointerId, objectId: upload.objectId, size: FILE_BYTES, envelope };
       await call('POST', `/v1/groups/${g.groupId}/pointers`, sender, pointer, [201]);
-      const ack = { objectId: upload.objectId, envelopeSha256: envelopeSha256(envelope), signature: SIGNATURE };
+      return { pointerId, objectId: upload.objectId, envelope };
+    };
+    const sendFile = async (g) => {
+      const sender = g.endpoints[fileN % g.endpoints.length];
+      const { pointerId, objectId, envelope } = await registerFile(g, sender);
+      filePointers.add(pointerId);
+      const ack = { objectId, envelopeSha256: envelopeSha256(envelope), signature: SIGNATURE };
       await Promise.all(
         g.endpoints
           .filter((e) => e !== sender)
           .map(async (r) => {
-            const get = await call('GET', `/v1/groups/${g.groupId}/objects/${upload.objectId}`, r, undefined, [200]);
+            const get = await call('GET', `/v1/groups/${g.groupId}/objects/${objectId}`, r, undefined, [200]);
             await s3(client, 'GET', get.url, get.headers);
             await call('POST', `/v1/pointers/${pointerId}/ack`, r, ack, [200]);
           }),
@@ -185,22 +194,27 @@ export async function run(log) {
       // Versions of one record are written one after the other (each names the last as parent).
       const previous = recordChains.get(recordId) ?? Promise.resolve();
       const mine = previous.then(async () => {
-        const upload = await call(
-          'POST',
-          `/v1/groups/${g.groupId}/objects`,
-          writer,
-          { size: RECORD_OBJECT_BYTES },
-          [201],
-        );
-        recordObjects.add(upload.objectId);
-        await s3(client, 'PUT', upload.url, upload.headers, randomBytes(RECORD_OBJECT_BYTES));
+        // Values up to the inline bound travel in the sealed envelope only (BENCH_CAP_INLINE=0: S3).
+        let objectId = null;
+        if (!INLINE) {
+          const upload = await call(
+            'POST',
+            `/v1/groups/${g.groupId}/objects`,
+            writer,
+            { size: RECORD_OBJECT_BYTES },
+            [201],
+          );
+          recordObjects.add(upload.objectId);
+          await s3(client, 'PUT', upload.url, upload.headers, randomBytes(RECORD_OBJECT_BYTES));
+          objectId = upload.objectId;
+        }
         const pointerId = hex();
         recordPointers.add(pointerId);
         const body = {
           versionId: hex(),
           parentVersionId: g.heads.get(recordId) ?? null,
           pointerId,
-          objectId: upload.objectId,
+          objectId,
           deleted: false,
           envelope: randomBytes(RECORD_ENVELOPE_BYTES).toString('base64'),
         };
@@ -241,17 +255,24 @@ export async function run(log) {
         (errors.length ? ` (first: ${String(errors[0]?.message ?? errors[0]).slice(0, 160)})` : ''),
     );
 
+    const syncDay = syncLog.slice(syncDayStart);
+    const s3Day = s3Log.slice(s3DayStart);
+    // Not part of the day: pointers nobody acknowledges yet, weighed while pending.
+    const pending = [];
+    await pool(groups.slice(0, PENDING_SAMPLE), 16, async (g) => {
+      pending.push((await registerFile(g, g.endpoints[0])).pointerId);
+    });
     const memory = await measureMemory(redis, keys, {
       groups: groups.map((g) => g.groupId),
       filePointers: [...filePointers],
-      recordPointers: [...recordPointers],
+      pendingPointers: pending,
       before: memBeforeDay,
     });
-    const sync_ = syncFigures(syncLog.slice(syncDayStart), filePointers, recordPointers, files, records);
-    const s3_ = s3Figures(s3Log.slice(s3DayStart), fileObjects, recordObjects, files, records);
+    const sync_ = syncFigures(syncDay, filePointers, recordPointers, files, records);
+    const s3_ = s3Figures(s3Day, fileObjects, recordObjects, files, records);
     printTable(log, [
       ['Sync writes per file (publish + purge)', sync_.perFile],
-      ['Sync writes per record version (+1 purge when the sweeper expires it)', sync_.perRecord],
+      ['Sync writes per record version (the coalesced feed item)', sync_.perRecord],
       ['Sync 429 answers during the day', sync_.throttled],
       ['Sync writes, peak per map in one bench second', sync_.peakPerMap],
       ['Sync writes, peak per service in one bench second', sync_.peakAll],
@@ -268,7 +289,7 @@ export async function run(log) {
       ],
       ['Redis B per record version in the feed + indexes (MEMORY USAGE)', memory.recordVersion],
       ['  of which the feed sorted set', memory.feedOnly],
-      ['Redis B per record version incl. its pending pointer (INFO delta)', memory.dayPerRecord],
+      ['Redis B per record version (INFO growth of the day, less the pointers)', memory.dayPerRecord],
     ]);
     log(
       `load average after the day: ${loadavg()
