@@ -261,7 +261,7 @@ function planPointers(groups, total) {
 }
 
 /** A lean keep-alive HTTP client for the load generator (fetch costs this process more CPU). */
-class HttpClient {
+export class HttpClient {
   agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
   request(method, url, headers = {}, body) {

@@ -4,7 +4,8 @@
 // `name`, `description` and `run(log)` returning rows { metric, measured, target, pass, note? }.
 // Benches start the built packages (dist) as separate processes, so run `npm run build` first.
 // Knobs: BENCH_POINTER_RATE, BENCH_SECONDS (ack-to-purge), BENCH_PURGE_N (purge-throughput),
-// BENCH_TRACE=1 (progress lines), BENCH_CPU_PROF=<dir> (a V8 .cpuprofile per child process).
+// BENCH_CAP_GROUPS, BENCH_CAP_ENDPOINTS, BENCH_CAP_FILES, BENCH_CAP_RECORDS, BENCH_CAP_DAY_SECONDS
+// (capacity, docs/capacity.md), BENCH_TRACE=1 (progress lines), BENCH_CPU_PROF=<dir> (a V8 .cpuprofile per child process).
 import { readdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';

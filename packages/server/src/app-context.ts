@@ -17,6 +17,7 @@ import { KeyTransitionService } from './identity/key-transition-service.js';
 import type { HealDeps } from './delivery/sync/heal.js';
 import { FeedNotifier } from './records/feed-notifier.js';
 import { RecordService } from './records/record-service.js';
+import { ArchivedFeed } from './records/archive/archived-feed.js';
 import { IdentityDirectory } from './adapters/redis/accounts.js';
 import { AnomalyRepository } from './adapters/redis/anomalies.js';
 import type { DeviceRepository } from './adapters/redis/devices.js';
@@ -98,7 +99,12 @@ export function buildAppContext(w: ApiWiring): AppContext {
       observer,
       itemTtlSeconds,
     }),
-    records: new RecordService({ records, objects, notifier: feedNotifier }),
+    records: new RecordService({
+      records,
+      objects,
+      notifier: feedNotifier,
+      ...(adapters.feedPages ? { archive: new ArchivedFeed(adapters.feedPages) } : {}),
+    }),
     feedNotifier,
     devices: new DeviceService(shared),
     keyTransitions: new KeyTransitionService(

@@ -1,5 +1,6 @@
 import type { ServerConfig } from './config.js';
 import { S3ObjectStore } from './adapters/s3/s3-object-store.js';
+import { S3FeedPages } from './adapters/s3/s3-feed-pages.js';
 import { TwilioSyncTokenIssuer } from './adapters/twilio/sync-token-issuer.js';
 import { TwilioSyncAdmin } from './adapters/twilio/twilio-sync-admin.js';
 import { VirgilTokenIssuer } from './adapters/virgil/virgil-token-issuer.js';
@@ -9,6 +10,7 @@ import type { ServerDeps } from './server-deps.js';
 export function composeDefaults(config: ServerConfig): ServerDeps {
   return {
     objectStore: new S3ObjectStore(config.s3),
+    feedPages: new S3FeedPages(config.s3),
     virgilTokens: new VirgilTokenIssuer({
       appId: config.virgil.appId,
       appKeyId: config.virgil.appKeyId,

@@ -81,6 +81,11 @@ export interface ServerConfig {
     feedNotifyIntervalMs?: number;
     /** TTL of the `feed` item, refreshed by each write: it expires once the group is idle. */
     feedNotifyTtlSeconds?: number;
+    /** Feed archive (records/archive/): each group keeps its newest versions and recent days in Redis. */
+    feedTailVersions?: number;
+    feedTailDays?: number;
+    /** How often the worker moves older feed pages to S3. */
+    feedArchiveIntervalSeconds?: number;
   };
   /** Identities allowed on admin routes (queue dashboard, audit); empty = no admin access. */
   adminIdentities?: string[];
@@ -114,6 +119,9 @@ export const DEFAULTS = {
   reconcileGraceSeconds: 600,
   feedNotifyIntervalMs: 200,
   feedNotifyTtlSeconds: 3600,
+  feedTailVersions: 1000,
+  feedTailDays: 7,
+  feedArchiveIntervalSeconds: 3600,
 } as const;
 
 const text = z.string().trim().min(1).max(8192);
@@ -242,6 +250,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
           .min(60)
           .max(30 * 86_400),
       ),
+      feedTailVersions: opt('CONDUIT_FEED_TAIL_VERSIONS', positiveInt(10_000_000)),
+      feedTailDays: opt('CONDUIT_FEED_TAIL_DAYS', z.coerce.number().int().min(0).max(3650)),
+      feedArchiveIntervalSeconds: opt('CONDUIT_FEED_ARCHIVE_INTERVAL_SECONDS', positiveInt(7 * 86_400)),
     }),
     ops: {
       metricsToken: opt('CONDUIT_METRICS_TOKEN', z.string().regex(/^\S{32,512}$/)),

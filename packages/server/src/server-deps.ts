@@ -1,6 +1,7 @@
 import type { Authenticator, SyncAdmin, TokenIssuer } from '@conduit/shared';
 import type { Logger } from 'pino';
 import type { DeletableObjectStore } from './files/uploads/upload-service.js';
+import type { FeedPageStore } from './records/archive/page-store.js';
 import type { DeliveryObserver } from './delivery/events.js';
 import type { DeliveryMetrics } from './ops/metrics.js';
 
@@ -8,6 +9,8 @@ import type { DeliveryMetrics } from './ops/metrics.js';
 export interface ServerDeps {
   syncAdmin: SyncAdmin;
   objectStore: DeletableObjectStore;
+  /** Sealed pages of archived record feeds (records/archive/); without it nothing is archived. */
+  feedPages?: FeedPageStore;
   virgilTokens: TokenIssuer;
   syncTokens: TokenIssuer;
   /** Replaces the authenticator chosen by `config.auth` (dev-mode register/login stay mounted). */

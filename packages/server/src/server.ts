@@ -29,6 +29,7 @@ import { createKeys } from './adapters/redis/keys.js';
 import { PointerLedger } from './adapters/redis/pointers.js';
 import { SyncWriteBudget } from './adapters/redis/token-bucket.js';
 import { DEFAULT_UPLOAD_CLEANER_TUNING, UploadCleaner } from './files/uploads/upload-cleaner.js';
+import { feedArchiveJobOf } from './records/archive/feed-archive-job.js';
 import { UploadRepository } from './files/uploads/upload-repository.js';
 
 export interface RunningServer {
@@ -187,6 +188,7 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
     logger,
     tuning: { ...DEFAULT_UPLOAD_CLEANER_TUNING, ...stripUndefined({ intervalMs: config.uploads?.sweepIntervalMs }) },
   });
+  const feedArchive = feedArchiveJobOf(config, redis, keys, resolved.feedPages, logger);
   const connections = [redis, queueConnection, blocking, bullConnection, maintenanceConnection];
   try {
     await Promise.all([worker.waitUntilReady(), maintenance.waitUntilReady()]);
@@ -199,6 +201,7 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
     throw err;
   }
   cleaner.start();
+  feedArchive?.start();
   sealer.start();
   const ops = await workerOps({
     config,
@@ -216,6 +219,7 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
     async close() {
       await ops.close();
       await cleaner.stop();
+      await feedArchive?.stop();
       await relay.stop();
       // close() lets in-flight jobs finish (a purge is one Sync call and one Redis script).
       await Promise.all([worker.close(), maintenance.close()]);

@@ -11,6 +11,7 @@ import type {
 import type { ObjectService } from '../files/object-service.js';
 import type { AppendResult, RecordStore, VersionInput } from '../adapters/redis/records.js';
 import type { FeedNotify } from './feed-notifier.js';
+import type { ArchivedFeed } from './archive/archived-feed.js';
 
 /**
  * A record's ciphertext: a record of at most MAX_RECORD_BYTES, padded (padme adds at most 12%)
@@ -33,6 +34,8 @@ export interface RecordServiceDeps {
   records: RecordStore;
   objects: ObjectService;
   notifier: FeedNotify;
+  /** Serves seqs moved to S3 pages; absent when no page store is wired (nothing gets archived). */
+  archive?: ArchivedFeed;
 }
 
 type Failed = Extract<RecordBatchItemResult, { status: 'failed' }>;
@@ -101,7 +104,12 @@ export class RecordService {
    * (presigning is a local HMAC, no S3 round trip).
    */
   async feed(groupId: string, afterSeq: number): Promise<FeedPage> {
-    const { versions, more } = await this.deps.records.feed(groupId, afterSeq, FEED_PAGE_SIZE, FEED_PAGE_MAX_BYTES);
+    let page = await this.deps.records.feed(groupId, afterSeq, FEED_PAGE_SIZE, FEED_PAGE_MAX_BYTES);
+    if (page.archived) {
+      if (!this.deps.archive) throw new Error('The feed is archived but no archive reader is configured.');
+      page = await this.deps.archive.read(groupId, afterSeq, FEED_PAGE_SIZE, FEED_PAGE_MAX_BYTES);
+    }
+    const { versions, more } = page;
     const gets = await Promise.all(
       versions.map((v) => (v.objectId === null ? null : this.deps.objects.presignGet(groupId, v.objectId))),
     );

@@ -11,6 +11,7 @@ import type { DeviceStatusReply, SessionGateReply } from './script-replies.js';
 /** What each script returns as ioredis hands it over (the Output block of its file's header). */
 export interface ScriptReplies {
   ack: [number, number?];
+  archiveFeedPage: number;
   addMembers: [number, ...string[]];
   appendRecordVersion: [number, (string | null)?];
   auditEnqueue: number;
@@ -48,6 +49,7 @@ export type ScriptName = keyof ScriptReplies;
 // A Record, so the compiler insists that every script above is listed (and nothing else).
 const NAMES: Record<ScriptName, true> = {
   ack: true,
+  archiveFeedPage: true,
   addMembers: true,
   appendRecordVersion: true,
   auditEnqueue: true,

@@ -9,6 +9,9 @@ type ValueOf<T> = T[keyof T];
 /** registerPointer-9.lua */
 export const RegisterPointerReply = { Created: 1, IdTaken: 0, Stale: -1 } as const;
 
+/** archiveFeedPage-5.lua: a count of versions dropped from Redis, or this refusal. */
+export const ArchiveFeedPageReply = { WatermarkMoved: -1 } as const;
+
 /** ack-9.lua: `{code}` on a refusal, else `{remaining, AckAdded}`. */
 export const AckReply = { UnknownPointer: -1, NotARecipient: -2, Mismatch: -3 } as const;
 export const AckAdded = { First: 1, Repeat: 0 } as const;

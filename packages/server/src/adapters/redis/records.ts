@@ -36,6 +36,7 @@ export type AppendResult =
  * seq: the feed's counter. heads: hash recordId -> head versionId. versions: hash versionId ->
  * "<seq> <fingerprint>". pointers: hash pointerId -> versionId. history: list of a record's seqs.
  * notifyLock / notifyPending: the feed notifier's coalescing (records/feed-notifier.ts).
+ * archive: how far the feed was moved to S3 pages (records/archive/).
  */
 export const recordKeys = (keys: Keys, groupId: string) => {
   const base = `${keys.prefix}grp:${groupId}:rec`;
@@ -48,6 +49,8 @@ export const recordKeys = (keys: Keys, groupId: string) => {
     history: (recordId: string) => `${base}:hist:${recordId}`,
     notifyLock: `${base}:notify:lock`,
     notifyPending: `${base}:notify:pending`,
+    /** Hash {through}: the last seq moved to S3 pages (records/archive/). */
+    archive: `${base}:archive`,
   };
 };
 
@@ -166,9 +169,19 @@ export class RecordStore {
     afterSeq: number,
     limit: number,
     maxBytes: number,
-  ): Promise<{ versions: RecordVersion[]; more: boolean }> {
+  ): Promise<{ versions: RecordVersion[]; more: boolean; archived?: true }> {
     const k = recordKeys(this.keys, groupId);
-    const found = await this.redis.zrangebyscore(k.feed, `(${afterSeq}`, '+inf', 'LIMIT', 0, limit + 1);
+    // One transaction: a compaction between the two reads could otherwise hide a whole page.
+    const [through, found] = (await this.redis
+      .multi()
+      .hget(k.archive, 'through')
+      .zrangebyscore(k.feed, `(${afterSeq}`, '+inf', 'LIMIT', 0, limit + 1)
+      .exec())!.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    }) as [string | null, string[]];
+    // Up to the watermark only heads stay in Redis: that range is read from S3 (records/archive/).
+    if (afterSeq < Number(through ?? 0)) return { versions: [], more: true, archived: true };
     let bytes = 0;
     let taken = 0;
     for (const json of found.slice(0, limit)) {

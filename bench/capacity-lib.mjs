@@ -1,0 +1,105 @@
+/* global TextEncoder */
+// Helpers of the capacity bench: dev sessions minted like the API mints them, and the Redis
+// memory each unit of state costs, read with MEMORY USAGE (exact per key, SAMPLES 0).
+import { SignJWT } from 'jose';
+
+/**
+ * A dev-mode session token for an endpoint, signed with the API's CONDUIT_SESSION_SECRET exactly
+ * as identity/auth/session-tokens.ts issues them after an OPAQUE login (epoch 0).
+ */
+export async function mintSession(secret, identity, deviceId) {
+  const iat = Math.floor(Date.now() / 1000);
+  return new SignJWT({ dev: deviceId, sep: 0 })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(identity)
+    .setIssuer('conduit-dev')
+    .setAudience('conduit-api')
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 3600)
+    .sign(new TextEncoder().encode(secret));
+}
+
+const SAMPLE = 500;
+
+/** Bytes of every key under the deployment prefix but BullMQ's (the population's own state). */
+export async function stateBytes(redis, keys) {
+  const names = (await scanAll(redis, `${keys.prefix}*`)).filter((k) => !k.startsWith(keys.bullPrefix()));
+  let sum = 0;
+  for (let i = 0; i < names.length; i += 1000) sum += await usage(redis, names.slice(i, i + 1000));
+  return sum;
+}
+
+async function usage(redis, keyNames) {
+  const out = await redis.pipeline(keyNames.map((k) => ['memory', 'usage', k, 'SAMPLES', '0'])).exec();
+  return out.reduce((sum, [err, n]) => sum + (err || n === null ? 0 : Number(n)), 0);
+}
+
+const pointerKeys = (keys, id) => [
+  keys.pointer(id),
+  keys.pointerExpected(id),
+  keys.pointerAcked(id),
+  keys.pointerReceipts(id),
+  keys.pointerAnomalies(id),
+  keys.pointerDropped(id),
+];
+
+async function scanAll(redis, match) {
+  const found = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 2000);
+    found.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return found;
+}
+
+/**
+ * Bytes per unit, each from the keys that unit owns:
+ * - a pending pointer: its own keys (file pointers nobody acknowledged yet) plus its share
+ *   of the global and per-group pending indexes;
+ * - a purged pointer: its own keys (a sample of file pointers), kept until the ledger retention ends;
+ * - a record version: every group's records keys (feed, seq, heads, versions, pointers, histories)
+ *   over the number of versions in the feeds;
+ * - dayPerRecord: the INFO used_memory growth of the day, less what the purged and pending file
+ *   pointers explain, per record version.
+ */
+export async function measureMemory(redis, keys, { groups, filePointers, pendingPointers, before }) {
+  const pendingSample = pendingPointers.slice(0, SAMPLE);
+  const states = await redis.pipeline(pendingSample.map((id) => ['hget', keys.pointer(id), 'state'])).exec();
+  const pendingIds = pendingSample.filter((_, i) => states[i][1] === 'pending');
+  const own = await usage(
+    redis,
+    pendingIds.flatMap((id) => pointerKeys(keys, id)),
+  );
+  const pendingCount = await redis.zcard(keys.pendingPointers());
+  const indexes =
+    (await usage(redis, [keys.pendingPointers(), ...groups.map((g) => keys.groupPending(g))])) /
+    Math.max(1, pendingCount);
+  const pendingPointer = pendingIds.length ? Math.round(own / pendingIds.length + indexes) : 'n/a';
+
+  const purgedSample = filePointers.slice(0, SAMPLE);
+  const purged = await usage(
+    redis,
+    purgedSample.flatMap((id) => pointerKeys(keys, id)),
+  );
+  const ttl = purgedSample.length ? await redis.ttl(keys.pointer(purgedSample[0])) : -2;
+  const purgedPointer = purgedSample.length ? Math.round(purged / purgedSample.length) : 'n/a';
+
+  const recordKeyNames = await scanAll(redis, `${keys.prefix}grp:*:rec:*`);
+  const feeds = recordKeyNames.filter((k) => k.endsWith(':rec:feed'));
+  const lengths = await redis.pipeline(feeds.map((k) => ['zcard', k])).exec();
+  const versions = lengths.reduce((s, [, n]) => s + Number(n), 0);
+  let recordBytes = 0;
+  for (let i = 0; i < recordKeyNames.length; i += 1000)
+    recordBytes += await usage(redis, recordKeyNames.slice(i, i + 1000));
+  const recordVersion = versions ? Math.round(recordBytes / versions) : 'n/a';
+  const feedOnly = versions ? Math.round((await usage(redis, feeds)) / versions) : 'n/a';
+
+  const after = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
+  const explained =
+    (typeof purgedPointer === 'number' ? purgedPointer * filePointers.length : 0) +
+    (typeof pendingPointer === 'number' ? pendingPointer * pendingPointers.length : 0);
+  const dayPerRecord = versions ? Math.round((after - before - explained) / versions) : 'n/a';
+  return { pendingPointer, purgedPointer, purgedTtlSeconds: ttl, recordVersion, feedOnly, dayPerRecord, versions };
+}
