@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConduitClient } from '@conduit/client';
+import { ConduitClient, HttpClient, login } from '@conduit/client';
 import { DEFAULT_SYNC_WRITE_LIMIT } from '@conduit/devstack';
 import { syncMapOf } from '@conduit/shared';
 import { startCluster, type Cluster } from './cluster.js';
@@ -96,7 +96,7 @@ describe('two API and two worker processes on one Redis', () => {
     expect(cluster.proxy.answered.every((n) => n > 0)).toBe(true);
   });
 
-  it('shares the anomaly limits between the APIs and purges when the last pending member leaves', async () => {
+  it('shares the anomaly and password-attempt limits between the APIs and purges when the last pending member leaves', async () => {
     const { groupId, objectId } = await world.group();
     const reporter = world.recipients[1]!;
     const report = (pointerId: string) =>
@@ -112,6 +112,11 @@ describe('two API and two worker processes on one Redis', () => {
     // 100 per endpoint per hour across the whole deployment, not per process.
     for (let i = 1; i < 100; i += 1) expect((await report(hex())).status).toBe(202);
     for (let i = 0; i < 2; i += 1) expect((await report(hex())).status).toBe(429);
+    // Password attempts: 20 per identity per window (the default), counted once for both APIs.
+    const api = new HttpClient({ baseUrl: cluster.proxy.url });
+    const attempt = () => login(api, 'frank', 'not the password', 'frank-laptop');
+    for (let i = 0; i < 20; i += 1) await expect(attempt()).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    await expect(attempt()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
 
     const ids = await world.pointers(groupId, objectId, 6);
     const carol = world.recipients.filter((r) => r.identity === 'carol');
