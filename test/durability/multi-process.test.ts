@@ -88,6 +88,9 @@ describe('two API and two worker processes on one Redis', () => {
       expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(((ids.length - 2 * BUDGET) / BUDGET) * 1000);
       for (const [, [receipt]] of receipts) expect(receipt?.acknowledgedBy).toHaveLength(world.recipients.length);
     }
+    // Publishes (both APIs) and deletes (both workers) together stayed inside Sync's per-map limit.
+    const maps = new Set([...groups.keys()].map(syncMapOf));
+    expect(cluster.writes.filter((w) => maps.has(w.map) && w.status === 429)).toEqual([]);
     // Both workers purged, both APIs answered, and the counters add up to one purge per pointer.
     const after = await Promise.all(cluster.workers.map((w) => purgesCounted(w.url)));
     const done = after.map((n, i) => n - before[i]!);
