@@ -15,7 +15,9 @@ import {
   startS3,
   startSyncEmulator,
   type LocalS3,
+  type SyncCredentials,
   type SyncEmulator,
+  type VirgilAppCredentials,
 } from '@conduit/devstack';
 import { generateOpaqueSetup } from '@conduit/server';
 import { syncMapOf } from '@conduit/shared';
@@ -156,25 +158,25 @@ export interface Parts {
   close(): Promise<void>;
 }
 
-/** Starts Redis, s3rver, the Sync emulator, then the API and the worker as child processes. */
-export async function startParts(dataDir: string): Promise<Parts> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
-  const redis = new RedisProcess(await freePort(), `${dataDir}/redis`);
-  await redis.start();
-  const s3 = await startS3({ directory: `${dataDir}/s3` });
-  const creds = createSyncCredentials();
-  const sync = await startSyncEmulator({ ...creds, aclEnabled: true });
-  const virgil = await createVirgilApp();
-  const [apiPort, opsPort] = [await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = {
+/**
+ * The one configuration every API and worker process of a test shares (the caller adds
+ * CONDUIT_PORT / CONDUIT_OPS_PORT per process): dev auth, fast purge retries and stall recovery.
+ */
+export async function serverEnv(p: {
+  redis: RedisProcess;
+  s3: LocalS3;
+  sync: SyncEmulator;
+  syncCredentials: SyncCredentials;
+  virgil: VirgilAppCredentials;
+}): Promise<NodeJS.ProcessEnv> {
+  const { redis, s3, sync, syncCredentials: creds, virgil } = p;
+  return {
     PATH: process.env.PATH,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     CONDUIT_AUTH_MODE: 'dev',
     CONDUIT_SESSION_SECRET: randomBytes(32).toString('base64url'),
     CONDUIT_OPAQUE_SERVER_SETUP: await generateOpaqueSetup(),
     CONDUIT_HOST: '127.0.0.1',
-    CONDUIT_PORT: String(apiPort),
-    CONDUIT_OPS_PORT: String(opsPort),
     CONDUIT_LOG_LEVEL: 'warn',
     // Fast retries so recovery fits the test's deadline; attempts high enough to ride out faults.
     CONDUIT_PURGE_ATTEMPTS: '40',
@@ -201,6 +203,19 @@ export async function startParts(dataDir: string): Promise<Parts> {
     AWS_ACCESS_KEY_ID: s3.accessKeyId,
     AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
   };
+}
+
+/** Starts Redis, s3rver, the Sync emulator, then the API and the worker as child processes. */
+export async function startParts(dataDir: string): Promise<Parts> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
+  const redis = new RedisProcess(await freePort(), `${dataDir}/redis`);
+  await redis.start();
+  const s3 = await startS3({ directory: `${dataDir}/s3` });
+  const creds = createSyncCredentials();
+  const sync = await startSyncEmulator({ ...creds, aclEnabled: true });
+  const [apiPort, opsPort] = [await freePort(), await freePort()];
+  const env = await serverEnv({ redis, s3, sync, syncCredentials: creds, virgil: await createVirgilApp() });
+  Object.assign(env, { CONDUIT_PORT: String(apiPort), CONDUIT_OPS_PORT: String(opsPort) });
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const opsUrl = `http://127.0.0.1:${opsPort}`;
   const api = new Proc(process.execPath, [MAIN, 'api'], env);
@@ -229,19 +244,19 @@ export async function startParts(dataDir: string): Promise<Parts> {
 }
 
 export async function startApi(parts: Parts): Promise<void> {
-  parts.api.start();
-  await until('the API', async () => ((await answers(`${parts.apiUrl}/healthz`)) ? true : undefined), 15_000).catch(
-    (err: Error) => {
-      throw new Error(`${err.message}\n${parts.api.stderr}`);
-    },
-  );
+  await startProc('the API', parts.api, parts.apiUrl);
 }
 
 export async function startWorkerProc(parts: Parts): Promise<void> {
-  parts.worker.start();
-  await until('the worker', async () => ((await answers(`${parts.opsUrl}/healthz`)) ? true : undefined), 15_000).catch(
+  await startProc('the worker', parts.worker, parts.opsUrl);
+}
+
+/** Starts `proc` and waits until `${baseUrl}/healthz` answers (its stderr in the error otherwise). */
+export async function startProc(what: string, proc: Proc, baseUrl: string): Promise<void> {
+  proc.start();
+  await until(what, async () => ((await answers(`${baseUrl}/healthz`)) ? true : undefined), 15_000).catch(
     (err: Error) => {
-      throw new Error(`${err.message}\n${parts.worker.stderr}`);
+      throw new Error(`${err.message}\n${proc.stderr}`);
     },
   );
 }

@@ -82,13 +82,16 @@ export class World {
     return reply.body;
   }
 
-  /** Accounts and sessions through the SDK's OPAQUE flows (before any fault is injected). */
-  async setup(): Promise<void> {
+  /**
+   * Accounts and sessions through the SDK's OPAQUE flows (before any fault is injected); an
+   * identity reserved for an admin registers with its bootstrap code from `codes`.
+   */
+  async setup(codes: Record<string, string> = {}): Promise<void> {
     const api = new HttpClient({ baseUrl: this.apiUrl });
     const passwords = new Map<string, string>();
     for (const identity of ['alice', 'bob', 'carol']) {
       const password = `${identity}-${randomBytes(9).toString('base64url')}`;
-      await registerAccount(api, identity, password);
+      await registerAccount(api, identity, password, codes[identity]);
       passwords.set(identity, password);
     }
     for (const device of [this.sender, ...this.recipients]) {
@@ -138,9 +141,9 @@ export class World {
     return ids;
   }
 
-  /** Every recipient acknowledges every pointer, `concurrency` calls at a time, retrying until confirmed. */
-  async ackAll(pointerIds: string[], concurrency = 6): Promise<void> {
-    const work = pointerIds.flatMap((p) => this.recipients.map((r) => [p, r] as const));
+  /** Every recipient (or each of `endpoints`) acknowledges every pointer, `concurrency` calls at a time, retrying until confirmed. */
+  async ackAll(pointerIds: string[], concurrency = 6, endpoints: Endpoint[] = this.recipients): Promise<void> {
+    const work = pointerIds.flatMap((p) => endpoints.map((r) => [p, r] as const));
     const next = async (): Promise<void> => {
       for (let item = work.shift(); item; item = work.shift()) {
         const [pointerId, endpoint] = item;

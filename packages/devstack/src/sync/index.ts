@@ -8,7 +8,7 @@ import { Access } from './access.js';
 import { TokenVerifier, type SyncCredentials } from './auth.js';
 import { CdsRouter } from './cds-routes.js';
 import { FaultState, type SyncFaults } from './faults.js';
-import { RestRouter } from './rest-routes.js';
+import { RestRouter, type RestItemWrite } from './rest-routes.js';
 import { loadSyncState, SyncStateFile } from './persist.js';
 import { SyncStore } from './store.js';
 import { SubscriptionHub } from './subscriptions.js';
@@ -18,6 +18,7 @@ import { DEFAULT_SYNC_WRITE_LIMIT, type SyncWriteLimit } from './write-limit.js'
 export { createSyncCredentials, type SyncCredentials } from './auth.js';
 export type { RestFailureStatus, SyncFaults } from './faults.js';
 export type { SyncWriteStats } from './write-stats.js';
+export type { RestItemWrite } from './rest-routes.js';
 export {
   DEFAULT_SYNC_WRITE_LIMIT,
   SYNC_WRITE_BURST_ENV,
@@ -35,6 +36,8 @@ export interface SyncEmulatorOptions extends SyncCredentials {
   dataFile?: string;
   /** Twilio's per-object write limit (default 20/s, burst 20: write-limit.ts); null = unlimited. */
   writeLimit?: SyncWriteLimit | null;
+  /** Called for every REST write to a map item with the emulator's answer (tests witness writes). */
+  onItemWrite?: (write: RestItemWrite) => void;
 }
 
 export interface SyncEmulator {
@@ -56,6 +59,7 @@ export async function startSyncEmulator(opts: SyncEmulatorOptions): Promise<Sync
     aclEnabled = false,
     dataFile,
     writeLimit = DEFAULT_SYNC_WRITE_LIMIT,
+    onItemWrite,
     ...creds
   } = opts;
   const twilsockRef: { server?: TwilsockServer } = {};
@@ -79,7 +83,7 @@ export async function startSyncEmulator(opts: SyncEmulatorOptions): Promise<Sync
     hub,
   ));
   // A REST write is answered once it is on disk, as the real service's acknowledgement is durable.
-  const rest = new RestRouter(store, faults, creds, () => fileRef.file?.flush() ?? Promise.resolve());
+  const rest = new RestRouter(store, faults, creds, () => fileRef.file?.flush() ?? Promise.resolve(), onItemWrite);
 
   const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
     rest.handle(req, res).catch(() => {

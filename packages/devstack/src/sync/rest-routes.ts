@@ -31,6 +31,18 @@ interface RestResponse {
   headers?: Record<string, string>;
 }
 
+/** One REST write to a map item (create, update, delete) as the emulator answered it. */
+export interface RestItemWrite {
+  method: 'POST' | 'DELETE';
+  /** The map as the request named it (unique name or sid). */
+  map: string;
+  /** The item key; for a create, the `Key` of the form. */
+  key: string;
+  status: number;
+  /** When the answer was ready (ms since the epoch). */
+  at: number;
+}
+
 export class RestRouter {
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -40,16 +52,22 @@ export class RestRouter {
     private readonly creds: SyncCredentials,
     /** Resolves once the writes so far are durable. */
     private readonly persisted: () => Promise<void> = () => Promise.resolve(),
+    /** Witness of every item write, refused ones included (tests count writes per map and key). */
+    private readonly onItemWrite?: (write: RestItemWrite) => void,
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let out: RestResponse;
+    const write: Partial<RestItemWrite> = {};
     try {
-      out = await this.process(req);
+      out = await this.process(req, write);
       if (req.method !== 'GET') await this.persisted();
     } catch (err) {
       if (!(err instanceof SyncApiError)) throw err;
       out = { status: err.status, body: err.toBody(), headers: err.headers };
+    }
+    if (write.method && write.map !== undefined && write.key !== undefined) {
+      this.onItemWrite?.({ method: write.method, map: write.map, key: write.key, status: out.status, at: Date.now() });
     }
     if (res.destroyed) return;
     const headers: Record<string, string> = { ...out.headers };
@@ -68,7 +86,7 @@ export class RestRouter {
     this.timers.clear();
   }
 
-  private async process(req: IncomingMessage): Promise<RestResponse> {
+  private async process(req: IncomingMessage, write: Partial<RestItemWrite>): Promise<RestResponse> {
     const failure = this.faults.takeRestFailure();
     if (failure !== null) throw new SyncApiError(failure, 20000 + failure, statusText(failure));
     const delay = this.faults.takeRestDelay();
@@ -80,7 +98,9 @@ export class RestRouter {
     const method = (req.method ?? 'GET').toUpperCase();
     const form = method === 'POST' ? await readForm(req) : new URLSearchParams();
     const ifMatch = typeof req.headers['if-match'] === 'string' ? req.headers['if-match'] : undefined;
-    return this.route({ method, segments: splitPath(url.pathname), query: url.searchParams, form, ifMatch });
+    const segments = splitPath(url.pathname);
+    noteItemWrite(write, method, segments, form);
+    return this.route({ method, segments, query: url.searchParams, form, ifMatch });
   }
 
   private route(r: RestRequest): RestResponse {
@@ -329,6 +349,15 @@ export class RestRouter {
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** Fills `write` when the request writes a map item (…/Maps/:map/Items[/:key], POST or DELETE). */
+function noteItemWrite(write: Partial<RestItemWrite>, method: string, segments: string[], form: URLSearchParams): void {
+  const [, , , maps, map, child, key] = segments;
+  if (maps !== 'Maps' || map === undefined || child !== 'Items' || (method !== 'POST' && method !== 'DELETE')) return;
+  const itemKey = key ?? form.get('Key');
+  if (itemKey === null || (method === 'DELETE' && key === undefined)) return;
+  Object.assign(write, { method, map, key: itemKey });
+}
 
 function methodNotAllowed(): SyncApiError {
   return new SyncApiError(405, 20004, 'Method not allowed');

@@ -10,6 +10,12 @@ const BLOCK_SECONDS = 5;
 const ERROR_PAUSE_MS = 1000;
 /** Ids forwarded per round of Redis calls: a burst of last-acks costs four round trips, not four per id. */
 export const RELAY_BATCH = 200;
+/**
+ * How often a running relay re-drives the shared processing list. An id stays there only while
+ * one relay forwards it (milliseconds), so what is left longer belongs to a relay that died; with
+ * several worker processes no restart may come to re-drive it, so every live relay does.
+ */
+export const DEFAULT_REDRIVE_INTERVAL_MS = 10_000;
 
 /**
  * Moves pointer ids from the Redis outbox (filled by the ack script) into BullMQ, in batches. Each
@@ -32,6 +38,7 @@ export class OutboxRelay {
       queue: Queue<PurgeJobData>;
       tuning: PurgeTuning;
       logger: Logger;
+      redriveIntervalMs?: number;
     },
   ) {
     this.scripts = defineScripts(deps.redis, 'outboxTake');
@@ -49,7 +56,10 @@ export class OutboxRelay {
     await this.loop;
   }
 
-  /** Forwards everything left in the processing list by a previous (crashed) run. */
+  /**
+   * Forwards everything in the processing list: a crashed relay's leftovers, and possibly ids
+   * another relay is forwarding right now (the job id absorbs that duplicate).
+   */
   async redrive(): Promise<number> {
     const { redis, keys } = this.deps;
     const pending = (await redis.lrange(keys.outboxProcessing(), 0, -1)).reverse();
@@ -59,10 +69,17 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     const { blocking, keys, logger } = this.deps;
+    const redriveEveryMs = this.deps.redriveIntervalMs ?? DEFAULT_REDRIVE_INTERVAL_MS;
+    let lastRedrive = Date.now();
     while (!this.stopped) {
       try {
-        // Block until one id arrives, then take whatever else is already waiting.
-        const first = await blocking.blmove(keys.outbox(), keys.outboxProcessing(), 'RIGHT', 'LEFT', BLOCK_SECONDS);
+        if (Date.now() - lastRedrive >= redriveEveryMs) {
+          lastRedrive = Date.now();
+          await this.redrive();
+        }
+        // Block until one id arrives (or the next re-drive is due), then take whatever else is waiting.
+        const blockSeconds = Math.max(0.01, Math.min(BLOCK_SECONDS, redriveEveryMs / 1000));
+        const first = await blocking.blmove(keys.outbox(), keys.outboxProcessing(), 'RIGHT', 'LEFT', blockSeconds);
         if (first === null) continue;
         const more = await this.scripts.outboxTake([keys.outbox(), keys.outboxProcessing()], [RELAY_BATCH - 1]);
         await this.forward([first, ...more]);

@@ -92,9 +92,18 @@ function startWorker(syncAdmin: FakeSyncAdmin, options?: Partial<PurgeWorkerOpti
   return worker;
 }
 
-async function startRelay(): Promise<OutboxRelay> {
+async function startRelay(redriveIntervalMs?: number): Promise<OutboxRelay> {
   const blocking = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  const relay = new OutboxRelay({ redis, blocking, keys, ledger, queue, tuning, logger });
+  const relay = new OutboxRelay({
+    redis,
+    blocking,
+    keys,
+    ledger,
+    queue,
+    tuning,
+    logger,
+    ...(redriveIntervalMs === undefined ? {} : { redriveIntervalMs }),
+  });
   await relay.start();
   cleanups.push(() => relay.stop());
   return relay;
@@ -179,6 +188,19 @@ describe('outbox relay', () => {
     expect(
       (await queue.getJobs(['waiting', 'delayed', 'active', 'completed'])).filter((j) => j.id === pointerId),
     ).toHaveLength(1);
+  });
+
+  it('re-drives, while running, what another relay left behind when it died (several worker processes)', async () => {
+    await startRelay(200);
+    const { pointerId } = await ackedPointer();
+    await eventually(async () => (await queue.getJob(pointerId)) ?? undefined);
+    // Another process's relay had moved the id to the processing list and died before BullMQ had
+    // the job (no worker runs here, so removing the waiting job stands for "never added").
+    await queue.remove(pointerId);
+    await redis.lpush(keys.outboxProcessing(), pointerId);
+    const job = await eventually(async () => (await queue.getJob(pointerId)) ?? undefined);
+    expect(job.data).toMatchObject({ pointerId });
+    await eventually(async () => ((await redis.llen(keys.outboxProcessing())) === 0 ? true : undefined));
   });
 
   it('forwards a backlog larger than one batch, every id once, and empties both lists', async () => {
