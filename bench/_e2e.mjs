@@ -1,0 +1,40 @@
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ConduitClient } from '@conduit/client';
+import { startLocalStack, startS3 } from '@conduit/devstack';
+const MiB = 1024 * 1024; const BYTES = Number(process.env.MIB ?? 256) * MiB;
+const dir = await mkdtemp(join(tmpdir(), 'e2e-'));
+const stack = await startLocalStack({ dataDir: join(dir, 'stack') });
+const open = async (identity) => ConduitClient.open({ keyPassword: async () => `${identity} bench password`, serverUrl: stack.serverUrl, home: join(dir, 'home'), identity, virgilApiUrl: stack.virgilApiUrl, virgilServicePublicKey: stack.virgilServicePublicKey, twilsockUri: stack.twilsockUri });
+const alice = await open('alice'); const bob = await open('bob');
+await alice.register('alice bench password'); await bob.register('bob bench password');
+const { groupId } = await alice.createGroup(['bob']);
+const source = join(dir, 'src.bin');
+{ const c = createCipheriv('aes-256-ctr', randomBytes(32), Buffer.alloc(16)); const out = createWriteStream(source); const z = Buffer.alloc(MiB);
+  for (let w = 0; w < BYTES; w += MiB) if (!out.write(c.update(z))) await new Promise((r) => out.once('drain', r));
+  await new Promise((r) => out.end(r)); }
+const plainS3 = await startS3({ directory: join(dir, 'plain-s3') });
+const s3 = new S3Client({ endpoint: plainS3.endpoint, region: plainS3.region, forcePathStyle: true, credentials: { accessKeyId: plainS3.accessKeyId, secretAccessKey: plainS3.secretAccessKey } });
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+const session = new Session(); session.connect(); await session.post('Profiler.enable');
+const prof = async (name, fn) => { if (!process.env.PROF) return fn(); await session.post('Profiler.start'); try { return await fn(); } finally { const { profile } = await session.post('Profiler.stop'); writeFileSync(`${process.env.PROF}/${name}.cpuprofile`, JSON.stringify(profile)); } };
+const mb = (ms) => (BYTES / MiB / (ms / 1000)).toFixed(0);
+const opts = JSON.parse(process.env.OPTS ?? '{}'); const ropts = JSON.parse(process.env.ROPTS ?? '{}');
+for (let r = 0; r < Number(process.env.RUNS ?? 2); r++) {
+  let t = performance.now(); const c0 = process.cpuUsage();
+  await prof('send'+r, () => alice.sendFile(groupId, source, opts)); const send = performance.now() - t; const cs = process.cpuUsage(c0);
+  t = performance.now();
+  const c1 = process.cpuUsage(); const got = await prof('recv'+r, () => bob.receiveNext(groupId, { outDir: join(dir, 'in'), timeoutMs: 300000, ...ropts })); const cr = process.cpuUsage(c1); const recv = performance.now() - t;
+  await rm(got.path);
+  const key = `k${r}`; t = performance.now();
+  await s3.send(new PutObjectCommand({ Bucket: plainS3.bucket, Key: key, Body: createReadStream(source), ContentLength: BYTES })); const put = performance.now() - t;
+  t = performance.now(); const obj = await s3.send(new GetObjectCommand({ Bucket: plainS3.bucket, Key: key })); await pipeline(obj.Body, createWriteStream(join(dir, 'p.bin'))); const get = performance.now() - t;
+  console.log(`send ${mb(send)} recv ${mb(recv)} put ${mb(put)} get ${mb(get)} ratio ${((put + get) / (send + recv)).toFixed(2)} sendcpu ${((cs.user+cs.system)/1000).toFixed(0)}ms recvcpu ${((cr.user+cr.system)/1000).toFixed(0)}ms load ${(await import('node:os')).loadavg()[0].toFixed(1)}`);
+}
+s3.destroy(); await alice.close(); await bob.close(); await plainS3.close(); await stack.stop(); await rm(dir, { recursive: true, force: true });
