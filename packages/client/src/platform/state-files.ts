@@ -2,6 +2,11 @@
  * The identity's small local state files (device id, session, upload and download checkpoints,
  * received logs, pins), all owner-only. Paths are opaque to the core: it builds them with `join`.
  */
+export interface Appender {
+  append(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface StateFiles {
   join(...parts: string[]): string;
   /** Creates the folder (and its parents) owner-only (0700) if it is absent. */
@@ -16,6 +21,11 @@ export interface StateFiles {
   replaceDurably(path: string, text: string): Promise<void>;
   /** Appends `text` in one write, creating the file 0600 if absent. */
   append(path: string, text: string): Promise<void>;
+  /**
+   * Opens the file for many appends (created 0600 if absent), each one write, as `append`: a log
+   * written once per segment of a transfer should not pay an open and a close per line.
+   */
+  openAppender(path: string): Promise<Appender>;
   rename(from: string, to: string): Promise<void>;
   /** Deletes the file if present. */
   remove(path: string): Promise<void>;

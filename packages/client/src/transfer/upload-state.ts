@@ -1,7 +1,7 @@
 import { GroupId, ObjectId, PointerId, UploadId } from '@conduit/shared';
 import { sha256Hex } from '../platform/sha256.js';
 import type { Sha256Factory } from '../platform/sha256.js';
-import type { StateFiles } from '../platform/state-files.js';
+import type { Appender, StateFiles } from '../platform/state-files.js';
 
 /**
  * Durable state of one multipart send, so a crashed or restarted sender can resume
@@ -91,8 +91,14 @@ export class UploadStateStore {
   }
 }
 
-/** Appends to one upload's state; each append is one small write of a whole line. */
+/**
+ * Appends to one upload's state; each append is one small write of a whole line, through one
+ * handle opened at the first append and kept until close() (a line per segment: an open and a
+ * close each would cost more than the line).
+ */
 export class UploadLog {
+  private appender: Promise<Appender> | undefined;
+
   constructor(
     readonly path: string,
     private readonly files: StateFiles,
@@ -110,8 +116,26 @@ export class UploadLog {
     return this.append({ completed: true });
   }
 
+  /** Closes the handle; a later append opens it again. */
+  async close(): Promise<void> {
+    const appender = this.appender;
+    this.appender = undefined;
+    if (appender) await (await appender).close();
+  }
+
   private async append(line: Line): Promise<void> {
-    await this.files.append(this.path, `${JSON.stringify(line)}\n`);
+    this.appender ??= this.files.openAppender(this.path);
+    const opening = this.appender;
+    try {
+      await (await opening).append(`${JSON.stringify(line)}\n`);
+    } catch (err) {
+      // A failed handle is not kept: the next append opens a fresh one.
+      if (this.appender === opening) {
+        this.appender = undefined;
+        await opening.then((a) => a.close()).catch(() => undefined);
+      }
+      throw err;
+    }
   }
 }
 

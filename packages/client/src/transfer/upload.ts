@@ -275,6 +275,14 @@ async function sentPartsUnchanged(source: SourceFiles, job: Job, opts: UploadOpt
 }
 
 async function sendParts(ctx: UploadContext, job: Job, path: string, opts: UploadOptions): Promise<void> {
+  try {
+    await sendAndComplete(ctx, job, path, opts);
+  } finally {
+    await job.log.close();
+  }
+}
+
+async function sendAndComplete(ctx: UploadContext, job: Job, path: string, opts: UploadOptions): Promise<void> {
   const { plan, params } = job;
   const emit = progressEmitter({ direction: 'send', bytesTotal: params.size, name: params.name }, opts.onProgress);
   const plainIn = (span: PartSpan) => Math.max(0, Math.min(span.plainEnd, params.size) - span.plainStart);

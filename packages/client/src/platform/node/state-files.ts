@@ -34,6 +34,15 @@ export const nodeStateFiles: StateFiles = {
   },
   replaceDurably: writeFileAtomic,
   append: (path, text) => appendFile(path, text, { mode: 0o600 }),
+  async openAppender(path) {
+    const handle = await open(path, 'a', 0o600);
+    return {
+      append: async (text) => {
+        await handle.write(text);
+      },
+      close: () => handle.close(),
+    };
+  },
   rename,
   remove: (path) => rm(path, { force: true }),
 };

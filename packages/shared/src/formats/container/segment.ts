@@ -1,8 +1,8 @@
-import type { Cipher, Decipher } from 'node:crypto';
 import { ConduitError } from '../../errors.js';
 import { createHeader, parseHeader } from './header.js';
 import { assertSegmentIndex, checkHeaderDigest, SegmentKey, verifyTag } from './key.js';
 import { CONTAINER_TAG_LENGTH } from './layout.js';
+import { updateInto } from './update.js';
 
 /**
  * Whole-segment encryption and decryption (docs/format.md §5). A stored segment is
@@ -26,7 +26,7 @@ export function sealSegmentInto(
   offset: number,
 ): number {
   const cipher = key.cipher(index, last);
-  let written = offset + cipher.update(plaintext).copy(out, offset);
+  let written = updateInto(cipher, plaintext, out, offset);
   cipher.final();
   written += cipher.getAuthTag().copy(out, written);
   return written;
@@ -39,31 +39,15 @@ export function openSegment(key: SegmentKey, index: number, segment: Uint8Array,
     throw new ConduitError('INTEGRITY', `Segment ${index} has the wrong length.`);
   }
   const decipher = key.decipher(index, last);
-  const plaintext = decipher.update(segment.subarray(0, plainLength));
-  verifyTag(decipher, segment.subarray(plainLength), index);
-  return plaintext;
-}
-
-/**
- * Input bytes per cipher update in the *Into methods. Node's update() returns a new buffer of its
- * input's size: a whole-segment call leaves 1 MiB of garbage per segment (transfers of many GiB
- * pile up tens of MiB of it before a full GC), slices leave short-lived 64 KiB pieces instead.
- */
-const UPDATE_SLICE = 64 * 1024;
-
-/**
- * Runs `input` through the cipher into `out` at `offset`, slice by slice; returns the end offset.
- * GCM output has the input's length, and each output slice lands where its input slice was read,
- * so `out` may be `input` itself (in place).
- */
-function updateInto(cipher: Cipher | Decipher, input: Uint8Array, out: Uint8Array, offset: number): number {
-  let written = offset;
-  for (let at = 0; at < input.length; at += UPDATE_SLICE) {
-    const piece = cipher.update(input.subarray(at, at + UPDATE_SLICE));
-    out.set(piece, written);
-    written += piece.length;
+  const plaintext = Buffer.allocUnsafe(plainLength);
+  updateInto(decipher, segment.subarray(0, plainLength), plaintext, 0);
+  try {
+    verifyTag(decipher, segment.subarray(plainLength), index);
+  } catch (err) {
+    plaintext.fill(0);
+    throw err;
   }
-  return written;
+  return plaintext;
 }
 
 export interface SegmentEncryptorOptions {

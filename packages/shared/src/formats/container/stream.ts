@@ -12,6 +12,7 @@ import {
   type DecryptOptions,
   type EncryptOptions,
 } from './options.js';
+import { updateEach } from './update.js';
 
 /**
  * Streaming container v1. Both directions hold at most about one segment of data, and pass
@@ -108,7 +109,7 @@ export class EncryptStream extends Transform {
       if (piece === head) this.queue.shift();
       else this.queue[0] = head.subarray(remaining);
       remaining -= piece.length;
-      this.push(cipher.update(piece));
+      updateEach(cipher, piece, (out) => this.push(out));
     }
     this.queued -= length;
     cipher.final();
@@ -176,7 +177,7 @@ export class DecryptStream extends Transform {
         const piece = chunk.subarray(offset, offset + this.cipherRemaining);
         offset += piece.length;
         this.cipherRemaining -= piece.length;
-        this.pending.push(decipher.update(piece));
+        updateEach(decipher, piece, (out) => this.pending.push(out));
       } else {
         const copied = chunk.copy(this.tag, this.tagFill, offset, offset + CONTAINER_TAG_LENGTH - this.tagFill);
         offset += copied;

@@ -1,0 +1,66 @@
+/* global process, Buffer */
+// The container held to the hardware: `openssl speed -evp aes-256-gcm` on 1 MiB blocks next to the
+// container's segment ciphers (the ones uploads and downloads run) on 1 MiB segments, both measured
+// in CPU time. openssl speed counts user CPU seconds of its one thread; the container side counts
+// user + system CPU of the whole process (GC threads and page faults included), so it is charged
+// at least what one core spends on it, and neither side is flattered by the machine's other load.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { CONTAINER_TAG_LENGTH, SegmentDecryptor, SegmentEncryptor } from '@conduit/shared';
+
+const MiB = 1024 * 1024;
+const SEGMENT = MiB;
+const OPENSSL_SECONDS = Number(process.env.BENCH_OPENSSL_SECONDS ?? 3);
+
+/**
+ * MiB/s of one `openssl speed` run on 1 MiB blocks (encrypt, or decrypt). Its last line reads
+ * "AES-256-GCM  <n>k": thousands of bytes per CPU second.
+ */
+export async function opensslSpeed(op) {
+  const args = ['speed', ...(op === 'decrypt' ? ['-decrypt'] : []), '-evp', 'aes-256-gcm'];
+  args.push('-bytes', String(SEGMENT), '-seconds', String(OPENSSL_SECONDS));
+  const { stdout } = await promisify(execFile)('openssl', args);
+  const match = /^AES-256-GCM\s+([\d.]+)k\s*$/m.exec(stdout);
+  if (!match) throw new Error(`cannot read openssl speed output: ${stdout.slice(-200)}`);
+  return (Number(match[1]) * 1000) / MiB;
+}
+
+/** Runs fn, returning the process CPU time (user + system) it took, in ms. */
+function cpuMs(fn) {
+  const before = process.cpuUsage();
+  fn();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
+}
+
+/**
+ * Container segment encrypt and decrypt throughput (MiB/s of CPU time) over `bytes` of data in
+ * 1 MiB segments, each into one reused output buffer as uploads and downloads do.
+ */
+export function containerSpeed(bytes) {
+  const count = bytes / SEGMENT;
+  const data = randomBytes(bytes);
+  const contentKey = randomBytes(32);
+  const encryptor = new SegmentEncryptor({ contentKey, segmentSize: SEGMENT });
+  const decryptor = new SegmentDecryptor({ contentKey, header: encryptor.header });
+  const stored = SEGMENT + CONTAINER_TAG_LENGTH;
+  const sealed = Buffer.allocUnsafe(count * stored);
+  const out = Buffer.allocUnsafe(stored);
+  const plain = (i) => data.subarray(i * SEGMENT, (i + 1) * SEGMENT);
+  // Warm-up (not timed): the steady state of a long transfer, as openssl speed's 3 s measure it.
+  for (let i = 0; i < Math.min(count, 32); i++) encryptor.encryptSegmentInto(i, plain(i), false, out);
+  const encMs = cpuMs(() => {
+    for (let i = 0; i < count; i++) encryptor.encryptSegmentInto(i, plain(i), i === count - 1, out);
+  });
+  for (let i = 0; i < count; i++)
+    encryptor.encryptSegmentInto(i, plain(i), i === count - 1, sealed.subarray(i * stored));
+  const decMs = cpuMs(() => {
+    for (let i = 0; i < count; i++) {
+      decryptor.decryptSegmentInto(i, sealed.subarray(i * stored, (i + 1) * stored), i === count - 1, out);
+    }
+  });
+  if (!out.subarray(0, SEGMENT).equals(plain(count - 1))) throw new Error('container round trip failed');
+  const mib = bytes / MiB;
+  return { encrypt: mib / (encMs / 1000), decrypt: mib / (decMs / 1000) };
+}
