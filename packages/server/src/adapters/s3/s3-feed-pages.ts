@@ -1,24 +1,13 @@
-import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { FeedPageStore } from '../../records/archive/page-store.js';
-import type { S3ObjectStoreOptions } from './s3-object-store.js';
+import { createS3Client, type S3ObjectStoreOptions } from './s3-object-store.js';
 
 /** Sealed feed pages in the deployment's bucket, next to the objects (records/archive/). */
 export class S3FeedPages implements FeedPageStore {
   private readonly client: S3Client;
 
   constructor(private readonly options: S3ObjectStoreOptions) {
-    this.client = new S3Client({
-      region: options.region,
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      forcePathStyle: options.forcePathStyle ?? false,
-      ...(options.accessKeyId && options.secretAccessKey
-        ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
-        : {}),
-      // As in S3ObjectStore: plain bodies for S3-compatible servers, and no request waits forever.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
-    });
+    this.client = createS3Client(options);
   }
 
   async put(key: string, body: Buffer): Promise<void> {

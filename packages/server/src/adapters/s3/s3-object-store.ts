@@ -42,25 +42,30 @@ const PART_ERRORS: Record<string, string> = {
   EntityTooSmall: 'Every part but the last must be at least 5 MiB.',
 };
 
+/** The one S3 client configuration (objects and feed pages share it). */
+export function createS3Client(options: S3ObjectStoreOptions): S3Client {
+  return new S3Client({
+    region: options.region,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    forcePathStyle: options.forcePathStyle ?? false,
+    ...(options.accessKeyId && options.secretAccessKey
+      ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
+      : {}),
+    // The SDK's default checksums send aws-chunked bodies that some S3-compatible servers store
+    // verbatim; WHEN_REQUIRED keeps plain bodies and costs nothing on AWS.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // The SDK waits forever by default; a request must fail (503) rather than hang on a dead S3.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
+  });
+}
+
 /** Ciphertext storage on S3. The server only presigns and inspects; bodies never pass through it. */
 export class S3ObjectStore implements DeletableObjectStore {
   readonly client: S3Client;
 
   constructor(private readonly options: S3ObjectStoreOptions) {
-    this.client = new S3Client({
-      region: options.region,
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      forcePathStyle: options.forcePathStyle ?? false,
-      ...(options.accessKeyId && options.secretAccessKey
-        ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
-        : {}),
-      // The SDK's default checksums send aws-chunked bodies that some S3-compatible servers store
-      // verbatim; WHEN_REQUIRED keeps plain bodies and costs nothing on AWS.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      // The SDK waits forever by default; a request must fail (503) rather than hang on a dead S3.
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
-    });
+    this.client = createS3Client(options);
   }
 
   /** Content-Length is a signed header, so S3 refuses a body of any other size. */
