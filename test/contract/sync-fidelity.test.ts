@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyncCredentials, startSyncEmulator, type SyncCredentials, type SyncEmulator } from '@conduit/devstack';
 import { LocalSyncHttpClient, TwilioSyncTokenIssuer } from '@conduit/server';
 import { TwilioSyncChannel } from '@conduit/client';
+import { shutdownRawClients } from './support/sync.js';
 
 const DAY = 86_400;
 
@@ -26,9 +27,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const bounded = (p: Promise<void>) =>
-    Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 2_000))]);
-  await Promise.all(clients.map((c) => bounded(c.shutdown())));
+  await shutdownRawClients(clients);
   await emu?.close();
 });
 

@@ -3,10 +3,12 @@
  * emulator, through Conduit's adapters (TwilioSyncAdmin, TwilioSyncTokenIssuer, TwilioSyncChannel):
  * rate limits, outages, dropped sockets and malformed input.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SYNC_WRITE_LIMIT } from '@conduit/devstack';
 import WebSocket from 'ws';
 import { SyncRateLimitedError, SyncUnavailableError, TwilioSyncAdmin } from '@conduit/server';
+import { TwilioSyncChannel } from '@conduit/client';
 import {
   channel,
   eventually,
@@ -92,5 +94,31 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     expect(frames[0]).toContain('"code":406');
     // The emulator still serves others.
     expect(await open.admin.removeMapItem(uniqueName(), 'k')).toBe('absent');
+  });
+
+  it('gives up on a server that never finishes the handshake without an uncaught error', async () => {
+    // A TCP peer that accepts and stays silent: the socket is still connecting when the client is
+    // shut down, which on Node 20 (`ws`) used to end the process with an uncaught exception.
+    const silent = createServer(() => undefined).listen(0, '127.0.0.1');
+    await new Promise((resolve) => silent.once('listening', resolve));
+    const uncaught: unknown[] = [];
+    const record = (err: unknown): void => void uncaught.push(err);
+    process.on('uncaughtExceptionMonitor', record);
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const err = await rejection(
+        TwilioSyncChannel.connect({
+          twilsockUri: `ws://127.0.0.1:${port}/v3/wsconnect`,
+          connectTimeoutMs: 300,
+          getToken: async () => (await open.tokens.issue('alice')).value,
+        }),
+      );
+      expect(err.code).toBe('TIMEOUT');
+      await new Promise((resolve) => setTimeout(resolve, 300)); // ws reports the abort on a later tick
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtExceptionMonitor', record);
+      silent.close();
+    }
   });
 });

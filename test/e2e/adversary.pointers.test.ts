@@ -9,6 +9,7 @@ import { ConduitClient, HttpClient, type SentFile } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { processMetrics, TwilioSyncAdmin } from '@conduit/server';
 import { ConduitError, envelopeSha256, objectKeyOf, syncMapOf, type PointerV1 } from '@conduit/shared';
+import { shutdownRawClients } from '../contract/support/sync.js';
 import { clientOn } from './support/stack-client.js';
 
 // Issue 10, part A/B: a hostile member and a compromised server against pointer integrity and
@@ -106,9 +107,7 @@ describe('adversary: pointers and receipts', () => {
   });
 
   afterAll(async () => {
-    const bounded = (p: Promise<void>) =>
-      Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 2_000))]);
-    await Promise.all(rawClients.map((c) => bounded(c.shutdown())));
+    await shutdownRawClients(rawClients);
     for (const client of clients) await client.close();
     await redis?.quit();
     await stack?.stop();

@@ -6,6 +6,7 @@
 import { ConduitError, type PointerChannel } from '@conduit/shared';
 import { SyncClient, type SyncMap, type SyncMapItem } from 'twilio-sync';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../delivery/retry-queue.js';
+import { guardTwilsockSockets } from './twilsock-socket-guard.js';
 
 export interface TwilioSyncChannelOptions {
   /** Fetches a fresh Sync access token (called at connect and whenever the token nears expiry). */
@@ -72,6 +73,7 @@ export class TwilioSyncChannel implements PointerChannel {
     const clientOptions: Record<string, unknown> = {};
     if (opts.twilsockUri) clientOptions.twilsock = { uri: opts.twilsockUri };
     const client = new SyncClient(token, clientOptions);
+    guardTwilsockSockets(clientOptions.twilsockClient);
     const channel = new TwilioSyncChannel(client, opts);
     try {
       await waitConnected(client, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
