@@ -9,7 +9,7 @@ import { closeEThree, ConduitClient, EncryptedKeyStore, HttpClient, openEThree }
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { ConduitError } from '@conduit/shared';
 import { initPythiaWasm } from '@conduit/shared/virgil-wasm';
-import { hashPassword } from '@conduit/server';
+import { createKeys, hashPassword } from '@conduit/server';
 import {
   dumpRedis,
   fastDerivations,
@@ -18,6 +18,7 @@ import {
   type RecordingProxy,
 } from './support/adversary.js';
 import { clientOn } from './support/stack-client.js';
+import { openRedis } from './support/redis.js';
 
 // Issue 10, D: the server (or whoever reads its traffic and its Redis) never gets the password or
 // anything a dictionary attack could be run against cheaply. Real stack, unmodified SDKs.
@@ -156,9 +157,10 @@ describe('adversary: a server that records everything it receives and stores', (
     const legacyBackup = legacy['legacy backup half']!.toString('base64');
     // A legacy account as the old server stored it: scrypt of the login half, no OPAQUE record.
     const prefix = stack.serverConfig.redisKeyPrefix ?? '';
-    const redis = new Redis(stack.redisUrl);
-    await redis.hset(`${prefix}acct:${identity}`, 'hash', await hashPassword(legacyLogin));
-    await redis.sadd(`${prefix}identities`, identity);
+    const redis = openRedis(stack.redisUrl);
+    const keys = createKeys(prefix);
+    await redis.hset(keys.account(identity), 'hash', await hashPassword(legacyLogin));
+    await redis.set(keys.knownIdentity(identity), '1');
 
     // ...and its key, backed up under the legacy backup half, as the old client did.
     const api = new HttpClient({ baseUrl: stack.serverUrl });
@@ -188,8 +190,8 @@ describe('adversary: a server that records everything it receives and stores', (
     // A new device with the new client: logs in, migrates, and restores the key from the backup.
     const fresh = await open(identity, 'erin-new');
     await fresh.login(password);
-    expect(await redis.hget(`${prefix}acct:${identity}`, 'hash')).toBeNull();
-    expect(await redis.hget(`${prefix}acct:${identity}`, 'opaque')).not.toBeNull();
+    expect(await redis.hget(keys.account(identity), 'hash')).toBeNull();
+    expect(await redis.hget(keys.account(identity), 'opaque')).not.toBeNull();
     await redis.quit();
     const again = await loginStart(identity).answer;
     expect(Object.keys(again.body).sort()).toEqual(['loginId', 'loginResponse']);

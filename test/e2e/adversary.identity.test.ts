@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import { VirgilCardCrypto, VirgilCrypto } from 'virgil-crypto';
 import { CallbackJwtProvider, CardManager } from 'virgil-sdk';
-import { Redis } from 'ioredis';
 import {
   closeEThree,
   ConduitClient,
@@ -21,9 +20,10 @@ import {
 import { startLocalStack, type LocalStack, type VirgilAppCredentials } from '@conduit/devstack';
 // Source imports: the server's own token issuer (what an attacker holding its app key runs), the
 // client's E3Kit opener and statement signer (to act as the attacker's endpoint).
-import { VirgilTokenIssuer } from '@conduit/server';
+import { createKeys, VirgilTokenIssuer } from '@conduit/server';
 import { clientOn } from './support/stack-client.js';
 import { initVirgilWasm } from '@conduit/shared/virgil-wasm';
+import { openRedis } from './support/redis.js';
 
 // Issue 10 C on the real local stack with the unmodified SDKs: an attacker with the server's power
 // (the Virgil app key) publishes a new card for bob through the directory's own API. alice's
@@ -156,8 +156,8 @@ describe('adversary: a card replaced through the directory', () => {
   });
 
   it('refuses a group whose owner the server reports differently than when it was joined', async () => {
-    const redis = new Redis(stack.redisUrl);
-    const groupKey = `${redisKeyPrefix}grp:${groupId}`;
+    const redis = openRedis(stack.redisUrl);
+    const groupKey = createKeys(redisKeyPrefix).group(groupId);
     try {
       expect(await redis.hget(groupKey, 'owner')).toBe('alice');
       await redis.hset(groupKey, 'owner', 'dave'); // the server's word, changed

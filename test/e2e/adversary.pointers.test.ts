@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { SyncClient } from 'twilio-sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient, HttpClient, type SentFile } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
-import { processMetrics, TwilioSyncAdmin } from '@conduit/server';
+import { createKeys, processMetrics, type RedisClient, TwilioSyncAdmin } from '@conduit/server';
 import { ConduitError, envelopeSha256, objectKeyOf, syncMapOf, type PointerV1 } from '@conduit/shared';
 import { shutdownRawClients } from '../contract/support/sync.js';
 import { clientOn } from './support/stack-client.js';
+import { openRedis } from './support/redis.js';
 
 // Issue 10, part A/B: a hostile member and a compromised server against pointer integrity and
 // delivery receipts, on the real local stack with the unmodified SDKs (e3kit-node, twilio-sync,
@@ -19,7 +19,7 @@ import { clientOn } from './support/stack-client.js';
 describe('adversary: pointers and receipts', () => {
   let dir: string;
   let stack: LocalStack;
-  let redis: Redis;
+  let redis: RedisClient;
   let admin: TwilioSyncAdmin;
   const clients: ConduitClient[] = [];
   const rawClients: SyncClient[] = [];
@@ -74,7 +74,7 @@ describe('adversary: pointers and receipts', () => {
   };
 
   const auditEntries = async (): Promise<Record<string, unknown>[]> => {
-    const lines = await redis.lrange(`${stack.internals.redisKeyPrefix}audit`, 0, -1);
+    const lines = await redis.lrange(createKeys(stack.internals.redisKeyPrefix).auditLog(), 0, -1);
     return lines.map((l) => (JSON.parse(l) as { entry: Record<string, unknown> }).entry);
   };
   const anomaliesInAudit = async (pointerId: string) =>
@@ -94,7 +94,7 @@ describe('adversary: pointers and receipts', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'conduit-adversary-'));
     stack = await startLocalStack({ dataDir: join(dir, 'stack') });
-    redis = new Redis(stack.redisUrl);
+    redis = openRedis(stack.redisUrl);
     const { syncCredentials, syncRestUrl } = stack.internals;
     admin = new TwilioSyncAdmin({ ...syncCredentials, restBaseUrl: syncRestUrl });
     alice = await open('alice', 'alice-laptop');
@@ -185,8 +185,9 @@ describe('adversary: pointers and receipts', () => {
   it('(c) an item for a pointer id the ledger does not know: no file, no receipt, reported', async () => {
     const sent = await send(alice, 'unknown-to-ledger');
     // The compromised server drops the ledger entry, keeping the (genuine) item in Sync.
-    const prefix = stack.internals.redisKeyPrefix;
-    await redis.del(`${prefix}ptr:${sent.pointerId}`, `${prefix}ptr:${sent.pointerId}:expected`);
+    const keys = createKeys(stack.internals.redisKeyPrefix);
+    await redis.del(keys.pointer(groupId, sent.pointerId), keys.pointerExpected(groupId, sent.pointerId));
+    await redis.del(keys.pointerGroup(sent.pointerId));
     const before = await anomalyMetric('unknown');
     const seen = await receiveUntil('inbox-c', (s) => s.errors.length >= 1);
     expect(seen.errors.map((e) => e.code)).toEqual(['POINTER_NOT_FOUND']);
@@ -281,12 +282,12 @@ describe('adversary: pointers and receipts', () => {
 
   it('a receipt forged by the server (written into Redis) is reported as not verified', async () => {
     const sent = await send(alice, 'forged-receipt');
-    const prefix = stack.internals.redisKeyPrefix;
+    const keys = createKeys(stack.internals.redisKeyPrefix);
     const bobKey = `bob:${bob.deviceId}`;
     const forgedSignature = randomBytes(64).toString('base64');
-    await redis.sadd(`${prefix}ptr:${sent.pointerId}:acked`, bobKey);
+    await redis.sadd(keys.pointerAcked(groupId, sent.pointerId), bobKey);
     await redis.hset(
-      `${prefix}ptr:${sent.pointerId}:receipts`,
+      keys.pointerReceipts(groupId, sent.pointerId),
       bobKey,
       `${new Date().toISOString()} ${forgedSignature}`,
     );
@@ -295,7 +296,7 @@ describe('adversary: pointers and receipts', () => {
     expect(status.delivery.find((d) => d.identity === 'bob')?.receipt).toBe('invalid-signature');
 
     // A receipt without any signature is no better.
-    await redis.hdel(`${prefix}ptr:${sent.pointerId}:receipts`, bobKey);
+    await redis.hdel(keys.pointerReceipts(groupId, sent.pointerId), bobKey);
     expect((await alice.status(sent.pointerId)).delivery.find((d) => d.identity === 'bob')?.receipt).toBe(
       'invalid-signature',
     );

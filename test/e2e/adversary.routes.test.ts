@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { DEVICE_HEADER, syncMapOf } from '@conduit/shared';
 import { clientOn } from './support/stack-client.js';
+import { type RedisClient } from '@conduit/server';
+import { deploymentKeyPatterns, openRedis, scanKeys } from './support/redis.js';
 
 // Issue 10 F: authorisation before side effects, on the real local stack. Every mutating route
 // (and every read that would reveal existence) is called by three callers that must not act on
@@ -125,7 +126,7 @@ interface Caller {
 describe('adversary: a non-member, a removed member and a revoked device act on a group', () => {
   let dir: string;
   let stack: LocalStack;
-  let redis: Redis;
+  let redis: RedisClient;
   let prefix: string;
   const clients: ConduitClient[] = [];
   const callers: Caller[] = [];
@@ -157,10 +158,7 @@ describe('adversary: a non-member, a removed member and a revoked device act on 
 
   /** Every key of this stack in Redis with its value, except BullMQ's own timers and locks. */
   const redisState = async (): Promise<Map<string, string>> => {
-    const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) {
-      keys.push(...batch);
-    }
+    const keys = await scanKeys(redis, deploymentKeyPatterns(prefix));
     const state = new Map<string, string>();
     for (const key of keys.sort()) {
       // The workers' heartbeats change on their own; jobs and their lists are compared.
@@ -186,7 +184,7 @@ describe('adversary: a non-member, a removed member and a revoked device act on 
     stack = await startLocalStack({ dataDir: join(dir, 'stack') });
     prefix = (JSON.parse(await readFile(join(dir, 'stack', 'secrets.json'), 'utf8')) as { redisKeyPrefix: string })
       .redisKeyPrefix;
-    redis = new Redis(stack.redisUrl);
+    redis = openRedis(stack.redisUrl);
 
     const alice = await open('alice', 'alice-laptop', 'alice password 1');
     const bobPhone = await open('bob', 'bob-phone', 'bob password 123');
@@ -304,7 +302,7 @@ describe('adversary: a non-member, a removed member and a revoked device act on 
 });
 
 /** A key's value in a comparable form, whatever its type. */
-async function valueOf(redis: Redis, key: string): Promise<string> {
+async function valueOf(redis: RedisClient, key: string): Promise<string> {
   const type = await redis.type(key);
   switch (type) {
     case 'string':

@@ -3,13 +3,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeEThree, ConduitClient, EncryptedKeyStore, HttpClient, openEThree, sealName } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { DEVICE_HEADER, DisplayName, type GroupView } from '@conduit/shared';
 import { dumpRedis } from './support/adversary.js';
 import { clientOn } from './support/stack-client.js';
+import { createKeys, type RedisClient } from '@conduit/server';
+import { openRedis } from './support/redis.js';
 
 // Issue 11 item 8 on the real local stack: group names sealed for the members by the owner,
 // device names sealed by the identity for itself, and both accepted wherever the CLI takes an id.
@@ -17,7 +18,7 @@ describe('names of groups and devices', () => {
   let dir: string;
   let stack: LocalStack;
   let prefix: string;
-  let redis: Redis;
+  let redis: RedisClient;
   const clients: ConduitClient[] = [];
   const PW = { alice: 'alice password 1', bob: 'bob password 123', carol: 'carol password 1' };
   let alice: ConduitClient;
@@ -37,7 +38,7 @@ describe('names of groups and devices', () => {
   };
   const session = async (device: string, identity: string) =>
     JSON.parse(await readFile(join(dir, device, identity, 'session.json'), 'utf8')) as { token: string };
-  const storedGroup = () => redis.hgetall(`${prefix}grp:${group.groupId}`);
+  const storedGroup = () => redis.hgetall(createKeys(prefix).group(group.groupId));
   const nameSeenBy = async (client: ConduitClient, view: GroupView = group) =>
     client.groupName({ ...view, sealedName: (await storedGroup()).sealedName });
 
@@ -67,7 +68,7 @@ describe('names of groups and devices', () => {
     stack = await startLocalStack({ dataDir: join(dir, 'stack') });
     prefix = (JSON.parse(await readFile(join(dir, 'stack', 'secrets.json'), 'utf8')) as { redisKeyPrefix: string })
       .redisKeyPrefix;
-    redis = new Redis(stack.redisUrl);
+    redis = openRedis(stack.redisUrl);
     alice = await open('alice', 'alice-laptop');
     bob = await open('bob', 'bob-laptop');
     carol = await open('carol', 'carol-desk');
@@ -113,7 +114,7 @@ describe('names of groups and devices', () => {
 
     // The server writes bob's genuine sealing into the record: members open it, but it is not the owner's.
     const genuine = (await storedGroup()).sealedName!;
-    await redis.hset(`${prefix}grp:${group.groupId}`, 'sealedName', await sealedByBob('Forged'));
+    await redis.hset(createKeys(prefix).group(group.groupId), 'sealedName', await sealedByBob('Forged'));
     try {
       for (const member of [alice, carol]) {
         const [view] = await member.listGroups();
@@ -123,13 +124,13 @@ describe('names of groups and devices', () => {
       }
       // Nor does a name the owner sealed for another group.
       const other = await alice.createGroup(['carol'], { name: 'Somewhere else' });
-      await redis.hset(`${prefix}grp:${group.groupId}`, 'sealedName', other.sealedName!);
+      await redis.hset(createKeys(prefix).group(group.groupId), 'sealedName', other.sealedName!);
       const [view] = (await carol.listGroups()).filter((g) => g.groupId === group.groupId);
       const moved = await carol.groupName(view!);
       expect(moved.name).toBeUndefined();
       expect(moved.unverified).toBeDefined();
     } finally {
-      await redis.hset(`${prefix}grp:${group.groupId}`, 'sealedName', genuine);
+      await redis.hset(createKeys(prefix).group(group.groupId), 'sealedName', genuine);
     }
     expect(await nameSeenBy(carol)).toEqual({ name: NAME });
   });
@@ -149,7 +150,7 @@ describe('names of groups and devices', () => {
     await bob.renameDevice(bob.deviceId, "bob's laptop");
     const devices = await bob.listDevices();
     expect(devices).toEqual([expect.objectContaining({ deviceId: bob.deviceId, name: "bob's laptop" })]);
-    const stored = await redis.hget(`${prefix}dev:bob:names`, bob.deviceId);
+    const stored = await redis.hget(createKeys(prefix).deviceNames('bob'), bob.deviceId);
     expect(stored).toBeTruthy();
     expect((await dumpRedis(stack.redisUrl, prefix)).includes(Buffer.from("bob's laptop"))).toBe(false);
   });

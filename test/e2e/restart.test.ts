@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient, type SentFile } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { syncMapOf, type PointerStatus } from '@conduit/shared';
 import { clientOn } from './support/stack-client.js';
+import { createKeys } from '@conduit/server';
+import { openRedis } from './support/redis.js';
 
 // Issue 11, item 1: the WHOLE local stack (API, worker, Sync emulator, s3rver, Virgil directory)
 // stopped and started again on the same data folder, between a send and its receipt and between
@@ -98,9 +99,9 @@ describe('restart of the whole local stack', () => {
     await receive(quiet, next.sent, next.plain);
     await waitForState(next.sent.pointerId, 'purged');
 
-    const redis = new Redis(stack.redisUrl);
+    const redis = openRedis(stack.redisUrl);
     try {
-      const audit = await redis.lrange(`${stack.internals.redisKeyPrefix}audit`, 0, -1);
+      const audit = await redis.lrange(createKeys(stack.internals.redisKeyPrefix).auditLog(), 0, -1);
       expect(audit.filter((l) => l.includes('"sync-healed"'))).toEqual([]);
     } finally {
       await redis.quit();

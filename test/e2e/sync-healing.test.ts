@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
-import { processMetrics } from '@conduit/server';
+import { createKeys, processMetrics, type RedisClient } from '@conduit/server';
 import { syncMapOf, type PointerStatus } from '@conduit/shared';
 import { clientOn } from './support/stack-client.js';
+import { openRedis } from './support/redis.js';
 
 // Issue 11, item 1b: Sync loses a group's map or a pending item behind the server's back (an
 // operator with the account's credentials deletes it through the Sync REST API). The server
@@ -16,7 +16,7 @@ import { clientOn } from './support/stack-client.js';
 describe('Sync healing on the local stack', () => {
   let dir: string;
   let stack: LocalStack;
-  let redis: Redis;
+  let redis: RedisClient;
   let alice: ConduitClient;
   let bob: ConduitClient;
   let groupId: string;
@@ -61,7 +61,7 @@ describe('Sync healing on the local stack', () => {
   };
 
   const heals = async (what: string) =>
-    (await redis.lrange(`${stack.internals.redisKeyPrefix}audit`, 0, -1))
+    (await redis.lrange(createKeys(stack.internals.redisKeyPrefix).auditLog(), 0, -1))
       .map((l) => (JSON.parse(l) as { entry: Record<string, unknown> }).entry)
       .filter((e) => e.type === 'sync-healed' && e.what === what && e.groupId === groupId);
   const healMetric = async (what: string): Promise<number> => {
@@ -77,7 +77,7 @@ describe('Sync healing on the local stack', () => {
       dataDir: join(dir, 'stack'),
       server: { delivery: { reconcileIntervalSeconds: 1, reconcileGraceSeconds: 1 } },
     });
-    redis = new Redis(stack.redisUrl);
+    redis = openRedis(stack.redisUrl);
     alice = await open('alice', 'alice-laptop');
     await alice.register('alice password 1');
     bob = await open('bob', 'bob-phone');

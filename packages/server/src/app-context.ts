@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './adapters/redis/connection.js';
 import type { Logger } from 'pino';
 import { AuditLog } from './audit/audit-log.js';
 import { DEFAULTS, type ServerConfig } from './config.js';
@@ -29,10 +29,10 @@ import { RecordStore } from './adapters/redis/records.js';
 import { SyncWriteBudget } from './adapters/redis/token-bucket.js';
 import type { ServerDeps } from './server-deps.js';
 
-/** What the API's services are built from: configuration, Redis, the adapters and the auth parts. */
+/** What the API's services are built from: configuration, RedisClient, the adapters and the auth parts. */
 export interface ApiWiring {
   config: ServerConfig;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   logger: Logger;
   adapters: ServerDeps;

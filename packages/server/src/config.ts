@@ -1,5 +1,6 @@
 import { ConduitError } from '@conduit/shared';
 import { z } from 'zod';
+import { parseClusterUrl } from './adapters/redis/connection.js';
 
 export type AuthConfig =
   | {
@@ -126,6 +127,17 @@ export const DEFAULTS = {
 
 const text = z.string().trim().min(1).max(8192);
 const url = z.url({ protocol: /^https?$/ });
+/** One Redis (`redis://`, `rediss://`) or a cluster's seed nodes (`redis+cluster://h:p,h:p`). */
+const redisUrl = z.union([
+  z.url({ protocol: /^rediss?$/ }),
+  z.string().refine((v) => {
+    try {
+      return parseClusterUrl(v) !== null;
+    } catch {
+      return false;
+    }
+  }, 'a redis://, rediss:// or redis+cluster://host:port[,host:port...] URL'),
+]);
 const boolFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(0).max(65535);
 /** At least one presigned URL's life (15 min); at most 30 days of parts held by S3. */
@@ -195,7 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
   const config = {
     host: opt('CONDUIT_HOST', text) ?? DEFAULTS.host,
     port: opt('CONDUIT_PORT', port) ?? DEFAULTS.port,
-    redisUrl: opt('REDIS_URL', z.url({ protocol: /^rediss?$/ })) ?? DEFAULTS.redisUrl,
+    redisUrl: opt('REDIS_URL', redisUrl) ?? DEFAULTS.redisUrl,
     virgil: {
       appId: req('VIRGIL_APP_ID', text),
       appKeyId: req('VIRGIL_APP_KEY_ID', text),

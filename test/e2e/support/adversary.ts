@@ -1,6 +1,6 @@
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { Redis } from 'ioredis';
+import { deploymentKeyPatterns, openRedis, scanKeys } from './redis.js';
 
 /**
  * A TCP proxy on loopback in front of the API that keeps every byte clients send: exactly what
@@ -40,25 +40,24 @@ export async function recordingProxy(target: string): Promise<RecordingProxy> {
   };
 }
 
-/** Every key under `prefix` with its value(s), as bytes: what the server stores in Redis. */
+/** Every key of the deployment with its value(s), as bytes: what the server stores in Redis. */
 export async function dumpRedis(url: string, prefix: string): Promise<Buffer> {
-  const redis = new Redis(url);
+  const redis = openRedis(url);
   try {
     const parts: Buffer[] = [];
-    for await (const keys of redis.scanBufferStream({ match: `${prefix}*`, count: 500 })) {
-      for (const key of keys as Buffer[]) {
-        parts.push(key);
-        const type = await redis.type(key);
-        if (type === 'string') parts.push((await redis.getBuffer(key)) ?? Buffer.alloc(0));
-        else if (type === 'hash') {
-          for (const [field, value] of Object.entries(await redis.hgetallBuffer(key)))
-            parts.push(Buffer.from(field), value);
-        } else if (type === 'set') parts.push(...(await redis.smembersBuffer(key)));
-        else if (type === 'list') parts.push(...(await redis.lrangeBuffer(key, 0, -1)));
-        else if (type === 'zset') parts.push(...(await redis.zrangeBuffer(key, 0, -1)));
-        else if (type === 'stream') parts.push(Buffer.from(JSON.stringify(await redis.xrange(key, '-', '+'))));
-        else throw new Error(`unexpected Redis type ${type}`);
-      }
+    for (const name of await scanKeys(redis, deploymentKeyPatterns(prefix))) {
+      const key = Buffer.from(name);
+      parts.push(key);
+      const type = await redis.type(key);
+      if (type === 'string') parts.push((await redis.getBuffer(key)) ?? Buffer.alloc(0));
+      else if (type === 'hash') {
+        for (const [field, value] of Object.entries(await redis.hgetallBuffer(key)))
+          parts.push(Buffer.from(field), value);
+      } else if (type === 'set') parts.push(...(await redis.smembersBuffer(key)));
+      else if (type === 'list') parts.push(...(await redis.lrangeBuffer(key, 0, -1)));
+      else if (type === 'zset') parts.push(...(await redis.zrangeBuffer(key, 0, -1)));
+      else if (type === 'stream') parts.push(Buffer.from(JSON.stringify(await redis.xrange(key, '-', '+'))));
+      else throw new Error(`unexpected Redis type ${type}`);
     }
     return Buffer.concat(parts);
   } finally {

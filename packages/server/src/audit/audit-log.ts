@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import type { Keys } from '../adapters/redis/keys.js';
+import type { RedisClient } from '../adapters/redis/connection.js';
+import { shardOf, SHARDS, type Keys } from '../adapters/redis/keys.js';
 import { defineScripts } from '../redis/script-loader.js';
 import { GENESIS_HASH, canonicalJson, type AuditEntry } from '@conduit/shared';
 import { newEntryId, pendingItem } from './pending.js';
@@ -30,7 +30,7 @@ export class AuditLog {
   private nextRound: Promise<number> | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
     this.scripts = defineScripts(redis, 'auditEnqueue');
@@ -41,13 +41,15 @@ export class AuditLog {
   async append(entry: AuditEntry): Promise<void> {
     const id = newEntryId();
     const item = pendingItem(id, encodeEntry(entry));
+    // Entries not tied to a group spread over the shards by their random id.
+    const shard = shardOf(id);
     // Once per entry id: a resend by ioredis after a lost reply adds nothing (auditEnqueue-2.lua).
     await this.scripts.auditEnqueue(
-      [this.keys.auditPending(), this.keys.auditEntryId(id)],
+      [this.keys.auditPending(shard), this.keys.auditEntryId(shard, id)],
       [item, ENTRY_ID_TTL_SECONDS],
     );
     // Sealing takes items strictly in order, so the entry is in the chain once it is not pending.
-    while ((await this.redis.lpos(this.keys.auditPending(), item)) !== null) await this.seal();
+    while ((await this.redis.lpos(this.keys.auditPending(shard), item)) !== null) await this.seal();
   }
 
   /**
@@ -72,9 +74,16 @@ export class AuditLog {
   }
 
   private async sealUntilDrained(): Promise<number> {
+    const lengths = await this.pendingPerShard();
+    let sealed = 0;
+    for (const shard of SHARDS) if (lengths[shard]! > 0) sealed += await this.sealShard(shard);
+    return sealed;
+  }
+
+  private async sealShard(shard: number): Promise<number> {
     let sealed = 0;
     for (;;) {
-      const snapshot = await this.step.snapshot(SEAL_BATCH);
+      const snapshot = await this.step.snapshot(shard, SEAL_BATCH);
       if (snapshot.pending.length === 0) return sealed;
       const plan = planSeal(snapshot, new Date());
       // A lost race means another sealer advanced the head: re-read and continue from there.
@@ -92,7 +101,11 @@ export class AuditLog {
 
   /** Entries committed but not yet sealed. */
   async pendingCount(): Promise<number> {
-    return this.redis.llen(this.keys.auditPending());
+    return (await this.pendingPerShard()).reduce((a, b) => a + b, 0);
+  }
+
+  private pendingPerShard(): Promise<number[]> {
+    return Promise.all(SHARDS.map((shard) => this.redis.llen(this.keys.auditPending(shard))));
   }
 
   /** Raw record lines `from..to` (1-based, inclusive), in batches. */

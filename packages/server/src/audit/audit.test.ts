@@ -4,7 +4,7 @@ import { type AuditValue, canonicalJson, ConduitError, GENESIS_HASH, verifyLines
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeys, type Keys } from '../adapters/redis/keys.js';
+import { createKeys, shardOf, SHARDS, type Keys } from '../adapters/redis/keys.js';
 import { PointerLedger } from '../adapters/redis/pointers.js';
 import { TEST_REDIS_URL, deleteKeys, eventually, randomKeyPrefix } from '../testing/fakes.js';
 import { AuditLog } from './audit-log.js';
@@ -38,6 +38,9 @@ afterAll(async () => {
 const freshKeys = (): Keys => createKeys(`${base}${(next += 1)}:`);
 const sha256 = (line: string) => createHash('sha256').update(line, 'utf8').digest('hex');
 const chainOf = (keys: Keys) => redis.lrange(keys.auditLog(), 0, -1);
+/** Entries waiting on every shard's pending list. */
+const pendingOf = async (keys: Keys) =>
+  (await Promise.all(SHARDS.map((shard) => redis.llen(keys.auditPending(shard))))).reduce((a, b) => a + b, 0);
 const entry = (extra: Record<string, AuditValue> = {}) => ({ type: 'test', at: new Date().toISOString(), ...extra });
 
 describe('audit log', () => {
@@ -79,7 +82,7 @@ describe('audit log', () => {
       return `${e.writer}/${e.n}`;
     });
     expect(new Set(seen).size).toBe(200);
-    expect(await redis.llen(keys.auditPending())).toBe(0);
+    expect(await pendingOf(keys)).toBe(0);
   });
 
   it('a receipt committed with the transition survives a crash before sealing and is sealed exactly once', async () => {
@@ -102,13 +105,13 @@ describe('audit log', () => {
     await ledger.acknowledge(pointerId, bob, TEST_RECEIPT);
     const at = new Date();
     const record = (await ledger.get(pointerId))!;
-    expect(await ledger.markPurged(pointerId, at, deletionReceipt(record, at, 'removed'))).toMatchObject({ ok: true });
-    expect(await redis.llen(keys.auditPending())).toBe(1);
+    expect(await ledger.markPurged(pointerId, 'g1', at, deletionReceipt(record, at, 'removed'))).toMatchObject({ ok: true });
+    expect(await pendingOf(keys)).toBe(1);
     expect(await chainOf(keys)).toHaveLength(0);
 
     // A sealer that read the pending receipt, then stalled (its commit arrives late).
     const stalled = new SealStep(connect(), keys);
-    const stalePlan = planSeal(await stalled.snapshot(10), new Date());
+    const stalePlan = planSeal(await stalled.snapshot(shardOf('g1'), 10), new Date());
     expect(stalePlan.pending).toHaveLength(1);
 
     // Later: three workers' sealers start at once and race for it.
@@ -127,13 +130,13 @@ describe('audit log', () => {
       acknowledgedBy: ['bob:bob-dev-01'],
     });
     expect(verifyLines(lines).ok).toBe(true);
-    expect(await redis.llen(keys.auditPending())).toBe(0);
+    expect(await pendingOf(keys)).toBe(0);
     // A repeated transition (a retried purge) adds no second receipt.
-    expect(await ledger.markPurged(pointerId, at, deletionReceipt(record, at, 'removed'))).toEqual({
+    expect(await ledger.markPurged(pointerId, 'g1', at, deletionReceipt(record, at, 'removed'))).toEqual({
       ok: false,
       reason: 'already',
     });
-    expect(await redis.llen(keys.auditPending())).toBe(0);
+    expect(await pendingOf(keys)).toBe(0);
   });
 
   it('the ledger kicks a running sealer, so receipts reach the chain without waiting for its interval', async () => {
@@ -156,7 +159,7 @@ describe('audit log', () => {
       });
       await ledger.acknowledge(pointerId, bob, TEST_RECEIPT);
       const at = new Date();
-      await ledger.markFailed(pointerId, at, canonicalJson({ type: 'purge-failed', at: at.toISOString(), pointerId }));
+      await ledger.markFailed(pointerId, 'g1', at, canonicalJson({ type: 'purge-failed', at: at.toISOString(), pointerId }));
       const lines = await eventually(async () => {
         const l = await chainOf(keys);
         return l.length === 1 ? l : undefined;
@@ -175,7 +178,8 @@ describe('audit log', () => {
     const item = `${id} ${canonicalJson(entry())}`;
     const enqueue = (redis as unknown as Record<string, (...a: (string | number)[]) => Promise<number>>)
       .conduitAuditEnqueue!;
-    const resend = () => enqueue.call(redis, keys.auditPending(), keys.auditEntryId(id), item, 60);
+    const shard = shardOf(id);
+    const resend = () => enqueue.call(redis, keys.auditPending(shard), keys.auditEntryId(shard, id), item, 60);
     expect(await resend()).toBe(1);
     expect(await resend()).toBe(0);
     expect(await audit.seal()).toBe(1);
@@ -184,11 +188,31 @@ describe('audit log', () => {
     expect(await chainOf(keys)).toHaveLength(1);
   });
 
+  it('an item sealed but still pending (a sealer died between its two writes) is taken off, not sealed again', async () => {
+    const keys = freshKeys();
+    const audit = new AuditLog(redis, keys);
+    const id = 'c0ffee00-0000-4000-8000-000000000001';
+    const item = `${id} ${canonicalJson(entry())}`;
+    const shard = shardOf(id);
+    const enqueue = (redis as unknown as Record<string, (...a: (string | number)[]) => Promise<number>>)
+      .conduitAuditEnqueue!;
+    expect(await enqueue.call(redis, keys.auditPending(shard), keys.auditEntryId(shard, id), item, 60)).toBe(1);
+    expect(await audit.seal()).toBe(1);
+    // The chain commit landed, the trim of the pending list did not: the item is back in line.
+    await redis.lpush(keys.auditPending(shard), item);
+    expect(await audit.seal()).toBe(0);
+    expect(await pendingOf(keys)).toBe(0);
+    const lines = await chainOf(keys);
+    expect(lines).toHaveLength(1);
+    expect(verifyLines(lines).ok).toBe(true);
+  });
+
   it('seals an item it did not write as a rejection record (by hash), keeping the chain valid', async () => {
     const keys = freshKeys();
     const audit = new AuditLog(redis, keys);
     const bad = ['no-id-here', 'id-1 {"type":"x"}', 'id-2 { "at":"2030-01-01T00:00:00.000Z","type":"x"}'];
-    await redis.rpush(keys.auditPending(), ...bad);
+    // Shard 0 is sealed first, so they precede the entry appended next whatever its shard.
+    await redis.rpush(keys.auditPending(0), ...bad);
     await audit.append(entry({ after: true }));
     const lines = await chainOf(keys);
     expect(lines.map((l) => JSON.parse(l).entry)).toEqual([
@@ -206,7 +230,7 @@ describe('audit log', () => {
     await audit.append(entry());
     await redis.rpop(keys.auditLog());
     await expect(audit.append(entry({ late: true }))).rejects.toBeInstanceOf(AuditChainCorruptError);
-    expect(await redis.llen(keys.auditPending())).toBe(1);
+    expect(await pendingOf(keys)).toBe(1);
     expect(await audit.head()).toMatchObject({ seq: 2 });
   });
 

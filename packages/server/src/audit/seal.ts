@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis/connection.js';
 import type { Keys } from '../adapters/redis/keys.js';
 import { AuditSealReply } from '../redis/script-replies.js';
 import { defineScripts } from '../redis/script-loader.js';
@@ -6,39 +6,53 @@ import { GENESIS_HASH, recordLine, sha256Hex, type AuditEntry } from '@conduit/s
 import { parsePendingItem } from './pending.js';
 
 /**
- * One optimistic sealing step: read the chain head and the oldest pending items together, build
- * their record lines and hashes in Node (node:crypto), then commit with a script that appends
- * them and removes exactly those items from the pending list only if the head is still the one
- * read and the items are still first in line. A commit that loses a race changes nothing (the
- * caller re-reads and goes on from the new head), so concurrent sealers in any number of
- * processes can neither fork the chain nor seal an item twice; a sealer that dies before or after
- * its commit leaves every item either pending or sealed, never both.
+ * One optimistic sealing step over one shard's pending list: read the oldest pending items, then
+ * the chain head and which of those items the chain already holds (together, MULTI); build the
+ * record lines and hashes of the others in Node (node:crypto); commit them with a script that
+ * appends them only if the head is still the one read; then take the items off the pending list if
+ * they are still first in line. The chain and the pending lists are in different slots on a Redis
+ * Cluster, so the two writes are separate: a sealer that dies between them leaves items that are
+ * both sealed and pending, and the next snapshot sees them as sealed and only takes them off. A
+ * commit that loses a race changes nothing (the caller re-reads and goes on from the new head), so
+ * concurrent sealers in any number of processes can neither fork the chain nor seal an item twice.
  */
 export interface SealSnapshot {
+  shard: number;
   seq: number;
   hash: string;
-  /** The oldest pending items, in order. */
+  /** The shard's oldest pending items, in order. */
   pending: string[];
+  /** Per pending item: already in the chain. */
+  sealed: boolean[];
 }
 
 export interface SealPlan extends SealSnapshot {
-  /** One record line per pending item, chained from the snapshot's head. */
+  /** The SHA-256 of each item to seal (those not sealed yet), in order. */
+  items: string[];
+  /** One record line per item to seal, chained from the snapshot's head. */
   lines: string[];
   /** SHA-256 of the last line: the new head. */
   head: string;
 }
 
+/** How many sealed items the chain remembers: far more than can wait between commit and trim. */
+const SEALED_MEMORY = 10_000;
+
 /** Builds the record lines for a snapshot (pure; exported so tests can stage races). */
 export function planSeal(snapshot: SealSnapshot, now: Date): SealPlan {
   let prev = snapshot.hash;
   let seq = snapshot.seq;
-  const lines = snapshot.pending.map((item) => {
+  const items: string[] = [];
+  const lines: string[] = [];
+  snapshot.pending.forEach((item, i) => {
+    if (snapshot.sealed[i]) return;
     seq += 1;
     const line = recordLine(parsePendingItem(item) ?? rejected(item, now), prev, seq);
     prev = sha256Hex(line);
-    return line;
+    items.push(sha256Hex(item));
+    lines.push(line);
   });
-  return { ...snapshot, lines, head: prev };
+  return { ...snapshot, items, lines, head: prev };
 }
 
 /**
@@ -62,33 +76,40 @@ export class SealStep {
   private readonly scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
-    this.scripts = defineScripts(redis, 'auditSeal');
+    this.scripts = defineScripts(redis, 'auditSeal', 'auditTrim');
   }
 
-  /** Head and the oldest `batch` pending items, read atomically (MULTI). */
-  async snapshot(batch: number): Promise<SealSnapshot> {
-    const results = (await this.redis
-      .multi()
-      .hmget(this.keys.auditHead(), 'seq', 'hash')
-      .lrange(this.keys.auditPending(), 0, batch - 1)
-      .exec()) as [Error | null, unknown][];
+  /** The shard's oldest `batch` pending items, then the head and their sealed flags (MULTI). */
+  async snapshot(shard: number, batch: number): Promise<SealSnapshot> {
+    const pending = await this.redis.lrange(this.keys.auditPending(shard), 0, batch - 1);
+    const tx = this.redis.multi().hmget(this.keys.auditHead(), 'seq', 'hash');
+    if (pending.length > 0) tx.zmscore(this.keys.auditSealed(), ...pending.map(sha256Hex));
+    const results = (await tx.exec()) as [Error | null, unknown][];
     const failed = results.find(([err]) => err);
     if (failed) throw failed[0];
-    const [[seq, hash], pending] = results.map(([, value]) => value) as [[string | null, string | null], string[]];
-    return seq && hash ? { seq: Number(seq), hash, pending } : { seq: 0, hash: GENESIS_HASH, pending };
+    const [seq, hash] = results[0]![1] as [string | null, string | null];
+    const scores = (results[1]?.[1] ?? []) as (string | null)[];
+    const sealed = pending.map((_, i) => scores[i] != null);
+    return seq && hash
+      ? { shard, seq: Number(seq), hash, pending, sealed }
+      : { shard, seq: 0, hash: GENESIS_HASH, pending, sealed };
   }
 
   /** True when the plan's lines are now the chain's tail; false when another sealer moved first. */
   async commit(plan: SealPlan): Promise<boolean> {
     if (plan.pending.length === 0) return true;
-    const code = await this.scripts.auditSeal(
-      [this.keys.auditLog(), this.keys.auditHead(), this.keys.auditPending()],
-      [plan.seq, plan.hash, plan.pending.length, plan.head, GENESIS_HASH, ...plan.pending, ...plan.lines],
-    );
-    if (code === AuditSealReply.ChainCorrupt) throw new AuditChainCorruptError();
-    return code > 0;
+    if (plan.lines.length > 0) {
+      const code = await this.scripts.auditSeal(
+        [this.keys.auditLog(), this.keys.auditHead(), this.keys.auditSealed()],
+        [plan.seq, plan.hash, plan.lines.length, plan.head, GENESIS_HASH, SEALED_MEMORY, ...plan.items, ...plan.lines],
+      );
+      if (code === AuditSealReply.ChainCorrupt) throw new AuditChainCorruptError();
+      if (code <= 0) return false;
+    }
+    await this.scripts.auditTrim([this.keys.auditPending(plan.shard)], plan.pending);
+    return true;
   }
 }

@@ -42,7 +42,7 @@ export class DeliveryService {
 
   /** Delivery status with signed receipts and anomalies. */
   async status(pointer: PointerRecord): Promise<PointerRecord & { anomalies: AnomalyEntry[] }> {
-    return { ...pointer, anomalies: await this.deps.anomalies.list(pointer.pointerId) };
+    return { ...pointer, anomalies: await this.deps.anomalies.list(pointer.groupId, pointer.pointerId) };
   }
 
   /**
@@ -74,6 +74,7 @@ export class DeliveryService {
   ): Promise<Awaited<ReturnType<AnomalyRepository['record']>>> {
     const at = new Date();
     const outcome = await this.deps.anomalies.record(
+      groupId,
       report.pointerId,
       { ...reporter, kind: report.kind, code: report.code, at: at.toISOString() },
       ledgerRetentionSeconds(this.deps.itemTtlSeconds),

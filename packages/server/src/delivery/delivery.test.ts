@@ -21,7 +21,7 @@ import { LocalSyncHttpClient } from '../adapters/twilio/local-http-client.js';
 import { TwilioSyncAdmin } from '../adapters/twilio/twilio-sync-admin.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { GroupRepository } from '../adapters/redis/groups.js';
-import { createKeys } from '../adapters/redis/keys.js';
+import { createKeys, shardOf } from '../adapters/redis/keys.js';
 import { PointerLedger } from '../adapters/redis/pointers.js';
 import { SyncWriteBudget } from '../adapters/redis/token-bucket.js';
 import { TEST_REDIS_URL, deleteKeys, eventually, randomKeyPrefix } from '../testing/fakes.js';
@@ -183,10 +183,11 @@ describe('ack ledger', () => {
       firstAck: false,
     });
     expect((await ledger.get(pointerId))?.state).toBe('purging');
-    expect((await redis.lrange(keys.outbox(), 0, -1)).filter((id) => id === pointerId)).toHaveLength(1);
-    expect(await redis.zscore(keys.purgingPointers(), pointerId)).not.toBeNull();
+    const shard = shardOf(groupId);
+    expect((await redis.lrange(keys.outbox(shard), 0, -1)).filter((id) => id === pointerId)).toHaveLength(1);
+    expect(await redis.zscore(keys.purgingPointers(shard), pointerId)).not.toBeNull();
     expect(await redis.zscore(keys.groupPending(groupId), pointerId)).toBeNull();
-    await redis.lrem(keys.outbox(), 0, pointerId);
+    await redis.lrem(keys.outbox(shard), 0, pointerId);
   });
 
   it('refuses a registration computed before a membership change (epoch)', async () => {
@@ -222,7 +223,7 @@ describe('ack ledger', () => {
       ok: false,
       reason: 'NOT_A_RECIPIENT',
     });
-    await redis.del(keys.outbox());
+    await redis.del(keys.outbox(shardOf(groupId)));
   });
 });
 
@@ -340,8 +341,8 @@ describe('backstops', () => {
     // A purge lost between the ledger and BullMQ: 'purging' but no outbox entry, no job.
     const lost = await register(groupId);
     await publish(groupId, lost);
-    await redis.hset(keys.pointer(lost), 'state', 'purging', 'reason', 'acknowledged');
-    await redis.zadd(keys.purgingPointers(), Date.now() - 60_000, lost);
+    await redis.hset(keys.pointer(groupId, lost), 'state', 'purging', 'reason', 'acknowledged');
+    await redis.zadd(keys.purgingPointers(shardOf(groupId)), Date.now() - 60_000, lost);
 
     const result = await reconcile(
       {

@@ -12,7 +12,7 @@ import { createSyncCredentials, startSyncEmulator, type SyncCredentials, type Sy
 import { LocalSyncHttpClient } from '../adapters/twilio/local-http-client.js';
 import { runAccountCommand } from '../ops/account-commands.js';
 import { TwilioSyncAdmin } from '../adapters/twilio/twilio-sync-admin.js';
-import { createKeys } from '../adapters/redis/keys.js';
+import { createKeys, shardOf } from '../adapters/redis/keys.js';
 import { PointerLedger } from '../adapters/redis/pointers.js';
 import { startServer, type RunningServer } from '../server.js';
 import {
@@ -163,7 +163,7 @@ describe('DELETE /v1/groups/:groupId/members/:identity', () => {
     expect(status.json).toMatchObject({ state: 'purging', reason: 'member-removed' });
     expect((status.json as { dropped: unknown[] }).dropped).toHaveLength(2);
     expect((await call(alice, 'GET', `/v1/pointers/${both}`)).json).toMatchObject({ state: 'pending' });
-    expect(await redis.lrange(keys.outbox(), 0, -1)).toContain(onlyBobLeft);
+    expect(await redis.lrange(keys.outbox(shardOf(groupId)), 0, -1)).toContain(onlyBobLeft);
     await expect(permission(groupId, bob.identity)).rejects.toMatchObject({ status: 404 });
     expect((await call(bob, 'GET', `/v1/groups/${groupId}`)).status).toBe(404);
     // A removed member is an outsider: it cannot repeat its removal (nor learn the owner).

@@ -80,7 +80,7 @@ export class PointerRegistry {
   ): Promise<void> {
     if (reg.state !== 'pending') return;
     const json = serializePointer(item);
-    if (!(await this.deps.ledger.keepPublished(reg.pointerId, json))) return;
+    if (!(await this.deps.ledger.keepPublished(reg.pointerId, reg.groupId, json))) return;
     const data = JSON.parse(json) as Record<string, unknown>;
     try {
       await retryRateLimited(

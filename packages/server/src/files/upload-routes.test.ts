@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { objectKeyOf } from '@conduit/shared';
 import { describe, expect, it } from 'vitest';
 import { PART, putPart, useUploadsFixture } from '../testing/uploads-fixture.js';
+import { createKeys } from '../adapters/redis/keys.js';
 
 // Multipart uploads end to end; the fixture (real Redis and s3rver) is in testing/uploads-fixture.ts.
 const fx = useUploadsFixture();
 const { call, ok, prefix, groupId, asAlice, uploads, createUpload, presign, download, startedUpload } = fx;
+const keys = createKeys(prefix);
 
 describe('multipart uploads', () => {
   it('create -> presign parts of different sizes -> PUT -> complete: the object is the bytes', async () => {
@@ -24,7 +26,7 @@ describe('multipart uploads', () => {
     );
     expect(signed.parts.map((p) => p.partNumber)).toEqual([1, 2, 3]);
     // The store's own upload id stays on the server.
-    const storeUploadId = await fx.redis.hget(`${prefix}upl:${upload.uploadId}`, 'storeUploadId');
+    const storeUploadId = await fx.redis.hget(keys.upload(upload.uploadId), 'storeUploadId');
     expect(storeUploadId).toBeTruthy();
     expect(JSON.stringify(upload)).not.toContain(storeUploadId);
 
@@ -64,7 +66,7 @@ describe('multipart uploads', () => {
     ];
     // The crash: S3 assembled the object, the API died before recording it.
     const key = objectKeyOf(groupId, upload.objectId);
-    const storeUploadId = (await fx.redis.hget(`${prefix}upl:${upload.uploadId}`, 'storeUploadId'))!;
+    const storeUploadId = (await fx.redis.hget(keys.upload(upload.uploadId), 'storeUploadId'))!;
     await fx.objectStore.completeMultipartUpload(key, storeUploadId, parts);
     await fx.restart();
     // s3rver answers the repeated complete with a 500, not NoSuchUpload.
@@ -148,7 +150,7 @@ describe('multipart uploads', () => {
       body: { parts: [{ partNumber: 1, size: 1 }] },
     });
     expect(parts.status).toBe(404);
-    expect(await fx.redis.exists(`${prefix}upl:${upload.uploadId}`, `${prefix}upl:${upload.uploadId}:parts`)).toBe(0);
-    expect(await fx.redis.zscore(`${prefix}uploads:expiry`, upload.uploadId)).toBeNull();
+    expect(await fx.redis.exists(keys.upload(upload.uploadId), keys.uploadParts(upload.uploadId))).toBe(0);
+    expect(await fx.redis.zscore(keys.uploadExpiry(), upload.uploadId)).toBeNull();
   });
 });

@@ -14,9 +14,11 @@ import {
   testConfig,
 } from '../testing/fakes.js';
 import { apiCaller, expectError, itRefusesAll, type RefusalCase } from '../testing/http.js';
+import { createKeys } from '../adapters/redis/keys.js';
 
 // Group listing, adding members and device listing: real Redis and HTTP, fake S3/Sync/token ports.
 const prefix = randomKeyPrefix();
+const keys = createKeys(prefix);
 const hex = () => randomBytes(16).toString('hex');
 const PASSWORD = 'correct horse battery';
 const objectStore = new FakeObjectStore();
@@ -49,13 +51,13 @@ const addMembers = (groupId: string, members: unknown, token = tokens.alice) =>
 /** Identities known to the server without the cost of dev-account password hashing. */
 async function knownIdentities(n: number): Promise<string[]> {
   const ids = Array.from({ length: n }, (_, i) => `member-${i}-${hex().slice(0, 6)}`);
-  await redis.sadd(`${prefix}identities`, ...ids);
+  await Promise.all(ids.map((id) => redis.set(keys.knownIdentity(id), '1')));
   return ids;
 }
 
 /** Audit entries of one type, from the sealed chain. */
 async function auditEntries(type: string): Promise<Record<string, unknown>[]> {
-  const lines = await redis.lrange(`${prefix}audit`, 0, -1);
+  const lines = await redis.lrange(keys.auditLog(), 0, -1);
   return lines.map((l) => (JSON.parse(l) as { entry: Record<string, unknown> }).entry).filter((e) => e.type === type);
 }
 

@@ -14,9 +14,11 @@ import {
   testConfig,
 } from '../testing/fakes.js';
 import { apiCaller, expectError, type Call } from '../testing/http.js';
+import { createKeys, SHARDS } from '../adapters/redis/keys.js';
 
 // PUT /v1/groups/:groupId/name and PUT /v1/devices/:deviceId/name: real Redis and HTTP, fake ports.
 const prefix = randomKeyPrefix();
+const keys = createKeys(prefix);
 const PASSWORD = 'correct horse battery';
 let server: RunningServer;
 let redis: Redis;
@@ -35,9 +37,9 @@ const putGroupName = (token: string, sealedName: unknown, gid = groupId) => call
 
 /** The audit log's raw lines, sealed and pending. */
 async function auditLines(): Promise<string[]> {
-  const lines = await redis.lrange(`${prefix}audit`, 0, -1);
-  const pending = await redis.lrange(`${prefix}audit:pending`, 0, -1);
-  return [...lines, ...pending];
+  const lines = await redis.lrange(keys.auditLog(), 0, -1);
+  const pending = await Promise.all(SHARDS.map((shard) => redis.lrange(keys.auditPending(shard), 0, -1)));
+  return [...lines, ...pending.flat()];
 }
 
 beforeAll(async () => {
@@ -78,7 +80,7 @@ describe('PUT /v1/groups/:groupId/name', () => {
   });
 
   it('refuses members with 403, outsiders exactly like an unknown group, and changes nothing', async () => {
-    const before = await redis.hget(`${prefix}grp:${groupId}`, 'sealedName');
+    const before = await redis.hget(keys.group(groupId), 'sealedName');
     const member = await putGroupName(tokens.bob, sealed('by bob'));
     expect(member.status).toBe(403);
     expectError(member.body, 'FORBIDDEN');
@@ -87,7 +89,7 @@ describe('PUT /v1/groups/:groupId/name', () => {
     expect(outsider.status).toBe(404);
     expect(outsider.body).toEqual(unknown.body);
     expectError(outsider.body, 'GROUP_NOT_FOUND');
-    expect(await redis.hget(`${prefix}grp:${groupId}`, 'sealedName')).toBe(before);
+    expect(await redis.hget(keys.group(groupId), 'sealedName')).toBe(before);
   });
 
   it('validates the sealed name: base64, bounded, nothing else in the body', async () => {
@@ -137,9 +139,9 @@ describe('PUT /v1/devices/:deviceId/name', () => {
       body: { sealedName: sealed('phone') },
     });
     await ok(nameIt(second), 204);
-    expect(await redis.hget(`${prefix}dev:bob:names`, 'bob-device-2')).toBeTruthy();
+    expect(await redis.hget(keys.deviceNames('bob'), 'bob-device-2')).toBeTruthy();
     await ok({ method: 'DELETE', path: '/v1/devices/bob-device-2', token: tokens.bob }, 204);
-    expect(await redis.hget(`${prefix}dev:bob:names`, 'bob-device-2')).toBeNull();
+    expect(await redis.hget(keys.deviceNames('bob'), 'bob-device-2')).toBeNull();
     const again = await call(nameIt(tokens.bob));
     expect(again.status).toBe(404);
     expectError(again.body, 'DEVICE_NOT_FOUND');

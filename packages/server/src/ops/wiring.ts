@@ -1,6 +1,6 @@
 import type { ObjectStore, SyncAdmin } from '@conduit/shared';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis/connection.js';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
 import type { OpsOptions } from './routes.js';
@@ -12,7 +12,7 @@ import type { ReadinessCheck } from './readiness.js';
 
 interface OpsDeps {
   config: ServerConfig;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   objectStore: ObjectStore;
   syncAdmin: SyncAdmin;

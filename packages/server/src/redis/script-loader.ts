@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis/connection.js';
 import { readLuaScripts, ScriptError, type LuaScript } from './script-files.js';
 import type { DeviceStatusReply, SessionGateReply } from './script-replies.js';
 
 /**
- * The one Redis script loader: the files in ./scripts are defined on a client as ioredis commands
+ * The one RedisClient script loader: the files in ./scripts are defined on a client as ioredis commands
  * (EVALSHA, falling back to EVAL once per connection), with a typed caller per script. Scripts are
  * how multi-key invariants stay atomic without WATCH loops.
  */
@@ -16,11 +16,13 @@ export interface ScriptReplies {
   appendRecordVersion: [number, (string | null)?];
   auditEnqueue: number;
   auditSeal: number;
+  auditTrim: number;
   authRate: number;
   bucketPause: number;
   bucketTake: number;
   claimDueUploads: string[];
   consumeBootstrapCode: number;
+  countInWindow: number;
   createGroup: number;
   createOpaqueAccount: number;
   deviceStatus: DeviceStatusReply;
@@ -31,7 +33,6 @@ export interface ScriptReplies {
   markFailed: number;
   markPurged: [number, number?];
   outboxTake: string[];
-  recordAnomaly: number;
   recordHead: string | null;
   recordHistory: string[];
   recordUploadParts: number;
@@ -54,11 +55,13 @@ const NAMES: Record<ScriptName, true> = {
   appendRecordVersion: true,
   auditEnqueue: true,
   auditSeal: true,
+  auditTrim: true,
   authRate: true,
   bucketPause: true,
   bucketTake: true,
   claimDueUploads: true,
   consumeBootstrapCode: true,
+  countInWindow: true,
   createGroup: true,
   createOpaqueAccount: true,
   deviceStatus: true,
@@ -69,7 +72,6 @@ const NAMES: Record<ScriptName, true> = {
   markFailed: true,
   markPurged: true,
   outboxTake: true,
-  recordAnomaly: true,
   recordHead: true,
   recordHistory: true,
   recordUploadParts: true,
@@ -87,7 +89,7 @@ export type ScriptCaller<R> = (keys: readonly string[], args: readonly (string |
 export type RedisScripts = { readonly [N in ScriptName]: ScriptCaller<ScriptReplies[N]> };
 
 /**
- * The ioredis method name. Prefixed, so a script can never shadow a Redis command of the client
+ * The ioredis method name. Prefixed, so a script can never shadow a RedisClient command of the client
  * (`expire`) or one BullMQ defines on a shared connection.
  */
 export const commandName = (name: string): string => `conduit${name[0]!.toUpperCase()}${name.slice(1)}`;
@@ -107,14 +109,14 @@ export function luaScripts(): readonly LuaScript[] {
 }
 
 type CommandFn = (...args: (string | number)[]) => Promise<unknown>;
-const defined = new WeakMap<Redis, Map<ScriptName, ScriptCaller<unknown>>>();
+const defined = new WeakMap<RedisClient, Map<ScriptName, ScriptCaller<unknown>>>();
 
 /**
  * Defines the named scripts on the client (once per client) and returns their callers. Each
  * repository names the scripts it runs, so a connection carries only those: ioredis copies every
  * script defined on a client onto each pipeline and MULTI it creates (docs/delivery.md).
  */
-export function defineScripts<N extends ScriptName>(redis: Redis, ...names: N[]): Pick<RedisScripts, N> {
+export function defineScripts<N extends ScriptName>(redis: RedisClient, ...names: N[]): Pick<RedisScripts, N> {
   let callers = defined.get(redis);
   if (!callers) defined.set(redis, (callers = new Map()));
   const picked: Partial<Record<ScriptName, ScriptCaller<unknown>>> = {};
@@ -126,17 +128,17 @@ export function defineScripts<N extends ScriptName>(redis: Redis, ...names: N[])
   return picked as Pick<RedisScripts, N>;
 }
 
-function define(redis: Redis, name: ScriptName): ScriptCaller<unknown> {
+function define(redis: RedisClient, name: ScriptName): ScriptCaller<unknown> {
   const script = luaScripts().find((s) => s.name === name);
   if (!script) throw new ScriptError('SCRIPT_MISSING', `No Lua file for the script ${name}.`);
   const { numberOfKeys, lua } = script;
   const command = commandName(name);
   redis.defineCommand(command, { numberOfKeys, lua });
   const fn = (redis as unknown as Record<string, CommandFn>)[command];
-  if (!fn) throw new ScriptError('SCRIPT_MISSING', `Redis script ${name} was not registered.`);
+  if (!fn) throw new ScriptError('SCRIPT_MISSING', `RedisClient script ${name} was not registered.`);
   return async (keys, args) => {
     if (keys.length !== numberOfKeys) {
-      throw new ScriptError('SCRIPT_KEY_COUNT', `Redis script ${name} takes ${numberOfKeys} keys.`);
+      throw new ScriptError('SCRIPT_KEY_COUNT', `RedisClient script ${name} takes ${numberOfKeys} keys.`);
     }
     return fn.call(redis, ...keys, ...args);
   };
@@ -153,7 +155,7 @@ export type ScriptBatchCaller<R> = (calls: readonly ScriptCall[]) => Promise<R[]
  * each atomic on its own and run in call order. A call that fails rejects the batch (the others
  * still ran: callers make each step idempotent).
  */
-export function defineScriptBatch<N extends ScriptName>(redis: Redis, name: N): ScriptBatchCaller<ScriptReplies[N]> {
+export function defineScriptBatch<N extends ScriptName>(redis: RedisClient, name: N): ScriptBatchCaller<ScriptReplies[N]> {
   defineScripts(redis, name);
   const numberOfKeys = luaScripts().find((s) => s.name === name)?.numberOfKeys;
   const command = commandName(name);
@@ -162,7 +164,7 @@ export function defineScriptBatch<N extends ScriptName>(redis: Redis, name: N): 
     const queue = pipeline as unknown as Record<string, (...args: (string | number)[]) => unknown>;
     for (const { keys, args } of calls) {
       if (keys.length !== numberOfKeys) {
-        throw new ScriptError('SCRIPT_KEY_COUNT', `Redis script ${name} takes ${numberOfKeys} keys.`);
+        throw new ScriptError('SCRIPT_KEY_COUNT', `RedisClient script ${name} takes ${numberOfKeys} keys.`);
       }
       queue[command]!(...keys, ...args);
     }

@@ -31,9 +31,6 @@ export const MarkFailedReply = { Marked: 1, NotPurging: 0 } as const;
 /** keepItem-1.lua */
 export const KeepItemReply = { Kept: 1, NotPending: 0 } as const;
 
-/** recordAnomaly-2.lua */
-export const RecordAnomalyReply = { Recorded: 1, Duplicate: 0, OverBudget: -1 } as const;
-
 /** registerDevice-3.lua: the first element of `{code, createdAt}`. */
 export const RegisterDeviceReply = { Registered: 1, Limit: 0, Revoked: -1 } as const;
 
@@ -50,7 +47,7 @@ export const SetDeviceNameReply = { Named: 1, NoSuchDevice: 0 } as const;
 /** createGroup-2.lua */
 export const CreateGroupReply = { Created: 1, IdTaken: 0 } as const;
 
-/** removeMember-3.lua */
+/** removeMember-2.lua */
 export const RemoveMemberReply = { Removed: 1, NotAMember: 0 } as const;
 
 /** addMembers-2.lua: the first element (`{Added, identities...}` or `{code}`). */

@@ -15,16 +15,18 @@ export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** A fresh key prefix per test file, so files can run in parallel against one Redis. */
 export const randomKeyPrefix = (): string => `conduit-test:${randomBytes(6).toString('hex')}:`;
 
-/** Deletes every key under the prefix. */
+/** Deletes every key under the prefix, BullMQ's hash-tagged ones (`{<prefix>bull}:...`) included. */
 export async function deleteKeys(prefix: string, url = TEST_REDIS_URL): Promise<void> {
   const redis = new Redis(url);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    for (const pattern of [`${prefix}*`, `{${prefix}*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+    }
   } finally {
     await redis.quit();
   }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Keys } from './keys.js';
 import { CreateOpaqueAccountReply } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
@@ -9,15 +9,15 @@ import { defineScripts } from '../../redis/script-loader.js';
  */
 export class AccountRepository {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 
   /** Stores the account unless the identity is taken; returns whether it was created. */
   async create(identity: string, passwordHash: string): Promise<boolean> {
-    const created = await this.redis.hsetnx(this.keys.account(identity), 'hash', passwordHash);
-    if (created === 1) await this.redis.sadd(this.keys.identities(), identity);
-    return created === 1;
+    // Known first: a taken identity is known already, and a crash in between leaves no unknown account.
+    await this.redis.set(this.keys.knownIdentity(identity), '1');
+    return (await this.redis.hsetnx(this.keys.account(identity), 'hash', passwordHash)) === 1;
   }
 
   /** Replaces the hash of an existing account (never creates one). */
@@ -38,8 +38,8 @@ export class AccountRepository {
   /** Creates an OPAQUE account unless the identity is taken (by either kind); whether it was created. */
   async createOpaque(identity: string, record: string): Promise<boolean> {
     const created = await defineScripts(this.redis, 'createOpaqueAccount').createOpaqueAccount(
-      [this.keys.account(identity), this.keys.identities()],
-      [identity, record],
+      [this.keys.account(identity), this.keys.knownIdentity(identity)],
+      [record],
     );
     return created === CreateOpaqueAccountReply.Created;
   }
@@ -57,14 +57,15 @@ export class AccountRepository {
 /** Identities the server knows: dev accounts, and anyone who registered a device (OIDC mode). */
 export class IdentityDirectory {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 
   /** Returns the identities among `identities` that are not known. */
   async unknown(identities: readonly string[]): Promise<string[]> {
     if (identities.length === 0) return [];
-    const flags = await this.redis.smismember(this.keys.identities(), ...identities);
-    return identities.filter((_, i) => flags[i] !== 1);
+    // Each identity's marker is in its own slot: one EXISTS each, which ioredis pipelines per node.
+    const known = await Promise.all(identities.map((id) => this.redis.exists(this.keys.knownIdentity(id))));
+    return identities.filter((_, i) => known[i] !== 1);
   }
 }

@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { AnomalyKind, Endpoint } from '@conduit/shared';
 import { endpointKey, parseEndpointKey } from '@conduit/shared';
 import type { Keys } from './keys.js';
-import { RecordAnomalyReply } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
 
 /** Anomaly reports one endpoint may file per window: a member must not be able to flood the audit log. */
@@ -20,36 +19,35 @@ export class AnomalyRepository {
   private readonly scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
-    this.scripts = defineScripts(redis, 'recordAnomaly');
+    this.scripts = defineScripts(redis, 'countInWindow');
   }
 
   async record(
+    groupId: string,
     pointerId: string,
     entry: AnomalyEntry,
     retentionSeconds: number,
   ): Promise<'recorded' | 'duplicate' | 'over-budget'> {
     const who = endpointKey(entry);
-    // One report per pointer per endpoint, within the reporter's budget (recordAnomaly-2.lua).
-    const code = await this.scripts.recordAnomaly(
-      [this.keys.pointerAnomalies(pointerId), this.keys.anomalyBudget(who)],
-      [
-        who,
-        JSON.stringify({ kind: entry.kind, code: entry.code, at: entry.at }),
-        ANOMALY_BUDGET,
-        ANOMALY_WINDOW_SECONDS,
-        retentionSeconds,
-      ],
-    );
-    if (code === RecordAnomalyReply.Recorded) return 'recorded';
-    return code === RecordAnomalyReply.Duplicate ? 'duplicate' : 'over-budget';
+    const reports = this.keys.pointerAnomalies(groupId, pointerId);
+    // One report per pointer per endpoint, within the reporter's budget. The budget counter is in
+    // the reporter's slot, the reports in the pointer's: a racing duplicate may spend one unit more.
+    if ((await this.redis.hexists(reports, who)) === 1) return 'duplicate';
+    const used = await this.scripts.countInWindow([this.keys.anomalyBudget(who)], [ANOMALY_WINDOW_SECONDS]);
+    if (used > ANOMALY_BUDGET) return 'over-budget';
+    const json = JSON.stringify({ kind: entry.kind, code: entry.code, at: entry.at });
+    const results = await this.redis.multi().hsetnx(reports, who, json).expire(reports, retentionSeconds).exec();
+    const [err, added] = results?.[0] ?? [new Error('anomaly report: no reply'), null];
+    if (err) throw err;
+    return added === 1 ? 'recorded' : 'duplicate';
   }
 
   /** Oldest first; reports made at the same time by endpoint (HGETALL's order is the hash table's). */
-  async list(pointerId: string): Promise<AnomalyEntry[]> {
-    const all = await this.redis.hgetall(this.keys.pointerAnomalies(pointerId));
+  async list(groupId: string, pointerId: string): Promise<AnomalyEntry[]> {
+    const all = await this.redis.hgetall(this.keys.pointerAnomalies(groupId, pointerId));
     return Object.entries(all)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([key, json]) => ({ ...parseEndpointKey(key), ...(JSON.parse(json) as Omit<AnomalyEntry, keyof Endpoint>) }))

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Keys } from './keys.js';
 
 /** A step of an OPAQUE flow the server must remember between two requests. */
@@ -13,7 +13,7 @@ export type AuthFlow =
  */
 export class AuthFlows {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -1,5 +1,5 @@
 import { ConduitError } from '@conduit/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Keys } from './keys.js';
 import { defineScripts } from '../../redis/script-loader.js';
 
@@ -23,7 +23,7 @@ export class AuthRateLimiter {
   private readonly scripts;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
     private readonly limits: AuthRateLimits,
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Keys } from './keys.js';
 import {
   RegisterDeviceReply,
@@ -22,7 +22,7 @@ export class DeviceRepository {
   private readonly scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
     this.scripts = defineScripts(redis, 'registerDevice', 'revokeDevice', 'deviceStatus', 'setDeviceName');
@@ -34,8 +34,8 @@ export class DeviceRepository {
    */
   async register(identity: string, deviceId: string, now: Date): Promise<RegisterDeviceResult> {
     const [code, createdAt] = await this.scripts.registerDevice(
-      [this.keys.devices(identity), this.keys.revokedDevices(identity), this.keys.identities()],
-      [deviceId, now.toISOString(), MAX_DEVICES_PER_IDENTITY, identity],
+      [this.keys.devices(identity), this.keys.revokedDevices(identity), this.keys.knownIdentity(identity)],
+      [deviceId, now.toISOString(), MAX_DEVICES_PER_IDENTITY],
     );
     if (code === RegisterDeviceReply.Registered) return { ok: true, createdAt };
     return { ok: false, reason: code === RegisterDeviceReply.Revoked ? 'REVOKED' : 'LIMIT' };
@@ -112,15 +112,8 @@ export class DeviceRepository {
 
   /** Device ids of each identity, in the order given. */
   async ofMany(identities: readonly string[]): Promise<Map<string, string[]>> {
-    const pipeline = this.redis.pipeline();
-    for (const identity of identities) pipeline.hkeys(this.keys.devices(identity));
-    const results = (await pipeline.exec()) ?? [];
-    const out = new Map<string, string[]>();
-    identities.forEach((identity, i) => {
-      const [err, devices] = results[i] ?? [new Error('missing pipeline result'), null];
-      if (err) throw err;
-      out.set(identity, (devices as string[]).sort());
-    });
-    return out;
+    // Each identity's devices are in its own slot: one HKEYS each, which ioredis pipelines per node.
+    const devices = await Promise.all(identities.map((identity) => this.redis.hkeys(this.keys.devices(identity))));
+    return new Map(identities.map((identity, i) => [identity, devices[i]!.sort()]));
   }
 }

@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Keys } from './keys.js';
 import { recordKeys } from './records.js';
 import { ArchiveFeedPageReply } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
 
 /**
- * The Redis side of the feed archive (records/archive/): how far a group's feed was moved to S3,
+ * The RedisClient side of the feed archive (records/archive/): how far a group's feed was moved to S3,
  * the stored JSON of a seq range, and the compare-and-set that moves the watermark
  * (archiveFeedPage-5.lua).
  */
@@ -13,7 +13,7 @@ export class FeedArchiveIndex {
   private readonly scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
     this.scripts = defineScripts(redis, 'archiveFeedPage');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Keys } from './keys.js';
 import { AddMembersReply, CreateGroupReply, RemoveMemberReply, SetGroupNameReply } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
@@ -25,7 +25,7 @@ export class GroupRepository {
   private readonly scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
     this.scripts = defineScripts(redis, 'createGroup', 'removeMember', 'addMembers', 'setGroupName');
@@ -44,9 +44,7 @@ export class GroupRepository {
   async markReady(groupId: string): Promise<void> {
     // Index participants first: a ready group is always found from each member's identity.
     const participants = await this.redis.smembers(this.keys.groupMembers(groupId));
-    const pipeline = this.redis.pipeline();
-    for (const p of participants) pipeline.sadd(this.keys.identityGroups(p), groupId);
-    await pipeline.exec();
+    await this.index(participants, groupId);
     await this.redis.hset(this.keys.group(groupId), 'state', 'ready');
     await this.redis.sadd(this.keys.readyGroups(), groupId);
   }
@@ -67,10 +65,12 @@ export class GroupRepository {
    */
   async removeMember(groupId: string, identity: string): Promise<boolean> {
     const removed = await this.scripts.removeMember(
-      [this.keys.groupMembers(groupId), this.keys.groupEpoch(groupId), this.keys.identityGroups(identity)],
-      [identity, groupId],
+      [this.keys.groupMembers(groupId), this.keys.groupEpoch(groupId)],
+      [identity],
     );
-    return removed === RemoveMemberReply.Removed;
+    if (removed !== RemoveMemberReply.Removed) return false;
+    await this.redis.srem(this.keys.identityGroups(identity), groupId);
+    return true;
   }
 
   /**
@@ -79,13 +79,23 @@ export class GroupRepository {
    * cannot pass it together). Already-members are skipped; `added` lists the new ones.
    */
   async addMembers(groupId: string, identities: readonly string[], limit: number): Promise<AddMembersResult> {
+    // Indexed before (a member is always found from its identity) and after (a removal of the same
+    // identity racing this add may have taken the first entry out); a refused add leaves entries
+    // that groupsOf filters out.
+    await this.index(identities, groupId);
     const [code, ...added] = await this.scripts.addMembers(
       [this.keys.group(groupId), this.keys.groupMembers(groupId)],
-      [groupId, limit, this.keys.identityGroups(''), ...identities],
+      [groupId, limit, ...identities],
     );
     if (code === AddMembersReply.Limit) return { ok: false, reason: 'LIMIT' };
     if (code === AddMembersReply.NotReady) return { ok: false, reason: 'NOT_READY' };
+    await this.index(added.map(String), groupId);
     return { ok: true, added: added.map(String) };
+  }
+
+  /** Adds the group to each identity's index (each in the identity's own slot). */
+  private async index(identities: readonly string[], groupId: string): Promise<void> {
+    await Promise.all(identities.map((identity) => this.redis.sadd(this.keys.identityGroups(identity), groupId)));
   }
 
   /** Replaces the sealed name (the latest wins); false when the group is not ready. */
@@ -95,15 +105,16 @@ export class GroupRepository {
 
   /** Makes in-flight pointer registrations of these groups recompute their expected endpoints. */
   async bumpEpochs(groupIds: readonly string[]): Promise<void> {
-    if (groupIds.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const g of groupIds) pipeline.incr(this.keys.groupEpoch(g));
-    await pipeline.exec();
+    await Promise.all(groupIds.map((g) => this.redis.incr(this.keys.groupEpoch(g))));
   }
 
-  /** Groups the identity participates in. */
+  /** Groups the identity participates in (index entries the membership does not confirm are skipped). */
   async groupsOf(identity: string): Promise<string[]> {
-    return (await this.redis.smembers(this.keys.identityGroups(identity))).sort();
+    const indexed = await this.redis.smembers(this.keys.identityGroups(identity));
+    const member = await Promise.all(
+      indexed.map(async (g) => (await this.redis.sismember(this.keys.groupMembers(g), identity)) === 1),
+    );
+    return indexed.filter((_, i) => member[i]).sort();
   }
 
   /** Any state; callers decide whether a provisioning group counts. */

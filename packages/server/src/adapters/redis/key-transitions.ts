@@ -1,5 +1,5 @@
 import { KeyTransition, MAX_KEY_TRANSITIONS } from '@conduit/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 /**
  * Key-transition statements per identity (docs/identity.md): a list of the JSON-encoded
@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
  */
 export class KeyTransitionRepository {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

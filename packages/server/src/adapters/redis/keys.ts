@@ -1,12 +1,39 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Every Redis key the server uses, under one prefix so deployments (and test files) can share a
- * Redis without colliding. Ids are validated before they get here, so they never contain ':'.
+ * Redis without colliding. Ids are validated before they get here, so they never contain ':' or
+ * braces.
+ *
+ * Redis Cluster: keys that one script or transaction touches together share a hash tag (the part
+ * in braces), so they live in one slot. A group's keys, its pointers' keys and the ledger indexes
+ * they are filed in carry the tag of the group's shard (`{s<n>}`, KEY_SHARDS of them), so the
+ * ledger spreads over the cluster's masters while every delivery script stays in one slot;
+ * scanners walk the shards. An identity's keys carry `{i:<identity>}`. The same layout serves a
+ * single Redis, where tags mean nothing.
  */
+
+/**
+ * How many shards the ledger's indexes are split into: the most masters that share the delivery
+ * ledger. Fixed: a different number files every group's keys under other names.
+ */
+export const KEY_SHARDS = 32;
+export const SHARDS: readonly number[] = Array.from({ length: KEY_SHARDS }, (_, i) => i);
+
+/** The shard a group's keys (and its pointers' keys) live in. */
+export function shardOf(groupId: string): number {
+  return createHash('sha256').update(groupId).digest().readUInt32BE(0) % KEY_SHARDS;
+}
+
+const shardTag = (shard: number): string => `{s${shard}}`;
+const groupTag = (groupId: string): string => shardTag(shardOf(groupId));
+const identityTag = (identity: string): string => `{i:${identity}}`;
+
 export interface Keys {
   prefix: string;
   account(identity: string): string;
-  /** Set of identities known to the server (dev accounts and any identity that registered a device). */
-  identities(): string;
+  /** Present once the identity exists (a dev or OPAQUE account, or a registered device). */
+  knownIdentity(identity: string): string;
   /** Hash deviceId -> createdAt. */
   devices(identity: string): string;
   /** Set of the identity's revoked device ids: tombstones, kept for good. */
@@ -15,44 +42,51 @@ export interface Keys {
   revokedDeviceTimes(identity: string): string;
   /** Hash deviceId -> sealed name (ciphertext only; sealed by the identity for itself). */
   deviceNames(identity: string): string;
+  /** Base of the group's records keys (adapters/redis/records.ts). */
+  groupRecords(groupId: string): string;
   group(groupId: string): string;
   groupMembers(groupId: string): string;
-  pointer(pointerId: string): string;
-  pointerExpected(pointerId: string): string;
-  pointerAcked(pointerId: string): string;
+  pointer(groupId: string, pointerId: string): string;
+  pointerExpected(groupId: string, pointerId: string): string;
+  pointerAcked(groupId: string, pointerId: string): string;
   /** Hash endpoint key -> '<at ISO> <signature base64>': each acknowledging endpoint's signed receipt. */
-  pointerReceipts(pointerId: string): string;
+  pointerReceipts(groupId: string, pointerId: string): string;
   /** Hash endpoint key -> JSON {kind, code, at}: anomalies endpoints reported (one each). */
-  pointerAnomalies(pointerId: string): string;
+  pointerAnomalies(groupId: string, pointerId: string): string;
+  /** Endpoints dropped from a pointer's expected set (member or device removed). */
+  pointerDropped(groupId: string, pointerId: string): string;
+  /** The pointer's group id: how routes and jobs that know only the pointer id find its keys. */
+  pointerGroup(pointerId: string): string;
   /** Counter of anomaly reports by one endpoint in the current window (bounds the audit log). */
   anomalyBudget(endpoint: string): string;
-  /** Pointer ids whose last ack landed, waiting for the relay to hand them to BullMQ. */
-  outbox(): string;
-  /** Pointer ids the relay has taken but not yet confirmed enqueued. */
-  outboxProcessing(): string;
-  /** BullMQ's own prefix (it appends ':<queue>:...'). */
+  /** Pointer ids of the shard whose last ack landed, waiting for the relay to hand them to BullMQ. */
+  outbox(shard: number): string;
+  /** Pointer ids of the shard the relay has taken but not yet confirmed enqueued. */
+  outboxProcessing(shard: number): string;
+  /** List the API pushes to after a last ack: wakes a relay blocked on it (a hint; relays also poll). */
+  outboxWake(): string;
+  /** BullMQ's own prefix (it appends ':<queue>:...'); a hash tag, so each queue's keys share a slot. */
   bullPrefix(): string;
-  /** Endpoints dropped from a pointer's expected set (member or device removed). */
-  pointerDropped(pointerId: string): string;
-  /** Sorted set of every pending pointer, scored by registration time (ms): the sweeper's index. */
-  pendingPointers(): string;
+  /** Sorted set of the shard's pending pointers, scored by registration time (ms): the sweeper's index. */
+  pendingPointers(shard: number): string;
   /** Sorted set of a group's pending pointers (score: registration ms): membership changes walk it. */
   groupPending(groupId: string): string;
-  /** Sorted set of pointers in 'purging', scored by when they got there (ms): the reconciler's index. */
-  purgingPointers(): string;
+  /** Sorted set of the shard's pointers in 'purging', scored by when they got there (ms): the reconciler's index. */
+  purgingPointers(shard: number): string;
   /** Counter bumped on every membership or device removal touching the group (see register). */
   groupEpoch(groupId: string): string;
-  /** Set of groups an identity participates in. */
+  /** Set of groups an identity participates in (written before the membership, checked on read). */
   identityGroups(identity: string): string;
   /** Set of ready groups: the reconciler's healing pass re-provisions their maps when missing. */
   readyGroups(): string;
-  /** Audit chain records (list) and its head {seq, hash} (hash). */
+  /** Audit chain records (list), its head {seq, hash} (hash) and the ids it sealed lately (sorted set by seq). */
   auditLog(): string;
   auditHead(): string;
-  /** Audit entries committed but not yet in the chain ('<id> <body>', oldest first): the sealer's input. */
-  auditPending(): string;
+  auditSealed(): string;
+  /** The shard's audit entries committed but not yet in the chain ('<id> <body>', oldest first): the sealer's input. */
+  auditPending(shard: number): string;
   /** Marker of an entry id already enqueued from Node (expires), so a resent enqueue adds nothing. */
-  auditEntryId(id: string): string;
+  auditEntryId(shard: number, id: string): string;
   /** Token bucket of Sync writes against one Sync object. */
   syncBucket(objectName: string): string;
   /** Hash {epoch, locked} of an identity's sessions: tokens from an older epoch are refused. */
@@ -65,44 +99,59 @@ export interface Keys {
   reservedIdentities(): string;
   /** SHA-256 of the one-time registration code of a reserved identity (lower case). */
   bootstrapCode(identity: string): string;
+  /** A resumable upload's record, its parts, and the index of uploads by when they may be aborted. */
+  upload(uploadId: string): string;
+  uploadParts(uploadId: string): string;
+  uploadExpiry(): string;
 }
 
 export function createKeys(prefix: string): Keys {
+  const ptr = (groupId: string, pointerId: string) => `${prefix}ptr:${groupTag(groupId)}:${pointerId}`;
+  const dev = (identity: string) => `${prefix}dev:${identityTag(identity)}`;
+  const grp = (groupId: string) => `${prefix}grp:${groupTag(groupId)}:${groupId}`;
+  const ptrs = (shard: number) => `${prefix}ptrs:${shardTag(shard)}`;
   return {
     prefix,
-    account: (identity) => `${prefix}acct:${identity}`,
-    identities: () => `${prefix}identities`,
-    devices: (identity) => `${prefix}dev:${identity}`,
-    revokedDevices: (identity) => `${prefix}dev:${identity}:revoked`,
-    revokedDeviceTimes: (identity) => `${prefix}dev:${identity}:revokedAt`,
-    deviceNames: (identity) => `${prefix}dev:${identity}:names`,
-    group: (groupId) => `${prefix}grp:${groupId}`,
-    groupMembers: (groupId) => `${prefix}grp:${groupId}:members`,
-    pointer: (pointerId) => `${prefix}ptr:${pointerId}`,
-    pointerExpected: (pointerId) => `${prefix}ptr:${pointerId}:expected`,
-    pointerAcked: (pointerId) => `${prefix}ptr:${pointerId}:acked`,
-    pointerReceipts: (pointerId) => `${prefix}ptr:${pointerId}:receipts`,
-    pointerAnomalies: (pointerId) => `${prefix}ptr:${pointerId}:anomalies`,
+    account: (identity) => `${prefix}acct:${identityTag(identity)}`,
+    knownIdentity: (identity) => `${prefix}known:${identityTag(identity)}`,
+    devices: (identity) => dev(identity),
+    revokedDevices: (identity) => `${dev(identity)}:revoked`,
+    revokedDeviceTimes: (identity) => `${dev(identity)}:revokedAt`,
+    deviceNames: (identity) => `${dev(identity)}:names`,
+    groupRecords: (groupId) => `${grp(groupId)}:rec`,
+    group: grp,
+    groupMembers: (groupId) => `${grp(groupId)}:members`,
+    pointer: ptr,
+    pointerExpected: (groupId, pointerId) => `${ptr(groupId, pointerId)}:expected`,
+    pointerAcked: (groupId, pointerId) => `${ptr(groupId, pointerId)}:acked`,
+    pointerReceipts: (groupId, pointerId) => `${ptr(groupId, pointerId)}:receipts`,
+    pointerAnomalies: (groupId, pointerId) => `${ptr(groupId, pointerId)}:anomalies`,
+    pointerDropped: (groupId, pointerId) => `${ptr(groupId, pointerId)}:dropped`,
+    pointerGroup: (pointerId) => `${prefix}ptrgrp:${pointerId}`,
     anomalyBudget: (endpoint) => `${prefix}anomaly-budget:${endpoint}`,
-    outbox: () => `${prefix}outbox`,
-    outboxProcessing: () => `${prefix}outbox:processing`,
-    bullPrefix: () => `${prefix}bull`,
-    pointerDropped: (pointerId) => `${prefix}ptr:${pointerId}:dropped`,
-    pendingPointers: () => `${prefix}ptrs:pending`,
-    groupPending: (groupId) => `${prefix}grp:${groupId}:pending`,
-    purgingPointers: () => `${prefix}ptrs:purging`,
-    groupEpoch: (groupId) => `${prefix}grp:${groupId}:epoch`,
-    identityGroups: (identity) => `${prefix}idgrp:${identity}`,
+    outbox: (shard) => `${ptrs(shard)}:outbox`,
+    outboxProcessing: (shard) => `${ptrs(shard)}:outbox:processing`,
+    outboxWake: () => `${prefix}outbox:wake`,
+    bullPrefix: () => `{${prefix}bull}`,
+    pendingPointers: (shard) => `${ptrs(shard)}:pending`,
+    groupPending: (groupId) => `${grp(groupId)}:pending`,
+    purgingPointers: (shard) => `${ptrs(shard)}:purging`,
+    groupEpoch: (groupId) => `${grp(groupId)}:epoch`,
+    identityGroups: (identity) => `${prefix}idgrp:${identityTag(identity)}`,
     readyGroups: () => `${prefix}groups:ready`,
-    auditLog: () => `${prefix}audit`,
-    auditHead: () => `${prefix}audit:head`,
-    auditPending: () => `${prefix}audit:pending`,
-    auditEntryId: (id) => `${prefix}audit:id:${id}`,
+    auditLog: () => `${prefix}audit:{chain}`,
+    auditHead: () => `${prefix}audit:{chain}:head`,
+    auditSealed: () => `${prefix}audit:{chain}:sealed`,
+    auditPending: (shard) => `${ptrs(shard)}:audit:pending`,
+    auditEntryId: (shard, id) => `${ptrs(shard)}:audit:id:${id}`,
     syncBucket: (objectName) => `${prefix}bucket:${objectName}`,
-    sessionState: (identity) => `${prefix}sess:${identity}`,
+    sessionState: (identity) => `${prefix}sess:${identityTag(identity)}`,
     authFlow: (id) => `${prefix}authflow:${id}`,
-    authAttempts: (scope, subject) => `${prefix}authrate:${scope}:${subject}`,
+    authAttempts: (scope, subject) => `${prefix}authrate:{auth}:${scope}:${subject}`,
     reservedIdentities: () => `${prefix}reserved`,
     bootstrapCode: (identity) => `${prefix}bootstrap:${identity}`,
+    upload: (uploadId) => `${prefix}upl:{upl}:${uploadId}`,
+    uploadParts: (uploadId) => `${prefix}upl:{upl}:${uploadId}:parts`,
+    uploadExpiry: () => `${prefix}uploads:{upl}:expiry`,
   };
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../../testing/fakes.js';
 import { TEST_BINDING, TEST_RECEIPT } from '../../testing/ledger.js';
 import { AnomalyRepository, ANOMALY_BUDGET } from './anomalies.js';
-import { createKeys } from './keys.js';
+import { createKeys, shardOf } from './keys.js';
 import { PointerLedger } from './pointers.js';
 
 const prefix = randomKeyPrefix();
@@ -13,6 +13,9 @@ let redis: Redis;
 let ledger: PointerLedger;
 
 const hex = () => randomBytes(16).toString('hex');
+/** The group of the pointers `registered` makes, and the shard of their ledger indexes. */
+const GROUP = hex();
+const SHARD = shardOf(GROUP);
 const alice = { identity: 'alice', deviceId: 'alice-dev-1' };
 const bob1 = { identity: 'bob', deviceId: 'bob-dev-01' };
 const bob2 = { identity: 'bob', deviceId: 'bob-dev-02' };
@@ -22,7 +25,7 @@ async function registered(expected = [bob1, bob2]): Promise<string> {
   const pointerId = hex();
   const created = await ledger.register({
     pointerId,
-    groupId: hex(),
+    groupId: GROUP,
     sender: alice,
     expected,
     createdAt: new Date(),
@@ -34,7 +37,7 @@ async function registered(expected = [bob1, bob2]): Promise<string> {
   return pointerId;
 }
 
-const outbox = () => redis.lrange(keys.outbox(), 0, -1);
+const outbox = () => redis.lrange(keys.outbox(SHARD), 0, -1);
 
 beforeAll(() => {
   redis = new Redis(TEST_REDIS_URL);
@@ -50,7 +53,7 @@ describe('PointerLedger ack script', () => {
   it('refuses an unknown pointer without side effects', async () => {
     const pointerId = hex();
     expect(await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT)).toEqual({ ok: false, reason: 'POINTER_NOT_FOUND' });
-    expect(await redis.exists(keys.pointerAcked(pointerId))).toBe(0);
+    expect(await redis.exists(keys.pointerAcked(GROUP, pointerId))).toBe(0);
   });
 
   it('refuses endpoints that are not recipients, the sender included', async () => {
@@ -113,8 +116,8 @@ describe('PointerLedger ack script', () => {
     await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT);
     const first = new Date('2030-01-01T00:00:00.000Z');
     const receipt = '{"at":"2030-01-01T00:00:00.000Z","type":"deletion-receipt"}';
-    expect(await ledger.markPurged(pointerId, first, receipt)).toMatchObject({ ok: true });
-    expect(await ledger.markPurged(pointerId, new Date('2031-01-01T00:00:00.000Z'), receipt)).toEqual({
+    expect(await ledger.markPurged(pointerId, GROUP, first, receipt)).toMatchObject({ ok: true });
+    expect(await ledger.markPurged(pointerId, GROUP, new Date('2031-01-01T00:00:00.000Z'), receipt)).toEqual({
       ok: false,
       reason: 'already',
     });
@@ -123,16 +126,16 @@ describe('PointerLedger ack script', () => {
     expect(status?.purgedAt).toBe(first.toISOString());
     // One receipt, committed with the transition (pending until a sealer chains it), however often
     // the purge is repeated.
-    const pending = await redis.lrange(keys.auditPending(), 0, -1);
+    const pending = await redis.lrange(keys.auditPending(SHARD), 0, -1);
     expect(pending).toHaveLength(1);
     expect(pending[0]).toMatch(/^[0-9a-f-]{36} \{"at":"2030-01-01T00:00:00.000Z","type":"deletion-receipt"\}$/);
-    expect(await ledger.markPurged(hex(), first, receipt)).toEqual({ ok: false, reason: 'missing' });
+    expect(await ledger.markPurged(hex(), GROUP, first, receipt)).toEqual({ ok: false, reason: 'missing' });
   });
 
   it('gives every ledger key the retention TTL', async () => {
     const pointerId = await registered();
     await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT);
-    for (const key of [keys.pointer(pointerId), keys.pointerExpected(pointerId), keys.pointerAcked(pointerId)]) {
+    for (const key of [keys.pointer(GROUP, pointerId), keys.pointerExpected(GROUP, pointerId), keys.pointerAcked(GROUP, pointerId)]) {
       const ttl = await redis.ttl(key);
       expect(ttl).toBeGreaterThan(3500);
       expect(ttl).toBeLessThanOrEqual(3600);
@@ -162,7 +165,7 @@ describe('PointerLedger binding and receipts', () => {
       expect(await ledger.acknowledge(pointerId, bob1, claim)).toEqual({ ok: false, reason: 'POINTER_MISMATCH' });
     }
     expect(await ledger.get(pointerId)).toEqual(before);
-    expect(await redis.exists(keys.pointerReceipts(pointerId))).toBe(0);
+    expect(await redis.exists(keys.pointerReceipts(GROUP, pointerId))).toBe(0);
   });
 
   it("keeps each endpoint's first signed receipt with its time; a repeat does not replace it", async () => {
@@ -171,7 +174,7 @@ describe('PointerLedger binding and receipts', () => {
     await ledger.acknowledge(pointerId, bob1, { ...TEST_RECEIPT, signature: 'Zmlyc3Q=' }, at);
     await ledger.acknowledge(pointerId, bob1, { ...TEST_RECEIPT, signature: 'c2Vjb25k' });
     expect((await ledger.get(pointerId))?.receipts).toEqual([{ ...bob1, signature: 'Zmlyc3Q=', at: at.toISOString() }]);
-    expect(await redis.ttl(keys.pointerReceipts(pointerId))).toBeGreaterThan(0); // expires with the pointer
+    expect(await redis.ttl(keys.pointerReceipts(GROUP, pointerId))).toBeGreaterThan(0); // expires with the pointer
   });
 
   it('binds a record tombstone (no object) and accepts only a null object in its acks', async () => {
@@ -191,16 +194,16 @@ describe('AnomalyRepository', () => {
     const pointerId = hex();
     const at = new Date().toISOString();
     const report = { ...bob1, kind: 'vanished' as const, code: 'POINTER_NOT_FOUND', at };
-    expect(await anomalies.record(pointerId, report, 60)).toBe('recorded');
-    expect(await anomalies.record(pointerId, { ...report, kind: 'changed' }, 60)).toBe('duplicate');
-    expect(await anomalies.record(pointerId, { ...bob2, kind: 'unverifiable', code: 'INTEGRITY', at }, 60)).toBe(
+    expect(await anomalies.record(GROUP, pointerId, report, 60)).toBe('recorded');
+    expect(await anomalies.record(GROUP, pointerId, { ...report, kind: 'changed' }, 60)).toBe('duplicate');
+    expect(await anomalies.record(GROUP, pointerId, { ...bob2, kind: 'unverifiable', code: 'INTEGRITY', at }, 60)).toBe(
       'recorded',
     );
-    expect(await anomalies.list(pointerId)).toEqual([report, { ...bob2, kind: 'unverifiable', code: 'INTEGRITY', at }]);
+    expect(await anomalies.list(GROUP, pointerId)).toEqual([report, { ...bob2, kind: 'unverifiable', code: 'INTEGRITY', at }]);
 
     const flooder = { identity: 'mallory', deviceId: 'mallory-dev-1', kind: 'unknown' as const, code: 'X', at };
     const outcomes = [];
-    for (let i = 0; i <= ANOMALY_BUDGET; i += 1) outcomes.push(await anomalies.record(hex(), flooder, 60));
+    for (let i = 0; i <= ANOMALY_BUDGET; i += 1) outcomes.push(await anomalies.record(GROUP, hex(), flooder, 60));
     expect(outcomes.filter((o) => o === 'recorded')).toHaveLength(ANOMALY_BUDGET);
     expect(outcomes.at(-1)).toBe('over-budget');
   });

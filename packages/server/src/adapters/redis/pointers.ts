@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Endpoint } from '@conduit/shared';
 import { endpointKey, MAX_POINTER_BYTES, parseEndpointKey } from '@conduit/shared';
 import { newEntryId, pendingItem } from '../../audit/pending.js';
-import type { Keys } from './keys.js';
+import { shardOf, SHARDS, type Keys } from './keys.js';
 import {
   AckAdded,
   AckReply,
@@ -75,7 +75,7 @@ export class PointerLedger {
   private readonly scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     /** Called after a transition left an audit entry pending (workers kick their AuditSealer). */
     private readonly onAuditEnqueued: () => void = () => undefined,
@@ -92,23 +92,35 @@ export class PointerLedger {
     );
   }
 
+  /** The pointer's keys and the indexes of its group's shard: one slot on a Redis Cluster. */
   private scriptKeys(pointerId: string, groupId: string): string[] {
     const k = this.keys;
+    const shard = shardOf(groupId);
     return [
-      k.pointer(pointerId),
-      k.pointerExpected(pointerId),
-      k.pointerAcked(pointerId),
-      k.pointerDropped(pointerId),
-      k.pendingPointers(),
+      k.pointer(groupId, pointerId),
+      k.pointerExpected(groupId, pointerId),
+      k.pointerAcked(groupId, pointerId),
+      k.pointerDropped(groupId, pointerId),
+      k.pendingPointers(shard),
       k.groupPending(groupId),
-      k.purgingPointers(),
-      k.outbox(),
+      k.purgingPointers(shard),
+      k.outbox(shard),
     ];
   }
 
-  private terminalKeys(pointerId: string): string[] {
+  private terminalKeys(pointerId: string, groupId: string): string[] {
     const k = this.keys;
-    return [k.pointer(pointerId), k.purgingPointers(), k.auditPending()];
+    const shard = shardOf(groupId);
+    return [k.pointer(groupId, pointerId), k.purgingPointers(shard), k.auditPending(shard)];
+  }
+
+  /**
+   * Tells a waiting outbox relay that an id is in an outbox (a hint: relays also look every second).
+   * One token at most waits, so nothing grows while no relay runs.
+   */
+  private async wakeRelay(): Promise<void> {
+    const wake = this.keys.outboxWake();
+    await this.redis.multi().lpush(wake, '1').ltrim(wake, 0, 0).exec();
   }
 
   /** The group's membership epoch: read it before computing a pointer's expected endpoints. */
@@ -130,6 +142,11 @@ export class PointerLedger {
     epoch: string;
     binding: PointerBinding;
   }): Promise<'created' | 'exists' | 'stale'> {
+    // The id -> group entry comes first (it lives in another slot): a registration that dies after
+    // it leaves an entry naming the group, which the sender's retry reuses and which expires.
+    const lookup = this.keys.pointerGroup(input.pointerId);
+    const claimed = await this.redis.set(lookup, input.groupId, 'EX', input.retentionSeconds, 'NX');
+    if (claimed === null && (await this.redis.get(lookup)) !== input.groupId) return 'exists';
     const code = await this.scripts.registerPointer(
       [...this.scriptKeys(input.pointerId, input.groupId), this.keys.groupEpoch(input.groupId)],
       [
@@ -145,7 +162,10 @@ export class PointerLedger {
         ...input.expected.map(endpointKey),
       ],
     );
-    if (code === RegisterPointerReply.Created) return 'created';
+    if (code === RegisterPointerReply.Created) {
+      if (input.expected.length === 0) await this.wakeRelay(); // straight to 'purging'
+      return 'created';
+    }
     return code === RegisterPointerReply.IdTaken ? 'exists' : 'stale';
   }
 
@@ -163,7 +183,7 @@ export class PointerLedger {
     const groupId = await this.groupOf(pointerId);
     if (groupId === null) return { ok: false, reason: 'POINTER_NOT_FOUND' };
     const [code, added] = await this.scripts.ack(
-      [...this.scriptKeys(pointerId, groupId), this.keys.pointerReceipts(pointerId)],
+      [...this.scriptKeys(pointerId, groupId), this.keys.pointerReceipts(groupId, pointerId)],
       [
         endpointKey(endpoint),
         pointerId,
@@ -176,7 +196,9 @@ export class PointerLedger {
     if (code === AckReply.UnknownPointer || code === undefined) return { ok: false, reason: 'POINTER_NOT_FOUND' };
     if (code === AckReply.NotARecipient) return { ok: false, reason: 'NOT_A_RECIPIENT' };
     if (code === AckReply.Mismatch) return { ok: false, reason: 'POINTER_MISMATCH' };
-    return { ok: true, remaining: code, firstAck: added === AckAdded.First };
+    const firstAck = added === AckAdded.First;
+    if (code === 0 && firstAck) await this.wakeRelay(); // this ack moved it to 'purging'
+    return { ok: true, remaining: code, firstAck };
   }
 
   /** Drops the endpoints' pending acknowledgements from one pointer of the group. */
@@ -192,6 +214,7 @@ export class PointerLedger {
       reason,
       ...endpoints.map(endpointKey),
     ]);
+    if (purging === DropEndpointsPurging.Yes) await this.wakeRelay();
     return { dropped, purging: purging === DropEndpointsPurging.Yes };
   }
 
@@ -206,33 +229,43 @@ export class PointerLedger {
     } while (cursor !== '0');
   }
 
-  /** Pending pointers registered before `cutoff`, oldest first. */
+  /** Pending pointers registered before `cutoff`, oldest first within each shard, at most `limit`. */
   async pendingBefore(cutoff: Date, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.pendingPointers(), '-inf', `(${cutoff.getTime()}`, 'LIMIT', 0, limit);
+    return this.acrossShards((shard) => this.keys.pendingPointers(shard), cutoff, limit);
   }
 
-  /** Pointers that entered 'purging' before `cutoff`, oldest first. */
+  /** Pointers that entered 'purging' before `cutoff`, oldest first within each shard, at most `limit`. */
   async purgingBefore(cutoff: Date, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.purgingPointers(), '-inf', `(${cutoff.getTime()}`, 'LIMIT', 0, limit);
+    return this.acrossShards((shard) => this.keys.purgingPointers(shard), cutoff, limit);
+  }
+
+  private async acrossShards(index: (shard: number) => string, cutoff: Date, limit: number): Promise<string[]> {
+    const perShard = await Promise.all(
+      SHARDS.map((shard) => this.redis.zrangebyscore(index(shard), '-inf', `(${cutoff.getTime()}`, 'LIMIT', 0, limit)),
+    );
+    return perShard.flat().slice(0, limit);
   }
 
   /** Forces a still-pending pointer to purge as 'expired'; false if it was no longer pending. */
   async expire(pointerId: string): Promise<boolean> {
     const groupId = await this.groupOf(pointerId);
     if (groupId === null) {
-      await this.redis.zrem(this.keys.pendingPointers(), pointerId);
+      // Its entries expired together; only an index entry can be left, in a shard unknown now.
+      await Promise.all(SHARDS.map((shard) => this.redis.zrem(this.keys.pendingPointers(shard), pointerId)));
       return false;
     }
     const code = await this.scripts.expirePointer(this.scriptKeys(pointerId, groupId), [pointerId]);
-    return code === ExpirePointerReply.Purging;
+    if (code !== ExpirePointerReply.Purging) return false;
+    await this.wakeRelay();
+    return true;
   }
 
   /**
    * Terminal transition plus its deletion receipt (`receipt` = canonical audit entry body), which
    * is left pending for the audit sealer in the same atomic step.
    */
-  async markPurged(pointerId: string, at: Date, receipt: string): Promise<MarkPurgedResult> {
-    const [code, latency] = await this.scripts.markPurged(this.terminalKeys(pointerId), [
+  async markPurged(pointerId: string, groupId: string, at: Date, receipt: string): Promise<MarkPurgedResult> {
+    const [code, latency] = await this.scripts.markPurged(this.terminalKeys(pointerId, groupId), [
       pointerId,
       at.toISOString(),
       pendingItem(newEntryId(), receipt),
@@ -246,9 +279,10 @@ export class PointerLedger {
   }
 
   /** 'purging' -> 'failed' with its audit entry; false when the pointer was not purging. */
-  async markFailed(pointerId: string, at: Date, entry: string): Promise<boolean> {
+  async markFailed(pointerId: string, groupId: string, at: Date, entry: string): Promise<boolean> {
     const item = pendingItem(newEntryId(), entry);
-    const code = await this.scripts.markFailed(this.terminalKeys(pointerId), [pointerId, at.toISOString(), item]);
+    const keys = this.terminalKeys(pointerId, groupId);
+    const code = await this.scripts.markFailed(keys, [pointerId, at.toISOString(), item]);
     if (code !== MarkFailedReply.Marked) return false;
     this.onAuditEnqueued();
     return true;
@@ -259,17 +293,20 @@ export class PointerLedger {
    * bound) with the pending pointer, so it can be re-published if Sync loses it. False when the
    * pointer is no longer pending.
    */
-  async keepPublished(pointerId: string, itemJson: string): Promise<boolean> {
+  async keepPublished(pointerId: string, groupId: string, itemJson: string): Promise<boolean> {
     if (Buffer.byteLength(itemJson) > MAX_POINTER_BYTES) throw new Error('pointer item too large to keep');
-    return (await this.scripts.keepItem([this.keys.pointer(pointerId)], [itemJson])) === KeepItemReply.Kept;
+    const code = await this.scripts.keepItem([this.keys.pointer(groupId, pointerId)], [itemJson]);
+    return code === KeepItemReply.Kept;
   }
 
   /** What re-publishing needs: null when the entry is gone or no item was kept. */
   async published(
     pointerId: string,
   ): Promise<{ groupId: string; state: PointerStateName | null; createdAt: string; itemJson: string } | null> {
+    const group = await this.groupOf(pointerId);
+    if (group === null) return null;
     const [groupId, state, createdAt, itemJson] = await this.redis.hmget(
-      this.keys.pointer(pointerId),
+      this.keys.pointer(group, pointerId),
       'groupId',
       'state',
       'createdAt',
@@ -284,35 +321,38 @@ export class PointerLedger {
     };
   }
 
+  /** The group the pointer was registered in (null once its ledger entry expired). */
   async groupOf(pointerId: string): Promise<string | null> {
-    return this.redis.hget(this.keys.pointer(pointerId), 'groupId');
+    return this.redis.get(this.keys.pointerGroup(pointerId));
   }
 
-  /** groupOf for many pointers in one round trip (the outbox relay's batches). */
+  /** groupOf for many pointers (the outbox relay's batches). */
   async groupsOf(pointerIds: readonly string[]): Promise<(string | null)[]> {
     if (pointerIds.length === 0) return [];
-    const replies = await this.redis
-      .pipeline(pointerIds.map((id) => ['hget', this.keys.pointer(id), 'groupId']))
-      .exec();
-    return (replies ?? []).map(([err, value]) => {
-      if (err) throw err;
-      return typeof value === 'string' ? value : null;
-    });
+    // Each id's entry is in its own slot: one GET each, which ioredis pipelines per node.
+    return Promise.all(pointerIds.map((id) => this.groupOf(id)));
   }
 
-  async stateOf(pointerId: string): Promise<PointerStateName | null> {
-    const state = await this.redis.hget(this.keys.pointer(pointerId), 'state');
+  /** `groupId` when the caller knows it saves the lookup. */
+  async stateOf(pointerId: string, groupId?: string): Promise<PointerStateName | null> {
+    const group = groupId ?? (await this.groupOf(pointerId));
+    if (group === null) return null;
+    const state = await this.redis.hget(this.keys.pointer(group, pointerId), 'state');
     return state !== null && STATES.includes(state) ? (state as PointerStateName) : null;
   }
 
-  async get(pointerId: string): Promise<PointerRecord | null> {
+  /** `groupId` when the caller knows it saves the lookup; a pointer of another group reads as absent. */
+  async get(pointerId: string, knownGroup?: string): Promise<PointerRecord | null> {
+    const group = knownGroup ?? (await this.groupOf(pointerId));
+    if (group === null) return null;
+    const k = this.keys;
     const results = (await this.redis
       .multi()
-      .hgetall(this.keys.pointer(pointerId))
-      .smembers(this.keys.pointerExpected(pointerId))
-      .smembers(this.keys.pointerAcked(pointerId))
-      .smembers(this.keys.pointerDropped(pointerId))
-      .hgetall(this.keys.pointerReceipts(pointerId))
+      .hgetall(k.pointer(group, pointerId))
+      .smembers(k.pointerExpected(group, pointerId))
+      .smembers(k.pointerAcked(group, pointerId))
+      .smembers(k.pointerDropped(group, pointerId))
+      .hgetall(k.pointerReceipts(group, pointerId))
       .exec()) as [Error | null, unknown][];
     const failed = results.find(([err]) => err);
     if (failed) throw failed[0];

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RecordVersion, type Endpoint } from '@conduit/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Keys } from './keys.js';
 import { AppendRecordVersionReply, FeedNotifyGateReply } from '../../redis/script-replies.js';
 import { defineScriptBatch, defineScripts, type ScriptCall } from '../../redis/script-loader.js';
@@ -39,7 +39,7 @@ export type AppendResult =
  * archive: how far the feed was moved to S3 pages (records/archive/).
  */
 export const recordKeys = (keys: Keys, groupId: string) => {
-  const base = `${keys.prefix}grp:${groupId}:rec`;
+  const base = keys.groupRecords(groupId);
   return {
     feed: `${base}:feed`,
     seq: `${base}:seq`,
@@ -84,7 +84,7 @@ export class RecordStore {
   private readonly appendBatch;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
     this.scripts = defineScripts(redis, 'recordHead', 'recordHistory', 'feedNotifyGate');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Keys } from './keys.js';
 import type { SessionGateReply } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
@@ -14,7 +14,7 @@ export class SessionState {
   private readonly scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
     this.scripts = defineScripts(redis, 'sessionGate');

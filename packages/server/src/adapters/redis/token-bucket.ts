@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Keys } from './keys.js';
 import { defineScripts } from '../../redis/script-loader.js';
 
 /**
- * A token bucket per Sync object, shared by every worker through Redis (atomic Lua), so purges
+ * A token bucket per Sync object, shared by every worker through RedisClient (atomic Lua), so purges
  * stay under Twilio's per-object write rate however many workers run.
  */
 export class SyncWriteBudget {
@@ -11,7 +11,7 @@ export class SyncWriteBudget {
   private readonly burst: number;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
     private readonly writesPerSecond: number,
     burst?: number,

@@ -100,7 +100,7 @@ async function registered(groupId: string): Promise<string> {
 async function pendingPointer(groupId: string): Promise<{ id: string; item: Record<string, unknown> }> {
   const id = await registered(groupId);
   const item = { v: 1, id, groupId, note: randomBytes(8).toString('hex') };
-  expect(await deps.ledger.keepPublished(id, JSON.stringify(item))).toBe(true);
+  expect(await deps.ledger.keepPublished(id, groupId, JSON.stringify(item))).toBe(true);
   await setItemHealing(deps, groupId, id, item, 3600, 'publish');
   return { id, item };
 }

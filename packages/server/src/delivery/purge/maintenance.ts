@@ -1,7 +1,7 @@
 import { FEED_NOTIFICATION_ITEM_KEY, PointerId, syncMapOf } from '@conduit/shared';
 import type { SyncAdmin } from '@conduit/shared';
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../adapters/redis/connection.js';
 import type { Logger } from 'pino';
 import { SyncRateLimitedError } from '../../adapters/twilio/twilio-sync-admin.js';
 import type { AuditLog } from '../../audit/audit-log.js';
@@ -141,9 +141,8 @@ async function requeueLost(deps: ReconcileDeps, cutoff: Date): Promise<number> {
     const jobState = job ? await job.getState() : 'missing';
     if (jobState !== 'missing' && jobState !== 'completed' && jobState !== 'failed' && jobState !== 'unknown') continue;
     // Re-read: the job may have finished (and the ledger moved on) since the index was read.
-    if ((await deps.ledger.stateOf(pointerId)) !== 'purging') continue;
     const groupId = await deps.ledger.groupOf(pointerId);
-    if (groupId === null) continue;
+    if (groupId === null || (await deps.ledger.stateOf(pointerId, groupId)) !== 'purging') continue;
     // A finished job with this id would swallow the add (job id = pointer id).
     if (job) await job.remove();
     await deps.queue.add(PURGE_JOB, { pointerId, groupId }, purgeJobOptions(pointerId, deps.tuning));
@@ -166,7 +165,7 @@ export async function scheduleMaintenance(queue: Queue, settings: MaintenanceSet
 }
 
 export function createMaintenanceWorker(
-  deps: ReconcileDeps & { connection: Redis; prefix: string; settings: MaintenanceSettings },
+  deps: ReconcileDeps & { connection: RedisClient; prefix: string; settings: MaintenanceSettings },
 ): Worker {
   const worker = new Worker(
     MAINTENANCE_QUEUE,

@@ -1,27 +1,30 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../adapters/redis/connection.js';
 import type { Logger } from 'pino';
-import type { Keys } from '../../adapters/redis/keys.js';
+import { SHARDS, type Keys } from '../../adapters/redis/keys.js';
 import type { PointerLedger } from '../../adapters/redis/pointers.js';
 import { defineScripts } from '../../redis/script-loader.js';
 import { PURGE_JOB, purgeJobOptions, type PurgeJobData, type PurgeTuning } from './queue.js';
 
-const BLOCK_SECONDS = 5;
+/** How long the relay waits for a wake-up before it looks at every shard's outbox anyway. */
+const WAKE_BLOCK_SECONDS = 1;
 const ERROR_PAUSE_MS = 1000;
-/** Ids forwarded per round of Redis calls: a burst of last-acks costs four round trips, not four per id. */
+/** Ids forwarded per shard and round of Redis calls: a burst of last-acks costs a few round trips, not a few per id. */
 export const RELAY_BATCH = 200;
 /**
- * How often a running relay re-drives the shared processing list. An id stays there only while
+ * How often a running relay re-drives the shared processing lists. An id stays there only while
  * one relay forwards it (milliseconds), so what is left longer belongs to a relay that died; with
  * several worker processes no restart may come to re-drive it, so every live relay does.
  */
 export const DEFAULT_REDRIVE_INTERVAL_MS = 10_000;
 
 /**
- * Moves pointer ids from the Redis outbox (filled by the ack script) into BullMQ, in batches. Each
- * id is moved atomically to a processing list first and removed from it only after BullMQ has the
- * job, so a crash at any point leaves the id somewhere it will be re-driven from; duplicates are
- * absorbed by jobId = pointerId.
+ * Moves pointer ids from the Redis outboxes (one per key shard, filled by the ledger scripts) into
+ * BullMQ, in batches. Each id is moved atomically to its shard's processing list first and removed
+ * from it only after BullMQ has the job, so a crash at any point leaves the id somewhere it will be
+ * re-driven from; duplicates are absorbed by jobId = pointerId. The ledger pushes a wake-up after
+ * each transition to 'purging' (outboxes of different shards cannot be blocked on together on a
+ * Redis Cluster); without one the relay still looks every WAKE_BLOCK_SECONDS.
  */
 export class OutboxRelay {
   private stopped = false;
@@ -30,9 +33,9 @@ export class OutboxRelay {
 
   constructor(
     private readonly deps: {
-      redis: Redis;
-      /** Dedicated connection: BLMOVE blocks it. */
-      blocking: Redis;
+      redis: RedisClient;
+      /** Dedicated connection: BLPOP blocks it. */
+      blocking: RedisClient;
       keys: Keys;
       ledger: PointerLedger;
       queue: Queue<PurgeJobData>;
@@ -51,20 +54,34 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    // Interrupts a pending BLMOVE; the loop sees `stopped` and exits.
+    // Interrupts a pending BLPOP; the loop sees `stopped` and exits.
     this.deps.blocking.disconnect();
     await this.loop;
   }
 
   /**
-   * Forwards everything in the processing list: a crashed relay's leftovers, and possibly ids
+   * Forwards everything in the processing lists: a crashed relay's leftovers, and possibly ids
    * another relay is forwarding right now (the job id absorbs that duplicate).
    */
   async redrive(): Promise<number> {
     const { redis, keys } = this.deps;
-    const pending = (await redis.lrange(keys.outboxProcessing(), 0, -1)).reverse();
-    for (let i = 0; i < pending.length; i += RELAY_BATCH) await this.forward(pending.slice(i, i + RELAY_BATCH));
-    return pending.length;
+    let count = 0;
+    for (const shard of SHARDS) {
+      const pending = (await redis.lrange(keys.outboxProcessing(shard), 0, -1)).reverse();
+      for (let i = 0; i < pending.length; i += RELAY_BATCH) await this.forward(shard, pending.slice(i, i + RELAY_BATCH));
+      count += pending.length;
+    }
+    return count;
+  }
+
+  /** Takes a batch from every shard's outbox and forwards it; how many ids moved. */
+  private async drain(): Promise<number> {
+    const { keys } = this.deps;
+    const taken = await Promise.all(
+      SHARDS.map((shard) => this.scripts.outboxTake([keys.outbox(shard), keys.outboxProcessing(shard)], [RELAY_BATCH])),
+    );
+    await Promise.all(taken.map((ids, shard) => (ids.length > 0 ? this.forward(shard, ids) : undefined)));
+    return taken.reduce((n, ids) => n + ids.length, 0);
   }
 
   private async run(): Promise<void> {
@@ -77,12 +94,10 @@ export class OutboxRelay {
           lastRedrive = Date.now();
           await this.redrive();
         }
-        // Block until one id arrives (or the next re-drive is due), then take whatever else is waiting.
-        const blockSeconds = Math.max(0.01, Math.min(BLOCK_SECONDS, redriveEveryMs / 1000));
-        const first = await blocking.blmove(keys.outbox(), keys.outboxProcessing(), 'RIGHT', 'LEFT', blockSeconds);
-        if (first === null) continue;
-        const more = await this.scripts.outboxTake([keys.outbox(), keys.outboxProcessing()], [RELAY_BATCH - 1]);
-        await this.forward([first, ...more]);
+        if ((await this.drain()) > 0) continue;
+        // Nothing waiting: sleep until a wake-up (or the next look, or the next re-drive).
+        const blockSeconds = Math.max(0.01, Math.min(WAKE_BLOCK_SECONDS, redriveEveryMs / 1000));
+        if ((await blocking.blpop(keys.outboxWake(), blockSeconds)) !== null) await this.deps.redis.del(keys.outboxWake());
       } catch (err) {
         if (this.stopped) break;
         logger.error({ err }, 'outbox relay failed; retrying');
@@ -92,7 +107,7 @@ export class OutboxRelay {
     }
   }
 
-  private async forward(pointerIds: string[]): Promise<void> {
+  private async forward(shard: number, pointerIds: string[]): Promise<void> {
     const { redis, keys, ledger, queue, tuning, logger } = this.deps;
     const groupIds = await ledger.groupsOf(pointerIds);
     const jobs = [];
@@ -106,7 +121,8 @@ export class OutboxRelay {
       }
     }
     if (jobs.length > 0) await queue.addBulk(jobs);
-    const replies = await redis.pipeline(pointerIds.map((id) => ['lrem', keys.outboxProcessing(), 1, id])).exec();
+    const processing = keys.outboxProcessing(shard);
+    const replies = await redis.pipeline(pointerIds.map((id) => ['lrem', processing, 1, id])).exec();
     const failed = replies?.find(([err]) => err);
     if (failed) throw failed[0];
   }

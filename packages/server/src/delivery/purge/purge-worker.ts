@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { ConduitError, syncMapOf } from '@conduit/shared';
 import type { SyncAdmin } from '@conduit/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../adapters/redis/connection.js';
 import type { Logger } from 'pino';
 import { SyncRateLimitedError } from '../../adapters/twilio/twilio-sync-admin.js';
 import { deletionReceipt, purgeFailed } from '../../audit/entries.js';
@@ -57,7 +57,7 @@ export async function purgeOne(job: Job<PurgeJobData>, token: string | undefined
     if (!retryable(err) || attemptsMade >= (job.opts.attempts ?? 1)) {
       const code = err instanceof ConduitError ? err.code : 'INTERNAL';
       const at = deps.now?.() ?? new Date();
-      if (await deps.ledger.markFailed(pointerId, at, purgeFailed({ pointerId, groupId }, at, code, attemptsMade))) {
+      if (await deps.ledger.markFailed(pointerId, groupId, at, purgeFailed({ pointerId, groupId }, at, code, attemptsMade))) {
         deps.observer.onPurgeFailed({ pointerId, groupId, code, attemptsMade });
       }
       throw new UnrecoverableError(`purge failed: ${code}`);
@@ -65,7 +65,7 @@ export async function purgeOne(job: Job<PurgeJobData>, token: string | undefined
     deps.observer.onPurgeDeferred({ pointerId, cause: 'error' });
     throw err;
   }
-  await completePurge(pointerId, outcome, deps);
+  await completePurge(pointerId, outcome, deps, groupId);
   return outcome;
 }
 
@@ -74,12 +74,14 @@ export async function completePurge(
   pointerId: string,
   outcome: 'removed' | 'absent',
   deps: Pick<PurgeDeps, 'ledger' | 'observer' | 'now'>,
+  /** The pointer's group when known (saves looking it up). */
+  groupId?: string,
 ): Promise<boolean> {
-  const record = await deps.ledger.get(pointerId);
+  const record = await deps.ledger.get(pointerId, groupId);
   // Gone (retention over) or already terminal: nothing to record.
   if (!record || record.state === 'purged' || record.state === 'expired' || record.state === 'pending') return false;
   const at = deps.now?.() ?? new Date();
-  const result = await deps.ledger.markPurged(pointerId, at, deletionReceipt(record, at, outcome));
+  const result = await deps.ledger.markPurged(pointerId, record.groupId, at, deletionReceipt(record, at, outcome));
   if (result.ok) {
     deps.observer.onPurged({
       pointerId,
@@ -106,7 +108,7 @@ async function defer(job: Job, token: string | undefined, ms: number): Promise<n
 export function createPurgeWorker(
   deps: PurgeDeps & {
     /** Must have `maxRetriesPerRequest: null`. */
-    connection: Redis;
+    connection: RedisClient;
     prefix: string;
     tuning: PurgeTuning;
     logger: Logger;

@@ -5,7 +5,7 @@ import { Queue, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createKeys } from '../../adapters/redis/keys.js';
+import { createKeys, shardOf, SHARDS } from '../../adapters/redis/keys.js';
 import { PointerLedger } from '../../adapters/redis/pointers.js';
 import { SyncWriteBudget } from '../../adapters/redis/token-bucket.js';
 import { FakeSyncAdmin, TEST_REDIS_URL, deleteKeys, eventually, randomKeyPrefix } from '../../testing/fakes.js';
@@ -169,22 +169,27 @@ describe('purge worker', () => {
 });
 
 describe('outbox relay', () => {
+  /** Ids waiting in one kind of list, over every shard. */
+  const waiting = async (list: (shard: number) => string): Promise<number> =>
+    (await Promise.all(SHARDS.map((shard) => redis.llen(list(shard))))).reduce((a, b) => a + b, 0);
+
   it('re-drives an entry left in the processing list by a crashed relay, exactly once', async () => {
-    const { pointerId } = await ackedPointer();
-    // Simulate a crash after BLMOVE and before the job was added.
-    expect(await redis.lmove(keys.outbox(), keys.outboxProcessing(), 'RIGHT', 'LEFT')).toBe(pointerId);
+    const { pointerId, groupId } = await ackedPointer();
+    const shard = shardOf(groupId);
+    // Simulate a crash after the move to the processing list and before the job was added.
+    expect(await redis.lmove(keys.outbox(shard), keys.outboxProcessing(shard), 'RIGHT', 'LEFT')).toBe(pointerId);
     expect(await queue.getJob(pointerId)).toBeUndefined();
 
     await startRelay();
     const job = await queue.getJob(pointerId);
     expect(job?.data).toMatchObject({ pointerId });
-    expect(await redis.llen(keys.outboxProcessing())).toBe(0);
+    expect(await redis.llen(keys.outboxProcessing(shard))).toBe(0);
 
     // A crash after the add but before LREM re-drives again: the job id absorbs the duplicate.
-    await redis.lpush(keys.outboxProcessing(), pointerId);
+    await redis.lpush(keys.outboxProcessing(shard), pointerId);
     const second = await startRelay();
     expect(await second.redrive()).toBe(0);
-    expect(await redis.llen(keys.outboxProcessing())).toBe(0);
+    expect(await redis.llen(keys.outboxProcessing(shard))).toBe(0);
     expect(
       (await queue.getJobs(['waiting', 'delayed', 'active', 'completed'])).filter((j) => j.id === pointerId),
     ).toHaveLength(1);
@@ -192,22 +197,22 @@ describe('outbox relay', () => {
 
   it('re-drives, while running, what another relay left behind when it died (several worker processes)', async () => {
     await startRelay(200);
-    const { pointerId } = await ackedPointer();
+    const { pointerId, groupId } = await ackedPointer();
     await eventually(async () => (await queue.getJob(pointerId)) ?? undefined);
     // Another process's relay had moved the id to the processing list and died before BullMQ had
     // the job (no worker runs here, so removing the waiting job stands for "never added").
     await queue.remove(pointerId);
-    await redis.lpush(keys.outboxProcessing(), pointerId);
+    await redis.lpush(keys.outboxProcessing(shardOf(groupId)), pointerId);
     const job = await eventually(async () => (await queue.getJob(pointerId)) ?? undefined);
     expect(job.data).toMatchObject({ pointerId });
-    await eventually(async () => ((await redis.llen(keys.outboxProcessing())) === 0 ? true : undefined));
+    await eventually(async () => ((await waiting(keys.outboxProcessing)) === 0 ? true : undefined));
   });
 
   it('forwards a backlog larger than one batch, every id once, and empties both lists', async () => {
     const acked = await Promise.all(Array.from({ length: RELAY_BATCH + 50 }, () => ackedPointer()));
     await startRelay();
-    await eventually(async () => ((await redis.llen(keys.outbox())) === 0 ? true : undefined));
-    await eventually(async () => ((await redis.llen(keys.outboxProcessing())) === 0 ? true : undefined));
+    await eventually(async () => ((await waiting(keys.outbox)) === 0 ? true : undefined));
+    await eventually(async () => ((await waiting(keys.outboxProcessing)) === 0 ? true : undefined));
     const jobs = await Promise.all(acked.map(({ pointerId }) => queue.getJob(pointerId)));
     expect(jobs.map((j) => j?.data)).toEqual(acked);
   });
@@ -219,6 +224,6 @@ describe('outbox relay', () => {
     const job = await eventually(async () => (await queue.getJob(pointerId)) ?? undefined);
     expect(job.data).toEqual({ pointerId, groupId });
     expect(job.opts.attempts).toBe(10);
-    expect(await redis.llen(keys.outbox())).toBe(0);
+    expect(await redis.llen(keys.outbox(shardOf(groupId)))).toBe(0);
   });
 });

@@ -66,9 +66,10 @@ function scriptedStore(script: (ReleaseOutcome | Error)[]): DeletableObjectStore
 /** Each test gets its own key space (under the file's prefix), so sweeps see only its uploads. */
 function setup(objects: DeletableObjectStore = store) {
   const space = `${prefix}${++files}:`;
-  const repo = new UploadRepository(redis, createKeys(space));
-  const recordKeys = (uploadId: string) => [`${space}upl:${uploadId}`, `${space}upl:${uploadId}:parts`];
-  const scheduled = (uploadId: string) => redis.zscore(`${space}uploads:expiry`, uploadId);
+  const keys = createKeys(space);
+  const repo = new UploadRepository(redis, keys);
+  const recordKeys = (uploadId: string) => [keys.upload(uploadId), keys.uploadParts(uploadId)];
+  const scheduled = (uploadId: string) => redis.zscore(keys.uploadExpiry(), uploadId);
   const { logger, lines } = capturingLogger();
   // One clock for uploads and cleaner, moved by `later`.
   let now = new Date();
@@ -225,7 +226,7 @@ describe('upload cleaner', () => {
     const repo = new UploadRepository(redis, createKeys(space));
     const id = await abandoned(new UploadService({ repo, store, ttlSeconds: TTL_SECONDS, logger }));
     // Expired as far as the due set is concerned.
-    await redis.zadd(`${space}uploads:expiry`, Date.now() - 1, id);
+    await redis.zadd(createKeys(space).uploadExpiry(), Date.now() - 1, id);
     const worker = await startWorker(testConfig(space, { s3, uploads: { sweepIntervalMs: 50 } }), {
       objectStore: store,
       syncAdmin: new FakeSyncAdmin(),
@@ -233,7 +234,7 @@ describe('upload cleaner', () => {
       syncTokens: new FakeTokenIssuer('sync'),
     });
     try {
-      await eventually(async () => ((await redis.exists(`${space}upl:${id}`)) === 0 ? true : undefined));
+      await eventually(async () => ((await redis.exists(createKeys(space).upload(id))) === 0 ? true : undefined));
     } finally {
       await worker.close();
     }

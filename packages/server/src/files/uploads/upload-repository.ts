@@ -1,14 +1,15 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from '../../adapters/redis/connection.js';
 import type { Keys } from '../../adapters/redis/keys.js';
 import { RecordUploadPartsReply } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
 
 /**
- * Multipart upload records in Redis, under the deployment's key prefix so they survive restarts:
+ * Multipart upload records in RedisClient, under the deployment's key prefix so they survive restarts:
  * - `upl:<uploadId>` hash: the record below (plus `partsTotal`, the sum of recorded part sizes);
  * - `upl:<uploadId>:parts` hash: partNumber -> size of its latest presigned PUT;
  * - `uploads:expiry` sorted set: uploadId scored by the time the cleaner may abort it.
- * Records carry a Redis TTL only as a backstop (well past expiresAt); the cleaner removes them.
+ * Records carry a RedisClient TTL only as a backstop (well past expiresAt); the cleaner removes them.
  */
 export interface UploadRecord {
   uploadId: string;
@@ -40,15 +41,16 @@ export class UploadRepository {
   private readonly scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
     this.scripts = defineScripts(redis, 'recordUploadParts', 'claimDueUploads');
   }
 
-  private recordKey = (uploadId: string) => `${this.keys.prefix}upl:${uploadId}`;
-  private partsKey = (uploadId: string) => `${this.keys.prefix}upl:${uploadId}:parts`;
-  private expiryKey = () => `${this.keys.prefix}uploads:expiry`;
+  // One hash tag for all uploads (keys.ts): these transactions touch a record and the expiry index.
+  private recordKey = (uploadId: string) => this.keys.upload(uploadId);
+  private partsKey = (uploadId: string) => this.keys.uploadParts(uploadId);
+  private expiryKey = () => this.keys.uploadExpiry();
 
   async create(record: Omit<UploadRecord, 'state'>): Promise<void> {
     const expiresAtMs = Date.parse(record.expiresAt);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConduitError } from '@conduit/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../adapters/redis/connection.js';
 import type { Keys } from '../../adapters/redis/keys.js';
 import { ConsumeBootstrapCodeReply } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
@@ -33,7 +33,7 @@ export class NamePolicy {
   private readonly configured: Set<string>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     reserved: readonly string[],
     admins: readonly string[],

@@ -1,5 +1,5 @@
 import type { Authenticator } from '@conduit/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../adapters/redis/connection.js';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../../config.js';
 import { AccountRepository } from '../../adapters/redis/accounts.js';
@@ -27,7 +27,7 @@ export interface AuthParts {
 /** Builds authentication from `config.auth`: OPAQUE and legacy accounts in dev mode, OIDC otherwise. */
 export async function authOf(
   config: ServerConfig,
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   devices: DeviceRepository,
   logger: Logger,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../adapters/redis/connection.js';
 import type { Logger } from 'pino';
 import { DEFAULTS, type ServerConfig } from '../../config.js';
 import { FeedArchiveIndex } from '../../adapters/redis/feed-archive.js';
@@ -47,7 +47,7 @@ export class FeedArchiveJob {
 /** The worker's job from configuration; none when no page store is wired. */
 export function feedArchiveJobOf(
   config: ServerConfig,
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   pages: FeedPageStore | undefined,
   logger: Logger,

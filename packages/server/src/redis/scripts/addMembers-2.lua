@@ -1,8 +1,7 @@
 --[[
-  Adds members to a ready group and to their group index, unless the participants would exceed
-  the limit. The limit check and the adds are one step, so concurrent adds cannot pass it
-  together. Index keys vary in number, so they are built here from a prefix (the deployment runs
-  one Redis, not a cluster).
+  Adds members to a ready group unless the participants would exceed the limit. The limit check
+  and the adds are one step, so concurrent adds cannot pass it together. Each identity's group
+  index lives in the identity's own slot: the caller writes it (before and after this step).
 
   Input:
     KEYS[1] group hash
@@ -10,8 +9,7 @@
 
     ARGV[1] group id
     ARGV[2] participant limit (owner included)
-    ARGV[3] identity group index key prefix
-    ARGV[4...] identities
+    ARGV[3...] identities
 
   Output:
     {1, added...} - added; the identities that were not members yet follow
@@ -20,12 +18,11 @@
 ]]
 if redis.call('HGET', KEYS[1], 'state') ~= 'ready' then return {-2} end
 local new = {}
-for i = 4, #ARGV do
+for i = 3, #ARGV do
   if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then new[#new + 1] = ARGV[i] end
 end
 if redis.call('SCARD', KEYS[2]) + #new > tonumber(ARGV[2]) then return {-1} end
 for _, identity in ipairs(new) do
   redis.call('SADD', KEYS[2], identity)
-  redis.call('SADD', ARGV[3] .. identity, ARGV[1])
 end
 return {1, unpack(new)}

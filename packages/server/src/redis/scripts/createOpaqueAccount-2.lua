@@ -3,16 +3,15 @@
 
   Input:
     KEYS[1] account hash
-    KEYS[2] known identities set
+    KEYS[2] the identity's known marker
 
-    ARGV[1] identity
-    ARGV[2] OPAQUE registration record
+    ARGV[1] OPAQUE registration record
 
   Output:
     1 - created
     0 - the identity is taken (nothing changes)
 ]]
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'opaque', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'opaque', ARGV[1])
+redis.call('SET', KEYS[2], '1')
 return 1

@@ -1,14 +1,13 @@
 --[[
   Removes a member from a group. Bumping the epoch makes any pointer registration that read the
-  old membership retry.
+  old membership retry. The identity's group index lives in the identity's own slot: the caller
+  removes the entry after this step (a leftover entry is filtered out when read).
 
   Input:
     KEYS[1] group members set
     KEYS[2] group membership epoch
-    KEYS[3] the identity's group index set
 
     ARGV[1] identity
-    ARGV[2] group id
 
   Output:
     1 - removed
@@ -16,5 +15,4 @@
 ]]
 if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('INCR', KEYS[2])
-redis.call('SREM', KEYS[3], ARGV[2])
 return 1

@@ -1,0 +1,24 @@
+/**
+ * Direct Redis access for tests that play the operator (or whoever took the server over): the
+ * stack's Redis, single or a cluster (REDIS_URL=redis+cluster://...), through the server's own
+ * connection code.
+ */
+import { Cluster } from 'ioredis';
+import { connectRedis, type RedisClient } from '@conduit/server';
+
+export const openRedis = (url: string): RedisClient => connectRedis(url, 'command');
+
+/** Every key of a deployment with this prefix: its own and BullMQ's hash-tagged ones (`{<prefix>bull}:`). */
+export const deploymentKeyPatterns = (prefix: string): string[] => [`${prefix}*`, `{${prefix}*`];
+
+/** The keys matching any pattern, from every master of a cluster. */
+export async function scanKeys(redis: RedisClient, patterns: readonly string[]): Promise<string[]> {
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  const keys: string[] = [];
+  for (const node of nodes) {
+    for (const match of patterns) {
+      for await (const batch of node.scanStream({ match, count: 1000 }) as AsyncIterable<string[]>) keys.push(...batch);
+    }
+  }
+  return keys;
+}
