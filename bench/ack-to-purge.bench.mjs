@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { HttpClient as ApiClient, login, registerAccount } from '@conduit/client';
 import { createVirgilApp, startS3 } from '@conduit/devstack';
 import { Redis } from 'ioredis';
-import { createKeys } from '@conduit/server';
+import { createKeys, KEY_SHARDS } from '@conduit/server';
 import { envelopeSha256, receiptStatement } from '@conduit/shared';
 import { scrape } from './purge-throughput.bench.mjs';
 import {
@@ -114,7 +114,8 @@ export async function run(log) {
     const itemsUrl = (groupId) => `${sync.restUrl}/v1/Services/${c.serviceSid}/Maps/g_${groupId}/Items`;
 
     const timings = { register: [], acks: [], bySecond: [] };
-    const pointerIds = [];
+    /** Pointers registered and acknowledged, with their groups (the ledger files a pointer's keys under its group). */
+    const pointers = [];
     const errors = [];
     const one = async (n) => {
       const { groupId, pointer, acks } = plan[n];
@@ -128,7 +129,7 @@ export async function run(log) {
         RECIPIENTS.map((r, i) => call('POST', `/v1/pointers/${pointer.pointerId}/ack`, r, acks[i], 200)),
       );
       timings.acks.push(Date.now() - t);
-      pointerIds.push(pointer.pointerId);
+      pointers.push({ pointerId: pointer.pointerId, groupId });
     };
 
     log(
@@ -151,7 +152,7 @@ export async function run(log) {
     const redis = new Redis(redisProc.url);
     stops.push(() => redis.quit());
     const deadline = Date.now() + 60_000;
-    while ((await redis.zcard(keys.purgingPointers())) > 0 && Date.now() < deadline) await sleep(20);
+    while ((await purgingCount(redis, keys)) > 0 && Date.now() < deadline) await sleep(20);
     const cpu = await meter.stop();
     const driveSeconds = (Date.now() - start) / 1000;
     log(
@@ -171,7 +172,7 @@ export async function run(log) {
       log(`register max by second: ${timings.bySecond.map((xs) => Math.max(...xs)).join(' ')}`);
 
     const rows = await redis
-      .pipeline(pointerIds.map((id) => ['hmget', keys.pointer(id), 'state', 'purgingAt', 'purgedAt']))
+      .pipeline(pointers.map((p) => ['hmget', keys.pointer(p.groupId, p.pointerId), 'state', 'purgingAt', 'purgedAt']))
       .exec();
     const latencies = [];
     for (const [err, [state, purgingAt, purgedAt]] of rows) {
@@ -208,6 +209,17 @@ export async function run(log) {
 }
 
 const endpointOf = (who) => `${who.identity}:${who.deviceId}`;
+
+/** Pointers in 'purging' over every shard of the ledger's index (one sorted set per shard). */
+async function purgingCount(redis, keys) {
+  const counts = await redis
+    .pipeline(Array.from({ length: KEY_SHARDS }, (_, shard) => ['zcard', keys.purgingPointers(shard)]))
+    .exec();
+  return counts.reduce((sum, [err, n]) => {
+    if (err) throw err;
+    return sum + Number(n);
+  }, 0);
+}
 
 /**
  * Registers the three accounts and opens one session per endpoint (sessions are bound to a

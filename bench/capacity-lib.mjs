@@ -1,6 +1,7 @@
 /* global TextEncoder */
 // Helpers of the capacity bench: dev sessions minted like the API mints them, and the Redis
 // memory each unit of state costs, read with MEMORY USAGE (exact per key, SAMPLES 0).
+import { KEY_SHARDS } from '@conduit/server';
 import { SignJWT } from 'jose';
 
 /**
@@ -21,7 +22,11 @@ export async function mintSession(secret, identity, deviceId) {
 
 const SAMPLE = 500;
 
-/** Bytes of every key under the deployment prefix but BullMQ's (the population's own state). */
+/**
+ * Bytes of every key under the deployment prefix but BullMQ's (the population's own state). BullMQ's
+ * keys sit under the hash-tagged `{<prefix>bull}`, outside `<prefix>*`; the filter stays in case a
+ * layout files them under the prefix again.
+ */
 export async function stateBytes(redis, keys) {
   const names = (await scanAll(redis, `${keys.prefix}*`)).filter((k) => !k.startsWith(keys.bullPrefix()));
   let sum = 0;
@@ -34,14 +39,25 @@ async function usage(redis, keyNames) {
   return out.reduce((sum, [err, n]) => sum + (err || n === null ? 0 : Number(n)), 0);
 }
 
-const pointerKeys = (keys, id) => [
-  keys.pointer(id),
-  keys.pointerExpected(id),
-  keys.pointerAcked(id),
-  keys.pointerReceipts(id),
-  keys.pointerAnomalies(id),
-  keys.pointerDropped(id),
+const SHARDS = Array.from({ length: KEY_SHARDS }, (_, shard) => shard);
+
+/** A pointer's own keys: those filed under its group's shard, and its id -> group entry. */
+const pointerKeys = (keys, groupId, id) => [
+  keys.pointer(groupId, id),
+  keys.pointerExpected(groupId, id),
+  keys.pointerAcked(groupId, id),
+  keys.pointerReceipts(groupId, id),
+  keys.pointerAnomalies(groupId, id),
+  keys.pointerDropped(groupId, id),
+  keys.pointerGroup(id),
 ];
+
+/** The group a pointer the bench created belongs to (it keeps the map: the ledger needs it). */
+function groupOfPointer(pointerGroups, id) {
+  const groupId = pointerGroups.get(id);
+  if (groupId === undefined) throw new Error(`no group known for pointer ${id}`);
+  return groupId;
+}
 
 async function scanAll(redis, match) {
   const found = [];
@@ -56,34 +72,41 @@ async function scanAll(redis, match) {
 
 /**
  * Bytes per unit, each from the keys that unit owns:
- * - a pending pointer: its own keys (file pointers nobody acknowledged yet) plus its share
- *   of the global and per-group pending indexes;
- * - a purged pointer: its own keys (a sample of file pointers), kept until the ledger retention ends;
+ * - a pending pointer: its own keys (file pointers nobody acknowledged yet), its id -> group
+ *   entry, plus its share of the per-shard and per-group pending indexes;
+ * - a purged pointer: its own keys and id -> group entry (a sample of file pointers), kept until
+ *   the ledger retention ends;
  * - a record version: every group's records keys (feed, seq, heads, versions, pointers, histories)
  *   over the number of versions in the feeds;
  * - dayPerRecord: the INFO used_memory growth of the day, less what the purged and pending file
  *   pointers explain, per record version.
  */
-export async function measureMemory(redis, keys, { groups, filePointers, pendingPointers, before }) {
+export async function measureMemory(redis, keys, { groups, filePointers, pendingPointers, pointerGroups, before }) {
+  const groupOf = (id) => groupOfPointer(pointerGroups, id);
   const pendingSample = pendingPointers.slice(0, SAMPLE);
-  const states = await redis.pipeline(pendingSample.map((id) => ['hget', keys.pointer(id), 'state'])).exec();
+  const states = await redis
+    .pipeline(pendingSample.map((id) => ['hget', keys.pointer(groupOf(id), id), 'state']))
+    .exec();
   const pendingIds = pendingSample.filter((_, i) => states[i][1] === 'pending');
   const own = await usage(
     redis,
-    pendingIds.flatMap((id) => pointerKeys(keys, id)),
+    pendingIds.flatMap((id) => pointerKeys(keys, groupOf(id), id)),
   );
-  const pendingCount = await redis.zcard(keys.pendingPointers());
+  const counts = await redis.pipeline(SHARDS.map((shard) => ['zcard', keys.pendingPointers(shard)])).exec();
+  const pendingCount = counts.reduce((sum, [err, n]) => sum + (err ? 0 : Number(n)), 0);
   const indexes =
-    (await usage(redis, [keys.pendingPointers(), ...groups.map((g) => keys.groupPending(g))])) /
-    Math.max(1, pendingCount);
+    (await usage(redis, [
+      ...SHARDS.map((shard) => keys.pendingPointers(shard)),
+      ...groups.map((g) => keys.groupPending(g)),
+    ])) / Math.max(1, pendingCount);
   const pendingPointer = pendingIds.length ? Math.round(own / pendingIds.length + indexes) : 'n/a';
 
   const purgedSample = filePointers.slice(0, SAMPLE);
   const purged = await usage(
     redis,
-    purgedSample.flatMap((id) => pointerKeys(keys, id)),
+    purgedSample.flatMap((id) => pointerKeys(keys, groupOf(id), id)),
   );
-  const ttl = purgedSample.length ? await redis.ttl(keys.pointer(purgedSample[0])) : -2;
+  const ttl = purgedSample.length ? await redis.ttl(keys.pointer(groupOf(purgedSample[0]), purgedSample[0])) : -2;
   const purgedPointer = purgedSample.length ? Math.round(purged / purgedSample.length) : 'n/a';
 
   const recordKeyNames = await scanAll(redis, `${keys.prefix}grp:*:rec:*`);

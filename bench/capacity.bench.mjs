@@ -20,7 +20,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVirgilApp, startS3 } from '@conduit/devstack';
-import { createKeys } from '@conduit/server';
+import { createKeys, KEY_SHARDS } from '@conduit/server';
 import { envelopeSha256 } from '@conduit/shared';
 import { Redis } from 'ioredis';
 import { HttpClient } from './ack-to-purge.bench.mjs';
@@ -157,6 +157,8 @@ export async function run(log) {
     const recordObjects = new Set();
     const filePointers = new Set();
     const recordPointers = new Set();
+    /** Pointer id -> group id of every file pointer: the ledger files a pointer's keys under its group. */
+    const pointerGroups = new Map();
     const errors = [];
     const recordChains = new Map();
     let fileN = 0;
@@ -170,6 +172,7 @@ export async function run(log) {
       const pointerId = hex();
       const envelope = randomBytes(FILE_ENVELOPE_BYTES).toString('base64');
       const pointer = { pointerId, objectId: upload.objectId, size: FILE_BYTES, envelope };
+      pointerGroups.set(pointerId, g.groupId);
       await call('POST', `/v1/groups/${g.groupId}/pointers`, sender, pointer, [201]);
       return { pointerId, objectId: upload.objectId, envelope };
     };
@@ -247,8 +250,7 @@ export async function run(log) {
     const issued = (Date.now() - start) / 1000;
     await Promise.all(inflight);
     const deadline = Date.now() + 60_000;
-    while ((await redis.zcard(keys.purgingPointers())) + (await redis.llen(keys.outbox())) > 0 && Date.now() < deadline)
-      await sleep(50);
+    while ((await notPurged(redis, keys)) > 0 && Date.now() < deadline) await sleep(50);
     const daySeconds = (Date.now() - start) / 1000;
     log(
       `issued in ${issued.toFixed(1)} s, done in ${daySeconds.toFixed(1)} s; ${errors.length} errors` +
@@ -266,6 +268,7 @@ export async function run(log) {
       groups: groups.map((g) => g.groupId),
       filePointers: [...filePointers],
       pendingPointers: pending,
+      pointerGroups,
       before: memBeforeDay,
     });
     const sync_ = syncFigures(syncDay, filePointers, recordPointers, files, records);
@@ -329,6 +332,22 @@ export async function run(log) {
 const SIGNATURE = randomBytes(64).toString('base64');
 const isWrite = (r) => r.method === 'POST' || r.method === 'DELETE';
 const perUnit = (n, units) => (units === 0 ? 'n/a' : (n / units).toFixed(0));
+/** Pointers still in 'purging' or waiting in an outbox, over every shard of the ledger's indexes. */
+async function notPurged(redis, keys) {
+  const shards = Array.from({ length: KEY_SHARDS }, (_, shard) => shard);
+  const replies = await redis
+    .pipeline(
+      shards.flatMap((shard) => [
+        ['zcard', keys.purgingPointers(shard)],
+        ['llen', keys.outbox(shard)],
+      ]),
+    )
+    .exec();
+  return replies.reduce((sum, [err, n]) => {
+    if (err) throw err;
+    return sum + Number(n);
+  }, 0);
+}
 const usedMemory = async (redis) => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
 
 async function s3(client, method, url, headers, body) {

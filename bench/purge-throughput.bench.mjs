@@ -1,14 +1,15 @@
 /* global process, fetch, URLSearchParams */
 // Purge throughput: worker processes (`conduit-server worker`: outbox relay + BullMQ purge
 // worker) draining N acknowledged pointers whose Sync items exist in the emulator (its own
-// process, Twilio's write limit on). Timed from the moment the N ids land in the outbox (one
-// RENAME, as if N last-acks had just happened) to the moment every pointer is 'purged' in the
-// ledger. Two rounds in one run, same N and stack: one worker process, then two on one Redis.
+// process, Twilio's write limit on). Timed from the moment the N ids land in the outboxes (one
+// RENAME per ledger shard in one MULTI, and a relay wake-up, as if N last-acks had just happened)
+// to the moment every pointer is 'purged' in the ledger. Two rounds in one run, same N and stack:
+// one worker process, then two on one Redis.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { createKeys, PointerLedger } from '@conduit/server';
+import { createKeys, KEY_SHARDS, PointerLedger } from '@conduit/server';
 import {
   basicAuth,
   conduitEnv,
@@ -125,9 +126,15 @@ async function drain({ redisProc, redis, sync, keys }, workerCount, log) {
       const ack = await ledger.acknowledge(pointerId, recipient, { ...binding, signature: 'c2lnbmF0dXJl' });
       if (!ack.ok || ack.remaining !== 0) throw new Error('ack did not complete the pointer');
     });
-    // Hold the outbox back until the workers are up, so their start-up is not timed.
-    const held = `${keys.outbox()}:bench-held`;
-    await redis.rename(keys.outbox(), held);
+    // Hold the outboxes back until the workers are up, so their start-up is not timed: each shard's
+    // outbox is renamed to a key with the same hash tag (same slot), and back at the start.
+    const held = (shard) => `${keys.outbox(shard)}:bench-held`;
+    const filled = [];
+    for (const shard of SHARDS) {
+      if ((await redis.llen(keys.outbox(shard))) === 0) continue;
+      await redis.rename(keys.outbox(shard), held(shard));
+      filled.push(shard);
+    }
 
     const workers = [];
     for (let i = 1; i <= workerCount; i += 1) {
@@ -157,27 +164,34 @@ async function drain({ redisProc, redis, sync, keys }, workerCount, log) {
     log(`releasing the outbox to ${workerCount} worker process${workerCount > 1 ? 'es' : ''}`);
     await meter.start();
     const started = Date.now();
-    await redis.rename(held, keys.outbox());
+    const release = redis.multi();
+    for (const shard of filled) release.rename(held(shard), keys.outbox(shard));
+    // Wakes relays blocked on the wake-up list, as the last acks would have (relays also look every second).
+    for (let i = 0; i < workerCount; i += 1) release.lpush(keys.outboxWake(), '1');
+    await release.exec();
     let left = N;
     let lastTrace = started;
     while (left > 0 && Date.now() - started < 120_000) {
       await sleep(20);
-      left = (await redis.zcard(keys.purgingPointers())) + (await redis.llen(keys.outbox()));
+      left = await sumOverShards(redis, (shard) => ['zcard', keys.purgingPointers(shard)]);
+      left += await sumOverShards(redis, (shard) => ['llen', keys.outbox(shard)]);
       if (process.env.BENCH_TRACE && Date.now() - lastTrace >= 1000) {
         lastTrace = Date.now();
         const wait = await redis.llen(`${keys.bullPrefix()}:conduit-purge:wait`);
         log(
-          `t=${((lastTrace - started) / 1000).toFixed(1)} s: outbox ${await redis.llen(keys.outbox())}, queued ${wait}, not purged ${left}`,
+          `t=${((lastTrace - started) / 1000).toFixed(1)} s: outbox ${await sumOverShards(redis, (shard) => ['llen', keys.outbox(shard)])}, queued ${wait}, not purged ${left}`,
         );
       }
     }
     const seconds = (Date.now() - started) / 1000;
     const cpu = await meter.stop();
-    const backlog = await redis.llen(keys.auditPending());
+    const backlog = await sumOverShards(redis, (shard) => ['llen', keys.auditPending(shard)]);
     const rate = Math.round((N - left) / seconds);
 
     // Verify, not trust: every pointer 'purged' and every Sync map empty.
-    const states = await redis.pipeline(pointers.map((p) => ['hget', keys.pointer(p.pointerId), 'state'])).exec();
+    const states = await redis
+      .pipeline(pointers.map((p) => ['hget', keys.pointer(p.groupId, p.pointerId), 'state']))
+      .exec();
     const purged = states.filter(([, s]) => s === 'purged').length;
     let itemsLeft = 0;
     await pool(groups, 16, async (g) => {
@@ -204,6 +218,17 @@ async function drain({ redisProc, redis, sync, keys }, workerCount, log) {
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
   }
+}
+
+const SHARDS = Array.from({ length: KEY_SHARDS }, (_, shard) => shard);
+
+/** Sum of one integer-answering command (ZCARD, LLEN, ...) over every shard of a ledger index. */
+async function sumOverShards(redis, command) {
+  const replies = await redis.pipeline(SHARDS.map(command)).exec();
+  return replies.reduce((sum, [err, n]) => {
+    if (err) throw err;
+    return sum + Number(n);
+  }, 0);
 }
 
 /** Sum of a counter's samples in a Prometheus text exposition ('?' if it cannot be read). */

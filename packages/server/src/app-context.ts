@@ -29,7 +29,7 @@ import { RecordStore } from './adapters/redis/records.js';
 import { SyncWriteBudget } from './adapters/redis/token-bucket.js';
 import type { ServerDeps } from './server-deps.js';
 
-/** What the API's services are built from: configuration, RedisClient, the adapters and the auth parts. */
+/** What the API's services are built from: configuration, Redis, the adapters and the auth parts. */
 export interface ApiWiring {
   config: ServerConfig;
   redis: RedisClient;

@@ -29,7 +29,8 @@ export type ScriptErrorCode =
   | 'SCRIPT_INCLUDE_MISSING'
   | 'SCRIPT_UNKNOWN'
   | 'SCRIPT_MISSING'
-  | 'SCRIPT_KEY_COUNT';
+  | 'SCRIPT_KEY_COUNT'
+  | 'SCRIPT_CROSS_SLOT';
 
 /** A script file or call that does not fit the loader's rules (a deployment or programming fault). */
 export class ScriptError extends Error {

@@ -3,7 +3,7 @@ import { readLuaScripts, ScriptError, type LuaScript } from './script-files.js';
 import type { DeviceStatusReply, SessionGateReply } from './script-replies.js';
 
 /**
- * The one RedisClient script loader: the files in ./scripts are defined on a client as ioredis commands
+ * The one Redis script loader: the files in ./scripts are defined on a client as ioredis commands
  * (EVALSHA, falling back to EVAL once per connection), with a typed caller per script. Scripts are
  * how multi-key invariants stay atomic without WATCH loops.
  */
@@ -89,7 +89,7 @@ export type ScriptCaller<R> = (keys: readonly string[], args: readonly (string |
 export type RedisScripts = { readonly [N in ScriptName]: ScriptCaller<ScriptReplies[N]> };
 
 /**
- * The ioredis method name. Prefixed, so a script can never shadow a RedisClient command of the client
+ * The ioredis method name. Prefixed, so a script can never shadow a Redis command of the client
  * (`expire`) or one BullMQ defines on a shared connection.
  */
 export const commandName = (name: string): string => `conduit${name[0]!.toUpperCase()}${name.slice(1)}`;
@@ -135,13 +135,36 @@ function define(redis: RedisClient, name: ScriptName): ScriptCaller<unknown> {
   const command = commandName(name);
   redis.defineCommand(command, { numberOfKeys, lua });
   const fn = (redis as unknown as Record<string, CommandFn>)[command];
-  if (!fn) throw new ScriptError('SCRIPT_MISSING', `RedisClient script ${name} was not registered.`);
+  if (!fn) throw new ScriptError('SCRIPT_MISSING', `Redis script ${name} was not registered.`);
   return async (keys, args) => {
-    if (keys.length !== numberOfKeys) {
-      throw new ScriptError('SCRIPT_KEY_COUNT', `RedisClient script ${name} takes ${numberOfKeys} keys.`);
-    }
+    checkKeys(name, numberOfKeys, keys);
     return fn.call(redis, ...keys, ...args);
   };
+}
+
+/**
+ * The part of a key Redis Cluster hashes: the first non-empty `{...}`, else the whole key (the
+ * cluster specification's hash tag rule).
+ */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf('{');
+  if (open < 0) return key;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+/**
+ * Every call is checked on any Redis, single or cluster: a script's keys must share one hash tag,
+ * so a key layout that would fail on a cluster (CROSSSLOT) fails the same way in every test run.
+ */
+function checkKeys(name: ScriptName, numberOfKeys: number | undefined, keys: readonly string[]): void {
+  if (keys.length !== numberOfKeys) {
+    throw new ScriptError('SCRIPT_KEY_COUNT', `Redis script ${name} takes ${numberOfKeys} keys.`);
+  }
+  const tag = keys.length > 0 ? hashTagOf(keys[0]!) : '';
+  if (keys.some((key) => hashTagOf(key) !== tag)) {
+    throw new ScriptError('SCRIPT_CROSS_SLOT', `Redis script ${name} was given keys of different hash tags.`);
+  }
 }
 
 export interface ScriptCall {
@@ -163,9 +186,7 @@ export function defineScriptBatch<N extends ScriptName>(redis: RedisClient, name
     const pipeline = redis.pipeline();
     const queue = pipeline as unknown as Record<string, (...args: (string | number)[]) => unknown>;
     for (const { keys, args } of calls) {
-      if (keys.length !== numberOfKeys) {
-        throw new ScriptError('SCRIPT_KEY_COUNT', `RedisClient script ${name} takes ${numberOfKeys} keys.`);
-      }
+      checkKeys(name, numberOfKeys, keys);
       queue[command]!(...keys, ...args);
     }
     const replies = (await pipeline.exec()) ?? [];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL } from '../testing/fakes.js';
-import { commandName, defineScripts, luaScripts, SCRIPT_NAMES } from './script-loader.js';
+import { commandName, defineScripts, hashTagOf, luaScripts, SCRIPT_NAMES } from './script-loader.js';
 import { readLuaScripts, ScriptError, scriptsDir } from './script-files.js';
 
 /**
@@ -118,6 +118,24 @@ describe('Redis Lua scripts', () => {
       const { keepItem } = defineScripts(redis, 'keepItem');
       await expect(keepItem([], ['{}'])).rejects.toMatchObject({ name: 'ScriptError', code: 'SCRIPT_KEY_COUNT' });
       await expect(keepItem(['a', 'b'], ['{}'])).rejects.toBeInstanceOf(ScriptError);
+    });
+
+    it('refuses, on any Redis, keys that a cluster would hash to different slots', async () => {
+      const { outboxTake } = defineScripts(redis, 'outboxTake');
+      const crossSlot = outboxTake(['x:{s1}:outbox', 'x:{s2}:outbox:processing'], [1]);
+      await expect(crossSlot).rejects.toMatchObject({ name: 'ScriptError', code: 'SCRIPT_CROSS_SLOT' });
+      await expect(outboxTake(['x:outbox', 'x:outbox:processing'], [1])).rejects.toMatchObject({
+        code: 'SCRIPT_CROSS_SLOT',
+      });
+      expect(await outboxTake(['x:{s1}:outbox', 'x:{s1}:outbox:processing'], [1])).toEqual([]);
+    });
+
+    it('reads hash tags as Redis Cluster does', () => {
+      expect(hashTagOf('p:{s3}:grp:g')).toBe('s3');
+      expect(hashTagOf('{a}{b}')).toBe('a');
+      expect(hashTagOf('p:{}:x{y}')).toBe('p:{}:x{y}'); // an empty first tag: the whole key
+      expect(hashTagOf('p:{s3')).toBe('p:{s3');
+      expect(hashTagOf('plain')).toBe('plain');
     });
   });
 });

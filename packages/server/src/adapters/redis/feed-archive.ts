@@ -5,7 +5,7 @@ import { ArchiveFeedPageReply } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
 
 /**
- * The RedisClient side of the feed archive (records/archive/): how far a group's feed was moved to S3,
+ * The Redis side of the feed archive (records/archive/): how far a group's feed was moved to S3,
  * the stored JSON of a seq range, and the compare-and-set that moves the watermark
  * (archiveFeedPage-5.lua).
  */

@@ -3,7 +3,7 @@ import type { Keys } from './keys.js';
 import { defineScripts } from '../../redis/script-loader.js';
 
 /**
- * A token bucket per Sync object, shared by every worker through RedisClient (atomic Lua), so purges
+ * A token bucket per Sync object, shared by every worker through Redis (atomic Lua), so purges
  * stay under Twilio's per-object write rate however many workers run.
  */
 export class SyncWriteBudget {

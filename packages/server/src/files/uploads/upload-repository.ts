@@ -5,11 +5,11 @@ import { RecordUploadPartsReply } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
 
 /**
- * Multipart upload records in RedisClient, under the deployment's key prefix so they survive restarts:
+ * Multipart upload records in Redis, under the deployment's key prefix so they survive restarts:
  * - `upl:<uploadId>` hash: the record below (plus `partsTotal`, the sum of recorded part sizes);
  * - `upl:<uploadId>:parts` hash: partNumber -> size of its latest presigned PUT;
  * - `uploads:expiry` sorted set: uploadId scored by the time the cleaner may abort it.
- * Records carry a RedisClient TTL only as a backstop (well past expiresAt); the cleaner removes them.
+ * Records carry a Redis TTL only as a backstop (well past expiresAt); the cleaner removes them.
  */
 export interface UploadRecord {
   uploadId: string;
