@@ -1,5 +1,13 @@
 export { startS3, S3RVER_CREDENTIALS, type LocalS3, type StartS3Options } from './s3/index.js';
-export { ensureRedis, DEFAULT_REDIS_URL, type LocalRedis } from './redis/index.js';
+export {
+  ensureRedis,
+  DEFAULT_REDIS_URL,
+  REDIS_CLUSTER_ENV,
+  type EnsureRedisOptions,
+  type LocalRedis,
+} from './redis/index.js';
+export { parseClusterUrl, startRedisCluster, type ClusterNode } from './redis/cluster.js';
+export { RedisStartError } from './redis/server.js';
 export { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
 export * from './virgil/index.js';
 export * from './sync/index.js';

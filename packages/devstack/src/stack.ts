@@ -28,8 +28,16 @@ export interface LocalStackOptions {
   /** Where the stand-ins keep their state; reusing it keeps accounts, cards and objects. */
   dataDir: string;
   log?: (line: string) => void;
-  /** Redis to use (default REDIS_URL or 127.0.0.1:6379; one is started if none answers). */
+  /**
+   * Redis to use (default REDIS_URL or 127.0.0.1:6379; one is started if none answers). A
+   * `redis+cluster://host:port,...` URL names a Redis Cluster by its seed nodes.
+   */
   redisUrl?: string;
+  /**
+   * A Redis Cluster (default: CONDUIT_STACK_REDIS_CLUSTER=1): the one at a `redis+cluster://`
+   * redisUrl if it answers, else a fresh local one of three masters (its data does not outlive it).
+   */
+  redisCluster?: boolean;
   /**
    * Fixed ports (`conduit stack up`): the Conduit API on basePort, the Virgil directory on +1, the
    * Sync emulator on +2, S3 on +3. Default: free ports (tests run stacks side by side).
@@ -110,9 +118,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     const secrets = await loadOrCreateSecrets(join(opts.dataDir, 'secrets.json'));
 
-    const redis = await ensureRedis({ url: opts.redisUrl, dataDir: join(opts.dataDir, 'redis') });
+    const redis = await ensureRedis({
+      url: opts.redisUrl,
+      dataDir: join(opts.dataDir, 'redis'),
+      cluster: opts.redisCluster,
+    });
     stops.push(() => redis.close());
-    log(`redis        ${redis.url}${redis.started ? ' (started, AOF on)' : ''}`);
+    const started = redis.url.startsWith('redis+cluster://') ? ' (started: 3 masters, AOF on)' : ' (started, AOF on)';
+    log(`redis        ${redis.url}${redis.started ? started : ''}`);
 
     const portOf = (offset: number) => (opts.basePort === undefined ? 0 : opts.basePort + offset);
     const s3 = await startS3({ directory: join(opts.dataDir, 's3'), port: portOf(3) });

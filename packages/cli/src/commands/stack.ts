@@ -19,8 +19,9 @@ export function addStackCommand(program: Command): void {
       `first of 4 fixed ports (default ${STACK_PORT_ENV} or ${DEFAULT_STACK_BASE_PORT})`,
       positiveInt,
     )
+    .option('--redis-cluster', 'run on a fresh local Redis Cluster of 3 masters instead of a single Redis')
     .description('run the local stack (server, key directory, Sync, S3, Redis) until Ctrl-C')
-    .action(async (opts: { data?: string; port?: number }, cmd: Command) => {
+    .action(async (opts: { data?: string; port?: number; redisCluster?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       // Taken before the devstack loads: Ctrl-C from here on stops it cleanly.
       const signal = interruptSignal();
@@ -28,6 +29,7 @@ export function addStackCommand(program: Command): void {
       await runStack({
         dataDir: resolve(opts.data ?? localStackDir(g)),
         basePort: stackBasePort(opts.port),
+        redisCluster: opts.redisCluster,
         log: (line) => console.error(line),
         signal,
         ready: (stack) => output(g, { clientEnv: stack.clientEnv }, stackReadyLines(stack.clientEnv)),

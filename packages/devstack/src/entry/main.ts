@@ -9,8 +9,9 @@ import { parseArgs } from 'node:util';
 import { ConduitError } from '@conduit/shared';
 import { DemoCheckFailed } from './demo-check.js';
 
-const USAGE = `Usage: conduit-devstack stack up [--data <dir>] [--port <base>] [--json]
-       conduit-devstack demo [--size <KiB>] [--keep] [--json] [--verbose]`;
+const USAGE = `Usage: conduit-devstack stack up [--data <dir>] [--port <base>] [--redis-cluster] [--json]
+       conduit-devstack demo [--size <KiB>] [--keep] [--json] [--verbose]
+       conduit-devstack redis-cluster [--data <dir>] [--port <base>]`;
 
 const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
 
@@ -50,6 +51,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<void> {
     options: {
       data: { type: 'string' },
       port: { type: 'string' },
+      'redis-cluster': { type: 'boolean' },
       size: { type: 'string' },
       keep: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -67,6 +69,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<void> {
     return runStack({
       dataDir: resolve(values.data ?? join(home, 'devstack')),
       basePort: stackBasePort(positiveInt(values.port, '--port')),
+      redisCluster: values['redis-cluster'],
       log: (line) => console.error(line),
       signal,
       ready: (stack) =>
@@ -85,6 +88,27 @@ async function run(argv: string[], signal: AbortSignal): Promise<void> {
       signal,
     });
     if (values.json) console.log(JSON.stringify({ ok: true, steps }));
+    return;
+  }
+  if (command === 'redis-cluster') {
+    // A fresh three-master cluster alone (CI runs the tests against it): its URL on stdout, then
+    // it runs until Ctrl-C / SIGTERM stops all three nodes.
+    const { startRedisCluster } = await import('../redis/cluster.js');
+    const home = process.env.CONDUIT_HOME ?? join(homedir(), '.conduit');
+    const cluster = await startRedisCluster({
+      dataDir: resolve(values.data ?? join(home, 'redis-cluster')),
+      basePort: positiveInt(values.port, '--port'),
+    });
+    try {
+      console.log(cluster.url);
+      console.error('# Redis Cluster running (3 masters); Ctrl-C stops it');
+      await new Promise<void>((done) => {
+        if (signal.aborted) done();
+        else signal.addEventListener('abort', () => done(), { once: true });
+      });
+    } finally {
+      await cluster.close();
+    }
     return;
   }
   throw new UsageError(command ? `Unknown command: ${command}.` : 'No command.');

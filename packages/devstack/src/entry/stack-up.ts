@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import { ConduitError, DEFAULT_STACK_BASE_PORT, STACK_PORT_ENV } from '@conduit/shared';
+import { isPortFree } from '../net.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
 
 /** Ports `stack up` binds from its base: API, Virgil directory, Sync emulator, S3. */
@@ -19,12 +19,19 @@ export function stackBasePort(option: number | undefined, env: NodeJS.ProcessEnv
 export async function runStack(opts: {
   dataDir: string;
   basePort: number;
+  /** A fresh local Redis Cluster of three masters instead of the single Redis. */
+  redisCluster?: boolean;
   log: (line: string) => void;
   ready: (stack: LocalStack) => void;
   signal: AbortSignal;
 }): Promise<void> {
   await requireFreePorts(opts.basePort);
-  const stack = await startLocalStack({ dataDir: opts.dataDir, basePort: opts.basePort, log: opts.log });
+  const stack = await startLocalStack({
+    dataDir: opts.dataDir,
+    basePort: opts.basePort,
+    redisCluster: opts.redisCluster,
+    log: opts.log,
+  });
   try {
     opts.ready(stack);
     await new Promise<void>((resolve) => {
@@ -48,12 +55,7 @@ export function stackReadyLines(clientEnv: Record<string, string>): string[] {
 /** Says which port is taken up front, rather than failing half-way through starting the stack. */
 async function requireFreePorts(base: number): Promise<void> {
   for (let port = base; port < base + PORTS_USED; port++) {
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = createServer();
-      probe.once('error', () => resolve(false));
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-    });
-    if (!free) {
+    if (!(await isPortFree(port))) {
       throw new ConduitError(
         'CONFIG',
         `Port ${port} is in use (the stack uses ${base}-${base + PORTS_USED - 1}): is a local stack already running? Stop it, or pass --port <base>.`,
