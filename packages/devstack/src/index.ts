@@ -6,7 +6,7 @@ export {
   type EnsureRedisOptions,
   type LocalRedis,
 } from './redis/index.js';
-export { parseClusterUrl, startRedisCluster, type ClusterNode } from './redis/cluster.js';
+export { clusterSeeds, startRedisCluster, type ClusterNode } from './redis/cluster.js';
 export { RedisStartError } from './redis/server.js';
 export { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
 export * from './virgil/index.js';

@@ -6,7 +6,7 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitError } from '@conduit/shared';
 import { freePort } from '../net.js';
-import { clusterUrl, parseClusterUrl, startRedisCluster, type ClusterNode } from './cluster.js';
+import { clusterUrl, clusterSeeds, startRedisCluster, type ClusterNode } from './cluster.js';
 import { DEFAULT_REDIS_URL, ensureRedis, type LocalRedis } from './index.js';
 import { answers } from './server.js';
 
@@ -18,7 +18,7 @@ const clients: (Redis | Cluster)[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'redis-cluster-'));
   cluster = await startRedisCluster({ dataDir: join(dir, 'main') });
-  nodes = parseClusterUrl(cluster.url)!;
+  nodes = clusterSeeds(cluster.url)!;
 });
 afterAll(async () => {
   for (const client of clients) client.disconnect();
@@ -47,19 +47,19 @@ async function slotOwners(): Promise<Map<number, number>> {
   return owners;
 }
 
-describe('parseClusterUrl', () => {
+describe('clusterSeeds', () => {
   it('reads the seed nodes of a redis+cluster:// URL and leaves other URLs alone', () => {
-    expect(parseClusterUrl('redis+cluster://127.0.0.1:7000,localhost:7001')).toEqual([
+    expect(clusterSeeds('redis+cluster://127.0.0.1:7000,localhost:7001')).toEqual([
       { host: '127.0.0.1', port: 7000 },
       { host: 'localhost', port: 7001 },
     ]);
-    expect(parseClusterUrl(DEFAULT_REDIS_URL)).toBeNull();
+    expect(clusterSeeds(DEFAULT_REDIS_URL)).toBeNull();
     expect(clusterUrl([{ host: 'h', port: 1 }])).toBe('redis+cluster://h:1');
   });
 
   it('refuses a malformed, password or TLS cluster URL as a configuration error', () => {
     for (const url of ['redis+cluster://', 'redis+cluster://h', 'redis+cluster://:pw@h:1', 'rediss+cluster://h:1']) {
-      expect(() => parseClusterUrl(url), url).toThrow(ConduitError);
+      expect(() => clusterSeeds(url), url).toThrow(ConduitError);
     }
   });
 });
@@ -132,7 +132,7 @@ describe('ensureRedis with a cluster', () => {
     try {
       expect(redis.started).toBe(true);
       expect(redis.url).not.toBe(cluster.url);
-      expect(parseClusterUrl(redis.url)).toHaveLength(3);
+      expect(clusterSeeds(redis.url)).toHaveLength(3);
     } finally {
       await redis.close();
     }

@@ -3,6 +3,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { ConduitError } from '@conduit/shared';
+import { parseClusterUrl } from '@conduit/server';
 import { freePort, isPortFree } from '../net.js';
 import { stopChild } from '../s3/index.js';
 import type { LocalRedis } from './index.js';
@@ -19,28 +20,22 @@ const BUS_PORT_OFFSET = 10_000;
 const MASTERS = 3;
 
 /**
- * The seed nodes of `redis+cluster://host:port[,host:port...]`; null for any other URL. The devstack's
- * clusters have no password and no TLS, so a cluster URL with either is refused rather than ignored.
+ * The seed nodes of a `redis+cluster://` URL (the server's own reading of REDIS_URL); null for any
+ * other URL. The devstack's clusters have no password and no TLS, so a cluster URL with either is
+ * refused rather than ignored.
  */
-export function parseClusterUrl(url: string): ClusterNode[] | null {
-  if (url.startsWith('rediss+cluster://')) {
-    throw new ConduitError('CONFIG', `The local stack does not connect to a TLS cluster (${url}).`);
+export function clusterSeeds(url: string): ClusterNode[] | null {
+  let parsed: ReturnType<typeof parseClusterUrl>;
+  try {
+    parsed = parseClusterUrl(url);
+  } catch (err) {
+    throw new ConduitError('CONFIG', `Invalid Redis Cluster URL ${url}: ${(err as Error).message}.`);
   }
-  if (!url.startsWith(CLUSTER_SCHEME)) return null;
-  return url
-    .slice(CLUSTER_SCHEME.length)
-    .replace(/\/$/, '')
-    .split(',')
-    .map((seed) => {
-      const match = /^([^:@/\s]+):(\d{1,5})$/.exec(seed);
-      if (!match) {
-        throw new ConduitError(
-          'CONFIG',
-          `Invalid Redis Cluster URL ${url}: expected redis+cluster://host:port[,host:port...].`,
-        );
-      }
-      return { host: match[1]!, port: Number(match[2]) };
-    });
+  if (!parsed) return null;
+  if (parsed.tls || parsed.password !== undefined || parsed.username !== undefined) {
+    throw new ConduitError('CONFIG', `The local stack connects to clusters without TLS or password only (${url}).`);
+  }
+  return parsed.nodes;
 }
 
 export function clusterUrl(nodes: readonly ClusterNode[]): string {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ConduitError } from '@conduit/shared';
 import { freePort } from '../net.js';
 import { stopChild } from '../s3/index.js';
-import { clusterAnswers, parseClusterUrl, startRedisCluster } from './cluster.js';
+import { clusterAnswers, clusterSeeds, startRedisCluster } from './cluster.js';
 import { answers, startRedisServer } from './server.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -34,7 +34,7 @@ export interface EnsureRedisOptions {
 export async function ensureRedis(opts: EnsureRedisOptions): Promise<LocalRedis> {
   const url = opts.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   const wantCluster = opts.cluster ?? process.env[REDIS_CLUSTER_ENV] === '1';
-  const seeds = parseClusterUrl(url);
+  const seeds = clusterSeeds(url);
   const reuse = { url, started: false, close: async () => {} };
   if (seeds) {
     if (await clusterAnswers(seeds)) return reuse;

@@ -23,8 +23,9 @@ const CLUSTER_SCHEME = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^
  * the seed nodes of a Redis Cluster. Null for any other URL (a single Redis).
  */
 export function parseClusterUrl(url: string): ClusterUrl | null {
+  if (!/^rediss?\+cluster:/.test(url)) return null;
   const m = CLUSTER_SCHEME.exec(url);
-  if (!m) return null;
+  if (!m) throw new Error('Redis cluster URL: expected redis+cluster://[user:password@]host:port[,host:port...]');
   const [, scheme, user, pass, hosts] = m;
   const nodes = hosts!.split(',').map((hostPort) => {
     const at = hostPort.lastIndexOf(':');
