@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { HttpClient as ApiClient, login, registerAccount } from '@conduit/client';
 import { createVirgilApp, startS3 } from '@conduit/devstack';
 import { Redis } from 'ioredis';
-import { createKeys, KEY_SHARDS } from '@conduit/server';
+import { createKeys, SHARDS } from '@conduit/server';
 import { envelopeSha256, receiptStatement } from '@conduit/shared';
 import { scrape } from './purge-throughput.bench.mjs';
 import {
@@ -212,9 +212,7 @@ const endpointOf = (who) => `${who.identity}:${who.deviceId}`;
 
 /** Pointers in 'purging' over every shard of the ledger's index (one sorted set per shard). */
 async function purgingCount(redis, keys) {
-  const counts = await redis
-    .pipeline(Array.from({ length: KEY_SHARDS }, (_, shard) => ['zcard', keys.purgingPointers(shard)]))
-    .exec();
+  const counts = await redis.pipeline(SHARDS.map((shard) => ['zcard', keys.purgingPointers(shard)])).exec();
   return counts.reduce((sum, [err, n]) => {
     if (err) throw err;
     return sum + Number(n);

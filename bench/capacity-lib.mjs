@@ -1,7 +1,7 @@
 /* global TextEncoder */
 // Helpers of the capacity bench: dev sessions minted like the API mints them, and the Redis
 // memory each unit of state costs, read with MEMORY USAGE (exact per key, SAMPLES 0).
-import { KEY_SHARDS } from '@conduit/server';
+import { SHARDS } from '@conduit/server';
 import { SignJWT } from 'jose';
 
 /**
@@ -38,8 +38,6 @@ async function usage(redis, keyNames) {
   const out = await redis.pipeline(keyNames.map((k) => ['memory', 'usage', k, 'SAMPLES', '0'])).exec();
   return out.reduce((sum, [err, n]) => sum + (err || n === null ? 0 : Number(n)), 0);
 }
-
-const SHARDS = Array.from({ length: KEY_SHARDS }, (_, shard) => shard);
 
 /** A pointer's own keys: those filed under its group's shard, and its id -> group entry. */
 const pointerKeys = (keys, groupId, id) => [

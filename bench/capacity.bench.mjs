@@ -20,7 +20,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVirgilApp, startS3 } from '@conduit/devstack';
-import { createKeys, KEY_SHARDS } from '@conduit/server';
+import { createKeys, SHARDS } from '@conduit/server';
 import { envelopeSha256 } from '@conduit/shared';
 import { Redis } from 'ioredis';
 import { HttpClient } from './ack-to-purge.bench.mjs';
@@ -334,10 +334,9 @@ const isWrite = (r) => r.method === 'POST' || r.method === 'DELETE';
 const perUnit = (n, units) => (units === 0 ? 'n/a' : (n / units).toFixed(0));
 /** Pointers still in 'purging' or waiting in an outbox, over every shard of the ledger's indexes. */
 async function notPurged(redis, keys) {
-  const shards = Array.from({ length: KEY_SHARDS }, (_, shard) => shard);
   const replies = await redis
     .pipeline(
-      shards.flatMap((shard) => [
+      SHARDS.flatMap((shard) => [
         ['zcard', keys.purgingPointers(shard)],
         ['llen', keys.outbox(shard)],
       ]),

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { createKeys, KEY_SHARDS, PointerLedger } from '@conduit/server';
+import { createKeys, PointerLedger, SHARDS } from '@conduit/server';
 import {
   basicAuth,
   conduitEnv,
@@ -219,8 +219,6 @@ async function drain({ redisProc, redis, sync, keys }, workerCount, log) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
   }
 }
-
-const SHARDS = Array.from({ length: KEY_SHARDS }, (_, shard) => shard);
 
 /** Sum of one integer-answering command (ZCARD, LLEN, ...) over every shard of a ledger index. */
 async function sumOverShards(redis, command) {

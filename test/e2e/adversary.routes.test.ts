@@ -7,7 +7,7 @@ import { ConduitClient } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { DEVICE_HEADER, syncMapOf } from '@conduit/shared';
 import { clientOn } from './support/stack-client.js';
-import { type RedisClient } from '@conduit/server';
+import type { RedisClient } from '@conduit/server';
 import { deploymentKeyPatterns, openRedis, scanKeys } from './support/redis.js';
 
 // Issue 10 F: authorisation before side effects, on the real local stack. Every mutating route

@@ -18,7 +18,7 @@ export { generateOpaqueSetup } from './identity/auth/opaque.js';
 export { processMetrics } from './ops/metrics.js';
 // The Redis key layout and the pointer ledger, for tools that seed or inspect a deployment's state
 // directly (the purge benchmarks).
-export { createKeys, shardOf, KEY_SHARDS } from './adapters/redis/keys.js';
+export { createKeys, shardOf, KEY_SHARDS, SHARDS } from './adapters/redis/keys.js';
 export { connectRedis, closeRedis, parseClusterUrl, type RedisClient } from './adapters/redis/connection.js';
 export type { Keys } from './adapters/redis/keys.js';
 export { PointerLedger } from './adapters/redis/pointers.js';
