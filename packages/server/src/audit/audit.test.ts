@@ -105,7 +105,9 @@ describe('audit log', () => {
     await ledger.acknowledge(pointerId, bob, TEST_RECEIPT);
     const at = new Date();
     const record = (await ledger.get(pointerId))!;
-    expect(await ledger.markPurged(pointerId, 'g1', at, deletionReceipt(record, at, 'removed'))).toMatchObject({ ok: true });
+    expect(await ledger.markPurged(pointerId, 'g1', at, deletionReceipt(record, at, 'removed'))).toMatchObject({
+      ok: true,
+    });
     expect(await pendingOf(keys)).toBe(1);
     expect(await chainOf(keys)).toHaveLength(0);
 
@@ -159,7 +161,12 @@ describe('audit log', () => {
       });
       await ledger.acknowledge(pointerId, bob, TEST_RECEIPT);
       const at = new Date();
-      await ledger.markFailed(pointerId, 'g1', at, canonicalJson({ type: 'purge-failed', at: at.toISOString(), pointerId }));
+      await ledger.markFailed(
+        pointerId,
+        'g1',
+        at,
+        canonicalJson({ type: 'purge-failed', at: at.toISOString(), pointerId }),
+      );
       const lines = await eventually(async () => {
         const l = await chainOf(keys);
         return l.length === 1 ? l : undefined;

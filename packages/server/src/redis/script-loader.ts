@@ -178,7 +178,10 @@ export type ScriptBatchCaller<R> = (calls: readonly ScriptCall[]) => Promise<R[]
  * each atomic on its own and run in call order. A call that fails rejects the batch (the others
  * still ran: callers make each step idempotent).
  */
-export function defineScriptBatch<N extends ScriptName>(redis: RedisClient, name: N): ScriptBatchCaller<ScriptReplies[N]> {
+export function defineScriptBatch<N extends ScriptName>(
+  redis: RedisClient,
+  name: N,
+): ScriptBatchCaller<ScriptReplies[N]> {
   defineScripts(redis, name);
   const numberOfKeys = luaScripts().find((s) => s.name === name)?.numberOfKeys;
   const command = commandName(name);

@@ -135,7 +135,11 @@ describe('PointerLedger ack script', () => {
   it('gives every ledger key the retention TTL', async () => {
     const pointerId = await registered();
     await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT);
-    for (const key of [keys.pointer(GROUP, pointerId), keys.pointerExpected(GROUP, pointerId), keys.pointerAcked(GROUP, pointerId)]) {
+    for (const key of [
+      keys.pointer(GROUP, pointerId),
+      keys.pointerExpected(GROUP, pointerId),
+      keys.pointerAcked(GROUP, pointerId),
+    ]) {
       const ttl = await redis.ttl(key);
       expect(ttl).toBeGreaterThan(3500);
       expect(ttl).toBeLessThanOrEqual(3600);
@@ -199,7 +203,10 @@ describe('AnomalyRepository', () => {
     expect(await anomalies.record(GROUP, pointerId, { ...bob2, kind: 'unverifiable', code: 'INTEGRITY', at }, 60)).toBe(
       'recorded',
     );
-    expect(await anomalies.list(GROUP, pointerId)).toEqual([report, { ...bob2, kind: 'unverifiable', code: 'INTEGRITY', at }]);
+    expect(await anomalies.list(GROUP, pointerId)).toEqual([
+      report,
+      { ...bob2, kind: 'unverifiable', code: 'INTEGRITY', at },
+    ]);
 
     const flooder = { identity: 'mallory', deviceId: 'mallory-dev-1', kind: 'unknown' as const, code: 'X', at };
     const outcomes = [];

@@ -68,7 +68,8 @@ export class OutboxRelay {
     let count = 0;
     for (const shard of SHARDS) {
       const pending = (await redis.lrange(keys.outboxProcessing(shard), 0, -1)).reverse();
-      for (let i = 0; i < pending.length; i += RELAY_BATCH) await this.forward(shard, pending.slice(i, i + RELAY_BATCH));
+      for (let i = 0; i < pending.length; i += RELAY_BATCH)
+        await this.forward(shard, pending.slice(i, i + RELAY_BATCH));
       count += pending.length;
     }
     return count;
@@ -97,7 +98,8 @@ export class OutboxRelay {
         if ((await this.drain()) > 0) continue;
         // Nothing waiting: sleep until a wake-up (or the next look, or the next re-drive).
         const blockSeconds = Math.max(0.01, Math.min(WAKE_BLOCK_SECONDS, redriveEveryMs / 1000));
-        if ((await blocking.blpop(keys.outboxWake(), blockSeconds)) !== null) await this.deps.redis.del(keys.outboxWake());
+        if ((await blocking.blpop(keys.outboxWake(), blockSeconds)) !== null)
+          await this.deps.redis.del(keys.outboxWake());
       } catch (err) {
         if (this.stopped) break;
         logger.error({ err }, 'outbox relay failed; retrying');

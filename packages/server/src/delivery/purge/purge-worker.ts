@@ -57,7 +57,14 @@ export async function purgeOne(job: Job<PurgeJobData>, token: string | undefined
     if (!retryable(err) || attemptsMade >= (job.opts.attempts ?? 1)) {
       const code = err instanceof ConduitError ? err.code : 'INTERNAL';
       const at = deps.now?.() ?? new Date();
-      if (await deps.ledger.markFailed(pointerId, groupId, at, purgeFailed({ pointerId, groupId }, at, code, attemptsMade))) {
+      if (
+        await deps.ledger.markFailed(
+          pointerId,
+          groupId,
+          at,
+          purgeFailed({ pointerId, groupId }, at, code, attemptsMade),
+        )
+      ) {
         deps.observer.onPurgeFailed({ pointerId, groupId, code, attemptsMade });
       }
       throw new UnrecoverableError(`purge failed: ${code}`);
