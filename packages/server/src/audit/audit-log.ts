@@ -9,8 +9,10 @@ import { SealStep, planSeal } from './seal.js';
 const ENTRY_ID_TTL_SECONDS = 24 * 3600;
 /** Upper bound on one entry (they are small metadata records). */
 const MAX_ENTRY_BYTES = 64 * 1024;
-/** Pending items sealed per commit: one round trip hashes and appends this many. */
+/** About this many pending items are sealed per commit, over all shards. */
 const SEAL_BATCH = 500;
+/** The fewest items a step reads from a shard that has some. */
+const SHARD_BATCH_MIN = 20;
 
 export interface AuditHead {
   seq: number;
@@ -74,22 +76,19 @@ export class AuditLog {
   }
 
   private async sealUntilDrained(): Promise<number> {
-    const lengths = await this.pendingPerShard();
-    let sealed = 0;
-    for (const shard of SHARDS) if (lengths[shard]! > 0) sealed += await this.sealShard(shard);
-    return sealed;
-  }
-
-  private async sealShard(shard: number): Promise<number> {
     let sealed = 0;
     for (;;) {
-      const snapshot = await this.step.snapshot(shard, SEAL_BATCH);
-      if (snapshot.pending.length === 0) return sealed;
+      const lengths = await this.pendingPerShard();
+      const shards = SHARDS.filter((shard) => lengths[shard]! > 0);
+      if (shards.length === 0) return sealed;
+      // About SEAL_BATCH items per step, however many shards hold them.
+      const perShard = Math.max(SHARD_BATCH_MIN, Math.ceil(SEAL_BATCH / shards.length));
+      const snapshot = await this.step.snapshot(shards, perShard);
       const plan = planSeal(snapshot, new Date());
       // A lost race means another sealer advanced the head: re-read and continue from there.
       if (await this.step.commit(plan)) {
         sealed += plan.lines.length;
-        if (snapshot.pending.length < SEAL_BATCH) return sealed;
+        if (snapshot.shards.every((s) => s.pending.length < perShard)) return sealed;
       }
     }
   }

@@ -113,8 +113,8 @@ describe('audit log', () => {
 
     // A sealer that read the pending receipt, then stalled (its commit arrives late).
     const stalled = new SealStep(connect(), keys);
-    const stalePlan = planSeal(await stalled.snapshot(shardOf('g1'), 10), new Date());
-    expect(stalePlan.pending).toHaveLength(1);
+    const stalePlan = planSeal(await stalled.snapshot([shardOf('g1')], 10), new Date());
+    expect(stalePlan.lines).toHaveLength(1);
 
     // Later: three workers' sealers start at once and race for it.
     const sealers = Array.from({ length: 3 }, () => new AuditSealer(new AuditLog(connect(), keys), logger, 20));

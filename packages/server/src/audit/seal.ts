@@ -6,23 +6,23 @@ import { GENESIS_HASH, recordLine, sha256Hex, type AuditEntry } from '@conduit/s
 import { parsePendingItem } from './pending.js';
 
 /**
- * One optimistic sealing step over one shard's pending list: read the oldest pending items, then
- * the chain head and which of those items the chain already holds (together, MULTI); build the
- * record lines and hashes of the others in Node (node:crypto); commit them with a script that
- * appends them only if the head is still the one read; then take the items off the pending list if
- * they are still first in line. The chain and the pending lists are in different slots on a Redis
- * Cluster, so the two writes are separate: a sealer that dies between them leaves items that are
- * both sealed and pending, and the next snapshot sees them as sealed and only takes them off. A
- * commit that loses a race changes nothing (the caller re-reads and goes on from the new head), so
- * concurrent sealers in any number of processes can neither fork the chain nor seal an item twice.
+ * One optimistic sealing step over the shards' pending lists: read the oldest pending items of
+ * each, then the chain head and which of those items the chain already holds (together, MULTI);
+ * build the record lines and hashes of the others in Node (node:crypto); commit them with one
+ * script that appends them only if the head is still the one read; then take each shard's items off
+ * its pending list if they are still first in line. The chain and the pending lists are in
+ * different slots on a Redis Cluster, so these writes are separate: a sealer that dies between
+ * them leaves items that are both sealed and pending, and the next snapshot sees them as sealed and
+ * only takes them off. A commit that loses a race changes nothing (the caller re-reads and goes on
+ * from the new head), so concurrent sealers in any number of processes can neither fork the chain
+ * nor seal an item twice.
  */
 export interface SealSnapshot {
-  shard: number;
   seq: number;
   hash: string;
-  /** The shard's oldest pending items, in order. */
-  pending: string[];
-  /** Per pending item: already in the chain. */
+  /** Per shard read: its oldest pending items, in order. */
+  shards: { shard: number; pending: string[] }[];
+  /** Per pending item, shards in order: already in the chain. */
   sealed: boolean[];
 }
 
@@ -44,14 +44,16 @@ export function planSeal(snapshot: SealSnapshot, now: Date): SealPlan {
   let seq = snapshot.seq;
   const items: string[] = [];
   const lines: string[] = [];
-  snapshot.pending.forEach((item, i) => {
-    if (snapshot.sealed[i]) return;
-    seq += 1;
-    const line = recordLine(parsePendingItem(item) ?? rejected(item, now), prev, seq);
-    prev = sha256Hex(line);
-    items.push(sha256Hex(item));
-    lines.push(line);
-  });
+  snapshot.shards
+    .flatMap((s) => s.pending)
+    .forEach((item, i) => {
+      if (snapshot.sealed[i]) return;
+      seq += 1;
+      const line = recordLine(parsePendingItem(item) ?? rejected(item, now), prev, seq);
+      prev = sha256Hex(line);
+      items.push(sha256Hex(item));
+      lines.push(line);
+    });
   return { ...snapshot, items, lines, head: prev };
 }
 
@@ -82,25 +84,32 @@ export class SealStep {
     this.scripts = defineScripts(redis, 'auditSeal', 'auditTrim');
   }
 
-  /** The shard's oldest `batch` pending items, then the head and their sealed flags (MULTI). */
-  async snapshot(shard: number, batch: number): Promise<SealSnapshot> {
-    const pending = await this.redis.lrange(this.keys.auditPending(shard), 0, batch - 1);
+  /** Up to `batch` oldest pending items of each shard, then the head and their sealed flags (MULTI). */
+  async snapshot(shards: readonly number[], batch: number): Promise<SealSnapshot> {
+    const read = await Promise.all(
+      shards.map(async (shard) => ({
+        shard,
+        pending: await this.redis.lrange(this.keys.auditPending(shard), 0, batch - 1),
+      })),
+    );
+    const items = read.flatMap((r) => r.pending);
     const tx = this.redis.multi().hmget(this.keys.auditHead(), 'seq', 'hash');
-    if (pending.length > 0) tx.zmscore(this.keys.auditSealed(), ...pending.map(sha256Hex));
+    if (items.length > 0) tx.zmscore(this.keys.auditSealed(), ...items.map(sha256Hex));
     const results = (await tx.exec()) as [Error | null, unknown][];
     const failed = results.find(([err]) => err);
     if (failed) throw failed[0];
     const [seq, hash] = results[0]![1] as [string | null, string | null];
     const scores = (results[1]?.[1] ?? []) as (string | null)[];
-    const sealed = pending.map((_, i) => scores[i] != null);
+    const sealed = items.map((_, i) => scores[i] != null);
+    const nonEmpty = read.filter((r) => r.pending.length > 0);
     return seq && hash
-      ? { shard, seq: Number(seq), hash, pending, sealed }
-      : { shard, seq: 0, hash: GENESIS_HASH, pending, sealed };
+      ? { seq: Number(seq), hash, shards: nonEmpty, sealed }
+      : { seq: 0, hash: GENESIS_HASH, shards: nonEmpty, sealed };
   }
 
   /** True when the plan's lines are now the chain's tail; false when another sealer moved first. */
   async commit(plan: SealPlan): Promise<boolean> {
-    if (plan.pending.length === 0) return true;
+    if (plan.shards.length === 0) return true;
     if (plan.lines.length > 0) {
       const code = await this.scripts.auditSeal(
         [this.keys.auditLog(), this.keys.auditHead(), this.keys.auditSealed()],
@@ -109,7 +118,9 @@ export class SealStep {
       if (code === AuditSealReply.ChainCorrupt) throw new AuditChainCorruptError();
       if (code <= 0) return false;
     }
-    await this.scripts.auditTrim([this.keys.auditPending(plan.shard)], plan.pending);
+    await Promise.all(
+      plan.shards.map(({ shard, pending }) => this.scripts.auditTrim([this.keys.auditPending(shard)], pending)),
+    );
     return true;
   }
 }
