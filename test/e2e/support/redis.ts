@@ -13,6 +13,8 @@ export const deploymentKeyPatterns = (prefix: string): string[] => [`${prefix}*`
 
 /** The keys matching any pattern, from every master of a cluster. */
 export async function scanKeys(redis: RedisClient, patterns: readonly string[]): Promise<string[]> {
+  // A cluster client knows its nodes once it has read the slot map.
+  if (redis instanceof Cluster && redis.status !== 'ready') await new Promise((ready) => redis.once('ready', ready));
   const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
   const keys: string[] = [];
   for (const node of nodes) {
