@@ -85,7 +85,7 @@ export class GroupRepository {
     await this.index(identities, groupId);
     const [code, ...added] = await this.scripts.addMembers(
       [this.keys.group(groupId), this.keys.groupMembers(groupId)],
-      [groupId, limit, ...identities],
+      [limit, ...identities],
     );
     if (code === AddMembersReply.Limit) return { ok: false, reason: 'LIMIT' };
     if (code === AddMembersReply.NotReady) return { ok: false, reason: 'NOT_READY' };

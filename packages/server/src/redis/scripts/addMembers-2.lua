@@ -7,9 +7,8 @@
     KEYS[1] group hash
     KEYS[2] group members set
 
-    ARGV[1] group id
-    ARGV[2] participant limit (owner included)
-    ARGV[3...] identities
+    ARGV[1] participant limit (owner included)
+    ARGV[2...] identities
 
   Output:
     {1, added...} - added; the identities that were not members yet follow
@@ -18,10 +17,10 @@
 ]]
 if redis.call('HGET', KEYS[1], 'state') ~= 'ready' then return {-2} end
 local new = {}
-for i = 3, #ARGV do
+for i = 2, #ARGV do
   if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then new[#new + 1] = ARGV[i] end
 end
-if redis.call('SCARD', KEYS[2]) + #new > tonumber(ARGV[2]) then return {-1} end
+if redis.call('SCARD', KEYS[2]) + #new > tonumber(ARGV[1]) then return {-1} end
 for _, identity in ipairs(new) do
   redis.call('SADD', KEYS[2], identity)
 end
