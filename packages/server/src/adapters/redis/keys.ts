@@ -79,7 +79,7 @@ export interface Keys {
   identityGroups(identity: string): string;
   /** Set of ready groups: the reconciler's healing pass re-provisions their maps when missing. */
   readyGroups(): string;
-  /** Audit chain records (list), its head {seq, hash} (hash) and the ids it sealed lately (sorted set by seq). */
+  /** Audit chain records (list), its head {seq, hash} (hash) and its recently sealed items' hashes (sorted set by seq). */
   auditLog(): string;
   auditHead(): string;
   auditSealed(): string;
