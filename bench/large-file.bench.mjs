@@ -149,11 +149,22 @@ export async function run(log) {
       credentials: { accessKeyId: plainS3.accessKeyId, secretAccessKey: plainS3.secretAccessKey },
     });
     const inbox = join(dir, 'inbox');
-    /** Conduit send, then receive by the other member; ms of each. */
+    /**
+     * Conduit send, then receive by the other member; ms of each, and of the send's parts phase
+     * (until the last part is stored) and its complete (s3rver assembles the object from the parts).
+     */
     const conduit = async (path, sha) => {
       let t = performance.now();
-      const sent = await alice.sendFile(groupId, path);
+      let partsAt = 0;
+      let completeAt = 0;
+      const onProgress = ({ phase, bytesDone, bytesTotal }) => {
+        if (phase === 'uploading' && bytesDone === bytesTotal) partsAt ||= performance.now();
+        if (phase === 'publishing') completeAt ||= performance.now();
+      };
+      const sent = await alice.sendFile(groupId, path, { onProgress });
       const send = performance.now() - t;
+      const parts = partsAt - t;
+      const complete = completeAt - partsAt;
       t = performance.now();
       const got = await bob.receiveNext(groupId, { outDir: inbox, timeoutMs: 300_000 });
       const receive = performance.now() - t;
@@ -161,7 +172,7 @@ export async function run(log) {
         throw new Error('the end-to-end file did not arrive intact');
       }
       await rm(got.path);
-      return { send, receive };
+      return { send, receive, parts, complete };
     };
     /** Plain S3 PutObject streamed from the file, then GetObject streamed to a file; ms of each. */
     const plain = async (path, bytes) => {
@@ -208,7 +219,8 @@ export async function run(log) {
         `round ${round} (${round % 2 ? 'Conduit' : 'plain S3'} first): send ${fmt(mibps(E2E_BYTES, ours.send))}, ` +
           `receive ${fmt(mibps(E2E_BYTES, ours.receive))}; plain S3: put ${fmt(mibps(E2E_BYTES, theirs.send))}, ` +
           `get ${fmt(mibps(E2E_BYTES, theirs.receive))}; ratios send ${ratio(per.send.at(-1))}, ` +
-          `receive ${ratio(per.receive.at(-1))}, total ${ratio(per.total.at(-1))} (${load()})`,
+          `receive ${ratio(per.receive.at(-1))}, total ${ratio(per.total.at(-1))}; send = parts ` +
+          `${ours.parts.toFixed(0)} ms + complete ${ours.complete.toFixed(0)} ms + the rest (${load()})`,
       );
     }
     s3.destroy();
