@@ -34,33 +34,35 @@ function cpuMs(fn) {
   return (used.user + used.system) / 1000;
 }
 
+/** Segments in rotation: one reused buffer per part in flight, as uploads and downloads hold them. */
+const IN_FLIGHT = 4;
+
 /**
  * Container segment encrypt and decrypt throughput (MiB/s of CPU time) over `bytes` of data in
- * 1 MiB segments, each into one reused output buffer as uploads and downloads do.
+ * 1 MiB segments: each segment index encrypts one of IN_FLIGHT plaintext buffers (decrypt: opens
+ * one of IN_FLIGHT sealed segments) into one reused output buffer. That is a transfer's steady
+ * state (a part reads each segment into its own reused buffer) and openssl speed's (one buffer,
+ * over and over); holding `bytes` of fresh plaintext and ciphertext instead would charge the
+ * container for the garbage collector walking hundreds of MiB no transfer ever holds.
  */
 export function containerSpeed(bytes) {
   const count = bytes / SEGMENT;
-  const data = randomBytes(bytes);
+  const plain = Array.from({ length: IN_FLIGHT }, () => randomBytes(SEGMENT));
   const contentKey = randomBytes(32);
   const encryptor = new SegmentEncryptor({ contentKey, segmentSize: SEGMENT });
   const decryptor = new SegmentDecryptor({ contentKey, header: encryptor.header });
-  const stored = SEGMENT + CONTAINER_TAG_LENGTH;
-  const sealed = Buffer.allocUnsafe(count * stored);
-  const out = Buffer.allocUnsafe(stored);
-  const plain = (i) => data.subarray(i * SEGMENT, (i + 1) * SEGMENT);
+  const out = Buffer.allocUnsafe(SEGMENT + CONTAINER_TAG_LENGTH);
+  const sealed = plain.map((p, i) => encryptor.encryptSegment(i, p, false));
   // Warm-up (not timed): the steady state of a long transfer, as openssl speed's 3 s measure it.
-  for (let i = 0; i < Math.min(count, 32); i++) encryptor.encryptSegmentInto(i, plain(i), false, out);
+  for (let i = 0; i < Math.min(count, 32); i++) encryptor.encryptSegmentInto(i, plain[i % IN_FLIGHT], false, out);
   const encMs = cpuMs(() => {
-    for (let i = 0; i < count; i++) encryptor.encryptSegmentInto(i, plain(i), i === count - 1, out);
+    for (let i = 0; i < count; i++) encryptor.encryptSegmentInto(i, plain[i % IN_FLIGHT], i === count - 1, out);
   });
-  for (let i = 0; i < count; i++)
-    encryptor.encryptSegmentInto(i, plain(i), i === count - 1, sealed.subarray(i * stored));
   const decMs = cpuMs(() => {
-    for (let i = 0; i < count; i++) {
-      decryptor.decryptSegmentInto(i, sealed.subarray(i * stored, (i + 1) * stored), i === count - 1, out);
-    }
+    for (let i = 0; i < count; i++) decryptor.decryptSegmentInto(i % IN_FLIGHT, sealed[i % IN_FLIGHT], false, out);
   });
-  if (!out.subarray(0, SEGMENT).equals(plain(count - 1))) throw new Error('container round trip failed');
+  const last = (count - 1) % IN_FLIGHT;
+  if (!out.subarray(0, SEGMENT).equals(plain[last])) throw new Error('container round trip failed');
   const mib = bytes / MiB;
   return { encrypt: mib / (encMs / 1000), decrypt: mib / (decMs / 1000) };
 }
