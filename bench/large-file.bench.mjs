@@ -6,7 +6,8 @@
 //     the local directory);
 //  2. send + receive of a 256 MiB file through the local stack (ConduitClient) next to a plain,
 //     unencrypted S3 PutObject + GetObject of the same bytes against an s3rver of the same build,
-//     in interleaved rounds after an untimed warm-up of both, alternating which goes first;
+//     in interleaved rounds after an untimed warm-up of both, alternating which goes first; each
+//     round also times a plain S3 multipart upload of the file cut as a send cuts it;
 //  3. peak RSS of the `conduit` CLI sending and receiving 1 GiB, each in its own process.
 // Ratios are taken per round (the plain-S3 denominator swings 2x between rounds on a shared
 // machine) and reported as the median with every round's ratio beside it: nothing is hidden.
@@ -18,7 +19,14 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { ConduitClient } from '@conduit/client';
 import { startLocalStack, startS3 } from '@conduit/devstack';
 import { containerSpeed, opensslSpeed } from './crypto-speed.mjs';
@@ -35,6 +43,8 @@ const E2E_ROUNDS = Number(process.env.BENCH_E2E_ROUNDS ?? 5);
 const WARMUP_BYTES = Number(process.env.BENCH_E2E_WARMUP_MIB ?? 16) * MiB;
 /** 0 skips the peak-RSS runs. */
 const RSS_BYTES = Number(process.env.BENCH_RSS_MIB ?? 1024) * MiB;
+/** Part size of the plain multipart upload: a resumable send's default. */
+const MULTIPART_PART = 8 * MiB;
 /** E3Kit's node build refuses group messages above this many bytes. */
 const E3KIT_CHUNK = 29_915;
 const CLI = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
@@ -189,28 +199,59 @@ export async function run(log) {
       await rm(join(dir, 'plain.bin'));
       return { send, receive };
     };
+    /**
+     * Plain S3 multipart upload of the file as a resumable send cuts it (8 MiB parts, 4 in flight,
+     * no encryption); ms. What s3rver's multipart path itself costs, its complete's copy included.
+     */
+    const plainMultipart = async (path, bytes) => {
+      const Bucket = plainS3.bucket;
+      const Key = `bench/multipart-${randomBytes(8).toString('hex')}`;
+      const t = performance.now();
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+      const numbers = Array.from({ length: Math.ceil(bytes / MULTIPART_PART) }, (_, i) => i + 1);
+      const etags = new Map();
+      const next = numbers[Symbol.iterator]();
+      const worker = async () => {
+        for (const PartNumber of next) {
+          const start = (PartNumber - 1) * MULTIPART_PART;
+          const end = Math.min(bytes, start + MULTIPART_PART);
+          const Body = createReadStream(path, { start, end: end - 1 });
+          const part = new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body, ContentLength: end - start });
+          etags.set(PartNumber, (await s3.send(part)).ETag);
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, worker));
+      const Parts = numbers.map((PartNumber) => ({ PartNumber, ETag: etags.get(PartNumber) }));
+      await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } }));
+      return performance.now() - t;
+    };
     // Warm-up, untimed: connections, JIT and both s3rvers' first writes.
     const warm = join(dir, 'warm.bin');
     const warmSha = await writeRandomFile(warm, WARMUP_BYTES);
     await conduit(warm, warmSha);
     await plain(warm, WARMUP_BYTES);
+    await plainMultipart(warm, WARMUP_BYTES);
     await rm(warm);
 
-    const per = { send: [], receive: [], total: [] };
+    const per = { send: [], multipart: [], receive: [], total: [] };
     const totals = { e2e: 0, plain: 0 };
     for (let round = 1; round <= E2E_ROUNDS; round++) {
       // Odd rounds run Conduit first, even rounds plain S3 first: neither always gets the fresher machine.
       let ours;
       let theirs;
+      let multipart;
       if (round % 2) {
         ours = await conduit(source, sourceSha);
         theirs = await plain(source, E2E_BYTES);
+        multipart = await plainMultipart(source, E2E_BYTES);
       } else {
+        multipart = await plainMultipart(source, E2E_BYTES);
         theirs = await plain(source, E2E_BYTES);
         ours = await conduit(source, sourceSha);
       }
       // Ratio of times = ratio of throughputs (same bytes): >= 1 is Conduit faster than plain S3.
       per.send.push(theirs.send / ours.send);
+      per.multipart.push(multipart / ours.send);
       per.receive.push(theirs.receive / ours.receive);
       per.total.push((theirs.send + theirs.receive) / (ours.send + ours.receive));
       totals.e2e += ours.send + ours.receive;
@@ -218,7 +259,8 @@ export async function run(log) {
       log(
         `round ${round} (${round % 2 ? 'Conduit' : 'plain S3'} first): send ${fmt(mibps(E2E_BYTES, ours.send))}, ` +
           `receive ${fmt(mibps(E2E_BYTES, ours.receive))}; plain S3: put ${fmt(mibps(E2E_BYTES, theirs.send))}, ` +
-          `get ${fmt(mibps(E2E_BYTES, theirs.receive))}; ratios send ${ratio(per.send.at(-1))}, ` +
+          `get ${fmt(mibps(E2E_BYTES, theirs.receive))}, multipart put ${fmt(mibps(E2E_BYTES, multipart))}; ` +
+          `ratios send ${ratio(per.send.at(-1))} (vs multipart ${ratio(per.multipart.at(-1))}), ` +
           `receive ${ratio(per.receive.at(-1))}, total ${ratio(per.total.at(-1))}; send = parts ` +
           `${ours.parts.toFixed(0)} ms + complete ${ours.complete.toFixed(0)} ms + the rest (${load()})`,
       );
@@ -229,6 +271,12 @@ export async function run(log) {
     const size = `${E2E_BYTES / MiB} MiB`;
     rows.push(
       { metric: `${size} send vs plain S3 put, per round`, measured: ratios(per.send), target: '-', pass: true },
+      {
+        metric: `${size} send vs plain S3 multipart put (8 MiB x 4), per round`,
+        measured: ratios(per.multipart),
+        target: '-',
+        pass: true,
+      },
       { metric: `${size} receive vs plain S3 get, per round`, measured: ratios(per.receive), target: '-', pass: true },
       {
         metric: `${size} send + receive vs plain S3 put + get, per round (${E2E_ROUNDS} rounds)`,
