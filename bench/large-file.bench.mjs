@@ -82,7 +82,9 @@ export async function run(log) {
       log(
         `round ${round}: container ${fmt(container.encrypt)} enc, ${fmt(container.decrypt)} dec; ` +
           `openssl ${fmt(openssl.encrypt)} enc, ${fmt(openssl.decrypt)} dec (CPU time, 1 MiB segments); ` +
-          `${ratio(container.encrypt / openssl.encrypt)} enc, ${ratio(container.decrypt / openssl.decrypt)} dec (${load()})`,
+          `${ratio(container.encrypt / openssl.encrypt)} enc, ${ratio(container.decrypt / openssl.decrypt)} dec; ` +
+          `container page faults/MiB ${container.faultsPerMiB.encrypt.toFixed(0)} enc, ` +
+          `${container.faultsPerMiB.decrypt.toFixed(0)} dec (${load()})`,
       );
     }
 
