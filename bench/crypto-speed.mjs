@@ -1,17 +1,24 @@
 /* global process, Buffer */
 // The container held to the hardware: `openssl speed -evp aes-256-gcm` on 1 MiB blocks next to the
 // container's segment ciphers (the ones uploads and downloads run) on 1 MiB segments, both measured
-// in CPU time. openssl speed counts user CPU seconds of its one thread; the container side counts
-// user + system CPU of the whole process (GC threads and page faults included), so it is charged
-// at least what one core spends on it, and neither side is flattered by the machine's other load.
+// in CPU time and both on one core: each runs in its own process pinned to CPU 0 (taskset, Linux).
+// openssl speed counts user CPU seconds of its one thread; the container side counts user + system
+// CPU of its whole process (GC threads and page faults included). Unpinned, V8's background
+// threads free the cipher outputs on the other core while the main thread allocates them, and the
+// process burns 2-3x the CPU time for the same bytes (measured 2026-12-06: 500-730 MiB/s unpinned
+// in the bench process, 1,500-2,200 pinned, at the same load); that is contention, not the cipher.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CONTAINER_TAG_LENGTH, SegmentDecryptor, SegmentEncryptor } from '@conduit/shared';
 
 const MiB = 1024 * 1024;
 const SEGMENT = MiB;
 const OPENSSL_SECONDS = Number(process.env.BENCH_OPENSSL_SECONDS ?? 3);
+/** Both sides run on this CPU. */
+const CORE = '0';
+const run = promisify(execFile);
 
 /**
  * MiB/s of one `openssl speed` run on 1 MiB blocks (encrypt, or decrypt). Its last line reads
@@ -20,7 +27,7 @@ const OPENSSL_SECONDS = Number(process.env.BENCH_OPENSSL_SECONDS ?? 3);
 export async function opensslSpeed(op) {
   const args = ['speed', ...(op === 'decrypt' ? ['-decrypt'] : []), '-evp', 'aes-256-gcm'];
   args.push('-bytes', String(SEGMENT), '-seconds', String(OPENSSL_SECONDS));
-  const { stdout } = await promisify(execFile)('openssl', args);
+  const { stdout } = await run('taskset', ['-c', CORE, 'openssl', ...args]);
   const match = /^AES-256-GCM\s+([\d.]+)k\s*$/m.exec(stdout);
   if (!match) throw new Error(`cannot read openssl speed output: ${stdout.slice(-200)}`);
   return (Number(match[1]) * 1000) / MiB;
@@ -50,7 +57,7 @@ const IN_FLIGHT = 4;
  * over and over); holding `bytes` of fresh plaintext and ciphertext instead would charge the
  * container for the garbage collector walking hundreds of MiB no transfer ever holds.
  */
-export function containerSpeed(bytes) {
+function containerSpeed(bytes) {
   const count = bytes / SEGMENT;
   const plain = Array.from({ length: IN_FLIGHT }, () => randomBytes(SEGMENT));
   const contentKey = randomBytes(32);
@@ -74,4 +81,17 @@ export function containerSpeed(bytes) {
     decrypt: mib / (dec.ms / 1000),
     faultsPerMiB: { encrypt: enc.faults / mib, decrypt: dec.faults / mib },
   };
+}
+
+/** containerSpeed(bytes) in a process of its own on the openssl side's core. */
+export async function containerSpeedOnOneCore(bytes) {
+  const self = fileURLToPath(import.meta.url);
+  const { stdout } = await run('taskset', ['-c', CORE, process.execPath, self, String(bytes)], {
+    maxBuffer: 1024 * 1024,
+  });
+  return JSON.parse(stdout);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.write(JSON.stringify(containerSpeed(Number(process.argv[2]))));
 }

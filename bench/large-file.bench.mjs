@@ -1,7 +1,8 @@
 /* global process, Buffer, performance, URL */
 // Issues 3 and 14's benchmark, in one run:
 //  1. container v1 segment encrypt/decrypt (1 MiB segments, CPU time) next to `openssl speed -evp
-//     aes-256-gcm` on 1 MiB blocks (one core), rounds interleaved (crypto-speed.mjs), and next to
+//     aes-256-gcm` on 1 MiB blocks, each in a process pinned to the same core, rounds interleaved
+//     (crypto-speed.mjs), and next to
 //     E3Kit group.encrypt / group.decrypt chunked at its 29,915-byte message limit (a real group on
 //     the local directory);
 //  2. send + receive of a 256 MiB file through the local stack (ConduitClient) next to a plain,
@@ -29,7 +30,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ConduitClient } from '@conduit/client';
 import { startLocalStack, startS3 } from '@conduit/devstack';
-import { containerSpeed, opensslSpeed } from './crypto-speed.mjs';
+import { containerSpeedOnOneCore, opensslSpeed } from './crypto-speed.mjs';
 
 export const name = 'large-file';
 export const description = 'container vs openssl speed vs E3Kit, 256 MiB end to end vs plain S3, 1 GiB peak RSS';
@@ -77,11 +78,11 @@ export async function run(log) {
     const crypto = { encrypt: [], decrypt: [] };
     for (let round = 1; round <= CRYPTO_ROUNDS; round++) {
       const openssl = { encrypt: await opensslSpeed('encrypt'), decrypt: await opensslSpeed('decrypt') };
-      const container = containerSpeed(CRYPTO_BYTES);
+      const container = await containerSpeedOnOneCore(CRYPTO_BYTES);
       for (const op of ['encrypt', 'decrypt']) crypto[op].push({ container: container[op], openssl: openssl[op] });
       log(
         `round ${round}: container ${fmt(container.encrypt)} enc, ${fmt(container.decrypt)} dec; ` +
-          `openssl ${fmt(openssl.encrypt)} enc, ${fmt(openssl.decrypt)} dec (CPU time, 1 MiB segments); ` +
+          `openssl ${fmt(openssl.encrypt)} enc, ${fmt(openssl.decrypt)} dec (CPU time, both pinned to CPU 0, 1 MiB segments); ` +
           `${ratio(container.encrypt / openssl.encrypt)} enc, ${ratio(container.decrypt / openssl.decrypt)} dec; ` +
           `container page faults/MiB ${container.faultsPerMiB.encrypt.toFixed(0)} enc, ` +
           `${container.faultsPerMiB.decrypt.toFixed(0)} dec (${load()})`,
