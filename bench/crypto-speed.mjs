@@ -3,10 +3,10 @@
 // container's segment ciphers (the ones uploads and downloads run) on 1 MiB segments, both measured
 // in CPU time and both on one core: each runs in its own process pinned to CPU 0 (taskset, Linux).
 // openssl speed counts user CPU seconds of its one thread; the container side counts user + system
-// CPU of its whole process (GC threads and page faults included). Unpinned, V8's background
-// threads free the cipher outputs on the other core while the main thread allocates them, and the
-// process burns 2-3x the CPU time for the same bytes (measured 2026-12-06: 500-730 MiB/s unpinned
-// in the bench process, 1,500-2,200 pinned, at the same load); that is contention, not the cipher.
+// CPU of its whole process (GC threads and page faults included). Unpinned, inside the bench
+// process, the container sometimes burned 2-3x the CPU time for the same bytes (2026-12-06:
+// 500-730 MiB/s, against 1,300-2,200 pinned at the same load and page faults), most likely V8's
+// background threads freeing cipher outputs on the other core while the main thread allocates.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
