@@ -1,17 +1,24 @@
 /* global process, Buffer */
 // The container held to the hardware: `openssl speed -evp aes-256-gcm` on 1 MiB blocks next to the
 // container's segment ciphers (the ones uploads and downloads run) on 1 MiB segments, both measured
-// in CPU time. openssl speed counts user CPU seconds of its one thread; the container side counts
-// user + system CPU of the whole process (GC threads and page faults included), so it is charged
-// at least what one core spends on it, and neither side is flattered by the machine's other load.
+// in CPU time and both on one core: each runs in its own process pinned to CPU 0 (taskset, Linux).
+// openssl speed counts user CPU seconds of its one thread; the container side counts user + system
+// CPU of its whole process (GC threads and page faults included). Unpinned, inside the bench
+// process, the container sometimes burned 2-3x the CPU time for the same bytes (2026-12-06:
+// 500-730 MiB/s, against 1,300-2,200 pinned at the same load and page faults), most likely V8's
+// background threads freeing cipher outputs on the other core while the main thread allocates.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CONTAINER_TAG_LENGTH, SegmentDecryptor, SegmentEncryptor } from '@conduit/shared';
 
 const MiB = 1024 * 1024;
 const SEGMENT = MiB;
 const OPENSSL_SECONDS = Number(process.env.BENCH_OPENSSL_SECONDS ?? 3);
+/** Both sides run on this CPU. */
+const CORE = '0';
+const run = promisify(execFile);
 
 /**
  * MiB/s of one `openssl speed` run on 1 MiB blocks (encrypt, or decrypt). Its last line reads
@@ -20,47 +27,71 @@ const OPENSSL_SECONDS = Number(process.env.BENCH_OPENSSL_SECONDS ?? 3);
 export async function opensslSpeed(op) {
   const args = ['speed', ...(op === 'decrypt' ? ['-decrypt'] : []), '-evp', 'aes-256-gcm'];
   args.push('-bytes', String(SEGMENT), '-seconds', String(OPENSSL_SECONDS));
-  const { stdout } = await promisify(execFile)('openssl', args);
+  const { stdout } = await run('taskset', ['-c', CORE, 'openssl', ...args]);
   const match = /^AES-256-GCM\s+([\d.]+)k\s*$/m.exec(stdout);
   if (!match) throw new Error(`cannot read openssl speed output: ${stdout.slice(-200)}`);
   return (Number(match[1]) * 1000) / MiB;
 }
 
-/** Runs fn, returning the process CPU time (user + system) it took, in ms. */
+/**
+ * Runs fn; returns the process CPU time (user + system) it took, in ms, and the minor page faults
+ * it took (fresh memory for cipher outputs: a trimmed heap faults back in under the kernel's locks).
+ */
 function cpuMs(fn) {
   const before = process.cpuUsage();
+  const faults = process.resourceUsage().minorPageFault;
   fn();
   const used = process.cpuUsage(before);
-  return (used.user + used.system) / 1000;
+  return { ms: (used.user + used.system) / 1000, faults: process.resourceUsage().minorPageFault - faults };
 }
 
+/** Segments in rotation: one reused buffer per part in flight, as uploads and downloads hold them. */
+const IN_FLIGHT = 4;
+
 /**
- * Container segment encrypt and decrypt throughput (MiB/s of CPU time) over `bytes` of data in
- * 1 MiB segments, each into one reused output buffer as uploads and downloads do.
+ * Container segment encrypt and decrypt throughput (MiB/s of CPU time, and minor page faults per
+ * MiB) over `bytes` of data in
+ * 1 MiB segments: each segment index encrypts one of IN_FLIGHT plaintext buffers (decrypt: opens
+ * one of IN_FLIGHT sealed segments) into one reused output buffer. That is a transfer's steady
+ * state (a part reads each segment into its own reused buffer) and openssl speed's (one buffer,
+ * over and over); holding `bytes` of fresh plaintext and ciphertext instead would charge the
+ * container for the garbage collector walking hundreds of MiB no transfer ever holds.
  */
-export function containerSpeed(bytes) {
+function containerSpeed(bytes) {
   const count = bytes / SEGMENT;
-  const data = randomBytes(bytes);
+  const plain = Array.from({ length: IN_FLIGHT }, () => randomBytes(SEGMENT));
   const contentKey = randomBytes(32);
   const encryptor = new SegmentEncryptor({ contentKey, segmentSize: SEGMENT });
   const decryptor = new SegmentDecryptor({ contentKey, header: encryptor.header });
-  const stored = SEGMENT + CONTAINER_TAG_LENGTH;
-  const sealed = Buffer.allocUnsafe(count * stored);
-  const out = Buffer.allocUnsafe(stored);
-  const plain = (i) => data.subarray(i * SEGMENT, (i + 1) * SEGMENT);
+  const out = Buffer.allocUnsafe(SEGMENT + CONTAINER_TAG_LENGTH);
+  const sealed = plain.map((p, i) => encryptor.encryptSegment(i, p, false));
   // Warm-up (not timed): the steady state of a long transfer, as openssl speed's 3 s measure it.
-  for (let i = 0; i < Math.min(count, 32); i++) encryptor.encryptSegmentInto(i, plain(i), false, out);
-  const encMs = cpuMs(() => {
-    for (let i = 0; i < count; i++) encryptor.encryptSegmentInto(i, plain(i), i === count - 1, out);
+  for (let i = 0; i < Math.min(count, 32); i++) encryptor.encryptSegmentInto(i, plain[i % IN_FLIGHT], false, out);
+  const enc = cpuMs(() => {
+    for (let i = 0; i < count; i++) encryptor.encryptSegmentInto(i, plain[i % IN_FLIGHT], i === count - 1, out);
   });
-  for (let i = 0; i < count; i++)
-    encryptor.encryptSegmentInto(i, plain(i), i === count - 1, sealed.subarray(i * stored));
-  const decMs = cpuMs(() => {
-    for (let i = 0; i < count; i++) {
-      decryptor.decryptSegmentInto(i, sealed.subarray(i * stored, (i + 1) * stored), i === count - 1, out);
-    }
+  const dec = cpuMs(() => {
+    for (let i = 0; i < count; i++) decryptor.decryptSegmentInto(i % IN_FLIGHT, sealed[i % IN_FLIGHT], false, out);
   });
-  if (!out.subarray(0, SEGMENT).equals(plain(count - 1))) throw new Error('container round trip failed');
+  const last = (count - 1) % IN_FLIGHT;
+  if (!out.subarray(0, SEGMENT).equals(plain[last])) throw new Error('container round trip failed');
   const mib = bytes / MiB;
-  return { encrypt: mib / (encMs / 1000), decrypt: mib / (decMs / 1000) };
+  return {
+    encrypt: mib / (enc.ms / 1000),
+    decrypt: mib / (dec.ms / 1000),
+    faultsPerMiB: { encrypt: enc.faults / mib, decrypt: dec.faults / mib },
+  };
+}
+
+/** containerSpeed(bytes) in a process of its own on the openssl side's core. */
+export async function containerSpeedOnOneCore(bytes) {
+  const self = fileURLToPath(import.meta.url);
+  const { stdout } = await run('taskset', ['-c', CORE, process.execPath, self, String(bytes)], {
+    maxBuffer: 1024 * 1024,
+  });
+  return JSON.parse(stdout);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.write(JSON.stringify(containerSpeed(Number(process.argv[2]))));
 }

@@ -138,14 +138,15 @@ export async function downloadToFile(
         done[range] = true;
         bytesDone += plainOf(range);
         emit('downloading', bytesDone);
-        await checkpoint.maybe(() => encodeBits(done));
+        checkpoint.maybe(() => encodeBits(done));
       },
       opts.signal,
     );
     emit('finishing', bytesDone);
     await fh.sync();
-  } catch (err) {
     await checkpoint.settle();
+  } catch (err) {
+    await checkpoint.settle().catch(() => undefined);
     if (err instanceof ConduitError && err.code === 'INTEGRITY') {
       // The object itself is bad: nothing worth resuming.
       await fh.close();
@@ -158,7 +159,6 @@ export async function downloadToFile(
     }
     throw err;
   }
-  await checkpoint.settle();
   await fh.close();
   try {
     return await ctx.sink.publish(partial, outDir, name);
@@ -262,15 +262,24 @@ class Checkpointer {
   private last = Date.now();
   private busy = false;
   private chain: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
 
   constructor(
     private readonly fh: PartialWriter,
     private readonly persist: (bits: string) => Promise<void>,
   ) {}
 
-  maybe(snapshot: () => string): Promise<void> {
-    if (this.busy || Date.now() - this.last < CHECKPOINT_EVERY_MS) return Promise.resolve();
-    return this.save(snapshot());
+  /**
+   * Starts a checkpoint when one is due. It runs behind the downloads: a datasync waits for the
+   * disk to take every byte written so far, which is no reason to stop fetching. A failed
+   * checkpoint fails the download at the next call, or at settle().
+   */
+  maybe(snapshot: () => string): void {
+    if (this.failure) throw this.failure.error;
+    if (this.busy || Date.now() - this.last < CHECKPOINT_EVERY_MS) return;
+    this.save(snapshot()).catch((error: unknown) => {
+      this.failure ??= { error };
+    });
   }
 
   /**
@@ -292,7 +301,9 @@ class Checkpointer {
     return run;
   }
 
-  settle(): Promise<void> {
-    return this.chain;
+  /** Waits for the checkpoints started so far; throws if one of them failed. */
+  async settle(): Promise<void> {
+    await this.chain;
+    if (this.failure) throw this.failure.error;
   }
 }

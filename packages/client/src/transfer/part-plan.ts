@@ -14,6 +14,12 @@ import {
  * number of segments, the first also carries the 42-byte header. Segments per part grow with the
  * object so that it never needs more than S3's 10,000 parts.
  */
+
+/**
+ * 8 segments of 1 MiB: whole segments above S3's 5 MiB minimum, few enough requests per file that
+ * per-part costs (a presigned URL, a `done` line) stay negligible, small enough that a retried part
+ * resends little (docs/sdk.md, "Part size and parallelism").
+ */
 export const DEFAULT_PART_PLAIN_BYTES = 8 * 1024 * 1024;
 
 export interface PartPlan {

@@ -38,7 +38,7 @@ export interface UploadOptions {
   segmentSize?: number;
   /** Plaintext bytes per part (default 8 MiB; grows for files past 10,000 parts). */
   partSize?: number;
-  /** Parts in flight (default 4; fewer when parts are large). */
+  /** Parts in flight (default 4). */
   concurrency?: number;
   /**
    * auto: resume an interrupted upload of this file to this group if there is one; require: the
@@ -78,6 +78,11 @@ export interface UploadedObject {
   finish(): Promise<void>;
 }
 
+/**
+ * Enough parts in flight to keep storage busy across part boundaries (a part's PUT is answered only
+ * once storage stored it) at one segment buffer each; more only queued at the store (docs/sdk.md,
+ * "Part size and parallelism").
+ */
 const DEFAULT_CONCURRENCY = 4;
 export async function uploadFile(
   ctx: UploadContext,
