@@ -64,8 +64,9 @@ export function connectRedis(url: string, kind: 'command' | 'blocking'): RedisCl
       ...(cluster.password ? { password: cluster.password } : {}),
       ...(cluster.tls ? { tls: {} } : {}),
     },
-    // Commands to different slots leave in one write per node instead of one each.
-    enableAutoPipelining: true,
+    // Commands to different slots leave in one write per node instead of one each; never on a
+    // connection that blocks (BLPOP, BullMQ's workers).
+    enableAutoPipelining: kind === 'command',
   });
 }
 
