@@ -4,8 +4,8 @@
  * maps, items and lists.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SYNC_WRITE_LIMIT } from '@conduit/devstack';
-import { TwilioSyncTokenIssuer } from '@conduit/server';
+import { createSyncCredentials, DEFAULT_SYNC_WRITE_LIMIT, startSyncEmulator } from '@conduit/devstack';
+import { TwilioSyncAdmin, TwilioSyncTokenIssuer } from '@conduit/server';
 import { TwilioSyncChannel } from '@conduit/client';
 import {
   channel,
@@ -158,6 +158,26 @@ describe('Sync emulator with unmodified twilio-sync and twilio', () => {
     expect(item.dateExpires).not.toBeNull();
     // A map that is gone is reported, not thrown: the server re-provisions it and publishes again.
     expect(await acl.admin.setMapItem(uniqueName(), 'p', { n: 1 }, 600)).toBe('map-missing');
+  });
+
+  it("setMapItem 'existing' replaces in one request, creates what is missing, reports a missing map", async () => {
+    const creds = createSyncCredentials();
+    const requests: number[] = [];
+    const emu = await startSyncEmulator({ ...creds, onItemWrite: (w) => requests.push(w.status) });
+    try {
+      const admin = new TwilioSyncAdmin({ ...creds, restBaseUrl: emu.restUrl, timeoutMs: 2_000 });
+      const map = uniqueName();
+      await admin.ensureMap(map);
+      expect(await admin.setMapItem(map, 'feed', { seq: 1 }, 600, 'existing')).toBe('written');
+      expect(await admin.setMapItem(map, 'feed', { seq: 2 }, 600, 'existing')).toBe('written');
+      expect(await admin.setMapItem(map, 'feed', { seq: 3 }, 600)).toBe('written');
+      // Missing: the update answers 404, the create 201; then one update (200); then 'new' on an
+      // existing key: the create is refused (409) and the update follows.
+      expect(requests).toEqual([404, 201, 200, 409, 200]);
+      expect(await admin.setMapItem(uniqueName(), 'feed', { seq: 1 }, 600, 'existing')).toBe('map-missing');
+    } finally {
+      await emu.close();
+    }
   });
 
   it('expires items after their TTL with a removed event', async () => {

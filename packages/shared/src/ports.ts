@@ -73,13 +73,16 @@ export interface SyncAdmin {
   /**
    * Creates or replaces one item (idempotent) with a TTL in seconds: the server publishes every
    * pointer itself, as members may only read a group's map. 'map-missing' when the map does not
-   * exist (expired or deleted): nothing was written, the caller re-provisions the map.
+   * exist (expired or deleted): nothing was written, the caller re-provisions the map. `likely`
+   * says which request to try first: 'new' (create, then replace if the key exists) or 'existing'
+   * (replace, then create if it does not): one REST request when the guess is right.
    */
   setMapItem(
     map: string,
     key: string,
     data: Record<string, unknown>,
     ttlSeconds: number,
+    likely?: 'new' | 'existing',
   ): Promise<'written' | 'map-missing'>;
   /** Deletes one item; an item that is already gone counts as done. */
   removeMapItem(map: string, key: string): Promise<'removed' | 'absent'>;

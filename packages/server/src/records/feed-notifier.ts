@@ -96,7 +96,8 @@ export class FeedNotifier implements FeedNotify {
     try {
       await retryRateLimited(async () => {
         try {
-          await setItemHealing(heal, groupId, FEED_NOTIFICATION_ITEM_KEY, item, ttlSeconds, 'publish');
+          // The item is there whenever the group wrote within its TTL: replace it first.
+          await setItemHealing(heal, groupId, FEED_NOTIFICATION_ITEM_KEY, item, ttlSeconds, 'publish', 'existing');
         } catch (err) {
           if (err instanceof SyncRateLimitedError) {
             observer.onFeedNotified({ outcome: 'rate-limited' });

@@ -105,16 +105,29 @@ export class TwilioSyncAdmin implements SyncAdmin {
     }
   }
 
-  /** Create; when the key exists already (a retried publish), replace its data and TTL. */
+  /**
+   * Create; when the key exists already (a retried publish), replace its data and TTL. An item
+   * that is usually there (the records feed notification) is replaced first, and created only when
+   * that answers 404 (the item expired, or the map is gone: the create tells which).
+   */
   async setMapItem(
     map: string,
     key: string,
     data: Record<string, unknown>,
     ttlSeconds: number,
+    likely: 'new' | 'existing' = 'new',
   ): Promise<'written' | 'map-missing'> {
     checkName(map);
     checkName(key);
     const items = this.service.syncMaps(map).syncMapItems;
+    if (likely === 'existing') {
+      try {
+        await items(key).update({ data, itemTtl: ttlSeconds });
+        return 'written';
+      } catch (err) {
+        if (restStatus(err) !== 404) throw translate(err);
+      }
+    }
     try {
       await items.create({ key, data, itemTtl: ttlSeconds });
       return 'written';

@@ -70,13 +70,14 @@ export async function setItemHealing(
   data: Record<string, unknown>,
   ttlSeconds: number,
   trigger: HealTrigger,
+  likely: 'new' | 'existing' = 'new',
 ): Promise<void> {
   const map = syncMapOf(groupId);
-  if ((await deps.syncAdmin.setMapItem(map, key, data, ttlSeconds)) === 'written') return;
+  if ((await deps.syncAdmin.setMapItem(map, key, data, ttlSeconds, likely)) === 'written') return;
   if ((await reprovisionMap(deps, groupId, trigger)) === 'not-ready') {
     throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'The group is not ready; retry.');
   }
-  if ((await deps.syncAdmin.setMapItem(map, key, data, ttlSeconds)) === 'map-missing') {
+  if ((await deps.syncAdmin.setMapItem(map, key, data, ttlSeconds, 'new')) === 'map-missing') {
     throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'The Sync map vanished again; retry.');
   }
 }
