@@ -141,7 +141,7 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
   const audit = new AuditLog(redis, keys);
   // Seals the audit entries ledger transitions leave pending; kicked after each one.
   const sealer = new AuditSealer(audit, logger);
-  const ledger = new PointerLedger(redis, keys, () => sealer.kick());
+  const ledger = new PointerLedger(redis, keys, (shard) => sealer.kick(shard));
 
   // BullMQ defines ~60 scripts on the connection it is given, and ioredis copies every script onto
   // each pipeline/MULTI it builds (~20 us each): queues get their own connection so the ledger's

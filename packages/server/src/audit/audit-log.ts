@@ -29,6 +29,8 @@ export class AuditLog {
   private readonly scripts;
   private readonly step: SealStep;
   private round: Promise<number> | undefined;
+  /** The shards the next round seals. */
+  private requested: Set<number> | 'all' = new Set();
   private nextRound: Promise<number> | undefined;
 
   constructor(
@@ -51,17 +53,20 @@ export class AuditLog {
       [item, ENTRY_ID_TTL_SECONDS],
     );
     // Sealing takes items strictly in order, so the entry is in the chain once it is not pending.
-    while ((await this.redis.lpos(this.keys.auditPending(shard), item)) !== null) await this.seal();
+    while ((await this.redis.lpos(this.keys.auditPending(shard), item)) !== null) await this.seal([shard]);
   }
 
   /**
-   * Seals what is pending into the chain; returns how many items this call's rounds sealed (other
-   * sealers may have taken the rest). Calls while a round runs share one follow-up round, which
-   * starts after the current one, so it sees every item enqueued before the call.
+   * Seals what is pending into the chain, on the given shards or on all of them; returns how many
+   * items this call's rounds sealed (other sealers may have taken the rest). Calls while a round
+   * runs share one follow-up round over every shard they asked for, which starts after the current
+   * one, so it sees every item enqueued before the call.
    */
-  seal(): Promise<number> {
+  seal(shards: readonly number[] | 'all' = 'all'): Promise<number> {
+    if (shards === 'all' || this.requested === 'all') this.requested = 'all';
+    else for (const shard of shards) this.requested.add(shard);
     if (!this.round) {
-      this.round = this.sealUntilDrained().finally(() => {
+      this.round = this.sealRequested().finally(() => {
         this.round = undefined;
       });
       return this.round;
@@ -70,17 +75,16 @@ export class AuditLog {
       .catch(() => 0)
       .then(() => {
         this.nextRound = undefined;
-        return this.seal();
+        return this.seal([]);
       });
     return this.nextRound;
   }
 
-  private async sealUntilDrained(): Promise<number> {
+  private async sealRequested(): Promise<number> {
+    let shards = this.requested === 'all' ? [...SHARDS] : [...this.requested];
+    this.requested = new Set();
     let sealed = 0;
-    for (;;) {
-      const lengths = await this.pendingPerShard();
-      const shards = SHARDS.filter((shard) => lengths[shard]! > 0);
-      if (shards.length === 0) return sealed;
+    while (shards.length > 0) {
       // About SEAL_BATCH items per step, however many shards hold them.
       const perShard = Math.max(SHARD_BATCH_MIN, Math.ceil(SEAL_BATCH / shards.length));
       const snapshot = await this.step.snapshot(shards, perShard);
@@ -88,9 +92,10 @@ export class AuditLog {
       // A lost race means another sealer advanced the head: re-read and continue from there.
       if (await this.step.commit(plan)) {
         sealed += plan.lines.length;
-        if (snapshot.shards.every((s) => s.pending.length < perShard)) return sealed;
+        shards = snapshot.shards.filter((s) => s.pending.length >= perShard).map((s) => s.shard);
       }
     }
+    return sealed;
   }
 
   async head(): Promise<AuditHead> {
@@ -100,11 +105,8 @@ export class AuditLog {
 
   /** Entries committed but not yet sealed. */
   async pendingCount(): Promise<number> {
-    return (await this.pendingPerShard()).reduce((a, b) => a + b, 0);
-  }
-
-  private pendingPerShard(): Promise<number[]> {
-    return Promise.all(SHARDS.map((shard) => this.redis.llen(this.keys.auditPending(shard))));
+    const lengths = await Promise.all(SHARDS.map((shard) => this.redis.llen(this.keys.auditPending(shard))));
+    return lengths.reduce((a, b) => a + b, 0);
   }
 
   /** Raw record lines `from..to` (1-based, inclusive), in batches. */

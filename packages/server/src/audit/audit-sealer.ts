@@ -26,10 +26,13 @@ export class AuditSealer {
     this.kick();
   }
 
-  /** Seals soon (joins the round in progress, or the one after it). No-op unless started. */
-  kick(): void {
+  /**
+   * Seals soon (joins the round in progress, or the one after it): the shard whose pending list
+   * just grew, or every shard. No-op unless started.
+   */
+  kick(shard?: number): void {
     if (!this.timer) return;
-    this.last = this.audit.seal().then(
+    this.last = this.audit.seal(shard === undefined ? 'all' : [shard]).then(
       () => {
         if (this.failing) this.logger.info('audit sealing recovered');
         this.failing = false;

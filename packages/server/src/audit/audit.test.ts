@@ -218,8 +218,8 @@ describe('audit log', () => {
     const keys = freshKeys();
     const audit = new AuditLog(redis, keys);
     const bad = ['no-id-here', 'id-1 {"type":"x"}', 'id-2 { "at":"2030-01-01T00:00:00.000Z","type":"x"}'];
-    // Shard 0 is sealed first, so they precede the entry appended next whatever its shard.
     await redis.rpush(keys.auditPending(0), ...bad);
+    expect(await audit.seal()).toBe(3); // every shard
     await audit.append(entry({ after: true }));
     const lines = await chainOf(keys);
     expect(lines.map((l) => JSON.parse(l).entry)).toEqual([

@@ -77,8 +77,8 @@ export class PointerLedger {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: Keys,
-    /** Called after a transition left an audit entry pending (workers kick their AuditSealer). */
-    private readonly onAuditEnqueued: () => void = () => undefined,
+    /** Called after a transition left an audit entry pending on a shard (workers kick their AuditSealer). */
+    private readonly onAuditEnqueued: (shard: number) => void = () => undefined,
   ) {
     this.scripts = defineScripts(
       redis,
@@ -271,7 +271,7 @@ export class PointerLedger {
       pendingItem(newEntryId(), receipt),
     ]);
     if (code === MarkPurgedReply.Marked) {
-      this.onAuditEnqueued();
+      this.onAuditEnqueued(shardOf(groupId));
       return { ok: true, latencyMs: Math.max(0, latency ?? 0) };
     }
     if (code === MarkPurgedReply.Missing) return { ok: false, reason: 'missing' };
@@ -284,7 +284,7 @@ export class PointerLedger {
     const keys = this.terminalKeys(pointerId, groupId);
     const code = await this.scripts.markFailed(keys, [pointerId, at.toISOString(), item]);
     if (code !== MarkFailedReply.Marked) return false;
-    this.onAuditEnqueued();
+    this.onAuditEnqueued(shardOf(groupId));
     return true;
   }
 
