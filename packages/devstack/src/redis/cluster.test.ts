@@ -141,6 +141,8 @@ describe('ensureRedis with a cluster', () => {
 
 describe('close', () => {
   it('stops all three nodes', async () => {
+    // The other tests' clients would otherwise try to reconnect to the stopped nodes.
+    for (const client of clients.splice(0)) client.disconnect();
     await cluster.close();
     expect(await Promise.all(nodes.map((n) => answers(`redis://${n.host}:${n.port}`)))).toEqual([false, false, false]);
   });
