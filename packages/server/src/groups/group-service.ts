@@ -56,7 +56,7 @@ export class GroupService {
   async listFor(identity: string): Promise<GroupRecord[]> {
     const ids = await this.deps.groups.groupsOf(identity);
     const groups = await Promise.all(ids.map((g) => this.deps.groups.getReady(g)));
-    // The index is maintained with membership; the filter only guards a removal landing meanwhile.
+    // The index may name groups the identity left or was refused (groupsOf): membership decides.
     return groups.filter((g): g is GroupRecord => g !== null && participantsOf(g).includes(identity));
   }
 

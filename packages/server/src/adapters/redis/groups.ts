@@ -81,7 +81,7 @@ export class GroupRepository {
   async addMembers(groupId: string, identities: readonly string[], limit: number): Promise<AddMembersResult> {
     // Indexed before (a member is always found from its identity) and after (a removal of the same
     // identity racing this add may have taken the first entry out); a refused add leaves entries
-    // that groupsOf filters out.
+    // that readers of the index check against membership.
     await this.index(identities, groupId);
     const [code, ...added] = await this.scripts.addMembers(
       [this.keys.group(groupId), this.keys.groupMembers(groupId)],
@@ -108,13 +108,13 @@ export class GroupRepository {
     await Promise.all(groupIds.map((g) => this.redis.incr(this.keys.groupEpoch(g))));
   }
 
-  /** Groups the identity participates in (index entries the membership does not confirm are skipped). */
+  /**
+   * Groups in the identity's index: every group it participates in, and possibly some it left or
+   * was refused (the index is written around membership changes, in another slot): callers that
+   * need membership check it (GroupService.listFor does; a device removal may visit a few extra).
+   */
   async groupsOf(identity: string): Promise<string[]> {
-    const indexed = await this.redis.smembers(this.keys.identityGroups(identity));
-    const member = await Promise.all(
-      indexed.map(async (g) => (await this.redis.sismember(this.keys.groupMembers(g), identity)) === 1),
-    );
-    return indexed.filter((_, i) => member[i]).sort();
+    return (await this.redis.smembers(this.keys.identityGroups(identity))).sort();
   }
 
   /** Any state; callers decide whether a provisioning group counts. */
