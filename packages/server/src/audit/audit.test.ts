@@ -4,7 +4,7 @@ import { type AuditValue, canonicalJson, ConduitError, GENESIS_HASH, verifyLines
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeys, shardOf, SHARDS, type Keys } from '../adapters/redis/keys.js';
+import { createKeys, shardOf, type Keys } from '../adapters/redis/keys.js';
 import { PointerLedger } from '../adapters/redis/pointers.js';
 import { TEST_REDIS_URL, deleteKeys, eventually, randomKeyPrefix } from '../testing/fakes.js';
 import { AuditLog } from './audit-log.js';
@@ -39,8 +39,7 @@ const freshKeys = (): Keys => createKeys(`${base}${(next += 1)}:`);
 const sha256 = (line: string) => createHash('sha256').update(line, 'utf8').digest('hex');
 const chainOf = (keys: Keys) => redis.lrange(keys.auditLog(), 0, -1);
 /** Entries waiting on every shard's pending list. */
-const pendingOf = async (keys: Keys) =>
-  (await Promise.all(SHARDS.map((shard) => redis.llen(keys.auditPending(shard))))).reduce((a, b) => a + b, 0);
+const pendingOf = (keys: Keys) => new AuditLog(redis, keys).pendingCount();
 const entry = (extra: Record<string, AuditValue> = {}) => ({ type: 'test', at: new Date().toISOString(), ...extra });
 
 describe('audit log', () => {
