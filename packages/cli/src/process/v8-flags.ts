@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { commandOf } from './command-of.js';
 
 /**
  * Imported first by the CLI, so it runs before the heavy modules load. Constant-memory transfers
@@ -10,9 +11,16 @@ import { runInNewContext } from 'node:vm';
  * - expose `gc`, so transfers run a young-generation GC every few MiB (transfer/young-gc.ts).
  * Measured on 1 GiB (VmHWM, with buffer reuse in transfer/): send 147-162 -> 107-113 MiB, receive
  * 158-167 -> 137-143 MiB. The price is receive throughput, ~340 -> ~235 MiB/s; send is unchanged.
+ *
+ * Not for the commands that host the servers (`stack`, and `demo`, which runs the stack in-process):
+ * an API answering feed pages under 1 MiB semi-spaces spent about half its busy time in scavenges
+ * (records bench, 2026-12-06), which the production server (`conduit-server`) never does.
  */
-setFlagsFromString('--semi-space-growth-factor=1');
-setFlagsFromString('--optimize-for-size');
-// The flag alone does not define `gc` in a context that already exists; a new context gets it.
-setFlagsFromString('--expose-gc');
-globalThis.gc ??= runInNewContext('gc') as NodeJS.GCFunction;
+const HOSTING_COMMANDS = new Set(['stack', 'demo']);
+if (!HOSTING_COMMANDS.has(commandOf(process.argv) ?? '')) {
+  setFlagsFromString('--semi-space-growth-factor=1');
+  setFlagsFromString('--optimize-for-size');
+  // The flag alone does not define `gc` in a context that already exists; a new context gets it.
+  setFlagsFromString('--expose-gc');
+  globalThis.gc ??= runInNewContext('gc') as NodeJS.GCFunction;
+}
