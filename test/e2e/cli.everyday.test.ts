@@ -120,10 +120,10 @@ describe('everyday CLI commands', () => {
     await mkdir(inbox);
     const pty = runCliOnPty(['receive', groupId, '--out', inbox, '--timeout', '2'], noPassword, { after: 'stty -a' });
     try {
-      await pty.waitFor(/Password: $/);
+      await pty.waitFor(/Password \[input is masked\]$/);
       expect(pty.output()).not.toContain('receiving into');
       pty.write('not the password\r');
-      await pty.waitFor(/wrong password \(attempt 1 of 3\); try again\r?\nPassword: $/);
+      await pty.waitFor(/wrong password \(attempt 1 of 3\); try again\r?\n ?Password \[input is masked\]$/);
       pty.write(`${PW.bob}\r`);
       await pty.waitFor(/password accepted\r?\nreceiving into /);
       expect(await pty.exited).toBe(0);
@@ -132,6 +132,23 @@ describe('everyday CLI commands', () => {
       expect(out).not.toContain('not the password');
       expect(out).toMatch(/[; ]echo[; ]/); // stty -a: echo is on again
       expect(out).not.toMatch(/-echo[; ]/);
+    } finally {
+      pty.kill();
+    }
+  });
+
+  // Issue 15 item 7: Ctrl-C at the prompt (a key in raw mode, not SIGINT) exits 130 like any
+  // interrupted command, and the terminal echoes again.
+  it('Ctrl-C at the password prompt exits 130 with the echo restored', async () => {
+    const { CONDUIT_PASSWORD: _pw, ...noPassword } = env('bob');
+    const pty = runCliOnPty(['receive', groupId, '--out', dir, '--timeout', '2'], noPassword, { after: 'stty -a' });
+    try {
+      await pty.waitFor(/Password \[input is masked\]$/);
+      pty.write('half typed\u0003');
+      expect(await pty.exited).toBe(130);
+      expect(pty.output()).toContain('interrupted');
+      expect(pty.output()).not.toContain('half typed');
+      expect(pty.output()).toMatch(/[; ]echo[; ]/);
     } finally {
       pty.kill();
     }

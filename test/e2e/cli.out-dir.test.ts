@@ -41,6 +41,22 @@ describe('conduit receive --out', () => {
     expect(r.stderr).not.toContain('OUT_DIR');
   });
 
+  it('says nothing on stderr about it with --quiet, and still creates it', async () => {
+    const out = join(dir, 'quiet', 'inbox');
+    const r = await receive(out, '--mkdir', '--once', '--timeout', '1');
+    const quiet = await runCli(
+      ['--quiet', '--as', 'bob', 'receive', 'a'.repeat(32), '--out', `${out}-2`, '--mkdir'],
+      env,
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    expect(r.stderr).toContain(`created ${out}`);
+    expect((await stat(`${out}-2`)).isDirectory()).toBe(true);
+    expect(quiet.stderr).not.toContain('created');
+    expect(quiet.code).toBe(r.code); // the same outcome otherwise (no server answers here)
+  });
+
   it('refuses a file given as --out', async () => {
     const out = join(dir, 'a-file');
     await writeFile(out, 'x');

@@ -29,6 +29,7 @@ import { addWhoamiCommand } from './commands/whoami.js';
 import { describeFailure, EXIT, printFailure } from './output/errors.js';
 import { afterInterruption, handleInterrupts } from './process/interrupt.js';
 import { ENV } from './settings/config.js';
+import { CLI_VERSION } from './settings/version.js';
 
 /** The commands, in the order `--help` lists them. */
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -60,6 +61,8 @@ function buildProgram(): Command {
     .option('--as <identity>', `identity to act as (env ${ENV.identity})`)
     .option('--json', 'machine-readable output')
     .option('-v, --verbose', 'diagnostics on stderr')
+    .option('-q, --quiet', 'no progress or notices on stderr (results, warnings and errors still print)')
+    .version(CLI_VERSION, '-V, --version', 'print the version')
     .addHelpText(
       'after',
       `

@@ -1,9 +1,13 @@
 import { spawn } from 'node:child_process';
+import { stripVTControlCharacters } from 'node:util';
 import { CLI } from './cli.js';
 
 /** `conduit <args>` on a pseudo-terminal (util-linux `script`), driven like a person would. */
 export interface PtySession {
-  /** Everything the terminal showed so far (stdout and stderr interleaved, echo included). */
+  /**
+   * Everything the terminal showed so far (stdout and stderr interleaved, echo included), without
+   * colours and cursor moves (the prompt library redraws its line).
+   */
   readonly output: () => string;
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   write(text: string): void;
@@ -32,17 +36,17 @@ export function runCliOnPty(args: string[], env: NodeJS.ProcessEnv, opts: { afte
   child.stderr.on('data', onData);
   const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
   return {
-    output: () => text,
+    output: () => stripVTControlCharacters(text),
     waitFor: (pattern, timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {
-          if (!pattern.test(text)) return;
+          if (!pattern.test(stripVTControlCharacters(text))) return;
           cleanup();
           resolve();
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`timed out waiting for ${pattern} in: ${JSON.stringify(text)}`));
+          reject(new Error(`timed out waiting for ${pattern} in: ${JSON.stringify(stripVTControlCharacters(text))}`));
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);

@@ -53,7 +53,7 @@ export function addReceiveCommand(program: Command): void {
         }
         const stop = abortAfter(interruptSignal(), timeoutMs);
         const membership = watchMembership(client, groupId, stop.signal);
-        if (!g.json) console.error(`receiving into ${outDir} (Ctrl-C to stop)`);
+        if (!g.json && !g.quiet) console.error(`receiving into ${outDir} (Ctrl-C to stop)`);
         try {
           await client
             .receive(groupId, {

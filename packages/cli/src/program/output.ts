@@ -8,8 +8,9 @@ export function output(g: GlobalOptions, value: unknown, lines: string[]): void 
   console.log(g.json ? JSON.stringify(value) : lines.join('\n'));
 }
 
-/** Something worth saying on stderr that is not a result (a folder created, partials removed). */
+/** Something worth saying on stderr that is not a result (a folder created, partials removed); not with --quiet. */
 export function notice(g: GlobalOptions, value: object, line: string): void {
+  if (g.quiet) return;
   console.error(g.json ? JSON.stringify({ notice: value }) : line);
 }
 
@@ -25,7 +26,7 @@ export function printWarning(g: GlobalOptions, err: ConduitError): void {
   );
 }
 
-/** Progress on stderr, except with --json (machine output stays clean). */
+/** Progress on stderr, except with --json (machine output stays clean) or --quiet. */
 export function progress(g: GlobalOptions): ProgressDisplay | undefined {
-  return g.json ? undefined : progressDisplay();
+  return g.json || g.quiet ? undefined : progressDisplay();
 }

@@ -1,3 +1,4 @@
+import password from '@inquirer/password';
 import { ConduitError } from '@conduit/shared';
 import { Interrupted } from '../process/interrupt.js';
 
@@ -18,44 +19,28 @@ export async function readPassword(opts: {
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw new ConduitError('CONFIG', `No password: set ${env}, or run in a terminal to be prompted.`);
   }
-  const password = await prompt(`${label}: `);
-  if (opts.confirm && (await prompt(`Repeat ${label.toLowerCase()}: `)) !== password) {
+  const typed = await prompt(label);
+  if (opts.confirm && (await prompt(`Repeat ${label.toLowerCase()}`)) !== typed) {
     throw new ConduitError('PASSWORD_MISMATCH', `The two ${label.toLowerCase()}s typed do not match.`);
   }
-  return password;
+  return typed;
 }
 
-/** Reads one line from the terminal in raw mode, echoing nothing. */
-function prompt(question: string): Promise<string> {
-  const stdin = process.stdin;
-  // Echo off before the question shows: a reply typed the moment it appears is never echoed.
-  stdin.setRawMode(true);
-  // However the process ends while asking, the terminal gets its echo back.
-  const restore = () => stdin.setRawMode(false);
-  process.once('exit', restore);
-  process.stderr.write(question);
-  stdin.resume();
-  stdin.setEncoding('utf8');
-  let input = '';
-  return new Promise<string>((resolve, reject) => {
-    const finish = (result: Error | string) => {
-      stdin.off('data', onData);
-      process.off('exit', restore);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-      if (typeof result === 'string') resolve(result);
-      else reject(result);
-    };
-    const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish(input);
-        // Raw mode turns Ctrl-C into a character rather than SIGINT.
-        if (ch === '\u0003') return finish(new Interrupted());
-        if (ch === '\u007f' || ch === '\b') input = [...input].slice(0, -1).join('');
-        else if (ch >= ' ') input += ch;
-      }
-    };
-    stdin.on('data', onData);
-  });
+/**
+ * A no-echo prompt on the terminal (@inquirer/password: raw-mode key handling, escape sequences
+ * and editing keys included), asked on stderr so stdout stays the command's result. Ctrl-C in raw
+ * mode is a key, not SIGINT: the library's ExitPromptError becomes the CLI's Interrupted (exit 130).
+ */
+async function prompt(message: string): Promise<string> {
+  try {
+    // No echo, no mask characters (they would tell the length), no "show password" key.
+    const theme = { prefix: '', style: { keysHelpTip: () => undefined } };
+    return await password(
+      { message, mask: false, toggleMask: false, theme },
+      { input: process.stdin, output: process.stderr },
+    );
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ExitPromptError') throw new Interrupted();
+    throw err;
+  }
 }

@@ -11,6 +11,8 @@ export interface GlobalOptions {
   as?: string;
   json?: boolean;
   verbose?: boolean;
+  /** No progress and no notices on stderr; results, warnings and errors still print. */
+  quiet?: boolean;
 }
 
 export const ENV = {

@@ -1,28 +1,10 @@
-/** A small guess from the extension, so receivers can open common files; everything else is opaque bytes. */
-const BY_EXTENSION: Record<string, string> = {
-  '.txt': 'text/plain',
-  '.csv': 'text/csv',
-  '.json': 'application/json',
-  '.xml': 'application/xml',
-  '.pdf': 'application/pdf',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.dcm': 'application/dicom',
-  '.zip': 'application/zip',
-  '.docx': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-};
+import mime from 'mime';
 
+/**
+ * The media type a receiver sees, guessed from the file name's extension with `mime` (the IANA
+ * registry plus common vendor types, from mime-db); anything unknown is opaque bytes. Sealed in the
+ * envelope with the name: the server never sees it.
+ */
 export function guessMediaType(fileName: string): string {
-  return BY_EXTENSION[extension(fileName).toLowerCase()] ?? 'application/octet-stream';
-}
-
-/** As path.extname: from the last '.' of the last path segment, none for a leading dot ('.bashrc'). */
-function extension(fileName: string): string {
-  const base = fileName.slice(Math.max(fileName.lastIndexOf('/'), fileName.lastIndexOf('\\')) + 1);
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(dot) : '';
+  return mime.getType(fileName) ?? 'application/octet-stream';
 }
