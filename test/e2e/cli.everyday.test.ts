@@ -3,13 +3,13 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConduitClient } from '@conduit/client';
+import { ConduitClient, HttpClient } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
 import { runCli } from './support/cli.js';
 import { runCliOnPty } from './support/pty.js';
 import { clientOn } from './support/stack-client.js';
 
-// Issue 11 item 13: `send` of several files and of standard input, `received`, `whoami`.
+// Issue 11 item 13: `send` of several files and of standard input, `received`, `whoami`; issue 15: `logout`.
 describe('everyday CLI commands', () => {
   let dir: string;
   let stack: LocalStack;
@@ -53,6 +53,29 @@ describe('everyday CLI commands', () => {
     expect(stranger.stdout).toContain('identity  nobody-here');
     expect(stranger.stdout).toContain('not logged in (`conduit login`)');
     await expect(stat(join(dir, 'alice-home', 'nobody-here'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  // Issue 15 item 7: logout ends the device's sessions at the server (a copied token too) and
+  // forgets the stored one; the identity's other devices are not affected.
+  it('logout ends this device’s sessions at the server; whoami then says not logged in', async () => {
+    const laptop = { ...env('alice'), CONDUIT_HOME: join(dir, 'alice-laptop') };
+    expect((await runCli(['login'], laptop)).code).toBe(0);
+    const sessionFile = join(dir, 'alice-laptop', 'alice', 'session.json');
+    const { token } = JSON.parse(await readFile(sessionFile, 'utf8')) as { token: string };
+    const copied = new HttpClient({ baseUrl: stack.serverUrl });
+    copied.setSession(token);
+    await copied.listGroups();
+
+    const out = await runCli(['--json', 'logout'], laptop);
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toMatchObject({ identity: 'alice', logout: 'ended' });
+    await expect(stat(sessionFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(copied.listGroups()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect((await runCli(['whoami'], laptop)).stdout).toContain('not logged in');
+    const again = await runCli(['logout'], laptop);
+    expect(again.stdout).toContain('this device had no live session');
+    // alice's first device still works.
+    expect((await runCli(['group', 'ls'], env('alice'))).code).toBe(0);
   });
 
   it('send refuses - without --name, and --name with several files', async () => {

@@ -16,6 +16,7 @@ import { addDeviceCommands } from './commands/device.js';
 import { addGroupCommands } from './commands/group.js';
 import { addIdentityCommands } from './commands/identity.js';
 import { addLoginCommand } from './commands/login.js';
+import { addLogoutCommand } from './commands/logout.js';
 import { addReceiveCommand } from './commands/receive.js';
 import { addReceivedCommand } from './commands/received.js';
 import { addRecordCommands } from './commands/record.js';
@@ -35,6 +36,7 @@ import { CLI_VERSION } from './settings/version.js';
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   addRegisterCommand,
   addLoginCommand,
+  addLogoutCommand,
   addIdentityCommands,
   addDeviceCommands,
   addGroupCommands,

@@ -8,7 +8,7 @@ import type { ReceiveOptions, ReceiveTransferOptions } from './files/receiver.js
 import { sendFile } from './files/send.js';
 import type { SendOptions, SentFile } from './files/send.js';
 import { Groups } from './groups/groups.js';
-import { Account } from './identity/account.js';
+import { Account, type LogoutResult } from './identity/account.js';
 import { Devices } from './identity/devices.js';
 import type { NamedDevice } from './names/names.js';
 import type { OpenedName } from './names/sealed-name.js';
@@ -107,6 +107,15 @@ export class ConduitClient {
   /** Starts a session; on a device without the private key, restores it from the password backup. */
   login(password: string): Promise<void> {
     return this.account.login(password);
+  }
+
+  /**
+   * Logs this device out: the server ends every session of this device (a copied token stops
+   * working too), and the stored session is forgotten. The private key stays in the key store;
+   * `login` opens a new session. Other devices of the identity are not affected.
+   */
+  logout(): Promise<LogoutResult> {
+    return this.account.logout();
   }
 
   /**

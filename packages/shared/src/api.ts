@@ -43,6 +43,11 @@ export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
 export const SessionResponse = z.object({ token: z.string().min(1), identity: Identity, expiresAt: z.iso.datetime() });
 export type SessionResponse = z.infer<typeof SessionResponse>;
 
+// DELETE /v1/session -> ends every Conduit session of the calling device (a logout). `ended` is
+// false for an identity provider's token, which only the provider can end.
+export const LogoutResponse = z.object({ ended: z.boolean() });
+export type LogoutResponse = z.infer<typeof LogoutResponse>;
+
 // PUT /v1/devices/:deviceId  -> registers the calling device itself (idempotent; refused once revoked)
 export const DeviceParams = z.strictObject({ deviceId: DeviceId });
 export const DeviceResponse = z.object({

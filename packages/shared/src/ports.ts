@@ -17,6 +17,8 @@ export interface Principal {
   deviceId?: DeviceId;
   /** The session epoch a dev session was issued in; a password change or lock moves past it. */
   sessionEpoch?: number;
+  /** The device's session epoch a dev session was issued in; a logout of that device moves past it. */
+  deviceSessionEpoch?: number;
 }
 
 /** Verifies bearer tokens (dev sessions, or the app's identity provider JWTs in production). */

@@ -26,6 +26,7 @@ import {
   RecordVersion,
   RecordWrite,
   SessionResponse,
+  LogoutResponse,
   SyncTokenResponse,
   VirgilTokenResponse,
 } from '@conduit/shared';
@@ -136,6 +137,11 @@ export class HttpClient {
 
   listDevices(): Promise<DeviceList> {
     return this.request('GET', '/devices', DeviceList);
+  }
+
+  /** Ends every session of this device at the server (`ended` false for an identity provider's token). */
+  logout(): Promise<LogoutResponse> {
+    return this.request('DELETE', '/session', LogoutResponse);
   }
 
   /**

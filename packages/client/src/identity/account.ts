@@ -8,6 +8,12 @@ import { fromVirgilError, virgil } from '../virgil/errors.js';
 import * as lifecycle from './lifecycle.js';
 
 /**
+ * What `logout` did: `ended` every session of this device at the server; `provider`: the session
+ * is an identity provider's, which only the provider ends; `none`: this device held no live session.
+ */
+export type LogoutResult = 'ended' | 'provider' | 'none';
+
+/**
  * This identity's account and private key on this device: registration, login, the key store's
  * unlock, the key backup, rotation, password change and unregistration (docs/identity.md).
  */
@@ -70,6 +76,27 @@ export class Account {
     await reregisterWithBackup(await session.ethree(), session.api, change.oldBackup, change, session.log);
     await (await session.keyStore()).rekey(newPassword);
     await this.startSession(newPassword);
+  }
+
+  /**
+   * Ends this device's sessions at the server, then forgets the stored one. A session the server
+   * no longer accepts (expired, ended elsewhere) counts as ended; any other failure (server
+   * unreachable) changes nothing, so the token is never dropped locally while it still works.
+   */
+  async logout(): Promise<LogoutResult> {
+    const { api, state } = this.session;
+    const stored = await state.loadSession();
+    let result: LogoutResult = 'none';
+    if (stored && Date.parse(stored.expiresAt) > Date.now()) {
+      try {
+        result = (await api.logout()).ended ? 'ended' : 'provider';
+      } catch (err) {
+        if (!(err instanceof ConduitError && err.code === 'UNAUTHENTICATED')) throw err;
+      }
+    }
+    await state.clearSession();
+    api.setSession(undefined);
+    return result;
   }
 
   /** Revokes the key and this device, closes the session and wipes this identity's local state. */

@@ -65,6 +65,10 @@ export class LocalState {
   async saveSession(session: StoredSession): Promise<void> {
     await this.files.replace(this.files.join(this.dir, 'session.json'), JSON.stringify(session));
   }
+
+  async clearSession(): Promise<void> {
+    await this.files.remove(this.files.join(this.dir, 'session.json'));
+  }
 }
 
 async function loadOrCreateDeviceId(files: StateFiles, path: string): Promise<DeviceId> {

@@ -11,6 +11,7 @@ import { deviceRoutes } from '../identity/device-routes.js';
 import { keyTransitionRoutes } from '../identity/key-transition-routes.js';
 import { opaqueAuthRoutes } from '../identity/opaque-routes.js';
 import { authRoutes } from '../identity/password-routes.js';
+import { sessionRoutes } from '../identity/session-routes.js';
 import { tokenRoutes } from '../identity/token-routes.js';
 import { opsRoutes, type OpsOptions } from '../ops/routes.js';
 import { recordRoutes } from '../records/routes.js';
@@ -36,6 +37,7 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
   if (ctx.opaqueAccounts) v1.use(opaqueAuthRoutes(ctx.opaqueAccounts, ctx.authRate));
   v1.use(
     deviceRoutes(ctx),
+    sessionRoutes(ctx),
     tokenRoutes(ctx),
     groupRoutes(ctx),
     fileRoutes(ctx),

@@ -198,6 +198,37 @@ describe('a session acts for its own device only', () => {
   });
 });
 
+describe('logging out (DELETE /v1/session)', () => {
+  it("ends every session of the calling device at once; the identity's other devices keep theirs", async () => {
+    const { identity, tokens } = await identityWith('laptop-0001', 'phone-0001');
+    const [laptop, phone] = tokens as [string, string];
+    const copied = await login(identity, PASSWORD, 'laptop-0001'); // a second session of the laptop
+    expect(await ok({ method: 'DELETE', path: '/v1/session', token: laptop })).toEqual({ ended: true });
+    for (const token of [laptop, copied]) {
+      for (const c of [
+        { path: '/v1/groups' },
+        { path: '/v1/tokens/sync' },
+        { method: 'DELETE', path: '/v1/session' },
+      ]) {
+        await expectCode({ ...c, token }, 401, 'UNAUTHENTICATED');
+      }
+    }
+    await ok({ path: '/v1/tokens/sync', token: phone });
+    // The device itself is not revoked: logging in again gives it a working session.
+    const again = await login(identity, PASSWORD, 'laptop-0001');
+    await ok({ path: '/v1/groups', token: again });
+  });
+
+  it('works for a device not enrolled yet, and needs a session', async () => {
+    const { identity } = await identityWith();
+    const token = await login(identity, PASSWORD, 'desk-0001');
+    expect(await ok({ method: 'DELETE', path: '/v1/session', token })).toEqual({ ended: true });
+    await expectCode({ method: 'PUT', path: '/v1/devices/desk-0001', token }, 401, 'UNAUTHENTICATED');
+    await expectCode({ method: 'DELETE', path: '/v1/session' }, 401, 'UNAUTHENTICATED');
+    await expectCode({ method: 'POST', path: '/v1/session', token }, 405, 'METHOD_NOT_ALLOWED');
+  });
+});
+
 describe('OIDC mode: the Conduit-Device header names the device', () => {
   const idToken = (sub: string) =>
     new SignJWT({})
@@ -243,5 +274,14 @@ describe('OIDC mode: the Conduit-Device header names the device', () => {
     // Conduit cannot revoke IdP tokens: whoever holds one can still enroll a new device id
     // (docs/identity.md: also revoke the device's session at the identity provider).
     await oidc.ok({ method: 'PUT', path: '/v1/devices/o-dev-03', token, device: 'o-dev-03' });
+  });
+
+  it("cannot end an identity provider's token: a logout says so and the token keeps working", async () => {
+    const token = await idToken(`otto-${hex().slice(0, 6)}`);
+    await oidc.ok({ method: 'PUT', path: '/v1/devices/o-dev-01', token, device: 'o-dev-01' });
+    expect(await oidc.ok({ method: 'DELETE', path: '/v1/session', token, device: 'o-dev-01' })).toEqual({
+      ended: false,
+    });
+    await oidc.ok({ path: '/v1/groups', token, device: 'o-dev-01' });
   });
 });

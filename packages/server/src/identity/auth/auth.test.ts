@@ -47,9 +47,10 @@ describe('dev session tokens', () => {
       identity: 'alice',
       deviceId: 'alice-laptop',
       sessionEpoch: 0,
+      deviceSessionEpoch: 0,
     });
-    const later = await sessions.issue('alice', 'alice-laptop', now, 3);
-    expect((await sessions.authenticate(later.token)).sessionEpoch).toBe(3);
+    const later = await sessions.issue('alice', 'alice-laptop', now, { epoch: 3, deviceEpoch: 5 });
+    expect(await sessions.authenticate(later.token)).toMatchObject({ sessionEpoch: 3, deviceSessionEpoch: 5 });
   });
 
   it('refuses expired tokens, foreign secrets and alg=none', async () => {
@@ -73,13 +74,22 @@ describe('dev session tokens', () => {
         .setIssuedAt()
         .setExpirationTime('1h')
         .sign(key);
-    // Sessions from before session epochs count as epoch 0 (ended by the first password change).
+    // Sessions from before session epochs count as epoch 0 (ended by the first password change or
+    // logout of their device).
     expect(await sessions.authenticate(await session({ dev: 'alice-laptop' }))).toEqual({
       identity: 'alice',
       deviceId: 'alice-laptop',
       sessionEpoch: 0,
+      deviceSessionEpoch: 0,
     });
-    const invalid = [{}, { dev: 'no' }, { dev: 'bad/device' }, { dev: 42 }, { dev: 'alice-laptop', sep: '1' }];
+    const invalid = [
+      {},
+      { dev: 'no' },
+      { dev: 'bad/device' },
+      { dev: 42 },
+      { dev: 'alice-laptop', sep: '1' },
+      { dev: 'alice-laptop', dse: 1.5 },
+    ];
     for (const claims of invalid) {
       expect((await rejection(sessions.authenticate(await session(claims)))).code).toBe('UNAUTHENTICATED');
     }

@@ -35,10 +35,10 @@ export class DevAccounts {
    */
   async login(identity: string, password: string, deviceId: string): Promise<{ token: string; expiresAt: Date }> {
     await this.verify(identity, password);
-    const { epoch, locked } = await this.sessionState.current(identity);
+    const { epoch, deviceEpoch, locked } = await this.sessionState.current(identity, deviceId);
     if (locked) throw new ConduitError('ACCOUNT_LOCKED');
     if (await this.devices.isRevoked(identity, deviceId)) throw new ConduitError('DEVICE_REVOKED');
-    return this.sessions.issue(identity, deviceId, new Date(), epoch);
+    return this.sessions.issue(identity, deviceId, new Date(), { epoch, deviceEpoch });
   }
 
   /** Ends every session of the identity, as an OPAQUE password change does. */

@@ -70,16 +70,16 @@ export class OpaqueAccounts {
     deviceId: string,
   ): Promise<Session & { identity: string }> {
     const identity = await this.prove(loginId, finishLoginRequest);
-    const { epoch, locked } = await this.sessionState.current(identity);
+    const { epoch, deviceEpoch, locked } = await this.sessionState.current(identity, deviceId);
     if (locked) throw new ConduitError('ACCOUNT_LOCKED');
     if (await this.devices.isRevoked(identity, deviceId)) throw new ConduitError('DEVICE_REVOKED');
-    return { identity, ...(await this.sessions.issue(identity, deviceId, new Date(), epoch)) };
+    return { identity, ...(await this.sessions.issue(identity, deviceId, new Date(), { epoch, deviceEpoch })) };
   }
 
   /** A password change starts with a fresh login proof; the answer is the new password's registration step. */
   async passwordStart(loginId: string, finishLoginRequest: string, registrationRequest: string) {
     const identity = await this.prove(loginId, finishLoginRequest);
-    if ((await this.sessionState.current(identity)).locked) throw new ConduitError('ACCOUNT_LOCKED');
+    if (await this.sessionState.isLocked(identity)) throw new ConduitError('ACCOUNT_LOCKED');
     return this.reregisterTicket(identity, 'password', registrationRequest);
   }
 
@@ -88,7 +88,7 @@ export class OpaqueAccounts {
     const hash = await this.accounts.passwordHash(identity);
     const ok = hash !== null && (await verifyPassword(legacyPassword, hash));
     if (!ok) throw new ConduitError('INVALID_CREDENTIALS');
-    if ((await this.sessionState.current(identity)).locked) throw new ConduitError('ACCOUNT_LOCKED');
+    if (await this.sessionState.isLocked(identity)) throw new ConduitError('ACCOUNT_LOCKED');
     return this.reregisterTicket(identity, 'migrate', registrationRequest);
   }
 

@@ -9,6 +9,8 @@ export const SESSION_TTL_SECONDS = 12 * 3600;
 const DEVICE_CLAIM = 'dev';
 /** The identity's session epoch at issue: a password change or lock bumps it (adapters/redis/sessions.ts). */
 const EPOCH_CLAIM = 'sep';
+/** The device's session epoch at issue: a logout of that device bumps it. */
+const DEVICE_EPOCH_CLAIM = 'dse';
 
 /**
  * Dev-mode sessions: HS256 JWTs whose `sub` is the identity and whose `dev` claim is the device
@@ -26,11 +28,15 @@ export class SessionTokens implements Authenticator {
     identity: string,
     deviceId: string,
     now = new Date(),
-    epoch = 0,
+    epochs: { epoch: number; deviceEpoch: number } = { epoch: 0, deviceEpoch: 0 },
   ): Promise<{ token: string; expiresAt: Date }> {
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + SESSION_TTL_SECONDS;
-    const token = await new SignJWT({ [DEVICE_CLAIM]: deviceId, [EPOCH_CLAIM]: epoch })
+    const token = await new SignJWT({
+      [DEVICE_CLAIM]: deviceId,
+      [EPOCH_CLAIM]: epochs.epoch,
+      [DEVICE_EPOCH_CLAIM]: epochs.deviceEpoch,
+    })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(identity)
       .setIssuer(ISSUER)
@@ -50,16 +56,21 @@ export class SessionTokens implements Authenticator {
         // Sessions issued before devices were bound lack the claim: refused, the user logs in again.
         requiredClaims: ['sub', 'exp', DEVICE_CLAIM],
       });
-      // Sessions from before epochs existed count as epoch 0: ended by the first bump.
-      const epoch = payload[EPOCH_CLAIM] ?? 0;
-      if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch)) throw new Error('bad session epoch');
       return {
         identity: Identity.parse(payload.sub),
         deviceId: DeviceId.parse(payload[DEVICE_CLAIM]),
-        sessionEpoch: epoch,
+        sessionEpoch: epochClaim(payload[EPOCH_CLAIM]),
+        deviceSessionEpoch: epochClaim(payload[DEVICE_EPOCH_CLAIM]),
       };
     } catch (cause) {
       throw new ConduitError('UNAUTHENTICATED', undefined, undefined, { cause });
     }
   }
+}
+
+/** Sessions from before an epoch existed count as epoch 0: ended by its first bump. */
+function epochClaim(value: unknown): number {
+  const epoch = value ?? 0;
+  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch)) throw new Error('bad session epoch');
+  return epoch;
 }
