@@ -57,7 +57,12 @@ function safeConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
     trustProxy: ['loopback'],
     registration: 'code',
     redisUrl: redis.good.url,
-    virgil: { appId: virgil.appId, appKeyId: virgil.appKeyId, appPrivateKey: virgil.appPrivateKey, tokenTtlSeconds: 600 },
+    virgil: {
+      appId: virgil.appId,
+      appKeyId: virgil.appKeyId,
+      appPrivateKey: virgil.appPrivateKey,
+      tokenTtlSeconds: 600,
+    },
     twilio: { ...base.twilio, ...creds, restBaseUrl: aclOn.restUrl },
     ...overrides,
   };
@@ -292,7 +297,10 @@ describe('conduit-server in production mode', () => {
     const running = [
       await startServer(safeConfig(), deps()),
       await startWorker(safeConfig(), deps()),
-      await startServer(safeConfig({ mode: 'development', registration: 'open', redisUrl: redis.evicting.url }), deps()),
+      await startServer(
+        safeConfig({ mode: 'development', registration: 'open', redisUrl: redis.evicting.url }),
+        deps(),
+      ),
     ];
     await Promise.all(running.map((r) => r.close()));
   });

@@ -1,13 +1,7 @@
 import { ConduitError } from '@conduit/shared';
 
 /** The production checks, by stable name (docs/configuration.md#production-mode lists them). */
-export type CheckName =
-  | 'sign-up'
-  | 'tls'
-  | 'sync-acl'
-  | 'virgil-key'
-  | 'redis-eviction'
-  | 'redis-persistence';
+export type CheckName = 'sign-up' | 'tls' | 'sync-acl' | 'virgil-key' | 'redis-eviction' | 'redis-persistence';
 
 /** One failed check: what is wrong and which settings change it. Never a secret's value. */
 export interface Refusal {
