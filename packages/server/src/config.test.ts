@@ -185,6 +185,53 @@ describe('loadConfig', () => {
     });
   });
 
+  it.each([
+    { env: {}, mode: 'development' },
+    { env: { NODE_ENV: 'production' }, mode: 'production' },
+    { env: { NODE_ENV: 'test' }, mode: 'development' },
+    { env: { CONDUIT_MODE: 'production' }, mode: 'production' },
+    { env: { CONDUIT_MODE: 'production', NODE_ENV: 'development' }, mode: 'production' },
+    { env: { CONDUIT_MODE: 'development', NODE_ENV: 'production' }, mode: 'development' },
+  ])('run mode: $env is $mode', ({ env, mode }) => {
+    expect(loadConfig({ ...base, ...env }).mode).toBe(mode);
+  });
+
+  it('reads the production settings: public URL, trusted proxies, registration', () => {
+    const config = loadConfig({
+      ...base,
+      CONDUIT_MODE: 'production',
+      CONDUIT_PUBLIC_URL: 'https://conduit.example.org',
+      CONDUIT_TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::1, 203.0.113.7',
+      CONDUIT_REGISTRATION: 'code',
+    });
+    expect(config).toMatchObject({
+      publicUrl: 'https://conduit.example.org',
+      trustProxy: ['loopback', '10.0.0.0/8', 'fd00::1', '203.0.113.7'],
+      registration: 'code',
+    });
+    const defaults = loadConfig(base);
+    expect(defaults.registration).toBe('open');
+    expect(defaults.trustProxy).toBeUndefined();
+    expect(defaults.publicUrl).toBeUndefined();
+  });
+
+  it.each(['true', '1', 'anyone', '10.0.0.0/33', '300.1.1.1', 'loopback,*', 'fd00::/129'])(
+    'refuses CONDUIT_TRUST_PROXY=%s (never "believe everyone")',
+    (value) => {
+      expect(configError({ ...base, CONDUIT_TRUST_PROXY: value }).details).toEqual({
+        missing: [],
+        invalid: ['CONDUIT_TRUST_PROXY'],
+      });
+    },
+  );
+
+  it('refuses an unknown mode, registration or a non-http(s) public URL', () => {
+    expect(
+      configError({ ...base, CONDUIT_MODE: 'prod', CONDUIT_REGISTRATION: 'closed', CONDUIT_PUBLIC_URL: 'ftp://x' })
+        .details,
+    ).toEqual({ missing: [], invalid: ['CONDUIT_MODE', 'CONDUIT_PUBLIC_URL', 'CONDUIT_REGISTRATION'] });
+  });
+
   it('names invalid variables without echoing any value', () => {
     const env = {
       ...base,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { ConduitError } from '@conduit/shared';
 import { z } from 'zod';
 import { parseClusterUrl } from './adapters/redis/connection.js';
@@ -18,10 +19,27 @@ export type AuthConfig =
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** `production` refuses unsafe settings at start (startup/production.ts); absent = development. */
+export type RunMode = 'development' | 'production';
+
+/** Who may create a password account: anyone (`open`) or only holders of an operator's code (`code`). */
+export type Registration = 'open' | 'code';
+
 /** Everything the server and worker need; a plain object so the dev stack can build it in code. */
 export interface ServerConfig {
+  /** Absent = development (the local stack and tests build their config in code). */
+  mode?: RunMode;
   host: string;
   port: number;
+  /** The https:// URL clients use (CONDUIT_PUBLIC_URL); production mode requires one. */
+  publicUrl?: string;
+  /**
+   * The reverse proxies whose X-Forwarded-For is believed (Express `trust proxy`): addresses,
+   * CIDR subnets or `loopback`/`linklocal`/`uniquelocal`. Absent = the TCP peer is the client.
+   */
+  trustProxy?: string[];
+  /** Password sign-up (dev auth mode); absent = open. OIDC mode leaves sign-up to the provider. */
+  registration?: Registration;
   redisUrl: string;
   /** Prefix of every Redis key (BullMQ included); tests use a random one to isolate. Default 'conduit:'. */
   redisKeyPrefix?: string;
@@ -152,11 +170,38 @@ const identityList = z
   .max(8192)
   .transform((v) => [...new Set(v.split(',').map((s) => s.trim()))].filter((s) => s.length > 0))
   .pipe(z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/)).max(100));
+/** An IPv4/IPv6 address or CIDR subnet, or one of the address classes Express names. */
+const proxyEntry = z
+  .string()
+  .refine(
+    (v) => ['loopback', 'linklocal', 'uniquelocal'].includes(v) || isSubnet(v),
+    'an address, a CIDR subnet, loopback, linklocal or uniquelocal',
+  );
+/** Comma-separated; `true` (believe anyone's X-Forwarded-For) is deliberately not accepted. */
+const proxyList = z
+  .string()
+  .max(4096)
+  .transform((v) => [...new Set(v.split(',').map((s) => s.trim()))].filter((s) => s.length > 0))
+  .pipe(z.array(proxyEntry).min(1).max(64));
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
 /** At least a minute (clients refresh ahead of expiry), at most Twilio's own 24 h cap. */
 const syncTokenTtl = z.coerce.number().int().min(60).max(86_400);
 /** BullMQ lock and stall-check periods: under 0.5 s the lock renewals alone would load Redis. */
 const lockMs = z.coerce.number().int().min(500).max(600_000);
+
+function isSubnet(value: string): boolean {
+  const [address = '', bits, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
+}
+
+/** CONDUIT_MODE wins; otherwise NODE_ENV=production means production (`CONDUIT_MODE=development` overrides it). */
+function modeOf(explicit: RunMode | undefined, nodeEnv: string | undefined): RunMode {
+  return explicit ?? (nodeEnv?.trim() === 'production' ? 'production' : 'development');
+}
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -205,8 +250,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
   }
 
   const config = {
+    mode: modeOf(opt('CONDUIT_MODE', z.enum(['development', 'production'])), env.NODE_ENV),
     host: opt('CONDUIT_HOST', text) ?? DEFAULTS.host,
     port: opt('CONDUIT_PORT', port) ?? DEFAULTS.port,
+    publicUrl: opt('CONDUIT_PUBLIC_URL', url),
+    trustProxy: opt('CONDUIT_TRUST_PROXY', proxyList),
+    registration: opt('CONDUIT_REGISTRATION', z.enum(['open', 'code'])) ?? 'open',
     redisUrl: opt('REDIS_URL', redisUrl) ?? DEFAULTS.redisUrl,
     virgil: {
       appId: req('VIRGIL_APP_ID', text),

@@ -3,6 +3,7 @@ import { ConduitError } from '@conduit/shared';
 import { loadConfig } from './config.js';
 import { runAccountCommand } from './ops/account-commands.js';
 import { startServer, startWorker } from './server.js';
+import type { Refusal } from './startup/refusal.js';
 
 /** `conduit-server [api|worker|all]` (and `conduit-server admin ...`, ops/account-commands.ts): configuration from the environment, graceful shutdown on signals. */
 const ROLES = ['api', 'worker', 'all'] as const;
@@ -39,9 +40,19 @@ async function main(): Promise<void> {
   process.on('SIGINT', (s) => void shutdown(s));
 }
 
+/** sysexits' EX_CONFIG: production mode refused the configuration (restarting will not help). */
+const EXIT_PRODUCTION_UNSAFE = 78;
+
 main().catch((err: unknown) => {
   // Config errors list variable names only; anything else is reported by type, never by payload.
   if (err instanceof ConduitError) console.error(`conduit-server: ${err.code}: ${err.message}`);
   else console.error(`conduit-server: failed to start: ${err instanceof Error ? err.message : 'unknown error'}`);
+  if (err instanceof ConduitError && err.code === 'PRODUCTION_UNSAFE') {
+    // One line per failed check, so a single restart shows everything to fix.
+    for (const r of (err.details as { refusals: Refusal[] }).refusals) {
+      console.error(`conduit-server:   ${r.check}: ${r.reason} [${r.settings.join(', ')}]`);
+    }
+    process.exit(EXIT_PRODUCTION_UNSAFE);
+  }
   process.exit(1);
 });

@@ -31,6 +31,7 @@ import { SyncWriteBudget } from './adapters/redis/token-bucket.js';
 import { DEFAULT_UPLOAD_CLEANER_TUNING, UploadCleaner } from './files/uploads/upload-cleaner.js';
 import { feedArchiveJobOf } from './records/archive/feed-archive-job.js';
 import { UploadRepository } from './files/uploads/upload-repository.js';
+import { assertProductionReady } from './startup/production.js';
 
 export interface RunningServer {
   url: string;
@@ -69,8 +70,12 @@ const maintenanceOf = (config: ServerConfig): MaintenanceSettings => {
   };
 };
 
-/** Starts the HTTP API. Listens on config.host:config.port (port 0 picks a free port). */
+/**
+ * Starts the HTTP API. Listens on config.host:config.port (port 0 picks a free port). In
+ * production mode the checks of startup/ run first: PRODUCTION_UNSAFE before anything listens.
+ */
 export async function startServer(config: ServerConfig, deps: Partial<ServerDeps> = {}): Promise<RunningServer> {
+  await assertProductionReady(config);
   const resolved = await resolveDeps(config, deps);
   const logger = resolved.logger ?? createLogger(config.logLevel);
   const keys = keysOf(config);
@@ -113,7 +118,7 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
   }
   const { port } = server.address() as AddressInfo;
   const url = `http://${urlHost(config.host)}:${port}`;
-  logger.info({ url, auth: config.auth.mode }, 'conduit api listening');
+  logger.info({ url, auth: config.auth.mode, mode: config.mode ?? 'development' }, 'conduit api listening');
 
   return {
     url,
@@ -129,8 +134,9 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
   };
 }
 
-/** Starts the outbox relay, the BullMQ purge worker and the sweep of expired multipart uploads. */
+/** Starts the outbox relay, the BullMQ purge worker and the upload sweep (after the production checks, as the API). */
 export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps> = {}): Promise<RunningWorker> {
+  await assertProductionReady(config);
   const resolved = await resolveDeps(config, deps);
   const logger = resolved.logger ?? createLogger(config.logLevel);
   const keys = keysOf(config);
@@ -213,7 +219,7 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
     metrics: resolved.metrics ?? processMetrics(),
     logger,
   });
-  logger.info('conduit purge worker running');
+  logger.info({ mode: config.mode ?? 'development' }, 'conduit purge worker running');
 
   return {
     async close() {

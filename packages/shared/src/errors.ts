@@ -68,6 +68,8 @@ export const ErrorCodes = {
   // names (issue 11)
   NAME_AMBIGUOUS: { status: 0, message: 'Several of your groups or devices have this name: use an id.' },
   DEVICE_NOT_FOUND: { status: 404, message: 'No such active device of this identity.' },
+  // production mode (issue 15): the server refuses to start, never an HTTP answer
+  PRODUCTION_UNSAFE: { status: 0, message: 'Production mode refuses to start with this configuration.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -94,12 +94,14 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   REMOVED_FROM_GROUP: EXIT.AUTH,
   NAME_AMBIGUOUS: EXIT.USAGE,
   DEVICE_NOT_FOUND: EXIT.NOT_FOUND,
+  PRODUCTION_UNSAFE: EXIT.USAGE,
 };
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
   VALIDATION_FAILED: 'check the arguments (see --help).',
   PAYLOAD_TOO_LARGE: 'send a smaller file.',
   CONFIG: 'check --home, --server, --as and the CONDUIT_* environment variables.',
+  PRODUCTION_UNSAFE: "change the server settings its message names (docs/configuration.md, 'Production mode').",
   UNAUTHENTICATED: 'run `conduit login` (the session is missing or expired).',
   INVALID_CREDENTIALS: 'check the identity and password (CONDUIT_PASSWORD).',
   NOT_GROUP_MEMBER: 'ask the group owner to add you, or check the group id.',

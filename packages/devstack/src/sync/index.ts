@@ -83,7 +83,14 @@ export async function startSyncEmulator(opts: SyncEmulatorOptions): Promise<Sync
     hub,
   ));
   // A REST write is answered once it is on disk, as the real service's acknowledgement is durable.
-  const rest = new RestRouter(store, faults, creds, () => fileRef.file?.flush() ?? Promise.resolve(), onItemWrite);
+  const rest = new RestRouter(
+    store,
+    faults,
+    creds,
+    aclEnabled,
+    () => fileRef.file?.flush() ?? Promise.resolve(),
+    onItemWrite,
+  );
 
   const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
     rest.handle(req, res).catch(() => {

@@ -1,6 +1,7 @@
 /**
- * Sync REST API v1 (the `twilio` library's `client.sync.v1.services(IS).syncMaps...`): Maps, Map
- * Items and Map Permissions, form-encoded bodies, Basic auth, Twilio-shaped errors.
+ * Sync REST API v1 (the `twilio` library's `client.sync.v1.services(IS)...`): the Service resource
+ * (read only), Maps, Map Items and Map Permissions, form-encoded bodies, Basic auth, Twilio-shaped
+ * errors.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkBasicAuth, type SyncCredentials } from './auth.js';
@@ -46,10 +47,15 @@ export interface RestItemWrite {
 export class RestRouter {
   private readonly timers = new Set<NodeJS.Timeout>();
 
+  /** The Service resource's creation time (the emulator's start). */
+  private readonly serviceCreated = new Date();
+
   constructor(
     private readonly store: SyncStore,
     private readonly faults: FaultState,
     private readonly creds: SyncCredentials,
+    /** The service's ACL setting, as `GET /v1/Services/{sid}` reports it (`acl_enabled`). */
+    private readonly aclEnabled: boolean,
     /** Resolves once the writes so far are durable. */
     private readonly persisted: () => Promise<void> = () => Promise.resolve(),
     /** Witness of every item write, refused ones included (tests count writes per map and key). */
@@ -106,8 +112,10 @@ export class RestRouter {
   private route(r: RestRequest): RestResponse {
     if (r.segments[0] === EMULATOR_PATH) return this.emulatorRoute(r);
     const [v1, services, serviceSid, maps, mapId, child, childId, ...rest] = r.segments;
-    if (v1 !== 'v1' || services !== 'Services' || maps !== 'Maps' || rest.length > 0) throw notFound('path');
-    if (serviceSid !== this.creds.serviceSid) throw notFound(`service ${serviceSid ?? ''}`.slice(0, 80));
+    if (v1 !== 'v1' || services !== 'Services' || serviceSid === undefined) throw notFound('path');
+    if (serviceSid !== this.creds.serviceSid) throw notFound(`service ${serviceSid}`.slice(0, 80));
+    if (maps === undefined) return this.serviceRoute(r);
+    if (maps !== 'Maps' || rest.length > 0) throw notFound('path');
     if (mapId === undefined) {
       if (r.method === 'GET') return { status: 200, body: this.mapPage(r.query) };
       if (r.method !== 'POST') throw methodNotAllowed();
@@ -284,6 +292,36 @@ export class RestRouter {
         url: `${listUrl}?PageSize=${pageSize}`,
         next_page_url: next,
         key: 'maps',
+      },
+    };
+  }
+
+  /** `GET /v1/Services/{sid}`: the fields of Twilio's Service resource (updating it is not emulated). */
+  private serviceRoute(r: RestRequest): RestResponse {
+    if (r.method !== 'GET') throw methodNotAllowed();
+    const url = `${REST_BASE}/v1/Services/${this.creds.serviceSid}`;
+    return {
+      status: 200,
+      body: {
+        sid: this.creds.serviceSid,
+        unique_name: null,
+        account_sid: this.creds.accountSid,
+        friendly_name: 'conduit-devstack',
+        date_created: this.serviceCreated.toISOString(),
+        date_updated: this.serviceCreated.toISOString(),
+        url,
+        webhook_url: null,
+        webhooks_from_rest_enabled: false,
+        reachability_webhooks_enabled: false,
+        acl_enabled: this.aclEnabled,
+        reachability_debouncing_enabled: false,
+        reachability_debouncing_window: 5000,
+        links: {
+          documents: `${url}/Documents`,
+          lists: `${url}/Lists`,
+          maps: `${url}/Maps`,
+          streams: `${url}/Streams`,
+        },
       },
     };
   }

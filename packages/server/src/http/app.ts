@@ -24,6 +24,8 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
   app.disable('etag');
   // Query strings are never used; parse none rather than build objects from attacker input.
   app.set('query parser', false);
+  // X-Forwarded-For only from the declared proxies; otherwise the TCP peer is the client address.
+  app.set('trust proxy', ctx.config.trustProxy ?? false);
 
   app.use(securityHeaders, requestLog(ctx.logger));
   app.use(healthRoutes());

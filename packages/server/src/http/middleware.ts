@@ -114,9 +114,12 @@ export function callerDevice(res: Response): DeviceId {
   return deviceId;
 }
 
-/** The peer address rate limits count against (the socket's: no proxy header is trusted). */
+/**
+ * The address rate limits count against: req.ip honours `trust proxy` (CONDUIT_TRUST_PROXY), so it
+ * is X-Forwarded-For's only when the peer is a declared proxy, else the socket's.
+ */
 export function clientAddress(req: Request): string {
-  return req.socket.remoteAddress ?? 'unknown';
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 
 export const methodNotAllowed: RequestHandler = () => {

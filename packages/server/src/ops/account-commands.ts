@@ -1,6 +1,6 @@
 import { ConduitError, Identity } from '@conduit/shared';
 import { DEFAULTS, type ServerConfig } from '../config.js';
-import { DEFAULT_RESERVED_IDENTITIES, NamePolicy } from '../identity/auth/names.js';
+import { namePolicyOf } from '../identity/auth/names.js';
 import { OpaqueServer } from '../identity/auth/opaque.js';
 import { closeRedis, connectRedis } from '../adapters/redis/connection.js';
 import { createKeys } from '../adapters/redis/keys.js';
@@ -38,12 +38,7 @@ export async function runAccountCommand(
   const redis = connectRedis(config.redisUrl, 'command');
   try {
     const sessions = new SessionState(redis, keys);
-    const names = new NamePolicy(
-      redis,
-      keys,
-      config.reservedIdentities ?? DEFAULT_RESERVED_IDENTITIES,
-      config.adminIdentities ?? [],
-    );
+    const names = namePolicyOf(config, redis, keys);
     switch (command as Exclude<AccountCommand, 'opaque-setup'>) {
       case 'lock':
         await sessions.lock(identity);

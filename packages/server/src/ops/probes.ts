@@ -4,7 +4,8 @@ import { Router, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { methodNotAllowed } from '../http/middleware.js';
 import type { DeliveryMetrics } from './metrics.js';
-import { checkReadiness, type ReadinessCheck } from './readiness.js';
+import type { ReadinessCheck } from './readiness.js';
+import { ReadinessCache } from './readiness-cache.js';
 
 export interface ProbeOptions {
   metrics: DeliveryMetrics;
@@ -33,13 +34,14 @@ function metricsAuth(token: string): RequestHandler {
   };
 }
 
-/** GET /readyz (dependencies) and GET /metrics (Prometheus); /healthz lives in routes/health.ts. */
+/** GET /readyz (dependencies, from a cached probe) and GET /metrics (Prometheus); /healthz lives in http/health.ts. */
 export function probeRoutes(opts: ProbeOptions): Router {
   const router = Router();
+  const readiness = new ReadinessCache(opts.readiness, opts.logger);
   router
     .route('/readyz')
     .get(async (_req, res) => {
-      const report = await checkReadiness(opts.readiness, opts.logger);
+      const report = await readiness.current();
       res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'unavailable', ...report });
     })
     .all(methodNotAllowed);

@@ -9,7 +9,7 @@ import type { DeviceRepository } from '../../adapters/redis/devices.js';
 import type { Keys } from '../../adapters/redis/keys.js';
 import { SessionState } from '../../adapters/redis/sessions.js';
 import { DevAccounts } from './dev-accounts.js';
-import { DEFAULT_RESERVED_IDENTITIES, NamePolicy } from './names.js';
+import { namePolicyOf, type NamePolicy } from './names.js';
 import { OidcAuthenticator } from './oidc-authenticator.js';
 import { OpaqueServer } from './opaque.js';
 import { OpaqueAccounts } from './opaque-accounts.js';
@@ -34,12 +34,7 @@ export async function authOf(
 ): Promise<AuthParts> {
   const sessionState = new SessionState(redis, keys);
   const authRate = new AuthRateLimiter(redis, keys, { ...DEFAULT_AUTH_RATE_LIMITS, ...config.authRateLimit });
-  const names = new NamePolicy(
-    redis,
-    keys,
-    config.reservedIdentities ?? DEFAULT_RESERVED_IDENTITIES,
-    config.adminIdentities ?? [],
-  );
+  const names = namePolicyOf(config, redis, keys);
   if (config.auth.mode !== 'dev') {
     return { authenticator: new OidcAuthenticator(config.auth), accounts: {}, sessionState, authRate, names };
   }
