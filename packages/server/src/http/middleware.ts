@@ -63,10 +63,10 @@ export interface AuthenticateOptions {
 
 /**
  * The bearer token, then the device the request acts for (see effectiveDevice), checked against
- * the identity's devices, session epoch and lock in one Redis round trip: a revoked device is
+ * the identity's devices, session epochs and lock in one Redis round trip: a revoked device is
  * refused on every route (DEVICE_REVOKED), an unregistered one everywhere but enrollment
- * (UNKNOWN_DEVICE), a session older than a password change, lock or logout of its device with UNAUTHENTICATED, a locked
- * identity with ACCOUNT_LOCKED. Token issuance goes through here too, so none of them gets a token.
+ * (UNKNOWN_DEVICE), a session older than a password change, lock or logout of its device with
+ * UNAUTHENTICATED, a locked identity with ACCOUNT_LOCKED. Token issuance goes through here too, so none of them gets a token.
  */
 export function authenticate(ctx: AppContext, opts: AuthenticateOptions = {}): RequestHandler {
   return async (req, res, next) => {
@@ -75,7 +75,7 @@ export function authenticate(ctx: AppContext, opts: AuthenticateOptions = {}): R
     if (!match?.[1]) throw new ConduitError('UNAUTHENTICATED');
     const principal = await ctx.authenticator.authenticate(match[1]);
     const deviceId = effectiveDevice(principal, req.get(DEVICE_HEADER));
-    // Device, session epoch and operator lock in one round trip (adapters/redis/sessions.ts).
+    // Device, session epochs and operator lock in one round trip (adapters/redis/sessions.ts).
     const status = await ctx.sessionState.check(principal.identity, deviceId, principal);
     if (status === 'locked') throw new ConduitError('ACCOUNT_LOCKED');
     if (status === 'expired') throw new ConduitError('UNAUTHENTICATED', 'The session was ended; log in again.');
