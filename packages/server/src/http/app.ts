@@ -13,6 +13,7 @@ import { opaqueAuthRoutes } from '../identity/opaque-routes.js';
 import { authRoutes } from '../identity/password-routes.js';
 import { sessionRoutes } from '../identity/session-routes.js';
 import { tokenRoutes } from '../identity/token-routes.js';
+import { httpMetrics, routeBase } from '../ops/http-metrics.js';
 import { opsRoutes, type OpsOptions } from '../ops/routes.js';
 import { recordRoutes } from '../records/routes.js';
 import { healthRoutes } from './health.js';
@@ -28,10 +29,12 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
   app.set('trust proxy', ctx.config.trustProxy ?? false);
 
   app.use(securityHeaders, requestLog(ctx.logger));
+  if (ops) app.use(httpMetrics(ops.metrics.registry));
   app.use(healthRoutes());
   if (ops) app.use(opsRoutes(ctx, ops));
 
   const v1 = express.Router();
+  v1.use(routeBase);
   if (ctx.devAccounts) {
     const legacy = ctx.config.auth.mode === 'dev' && ctx.config.auth.legacyRoutes === true;
     v1.use(authRoutes(ctx.devAccounts, ctx.authRate, legacy));

@@ -147,6 +147,26 @@ describe('operational endpoints', () => {
     expect(res.text).toContain('# TYPE conduit_last_ack_to_purge_seconds histogram');
     expect(res.text).toContain('# TYPE conduit_purge_failures_total counter');
   });
+
+  it('counts requests per route pattern, method and status, never per raw path', async () => {
+    const id = 'f'.repeat(32);
+    const count = async (labels: string) => {
+      const text = (await call('/metrics', { token: metricsToken })).text;
+      const line = text.split('\n').find((l) => l.startsWith(`conduit_http_request_duration_seconds_count{${labels}}`));
+      return Number(line?.split(' ')[1] ?? 0);
+    };
+    const groupRoute = 'method="GET",route="/v1/groups/:groupId",status="401"';
+    const unmatched = 'method="GET",route="unmatched",status="404"';
+    const [beforeGroup, beforeUnmatched] = [await count(groupRoute), await count(unmatched)];
+    expect((await call(`/v1/groups/${id}`)).status).toBe(401);
+    expect((await call(`/v1/groups/${'e'.repeat(32)}`)).status).toBe(401);
+    expect((await call(`/v1/no-such-route/${id}`)).status).toBe(404);
+    expect(await count(groupRoute)).toBe(beforeGroup + 2);
+    expect(await count(unmatched)).toBe(beforeUnmatched + 1);
+    const text = (await call('/metrics', { token: metricsToken })).text;
+    expect(text).toContain('# TYPE conduit_http_request_duration_seconds histogram');
+    expect(text).not.toContain(id);
+  });
 });
 
 describe('a full request cycle', () => {
