@@ -54,7 +54,9 @@ async function upload(Key: string, parts: Buffer[]): Promise<{ UploadId: string;
 }
 
 const complete = (Key: string, UploadId: string, parts: { PartNumber: number; ETag: string }[]) =>
-  client.send(new CompleteMultipartUploadCommand({ Bucket: Bucket(), Key, UploadId, MultipartUpload: { Parts: parts } }));
+  client.send(
+    new CompleteMultipartUploadCommand({ Bucket: Bucket(), Key, UploadId, MultipartUpload: { Parts: parts } }),
+  );
 
 async function get(Key: string, Range?: string): Promise<Buffer> {
   const res = await client.send(new GetObjectCommand({ Bucket: Bucket(), Key, Range }));
@@ -152,9 +154,7 @@ describe('multipart store', () => {
       UploadId,
       etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })),
     );
-    await client.send(
-      new CopyObjectCommand({ Bucket: Bucket(), Key: 'mp/copy', CopySource: `${Bucket()}/mp/life` }),
-    );
+    await client.send(new CopyObjectCommand({ Bucket: Bucket(), Key: 'mp/copy', CopySource: `${Bucket()}/mp/life` }));
     expect((await get('mp/copy')).equals(whole)).toBe(true);
 
     const small = Buffer.from('replaced');

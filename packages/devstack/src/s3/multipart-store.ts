@@ -111,7 +111,6 @@ export class MultipartStore extends FilesystemStore {
     return { size, md5: etag };
   }
 
-
   override async getObject(
     bucket: string,
     key: string,
