@@ -145,6 +145,14 @@ describe('multipart store', () => {
       Body: Buffer.from('x'),
     });
     expect(await refusal(client.send(part))).toEqual({ name: 'NoSuchUpload', status: 404 });
+    const unknown = new UploadPartCommand({
+      Bucket: Bucket(),
+      Key: 'mp/none',
+      UploadId: '0'.repeat(32),
+      PartNumber: 1,
+      Body: Buffer.from('x'),
+    });
+    expect(await refusal(client.send(unknown))).toEqual({ name: 'NoSuchUpload', status: 404 });
   });
 
   it('overwrites, copies and deletes an assembled object', async () => {

@@ -37,7 +37,9 @@ const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENO
  * (s3rver creates the upload's folder instead).
  */
 export class MultipartStore extends FilesystemStore {
+  /** The upload's folder; an id s3rver cannot have made (its are 32 hex digits) names no upload, nor a path. */
   private uploadDir(bucket: string, uploadId: string): string {
+    if (!/^[0-9a-f]{32}$/.test(uploadId)) throw noSuchUpload(uploadId);
     return join(this.getResourcePath(bucket, undefined, 'uploads'), uploadId);
   }
 
