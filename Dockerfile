@@ -1,12 +1,12 @@
 # Production image of the Conduit server (API and purge worker share it; the command picks the role).
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY packages ./packages
 COPY test/package.json ./test/package.json
 RUN npm ci --no-audit --no-fund && npx tsc -b packages/server && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

@@ -4,6 +4,7 @@
  * (see shared/reference/s3-local.md), and so that S3 traffic never competes with the API's event loop.
  */
 import S3rver from 's3rver';
+import { MultipartStore } from './multipart-store.js';
 
 const [directory, bucket, address, port] = process.argv.slice(2);
 if (!directory || !bucket || !address || port === undefined) {
@@ -18,6 +19,8 @@ const server = new S3rver({
   silent: true,
   configureBuckets: [{ name: bucket }],
 });
+// Multipart completion without s3rver's copy of every part (multipart-store.ts says why).
+server.store = server.context.store = new MultipartStore(directory);
 
 const info = await server.run();
 process.send?.({ port: info.port });

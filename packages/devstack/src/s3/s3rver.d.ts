@@ -1,4 +1,4 @@
-// s3rver ships no types; this is the part of its API the child process uses.
+// s3rver ships no types; these are the parts of its API the child process uses.
 declare module 's3rver' {
   import type { AddressInfo } from 'node:net';
   interface S3rverOptions {
@@ -10,7 +10,56 @@ declare module 's3rver' {
   }
   export default class S3rver {
     constructor(options: S3rverOptions);
+    /** The store the request handlers use (they read it from `context`). */
+    store: object;
+    context: { store: object };
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
+  }
+}
+
+declare module 's3rver/lib/models/error.js' {
+  export default class S3Error extends Error {
+    constructor(code: string, message: string, detail?: Record<string, string | number>);
+    readonly code: string;
+  }
+}
+
+declare module 's3rver/lib/stores/filesystem.js' {
+  import type { Readable } from 'node:stream';
+  /** s3rver's S3Object: `range` (inclusive) only for ranged GETs, `content` null when unsatisfiable. */
+  export interface StoredObject {
+    bucket: string;
+    key: string;
+    content: Readable | null;
+    range?: { start: number; end: number };
+    readonly size: number;
+  }
+  /** A CompleteMultipartUpload entry, ETag unquoted. */
+  export interface ListedPart {
+    number: number;
+    etag: string;
+  }
+  export default class FilesystemStore {
+    constructor(rootDirectory: string);
+    getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+    putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
+    getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<StoredObject | null>;
+    putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+    copyObject(
+      srcBucket: string,
+      srcKey: string,
+      destBucket: string,
+      destKey: string,
+      replacementMetadata?: Record<string, string>,
+    ): Promise<unknown>;
+    deleteObject(bucket: string, key: string): Promise<void>;
+    putPart(
+      bucket: string,
+      uploadId: string,
+      partNumber: number | string,
+      content: Readable,
+    ): Promise<{ size: number; md5: string }>;
+    putObjectMultipart(bucket: string, uploadId: string, parts: ListedPart[]): Promise<{ size: number; md5: string }>;
   }
 }
