@@ -105,6 +105,7 @@ describe('multipart store', () => {
   it('refuses what S3 refuses at completion, and keeps the upload open', async () => {
     const { UploadId, etags } = await upload('mp/refused', parts);
     const [one, two, three] = etags.map((ETag, i) => ({ PartNumber: i + 1, ETag }));
+    expect(await refusal(complete('mp/refused', UploadId, []))).toEqual({ name: 'MalformedXML', status: 400 });
     expect(await refusal(complete('mp/refused', UploadId, [two!, one!]))).toEqual({
       name: 'InvalidPartOrder',
       status: 400,

@@ -193,6 +193,13 @@ async function checkParts(
   uploadId: string,
   parts: ListedPart[],
 ): Promise<(ManifestPart & { md5: string })[]> {
+  // S3 refuses a complete listing no part at all (the schema requires one); s3rver would make an empty object.
+  if (parts.length === 0) {
+    throw new S3Error(
+      'MalformedXML',
+      'The XML you provided was not well-formed or did not validate against our published schema.',
+    );
+  }
   for (let i = 1; i < parts.length; i++) {
     if (parts[i]!.number <= parts[i - 1]!.number) {
       throw new S3Error(
