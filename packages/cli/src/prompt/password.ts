@@ -1,4 +1,3 @@
-import password from '@inquirer/password';
 import { ConduitError } from '@conduit/shared';
 import { Interrupted } from '../process/interrupt.js';
 
@@ -35,6 +34,8 @@ async function prompt(message: string): Promise<string> {
   try {
     // No echo, no mask characters (they would tell the length), no "show password" key.
     const theme = { prefix: '', style: { keysHelpTip: () => undefined } };
+    // Loaded when a prompt is due: every command imports this module, few of them prompt.
+    const { default: password } = await import('@inquirer/password');
     return await password(
       { message, mask: false, toggleMask: false, theme },
       { input: process.stdin, output: process.stderr },
