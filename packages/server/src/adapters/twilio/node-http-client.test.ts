@@ -93,8 +93,8 @@ describe('NodeHttpClient under the twilio library', () => {
 });
 
 describe('TwilioSyncAdmin over NodeHttpClient', () => {
-  const admin = () =>
-    new TwilioSyncAdmin({ accountSid: SID, authToken: TOKEN, serviceSid: SERVICE, restBaseUrl: base, timeoutMs: 50 });
+  const admin = (timeoutMs = 10_000) =>
+    new TwilioSyncAdmin({ accountSid: SID, authToken: TOKEN, serviceSid: SERVICE, restBaseUrl: base, timeoutMs });
 
   it("reads Retry-After from Sync's 429, and a 204 delete is 'removed'", async () => {
     answer = (_req, res) => {
