@@ -217,6 +217,23 @@ describe('outbox relay', () => {
     expect(jobs.map((j) => j?.data)).toEqual(acked);
   });
 
+  it("queues the shards' batches interleaved: every shard's first id before any shard's second", async () => {
+    const acked = await Promise.all(Array.from({ length: 80 }, () => ackedPointer()));
+    await startRelay();
+    await eventually(async () => ((await waiting(keys.outboxProcessing)) === 0 ? true : undefined));
+    const queued = await queue.getJobs(['waiting'], 0, -1, true);
+    expect(queued.map((j) => j.id).sort()).toEqual(acked.map((p) => p.pointerId).sort());
+    // The how-manieth of its shard each job is, in queue order: never smaller than the one before.
+    const seen = new Map<number, number>();
+    const rank = queued.map((j) => {
+      const shard = shardOf(j.data.groupId);
+      seen.set(shard, (seen.get(shard) ?? 0) + 1);
+      return seen.get(shard)!;
+    });
+    expect(rank).toEqual([...rank].sort((a, b) => a - b));
+    expect(Math.max(...rank)).toBeGreaterThan(1);
+  });
+
   it('forwards new outbox entries while running', async () => {
     const relay = await startRelay();
     expect(await relay.redrive()).toBe(0);
