@@ -5,7 +5,7 @@
 // RENAME per ledger shard in one MULTI, and a relay wake-up, as if N last-acks had just happened)
 // to the moment every pointer is 'purged' in the ledger. Two rounds in one run, same N and stack:
 // one worker process, then two on one Redis.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -35,8 +35,11 @@ const MAPS = Math.max(1, Math.ceil(N / PER_MAP));
 /** The worker's per-map Sync write budget: the production default, not raised for the bench. */
 const WRITES_PER_MAP = 15;
 const TARGET = 2000;
-/** Each round drains its own N pointers: first one worker process, then two sharing the queue. */
-const ROUNDS = [1, 2];
+/**
+ * Each round drains its own N pointers: first one worker process, then two sharing the queue.
+ * BENCH_PURGE_ROUNDS=1 (or 2) runs only that round, e.g. for a CPU profile of one worker.
+ */
+const ROUNDS = process.env.BENCH_PURGE_ROUNDS ? process.env.BENCH_PURGE_ROUNDS.split(',').map(Number) : [1, 2];
 
 export async function run(log) {
   const dir = await mkdtemp(join(tmpdir(), 'conduit-bench-'));
@@ -65,10 +68,11 @@ export async function run(log) {
         note: `${round.purged}/${N} purged, ${round.itemsLeft} items left; CPU ${formatCpu(round.cpu)}`,
       });
     }
-    const ratio = rates[1] / rates[0];
-    log(
-      `two workers / one worker: ${ratio.toFixed(2)} (${rates[1]} / ${rates[0]} purges/s), load average ${loadavg()[0].toFixed(2)}`,
-    );
+    if (rates.length === 2) {
+      log(
+        `two workers / one worker: ${(rates[1] / rates[0]).toFixed(2)} (${rates[1]} / ${rates[0]} purges/s), load average ${loadavg()[0].toFixed(2)}`,
+      );
+    }
     return rows;
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -162,8 +166,10 @@ async function drain({ redisProc, redis, sync, keys }, workerCount, log) {
     const meter = cpuMeter([...workers, sync, redisProc, { name: 'bench', pid: process.pid }]);
 
     log(`releasing the outbox to ${workerCount} worker process${workerCount > 1 ? 'es' : ''}`);
+    const ioBefore = await Promise.all(workers.map((w) => syscalls(w.pid)));
     await meter.start();
     const started = Date.now();
+    await redis.config('RESETSTAT');
     const release = redis.multi();
     for (const shard of filled) release.rename(held(shard), keys.outbox(shard));
     // Wakes relays blocked on the wake-up list, as the last acks would have (relays also look every second).
@@ -185,6 +191,17 @@ async function drain({ redisProc, redis, sync, keys }, workerCount, log) {
     }
     const seconds = (Date.now() - started) / 1000;
     const cpu = await meter.stop();
+    const ioAfter = await Promise.all(workers.map((w) => syscalls(w.pid)));
+    if (process.env.BENCH_TRACE) {
+      const stats = (await redis.info('commandstats')).split('\n').filter((l) => l.startsWith('cmdstat_'));
+      const rows = stats.map((l) => {
+        const [, cmd, calls, usec] = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(l) ?? [];
+        return { cmd, calls: Number(calls), usec: Number(usec) };
+      });
+      rows.sort((a, b) => b.usec - a.usec);
+      for (const r of rows.slice(0, 12))
+        log(`redis ${r.cmd}: ${(r.calls / N).toFixed(2)} calls and ${(r.usec / N).toFixed(1)} us per purge`);
+    }
     const backlog = await sumOverShards(redis, (shard) => ['llen', keys.auditPending(shard)]);
     const rate = Math.round((N - left) / seconds);
 
@@ -213,11 +230,24 @@ async function drain({ redisProc, redis, sync, keys }, workerCount, log) {
     log(`CPU (1 core = 100%): ${formatCpu(cpu)}`);
     const perPurge = cpu.map((c) => `${c.name} ${((c.share * seconds * 1e6) / N).toFixed(0)} us`).join(', ');
     log(`CPU time per purge: ${perPurge}`);
+    // Socket reads and writes are syscalls: a count that, unlike CPU time, other load barely moves.
+    const perPurgeIo = workers.map((w, i) => {
+      const [r, wr] = [ioAfter[i].r - ioBefore[i].r, ioAfter[i].w - ioBefore[i].w];
+      return `${w.name} ${((r * workerCount) / N).toFixed(2)} reads + ${((wr * workerCount) / N).toFixed(2)} writes`;
+    });
+    log(`syscalls per purge (of the purges of each worker, about N / workers): ${perPurgeIo.join(', ')}`);
     log(`audit receipts still waiting to be sealed at the end: ${backlog}; load average ${loadavg()[0].toFixed(2)}`);
     return { rate, purged, itemsLeft, cpu };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
   }
+}
+
+/** Read and write syscalls of a process so far (Linux /proc/<pid>/io). */
+async function syscalls(pid) {
+  const io = await readFile(`/proc/${pid}/io`, 'utf8');
+  const field = (name) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+  return { r: field('syscr'), w: field('syscw') };
 }
 
 /** Sum of one integer-answering command (ZCARD, LLEN, ...) over every shard of a ledger index. */

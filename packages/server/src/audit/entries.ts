@@ -1,5 +1,5 @@
 import { type AuditEntry, type Endpoint, endpointKey } from '@conduit/shared';
-import type { PointerRecord } from '../adapters/redis/pointers.js';
+import type { ReceiptInputs } from '../adapters/redis/pointers.js';
 import { encodeEntry } from './audit-log.js';
 
 /**
@@ -9,7 +9,7 @@ import { encodeEntry } from './audit-log.js';
 const endpoints = (list: readonly Endpoint[]): string[] => list.map(endpointKey).sort();
 
 /** Deletion receipt: which endpoints acknowledged, which never did, and why the item went. */
-export function deletionReceipt(p: PointerRecord, at: Date, outcome: 'removed' | 'absent'): string {
+export function deletionReceipt(p: ReceiptInputs, at: Date, outcome: 'removed' | 'absent'): string {
   const acked = new Set(endpoints(p.acknowledged));
   const dropped = new Set(endpoints(p.dropped));
   const entry: AuditEntry = {

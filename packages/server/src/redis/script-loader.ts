@@ -33,6 +33,7 @@ export interface ScriptReplies {
   markFailed: number;
   markPurged: [number, number?];
   outboxTake: string[];
+  receiptInputs: [] | [string, string, string, string[], string[], string[]];
   recordHead: string | null;
   recordHistory: string[];
   recordUploadParts: number;
@@ -72,6 +73,7 @@ const NAMES: Record<ScriptName, true> = {
   markFailed: true,
   markPurged: true,
   outboxTake: true,
+  receiptInputs: true,
   recordHead: true,
   recordHistory: true,
   recordUploadParts: true,

@@ -48,10 +48,19 @@ export function parseClusterUrl(url: string): ClusterUrl | null {
  * attempts, then MaxRetriesPerRequestError, and never longer than COMMAND_TIMEOUT_MS); blocking
  * and BullMQ worker connections must retry forever (`maxRetriesPerRequest: null`), as BullMQ requires.
  */
-export function connectRedis(url: string, kind: 'command' | 'blocking'): RedisClient {
+export function connectRedis(
+  url: string,
+  kind: 'command' | 'blocking',
+  /**
+   * Commands issued in one tick leave in one socket write (a cluster always pipelines its command
+   * connections): for a process with many operations in flight at once, such as the purge worker.
+   */
+  opts: { autoPipelining?: boolean } = {},
+): RedisClient {
   const options: RedisOptions = {
     maxRetriesPerRequest: kind === 'command' ? 2 : null,
     ...(kind === 'command' ? { commandTimeout: COMMAND_TIMEOUT_MS } : {}),
+    ...(kind === 'command' && opts.autoPipelining ? { enableAutoPipelining: true } : {}),
     enableOfflineQueue: true,
     lazyConnect: false,
   };

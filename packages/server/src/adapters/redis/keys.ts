@@ -20,9 +20,20 @@ import { createHash } from 'node:crypto';
 export const KEY_SHARDS = 32;
 export const SHARDS: readonly number[] = Array.from({ length: KEY_SHARDS }, (_, i) => i);
 
+/** Groups whose shard is remembered: one purge names its group's keys ~8 times. */
+const SHARD_CACHE_SIZE = 10_000;
+const shardCache = new Map<string, number>();
+
 /** The shard a group's keys (and its pointers' keys) live in. */
 export function shardOf(groupId: string): number {
-  return createHash('sha256').update(groupId).digest().readUInt32BE(0) % KEY_SHARDS;
+  let shard = shardCache.get(groupId);
+  if (shard === undefined) {
+    shard = createHash('sha256').update(groupId).digest().readUInt32BE(0) % KEY_SHARDS;
+    // Bounded: a full cache starts over rather than growing with every group ever seen.
+    if (shardCache.size >= SHARD_CACHE_SIZE) shardCache.clear();
+    shardCache.set(groupId, shard);
+  }
+  return shard;
 }
 
 const shardTag = (shard: number): string => `{s${shard}}`;

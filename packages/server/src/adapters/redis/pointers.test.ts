@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../../testing/fakes.js';
 import { TEST_BINDING, TEST_RECEIPT } from '../../testing/ledger.js';
+import { deletionReceipt } from '../../audit/entries.js';
 import { AnomalyRepository, ANOMALY_BUDGET } from './anomalies.js';
 import { createKeys, shardOf } from './keys.js';
 import { PointerLedger } from './pointers.js';
@@ -189,6 +190,21 @@ describe('PointerLedger binding and receipts', () => {
     expect((await ledger.get(pointerId))?.objectId).toBeNull();
     expect(await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT)).toMatchObject({ reason: 'POINTER_MISMATCH' });
     expect(await ledger.acknowledge(pointerId, bob1, { ...TEST_RECEIPT, objectId: null })).toMatchObject({ ok: true });
+  });
+});
+
+describe('PointerLedger receiptInputs', () => {
+  it('reads what the deletion receipt names as get does, and null for an unknown pointer', async () => {
+    const pointerId = await registered([bob1, bob2, carol]);
+    await ledger.acknowledge(pointerId, bob1, TEST_RECEIPT);
+    await ledger.dropEndpoints(pointerId, GROUP, [carol], 'member-removed');
+    await ledger.acknowledge(pointerId, bob2, TEST_RECEIPT);
+    const record = await ledger.get(pointerId);
+    const inputs = await ledger.receiptInputs(pointerId, GROUP);
+    const at = new Date();
+    expect(inputs).toMatchObject({ pointerId, groupId: GROUP, state: 'purging', reason: 'acknowledged' });
+    expect(deletionReceipt(inputs!, at, 'removed')).toBe(deletionReceipt(record!, at, 'removed'));
+    expect(await ledger.receiptInputs(hex(), GROUP)).toBeNull();
   });
 });
 

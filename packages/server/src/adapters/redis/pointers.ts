@@ -56,6 +56,12 @@ export interface PointerRecord extends PointerBinding {
   failedAt?: string;
 }
 
+/** What a deletion receipt is built from (a PointerRecord has it; the purge worker reads only this). */
+export type ReceiptInputs = Pick<
+  PointerRecord,
+  'pointerId' | 'groupId' | 'state' | 'reason' | 'createdAt' | 'expected' | 'acknowledged' | 'dropped'
+>;
+
 export type AckResult =
   | { ok: true; remaining: number; firstAck: boolean }
   | { ok: false; reason: 'POINTER_NOT_FOUND' | 'NOT_A_RECIPIENT' | 'POINTER_MISMATCH' };
@@ -89,6 +95,7 @@ export class PointerLedger {
       'markPurged',
       'markFailed',
       'keepItem',
+      'receiptInputs',
     );
   }
 
@@ -339,6 +346,36 @@ export class PointerLedger {
     if (group === null) return null;
     const state = await this.redis.hget(this.keys.pointer(group, pointerId), 'state');
     return state !== null && STATES.includes(state) ? (state as PointerStateName) : null;
+  }
+
+  /**
+   * What the pointer's deletion receipt names, in one script call (no receipts, signatures or
+   * binding, as `get` reads); null when the entry is gone.
+   */
+  async receiptInputs(pointerId: string, groupId: string): Promise<ReceiptInputs | null> {
+    const k = this.keys;
+    const reply = await this.scripts.receiptInputs(
+      [
+        k.pointer(groupId, pointerId),
+        k.pointerExpected(groupId, pointerId),
+        k.pointerAcked(groupId, pointerId),
+        k.pointerDropped(groupId, pointerId),
+      ],
+      [],
+    );
+    if (reply.length === 0) return null;
+    const [state, reason, createdAt, expected, acked, dropped] = reply;
+    if (!createdAt || !STATES.includes(state)) return null;
+    return {
+      pointerId,
+      groupId,
+      state: state as PointerStateName,
+      ...(REASONS.includes(reason) ? { reason: reason as PurgeReason } : {}),
+      createdAt,
+      expected: [...expected, ...dropped].map(parseEndpointKey),
+      acknowledged: acked.map(parseEndpointKey),
+      dropped: dropped.map(parseEndpointKey),
+    };
   }
 
   /** `groupId` when the caller knows it saves the lookup; a pointer of another group reads as absent. */

@@ -13,7 +13,7 @@ import {
 } from '@conduit/shared';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
-import { LocalSyncHttpClient } from './local-http-client.js';
+import { NodeHttpClient } from './node-http-client.js';
 
 export interface TwilioSyncAdminOptions {
   accountSid: string;
@@ -58,11 +58,9 @@ export class TwilioSyncAdmin implements SyncAdmin {
   private readonly service;
 
   constructor(opts: TwilioSyncAdminOptions) {
-    const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const transport = opts.restBaseUrl
-      ? new LocalSyncHttpClient(opts.restBaseUrl, { timeout })
-      : new twilio.RequestClient({ timeout });
-    const client = twilio(opts.accountSid, opts.authToken, { httpClient: new ClassifyingHttpClient(transport) });
+    const client = twilio(opts.accountSid, opts.authToken, {
+      httpClient: new ClassifyingHttpClient(transportOf(opts.restBaseUrl, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)),
+    });
     this.service = client.sync.v1.services(opts.serviceSid);
   }
 
@@ -242,6 +240,16 @@ class ClassifyingHttpClient extends twilio.RequestClient {
     if (res.statusCode >= 500) throw new SyncUnavailableError(`HTTP ${res.statusCode}`);
     return res;
   }
+}
+
+/**
+ * NodeHttpClient, unless a proxy or a CA bundle is configured for Twilio: the library's own client
+ * honours those environment variables (HTTP_PROXY, TWILIO_CA_BUNDLE), so it keeps that job.
+ */
+function transportOf(restBaseUrl: string | undefined, timeoutMs: number): RequestClient {
+  if (restBaseUrl) return new NodeHttpClient({ syncBaseUrl: restBaseUrl, timeoutMs });
+  if (process.env.HTTP_PROXY || process.env.TWILIO_CA_BUNDLE) return new twilio.RequestClient({ timeout: timeoutMs });
+  return new NodeHttpClient({ timeoutMs });
 }
 
 function checkName(value: string): void {

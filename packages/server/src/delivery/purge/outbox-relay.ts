@@ -69,20 +69,24 @@ export class OutboxRelay {
     for (const shard of SHARDS) {
       const pending = (await redis.lrange(keys.outboxProcessing(shard), 0, -1)).reverse();
       for (let i = 0; i < pending.length; i += RELAY_BATCH)
-        await this.forward(shard, pending.slice(i, i + RELAY_BATCH));
+        await this.forward([{ shard, ids: pending.slice(i, i + RELAY_BATCH) }]);
       count += pending.length;
     }
     return count;
   }
 
-  /** Takes a batch from every shard's outbox and forwards it; how many ids moved. */
+  /** Takes a batch from every shard's outbox and forwards them together; how many ids moved. */
   private async drain(): Promise<number> {
     const { keys } = this.deps;
     const taken = await Promise.all(
-      SHARDS.map((shard) => this.scripts.outboxTake([keys.outbox(shard), keys.outboxProcessing(shard)], [RELAY_BATCH])),
+      SHARDS.map(async (shard) => ({
+        shard,
+        ids: await this.scripts.outboxTake([keys.outbox(shard), keys.outboxProcessing(shard)], [RELAY_BATCH]),
+      })),
     );
-    await Promise.all(taken.map((ids, shard) => (ids.length > 0 ? this.forward(shard, ids) : undefined)));
-    return taken.reduce((n, ids) => n + ids.length, 0);
+    const batches = taken.filter((b) => b.ids.length > 0);
+    if (batches.length > 0) await this.forward(batches);
+    return batches.reduce((n, b) => n + b.ids.length, 0);
   }
 
   private async run(): Promise<void> {
@@ -109,8 +113,14 @@ export class OutboxRelay {
     }
   }
 
-  private async forward(shard: number, pointerIds: string[]): Promise<void> {
+  /**
+   * Queues the batches' ids as jobs, one shard's after another's in turn: a shard's outbox holds
+   * runs of the same few groups (its share of them), which back to back would meet their Sync
+   * Maps' token buckets empty and be deferred. Then takes the ids off the processing lists.
+   */
+  private async forward(batches: readonly { shard: number; ids: readonly string[] }[]): Promise<void> {
     const { redis, keys, ledger, queue, tuning, logger } = this.deps;
+    const pointerIds = interleave(batches.map((b) => b.ids));
     const groupIds = await ledger.groupsOf(pointerIds);
     const jobs = [];
     for (const [i, pointerId] of pointerIds.entries()) {
@@ -123,9 +133,22 @@ export class OutboxRelay {
       }
     }
     if (jobs.length > 0) await queue.addBulk(jobs);
-    const processing = keys.outboxProcessing(shard);
-    const replies = await redis.pipeline(pointerIds.map((id) => ['lrem', processing, 1, id])).exec();
-    const failed = replies?.find(([err]) => err);
+    // One pipeline per shard: a pipeline stays in one slot on a Redis Cluster.
+    const replies = await Promise.all(
+      batches.map(({ shard, ids }) => {
+        const processing = keys.outboxProcessing(shard);
+        return redis.pipeline(ids.map((id) => ['lrem', processing, 1, id])).exec();
+      }),
+    );
+    const failed = replies.flatMap((r) => r ?? []).find(([err]) => err);
     if (failed) throw failed[0];
   }
+}
+
+/** The lists' items round-robin: the first of each, then the second of each, and so on. */
+function interleave<T>(lists: readonly (readonly T[])[]): T[] {
+  const out: T[] = [];
+  const longest = Math.max(0, ...lists.map((l) => l.length));
+  for (let i = 0; i < longest; i += 1) for (const list of lists) if (i < list.length) out.push(list[i]!);
+  return out;
 }

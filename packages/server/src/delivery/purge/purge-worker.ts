@@ -5,7 +5,7 @@ import type { RedisClient } from '../../adapters/redis/connection.js';
 import type { Logger } from 'pino';
 import { SyncRateLimitedError } from '../../adapters/twilio/twilio-sync-admin.js';
 import { deletionReceipt, purgeFailed } from '../../audit/entries.js';
-import type { PointerLedger } from '../../adapters/redis/pointers.js';
+import type { PointerLedger, ReceiptInputs } from '../../adapters/redis/pointers.js';
 import type { SyncWriteBudget } from '../../adapters/redis/token-bucket.js';
 import type { DeliveryObserver } from '../events.js';
 import {
@@ -38,7 +38,9 @@ export interface PurgeDeps {
 export async function purgeOne(job: Job<PurgeJobData>, token: string | undefined, deps: PurgeDeps) {
   const { pointerId, groupId } = job.data;
   const map = syncMapOf(groupId);
-  const wait = await deps.budget.take(map);
+  // The receipt's inputs no longer change once a pointer is 'purging' (receiptInputs-4.lua), so
+  // they are read now, beside the take, instead of in one more round trip after the delete.
+  const [wait, record] = await Promise.all([deps.budget.take(map), deps.ledger.receiptInputs(pointerId, groupId)]);
   if (wait > 0) {
     deps.observer.onPurgeDeferred({ pointerId, cause: 'throttled', delayMs: wait });
     return defer(job, token, wait);
@@ -72,21 +74,28 @@ export async function purgeOne(job: Job<PurgeJobData>, token: string | undefined
     deps.observer.onPurgeDeferred({ pointerId, cause: 'error' });
     throw err;
   }
-  await completePurge(pointerId, outcome, deps, groupId);
+  await recordPurge(record, outcome, deps);
   return outcome;
 }
 
-/** Marks the pointer terminal with its receipt (used by the worker and the reconciler). */
+/** Marks the pointer terminal with its receipt once its Sync item is gone (the reconciler's way in). */
 export async function completePurge(
   pointerId: string,
   outcome: 'removed' | 'absent',
   deps: Pick<PurgeDeps, 'ledger' | 'observer' | 'now'>,
-  /** The pointer's group when known (saves looking it up). */
-  groupId?: string,
 ): Promise<boolean> {
-  const record = await deps.ledger.get(pointerId, groupId);
-  // Gone (retention over) or already terminal: nothing to record.
+  return recordPurge(await deps.ledger.get(pointerId), outcome, deps);
+}
+
+async function recordPurge(
+  record: ReceiptInputs | null,
+  outcome: 'removed' | 'absent',
+  deps: Pick<PurgeDeps, 'ledger' | 'observer' | 'now'>,
+): Promise<boolean> {
+  // Gone (retention over) or already terminal: nothing to record. markPurged checks the state
+  // again, atomically, so a purge that another worker finished meanwhile records nothing either.
   if (!record || record.state === 'purged' || record.state === 'expired' || record.state === 'pending') return false;
+  const { pointerId } = record;
   const at = deps.now?.() ?? new Date();
   const result = await deps.ledger.markPurged(pointerId, record.groupId, at, deletionReceipt(record, at, outcome));
   if (result.ok) {

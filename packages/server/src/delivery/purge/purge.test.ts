@@ -217,6 +217,25 @@ describe('outbox relay', () => {
     expect(jobs.map((j) => j?.data)).toEqual(acked);
   });
 
+  it("queues the shards' batches interleaved: every shard's first id before any shard's second", async () => {
+    const acked = await Promise.all(Array.from({ length: 80 }, () => ackedPointer()));
+    await startRelay();
+    await eventually(async () => ((await waiting(keys.outboxProcessing)) === 0 ? true : undefined));
+    // Earlier tests' jobs wait in the same queue (no worker runs here): only this test's count.
+    const ids = new Set(acked.map((p) => p.pointerId));
+    const queued = (await queue.getJobs(['waiting'], 0, -1, true)).filter((j) => ids.has(j.id ?? ''));
+    expect(queued).toHaveLength(acked.length);
+    // The how-manieth of its shard each job is, in queue order: never smaller than the one before.
+    const seen = new Map<number, number>();
+    const rank = queued.map((j) => {
+      const shard = shardOf(j.data.groupId);
+      seen.set(shard, (seen.get(shard) ?? 0) + 1);
+      return seen.get(shard)!;
+    });
+    expect(rank).toEqual([...rank].sort((a, b) => a - b));
+    expect(Math.max(...rank)).toBeGreaterThan(1);
+  });
+
   it('forwards new outbox entries while running', async () => {
     const relay = await startRelay();
     expect(await relay.redrive()).toBe(0);
