@@ -33,6 +33,8 @@ export interface ScriptReplies {
   markFailed: number;
   markPurged: [number, number?];
   outboxTake: string[];
+  quotaBytes: [number, number];
+  quotaClaim: [number, number];
   recordHead: string | null;
   recordHistory: string[];
   recordUploadParts: number;
@@ -72,6 +74,8 @@ const NAMES: Record<ScriptName, true> = {
   markFailed: true,
   markPurged: true,
   outboxTake: true,
+  quotaBytes: true,
+  quotaClaim: true,
   recordHead: true,
   recordHistory: true,
   recordUploadParts: true,
