@@ -28,7 +28,7 @@ import { PointerLedger } from './adapters/redis/pointers.js';
 import { QuotaStore } from './adapters/redis/quotas.js';
 import { RecordStore } from './adapters/redis/records.js';
 import { SyncWriteBudget } from './adapters/redis/token-bucket.js';
-import { stillCounts } from './limits/claims.js';
+import { pointerClaimLifetimeMs, stillCounts } from './limits/claims.js';
 import { DEFAULT_QUOTAS, Quotas } from './limits/quotas.js';
 import { DEFAULT_REQUEST_LIMITS, RequestLimits } from './limits/request-limits.js';
 import type { ServerDeps } from './server-deps.js';
@@ -51,6 +51,7 @@ export function quotasOf(config: ServerConfig, redis: RedisClient, keys: Keys): 
     store: new QuotaStore(redis, keys),
     limits: { ...DEFAULT_QUOTAS, ...config.quotas },
     stillCounts: stillCounts({ ledger: new PointerLedger(redis, keys), groups: new GroupRepository(redis, keys) }),
+    lifetimeMs: { pointers: pointerClaimLifetimeMs(config) },
   });
 }
 

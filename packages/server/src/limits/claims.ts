@@ -1,3 +1,4 @@
+import { DEFAULTS, type ServerConfig } from '../config.js';
 import type { GroupRepository } from '../adapters/redis/groups.js';
 import type { PointerLedger } from '../adapters/redis/pointers.js';
 import type { CountedQuota } from '../adapters/redis/quotas.js';
@@ -32,4 +33,13 @@ export function stillCounts(
       return group ? group.owner === identity : inFlight(claimedAt);
     },
   };
+}
+
+/**
+ * No pointer stays pending past its maximum age: the sweeper expires it within a sweep interval.
+ * Two intervals of slack cover a sweep that ran late.
+ */
+export function pointerClaimLifetimeMs(config: Pick<ServerConfig, 'delivery'>): number {
+  const { pointerMaxAgeSeconds, sweepIntervalSeconds } = { ...DEFAULTS, ...config.delivery };
+  return (pointerMaxAgeSeconds + 2 * sweepIntervalSeconds) * 1000;
 }

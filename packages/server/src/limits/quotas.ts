@@ -50,6 +50,12 @@ export class Quotas {
       store: QuotaStore;
       limits: QuotaSettings;
       stillCounts: Record<CountedQuota, StillCounts>;
+      /**
+       * Claims older than this (ms) can no longer count and are dropped at every claim, so a
+       * sender's stale claims do not pile up below the limit (pointers: the sweeper expires
+       * pending ones past their maximum age). Absent: claims only go when they no longer count.
+       */
+      lifetimeMs: Partial<Record<CountedQuota, number>>;
       now?: () => Date;
     },
   ) {}
@@ -72,8 +78,11 @@ export class Quotas {
   /** Claims `member`; true when this call claimed it, false when an earlier call holds it (a retry). */
   async claim(quota: CountedQuota, identity: string, member: string): Promise<boolean> {
     const limit = this.deps.limits[COUNTED[quota]];
+    const lifetime = this.deps.lifetimeMs[quota];
     for (let pruned = false; ; pruned = true) {
-      const claim = await this.deps.store.claim(quota, identity, member, limit, this.deps.now?.() ?? new Date());
+      const now = this.deps.now?.() ?? new Date();
+      const staleBefore = lifetime === undefined ? 0 : now.getTime() - lifetime;
+      const claim = await this.deps.store.claim(quota, identity, member, limit, now, staleBefore);
       if (claim.ok) return claim.fresh;
       if (pruned || !(await this.prune(quota, identity))) throw quotaExceeded(COUNTED[quota], limit, claim.used, 1);
     }

@@ -46,9 +46,17 @@ export class QuotaStore {
     await this.scripts.quotaBytes(this.byteKeys(identity), ['finish', keep, 0, reservation]);
   }
 
-  async claim(quota: CountedQuota, identity: string, member: string, limit: number, now: Date): Promise<MemberClaim> {
+  /** Claims `member` within `limit`, first dropping claims made before `staleBefore` (ms; 0: none). */
+  async claim(
+    quota: CountedQuota,
+    identity: string,
+    member: string,
+    limit: number,
+    now: Date,
+    staleBefore = 0,
+  ): Promise<MemberClaim> {
     const key = this.keys.quotaMembers(identity, quota);
-    const [outcome, used] = await this.scripts.quotaClaim([key], [member, limit, now.getTime()]);
+    const [outcome, used] = await this.scripts.quotaClaim([key], [member, limit, now.getTime(), staleBefore]);
     return { ok: outcome !== 0, fresh: outcome === 1, used };
   }
 
