@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeys } from '../adapters/redis/keys.js';
 import { QuotaStore } from '../adapters/redis/quotas.js';
+import { runAccountCommand } from '../ops/account-commands.js';
 import { startServer, type RunningServer } from '../server.js';
 import { ENVELOPE, pointerBody, receiptFor } from '../testing/app-fixture.js';
 import {
@@ -44,6 +45,7 @@ const keys = createKeys(prefix);
 const objectStore = new CountingStore();
 const syncAdmin = new FakeSyncAdmin();
 const deps = { objectStore, syncAdmin, virgilTokens: new FakeTokenIssuer('v'), syncTokens: new FakeTokenIssuer('s') };
+const config = testConfig(prefix, { quotas: QUOTAS });
 const servers: RunningServer[] = [];
 let redis: Redis;
 let quotaStore: QuotaStore;
@@ -81,7 +83,6 @@ let bob: Session;
 beforeAll(async () => {
   redis = new Redis(TEST_REDIS_URL);
   quotaStore = new QuotaStore(redis, keys);
-  const config = testConfig(prefix, { quotas: QUOTAS });
   servers.push(await startServer(config, deps), await startServer(config, deps));
   bob = await session('bob');
 });
@@ -245,5 +246,10 @@ describe('per-identity quotas', () => {
     );
     expect(creates.filter((r) => r.status === 201)).toHaveLength(QUOTAS.ownedGroups - 1);
     expect(await quotaStore.usage('erin')).toEqual({ bytes: 1000, pointers: 2, groups: 2 });
+    // What the operator sees.
+    const report = await runAccountCommand(() => config, 'quota', 'erin');
+    expect(report).toMatch(/storedBytes +1000 of 1000\n/);
+    expect(report).toMatch(/pendingPointers +2 of 2 /);
+    expect(report).toMatch(/ownedGroups +2 of 2$/);
   });
 });
