@@ -243,6 +243,12 @@ export function conduitEnv({ redisUrl, sync, s3, virgil, port, opsPort, extra = 
     S3_FORCE_PATH_STYLE: 'true',
     AWS_ACCESS_KEY_ID: s3.accessKeyId,
     AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    // Benches measure throughput, not the limits: the limiters still count every request, with
+    // budgets no bench reaches (one identity sends thousands of pointers a second here).
+    CONDUIT_RATE_LIMIT_PER_IDENTITY: '100000000',
+    CONDUIT_RATE_LIMIT_PER_ADDRESS: '100000000',
+    CONDUIT_RATE_LIMIT_ANONYMOUS_PER_ADDRESS: '100000000',
+    CONDUIT_QUOTA_PENDING_POINTERS: '100000000',
     ...extra,
   };
 }

@@ -7,7 +7,7 @@
 // BENCH_CAP_GROUPS, BENCH_CAP_ENDPOINTS, BENCH_CAP_FILES, BENCH_CAP_RECORDS, BENCH_CAP_DAY_SECONDS
 // (capacity, docs/capacity.md), BENCH_CRYPTO_MIB, BENCH_CRYPTO_ROUNDS, BENCH_OPENSSL_SECONDS, BENCH_NODE22,
 // BENCH_E3KIT_MIB, BENCH_E2E_MIB, BENCH_E2E_ROUNDS, BENCH_E2E_WARMUP_MIB, BENCH_RSS_MIB (0 skips)
-// (large-file), BENCH_TRACE=1 (progress lines), BENCH_CPU_PROF=<dir> (a V8 .cpuprofile per child process).
+// (large-file), BENCH_LIMITS_CALLS (limits), BENCH_TRACE=1 (progress lines), BENCH_CPU_PROF=<dir> (a V8 .cpuprofile per child process).
 import { readdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';

@@ -58,9 +58,9 @@ describe('CLI hints', () => {
   it('a password mismatch at the prompt', async () => {
     const pty = runCliOnPty(['--as', 'bob', 'register'], env);
     try {
-      await pty.waitFor(/Password: $/);
+      await pty.waitFor(/Password \[input is masked\]$/);
       pty.write('first password 1\r');
-      await pty.waitFor(/Repeat password: $/);
+      await pty.waitFor(/Repeat password \[input is masked\]$/);
       pty.write('other password 2\r');
       expect(await pty.exited).toBe(2);
       const out = pty.output();

@@ -45,7 +45,10 @@ export interface LocalStackOptions {
   basePort?: number;
   logLevel?: ServerConfig['logLevel'];
   /** Server settings a test may tighten or loosen (rate limits, reserved names, admins, backstops). */
-  server?: Pick<ServerConfig, 'authRateLimit' | 'reservedIdentities' | 'adminIdentities' | 'delivery'>;
+  server?: Pick<
+    ServerConfig,
+    'authRateLimit' | 'reservedIdentities' | 'adminIdentities' | 'delivery' | 'requestLimits' | 'quotas'
+  >;
   /**
    * The Sync emulator's per-object write limit: Twilio's by default (20/s, burst 20), or what
    * CONDUIT_STACK_SYNC_WRITES_PER_SECOND / _WRITE_BURST say; null = unlimited. A test that raises
@@ -179,6 +182,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         presignTtlSeconds: 900,
       },
       logLevel: opts.logLevel ?? 'warn',
+      // Every local client (tests, benches, the demo) is 127.0.0.1: one address's budget would be
+      // everyone's. Per-identity limits and quotas stay as in production.
+      requestLimits: { perAddress: 1_000_000, anonymousPerAddress: 1_000_000 },
       ...opts.server,
     };
     const objectStore = new S3ObjectStore(config.s3);

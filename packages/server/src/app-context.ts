@@ -25,8 +25,12 @@ import { GroupRepository } from './adapters/redis/groups.js';
 import { KeyTransitionRepository } from './adapters/redis/key-transitions.js';
 import type { Keys } from './adapters/redis/keys.js';
 import { PointerLedger } from './adapters/redis/pointers.js';
+import { QuotaStore } from './adapters/redis/quotas.js';
 import { RecordStore } from './adapters/redis/records.js';
 import { SyncWriteBudget } from './adapters/redis/token-bucket.js';
+import { pointerClaimLifetimeMs, stillCounts } from './limits/claims.js';
+import { DEFAULT_QUOTAS, Quotas } from './limits/quotas.js';
+import { DEFAULT_REQUEST_LIMITS, RequestLimits } from './limits/request-limits.js';
 import type { ServerDeps } from './server-deps.js';
 
 /** What the API's services are built from: configuration, Redis, the adapters and the auth parts. */
@@ -41,10 +45,27 @@ export interface ApiWiring {
   observer: Required<DeliveryObserver>;
 }
 
+/** The per-identity quotas (the API checks them; the worker's upload cleaner gives bytes back). */
+export function quotasOf(config: ServerConfig, redis: RedisClient, keys: Keys): Quotas {
+  return new Quotas({
+    store: new QuotaStore(redis, keys),
+    limits: { ...DEFAULT_QUOTAS, ...config.quotas },
+    stillCounts: stillCounts({ ledger: new PointerLedger(redis, keys), groups: new GroupRepository(redis, keys) }),
+    lifetimeMs: { pointers: pointerClaimLifetimeMs(config) },
+  });
+}
+
 /** The upload service over its repository (the API and the worker's upload cleaner each build one). */
-export function uploadServiceOf(config: ServerConfig, repo: UploadRepository, adapters: ServerDeps, logger: Logger) {
+export function uploadServiceOf(
+  config: ServerConfig,
+  repo: UploadRepository,
+  adapters: ServerDeps,
+  logger: Logger,
+  quotas: Quotas,
+) {
   return new UploadService({
     repo,
+    quotas,
     store: adapters.objectStore,
     ttlSeconds: config.uploads?.ttlSeconds ?? DEFAULTS.uploadTtlSeconds,
     logger,
@@ -79,6 +100,7 @@ export function buildAppContext(w: ApiWiring): AppContext {
   const pointers = new PointerRegistry({ ...shared, itemTtlSeconds });
   const records = new RecordStore(redis, keys);
   const feedNotifier = feedNotifierOf(w, records, shared);
+  const quotas = quotasOf(config, redis, keys);
   return {
     config,
     logger,
@@ -86,12 +108,14 @@ export function buildAppContext(w: ApiWiring): AppContext {
     ...auth.accounts,
     sessionState: auth.sessionState,
     authRate: auth.authRate,
+    limits: new RequestLimits(redis, keys, { ...DEFAULT_REQUEST_LIMITS, ...config.requestLimits }),
+    quotas,
     access: { groups, ledger },
     audit,
-    groups: new GroupService({ ...shared, identities: new IdentityDirectory(redis, keys) }),
+    groups: new GroupService({ ...shared, quotas, identities: new IdentityDirectory(redis, keys) }),
     objects,
-    uploads: uploadServiceOf(config, new UploadRepository(redis, keys), adapters, logger),
-    files: new FileService({ objects, pointers }),
+    uploads: uploadServiceOf(config, new UploadRepository(redis, keys), adapters, logger, quotas),
+    files: new FileService({ objects, pointers, quotas }),
     delivery: new DeliveryService({
       ledger,
       anomalies: new AnomalyRepository(redis, keys),
@@ -102,6 +126,7 @@ export function buildAppContext(w: ApiWiring): AppContext {
     records: new RecordService({
       records,
       objects,
+      quotas,
       notifier: feedNotifier,
       ...(adapters.feedPages ? { archive: new ArchivedFeed(adapters.feedPages) } : {}),
     }),

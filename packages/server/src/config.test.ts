@@ -185,6 +185,24 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the request limits and quotas, bounded; unset leaves the defaults', () => {
+    const config = loadConfig({
+      ...base,
+      CONDUIT_RATE_LIMIT_PER_IDENTITY: '100',
+      CONDUIT_RATE_LIMIT_ANONYMOUS_PER_ADDRESS: '10',
+      CONDUIT_RATE_LIMIT_WINDOW_SECONDS: '30',
+      CONDUIT_QUOTA_STORED_BYTES: '1073741824',
+      CONDUIT_QUOTA_OWNED_GROUPS: '5',
+    });
+    expect(config.requestLimits).toEqual({ perIdentity: 100, anonymousPerAddress: 10, windowSeconds: 30 });
+    expect(config.quotas).toEqual({ storedBytes: 1073741824, ownedGroups: 5 });
+    expect(loadConfig(base).requestLimits).toEqual({});
+    expect(loadConfig(base).quotas).toEqual({});
+    expect(
+      configError({ ...base, CONDUIT_RATE_LIMIT_PER_ADDRESS: '0', CONDUIT_QUOTA_PENDING_POINTERS: '1.5' }).details,
+    ).toEqual({ missing: [], invalid: ['CONDUIT_RATE_LIMIT_PER_ADDRESS', 'CONDUIT_QUOTA_PENDING_POINTERS'] });
+  });
+
   it.each([
     { env: {}, mode: 'development' },
     { env: { NODE_ENV: 'production' }, mode: 'production' },

@@ -112,6 +112,10 @@ export interface ServerConfig {
   reservedIdentities?: string[];
   /** Password attempts (register, login, migrate) per identity and per client address per window. */
   authRateLimit?: { attemptsPerIdentity?: number; attemptsPerAddress?: number; windowSeconds?: number };
+  /** Inbound requests per window per identity and per client address (limits/request-limits.ts). */
+  requestLimits?: { perIdentity?: number; perAddress?: number; anonymousPerAddress?: number; windowSeconds?: number };
+  /** Per-identity quotas (limits/quotas.ts). */
+  quotas?: { storedBytes?: number; pendingPointers?: number; ownedGroups?: number };
   /** Operational endpoints: /metrics bearer token, and an optional separate probe/metrics listener. */
   ops?: { metricsToken?: string; port?: number; host?: string };
   /** Multipart uploads: lifetime before the worker aborts them, and how often it looks. */
@@ -292,6 +296,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
       attemptsPerIdentity: opt('CONDUIT_AUTH_ATTEMPTS_PER_IDENTITY', positiveInt(1_000_000)),
       attemptsPerAddress: opt('CONDUIT_AUTH_ATTEMPTS_PER_ADDRESS', positiveInt(1_000_000)),
       windowSeconds: opt('CONDUIT_AUTH_WINDOW_SECONDS', positiveInt(86_400)),
+    }),
+    requestLimits: definedOnly({
+      perIdentity: opt('CONDUIT_RATE_LIMIT_PER_IDENTITY', positiveInt(100_000_000)),
+      perAddress: opt('CONDUIT_RATE_LIMIT_PER_ADDRESS', positiveInt(100_000_000)),
+      anonymousPerAddress: opt('CONDUIT_RATE_LIMIT_ANONYMOUS_PER_ADDRESS', positiveInt(100_000_000)),
+      windowSeconds: opt('CONDUIT_RATE_LIMIT_WINDOW_SECONDS', positiveInt(86_400)),
+    }),
+    quotas: definedOnly({
+      // JSON numbers stay exact up to 2^53 (8 PiB).
+      storedBytes: opt('CONDUIT_QUOTA_STORED_BYTES', positiveInt(Number.MAX_SAFE_INTEGER)),
+      pendingPointers: opt('CONDUIT_QUOTA_PENDING_POINTERS', positiveInt(100_000_000)),
+      ownedGroups: opt('CONDUIT_QUOTA_OWNED_GROUPS', positiveInt(100_000_000)),
     }),
     delivery: definedOnly({
       syncWritesPerSecond: opt('CONDUIT_SYNC_WRITES_PER_SECOND', positiveInt(100_000)),

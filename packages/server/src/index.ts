@@ -24,3 +24,5 @@ export type { Keys } from './adapters/redis/keys.js';
 export { PointerLedger } from './adapters/redis/pointers.js';
 // The records store: the record-append bench compares per-version appends with one-pipeline batches.
 export { RecordStore } from './adapters/redis/records.js';
+// The request limiter: the limits bench compares one check with a Redis round trip.
+export { RequestLimits } from './limits/request-limits.js';

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { buildAppContext, uploadServiceOf } from './app-context.js';
+import { buildAppContext, quotasOf, uploadServiceOf } from './app-context.js';
 import type { ServerDeps } from './server-deps.js';
 import { authOf } from './identity/auth/wiring.js';
 import { DEFAULTS, type ServerConfig } from './config.js';
@@ -191,7 +191,7 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
   const uploadRepo = new UploadRepository(redis, keys);
   const cleaner = new UploadCleaner({
     repo: uploadRepo,
-    uploads: uploadServiceOf(config, uploadRepo, resolved, logger),
+    uploads: uploadServiceOf(config, uploadRepo, resolved, logger, quotasOf(config, redis, keys)),
     logger,
     tuning: { ...DEFAULT_UPLOAD_CLEANER_TUNING, ...stripUndefined({ intervalMs: config.uploads?.sweepIntervalMs }) },
   });

@@ -70,6 +70,8 @@ export const ErrorCodes = {
   DEVICE_NOT_FOUND: { status: 404, message: 'No such active device of this identity.' },
   // production mode (issue 15): the server refuses to start, never an HTTP answer
   PRODUCTION_UNSAFE: { status: 0, message: 'Production mode refuses to start with this configuration.' },
+  // limits (issue 15): details {quota, limit, used, requested}
+  QUOTA_EXCEEDED: { status: 403, message: "This would exceed one of the identity's quotas." },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

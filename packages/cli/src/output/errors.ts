@@ -95,6 +95,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   NAME_AMBIGUOUS: EXIT.USAGE,
   DEVICE_NOT_FOUND: EXIT.NOT_FOUND,
   PRODUCTION_UNSAFE: EXIT.USAGE,
+  QUOTA_EXCEEDED: EXIT.AUTH,
 };
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
@@ -123,6 +124,8 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   INTERNAL: 'retry; if it persists, check the server logs.',
   TIMEOUT: 'retry, or raise --timeout.',
   RATE_LIMITED: 'wait a minute before trying again.',
+  QUOTA_EXCEEDED:
+    'the identity reached a quota (details name it): wait for pending files to be received, or ask the operator to raise it.',
   IDENTITY_RESERVED: 'choose another identity, or ask the operator for a registration code.',
   ACCOUNT_LOCKED: 'ask the operator to unlock the identity.',
   POINTER_MISMATCH: 'do not trust this file; report the pointer id to your administrator.',

@@ -1,7 +1,12 @@
 import { ConduitError, envelopeSha256, POINTER_VERSION } from '@conduit/shared';
 import type { Endpoint, PointerRegistration, PointerV1, RegisterPointerRequest } from '@conduit/shared';
+import { pointerClaim } from '../limits/claims.js';
+import type { Quotas } from '../limits/quotas.js';
 import type { ObjectService } from './object-service.js';
 import type { PointerRegistry } from './pointer-registry.js';
+
+/** Registrations refused without writing the pointer: its claim is given back at once. */
+const REFUSED = new Set(['POINTER_EXISTS', 'GROUP_NOT_FOUND']);
 
 /**
  * Sending a file: the sender hands over the whole pointer of an object it uploaded. The server
@@ -13,6 +18,7 @@ export class FileService {
     private readonly deps: {
       objects: ObjectService;
       pointers: PointerRegistry;
+      quotas: Pick<Quotas, 'claim' | 'release'>;
     },
   ) {}
 
@@ -32,12 +38,23 @@ export class FileService {
         { where: 'body', path: 'size', message: 'differs from the stored object' },
       ]);
     }
-    const { registration, created } = await this.deps.pointers.register({
-      pointerId: body.pointerId,
-      groupId,
-      sender,
-      binding: { objectId: body.objectId, envelopeSha256: envelopeSha256(body.envelope) },
-    });
+    // Claimed before the ledger sees the pointer (a retry holds its claim already); given back when
+    // the registration is refused. A pointer that leaves 'pending' stops counting (limits/quotas.ts).
+    const claim = pointerClaim(groupId, body.pointerId);
+    const fresh = await this.deps.quotas.claim('pointers', sender.identity, claim);
+    const { registration, created } = await this.deps.pointers
+      .register({
+        pointerId: body.pointerId,
+        groupId,
+        sender,
+        binding: { objectId: body.objectId, envelopeSha256: envelopeSha256(body.envelope) },
+      })
+      .catch(async (err: unknown) => {
+        if (fresh && err instanceof ConduitError && REFUSED.has(err.code)) {
+          await this.deps.quotas.release('pointers', sender.identity, claim);
+        }
+        throw err;
+      });
     const item: PointerV1 = {
       v: POINTER_VERSION,
       kind: 'file',

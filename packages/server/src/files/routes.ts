@@ -22,7 +22,10 @@ export function fileRoutes(ctx: AppContext): Router {
     .post(authenticate(ctx), jsonBody, async (req, res) => {
       const { groupId } = parseInput(GroupParams, req.params, 'path');
       const { size } = parseInput(CreateUploadRequest, req.body, 'body');
-      await requireMembership(ctx.access, groupId, principalOf(res).identity);
+      const { identity } = principalOf(res);
+      await requireMembership(ctx.access, groupId, identity);
+      // Counted for good once a PUT is presigned: the server cannot tell an unused URL from an object.
+      await ctx.quotas.reserveBytes(identity, size);
       const { objectId, put } = await ctx.objects.presignUpload(groupId, size);
       reply(res, 201, PresignedUrl, {
         objectId,

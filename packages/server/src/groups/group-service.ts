@@ -10,6 +10,7 @@ import type { IdentityDirectory } from '../adapters/redis/accounts.js';
 import type { DeviceRepository } from '../adapters/redis/devices.js';
 import { participantsOf, type GroupRecord, type GroupRepository } from '../adapters/redis/groups.js';
 import type { PointerLedger } from '../adapters/redis/pointers.js';
+import type { Quotas } from '../limits/quotas.js';
 
 export interface GroupServiceDeps {
   identities: IdentityDirectory;
@@ -20,6 +21,7 @@ export interface GroupServiceDeps {
   audit: AuditLog;
   observer: Required<DeliveryObserver>;
   logger: Logger;
+  quotas: Pick<Quotas, 'claim' | 'release'>;
 }
 
 const sameMembers = (a: readonly string[], b: readonly string[]) =>
@@ -37,13 +39,18 @@ export class GroupService {
   async create(groupId: string, owner: string, requested: readonly string[]): Promise<GroupRecord> {
     const members = [...new Set(requested)].filter((m) => m !== owner).sort();
     await this.requireRegistered(members);
+    // Claimed before the group exists (an interrupted creation holds its claim already).
+    const fresh = await this.deps.quotas.claim('groups', owner, groupId);
     if (!(await this.deps.groups.create(groupId, owner, members, new Date()))) {
       // Only the same owner repeating the same request may finish an interrupted provisioning;
       // anything else would grant Sync access to a group the caller does not own.
       const existing = await this.deps.groups.get(groupId);
       const resumable =
         existing?.state === 'provisioning' && existing.owner === owner && sameMembers(existing.members, members);
-      if (!resumable) throw new ConduitError('GROUP_EXISTS');
+      if (!resumable) {
+        if (fresh) await this.deps.quotas.release('groups', owner, groupId);
+        throw new ConduitError('GROUP_EXISTS');
+      }
     }
     await provisionGroupMap(this.deps.syncAdmin, groupId, owner, members);
     await this.deps.groups.markReady(groupId);

@@ -17,6 +17,7 @@ import { httpMetrics, routeBase } from '../ops/http-metrics.js';
 import { opsRoutes, type OpsOptions } from '../ops/routes.js';
 import { recordRoutes } from '../records/routes.js';
 import { healthRoutes } from './health.js';
+import { limitAddress } from './rate-limit.js';
 
 /** `ops` adds /readyz, /metrics and the queue dashboard (the server always passes it; unit tests may not). */
 export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
@@ -35,6 +36,10 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
 
   const v1 = express.Router();
   v1.use(routeBase);
+  // Every /v1 request spends its address's budget; the routes that need no session (sign-up and
+  // login, all under /auth) a tighter one too.
+  v1.use(limitAddress(ctx, 'address'));
+  v1.use('/auth', limitAddress(ctx, 'anonymous'));
   if (ctx.devAccounts) {
     const legacy = ctx.config.auth.mode === 'dev' && ctx.config.auth.legacyRoutes === true;
     v1.use(authRoutes(ctx.devAccounts, ctx.authRate, legacy));

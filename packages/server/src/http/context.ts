@@ -13,6 +13,8 @@ import type { DeviceService } from '../identity/device-service.js';
 import type { KeyTransitionService } from '../identity/key-transition-service.js';
 import type { AuthRateLimiter } from '../adapters/redis/auth-rate.js';
 import type { SessionState } from '../adapters/redis/sessions.js';
+import type { Quotas } from '../limits/quotas.js';
+import type { RequestLimits } from '../limits/request-limits.js';
 import type { FeedNotifier } from '../records/feed-notifier.js';
 import type { RecordService } from '../records/record-service.js';
 import type { AccessDeps } from './access.js';
@@ -29,6 +31,9 @@ export interface AppContext {
   /** Session epochs and operator locks, checked with the device on every authenticated request. */
   sessionState: SessionState;
   authRate: AuthRateLimiter;
+  /** Inbound rate limits: per address on /v1, tighter on /v1/auth, per identity once authenticated. */
+  limits: RequestLimits;
+  quotas: Quotas;
   /** What the access checks read (http/access.ts). */
   access: AccessDeps;
   audit: AuditLog;

@@ -66,7 +66,8 @@ export interface AuthenticateOptions {
  * the identity's devices, session epochs and lock in one Redis round trip: a revoked device is
  * refused on every route (DEVICE_REVOKED), an unregistered one everywhere but enrollment
  * (UNKNOWN_DEVICE), a session older than a password change, lock or logout of its device with
- * UNAUTHENTICATED, a locked identity with ACCOUNT_LOCKED. Token issuance goes through here too, so none of them gets a token.
+ * UNAUTHENTICATED, a locked identity with ACCOUNT_LOCKED. Token issuance goes through here too,
+ * so none of them gets a token. Then the identity's request budget (all its devices together): RATE_LIMITED once it is spent.
  */
 export function authenticate(ctx: AppContext, opts: AuthenticateOptions = {}): RequestHandler {
   return async (req, res, next) => {
@@ -81,6 +82,8 @@ export function authenticate(ctx: AppContext, opts: AuthenticateOptions = {}): R
     if (status === 'expired') throw new ConduitError('UNAUTHENTICATED', 'The session was ended; log in again.');
     if (status === 'revoked') throw new ConduitError('DEVICE_REVOKED');
     if (status === 'unknown' && !opts.enrollment) throw new ConduitError('UNKNOWN_DEVICE');
+    // Authorization and limits precede the route's work.
+    await ctx.limits.take('identity', { identity: principal.identity });
     res.locals.principal = principal;
     res.locals.device = deviceId;
     next();

@@ -4,9 +4,11 @@ import { namePolicyOf } from '../identity/auth/names.js';
 import { OpaqueServer } from '../identity/auth/opaque.js';
 import { closeRedis, connectRedis } from '../adapters/redis/connection.js';
 import { createKeys } from '../adapters/redis/keys.js';
+import { QuotaStore } from '../adapters/redis/quotas.js';
 import { SessionState } from '../adapters/redis/sessions.js';
+import { DEFAULT_QUOTAS, type QuotaSettings } from '../limits/quotas.js';
 
-export const ACCOUNT_COMMANDS = ['lock', 'unlock', 'reserve', 'bootstrap', 'opaque-setup'] as const;
+export const ACCOUNT_COMMANDS = ['lock', 'unlock', 'reserve', 'bootstrap', 'quota', 'opaque-setup'] as const;
 export type AccountCommand = (typeof ACCOUNT_COMMANDS)[number];
 
 /**
@@ -16,6 +18,7 @@ export type AccountCommand = (typeof ACCOUNT_COMMANDS)[number];
  *   unlock <identity>     lift the lock (ended sessions stay ended)
  *   reserve <identity>    only a bootstrap code may register the name (IDENTITY_RESERVED)
  *   bootstrap <identity>  reserve the name and print a one-time registration code (valid 24 h)
+ *   quota <identity>      print what counts against the identity's quotas, and their limits
  *   opaque-setup          print a new CONDUIT_OPAQUE_SERVER_SETUP (needs no configuration)
  */
 export async function runAccountCommand(
@@ -51,8 +54,27 @@ export async function runAccountCommand(
         return `${identity} reserved`;
       case 'bootstrap':
         return await names.bootstrap(identity);
+      case 'quota':
+        return quotaReport(identity, await new QuotaStore(redis, keys).usage(identity), {
+          ...DEFAULT_QUOTAS,
+          ...config.quotas,
+        });
     }
   } finally {
     await closeRedis(redis);
   }
+}
+
+/** Claims of delivered pointers are dropped lazily (limits/quotas.ts): the count may include some. */
+function quotaReport(
+  identity: string,
+  used: { bytes: number; pointers: number; groups: number },
+  limits: QuotaSettings,
+): string {
+  return [
+    `${identity}:`,
+    `  storedBytes      ${used.bytes} of ${limits.storedBytes}`,
+    `  pendingPointers  ${used.pointers} of ${limits.pendingPointers} (claims; delivered ones are dropped when the quota fills)`,
+    `  ownedGroups      ${used.groups} of ${limits.ownedGroups}`,
+  ].join('\n');
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ConduitError, FEED_PAGE_SIZE, MAX_RECORD_BYTES } from '@conduit/shared';
 import type {
   Endpoint,
@@ -9,6 +10,7 @@ import type {
   RecordWrite,
 } from '@conduit/shared';
 import type { ObjectService } from '../files/object-service.js';
+import type { Quotas } from '../limits/quotas.js';
 import type { AppendResult, RecordStore, VersionInput } from '../adapters/redis/records.js';
 import type { FeedNotify } from './feed-notifier.js';
 import type { ArchivedFeed } from './archive/archived-feed.js';
@@ -34,6 +36,7 @@ export interface RecordServiceDeps {
   records: RecordStore;
   objects: ObjectService;
   notifier: FeedNotify;
+  quotas: Pick<Quotas, 'reserveBytes' | 'finishBytes'>;
   /** Serves seqs moved to S3 pages; absent when no page store is wired (nothing gets archived). */
   archive?: ArchivedFeed;
 }
@@ -57,8 +60,12 @@ export class RecordService {
     body: PutRecordVersionRequest,
   ): Promise<RecordWrite> {
     const size = body.objectId === null ? 0 : await this.recordObjectSize(groupId, body.objectId);
-    const result = await this.deps.records.append(groupId, inputOf({ ...body, recordId }, sender, size), new Date());
-    this.notifyIfAppended(groupId, [result]);
+    const input = inputOf({ ...body, recordId }, sender, size);
+    const results = await this.counted(sender.identity, [input], async () => [
+      await this.deps.records.append(groupId, input, new Date()),
+    ]);
+    const result = results[0]!;
+    this.notifyIfAppended(groupId, results);
     if (result.kind === 'conflict') {
       throw new ConduitError('RECORD_CONFLICT', undefined, { head: result.head });
     }
@@ -78,7 +85,9 @@ export class RecordService {
       const size = sizes[i]!;
       if (typeof size === 'number') inputs.push(inputOf(item, sender, size));
     });
-    const appended = await this.deps.records.appendMany(groupId, inputs, new Date());
+    const appended = await this.counted(sender.identity, inputs, () =>
+      this.deps.records.appendMany(groupId, inputs, new Date()),
+    );
     this.notifyIfAppended(groupId, appended);
     let next = 0;
     return sizes.map((size) => (typeof size === 'number' ? resultOf(appended[next++]!) : size));
@@ -118,6 +127,33 @@ export class RecordService {
       return { ...v, download: get ? { url: get.url, headers: get.headers } : null };
     });
     return { entries, next: more ? (versions.at(-1)?.seq ?? null) : null };
+  }
+
+  /**
+   * The envelopes are kept for good (feed, archive): their bytes count against the sender's
+   * stored-bytes quota, reserved before the append (a refusal writes nothing) and kept for the
+   * versions it created (a retry's 'existing' was counted by its first attempt).
+   */
+  private async counted(
+    identity: string,
+    inputs: readonly VersionInput[],
+    append: () => Promise<AppendResult[]>,
+  ): Promise<AppendResult[]> {
+    const bytes = inputs.map((input) => input.envelope.length);
+    const reservation = `rec:${randomBytes(16).toString('hex')}`;
+    await this.deps.quotas.reserveBytes(
+      identity,
+      bytes.reduce((a, b) => a + b, 0),
+      reservation,
+    );
+    let results: AppendResult[] = [];
+    try {
+      results = await append();
+    } finally {
+      const kept = results.reduce((sum, r, i) => sum + (r.kind === 'created' ? bytes[i]! : 0), 0);
+      await this.deps.quotas.finishBytes(identity, reservation, kept);
+    }
+    return results;
   }
 
   /**

@@ -33,6 +33,8 @@ export interface ScriptReplies {
   markFailed: number;
   markPurged: [number, number?];
   outboxTake: string[];
+  quotaBytes: [number, number];
+  quotaClaim: [number, number];
   receiptInputs: [] | [string, string, string, string[], string[], string[]];
   recordHead: string | null;
   recordHistory: string[];
@@ -73,6 +75,8 @@ const NAMES: Record<ScriptName, true> = {
   markFailed: true,
   markPurged: true,
   outboxTake: true,
+  quotaBytes: true,
+  quotaClaim: true,
   receiptInputs: true,
   recordHead: true,
   recordHistory: true,

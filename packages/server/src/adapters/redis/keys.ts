@@ -114,7 +114,20 @@ export interface Keys {
   upload(uploadId: string): string;
   uploadParts(uploadId: string): string;
   uploadExpiry(): string;
+  /** rate-limiter-flexible's key prefix (it appends ':<key>' to it). */
+  rateLimitPrefix(): string;
+  /** One limiter's counter of one subject, under the subject's hash tag: each counter is one slot. */
+  rateLimitKey(limiter: string, subject: RateLimitSubject): string;
+  /** Hash {bytes}: the stored bytes counted against the identity's quota. */
+  quotaUsage(identity: string): string;
+  /** Hash reservation id -> bytes: byte reservations not settled yet (open multipart uploads, record writes). */
+  quotaReservations(identity: string): string;
+  /** Sorted set of what counts against a counted quota ('<groupId>/<pointerId>' or group ids), scored by claim time (ms). */
+  quotaMembers(identity: string, quota: 'pointers' | 'groups'): string;
 }
+
+/** Whom a rate limiter counts: an authenticated identity or a client address. */
+export type RateLimitSubject = { identity: string } | { address: string };
 
 export function createKeys(prefix: string): Keys {
   const ptr = (groupId: string, pointerId: string) => `${prefix}ptr:${groupTag(groupId)}:${pointerId}`;
@@ -164,5 +177,11 @@ export function createKeys(prefix: string): Keys {
     upload: (uploadId) => `${prefix}upl:{upl}:${uploadId}`,
     uploadParts: (uploadId) => `${prefix}upl:{upl}:${uploadId}:parts`,
     uploadExpiry: () => `${prefix}uploads:{upl}:expiry`,
+    rateLimitPrefix: () => `${prefix}rl`,
+    rateLimitKey: (limiter, subject) =>
+      `${limiter}:${'identity' in subject ? identityTag(subject.identity) : `{a:${subject.address}}`}`,
+    quotaUsage: (identity) => `${prefix}quota:${identityTag(identity)}`,
+    quotaReservations: (identity) => `${prefix}quota:${identityTag(identity)}:held`,
+    quotaMembers: (identity, quota) => `${prefix}quota:${identityTag(identity)}:${quota}`,
   };
 }

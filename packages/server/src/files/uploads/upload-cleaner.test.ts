@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../adapters/s3/s3-object-store.js';
 import type { ServerConfig } from '../../config.js';
 import { createKeys } from '../../adapters/redis/keys.js';
+import { QuotaStore } from '../../adapters/redis/quotas.js';
+import { quotasOf } from '../../app-context.js';
 import { startWorker } from '../../server.js';
 import {
   FakeSyncAdmin,
@@ -73,12 +75,14 @@ function setup(objects: DeletableObjectStore = store) {
   const { logger, lines } = capturingLogger();
   // One clock for uploads and cleaner, moved by `later`.
   let now = new Date();
-  const uploads = new UploadService({ repo, store: objects, ttlSeconds: TTL_SECONDS, logger, now: () => now });
+  const quotas = quotasOf(testConfig(space), redis, keys);
+  const uploads = new UploadService({ repo, store: objects, quotas, ttlSeconds: TTL_SECONDS, logger, now: () => now });
   const cleaner = new UploadCleaner({ repo, uploads, logger, tuning, now: () => now });
   const later = (ms: number) => {
     now = new Date(now.getTime() + ms);
   };
-  return { space, repo, uploads, cleaner, lines, later, recordKeys, scheduled, clock: () => now };
+  const usedBytes = async () => (await new QuotaStore(redis, keys).usage(caller.identity)).bytes;
+  return { space, repo, quotas, uploads, cleaner, lines, later, recordKeys, scheduled, usedBytes, clock: () => now };
 }
 
 /** An upload with one part presigned and sent, as a client that vanished would leave it. */
@@ -120,9 +124,11 @@ afterAll(async () => {
 
 describe('upload cleaner', () => {
   it("releases expired uploads only, through s3rver's 405 ('unsupported', logged once), idempotently", async () => {
-    const { uploads, cleaner, lines, later, recordKeys, scheduled } = setup();
+    const { uploads, cleaner, lines, later, recordKeys, scheduled, usedBytes } = setup();
     const ids = [await abandoned(uploads), await abandoned(uploads), await abandoned(uploads)];
     expect(await redis.exists(...recordKeys(ids[0]!))).toBe(2);
+    // Each open upload holds its declared size against the stored-bytes quota.
+    expect(await usedBytes()).toBe(3 * 2000);
 
     expect(await cleaner.sweep()).toBe(0);
     later(TTL_SECONDS * 1000 - 1000);
@@ -134,6 +140,8 @@ describe('upload cleaner', () => {
       expect(await redis.exists(...recordKeys(id))).toBe(0);
       expect(await scheduled(id)).toBeNull();
     }
+    // Released uploads give their bytes back.
+    expect(await usedBytes()).toBe(0);
     const released = lines.filter((l) => l.msg === 'expired upload released');
     expect(released.map((l) => l.outcome)).toEqual(['unsupported', 'unsupported', 'unsupported']);
     expect(lines.filter((l) => String(l.msg).includes('AbortIncompleteMultipartUpload'))).toHaveLength(1);
@@ -145,11 +153,12 @@ describe('upload cleaner', () => {
   });
 
   it('an expired upload is gone for clients before the sweep runs', async () => {
-    const { repo, uploads } = setup();
+    const { repo, quotas, uploads } = setup();
     const { logger } = capturingLogger();
     const expired = new UploadService({
       repo,
       store,
+      quotas,
       ttlSeconds: TTL_SECONDS,
       logger,
       now: () => new Date(Date.now() + TTL_SECONDS * 1000),
@@ -224,7 +233,8 @@ describe('upload cleaner', () => {
     const { logger } = capturingLogger();
     const space = `${prefix}worker:`;
     const repo = new UploadRepository(redis, createKeys(space));
-    const id = await abandoned(new UploadService({ repo, store, ttlSeconds: TTL_SECONDS, logger }));
+    const quotas = quotasOf(testConfig(space), redis, createKeys(space));
+    const id = await abandoned(new UploadService({ repo, store, quotas, ttlSeconds: TTL_SECONDS, logger }));
     // Expired as far as the due set is concerned.
     await redis.zadd(createKeys(space).uploadExpiry(), Date.now() - 1, id);
     const worker = await startWorker(testConfig(space, { s3, uploads: { sweepIntervalMs: 50 } }), {

@@ -3,6 +3,7 @@ import { ConduitError, MIN_PART_BYTES, objectKeyOf } from '@conduit/shared';
 import type { CompletedUpload, MultipartUpload, ObjectStore, PresignedParts } from '@conduit/shared';
 import type { Logger } from 'pino';
 import { isAssembledFrom } from './assembled-object.js';
+import type { Quotas } from '../../limits/quotas.js';
 import type { UploadRecord, UploadRepository } from './upload-repository.js';
 
 /** The ObjectStore port plus what the multipart flow needs to undo a bad assembly. */
@@ -22,6 +23,9 @@ export type ReleaseOutcome = 'aborted' | 'absent' | 'unsupported';
 /** A retried complete gets the same answer for this long. */
 const COMPLETED_RETENTION_MS = 3600 * 1000;
 
+/** An open upload holds its declared size against its identity's stored-bytes quota under this id. */
+const reservationOf = (uploadId: string) => `upl:${uploadId}`;
+
 const noSuchUpload = () => new ConduitError('NOT_FOUND', 'No such upload.');
 const invalid = (message: string, details?: unknown) => new ConduitError('VALIDATION_FAILED', message, details);
 
@@ -38,6 +42,7 @@ export class UploadService {
     private readonly deps: {
       repo: UploadRepository;
       store: DeletableObjectStore;
+      quotas: Pick<Quotas, 'reserveBytes' | 'finishBytes'>;
       ttlSeconds: number;
       logger: Logger;
       now?: () => Date;
@@ -53,21 +58,29 @@ export class UploadService {
     const uploadId = randomBytes(16).toString('hex');
     const objectId = randomBytes(16).toString('hex');
     const key = objectKeyOf(groupId, objectId);
-    const { storeUploadId } = await this.deps.store.createMultipartUpload(key);
+    // Before S3 sees the upload: a refused quota leaves nothing behind.
+    await this.deps.quotas.reserveBytes(caller.identity, size, reservationOf(uploadId));
     const createdAt = this.now();
     const expiresAt = new Date(createdAt.getTime() + this.deps.ttlSeconds * 1000);
-    await this.deps.repo.create({
-      uploadId,
-      groupId,
-      objectId,
-      key,
-      storeUploadId,
-      size,
-      identity: caller.identity,
-      deviceId: caller.deviceId,
-      createdAt: createdAt.toISOString(),
-      expiresAt: expiresAt.toISOString(),
-    });
+    try {
+      const { storeUploadId } = await this.deps.store.createMultipartUpload(key);
+      await this.deps.repo.create({
+        uploadId,
+        groupId,
+        objectId,
+        key,
+        storeUploadId,
+        size,
+        identity: caller.identity,
+        deviceId: caller.deviceId,
+        createdAt: createdAt.toISOString(),
+        expiresAt: expiresAt.toISOString(),
+      });
+    } catch (err) {
+      // Without a record nothing would ever give the bytes back (S3's lifecycle rule frees the parts).
+      await this.deps.quotas.finishBytes(caller.identity, reservationOf(uploadId), 0);
+      throw err;
+    }
     return { uploadId, objectId, size, expiresAt: expiresAt.toISOString() };
   }
 
@@ -118,13 +131,12 @@ export class UploadService {
       const stored = await this.deps.store.head(upload.key);
       if (isAssembledFrom(stored, { size: upload.size, parts })) {
         this.deps.logger.info({ uploadId }, 'multipart upload was already assembled; completing it');
-        await this.deps.repo.markCompleted(uploadId, COMPLETED_RETENTION_MS);
-        return { objectId: upload.objectId, size: upload.size };
+        return this.completed(upload);
       }
       if (!(err instanceof ConduitError && err.code === 'NOT_FOUND')) throw err;
       // The upload is consumed; an object it left that is not what was listed is nobody's.
       if (stored) await this.deps.store.deleteObject(upload.key);
-      await this.deps.repo.remove(uploadId);
+      await this.drop(upload);
       throw noSuchUpload();
     }
 
@@ -132,13 +144,25 @@ export class UploadService {
     if (stored?.size !== upload.size) {
       // The upload is consumed either way; never leave an object of the wrong size behind.
       await this.deps.store.deleteObject(upload.key);
-      await this.deps.repo.remove(uploadId);
+      await this.drop(upload);
       throw invalid(
         `The assembled object has ${stored?.size ?? 0} bytes, not the declared ${upload.size}; it was deleted. Start a new upload.`,
       );
     }
-    await this.deps.repo.markCompleted(uploadId, COMPLETED_RETENTION_MS);
+    return this.completed(upload);
+  }
+
+  /** The object exists: its bytes stay counted for good. */
+  private async completed(upload: UploadRecord): Promise<CompletedUpload> {
+    await this.deps.repo.markCompleted(upload.uploadId, COMPLETED_RETENTION_MS);
+    await this.deps.quotas.finishBytes(upload.identity, reservationOf(upload.uploadId), upload.size);
     return { objectId: upload.objectId, size: upload.size };
+  }
+
+  /** No object is left: the record goes and the bytes are given back (idempotent, like the removal). */
+  private async drop(upload: UploadRecord): Promise<void> {
+    await this.deps.repo.remove(upload.uploadId);
+    await this.deps.quotas.finishBytes(upload.identity, reservationOf(upload.uploadId), 0);
   }
 
   /** Idempotent: an unknown or finished upload is already "aborted". */
@@ -158,7 +182,7 @@ export class UploadService {
         'object store cannot abort multipart uploads; relying on the bucket lifecycle rule AbortIncompleteMultipartUpload',
       );
     }
-    await this.deps.repo.remove(upload.uploadId);
+    await this.drop(upload);
     return outcome;
   }
 

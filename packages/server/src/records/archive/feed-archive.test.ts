@@ -8,7 +8,8 @@ import { createKeys } from '../../adapters/redis/keys.js';
 import { RecordStore, recordKeys, type VersionInput } from '../../adapters/redis/records.js';
 import { S3FeedPages } from '../../adapters/s3/s3-feed-pages.js';
 import { ObjectService } from '../../files/object-service.js';
-import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../../testing/fakes.js';
+import { quotasOf } from '../../app-context.js';
+import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix, testConfig } from '../../testing/fakes.js';
 import { startS3rver, type LocalS3 } from '../../testing/s3rver.js';
 import { RecordService } from '../record-service.js';
 import { ArchivedFeed } from './archived-feed.js';
@@ -51,6 +52,7 @@ const service = (archive: ArchivedFeed) =>
     records: store,
     objects: new ObjectService(local.objectStore),
     notifier: { notify: () => {} },
+    quotas: quotasOf(testConfig(prefix), redis, keys),
     archive,
   });
 
