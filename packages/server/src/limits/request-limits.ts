@@ -15,14 +15,14 @@ export interface RequestLimitSettings {
 }
 
 /**
- * Per minute: an identity may make 20 requests a second on average (a send is 2-3 requests, a
- * receive 3-4 per file, so ~300 files a minute; Sync itself takes ~20 writes a second per group
- * map), an address 2.5 times that (several people behind one NAT), and an address 5 sign-up or
- * login flows (2 requests each) a second on the routes that need no session.
+ * Per minute: an identity may make 100 requests a second on average (a device putting 1,000
+ * records a second sends a batch every ~10 ms: issue 14's records rate; a send is 2-3 requests and
+ * a receive 3-4 per file), an address twice that (several people behind one NAT), and an address
+ * 5 sign-up or login flows (2 requests each) a second on the routes that need no session.
  */
 export const DEFAULT_REQUEST_LIMITS: RequestLimitSettings = {
-  perIdentity: 1200,
-  perAddress: 3000,
+  perIdentity: 6000,
+  perAddress: 12000,
   anonymousPerAddress: 600,
   windowSeconds: 60,
 };
