@@ -5,15 +5,16 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkBasicAuth, type SyncCredentials } from './auth.js';
-import { badRequest, invalidJson, missingData, notFound, statusText, SyncApiError } from './errors.js';
+import { badRequest, notFound, statusText, SyncApiError } from './errors.js';
 import type { FaultState } from './faults.js';
 import { decodePageToken, encodePageToken, type PageQuery } from './paging.js';
 import type { Item, SyncObject, SyncStore } from './store.js';
 import { validateTtl } from './store.js';
+import { itemTtl, parseData, readForm } from './rest-form.js';
+import { serviceResource } from './service-resource.js';
 import { splitPath } from './cds-routes.js';
 
 const REST_BASE = 'https://sync.twilio.com';
-const MAX_BODY_BYTES = 256 * 1024;
 const MAX_PAGE_SIZE = 1000;
 /** The emulator's own read-only routes (not Twilio's API), behind the same account auth. */
 const EMULATOR_PATH = '__emulator';
@@ -299,30 +300,15 @@ export class RestRouter {
   /** `GET /v1/Services/{sid}`: the fields of Twilio's Service resource (updating it is not emulated). */
   private serviceRoute(r: RestRequest): RestResponse {
     if (r.method !== 'GET') throw methodNotAllowed();
-    const url = `${REST_BASE}/v1/Services/${this.creds.serviceSid}`;
     return {
       status: 200,
-      body: {
-        sid: this.creds.serviceSid,
-        unique_name: null,
-        account_sid: this.creds.accountSid,
-        friendly_name: 'conduit-devstack',
-        date_created: this.serviceCreated.toISOString(),
-        date_updated: this.serviceCreated.toISOString(),
-        url,
-        webhook_url: null,
-        webhooks_from_rest_enabled: false,
-        reachability_webhooks_enabled: false,
-        acl_enabled: this.aclEnabled,
-        reachability_debouncing_enabled: false,
-        reachability_debouncing_window: 5000,
-        links: {
-          documents: `${url}/Documents`,
-          lists: `${url}/Lists`,
-          maps: `${url}/Maps`,
-          streams: `${url}/Streams`,
-        },
-      },
+      body: serviceResource({
+        base: REST_BASE,
+        serviceSid: this.creds.serviceSid,
+        accountSid: this.creds.accountSid,
+        created: this.serviceCreated,
+        aclEnabled: this.aclEnabled,
+      }),
     };
   }
 
@@ -401,36 +387,5 @@ function methodNotAllowed(): SyncApiError {
   return new SyncApiError(405, 20004, 'Method not allowed');
 }
 
-function itemTtl(form: URLSearchParams): number | undefined {
-  return validateTtl(form.get('ItemTtl') ?? form.get('Ttl') ?? undefined);
-}
-
 /** Twilio answers item resources with their revision as the ETag, the value `If-Match` takes. */
 const etag = (item: Item): Record<string, string> => ({ ETag: String(item.revision) });
-
-/** `Data` of a Map Item: required (54206 when absent), JSON (54008 when not). */
-function parseData(raw: string | null): unknown {
-  if (raw === null) throw missingData('map');
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw invalidJson();
-  }
-}
-
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  const type = req.headers['content-type'] ?? '';
-  if (!type.startsWith('application/x-www-form-urlencoded')) {
-    throw new SyncApiError(415, 20415, 'Send application/x-www-form-urlencoded');
-  }
-  const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > MAX_BODY_BYTES) throw new SyncApiError(413, 20413, 'Request body too large');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new SyncApiError(413, 20413, 'Request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-}

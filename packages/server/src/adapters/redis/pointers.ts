@@ -1,8 +1,17 @@
 import type { RedisClient } from './connection.js';
 import type { Endpoint } from '@conduit/shared';
-import { endpointKey, MAX_POINTER_BYTES, parseEndpointKey } from '@conduit/shared';
+import { endpointKey, MAX_POINTER_BYTES } from '@conduit/shared';
 import { newEntryId, pendingItem } from '../../audit/pending.js';
 import { shardOf, SHARDS, type Keys } from './keys.js';
+import {
+  pointerRecordOf,
+  receiptInputsOf,
+  stateName,
+  type PointerBinding,
+  type PointerRecord,
+  type PointerStateName,
+  type ReceiptInputs,
+} from './pointer-record.js';
 import {
   AckAdded,
   AckReply,
@@ -15,52 +24,14 @@ import {
 } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
 
-/**
- * pending -> purging -> purged | expired, with purging -> failed when the purge gives up (a later
- * successful purge still moves 'failed' on). 'expired' is a purge the sweeper forced because the
- * pointer outlived its maximum age.
- */
-export type PointerStateName = 'pending' | 'purging' | 'purged' | 'expired' | 'failed';
-
-/** Why a pointer left 'pending'. */
-export type PurgeReason = 'acknowledged' | 'expired' | 'member-removed' | 'device-removed' | 'no-recipients';
-
-/** What the ledger binds a pointer id to: an acknowledgement must name the same object and envelope. */
-export interface PointerBinding {
-  /** Null for a record tombstone (no object). */
-  objectId: string | null;
-  /** SHA-256 (hex) of the sealed envelope bytes. */
-  envelopeSha256: string;
-}
-
-export interface Receipt extends Endpoint {
-  /** The endpoint's signature over the receipt statement (base64). */
-  signature: string;
-  at: string;
-}
-
-export interface PointerRecord extends PointerBinding {
-  pointerId: string;
-  groupId: string;
-  sender: Endpoint;
-  state: PointerStateName;
-  reason?: PurgeReason;
-  /** Every endpoint that had to acknowledge at registration (dropped ones included). */
-  expected: Endpoint[];
-  acknowledged: Endpoint[];
-  receipts: Receipt[];
-  /** Endpoints whose pending acknowledgement was dropped (member or device removed). */
-  dropped: Endpoint[];
-  createdAt: string;
-  purgedAt?: string;
-  failedAt?: string;
-}
-
-/** What a deletion receipt is built from (a PointerRecord has it; the purge worker reads only this). */
-export type ReceiptInputs = Pick<
+export type {
+  PointerBinding,
   PointerRecord,
-  'pointerId' | 'groupId' | 'state' | 'reason' | 'createdAt' | 'expected' | 'acknowledged' | 'dropped'
->;
+  PointerStateName,
+  PurgeReason,
+  Receipt,
+  ReceiptInputs,
+} from './pointer-record.js';
 
 export type AckResult =
   | { ok: true; remaining: number; firstAck: boolean }
@@ -68,10 +39,6 @@ export type AckResult =
 
 export type MarkPurgedResult =
   { ok: true; latencyMs: number } | { ok: false; reason: 'missing' | 'already' | 'not-purging' };
-
-const STATES: readonly string[] = ['pending', 'purging', 'purged', 'expired', 'failed'];
-const REASONS: readonly string[] = ['acknowledged', 'expired', 'member-removed', 'device-removed', 'no-recipients'];
-const byKey = (a: Endpoint, b: Endpoint) => (endpointKey(a) < endpointKey(b) ? -1 : 1);
 
 /**
  * The acknowledgement ledger. Each pointer's records expire `retentionSeconds` after registration
@@ -322,7 +289,7 @@ export class PointerLedger {
     if (!groupId || !createdAt || !itemJson) return null;
     return {
       groupId,
-      state: state && STATES.includes(state) ? (state as PointerStateName) : null,
+      state: stateName(state),
       createdAt,
       itemJson,
     };
@@ -345,7 +312,7 @@ export class PointerLedger {
     const group = groupId ?? (await this.groupOf(pointerId));
     if (group === null) return null;
     const state = await this.redis.hget(this.keys.pointer(group, pointerId), 'state');
-    return state !== null && STATES.includes(state) ? (state as PointerStateName) : null;
+    return stateName(state);
   }
 
   /**
@@ -363,19 +330,7 @@ export class PointerLedger {
       ],
       [],
     );
-    if (reply.length === 0) return null;
-    const [state, reason, createdAt, expected, acked, dropped] = reply;
-    if (!createdAt || !STATES.includes(state)) return null;
-    return {
-      pointerId,
-      groupId,
-      state: state as PointerStateName,
-      ...(REASONS.includes(reason) ? { reason: reason as PurgeReason } : {}),
-      createdAt,
-      expected: [...expected, ...dropped].map(parseEndpointKey),
-      acknowledged: acked.map(parseEndpointKey),
-      dropped: dropped.map(parseEndpointKey),
-    };
+    return receiptInputsOf(pointerId, groupId, reply);
   }
 
   /** `groupId` when the caller knows it saves the lookup; a pointer of another group reads as absent. */
@@ -393,37 +348,6 @@ export class PointerLedger {
       .exec()) as [Error | null, unknown][];
     const failed = results.find(([err]) => err);
     if (failed) throw failed[0];
-    const [hash, expected, acked, dropped, receipts] = results.map(([, value]) => value) as [
-      Record<string, string>,
-      string[],
-      string[],
-      string[],
-      Record<string, string>,
-    ];
-    const { groupId, senderIdentity, senderDevice, state, reason, createdAt, purgedAt, failedAt } = hash;
-    const { objectId, envelopeSha256 } = hash;
-    if (!groupId || !senderIdentity || !senderDevice || !createdAt || envelopeSha256 === undefined) return null;
-    if (!state || !STATES.includes(state)) return null;
-    return {
-      pointerId,
-      groupId,
-      sender: { identity: senderIdentity, deviceId: senderDevice },
-      state: state as PointerStateName,
-      ...(reason && REASONS.includes(reason) ? { reason: reason as PurgeReason } : {}),
-      expected: [...expected, ...dropped].map(parseEndpointKey).sort(byKey),
-      acknowledged: acked.map(parseEndpointKey).sort(byKey),
-      receipts: Object.entries(receipts).map(parseReceipt).sort(byKey),
-      objectId: objectId ? objectId : null,
-      envelopeSha256,
-      dropped: dropped.map(parseEndpointKey).sort(byKey),
-      createdAt,
-      ...(purgedAt ? { purgedAt } : {}),
-      ...(failedAt ? { failedAt } : {}),
-    };
+    return pointerRecordOf(pointerId, results.map(([, value]) => value) as Parameters<typeof pointerRecordOf>[1]);
   }
-}
-
-function parseReceipt([key, value]: [string, string]): Receipt {
-  const space = value.indexOf(' ');
-  return { ...parseEndpointKey(key), at: value.slice(0, space), signature: value.slice(space + 1) };
 }
