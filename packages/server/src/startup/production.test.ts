@@ -281,8 +281,10 @@ describe('conduit-server in production mode', () => {
   it('api and worker refuse before listening or taking jobs, naming every failed check', async () => {
     const port = await freePort();
     const config = safeConfig({ port, registration: 'open', redisUrl: redis.evicting.url });
-    for (const start of [startServer(config, deps()), startWorker(config, deps())]) {
-      const err = await refusal(start);
+    // Started one at a time: a second refusal pending while the first is awaited would be an
+    // unhandled rejection (which Virgil's WASM glue, loaded here, turns into an abort).
+    for (const start of [() => startServer(config, deps()), () => startWorker(config, deps())]) {
+      const err = await refusal(start());
       expect(err.code).toBe('PRODUCTION_UNSAFE');
       expect(checksOf((err.details as { refusals: Refusal[] }).refusals)).toEqual(['sign-up', 'redis-eviction']);
     }
