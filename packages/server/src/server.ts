@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
+import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { buildAppContext, quotasOf, uploadServiceOf } from './app-context.js';
 import type { ServerDeps } from './server-deps.js';
@@ -70,12 +71,15 @@ const maintenanceOf = (config: ServerConfig): MaintenanceSettings => {
   };
 };
 
-/**
- * Starts the HTTP API. Listens on config.host:config.port (port 0 picks a free port). In
- * production mode the checks of startup/ run first: PRODUCTION_UNSAFE before anything listens.
- */
-export async function startServer(config: ServerConfig, deps: Partial<ServerDeps> = {}): Promise<RunningServer> {
-  await assertProductionReady(config);
+export interface Api {
+  app: Express;
+  logger: Logger;
+  /** Closes what the app holds open (Redis, queues, the feed notifier); not a listener. */
+  close(): Promise<void>;
+}
+
+/** The API's Express app with everything it needs, not listening (tests walk its routes). */
+export async function createApi(config: ServerConfig, deps: Partial<ServerDeps> = {}): Promise<Api> {
   const resolved = await resolveDeps(config, deps);
   const logger = resolved.logger ?? createLogger(config.logLevel);
   const keys = keysOf(config);
@@ -103,7 +107,25 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
     metrics: resolved.metrics ?? processMetrics(),
     logger,
   });
-  const server = createServer(createApp(ctx, ops.options));
+  return {
+    app: createApp(ctx, ops.options),
+    logger,
+    async close() {
+      await ops.close();
+      await ctx.feedNotifier.close();
+      await closeRedis(redis);
+    },
+  };
+}
+
+/**
+ * Starts the HTTP API. Listens on config.host:config.port (port 0 picks a free port). In
+ * production mode the checks of startup/ run first: PRODUCTION_UNSAFE before anything listens.
+ */
+export async function startServer(config: ServerConfig, deps: Partial<ServerDeps> = {}): Promise<RunningServer> {
+  await assertProductionReady(config);
+  const api = await createApi(config, deps);
+  const server = createServer(api.app);
   // Slow-loris and idle-connection bounds; bodies are small (16 KiB; a records batch 1 MiB).
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
@@ -111,14 +133,12 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
   try {
     await listen(server, config.port, config.host);
   } catch (err) {
-    await ops.close();
-    await ctx.feedNotifier.close();
-    await closeRedis(redis);
+    await api.close();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
   const url = `http://${urlHost(config.host)}:${port}`;
-  logger.info({ url, auth: config.auth.mode, mode: config.mode ?? 'development' }, 'conduit api listening');
+  api.logger.info({ url, auth: config.auth.mode, mode: config.mode ?? 'development' }, 'conduit api listening');
 
   return {
     url,
@@ -127,9 +147,7 @@ export async function startServer(config: ServerConfig, deps: Partial<ServerDeps
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      await ops.close();
-      await ctx.feedNotifier.close();
-      await closeRedis(redis);
+      await api.close();
     },
   };
 }

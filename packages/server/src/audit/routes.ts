@@ -1,8 +1,35 @@
 import { AUDIT_HEAD_HEADER, ConduitError } from '@conduit/shared';
+import { z } from 'zod';
 import { Router, type Request } from 'express';
 import { requireAdmin } from '../ops/admin.js';
 import type { AppContext } from '../http/context.js';
 import { methodNotAllowed } from '../http/middleware.js';
+import type { ApiOperation } from '../http/openapi/operation.js';
+
+/** The OpenAPI description of the route below (http/openapi/). */
+export const auditOperations: readonly ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/admin/audit',
+    summary: 'The hash-chained audit log as NDJSON (admins only)',
+    tag: 'ops',
+    auth: 'admin',
+    query: z.object({
+      from: z
+        .string()
+        .regex(/^[1-9][0-9]{0,14}$/)
+        .optional(),
+    }),
+    responses: {
+      200: {
+        description: 'Records `from` (default 1) to the head read at the start.',
+        contentType: 'application/x-ndjson',
+        headers: { [AUDIT_HEAD_HEADER]: '`<seq> <sha256>` of the head the download ends at.' },
+      },
+    },
+    errors: ['FORBIDDEN'],
+  },
+];
 
 /** `?from=<seq>` (the app parses no query strings itself). */
 function fromSeq(req: Request): number {

@@ -12,6 +12,43 @@ import { requireMembership, requirePointerAccess } from '../http/access.js';
 import type { AppContext } from '../http/context.js';
 import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
+import type { ApiOperation } from '../http/openapi/operation.js';
+
+/** The OpenAPI description of the routes below (http/openapi/). */
+export const deliveryOperations: readonly ApiOperation[] = [
+  {
+    method: 'post',
+    path: '/pointers/:pointerId/ack',
+    summary: "A recipient endpoint's signed receipt",
+    tag: 'delivery',
+    auth: 'session',
+    params: PointerParams,
+    body: AckRequest,
+    responses: { 200: { description: 'Recorded (idempotent).', schema: AckResponse } },
+    errors: ['POINTER_NOT_FOUND', 'NOT_A_RECIPIENT', 'POINTER_MISMATCH'],
+  },
+  {
+    method: 'get',
+    path: '/pointers/:pointerId',
+    summary: "A pointer's delivery status, receipts and anomalies",
+    tag: 'delivery',
+    auth: 'session',
+    params: PointerParams,
+    responses: { 200: { description: 'The status.', schema: PointerStatus } },
+    errors: ['POINTER_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/groups/:groupId/anomalies',
+    summary: 'Report a pointer that vanished, changed, failed verification or is unknown',
+    tag: 'delivery',
+    auth: 'session',
+    params: GroupParams,
+    body: AnomalyReport,
+    responses: { 202: { description: '`recorded` is false for a repeat.', schema: AnomalyRecorded } },
+    errors: ['GROUP_NOT_FOUND', 'POINTER_NOT_FOUND'],
+  },
+];
 
 /** Receipts, delivery status and anomaly reports (docs/delivery.md). */
 export function deliveryRoutes(ctx: AppContext): Router {

@@ -11,6 +11,46 @@ import { requireMembership } from '../http/access.js';
 import type { AppContext } from '../http/context.js';
 import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
+import type { ApiOperation } from '../http/openapi/operation.js';
+
+/** The OpenAPI description of the routes below (http/openapi/). */
+export const fileOperations: readonly ApiOperation[] = [
+  {
+    method: 'post',
+    path: '/groups/:groupId/objects',
+    summary: 'A new object id and a presigned PUT of exactly `size` bytes',
+    tag: 'files',
+    auth: 'session',
+    params: GroupParams,
+    body: CreateUploadRequest,
+    responses: { 201: { description: 'The presigned PUT.', schema: PresignedUrl } },
+    errors: ['GROUP_NOT_FOUND', 'QUOTA_EXCEEDED'],
+  },
+  {
+    method: 'get',
+    path: '/groups/:groupId/objects/:objectId',
+    summary: 'A presigned GET of an object',
+    tag: 'files',
+    auth: 'session',
+    params: ObjectParams,
+    responses: { 200: { description: 'The presigned GET.', schema: PresignedUrl } },
+    errors: ['GROUP_NOT_FOUND', 'NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/groups/:groupId/pointers',
+    summary: 'Register a pointer; the server publishes its Sync item',
+    tag: 'files',
+    auth: 'session',
+    params: GroupParams,
+    body: RegisterPointerRequest,
+    responses: {
+      200: { description: 'A retry: the first registration.', schema: PointerRegistration },
+      201: { description: 'Registered.', schema: PointerRegistration },
+    },
+    errors: ['GROUP_NOT_FOUND', 'NOT_FOUND', 'POINTER_EXISTS'],
+  },
+];
 
 /** Presigned S3 access to a group's ciphertext objects and file pointers; members only. */
 export function fileRoutes(ctx: AppContext): Router {

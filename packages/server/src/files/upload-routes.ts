@@ -16,6 +16,64 @@ import { requireMembership } from '../http/access.js';
 import type { AppContext } from '../http/context.js';
 import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
+import type { ApiOperation } from '../http/openapi/operation.js';
+
+/** The OpenAPI description of the routes below (http/openapi/). */
+export const uploadOperations: readonly ApiOperation[] = [
+  {
+    method: 'post',
+    path: '/groups/:groupId/uploads',
+    summary: 'Start a multipart upload of a new object',
+    tag: 'uploads',
+    auth: 'session',
+    params: GroupParams,
+    body: CreateMultipartRequest,
+    responses: { 201: { description: 'The upload.', schema: MultipartUpload } },
+    errors: ['GROUP_NOT_FOUND', 'QUOTA_EXCEEDED'],
+  },
+  {
+    method: 'get',
+    path: '/groups/:groupId/uploads/:uploadId',
+    summary: 'An open upload (for resuming)',
+    tag: 'uploads',
+    auth: 'session',
+    params: UploadParams,
+    responses: { 200: { description: 'The upload.', schema: MultipartUpload } },
+    errors: ['GROUP_NOT_FOUND', 'NOT_FOUND', 'FORBIDDEN'],
+  },
+  {
+    method: 'delete',
+    path: '/groups/:groupId/uploads/:uploadId',
+    summary: 'Abort an upload (idempotent)',
+    tag: 'uploads',
+    auth: 'session',
+    params: UploadParams,
+    responses: { 204: { description: 'Aborted.' } },
+    errors: ['GROUP_NOT_FOUND', 'FORBIDDEN'],
+  },
+  {
+    method: 'post',
+    path: '/groups/:groupId/uploads/:uploadId/parts',
+    summary: 'Presigned PUTs of parts, each bound to its size',
+    tag: 'uploads',
+    auth: 'session',
+    params: UploadParams,
+    body: PresignPartsRequest,
+    responses: { 200: { description: 'The presigned parts.', schema: PresignedParts } },
+    errors: ['GROUP_NOT_FOUND', 'NOT_FOUND', 'FORBIDDEN'],
+  },
+  {
+    method: 'post',
+    path: '/groups/:groupId/uploads/:uploadId/complete',
+    summary: 'Assemble the object from its parts',
+    tag: 'uploads',
+    auth: 'session',
+    params: UploadParams,
+    body: CompleteMultipartRequest,
+    responses: { 200: { description: 'The object.', schema: CompletedUpload } },
+    errors: ['GROUP_NOT_FOUND', 'NOT_FOUND', 'FORBIDDEN'],
+  },
+];
 
 /**
  * A complete request lists up to 10,000 parts with their ETags, far past the usual 16 KiB body

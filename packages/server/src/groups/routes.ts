@@ -15,6 +15,7 @@ import { requireMembership, requireOwner } from '../http/access.js';
 import type { AppContext } from '../http/context.js';
 import { authenticate, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
+import type { ApiOperation } from '../http/openapi/operation.js';
 
 const view = (g: GroupRecord): GroupView => ({
   groupId: g.groupId,
@@ -24,6 +25,90 @@ const view = (g: GroupRecord): GroupView => ({
   createdAt: g.createdAt,
   ...(g.sealedName ? { sealedName: g.sealedName } : {}),
 });
+
+/** The OpenAPI description of the routes below (http/openapi/). */
+export const groupOperations: readonly ApiOperation[] = [
+  {
+    method: 'post',
+    path: '/groups',
+    summary: 'Create a group owned by the caller',
+    tag: 'groups',
+    auth: 'session',
+    body: CreateGroupRequest,
+    responses: { 201: { description: 'The group.', schema: GroupView } },
+    errors: ['IDENTITY_NOT_FOUND', 'GROUP_EXISTS', 'QUOTA_EXCEEDED'],
+  },
+  {
+    method: 'get',
+    path: '/groups',
+    summary: "The caller's groups",
+    tag: 'groups',
+    auth: 'session',
+    responses: { 200: { description: 'Groups the caller owns or belongs to.', schema: GroupList } },
+  },
+  {
+    method: 'get',
+    path: '/groups/:groupId',
+    summary: 'A group (members only)',
+    tag: 'groups',
+    auth: 'session',
+    params: GroupParams,
+    responses: { 200: { description: 'The group.', schema: GroupView } },
+    errors: ['GROUP_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/groups/:groupId/members',
+    summary: 'Add members (owner only)',
+    tag: 'groups',
+    auth: 'session',
+    params: GroupParams,
+    body: AddMembersRequest,
+    responses: { 200: { description: 'The group.', schema: GroupView } },
+    errors: ['GROUP_NOT_FOUND', 'FORBIDDEN', 'IDENTITY_NOT_FOUND'],
+  },
+  {
+    method: 'put',
+    path: '/groups/:groupId/name',
+    summary: "Replace the group's sealed name (owner only)",
+    tag: 'groups',
+    auth: 'session',
+    params: GroupParams,
+    body: SetNameRequest,
+    responses: { 204: { description: 'Renamed.' } },
+    errors: ['GROUP_NOT_FOUND', 'FORBIDDEN'],
+  },
+  {
+    method: 'delete',
+    path: '/groups/:groupId/members/:identity',
+    summary: 'Remove a member, or leave',
+    tag: 'groups',
+    auth: 'session',
+    params: GroupMemberParams,
+    responses: { 204: { description: 'Removed (idempotent for the owner).' } },
+    errors: ['GROUP_NOT_FOUND', 'FORBIDDEN', 'OWNER_CANNOT_LEAVE'],
+  },
+  {
+    method: 'get',
+    path: '/groups/:groupId/members/:identity/devices',
+    summary: "A co-member's devices, revoked ones with their revocation time",
+    tag: 'groups',
+    auth: 'session',
+    params: GroupMemberParams,
+    responses: { 200: { description: 'The member and their devices.', schema: MemberDeviceList } },
+    errors: ['GROUP_NOT_FOUND', 'NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/groups/:groupId/sync',
+    summary: "Restore the group's Sync map and the caller's read grant",
+    tag: 'groups',
+    auth: 'session',
+    params: GroupParams,
+    responses: { 204: { description: 'Restored.' } },
+    errors: ['GROUP_NOT_FOUND'],
+  },
+];
 
 /**
  * POST /v1/groups (caller = owner), GET /v1/groups (the caller's groups), GET /v1/groups/:groupId

@@ -1,27 +1,40 @@
 import { API_PREFIX } from '@conduit/shared';
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound, requestLog, securityHeaders } from './middleware.js';
-import { auditRoutes } from '../audit/routes.js';
-import { deliveryRoutes } from '../delivery/routes.js';
-import { fileRoutes } from '../files/routes.js';
-import { uploadRoutes } from '../files/upload-routes.js';
-import { groupRoutes } from '../groups/routes.js';
-import { deviceRoutes } from '../identity/device-routes.js';
-import { keyTransitionRoutes } from '../identity/key-transition-routes.js';
-import { opaqueAuthRoutes } from '../identity/opaque-routes.js';
-import { authRoutes } from '../identity/password-routes.js';
-import { sessionRoutes } from '../identity/session-routes.js';
-import { tokenRoutes } from '../identity/token-routes.js';
+import { buildOpenApiDocument } from './openapi/document.js';
+import type { ApiOperation, MountedOperations } from './openapi/operation.js';
+import { openApiOperations, openApiRoutes } from './openapi/route.js';
+import { auditOperations, auditRoutes } from '../audit/routes.js';
+import { deliveryOperations, deliveryRoutes } from '../delivery/routes.js';
+import { fileOperations, fileRoutes } from '../files/routes.js';
+import { uploadOperations, uploadRoutes } from '../files/upload-routes.js';
+import { groupOperations, groupRoutes } from '../groups/routes.js';
+import { deviceOperations, deviceRoutes } from '../identity/device-routes.js';
+import { keyTransitionOperations, keyTransitionRoutes } from '../identity/key-transition-routes.js';
+import { opaqueAuthRoutes, opaqueOperations } from '../identity/opaque-routes.js';
+import { authRoutes, legacyPasswordOperations, loginOperations } from '../identity/password-routes.js';
+import { sessionOperations, sessionRoutes } from '../identity/session-routes.js';
+import { tokenOperations, tokenRoutes } from '../identity/token-routes.js';
 import { httpMetrics, routeBase } from '../ops/http-metrics.js';
+import { probeOperations } from '../ops/probes.js';
 import { opsRoutes, type OpsOptions } from '../ops/routes.js';
-import { recordRoutes } from '../records/routes.js';
-import { healthRoutes } from './health.js';
+import { recordOperations, recordRoutes } from '../records/routes.js';
+import { healthOperations, healthRoutes } from './health.js';
 import { limitAddress } from './rate-limit.js';
 
-/** `ops` adds /readyz, /metrics and the queue dashboard (the server always passes it; unit tests may not). */
+/**
+ * `ops` adds /readyz, /metrics and the queue dashboard (the server always passes it; unit tests may
+ * not). Every router is mounted with its operations, so /openapi.json describes exactly the routes
+ * this app serves (http/openapi/openapi.test.ts holds both to it).
+ */
 export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
   const app = express();
+  const documented: MountedOperations[] = [];
+  const mount = (parent: Express | Router, prefix: string, router: Router, operations: readonly ApiOperation[]) => {
+    parent.use(router);
+    documented.push({ prefix, operations });
+  };
   app.disable('x-powered-by');
   app.disable('etag');
   // Query strings are never used; parse none rather than build objects from attacker input.
@@ -31,8 +44,17 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
 
   app.use(securityHeaders, requestLog(ctx.logger));
   if (ops) app.use(httpMetrics(ops.metrics.registry));
-  app.use(healthRoutes());
-  if (ops) app.use(opsRoutes(ctx, ops));
+  mount(app, '', healthRoutes(), healthOperations);
+  // The queue dashboard under /admin/queues is an HTML UI, not part of the API: not documented.
+  if (ops) mount(app, '', opsRoutes(ctx, ops), probeOperations);
+  const publicUrl = ctx.config.publicUrl;
+  const oidcIssuer = ctx.config.auth.mode === 'oidc' ? ctx.config.auth.issuer : undefined;
+  mount(
+    app,
+    '',
+    openApiRoutes(() => buildOpenApiDocument(documented, { publicUrl, oidcIssuer })),
+    openApiOperations,
+  );
 
   const v1 = express.Router();
   v1.use(routeBase);
@@ -42,21 +64,20 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
   v1.use('/auth', limitAddress(ctx, 'anonymous'));
   if (ctx.devAccounts) {
     const legacy = ctx.config.auth.mode === 'dev' && ctx.config.auth.legacyRoutes === true;
-    v1.use(authRoutes(ctx.devAccounts, ctx.authRate, legacy));
+    const operations = legacy ? [...loginOperations, ...legacyPasswordOperations] : loginOperations;
+    mount(v1, API_PREFIX, authRoutes(ctx.devAccounts, ctx.authRate, legacy), operations);
   }
-  if (ctx.opaqueAccounts) v1.use(opaqueAuthRoutes(ctx.opaqueAccounts, ctx.authRate));
-  v1.use(
-    deviceRoutes(ctx),
-    sessionRoutes(ctx),
-    tokenRoutes(ctx),
-    groupRoutes(ctx),
-    fileRoutes(ctx),
-    uploadRoutes(ctx),
-    deliveryRoutes(ctx),
-    recordRoutes(ctx),
-    auditRoutes(ctx),
-    keyTransitionRoutes(ctx),
-  );
+  if (ctx.opaqueAccounts) mount(v1, API_PREFIX, opaqueAuthRoutes(ctx.opaqueAccounts, ctx.authRate), opaqueOperations);
+  mount(v1, API_PREFIX, deviceRoutes(ctx), deviceOperations);
+  mount(v1, API_PREFIX, sessionRoutes(ctx), sessionOperations);
+  mount(v1, API_PREFIX, tokenRoutes(ctx), tokenOperations);
+  mount(v1, API_PREFIX, groupRoutes(ctx), groupOperations);
+  mount(v1, API_PREFIX, fileRoutes(ctx), fileOperations);
+  mount(v1, API_PREFIX, uploadRoutes(ctx), uploadOperations);
+  mount(v1, API_PREFIX, deliveryRoutes(ctx), deliveryOperations);
+  mount(v1, API_PREFIX, recordRoutes(ctx), recordOperations);
+  mount(v1, API_PREFIX, auditRoutes(ctx), auditOperations);
+  mount(v1, API_PREFIX, keyTransitionRoutes(ctx), keyTransitionOperations);
   app.use(API_PREFIX, v1);
 
   app.use(notFound);

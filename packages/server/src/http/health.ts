@@ -1,5 +1,18 @@
+import { z } from 'zod';
 import { Router } from 'express';
 import { methodNotAllowed } from './middleware.js';
+import type { ApiOperation } from './openapi/operation.js';
+
+export const healthOperations: readonly ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness (no dependency is touched)',
+    tag: 'ops',
+    auth: 'none',
+    responses: { 200: { description: 'The process answers.', schema: z.object({ status: z.literal('ok') }) } },
+  },
+];
 
 /**
  * GET /healthz: liveness, i.e. the process answers. Deliberately no I/O, so an outage of Redis,

@@ -3,6 +3,48 @@ import { Router } from 'express';
 import type { AppContext } from '../http/context.js';
 import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
+import type { ApiOperation } from '../http/openapi/operation.js';
+
+/** The OpenAPI description of the routes below (http/openapi/). */
+export const deviceOperations: readonly ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/devices',
+    summary: "The caller's active devices",
+    tag: 'devices',
+    auth: 'session',
+    responses: { 200: { description: 'The devices.', schema: DeviceList } },
+  },
+  {
+    method: 'put',
+    path: '/devices/:deviceId',
+    summary: 'Enroll the calling device (idempotent)',
+    tag: 'devices',
+    auth: 'enrollment',
+    params: DeviceParams,
+    responses: { 200: { description: 'The device.', schema: DeviceResponse } },
+  },
+  {
+    method: 'delete',
+    path: '/devices/:deviceId',
+    summary: "Revoke one of the caller's devices for good (idempotent)",
+    tag: 'devices',
+    auth: 'session',
+    params: DeviceParams,
+    responses: { 204: { description: 'Revoked.' } },
+  },
+  {
+    method: 'put',
+    path: '/devices/:deviceId/name',
+    summary: "Name one of the caller's active devices (sealed)",
+    tag: 'devices',
+    auth: 'session',
+    params: DeviceParams,
+    body: SetNameRequest,
+    responses: { 204: { description: 'Renamed.' } },
+    errors: ['DEVICE_NOT_FOUND'],
+  },
+];
 
 /**
  * GET /v1/devices lists the caller's devices; PUT /v1/devices/:deviceId enrolls the calling device

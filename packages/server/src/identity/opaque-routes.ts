@@ -12,11 +12,83 @@ import {
   ReregisterTicket,
   SessionResponse,
 } from '@conduit/shared';
+import type { z } from 'zod';
 import { Router, type RequestHandler } from 'express';
 import type { OpaqueAccounts } from './auth/opaque-accounts.js';
 import type { AuthRateLimiter } from '../adapters/redis/auth-rate.js';
 import { clientAddress, jsonBody, methodNotAllowed } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
+import type { ApiOperation } from '../http/openapi/operation.js';
+
+const opaque = (
+  path: string,
+  summary: string,
+  body: z.ZodType,
+  responses: ApiOperation['responses'],
+  errors: ApiOperation['errors'],
+): ApiOperation => ({
+  method: 'post',
+  path: `/auth/opaque/${path}`,
+  summary,
+  tag: 'auth',
+  auth: 'none',
+  body,
+  responses,
+  errors,
+});
+
+/** The OpenAPI description of the routes below (http/openapi/). */
+export const opaqueOperations: readonly ApiOperation[] = [
+  opaque(
+    'register/start',
+    'OPAQUE registration, first step',
+    OpaqueRegisterStartRequest,
+    { 200: { description: "The server's registration response.", schema: OpaqueRegistrationResponse } },
+    ['IDENTITY_TAKEN', 'IDENTITY_RESERVED'],
+  ),
+  opaque(
+    'register/finish',
+    'OPAQUE registration: store the record',
+    OpaqueRegisterFinishRequest,
+    { 201: { description: 'Registered.', schema: RegisterResponse } },
+    ['IDENTITY_TAKEN', 'IDENTITY_RESERVED'],
+  ),
+  opaque(
+    'login/start',
+    'OPAQUE login, first step (the same answer for unknown identities)',
+    OpaqueLoginStartRequest,
+    { 200: { description: 'The login response, or `{legacy:true}`.', schema: OpaqueLoginStartResponse } },
+    [],
+  ),
+  opaque(
+    'login/finish',
+    "OPAQUE login: check the client's proof, open a session",
+    OpaqueLoginFinishRequest,
+    { 200: { description: 'A session bound to `deviceId`.', schema: SessionResponse } },
+    ['INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', 'DEVICE_REVOKED'],
+  ),
+  opaque(
+    'password/start',
+    'Change the password: a fresh login proof and the new registration request',
+    OpaquePasswordStartRequest,
+    { 200: { description: 'A single-use ticket for reregister.', schema: ReregisterTicket } },
+    ['INVALID_CREDENTIALS', 'ACCOUNT_LOCKED'],
+  ),
+  opaque(
+    'migrate/start',
+    'Move a pre-OPAQUE account to OPAQUE',
+    OpaqueMigrateStartRequest,
+    { 200: { description: 'A single-use ticket for reregister.', schema: ReregisterTicket } },
+    ['INVALID_CREDENTIALS'],
+  ),
+  opaque(
+    'reregister',
+    'Store the new record; every session of the identity ends',
+    ReregisterRequest,
+    { 204: { description: 'Stored.' } },
+    ['INVALID_CREDENTIALS'],
+  ),
+];
 
 /**
  * OPAQUE password routes under /v1/auth/opaque (dev auth mode; docs/api.md). Every flow that tries

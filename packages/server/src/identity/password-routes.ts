@@ -10,6 +10,45 @@ import type { DevAccounts } from './auth/dev-accounts.js';
 import type { AuthRateLimiter } from '../adapters/redis/auth-rate.js';
 import { clientAddress, jsonBody, methodNotAllowed } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
+import type { ApiOperation } from '../http/openapi/operation.js';
+
+/** The OpenAPI description of POST /auth/login (http/openapi/). */
+export const loginOperations: readonly ApiOperation[] = [
+  {
+    method: 'post',
+    path: '/auth/login',
+    summary: 'Log in to a pre-OPAQUE account not migrated yet',
+    tag: 'auth',
+    auth: 'none',
+    body: LoginRequest,
+    responses: { 200: { description: 'A session bound to `deviceId`.', schema: SessionResponse } },
+    errors: ['INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', 'DEVICE_REVOKED'],
+  },
+];
+
+/** The legacy routes (mounted by tests only, like the routes themselves). */
+export const legacyPasswordOperations: readonly ApiOperation[] = [
+  {
+    method: 'post',
+    path: '/auth/register',
+    summary: 'Pre-OPAQUE registration (tests only)',
+    tag: 'auth',
+    auth: 'none',
+    body: RegisterRequest,
+    responses: { 201: { description: 'Registered.', schema: RegisterResponse } },
+    errors: ['IDENTITY_TAKEN', 'IDENTITY_RESERVED'],
+  },
+  {
+    method: 'post',
+    path: '/auth/password',
+    summary: 'Pre-OPAQUE password change (tests only)',
+    tag: 'auth',
+    auth: 'none',
+    body: ChangePasswordRequest,
+    responses: { 204: { description: 'Changed; every session of the identity ends.' } },
+    errors: ['INVALID_CREDENTIALS'],
+  },
+];
 
 /**
  * Pre-OPAQUE password routes (dev auth mode). POST /v1/auth/login serves accounts not migrated

@@ -3,6 +3,19 @@ import { Router } from 'express';
 import type { AppContext } from '../http/context.js';
 import { authenticate, callerDevice, methodNotAllowed, principalOf } from '../http/middleware.js';
 import { reply } from '../http/validate.js';
+import type { ApiOperation } from '../http/openapi/operation.js';
+
+/** The OpenAPI description of the routes below (http/openapi/). */
+export const sessionOperations: readonly ApiOperation[] = [
+  {
+    method: 'delete',
+    path: '/session',
+    summary: 'Log out: end every session of the calling device',
+    tag: 'auth',
+    auth: 'enrollment',
+    responses: { 200: { description: "`ended` is false for an identity provider's token.", schema: LogoutResponse } },
+  },
+];
 
 /**
  * DELETE /v1/session: a logout. Ends every Conduit session of the calling device (its device

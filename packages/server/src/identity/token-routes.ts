@@ -3,6 +3,27 @@ import { Router } from 'express';
 import type { AppContext } from '../http/context.js';
 import { authenticate, methodNotAllowed, principalOf } from '../http/middleware.js';
 import { reply } from '../http/validate.js';
+import type { ApiOperation } from '../http/openapi/operation.js';
+
+/** The OpenAPI description of the routes below (http/openapi/). */
+export const tokenOperations: readonly ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/tokens/virgil',
+    summary: "A Virgil JWT for the caller's identity",
+    tag: 'tokens',
+    auth: 'session',
+    responses: { 200: { description: 'The token.', schema: VirgilTokenResponse } },
+  },
+  {
+    method: 'get',
+    path: '/tokens/sync',
+    summary: "A Twilio Sync access token for the caller's identity",
+    tag: 'tokens',
+    auth: 'session',
+    responses: { 200: { description: 'The token.', schema: SyncTokenResponse } },
+  },
+];
 
 /** GET /v1/tokens/virgil and /v1/tokens/sync: short-lived tokens bound to the caller's identity. */
 export function tokenRoutes(ctx: AppContext): Router {

@@ -1,11 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ConduitError } from '@conduit/shared';
+import { z } from 'zod';
 import { Router, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { methodNotAllowed } from '../http/middleware.js';
 import type { DeliveryMetrics } from './metrics.js';
 import type { ReadinessCheck } from './readiness.js';
 import { ReadinessCache } from './readiness-cache.js';
+import type { ApiOperation } from '../http/openapi/operation.js';
 
 export interface ProbeOptions {
   metrics: DeliveryMetrics;
@@ -21,6 +23,35 @@ export interface ProbeOptions {
 
 const BEARER = /^Bearer (\S{1,512})$/;
 const digest = (value: string) => createHash('sha256').update(value).digest();
+
+const Readiness = z.object({
+  status: z.enum(['ready', 'unavailable']),
+  ready: z.boolean(),
+  checks: z.record(z.string(), z.enum(['ok', 'fail'])),
+});
+
+/** The OpenAPI description of the routes below (http/openapi/). */
+export const probeOperations: readonly ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: each dependency from a probe at most 2 s old',
+    tag: 'ops',
+    auth: 'none',
+    responses: {
+      200: { description: 'Ready.', schema: Readiness },
+      503: { description: 'A dependency failed.', schema: Readiness },
+    },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    tag: 'ops',
+    auth: 'metrics',
+    responses: { 200: { description: 'Prometheus text format.', contentType: 'text/plain' } },
+  },
+];
 
 /** Constant-time comparison of the presented bearer token with the configured one. */
 function metricsAuth(token: string): RequestHandler {

@@ -17,6 +17,63 @@ import { requireMembership } from '../http/access.js';
 import type { AppContext } from '../http/context.js';
 import { authenticate, callerDevice, jsonBodyUpTo, methodNotAllowed, principalOf } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
+import type { ApiOperation } from '../http/openapi/operation.js';
+
+/** The OpenAPI description of the routes below (http/openapi/). */
+export const recordOperations: readonly ApiOperation[] = [
+  {
+    method: 'post',
+    path: '/groups/:groupId/records/:recordId/versions',
+    summary: "Append a version whose parent is the record's head",
+    tag: 'records',
+    auth: 'session',
+    params: RecordParams,
+    body: PutRecordVersionRequest,
+    responses: { 201: { description: 'The version (also for a retry).', schema: RecordWrite } },
+    errors: ['GROUP_NOT_FOUND', 'NOT_FOUND', 'RECORD_CONFLICT', 'POINTER_EXISTS'],
+  },
+  {
+    method: 'get',
+    path: '/groups/:groupId/records/:recordId/versions',
+    summary: "A record's newest versions, oldest first",
+    tag: 'records',
+    auth: 'session',
+    params: RecordParams,
+    responses: { 200: { description: 'The versions.', schema: RecordHistory } },
+    errors: ['GROUP_NOT_FOUND', 'RECORD_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/groups/:groupId/record-versions',
+    summary: 'Append many versions in request order, one result each',
+    tag: 'records',
+    auth: 'session',
+    params: GroupParams,
+    body: PutRecordBatchRequest,
+    responses: { 200: { description: 'One result per version.', schema: RecordBatchResult } },
+    errors: ['GROUP_NOT_FOUND'],
+  },
+  {
+    method: 'get',
+    path: '/groups/:groupId/records/:recordId',
+    summary: "A record's head (a tombstone once deleted)",
+    tag: 'records',
+    auth: 'session',
+    params: RecordParams,
+    responses: { 200: { description: 'The head.', schema: RecordVersion } },
+    errors: ['GROUP_NOT_FOUND', 'RECORD_NOT_FOUND'],
+  },
+  {
+    method: 'get',
+    path: '/groups/:groupId/feed/:afterSeq',
+    summary: "One page of the group's durable feed, with presigned GETs",
+    tag: 'records',
+    auth: 'session',
+    params: FeedParams,
+    responses: { 200: { description: 'The page; `next` is null at the end.', schema: FeedPage } },
+    errors: ['GROUP_NOT_FOUND'],
+  },
+];
 
 /** Records sync routes over RecordService (docs/records.md). Members only. */
 export function recordRoutes(ctx: AppContext): Router {
