@@ -166,7 +166,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       auth: { mode: 'dev', sessionSecret: secrets.sessionSecret, opaqueServerSetup: secrets.opaqueServerSetup },
       virgil: { appId, appKeyId, appPrivateKey: secrets.virgilApp.appPrivateKey, tokenTtlSeconds: 3600 },
       twilio: {
-        ...syncCredentials,
+        // The API key, as production: the server is never handed the account's auth token.
+        accountSid: syncCredentials.accountSid,
+        apiKeySid: syncCredentials.apiKeySid,
+        apiKeySecret: syncCredentials.apiKeySecret,
+        serviceSid: syncCredentials.serviceSid,
         restBaseUrl: sync.restUrl,
         // As in production: the emulator closes a connection when its token expires unrefreshed.
         tokenTtlSeconds: CONFIG_DEFAULTS.syncTokenTtlSeconds,

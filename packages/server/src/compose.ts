@@ -26,7 +26,8 @@ export function composeDefaults(config: ServerConfig): ServerDeps {
     }),
     syncAdmin: new TwilioSyncAdmin({
       accountSid: config.twilio.accountSid,
-      authToken: config.twilio.authToken,
+      apiKeySid: config.twilio.apiKeySid,
+      apiKeySecret: config.twilio.apiKeySecret,
       serviceSid: config.twilio.serviceSid,
       ...(config.twilio.restBaseUrl ? { restBaseUrl: config.twilio.restBaseUrl } : {}),
     }),

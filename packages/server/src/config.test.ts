@@ -5,7 +5,6 @@ import { loadConfig } from './config.js';
 const SECRET_VALUES = {
   CONDUIT_SESSION_SECRET: 'dev-session-secret-0123456789abcdef-XYZ',
   VIRGIL_APP_KEY: 'MC4CAQAwBQYDK2VwBCIEIPRIVATEKEYVALUE',
-  TWILIO_AUTH_TOKEN: 'twilio-auth-token-value',
   TWILIO_API_SECRET: 'twilio-api-secret-value',
   AWS_SECRET_ACCESS_KEY: 'aws-secret-value',
   CONDUIT_OPAQUE_SERVER_SETUP: `opaque-setup-${'Q'.repeat(100)}`,
@@ -140,7 +139,6 @@ describe('loadConfig', () => {
         'VIRGIL_APP_KEY_ID',
         'VIRGIL_APP_KEY',
         'TWILIO_ACCOUNT_SID',
-        'TWILIO_AUTH_TOKEN',
         'TWILIO_API_KEY',
         'TWILIO_API_SECRET',
         'TWILIO_SYNC_SERVICE_SID',
@@ -212,6 +210,17 @@ describe('loadConfig', () => {
     { env: { CONDUIT_MODE: 'development', NODE_ENV: 'production' }, mode: 'development' },
   ])('run mode: $env is $mode', ({ env, mode }) => {
     expect(loadConfig({ ...base, ...env }).mode).toBe(mode);
+  });
+
+  it("takes Twilio's REST credentials from the API key only; production refuses an auth token", () => {
+    const withToken = { ...base, TWILIO_AUTH_TOKEN: 'twilio-auth-token-value' };
+    const config = loadConfig(withToken);
+    expect(JSON.stringify(config)).not.toContain('twilio-auth-token-value');
+    expect(config.twilio).toMatchObject({ apiKeySid: 'SKxxxx', apiKeySecret: 'twilio-api-secret-value' });
+    expect(configError({ ...withToken, CONDUIT_MODE: 'production' }).details).toEqual({
+      missing: [],
+      invalid: ['TWILIO_AUTH_TOKEN'],
+    });
   });
 
   it('reads the production settings: public URL, trusted proxies, registration', () => {

@@ -47,7 +47,7 @@ export interface ServerConfig {
   virgil: { appId: string; appKeyId: string; appPrivateKey: string; tokenTtlSeconds: number };
   twilio: {
     accountSid: string;
-    authToken: string;
+    /** An API key (SK…) and its secret: every REST call and every Sync token (no auth token). */
     apiKeySid: string;
     apiKeySecret: string;
     serviceSid: string;
@@ -269,7 +269,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     },
     twilio: {
       accountSid: req('TWILIO_ACCOUNT_SID', text),
-      authToken: req('TWILIO_AUTH_TOKEN', text),
       apiKeySid: req('TWILIO_API_KEY', text),
       apiKeySecret: req('TWILIO_API_SECRET', text),
       serviceSid: req('TWILIO_SYNC_SERVICE_SID', text),
@@ -346,6 +345,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
       stalledIntervalMs: opt('CONDUIT_PURGE_STALLED_INTERVAL_MS', lockMs),
     }),
   };
+
+  // The account's master credential has no use here; in production its presence is refused.
+  if (config.mode === 'production' && env.TWILIO_AUTH_TOKEN !== undefined) invalid.push('TWILIO_AUTH_TOKEN');
 
   // A lone key id or secret is a mistake, not a request for the default chain.
   const hasKeyId = config.s3.accessKeyId !== undefined;

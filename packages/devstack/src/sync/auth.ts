@@ -116,7 +116,11 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** REST Basic auth: account SID + auth token, or API key SID + secret. */
+/**
+ * REST Basic auth as Twilio takes it: the account SID with its auth token, or one of the account's
+ * API keys (SK…) with that key's secret. Anything else (a key with the auth token, the account
+ * with a key secret, another account's key) is refused; the caller answers 401 / 20003.
+ */
 export function checkBasicAuth(header: string | undefined, creds: SyncCredentials): boolean {
   if (!header?.startsWith('Basic ') || header.length > 1024) return false;
   const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');

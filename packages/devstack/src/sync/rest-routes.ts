@@ -99,7 +99,7 @@ export class RestRouter {
     const delay = this.faults.takeRestDelay();
     if (delay > 0) await this.sleep(delay);
     if (!checkBasicAuth(req.headers.authorization, this.creds)) {
-      throw new SyncApiError(401, 20003, 'Authentication Error - invalid username');
+      throw new SyncApiError(401, 20003, 'Authenticate');
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();

@@ -13,6 +13,7 @@ import { startServer, startWorker, type RunningServer, type RunningWorker } from
 import { FakeSyncAdmin, deleteKeys, eventually, randomKeyPrefix, testConfig } from '../testing/fakes.js';
 import { runAccountCommand } from './account-commands.js';
 import { DeliveryMetrics } from './metrics.js';
+import { ensureBucket } from '../testing/s3-bucket.js';
 
 // The API and worker on real Redis and a real s3rver (Sync is a recording fake: its REST side is
 // covered by the durability suite), logging at trace level into memory.
@@ -72,7 +73,7 @@ beforeAll(async () => {
   config = {
     ...base,
     auth: { mode: 'dev', sessionSecret: secret('session-secret'), legacyRoutes: true },
-    twilio: { ...base.twilio, authToken: secret('twilio-auth'), apiKeySecret: secret('twilio-key') },
+    twilio: { ...base.twilio, apiKeySecret: secret('twilio-key') },
     s3: {
       bucket: 'ops-test',
       region: 'us-east-1',
@@ -87,7 +88,7 @@ beforeAll(async () => {
     logLevel: 'trace',
   };
   const objectStore = new S3ObjectStore(config.s3);
-  await objectStore.ensureBucket();
+  await ensureBucket(objectStore.client, config.s3.bucket);
   const logger = createLogger('trace', capture);
   const deps = { objectStore, syncAdmin: new FakeSyncAdmin(), virgilTokens, syncTokens, logger, metrics };
   server = await startServer(config, deps);
@@ -264,7 +265,6 @@ describe('a full request cycle', () => {
       ...syncTokens.issued,
       metricsToken,
       config.auth.mode === 'dev' ? config.auth.sessionSecret : '',
-      config.twilio.authToken,
       config.twilio.apiKeySecret,
     ];
     expect(virgilTokens.issued.length + syncTokens.issued.length).toBeGreaterThanOrEqual(2);

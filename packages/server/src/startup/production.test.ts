@@ -321,7 +321,6 @@ describe('conduit-server in production mode', () => {
       VIRGIL_APP_KEY_ID: virgil.appKeyId,
       VIRGIL_APP_KEY: virgil.appPrivateKey,
       TWILIO_ACCOUNT_SID: creds.accountSid,
-      TWILIO_AUTH_TOKEN: creds.authToken,
       TWILIO_API_KEY: creds.apiKeySid,
       TWILIO_API_SECRET: creds.apiKeySecret,
       TWILIO_SYNC_SERVICE_SID: creds.serviceSid,

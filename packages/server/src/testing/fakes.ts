@@ -43,7 +43,6 @@ export function testConfig(prefix: string, overrides: Partial<ServerConfig> = {}
     virgil: { appId: 'app', appKeyId: 'key', appPrivateKey: 'unused', tokenTtlSeconds: 600 },
     twilio: {
       accountSid: 'ACtest',
-      authToken: 'unused',
       apiKeySid: 'SKtest',
       apiKeySecret: 'unused',
       serviceSid: 'IStest',

@@ -7,6 +7,8 @@ import { SyncRateLimitedError, SyncUnavailableError, TwilioSyncAdmin } from './t
 
 const SID = 'AC' + '0'.repeat(32);
 const TOKEN = 'secret-token';
+const KEY = 'SK' + '1'.repeat(32);
+const KEY_SECRET = 'key-secret';
 const SERVICE = 'IS' + '1'.repeat(32);
 
 interface Seen {
@@ -94,7 +96,20 @@ describe('NodeHttpClient under the twilio library', () => {
 
 describe('TwilioSyncAdmin over NodeHttpClient', () => {
   const admin = (timeoutMs = 10_000) =>
-    new TwilioSyncAdmin({ accountSid: SID, authToken: TOKEN, serviceSid: SERVICE, restBaseUrl: base, timeoutMs });
+    new TwilioSyncAdmin({
+      accountSid: SID,
+      apiKeySid: KEY,
+      apiKeySecret: KEY_SECRET,
+      serviceSid: SERVICE,
+      restBaseUrl: base,
+      timeoutMs,
+    });
+
+  it('authenticates every REST call with the API key and its secret, never an auth token', async () => {
+    answer = (_req, res) => res.writeHead(204).end();
+    await admin().removeMapItem('g_k', 'k');
+    expect(seen.at(-1)?.headers.authorization).toBe(`Basic ${Buffer.from(`${KEY}:${KEY_SECRET}`).toString('base64')}`);
+  });
 
   it("reads Retry-After from Sync's 429, and a 204 delete is 'removed'", async () => {
     answer = (_req, res) => {

@@ -15,9 +15,14 @@ import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { NodeHttpClient } from './node-http-client.js';
 
+/**
+ * REST calls authenticate with an API key (SK…) and its secret, never the account's auth token:
+ * a key can be revoked on its own and cannot manage the account's keys (docs/credentials.md).
+ */
 export interface TwilioSyncAdminOptions {
   accountSid: string;
-  authToken: string;
+  apiKeySid: string;
+  apiKeySecret: string;
   serviceSid: string;
   /** Base URL replacing https://sync.twilio.com (the devstack emulator); absent = real Twilio. */
   restBaseUrl?: string;
@@ -58,7 +63,8 @@ export class TwilioSyncAdmin implements SyncAdmin {
   private readonly service;
 
   constructor(opts: TwilioSyncAdminOptions) {
-    const client = twilio(opts.accountSid, opts.authToken, {
+    const client = twilio(opts.apiKeySid, opts.apiKeySecret, {
+      accountSid: opts.accountSid,
       httpClient: new ClassifyingHttpClient(transportOf(opts.restBaseUrl, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)),
     });
     this.service = client.sync.v1.services(opts.serviceSid);
