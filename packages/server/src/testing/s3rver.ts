@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import S3rver from 's3rver';
 import { S3ObjectStore } from '../adapters/s3/s3-object-store.js';
 import type { ServerConfig } from '../config.js';
+import { ensureBucket } from './s3-bucket.js';
 
 export interface LocalS3 {
   /** The S3 section of a server config pointing at this s3rver. */
@@ -28,7 +29,7 @@ export async function startS3rver(bucket: string): Promise<LocalS3> {
     presignTtlSeconds: 300,
   };
   const objectStore = new S3ObjectStore(s3);
-  await objectStore.ensureBucket();
+  await ensureBucket(objectStore.client, bucket);
   return {
     s3,
     objectStore,

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from './s3-object-store.js';
+import { ensureBucket } from '../../testing/s3-bucket.js';
 
 // s3rver runs in this test process (vitest gives each file its own fork); it ignores signatures
 // but enforces presigned URL expiry and stores exactly the bytes it receives.
@@ -36,11 +37,11 @@ afterAll(async () => {
 });
 
 describe('S3ObjectStore', () => {
-  it('creates its bucket, presigns a size-bound PUT and a GET, and heads objects', async () => {
+  it('presigns a size-bound PUT and a GET, and heads objects', async () => {
     const objects = store('conduit-test');
     await expect(objects.ping()).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
-    await objects.ensureBucket();
-    await objects.ensureBucket(); // idempotent
+    await ensureBucket(objects.client, 'conduit-test');
+    await ensureBucket(objects.client, 'conduit-test'); // idempotent
     await objects.ping();
 
     const key = `objects/${randomBytes(16).toString('hex')}/${randomBytes(16).toString('hex')}`;
@@ -64,7 +65,7 @@ describe('S3ObjectStore', () => {
 
   it('presigned URLs expire', async () => {
     const objects = store('conduit-expiry', 1);
-    await objects.ensureBucket();
+    await ensureBucket(objects.client, 'conduit-expiry');
     const put = await objects.presignPut('objects/a/b', 3);
     await new Promise((resolve) => setTimeout(resolve, 2100));
     const res = await fetch(put.url, { method: 'PUT', headers: put.headers, body: 'abc' });
@@ -74,7 +75,7 @@ describe('S3ObjectStore', () => {
 
   it('assembles presigned, size-bound multipart parts of different sizes byte-identically', async () => {
     const objects = store('conduit-multipart');
-    await objects.ensureBucket();
+    await ensureBucket(objects.client, 'conduit-multipart');
     const key = `objects/${randomBytes(16).toString('hex')}/${randomBytes(16).toString('hex')}`;
     const parts = [randomBytes(5 * 1024 * 1024 + 42), randomBytes(5 * 1024 * 1024), randomBytes(777)];
     const { storeUploadId } = await objects.createMultipartUpload(key);
@@ -108,7 +109,7 @@ describe('S3ObjectStore', () => {
 
   it("reports s3rver's 405 to AbortMultipartUpload as 'unsupported'", async () => {
     const objects = store('conduit-abort');
-    await objects.ensureBucket();
+    await ensureBucket(objects.client, 'conduit-abort');
     const { storeUploadId } = await objects.createMultipartUpload('objects/a/c');
     expect(await objects.abortMultipartUpload('objects/a/c', storeUploadId)).toBe('unsupported');
     objects.close();

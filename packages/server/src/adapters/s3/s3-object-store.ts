@@ -1,7 +1,6 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -171,16 +170,6 @@ export class S3ObjectStore implements DeletableObjectStore {
       if (isNoSuchUpload(err)) return 'absent';
       if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 405) return 'unsupported';
       throw unavailable(err);
-    }
-  }
-
-  /** Creates the bucket if it does not exist (dev stack and tests; production buckets are provisioned). */
-  async ensureBucket(): Promise<void> {
-    try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.options.bucket }));
-    } catch (err) {
-      if (!isNotFound(err)) throw unavailable(err);
-      await this.client.send(new CreateBucketCommand({ Bucket: this.options.bucket }));
     }
   }
 

@@ -26,6 +26,7 @@ import {
 import { UploadCleaner, type UploadCleanerTuning } from './upload-cleaner.js';
 import { UploadRepository } from './upload-repository.js';
 import { UploadService, type DeletableObjectStore, type ReleaseOutcome } from './upload-service.js';
+import { ensureBucket } from '../../testing/s3-bucket.js';
 
 const prefix = randomKeyPrefix();
 const hex = () => randomBytes(16).toString('hex');
@@ -110,7 +111,7 @@ beforeAll(async () => {
     presignTtlSeconds: 300,
   };
   store = new S3ObjectStore(s3);
-  await store.ensureBucket();
+  await ensureBucket(store.client, s3.bucket);
   redis = new Redis(TEST_REDIS_URL);
 });
 
