@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApi, type Api } from '../../server.js';
 import type { ServerConfig } from '../../config.js';
@@ -138,4 +140,72 @@ describe('GET /openapi.json', () => {
     const { document } = await serve();
     expect([...operationsOf(document)].filter((route) => !listed(route))).toEqual([]);
   });
+
+  it("answers with the documented status and schema on a client's first requests", async () => {
+    const { url, document } = await serve();
+    const validator = new Validator();
+    await validator.validate(structuredClone(document) as unknown as Parameters<Validator['validate']>[0]);
+    const resolved = validator.resolveRefs() as unknown as ResolvedDocument;
+    const ajv = new Ajv2020({ strict: false });
+    const checked: string[] = [];
+
+    /** Calls the route and checks the body against the schema documented for (route, status). */
+    async function call(method: string, template: string, path: string, init: { token?: string; body?: unknown } = {}) {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: {
+          ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+          ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      });
+      const text = await res.text();
+      const documented = resolved.paths[template.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()]?.responses;
+      const response = documented?.[String(res.status)];
+      expect(response, `${method} ${template} ${res.status} is documented`).toBeDefined();
+      const schema = response?.content?.['application/json']?.schema;
+      if (schema) {
+        const validate = ajv.compile(schema);
+        expect(
+          validate(JSON.parse(text)),
+          `${method} ${template} ${res.status}: ${ajv.errorsText(validate.errors)}`,
+        ).toBe(true);
+      } else {
+        expect(text).toBe('');
+      }
+      checked.push(`${method} ${template} ${res.status}`);
+      return { status: res.status, json: () => JSON.parse(text) as Record<string, unknown> };
+    }
+
+    const identity = `oa-${randomBytes(4).toString('hex')}`;
+    const deviceId = 'openapi-device-1';
+    const password = 'correct horse battery';
+    const groupId = randomBytes(16).toString('hex');
+    await call('GET', '/healthz', '/healthz');
+    expect(
+      (await call('POST', '/v1/auth/register', '/v1/auth/register', { body: { identity, password } })).status,
+    ).toBe(201);
+    const login = await call('POST', '/v1/auth/login', '/v1/auth/login', { body: { identity, password, deviceId } });
+    const token = login.json().token as string;
+    expect((await call('PUT', '/v1/devices/:deviceId', `/v1/devices/${deviceId}`, { token })).status).toBe(200);
+    const created = await call('POST', '/v1/groups', '/v1/groups', { token, body: { groupId, members: [] } });
+    expect(created.status).toBe(201);
+    await call('GET', '/v1/groups', '/v1/groups', { token });
+    await call('GET', '/v1/groups/:groupId', `/v1/groups/${groupId}`, { token });
+    await call('GET', '/v1/tokens/sync', '/v1/tokens/sync', { token });
+    await call('GET', '/v1/groups/:groupId/feed/:afterSeq', `/v1/groups/${groupId}/feed/0`, { token });
+    // The error envelope, with a code the document lists for that route and status.
+    expect((await call('GET', '/v1/groups', '/v1/groups')).status).toBe(401);
+    expect((await call('POST', '/v1/groups', '/v1/groups', { token, body: { groupId: 'nope' } })).status).toBe(400);
+    const missing = randomBytes(16).toString('hex');
+    expect((await call('GET', '/v1/groups/:groupId', `/v1/groups/${missing}`, { token })).status).toBe(404);
+    expect(checked).toHaveLength(12);
+  });
 });
+
+interface ResolvedDocument {
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { schema?: object }> }> }>
+  >;
+}
