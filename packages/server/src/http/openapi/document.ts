@@ -1,7 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { API_PREFIX, ErrorCodes, type ErrorCode } from '@conduit/shared';
 import { z } from 'zod';
-import type { ApiOperation, MountedOperations, OperationAuth } from './operation.js';
+import type { ApiOperation, MountedOperations, OperationAuth, ResponseDoc } from './operation.js';
 
 export interface DocumentOptions {
   /** CONDUIT_PUBLIC_URL: the only server listed (none without it, so no internal address leaks). */
@@ -15,25 +15,24 @@ export const openApiPath = (expressPath: string): string => expressPath.replace(
 
 const SESSION_ERRORS: readonly ErrorCode[] = ['UNAUTHENTICATED', 'ACCOUNT_LOCKED', 'DEVICE_REVOKED', 'FORBIDDEN'];
 const BODY_ERRORS: readonly ErrorCode[] = ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+const V1_ERRORS: readonly ErrorCode[] = ['RATE_LIMITED', 'DEPENDENCY_UNAVAILABLE'];
+
+/** What authentication can answer; a malformed (or, with provider tokens, missing) device header is VALIDATION_FAILED. */
+const AUTH_ERRORS: Record<OperationAuth, readonly ErrorCode[]> = {
+  none: [],
+  enrollment: [...SESSION_ERRORS, 'VALIDATION_FAILED', 'RATE_LIMITED'],
+  session: [...SESSION_ERRORS, 'UNKNOWN_DEVICE', 'VALIDATION_FAILED', 'RATE_LIMITED'],
+  admin: [...SESSION_ERRORS, 'UNKNOWN_DEVICE', 'VALIDATION_FAILED', 'RATE_LIMITED'],
+  metrics: ['UNAUTHENTICATED', 'NOT_FOUND'],
+};
 
 /** The codes an operation can answer: its own plus those its auth, input and mount imply. */
 function errorCodesOf(op: ApiOperation, prefix: string): ErrorCode[] {
-  const codes = new Set<ErrorCode>(op.errors ?? []);
-  const add = (list: readonly ErrorCode[]) => list.forEach((code) => codes.add(code));
-  const byAuth: Record<OperationAuth, readonly ErrorCode[]> = {
-    none: [],
-    // The device header is malformed or, with provider tokens, missing: VALIDATION_FAILED.
-    enrollment: [...SESSION_ERRORS, 'VALIDATION_FAILED', 'RATE_LIMITED'],
-    session: [...SESSION_ERRORS, 'UNKNOWN_DEVICE', 'VALIDATION_FAILED', 'RATE_LIMITED'],
-    admin: [...SESSION_ERRORS, 'UNKNOWN_DEVICE', 'VALIDATION_FAILED', 'RATE_LIMITED'],
-    metrics: ['UNAUTHENTICATED', 'NOT_FOUND'],
-  };
-  add(byAuth[op.auth]);
+  const codes = new Set<ErrorCode>([...(op.errors ?? []), ...AUTH_ERRORS[op.auth], 'INTERNAL']);
   if (op.params || op.query) codes.add('VALIDATION_FAILED');
-  if (op.body) add(BODY_ERRORS);
+  if (op.body) BODY_ERRORS.forEach((code) => codes.add(code));
   // Every /v1 request spends its address's budget and may reach Redis, S3 or Sync.
-  if (prefix !== '') add(['RATE_LIMITED', 'DEPENDENCY_UNAVAILABLE']);
-  codes.add('INTERNAL');
+  if (prefix !== '') V1_ERRORS.forEach((code) => codes.add(code));
   return [...codes];
 }
 
@@ -68,32 +67,32 @@ function securityOf(auth: OperationAuth, oidc: boolean): RouteConfig['security']
   return [oidc ? { oidc: [] } : { session: [] }];
 }
 
+function successResponse(doc: ResponseDoc) {
+  const contentType = doc.contentType ?? 'application/json';
+  const headers = Object.entries(doc.headers ?? {}).map(([name, description]) => [
+    name,
+    { description, schema: { type: 'string' } },
+  ]);
+  return {
+    description: doc.description,
+    ...(doc.schema || doc.contentType ? { content: { [contentType]: doc.schema ? { schema: doc.schema } : {} } } : {}),
+    ...(headers.length > 0 ? { headers: Object.fromEntries(headers) } : {}),
+  };
+}
+
+/** `get` + `/v1/groups/{groupId}` → `getV1GroupsGroupId`: unique per operation, stable for code generators. */
+const operationIdOf = (method: string, path: string): string =>
+  method + path.replace(/[^A-Za-z0-9]+(.)?/g, (_match, next: string | undefined) => (next ?? '').toUpperCase());
+
 function routeConfig(op: ApiOperation, prefix: string, oidc: boolean): RouteConfig {
+  const path = openApiPath(prefix + op.path);
   const responses: RouteConfig['responses'] = errorResponses(errorCodesOf(op, prefix));
-  for (const [status, doc] of Object.entries(op.responses)) {
-    const contentType = doc.contentType ?? 'application/json';
-    responses[status] = {
-      description: doc.description,
-      ...(doc.schema || doc.contentType
-        ? { content: { [contentType]: doc.schema ? { schema: doc.schema } : {} } }
-        : {}),
-      ...(doc.headers
-        ? {
-            headers: Object.fromEntries(
-              Object.entries(doc.headers).map(([name, description]) => [
-                name,
-                { description, schema: { type: 'string' } },
-              ]),
-            ),
-          }
-        : {}),
-    };
-  }
+  for (const [status, doc] of Object.entries(op.responses)) responses[status] = successResponse(doc);
   const device = op.auth === 'session' || op.auth === 'enrollment' || op.auth === 'admin';
   return {
     method: op.method,
-    path: openApiPath(prefix + op.path),
-    operationId: `${op.method}${openApiPath(prefix + op.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
+    path,
+    operationId: operationIdOf(op.method, path),
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
     tags: [op.tag],
