@@ -232,7 +232,6 @@ export function conduitEnv({ redisUrl, sync, s3, virgil, port, opsPort, extra = 
     VIRGIL_APP_KEY_ID: virgil.appKeyId,
     VIRGIL_APP_KEY: virgil.appPrivateKey,
     TWILIO_ACCOUNT_SID: c.accountSid,
-    TWILIO_AUTH_TOKEN: c.authToken,
     TWILIO_API_KEY: c.apiKeySid,
     TWILIO_API_SECRET: c.apiKeySecret,
     TWILIO_SYNC_SERVICE_SID: c.serviceSid,
