@@ -1,14 +1,26 @@
-import { LogoutResponse } from '@conduit/shared';
+import { LogoutResponse, RefreshSessionRequest, SessionResponse } from '@conduit/shared';
 import { Router } from 'express';
 import type { AppContext } from '../http/context.js';
-import { authenticate, callerDevice, methodNotAllowed, principalOf } from '../http/middleware.js';
-import { reply } from '../http/validate.js';
+import {
+  authenticate,
+  callerDevice,
+  clientAddress,
+  jsonBody,
+  methodNotAllowed,
+  principalOf,
+} from '../http/middleware.js';
+import { parseInput, reply } from '../http/validate.js';
+import { sessionBody } from './session-body.js';
 
 /**
  * DELETE /v1/session: a logout. Ends every Conduit session of the calling device (its device
- * session epoch moves past them), so a copied token of that device stops working at once; the
- * identity's other devices keep theirs. An unenrolled device may log out too. Tokens of an
- * identity provider are the provider's to end: `ended` is false for them.
+ * session epoch moves past them, which ends its refresh token too), so a copied token of that
+ * device stops working at once; the identity's other devices keep theirs. An unenrolled device
+ * may log out too. Tokens of an identity provider are the provider's to end: `ended` is false.
+ *
+ * POST /v1/session/refresh (dev auth mode): trades the device's refresh token for a new session
+ * and the next refresh token, without the password. Unauthenticated (the access token may have
+ * expired), so it is rate limited like the password routes.
  */
 export function sessionRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -21,5 +33,18 @@ export function sessionRoutes(ctx: AppContext): Router {
       reply(res, 200, LogoutResponse, { ended: own });
     })
     .all(methodNotAllowed);
+
+  const { devSessions } = ctx;
+  if (devSessions) {
+    router
+      .route('/session/refresh')
+      .post(jsonBody, async (req, res) => {
+        const { identity, deviceId, refreshToken } = parseInput(RefreshSessionRequest, req.body, 'body');
+        await ctx.authRate.take(identity, clientAddress(req));
+        const session = await devSessions.renew(identity, deviceId, refreshToken);
+        reply(res, 200, SessionResponse, sessionBody(identity, session));
+      })
+      .all(methodNotAllowed);
+  }
   return router;
 }
