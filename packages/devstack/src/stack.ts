@@ -59,7 +59,7 @@ export interface LocalStackOptions {
   /**
    * Token lifetimes (default: production's): tests of long-running endpoints shorten them to
    * seconds. The Sync emulator warns a fifth of a token's life before it expires; Virgil JWTs are
-   * renewed 5 s ahead, so keep those above ~10 s.
+   * renewed 5 s ahead, so keep those above 5 s.
    */
   tokenLifetimes?: { sessions?: SessionLifetimes; syncSeconds?: number; virgilSeconds?: number };
 }
