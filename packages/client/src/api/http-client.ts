@@ -316,10 +316,15 @@ export class HttpClient {
     }
     let res = await this.send(method, path, opts.body, bearer);
     if (bearer && res.status === 401) {
-      // Expired or ended (clocks apart, a renewal raced): renew once and resend.
-      const renewed = await this.session?.renew(bearer);
+      // Expired or ended (clocks apart, a renewal raced): renew once and resend. A 401 comes
+      // from authentication, before any side effect, so resending is safe for every method.
+      const refused = res;
+      const renewed = await this.session?.renew(bearer).catch(async (err: unknown) => {
+        await refused.body?.cancel();
+        throw err;
+      });
       if (renewed && renewed !== bearer) {
-        await res.body?.cancel();
+        await refused.body?.cancel();
         res = await this.send(method, path, opts.body, renewed);
       }
     }
