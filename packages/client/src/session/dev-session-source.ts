@@ -46,8 +46,9 @@ export class DevSessionSource implements SessionSource {
     if (!session) return undefined;
     if (!dueForRenewal(session)) return session.token;
     const live = !expired(session);
+    // Ahead of expiry only with an unlocked key store: no password prompt for a valid session.
+    if (live && !(await this.deps.keyStore(false))) return session.token;
     try {
-      // Ahead of expiry only with an unlocked key store: no password prompt for a valid session.
       return (await this.renewOnce(session.token, !live)) ?? (live ? session.token : undefined);
     } catch (err) {
       if (live && err instanceof ConduitError && PASSING.has(err.code)) return session.token;
