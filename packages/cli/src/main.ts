@@ -17,6 +17,7 @@ import { addGroupCommands } from './commands/group.js';
 import { addIdentityCommands } from './commands/identity.js';
 import { addLoginCommand } from './commands/login.js';
 import { addLogoutCommand } from './commands/logout.js';
+import { addProfileCommands } from './commands/profile.js';
 import { addReceiveCommand } from './commands/receive.js';
 import { addReceivedCommand } from './commands/received.js';
 import { addRecordCommands } from './commands/record.js';
@@ -51,6 +52,7 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   addTrustCommand,
   addReceivedCommand,
   addWhoamiCommand,
+  addProfileCommands,
   addCleanCommand,
 ];
 
@@ -61,6 +63,7 @@ function buildProgram(): Command {
     .option('--home <dir>', `local state directory (env ${ENV.home}, default ~/.conduit)`)
     .option('--server <url>', `Conduit server URL (env ${ENV.server})`)
     .option('--as <identity>', `identity to act as (env ${ENV.identity})`)
+    .option('--profile <name>', `connection settings saved with \`conduit profile add\` (env ${ENV.profile})`)
     .option('--json', 'machine-readable output')
     .option('-v, --verbose', 'diagnostics on stderr')
     .option('-q, --quiet', 'no progress or notices on stderr (results, warnings and errors still print)')

@@ -9,6 +9,7 @@ import {
   startServer,
   startWorker,
   type ServerConfig,
+  type SessionLifetimes,
 } from '@conduit/server';
 import { ensureRedis } from './redis/index.js';
 import { startS3 } from './s3/index.js';
@@ -55,6 +56,12 @@ export interface LocalStackOptions {
    * it says why.
    */
   syncWriteLimit?: SyncWriteLimit | null;
+  /**
+   * Token lifetimes (default: production's): tests of long-running endpoints shorten them to
+   * seconds. The Sync emulator warns a fifth of a token's life before it expires; Virgil JWTs are
+   * renewed 5 s ahead, so keep those above 5 s.
+   */
+  tokenLifetimes?: { sessions?: SessionLifetimes; syncSeconds?: number; virgilSeconds?: number };
 }
 
 export interface LocalStack {
@@ -158,13 +165,24 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     stops.push(() => sync.close());
     log(`twilio sync  ${sync.twilsockUri} (REST ${sync.restUrl}; ${limitText(writeLimit)})`);
 
+    const lifetimes = opts.tokenLifetimes ?? {};
     const config: ServerConfig = {
       host: '127.0.0.1',
       port: portOf(0),
       redisUrl: redis.url,
       redisKeyPrefix: secrets.redisKeyPrefix,
-      auth: { mode: 'dev', sessionSecret: secrets.sessionSecret, opaqueServerSetup: secrets.opaqueServerSetup },
-      virgil: { appId, appKeyId, appPrivateKey: secrets.virgilApp.appPrivateKey, tokenTtlSeconds: 3600 },
+      auth: {
+        mode: 'dev',
+        sessionSecret: secrets.sessionSecret,
+        opaqueServerSetup: secrets.opaqueServerSetup,
+        sessions: lifetimes.sessions,
+      },
+      virgil: {
+        appId,
+        appKeyId,
+        appPrivateKey: secrets.virgilApp.appPrivateKey,
+        tokenTtlSeconds: lifetimes.virgilSeconds ?? CONFIG_DEFAULTS.virgilTokenTtlSeconds,
+      },
       twilio: {
         // The API key, as production: the server is never handed the account's auth token.
         accountSid: syncCredentials.accountSid,
@@ -173,7 +191,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         serviceSid: syncCredentials.serviceSid,
         restBaseUrl: sync.restUrl,
         // As in production: the emulator closes a connection when its token expires unrefreshed.
-        tokenTtlSeconds: CONFIG_DEFAULTS.syncTokenTtlSeconds,
+        tokenTtlSeconds: lifetimes.syncSeconds ?? CONFIG_DEFAULTS.syncTokenTtlSeconds,
         itemTtlSeconds: 14 * 24 * 3600,
       },
       s3: {

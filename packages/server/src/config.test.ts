@@ -100,6 +100,35 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the session, refresh and Virgil token lifetimes, bounded; unset leaves the defaults', () => {
+    const dev = loadConfig(base).auth;
+    expect(dev.mode === 'dev' && dev.sessions).toEqual({});
+    expect(loadConfig(base).virgil.tokenTtlSeconds).toBe(3600);
+    const set = loadConfig({
+      ...base,
+      CONDUIT_SESSION_TTL_SECONDS: '900',
+      CONDUIT_REFRESH_TTL_SECONDS: '86400',
+      CONDUIT_REFRESH_IDLE_SECONDS: '3600',
+      CONDUIT_VIRGIL_TOKEN_TTL_SECONDS: '600',
+    });
+    expect(set.auth.mode === 'dev' && set.auth.sessions).toEqual({
+      ttlSeconds: 900,
+      refreshTtlSeconds: 86_400,
+      refreshIdleSeconds: 3600,
+    });
+    expect(set.virgil.tokenTtlSeconds).toBe(600);
+    const err = configError({
+      ...base,
+      CONDUIT_SESSION_TTL_SECONDS: '59',
+      CONDUIT_REFRESH_IDLE_SECONDS: 'a week',
+      CONDUIT_VIRGIL_TOKEN_TTL_SECONDS: '86401',
+    });
+    expect(err.details).toEqual({
+      missing: [],
+      invalid: ['CONDUIT_SESSION_TTL_SECONDS', 'CONDUIT_REFRESH_IDLE_SECONDS', 'CONDUIT_VIRGIL_TOKEN_TTL_SECONDS'],
+    });
+  });
+
   it('reads the feed notification interval and TTL, bounded; unset leaves the defaults', () => {
     expect(loadConfig(base).records).toEqual({});
     expect(

@@ -14,8 +14,17 @@ export type AuthConfig =
       opaqueServerSetup?: string;
       /** Mounts the pre-OPAQUE /auth/register and /auth/password routes: tests only, never from the environment. */
       legacyRoutes?: boolean;
+      /** Session lifetimes (docs/configuration.md); defaults in DEFAULTS. */
+      sessions?: SessionLifetimes;
     }
   | { mode: 'oidc'; issuer: string; audience: string; jwksUrl: string };
+
+/** Dev-mode session lifetimes: the access token, its refresh token family, and a refresh token's idle limit. */
+export interface SessionLifetimes {
+  ttlSeconds?: number;
+  refreshTtlSeconds?: number;
+  refreshIdleSeconds?: number;
+}
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -130,6 +139,9 @@ export const DEFAULTS = {
   redisKeyPrefix: 'conduit:',
   s3Region: 'us-east-1',
   virgilTokenTtlSeconds: 3600,
+  sessionTtlSeconds: 12 * 3600,
+  refreshTtlSeconds: 30 * 86_400,
+  refreshIdleSeconds: 7 * 86_400,
   syncTokenTtlSeconds: 900,
   itemTtlSeconds: 14 * 24 * 3600,
   presignTtlSeconds: 900,
@@ -190,6 +202,8 @@ const proxyList = z
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
 /** At least a minute (clients refresh ahead of expiry), at most Twilio's own 24 h cap. */
 const syncTokenTtl = z.coerce.number().int().min(60).max(86_400);
+/** Token lifetimes from the environment: at least a minute (clients renew ahead of expiry). */
+const tokenTtl = (maxSeconds: number) => z.coerce.number().int().min(60).max(maxSeconds);
 /** BullMQ lock and stall-check periods: under 0.5 s the lock renewals alone would load Redis. */
 const lockMs = z.coerce.number().int().min(500).max(600_000);
 
@@ -241,8 +255,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
     const sessionSecret = req('CONDUIT_SESSION_SECRET', z.string().min(32).max(1024));
     // Generated once (`conduit-server admin opaque-setup`) and kept: a new one invalidates every account.
     const opaqueServerSetup = req('CONDUIT_OPAQUE_SERVER_SETUP', z.string().regex(/^[A-Za-z0-9_-]{64,1024}={0,2}$/));
+    const sessions = definedOnly({
+      ttlSeconds: opt('CONDUIT_SESSION_TTL_SECONDS', tokenTtl(7 * 86_400)),
+      refreshTtlSeconds: opt('CONDUIT_REFRESH_TTL_SECONDS', tokenTtl(365 * 86_400)),
+      refreshIdleSeconds: opt('CONDUIT_REFRESH_IDLE_SECONDS', tokenTtl(365 * 86_400)),
+    });
     if (sessionSecret !== undefined && opaqueServerSetup !== undefined) {
-      auth = { mode: 'dev', sessionSecret, opaqueServerSetup };
+      auth = { mode: 'dev', sessionSecret, opaqueServerSetup, sessions };
     }
   } else if (authMode === 'oidc') {
     const issuer = req('CONDUIT_OIDC_ISSUER', text);
@@ -265,7 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
       appId: req('VIRGIL_APP_ID', text),
       appKeyId: req('VIRGIL_APP_KEY_ID', text),
       appPrivateKey: req('VIRGIL_APP_KEY', text),
-      tokenTtlSeconds: DEFAULTS.virgilTokenTtlSeconds,
+      tokenTtlSeconds: opt('CONDUIT_VIRGIL_TOKEN_TTL_SECONDS', tokenTtl(86_400)) ?? DEFAULTS.virgilTokenTtlSeconds,
     },
     twilio: {
       accountSid: req('TWILIO_ACCOUNT_SID', text),

@@ -1,5 +1,5 @@
 export { loadConfig, DEFAULTS as CONFIG_DEFAULTS } from './config.js';
-export type { ServerConfig, AuthConfig, LogLevel } from './config.js';
+export type { ServerConfig, AuthConfig, LogLevel, SessionLifetimes } from './config.js';
 export { startServer, startWorker } from './server.js';
 export type { RunningServer, RunningWorker } from './server.js';
 export type { ServerDeps } from './server-deps.js';

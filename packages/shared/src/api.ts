@@ -40,8 +40,29 @@ export type LoginRequest = z.infer<typeof LoginRequest>;
 // POST /v1/auth/password (dev auth only) -> 204; the same INVALID_CREDENTIALS as login on a wrong password
 export const ChangePasswordRequest = z.strictObject({ identity: Identity, password: Password, newPassword: Password });
 export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
-export const SessionResponse = z.object({ token: z.string().min(1), identity: Identity, expiresAt: z.iso.datetime() });
+/** A dev-mode refresh token: 256 random bits, base64url (43 characters). */
+export const RefreshToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+export const SessionResponse = z.object({
+  token: z.string().min(1),
+  identity: Identity,
+  expiresAt: z.iso.datetime(),
+  /**
+   * Dev auth mode: the device's refresh token (single use: each refresh rotates it) and when its
+   * family ends; POST /v1/session/refresh trades it for a new session without the password.
+   */
+  refreshToken: RefreshToken.optional(),
+  refreshExpiresAt: z.iso.datetime().optional(),
+});
 export type SessionResponse = z.infer<typeof SessionResponse>;
+
+// POST /v1/session/refresh (dev auth only, unauthenticated) -> SessionResponse with a new refresh
+// token. A refresh token already traded ends every session of the device (REFRESH_TOKEN_REUSED).
+export const RefreshSessionRequest = z.strictObject({
+  identity: Identity,
+  deviceId: DeviceId,
+  refreshToken: RefreshToken,
+});
+export type RefreshSessionRequest = z.infer<typeof RefreshSessionRequest>;
 
 // DELETE /v1/session -> ends every Conduit session of the calling device (a logout). `ended` is
 // false for an identity provider's token, which only the provider can end.

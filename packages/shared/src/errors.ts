@@ -9,6 +9,10 @@ export const ErrorCodes = {
   // 401 / 403
   UNAUTHENTICATED: { status: 401, message: 'Missing or invalid credentials.' },
   INVALID_CREDENTIALS: { status: 401, message: 'Wrong identity or password.' },
+  REFRESH_TOKEN_REUSED: {
+    status: 401,
+    message: 'This refresh token was already used: every session of the device was ended (log in again).',
+  },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
   NOT_A_RECIPIENT: { status: 403, message: 'This endpoint is not a recipient of the pointer.' },
   UNKNOWN_DEVICE: { status: 403, message: 'This device is not registered for the identity.' },

@@ -56,6 +56,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   NOT_FOUND: EXIT.UNAVAILABLE,
   UNAUTHENTICATED: EXIT.AUTH,
   INVALID_CREDENTIALS: EXIT.AUTH,
+  REFRESH_TOKEN_REUSED: EXIT.AUTH,
   FORBIDDEN: EXIT.AUTH,
   NOT_GROUP_MEMBER: EXIT.AUTH,
   NOT_A_RECIPIENT: EXIT.AUTH,
@@ -105,6 +106,8 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   PRODUCTION_UNSAFE: "change the server settings its message names (docs/configuration.md, 'Production mode').",
   UNAUTHENTICATED: 'run `conduit login` (the session is missing or expired).',
   INVALID_CREDENTIALS: 'check the identity and password (CONDUIT_PASSWORD).',
+  REFRESH_TOKEN_REUSED:
+    "another copy of this device's refresh token was used (a leaked token?): log in again (`conduit login`), and revoke the device if you did not do it.",
   NOT_GROUP_MEMBER: 'ask the group owner to add you, or check the group id.',
   UNKNOWN_DEVICE: 'run `conduit login` to register this device.',
   DEVICE_REVOKED:

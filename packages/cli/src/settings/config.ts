@@ -2,32 +2,37 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConduitError } from '@conduit/shared';
 import type { ConduitClientOptions } from '@conduit/client';
+import { ENV } from './env.js';
 import { runningLocalStackEnv } from './local-stack-settings.js';
+import { activeProfile } from './profiles.js';
 
 /** Global options of every command; each falls back to its CONDUIT_* environment variable. */
 export interface GlobalOptions {
   home?: string;
   server?: string;
   as?: string;
+  /** The profile whose settings fill what flags and variables leave unset (profiles.ts). */
+  profile?: string;
   json?: boolean;
   verbose?: boolean;
   /** No progress and no notices on stderr; results, warnings and errors still print. */
   quiet?: boolean;
 }
 
-export const ENV = {
-  home: 'CONDUIT_HOME',
-  server: 'CONDUIT_SERVER_URL',
-  identity: 'CONDUIT_IDENTITY',
-  virgilApiUrl: 'CONDUIT_VIRGIL_API_URL',
-  virgilServiceKey: 'CONDUIT_VIRGIL_SERVICE_KEY',
-  twilsockUri: 'CONDUIT_TWILSOCK_URI',
-  password: 'CONDUIT_PASSWORD',
-  debug: 'CONDUIT_DEBUG',
-} as const;
+export { ENV } from './env.js';
+
+/**
+ * The variables in effect: those set in the environment, over the active profile's values.
+ * Precedence, highest first: flags, environment, profile, then a running local stack.
+ */
+export function settingsEnv(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const profile = activeProfile(opts.profile, env);
+  if (!profile) return env;
+  return { ...profile.values, ...setOnly(env) };
+}
 
 export function homeDir(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string {
-  return opts.home ?? env[ENV.home] ?? join(homedir(), '.conduit');
+  return opts.home ?? settingsEnv(opts, env)[ENV.home] ?? join(homedir(), '.conduit');
 }
 
 /** `conduit stack up`'s default data folder, where a running stack publishes its settings. */
@@ -36,16 +41,31 @@ export function localStackDir(opts: GlobalOptions, env: NodeJS.ProcessEnv = proc
 }
 
 /**
- * Where the connection settings come from: --server, then the CONDUIT_* variables, then (with
- * neither a --server nor CONDUIT_SERVER_URL) a local stack running on `<home>/devstack`, whose
- * values fill only the variables that are unset.
+ * Where the connection settings come from: --server, then the CONDUIT_* variables, then the
+ * active profile, then (with no server named by any of them) a local stack running on
+ * `<home>/devstack`, whose values fill only the variables that are unset.
  */
-function connectionEnv(opts: GlobalOptions, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function connectionEnv(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env = settingsEnv(opts, processEnv);
   if (opts.server ?? env[ENV.server]) return env;
   const stack = runningLocalStackEnv(localStackDir(opts, env));
   if (!stack) return env;
-  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value));
-  return { ...stack, ...set };
+  return { ...stack, ...setOnly(env) };
+}
+
+/** The variables with a value (an empty one counts as unset). */
+function setOnly(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value));
+}
+
+/** The settings in effect (flags, variables, profile, local stack): what `profile add` records. */
+export function connectionSettings(
+  opts: GlobalOptions,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  const env = connectionEnv(opts, processEnv);
+  const flags = { [ENV.home]: opts.home, [ENV.server]: opts.server, [ENV.identity]: opts.as };
+  return { ...env, ...setOnly(flags) };
 }
 
 export function clientOptions(

@@ -33,6 +33,10 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
   [`/v1/pointers/${GROUP}/ack`]: () => {
     // Never answers: the client's timeout must fire.
   },
+  '/v1/devices': (req, res) =>
+    req.headers.authorization === 'Bearer renewed-token'
+      ? json(res, 200, { devices: [] })
+      : json(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'Expired.' } }),
   '/v1/devices/device-0001': (req, res) =>
     json(res, 200, { identity: 'alice', deviceId: 'device-0001', createdAt: '2025-01-01T00:00:00.000Z' }),
 };
@@ -149,5 +153,35 @@ describe('HttpClient', () => {
 
   it('rejects an unusable server URL', () => {
     expect(() => new HttpClient({ baseUrl: 'file:///etc/passwd' })).toThrow(ConduitError);
+  });
+});
+
+describe('session renewal', () => {
+  it('asks its session source to renew on a 401 and resends once with the new bearer', async () => {
+    const renewed: string[] = [];
+    const c = new HttpClient({ baseUrl });
+    c.setSessionSource({
+      bearer: async () => 'expired-token',
+      renew: async (rejected) => {
+        renewed.push(rejected);
+        return 'renewed-token';
+      },
+    });
+    await expect(c.listDevices()).resolves.toEqual({ devices: [] });
+    expect(renewed).toEqual(['expired-token']);
+  });
+
+  it('keeps the 401 when the source has nothing better (no second renewal, no loop)', async () => {
+    let renewals = 0;
+    const c = new HttpClient({ baseUrl });
+    c.setSessionSource({
+      bearer: async () => 'expired-token',
+      renew: async () => {
+        renewals++;
+        return undefined;
+      },
+    });
+    await expect(c.listDevices()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(renewals).toBe(1);
   });
 });

@@ -27,9 +27,11 @@ import {
   RecordWrite,
   SessionResponse,
   LogoutResponse,
+  type RefreshSessionRequest,
   SyncTokenResponse,
   VirgilTokenResponse,
 } from '@conduit/shared';
+import { fixedSession, type SessionSource } from '../session/session-source.js';
 import type {
   AckRequest,
   AddMembersRequest,
@@ -87,7 +89,7 @@ export class HttpClient {
   private readonly baseUrl: URL;
   private readonly timeoutMs: number;
   private readonly maxResponseBytes: number;
-  private token: string | undefined;
+  private session: SessionSource | undefined;
   private deviceId: string | undefined;
 
   constructor(opts: HttpClientOptions) {
@@ -105,8 +107,14 @@ export class HttpClient {
     this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
+  /** Where bearer tokens come from (undefined: logged out); a 401 asks it to renew, once per request. */
+  setSessionSource(source: SessionSource | undefined): void {
+    this.session = source;
+  }
+
+  /** A fixed bearer token, never renewed (undefined: logged out). */
   setSession(token: string | undefined): void {
-    this.token = token;
+    this.session = token === undefined ? undefined : fixedSession(token);
   }
 
   /**
@@ -128,6 +136,11 @@ export class HttpClient {
    */
   opaqueStep<T>(step: string, body: unknown, schema: Schema<T> = NO_CONTENT as Schema<T>): Promise<T> {
     return this.request('POST', `/auth/opaque/${step}`, schema, { body, auth: false });
+  }
+
+  /** Trades this device's refresh token for a new session and the next refresh token (dev auth mode). */
+  refreshSession(req: RefreshSessionRequest): Promise<SessionResponse> {
+    return this.request('POST', '/session/refresh', SessionResponse, { body: req, auth: false });
   }
 
   /** Enrolls this client's own device (the path must name the device of the session). */
@@ -296,28 +309,25 @@ export class HttpClient {
   }
 
   private async request<T>(method: string, path: string, schema: Schema<T>, opts: RequestOptions = {}): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    let bearer: string | undefined;
     if (opts.auth !== false) {
-      if (!this.token) throw new ConduitError('UNAUTHENTICATED', 'Not logged in.');
-      headers.authorization = `Bearer ${this.token}`;
-      if (this.deviceId) headers[DEVICE_HEADER] = this.deviceId;
+      bearer = await this.session?.bearer();
+      if (!bearer) throw new ConduitError('UNAUTHENTICATED', 'Not logged in.');
     }
-    if (opts.body !== undefined) headers['content-type'] = 'application/json';
-
-    const url = new URL(this.baseUrl.pathname.replace(/\/$/, '') + API_PREFIX + path, this.baseUrl);
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'error',
+    let res = await this.send(method, path, opts.body, bearer);
+    if (bearer && res.status === 401) {
+      // Expired or ended (clocks apart, a renewal raced): renew once and resend. A 401 comes
+      // from authentication, before any side effect, so resending is safe for every method.
+      const refused = res;
+      const renewed = await this.session?.renew(bearer).catch(async (err: unknown) => {
+        await refused.body?.cancel();
+        throw err;
       });
-    } catch (err) {
-      throw networkError(err);
+      if (renewed && renewed !== bearer) {
+        await refused.body?.cancel();
+        res = await this.send(method, path, opts.body, renewed);
+      }
     }
-
     const json = await this.readJson(res, opts.maxResponseBytes ?? this.maxResponseBytes);
     if (!res.ok) throw errorFromBody(res.status, json);
     const parsed = schema.safeParse(json);
@@ -325,6 +335,27 @@ export class HttpClient {
       throw new ConduitError('TRANSPORT', `Malformed response from ${method} ${API_PREFIX}${path}.`);
     }
     return parsed.data;
+  }
+
+  private async send(method: string, path: string, body: unknown, bearer: string | undefined): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (bearer) {
+      headers.authorization = `Bearer ${bearer}`;
+      if (this.deviceId) headers[DEVICE_HEADER] = this.deviceId;
+    }
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const url = new URL(this.baseUrl.pathname.replace(/\/$/, '') + API_PREFIX + path, this.baseUrl);
+    try {
+      return await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'error',
+      });
+    } catch (err) {
+      throw networkError(err);
+    }
   }
 
   /** Reads at most `maxResponseBytes`; a body that is not JSON becomes `undefined` (the status decides). */

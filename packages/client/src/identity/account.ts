@@ -13,6 +13,9 @@ import * as lifecycle from './lifecycle.js';
  */
 export type LogoutResult = 'ended' | 'provider' | 'none';
 
+/** Refusals meaning this device's session was over already: nothing left to end at the server. */
+const ENDED = new Set(['UNAUTHENTICATED', 'REFRESH_TOKEN_REUSED', 'DEVICE_REVOKED']);
+
 /**
  * This identity's account and private key on this device: registration, login, the key store's
  * unlock, the key backup, rotation, password change and unregistration (docs/identity.md).
@@ -84,18 +87,18 @@ export class Account {
    * unreachable) changes nothing, so the token is never dropped locally while it still works.
    */
   async logout(): Promise<LogoutResult> {
-    const { api, state } = this.session;
-    const stored = await state.loadSession();
+    const { api, sessions } = this.session;
     let result: LogoutResult = 'none';
-    if (stored && Date.parse(stored.expiresAt) > Date.now()) {
+    if (sessions.active) {
       try {
+        // An expired session is renewed first: its refresh token must end at the server too.
         result = (await api.logout()).ended ? 'ended' : 'provider';
       } catch (err) {
-        if (!(err instanceof ConduitError && err.code === 'UNAUTHENTICATED')) throw err;
+        if (!(err instanceof ConduitError && ENDED.has(err.code))) throw err;
       }
     }
-    await state.clearSession();
-    api.setSession(undefined);
+    // The server's logout ended the refresh token too (its device epoch moved).
+    await sessions.forget();
     return result;
   }
 
@@ -119,13 +122,14 @@ export class Account {
       await this.migrateLegacyAccount(password);
       return this.startSession(password);
     }
-    await this.openSession(result.session);
+    await this.openSession(result.session, password);
     return result.backup;
   }
 
-  private async openSession(session: SessionResponse): Promise<void> {
-    await this.session.state.saveSession({ token: session.token, expiresAt: session.expiresAt });
-    this.session.api.setSession(session.token);
+  /** Stores the session (its refresh token in the key store, which the password unlocks) and enrols the device. */
+  private async openSession(session: SessionResponse, password: string): Promise<void> {
+    await this.unlockAfterLogin(password);
+    await this.session.sessions.adopt(session, await this.session.keyStore());
     await this.session.api.registerDevice(this.session.state.deviceId);
   }
 
@@ -137,8 +141,7 @@ export class Account {
     const { session } = this;
     const legacy = legacyPasswords(password);
     const { identity, deviceId } = session.state;
-    await this.openSession(await session.api.login({ identity, password: legacy.login, deviceId }));
-    await this.unlockAfterLogin(password);
+    await this.openSession(await session.api.login({ identity, password: legacy.login, deviceId }), password);
     await session.platform.initPythia();
     const change = await opaqueAuth.startMigration(session.api, identity, password, legacy.login);
     await reregisterWithBackup(await session.ethree(), session.api, legacy.backup, change, session.log);

@@ -19,6 +19,6 @@ export class Devices {
   async revoke(deviceId: string): Promise<void> {
     const id = parseId(DeviceId, deviceId, 'device id');
     await this.session.api.revokeDevice(id);
-    if (id === this.session.state.deviceId) this.session.api.setSession(undefined);
+    if (id === this.session.state.deviceId) await this.session.sessions.forget();
   }
 }

@@ -5,12 +5,13 @@ import { HttpClient } from '../api/http-client.js';
 import type { KeyStore } from '../platform/key-store.js';
 import type { Platform } from '../platform/platform.js';
 import type { Replica } from '../records/replica.js';
-import { LocalState } from '../state/local-state.js';
+import { LocalState, type StoredSession } from '../state/local-state.js';
 import { ReceivedLog } from '../state/received-log.js';
 import { EndpointTrust } from '../trust/endpoint-trust.js';
 import { virgil } from '../virgil/errors.js';
 import { GroupKeys } from '../virgil/group-keys.js';
 import { selfSealer } from '../virgil/self-seal.js';
+import { DevSessionSource } from './dev-session-source.js';
 import { asConduitError } from './errors.js';
 import { Lazy } from './lazy.js';
 
@@ -37,6 +38,8 @@ export interface SessionDeps {
   api: HttpClient;
   log: (line: string) => void;
   platform: Platform;
+  /** The session stored on this device when the client opened (session.json), if any. */
+  stored?: StoredSession;
   /** The owner of a group (whose signature its key epochs carry). */
   ownerOf: (groupId: GroupId) => Promise<Identity>;
 }
@@ -53,6 +56,8 @@ export class ClientSession {
   readonly log: (line: string) => void;
   readonly platform: Platform;
   readonly pins: EndpointTrust;
+  /** The API's bearer tokens: this device's dev session, renewed with its refresh token. */
+  readonly sessions: DevSessionSource;
   private readonly keyStoreLoader = new Lazy<KeyStore>();
   private readonly ethreeLoader = new Lazy<EThree>();
   private readonly channelLoader = new Lazy<PointerChannel>();
@@ -70,6 +75,15 @@ export class ClientSession {
     this.api = deps.api;
     this.log = deps.log;
     this.platform = deps.platform;
+    this.sessions = new DevSessionSource(
+      {
+        state: deps.state,
+        api: deps.api,
+        keyStore: async (prompt) => (prompt ? this.keyStore() : this.keyStoreLoader.created()),
+      },
+      deps.stored,
+    );
+    deps.api.setSessionSource(this.sessions);
     this.pins = new EndpointTrust({
       self: deps.state.identity,
       pinPath: deps.state.pinsPath,
@@ -82,8 +96,8 @@ export class ClientSession {
   }
 
   /**
-   * Reads the identity's local state (creating it on first use) and the API session it stored,
-   * if still valid: what a session is built from.
+   * Reads the identity's local state (creating it on first use) and the API session it stored
+   * (renewed on use if it expired and a refresh token allows): what a session is built from.
    */
   static async load(settings: SessionSettings, platform: Platform): Promise<Omit<SessionDeps, 'ownerOf'>> {
     const api = new HttpClient({ baseUrl: settings.serverUrl });
@@ -91,8 +105,7 @@ export class ClientSession {
     const received = await ReceivedLog.open(state.receivedLogPath, platform.stateFiles);
     api.setDevice(state.deviceId);
     const stored = await state.loadSession();
-    if (stored && Date.parse(stored.expiresAt) > Date.now()) api.setSession(stored.token);
-    return { opts: settings, state, received, api, log: settings.log ?? (() => undefined), platform };
+    return { opts: settings, state, received, api, stored, log: settings.log ?? (() => undefined), platform };
   }
 
   get identity(): Identity {

@@ -4,7 +4,8 @@ import { randomBytes } from '../util/random.js';
 
 /**
  * What one identity keeps on this machine, under `<home>/<identity>/`:
- * device.json (this endpoint's id, created once), session.json (bearer token, 0600),
+ * device.json (this endpoint's id, created once), session.json (access token, 0600; the refresh
+ * token lives in the encrypted key store), session.lock (held while a process renews it),
  * e3kit/ (private key and group tickets), received.jsonl (see ReceivedLog), uploads/ (resumable
  * sends, see UploadStateStore), downloads/ (checkpoints of interrupted downloads) and pins.json
  * (peers' pinned keys, see PinStore).
@@ -12,6 +13,8 @@ import { randomBytes } from '../util/random.js';
 export interface StoredSession {
   token: string;
   expiresAt: string;
+  /** When this client received it: renewal starts a fifth of its life before expiry. */
+  issuedAt?: string;
 }
 
 export class LocalState {
@@ -51,6 +54,10 @@ export class LocalState {
     return this.files.join(this.dir, 'pins.json');
   }
 
+  get sessionLockPath(): string {
+    return this.files.join(this.dir, 'session.lock');
+  }
+
   get receivedLogPath(): string {
     return this.files.join(this.dir, 'received.jsonl');
   }
@@ -59,7 +66,8 @@ export class LocalState {
     const raw = await readJsonFile(this.files, this.files.join(this.dir, 'session.json'));
     const s = raw as Partial<StoredSession> | undefined;
     if (typeof s?.token !== 'string' || typeof s.expiresAt !== 'string') return undefined;
-    return { token: s.token, expiresAt: s.expiresAt };
+    const issuedAt = typeof s.issuedAt === 'string' ? { issuedAt: s.issuedAt } : {};
+    return { token: s.token, expiresAt: s.expiresAt, ...issuedAt };
   }
 
   async saveSession(session: StoredSession): Promise<void> {

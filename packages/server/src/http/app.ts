@@ -14,7 +14,7 @@ import { deviceOperations, deviceRoutes } from '../identity/device-routes.js';
 import { keyTransitionOperations, keyTransitionRoutes } from '../identity/key-transition-routes.js';
 import { opaqueAuthRoutes, opaqueOperations } from '../identity/opaque-routes.js';
 import { authRoutes, legacyPasswordOperations, loginOperations } from '../identity/password-routes.js';
-import { sessionOperations, sessionRoutes } from '../identity/session-routes.js';
+import { refreshOperations, sessionOperations, sessionRoutes } from '../identity/session-routes.js';
 import { tokenOperations, tokenRoutes } from '../identity/token-routes.js';
 import { httpMetrics, routeBase } from '../ops/http-metrics.js';
 import { probeOperations } from '../ops/probes.js';
@@ -69,7 +69,8 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
   }
   if (ctx.opaqueAccounts) mount(v1, API_PREFIX, opaqueAuthRoutes(ctx.opaqueAccounts, ctx.authRate), opaqueOperations);
   mount(v1, API_PREFIX, deviceRoutes(ctx), deviceOperations);
-  mount(v1, API_PREFIX, sessionRoutes(ctx), sessionOperations);
+  const sessions = ctx.devSessions ? [...sessionOperations, ...refreshOperations] : sessionOperations;
+  mount(v1, API_PREFIX, sessionRoutes(ctx), sessions);
   mount(v1, API_PREFIX, tokenRoutes(ctx), tokenOperations);
   mount(v1, API_PREFIX, groupRoutes(ctx), groupOperations);
   mount(v1, API_PREFIX, fileRoutes(ctx), fileOperations);

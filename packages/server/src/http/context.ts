@@ -8,6 +8,7 @@ import type { ObjectService } from '../files/object-service.js';
 import type { UploadService } from '../files/uploads/upload-service.js';
 import type { GroupService } from '../groups/group-service.js';
 import type { DevAccounts } from '../identity/auth/dev-accounts.js';
+import type { DevSessions } from '../identity/auth/dev-sessions.js';
 import type { OpaqueAccounts } from '../identity/auth/opaque-accounts.js';
 import type { DeviceService } from '../identity/device-service.js';
 import type { KeyTransitionService } from '../identity/key-transition-service.js';
@@ -28,6 +29,8 @@ export interface AppContext {
   devAccounts?: DevAccounts;
   /** OPAQUE password accounts: dev auth mode only, like devAccounts. */
   opaqueAccounts?: OpaqueAccounts;
+  /** Dev-mode access sessions and their refresh tokens (POST /v1/session/refresh). */
+  devSessions?: DevSessions;
   /** Session epochs and operator locks, checked with the device on every authenticated request. */
   sessionState: SessionState;
   authRate: AuthRateLimiter;

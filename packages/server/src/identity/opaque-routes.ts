@@ -18,6 +18,7 @@ import type { OpaqueAccounts } from './auth/opaque-accounts.js';
 import type { AuthRateLimiter } from '../adapters/redis/auth-rate.js';
 import { clientAddress, jsonBody, methodNotAllowed } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
+import { sessionBody } from './session-body.js';
 import type { ApiOperation } from '../http/openapi/operation.js';
 
 const opaque = (
@@ -128,11 +129,7 @@ export function opaqueAuthRoutes(accounts: OpaqueAccounts, rate: AuthRateLimiter
   post('login/finish', async (req, res) => {
     const { loginId, finishLoginRequest, deviceId } = parseInput(OpaqueLoginFinishRequest, req.body, 'body');
     const session = await accounts.loginFinish(loginId, finishLoginRequest, deviceId);
-    reply(res, 200, SessionResponse, {
-      token: session.token,
-      identity: session.identity,
-      expiresAt: session.expiresAt.toISOString(),
-    });
+    reply(res, 200, SessionResponse, sessionBody(session.identity, session));
   });
 
   post('password/start', async (req, res) => {

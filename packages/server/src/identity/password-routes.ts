@@ -10,6 +10,7 @@ import type { DevAccounts } from './auth/dev-accounts.js';
 import type { AuthRateLimiter } from '../adapters/redis/auth-rate.js';
 import { clientAddress, jsonBody, methodNotAllowed } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
+import { sessionBody } from './session-body.js';
 import type { ApiOperation } from '../http/openapi/operation.js';
 
 /** The OpenAPI description of POST /auth/login (http/openapi/). */
@@ -85,7 +86,7 @@ export function authRoutes(accounts: DevAccounts, rate: AuthRateLimiter, legacy:
       const { identity, password, deviceId } = parseInput(LoginRequest, req.body, 'body');
       await rate.take(identity, clientAddress(req));
       const session = await accounts.login(identity, password, deviceId);
-      reply(res, 200, SessionResponse, { token: session.token, identity, expiresAt: session.expiresAt.toISOString() });
+      reply(res, 200, SessionResponse, sessionBody(identity, session));
     })
     .all(methodNotAllowed);
 

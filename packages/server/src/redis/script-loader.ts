@@ -1,6 +1,6 @@
 import type { RedisClient } from '../adapters/redis/connection.js';
 import { readLuaScripts, ScriptError, type LuaScript } from './script-files.js';
-import type { DeviceStatusReply, SessionGateReply } from './script-replies.js';
+import type { DeviceStatusReply, RotateRefreshReply, SessionGateReply } from './script-replies.js';
 
 /**
  * The one Redis script loader: the files in ./scripts are defined on a client as ioredis commands
@@ -43,6 +43,7 @@ export interface ScriptReplies {
   registerPointer: number;
   removeMember: number;
   revokeDevice: number;
+  rotateRefresh: [RotateRefreshReply, number?, number?, number?];
   sessionGate: SessionGateReply;
   setDeviceName: number;
   setGroupName: number;
@@ -85,6 +86,7 @@ const NAMES: Record<ScriptName, true> = {
   registerPointer: true,
   removeMember: true,
   revokeDevice: true,
+  rotateRefresh: true,
   sessionGate: true,
   setDeviceName: true,
   setGroupName: true,

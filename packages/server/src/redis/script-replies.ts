@@ -66,6 +66,18 @@ export const SessionGateReply = {
 } as const;
 export type SessionGateReply = ValueOf<typeof SessionGateReply>;
 
+/** rotateRefresh-3.lua: the first element of `{status, epoch?, deviceEpoch?, exp?}`. */
+export const RotateRefreshReply = {
+  Rotated: 'rotated',
+  Reused: 'reused',
+  Unknown: 'unknown',
+  Expired: 'expired',
+  Ended: 'ended',
+  Locked: 'locked',
+  Revoked: 'revoked',
+} as const;
+export type RotateRefreshReply = ValueOf<typeof RotateRefreshReply>;
+
 /** appendRecordVersion-6.lua: the first element of `{code, json}`. */
 export const AppendRecordVersionReply = { Created: 1, Existing: 2, Conflict: 0, PointerTaken: -1 } as const;
 

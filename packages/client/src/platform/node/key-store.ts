@@ -101,6 +101,18 @@ export class EncryptedKeyStore implements IKeyEntryStorage {
     this.file = file;
   }
 
+  async reload(): Promise<void> {
+    this.requireKek();
+    const fresh = await readStoreFile(this.path);
+    if (!fresh || fresh.kdf.salt !== this.file.kdf.salt) {
+      throw new ConduitError(
+        'CONFIG',
+        "This device's key store was replaced or re-sealed (a password change?): unlock it again.",
+      );
+    }
+    this.file = fresh;
+  }
+
   /** Forgets the KEK; the store cannot be used afterwards. */
   lock(): void {
     this.kek?.fill(0);

@@ -102,6 +102,8 @@ export interface Keys {
   syncBucket(objectName: string): string;
   /** Hash {epoch, locked} of an identity's sessions: tokens from an older epoch are refused. */
   sessionState(identity: string): string;
+  /** Hash: a device's dev-mode refresh token family (rotateRefresh-3.lua); expires with the family. */
+  refreshFamily(identity: string, deviceId: string): string;
   /** One step of an OPAQUE flow (login state, re-registration ticket): single use, short TTL. */
   authFlow(id: string): string;
   /** Fixed-window counter of authentication attempts by one identity or one client address. */
@@ -170,6 +172,7 @@ export function createKeys(prefix: string): Keys {
     auditEntryId: (shard, id) => `${ptrs(shard)}:audit:id:${id}`,
     syncBucket: (objectName) => `${prefix}bucket:${objectName}`,
     sessionState: (identity) => `${prefix}sess:${identityTag(identity)}`,
+    refreshFamily: (identity, deviceId) => `${prefix}refresh:${identityTag(identity)}:${deviceId}`,
     authFlow: (id) => `${prefix}authflow:${id}`,
     authAttempts: (scope, subject) => `${prefix}authrate:{auth}:${scope}:${subject}`,
     reservedIdentities: () => `${prefix}reserved`,

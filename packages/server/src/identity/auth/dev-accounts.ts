@@ -4,7 +4,7 @@ import type { DeviceRepository } from '../../adapters/redis/devices.js';
 import type { SessionState } from '../../adapters/redis/sessions.js';
 import type { NamePolicy } from './names.js';
 import { hashPassword, verifyPassword } from './password.js';
-import type { SessionTokens } from './session-tokens.js';
+import type { DevSession, DevSessions } from './dev-sessions.js';
 
 /**
  * Pre-OPAQUE accounts (a scrypt hash of the client's fast "login half"). Login stays for accounts
@@ -18,7 +18,7 @@ export class DevAccounts {
   constructor(
     private readonly accounts: AccountRepository,
     private readonly devices: DeviceRepository,
-    private readonly sessions: SessionTokens,
+    private readonly sessions: DevSessions,
     private readonly sessionState: SessionState,
     private readonly names: NamePolicy,
   ) {}
@@ -33,12 +33,12 @@ export class DevAccounts {
    * A session bound to `deviceId`. A revoked device or a lock is refused only after the password
    * checked out, so nobody learns either without it.
    */
-  async login(identity: string, password: string, deviceId: string): Promise<{ token: string; expiresAt: Date }> {
+  async login(identity: string, password: string, deviceId: string): Promise<DevSession> {
     await this.verify(identity, password);
     const { epoch, deviceEpoch, locked } = await this.sessionState.current(identity, deviceId);
     if (locked) throw new ConduitError('ACCOUNT_LOCKED');
     if (await this.devices.isRevoked(identity, deviceId)) throw new ConduitError('DEVICE_REVOKED');
-    return this.sessions.issue(identity, deviceId, new Date(), { epoch, deviceEpoch });
+    return this.sessions.open(identity, deviceId, { epoch, deviceEpoch });
   }
 
   /** Ends every session of the identity, as an OPAQUE password change does. */

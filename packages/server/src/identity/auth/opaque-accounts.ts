@@ -6,17 +6,12 @@ import type { SessionState } from '../../adapters/redis/sessions.js';
 import type { NamePolicy } from './names.js';
 import type { OpaqueServer } from './opaque.js';
 import { verifyPassword } from './password.js';
-import type { SessionTokens } from './session-tokens.js';
+import type { DevSession, DevSessions } from './dev-sessions.js';
 
 /** A login state lives long enough for the client's key stretching (about 0.3 s), not for a dictionary. */
 const LOGIN_STATE_TTL_SECONDS = 60;
 /** Covers re-encrypting the key backup between a re-registration's start and finish. */
 const REREGISTER_TTL_SECONDS = 300;
-
-export interface Session {
-  token: string;
-  expiresAt: Date;
-}
 
 /**
  * Dev-mode accounts over OPAQUE: the server stores a registration record per identity and never
@@ -28,7 +23,7 @@ export class OpaqueAccounts {
     private readonly accounts: AccountRepository,
     private readonly flows: AuthFlows,
     private readonly devices: DeviceRepository,
-    private readonly sessions: SessionTokens,
+    private readonly sessions: DevSessions,
     private readonly sessionState: SessionState,
     private readonly names: NamePolicy,
   ) {}
@@ -68,12 +63,12 @@ export class OpaqueAccounts {
     loginId: string,
     finishLoginRequest: string,
     deviceId: string,
-  ): Promise<Session & { identity: string }> {
+  ): Promise<DevSession & { identity: string }> {
     const identity = await this.prove(loginId, finishLoginRequest);
     const { epoch, deviceEpoch, locked } = await this.sessionState.current(identity, deviceId);
     if (locked) throw new ConduitError('ACCOUNT_LOCKED');
     if (await this.devices.isRevoked(identity, deviceId)) throw new ConduitError('DEVICE_REVOKED');
-    return { identity, ...(await this.sessions.issue(identity, deviceId, new Date(), { epoch, deviceEpoch })) };
+    return { identity, ...(await this.sessions.open(identity, deviceId, { epoch, deviceEpoch })) };
   }
 
   /** A password change starts with a fresh login proof; the answer is the new password's registration step. */

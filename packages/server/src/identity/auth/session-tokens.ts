@@ -5,6 +5,7 @@ import type { Authenticator, Principal } from '@conduit/shared';
 
 const ISSUER = 'conduit-dev';
 const AUDIENCE = 'conduit-api';
+/** Default life of an access session (CONDUIT_SESSION_TTL_SECONDS); refresh tokens renew it. */
 export const SESSION_TTL_SECONDS = 12 * 3600;
 const DEVICE_CLAIM = 'dev';
 /** The identity's session epoch at issue: a password change or lock bumps it (adapters/redis/sessions.ts). */
@@ -20,7 +21,10 @@ export class SessionTokens implements Authenticator {
   // A KeyObject, imported once: jose would otherwise import raw bytes on every verification.
   private readonly key: KeyObject;
 
-  constructor(secret: string) {
+  constructor(
+    secret: string,
+    private readonly ttlSeconds = SESSION_TTL_SECONDS,
+  ) {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
@@ -31,7 +35,7 @@ export class SessionTokens implements Authenticator {
     epochs: { epoch: number; deviceEpoch: number } = { epoch: 0, deviceEpoch: 0 },
   ): Promise<{ token: string; expiresAt: Date }> {
     const iat = Math.floor(now.getTime() / 1000);
-    const exp = iat + SESSION_TTL_SECONDS;
+    const exp = iat + this.ttlSeconds;
     const token = await new SignJWT({
       [DEVICE_CLAIM]: deviceId,
       [EPOCH_CLAIM]: epochs.epoch,

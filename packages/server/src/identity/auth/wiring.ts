@@ -1,14 +1,16 @@
 import type { Authenticator } from '@conduit/shared';
 import type { RedisClient } from '../../adapters/redis/connection.js';
 import type { Logger } from 'pino';
-import type { ServerConfig } from '../../config.js';
+import { DEFAULTS, type ServerConfig } from '../../config.js';
 import { AccountRepository } from '../../adapters/redis/accounts.js';
 import { AuthFlows } from '../../adapters/redis/auth-flows.js';
 import { AuthRateLimiter, DEFAULT_AUTH_RATE_LIMITS } from '../../adapters/redis/auth-rate.js';
 import type { DeviceRepository } from '../../adapters/redis/devices.js';
 import type { Keys } from '../../adapters/redis/keys.js';
+import { RefreshTokens } from '../../adapters/redis/refresh-tokens.js';
 import { SessionState } from '../../adapters/redis/sessions.js';
 import { DevAccounts } from './dev-accounts.js';
+import { DevSessions } from './dev-sessions.js';
 import { namePolicyOf, type NamePolicy } from './names.js';
 import { OidcAuthenticator } from './oidc-authenticator.js';
 import { OpaqueServer } from './opaque.js';
@@ -18,7 +20,7 @@ import { SessionTokens } from './session-tokens.js';
 export interface AuthParts {
   authenticator: Authenticator;
   /** Dev auth mode only. */
-  accounts: { devAccounts?: DevAccounts; opaqueAccounts?: OpaqueAccounts };
+  accounts: { devAccounts?: DevAccounts; opaqueAccounts?: OpaqueAccounts; devSessions?: DevSessions };
   sessionState: SessionState;
   authRate: AuthRateLimiter;
   names: NamePolicy;
@@ -38,7 +40,14 @@ export async function authOf(
   if (config.auth.mode !== 'dev') {
     return { authenticator: new OidcAuthenticator(config.auth), accounts: {}, sessionState, authRate, names };
   }
-  const sessions = new SessionTokens(config.auth.sessionSecret);
+  const lifetimes = config.auth.sessions ?? {};
+  const sessions = new DevSessions(
+    new SessionTokens(config.auth.sessionSecret, lifetimes.ttlSeconds ?? DEFAULTS.sessionTtlSeconds),
+    new RefreshTokens(redis, keys, {
+      ttlSeconds: lifetimes.refreshTtlSeconds ?? DEFAULTS.refreshTtlSeconds,
+      idleSeconds: lifetimes.refreshIdleSeconds ?? DEFAULTS.refreshIdleSeconds,
+    }),
+  );
   let setup = config.auth.opaqueServerSetup;
   if (setup === undefined) {
     logger.warn('no OPAQUE server setup configured: using an ephemeral one, accounts end with this process');
@@ -46,8 +55,9 @@ export async function authOf(
   }
   const accounts = new AccountRepository(redis, keys);
   return {
-    authenticator: sessions,
+    authenticator: sessions.authenticator,
     accounts: {
+      devSessions: sessions,
       devAccounts: new DevAccounts(accounts, devices, sessions, sessionState, names),
       opaqueAccounts: new OpaqueAccounts(
         await OpaqueServer.create(setup),

@@ -1,0 +1,12 @@
+/** The CONDUIT_* variables the CLI reads; profiles (profiles.ts) hold values of the connection ones. */
+export const ENV = {
+  home: 'CONDUIT_HOME',
+  server: 'CONDUIT_SERVER_URL',
+  identity: 'CONDUIT_IDENTITY',
+  virgilApiUrl: 'CONDUIT_VIRGIL_API_URL',
+  virgilServiceKey: 'CONDUIT_VIRGIL_SERVICE_KEY',
+  twilsockUri: 'CONDUIT_TWILSOCK_URI',
+  password: 'CONDUIT_PASSWORD',
+  debug: 'CONDUIT_DEBUG',
+  profile: 'CONDUIT_PROFILE',
+} as const;
