@@ -10,8 +10,11 @@ import {
   startWorker,
   type ServerConfig,
 } from '@conduit/server';
+import type { LocalStackSettings } from '@conduit/shared';
 import { ensureRedis } from './redis/index.js';
 import { startS3 } from './s3/index.js';
+import { approveDeviceLogin } from './oidc/approve.js';
+import { startOidcProvider, type LocalOidcProviderOptions } from './oidc/provider.js';
 import { publishSettings } from './settings.js';
 import {
   createSyncCredentials,
@@ -55,6 +58,19 @@ export interface LocalStackOptions {
    * it says why.
    */
   syncWriteLimit?: SyncWriteLimit | null;
+  /**
+   * Runs the API in OIDC mode against a local OpenID Provider (oidc/provider.ts; on basePort + 4
+   * with fixed ports) instead of password accounts.
+   */
+  oidc?: boolean | LocalOidcProviderOptions;
+}
+
+/** The stack's local identity provider (OIDC mode only). */
+export interface LocalStackOidc {
+  issuer: string;
+  clientId: string;
+  /** Signs in at the provider as `subject` and approves the device login (no browser). */
+  approve(verificationUriComplete: string, subject: string): Promise<void>;
 }
 
 export interface LocalStack {
@@ -63,6 +79,8 @@ export interface LocalStack {
   virgilServicePublicKey: string;
   twilsockUri: string;
   redisUrl: string;
+  /** Present when the stack runs in OIDC mode. */
+  oidc?: LocalStackOidc;
   /** The variables a client (the `conduit` CLI) needs to use this stack. */
   clientEnv: Record<string, string>;
   /** The API's configuration (secrets included: a local stack only), e.g. for operator commands. */
@@ -158,12 +176,21 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     stops.push(() => sync.close());
     log(`twilio sync  ${sync.twilsockUri} (REST ${sync.restUrl}; ${limitText(writeLimit)})`);
 
+    const oidcOptions = opts.oidc === true ? {} : opts.oidc || undefined;
+    const oidc = oidcOptions && (await startOidcProvider({ port: portOf(4), ...oidcOptions }));
+    if (oidc) {
+      stops.push(() => oidc.close());
+      log(`oidc         ${oidc.issuer} (client ${oidc.clientId})`);
+    }
+
     const config: ServerConfig = {
       host: '127.0.0.1',
       port: portOf(0),
       redisUrl: redis.url,
       redisKeyPrefix: secrets.redisKeyPrefix,
-      auth: { mode: 'dev', sessionSecret: secrets.sessionSecret, opaqueServerSetup: secrets.opaqueServerSetup },
+      auth: oidc
+        ? { mode: 'oidc', issuer: oidc.issuer, audience: oidc.clientId, jwksUrl: oidc.jwksUrl }
+        : { mode: 'dev', sessionSecret: secrets.sessionSecret, opaqueServerSetup: secrets.opaqueServerSetup },
       virgil: { appId, appKeyId, appPrivateKey: secrets.virgilApp.appPrivateKey, tokenTtlSeconds: 3600 },
       twilio: {
         ...syncCredentials,
@@ -204,11 +231,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
     stops.push(async () => s3Client.destroy());
-    const clientEnv = {
+    const clientEnv: LocalStackSettings['clientEnv'] = {
       CONDUIT_SERVER_URL: api.url,
       CONDUIT_VIRGIL_API_URL: virgil.url,
       CONDUIT_VIRGIL_SERVICE_KEY: virgil.servicePublicKey,
       CONDUIT_TWILSOCK_URI: sync.twilsockUri,
+      ...(oidc && { CONDUIT_OIDC_ISSUER: oidc.issuer, CONDUIT_OIDC_CLIENT_ID: oidc.clientId }),
     };
     stops.push(await publishSettings(opts.dataDir, clientEnv));
     const restAuth = `Basic ${Buffer.from(`${syncCredentials.accountSid}:${syncCredentials.authToken}`).toString('base64')}`;
@@ -219,6 +247,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       virgilServicePublicKey: virgil.servicePublicKey,
       twilsockUri: sync.twilsockUri,
       redisUrl: redis.url,
+      ...(oidc && { oidc: { issuer: oidc.issuer, clientId: oidc.clientId, approve: approveDeviceLogin } }),
       serverConfig: config,
       clientEnv,
       internals: {
