@@ -11,6 +11,7 @@ export type {
 } from './conduit-client.js';
 export type { ReceivedFile } from './receive-pointer.js';
 export type { LogoutResult } from './identity/account.js';
+export type { IdTokenProvider } from './api/bearer.js';
 export type { DeliveryStatus, EndpointDelivery, ReceiptCheck } from './delivery/status.js';
 export type { CardOf } from './virgil/receipts.js';
 export type { ResumeMode, UploadOptions } from './transfer/upload.js';

@@ -53,6 +53,8 @@ import type {
   SetNameRequest,
   UploadId,
 } from '@conduit/shared';
+import { Bearer, type IdTokenProvider } from './bearer.js';
+import { networkError, readBounded } from './http-body.js';
 
 /** Anything with zod's `safeParse` shape: the shared schemas, without a direct zod dependency here. */
 export interface Schema<T> {
@@ -87,7 +89,7 @@ export class HttpClient {
   private readonly baseUrl: URL;
   private readonly timeoutMs: number;
   private readonly maxResponseBytes: number;
-  private token: string | undefined;
+  private readonly bearer = new Bearer();
   private deviceId: string | undefined;
 
   constructor(opts: HttpClientOptions) {
@@ -106,7 +108,19 @@ export class HttpClient {
   }
 
   setSession(token: string | undefined): void {
-    this.token = token;
+    this.bearer.set(token);
+  }
+
+  /**
+   * OIDC mode: the bearer is the provider's ID token, asked again near its expiry or after one 401
+   * (docs/sdk.md); `onRenewed` hears of each new one.
+   */
+  useIdTokens(provider: IdTokenProvider, onRenewed?: (token: string, expiresAt: Date) => Promise<void>): void {
+    this.bearer.useProvider(provider, onRenewed);
+  }
+
+  get usesIdTokens(): boolean {
+    return this.bearer.hasProvider;
   }
 
   /**
@@ -296,26 +310,14 @@ export class HttpClient {
   }
 
   private async request<T>(method: string, path: string, schema: Schema<T>, opts: RequestOptions = {}): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (opts.auth !== false) {
-      if (!this.token) throw new ConduitError('UNAUTHENTICATED', 'Not logged in.');
-      headers.authorization = `Bearer ${this.token}`;
-      if (this.deviceId) headers[DEVICE_HEADER] = this.deviceId;
-    }
-    if (opts.body !== undefined) headers['content-type'] = 'application/json';
-
-    const url = new URL(this.baseUrl.pathname.replace(/\/$/, '') + API_PREFIX + path, this.baseUrl);
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'error',
-      });
-    } catch (err) {
-      throw networkError(err);
+    let token = opts.auth === false ? undefined : await this.bearer.current();
+    if (opts.auth !== false && !token) throw new ConduitError('UNAUTHENTICATED', 'Not logged in.');
+    let res = await this.send(method, path, token, opts);
+    // An ID token the server refused (expired early, key rolled at the provider): one fresh try.
+    if (res.status === 401 && token && this.bearer.hasProvider) {
+      await res.body?.cancel();
+      token = await this.bearer.renew();
+      res = await this.send(method, path, token, opts);
     }
 
     const json = await this.readJson(res, opts.maxResponseBytes ?? this.maxResponseBytes);
@@ -325,6 +327,28 @@ export class HttpClient {
       throw new ConduitError('TRANSPORT', `Malformed response from ${method} ${API_PREFIX}${path}.`);
     }
     return parsed.data;
+  }
+
+  private async send(method: string, path: string, token: string | undefined, opts: RequestOptions): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token) {
+      headers.authorization = `Bearer ${token}`;
+      if (this.deviceId) headers[DEVICE_HEADER] = this.deviceId;
+    }
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+
+    const url = new URL(this.baseUrl.pathname.replace(/\/$/, '') + API_PREFIX + path, this.baseUrl);
+    try {
+      return await fetch(url, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'error',
+      });
+    } catch (err) {
+      throw networkError(err);
+    }
   }
 
   /** Reads at most `maxResponseBytes`; a body that is not JSON becomes `undefined` (the status decides). */
@@ -345,38 +369,9 @@ export class HttpClient {
   }
 }
 
-/** Reads a response body, failing as soon as it exceeds `maxBytes` (Content-Length is only a hint). */
-export async function readBounded(res: Response, maxBytes: number): Promise<Buffer> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel();
-    throw new ConduitError('TRANSPORT', `Response larger than ${maxBytes} bytes.`);
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of res.body) {
-    total += chunk.byteLength;
-    if (total > maxBytes) {
-      await res.body.cancel().catch(() => undefined);
-      throw new ConduitError('TRANSPORT', `Response larger than ${maxBytes} bytes.`);
-    }
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks, total);
-}
-
-/** Maps fetch failures to typed errors without echoing URLs (presigned URLs carry credentials). */
-export function networkError(err: unknown, peer = 'the server'): ConduitError {
-  const name = (err as { name?: unknown } | null)?.name;
-  if (name === 'TimeoutError') return new ConduitError('TIMEOUT', `${capitalize(peer)} did not answer in time.`);
-  return new ConduitError('TRANSPORT', `Could not reach ${peer}.`, undefined, { cause: err });
-}
-
 /** 204 responses: nothing to parse. */
 const NO_CONTENT: Schema<undefined> = { safeParse: () => ({ success: true, data: undefined }) };
 
 const uploadPath = (groupId: GroupId, uploadId: UploadId): string => `/groups/${seg(groupId)}/uploads/${seg(uploadId)}`;
 const recordPath = (groupId: GroupId, recordId: RecordId): string => `/groups/${seg(groupId)}/records/${seg(recordId)}`;
-const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const seg = (value: string): string => encodeURIComponent(value);

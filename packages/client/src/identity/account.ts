@@ -1,6 +1,7 @@
 import { ConduitError } from '@conduit/shared';
 import type { SessionResponse } from '@conduit/shared';
 import * as opaqueAuth from '../auth/opaque-client.js';
+import { providerBackupSecret } from '../auth/provider-backup.js';
 import { legacyPasswords } from '../auth/passwords.js';
 import { reregisterWithBackup } from '../auth/reregister.js';
 import type { ClientSession } from '../session/session.js';
@@ -30,6 +31,22 @@ export class Account {
   async login(password: string): Promise<void> {
     const backup = await this.startSession(password);
     await this.unlockAfterLogin(password);
+    await this.ensurePrivateKey(backup, false);
+  }
+
+  /**
+   * OIDC mode: the bearer is the identity provider's ID token (ConduitClientOptions.idToken). Enrolls
+   * this device, opens the key store with the passphrase and restores or creates the private key,
+   * whose backup is sealed under a secret derived from the passphrase (docs/identity.md).
+   */
+  async loginWithProvider(passphrase: string): Promise<void> {
+    const { session } = this;
+    if (!session.api.usesIdTokens) {
+      throw new ConduitError('CONFIG', 'Signing in through an identity provider needs the idToken option.');
+    }
+    const backup = await providerBackupSecret(session.platform, passphrase, session.identity);
+    await session.api.registerDevice(session.state.deviceId);
+    await session.keyStore(passphrase);
     await this.ensurePrivateKey(backup, false);
   }
 

@@ -1,6 +1,7 @@
 import type { EThree } from '@virgilsecurity/e3kit-node';
 import { ConduitError } from '@conduit/shared';
 import type { Endpoint, GroupId, Identity, PointerChannel } from '@conduit/shared';
+import type { IdTokenProvider } from '../api/bearer.js';
 import { HttpClient } from '../api/http-client.js';
 import type { KeyStore } from '../platform/key-store.js';
 import type { Platform } from '../platform/platform.js';
@@ -28,6 +29,7 @@ export interface SessionSettings extends SessionOptions {
   serverUrl: string;
   identity: string;
   log?: (line: string) => void;
+  idToken?: IdTokenProvider;
 }
 
 export interface SessionDeps {
@@ -92,6 +94,12 @@ export class ClientSession {
     api.setDevice(state.deviceId);
     const stored = await state.loadSession();
     if (stored && Date.parse(stored.expiresAt) > Date.now()) api.setSession(stored.token);
+    // Each new ID token is kept like a dev session (0600), so the next process need not ask again.
+    if (settings.idToken) {
+      api.useIdTokens(settings.idToken, (token, expiresAt) =>
+        state.saveSession({ token, expiresAt: expiresAt.toISOString() }),
+      );
+    }
     return { opts: settings, state, received, api, log: settings.log ?? (() => undefined), platform };
   }
 
