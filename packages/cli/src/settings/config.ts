@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConduitError } from '@conduit/shared';
 import type { ConduitClientOptions } from '@conduit/client';
+import type { OidcSettings } from '../oidc/issuer.js';
 import { runningLocalStackEnv } from './local-stack-settings.js';
 
 /** Global options of every command; each falls back to its CONDUIT_* environment variable. */
@@ -24,7 +25,29 @@ export const ENV = {
   twilsockUri: 'CONDUIT_TWILSOCK_URI',
   password: 'CONDUIT_PASSWORD',
   debug: 'CONDUIT_DEBUG',
+  oidcIssuer: 'CONDUIT_OIDC_ISSUER',
+  oidcClientId: 'CONDUIT_OIDC_CLIENT_ID',
+  oidcScope: 'CONDUIT_OIDC_SCOPE',
 } as const;
+
+/** The scope of a device login: an ID token, and a refresh token to renew it without the user. */
+export const DEFAULT_OIDC_SCOPE = 'openid offline_access';
+
+/**
+ * The identity provider to sign in at, when CONDUIT_OIDC_ISSUER is set (directly or by a running
+ * local stack in OIDC mode); undefined for password accounts.
+ */
+export function oidcSettings(
+  opts: GlobalOptions,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): OidcSettings | undefined {
+  const env = connectionEnv(opts, processEnv);
+  const issuer = env[ENV.oidcIssuer];
+  if (!issuer) return undefined;
+  const clientId = env[ENV.oidcClientId];
+  if (!clientId) throw new ConduitError('CONFIG', `${ENV.oidcIssuer} is set: set ${ENV.oidcClientId} too.`);
+  return { issuer, clientId, scope: env[ENV.oidcScope] || DEFAULT_OIDC_SCOPE };
+}
 
 export function homeDir(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string {
   return opts.home ?? env[ENV.home] ?? join(homedir(), '.conduit');
@@ -52,6 +75,7 @@ export function clientOptions(
   opts: GlobalOptions,
   log: (line: string) => void,
   processEnv: NodeJS.ProcessEnv = process.env,
+  identityOverride?: string,
 ): ConduitClientOptions {
   const env = connectionEnv(opts, processEnv);
   const serverUrl = opts.server ?? env[ENV.server];
@@ -61,7 +85,7 @@ export function clientOptions(
       `No server: pass --server <url>, set ${ENV.server}, or start a local stack (\`conduit stack up\`).`,
     );
   }
-  const identity = opts.as ?? env[ENV.identity];
+  const identity = identityOverride ?? opts.as ?? env[ENV.identity];
   if (!identity) {
     throw new ConduitError('CONFIG', `No identity: pass --as <identity> or set ${ENV.identity}.`);
   }
