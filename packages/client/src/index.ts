@@ -1,6 +1,8 @@
 export { ConduitClient } from './conduit-client.js';
 // The one error class the SDK throws, and its codes (defined with the wire formats in @conduit/shared).
 export { ConduitError, ErrorCodes, isErrorCode } from '@conduit/shared';
+// OIDC mode: the identity of an identity provider's `sub` (docs/identity.md).
+export { identityFromSubject } from '@conduit/shared';
 export type { ErrorCode } from '@conduit/shared';
 export type {
   ConduitClientOptions,
