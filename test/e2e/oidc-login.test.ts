@@ -112,6 +112,11 @@ describe('OIDC login through the CLI', () => {
       expect((await readFile(file, 'latin1')).includes(refreshToken!), file).toBe(false);
     }
 
+    // Password operations have no meaning here: refused before anything is sent.
+    const backup = await runCli(['identity', 'backup'], env('auth0'));
+    expect(backup.code).not.toBe(0);
+    expect(backup.stderr).toContain('signs in through an identity provider');
+
     const out = await runCli(['--json', 'logout'], env('auth0'));
     expect(out.code, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout)).toMatchObject({ logout: 'provider', refreshToken: 'revoked' });

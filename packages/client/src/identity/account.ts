@@ -131,6 +131,12 @@ export class Account {
   /** An OPAQUE login (migrating a pre-OPAQUE account first); returns the key backup's secret. */
   private async startSession(password: string): Promise<string> {
     const { api, identity, state } = this.session;
+    if (api.usesIdTokens) {
+      throw new ConduitError(
+        'CONFIG',
+        'This client signs in through an identity provider: password operations are not available (see loginWithProvider).',
+      );
+    }
     const result = await opaqueAuth.login(api, identity, password, state.deviceId);
     if (result.legacy) {
       await this.migrateLegacyAccount(password);

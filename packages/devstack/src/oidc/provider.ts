@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
-import Provider from 'oidc-provider';
 
 /** The subjects the local provider knows (docs/devstack.md); the tests sign in as the first two. */
 export const DEFAULT_OIDC_ACCOUNTS = ['auth0|abc', 'jane@example.org', 'alice', 'bob', 'carol'] as const;
@@ -55,6 +54,8 @@ export async function startOidcProvider(opts: LocalOidcProviderOptions = {}): Pr
   });
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
+    // Loaded only when a provider starts: the module warns on load about Node 20 (it wants 22).
+    const { default: Provider } = await import('oidc-provider');
     const { privateKey } = await generateKeyPair('RS256', { extractable: true });
     const signingKey = {
       ...(await exportJWK(privateKey)),
