@@ -1,7 +1,7 @@
 import { scrypt } from 'node:crypto';
 
 /**
- * scrypt N=2^17, r=8, p=1 (128 MiB, about 0.4 s here): what each guess at a passphrase costs
+ * scrypt N=2^17, r=8, p=1 (128 MiB, about 1 s on a 2-core machine): what each guess at a passphrase costs
  * whoever can test guesses against what the key protects.
  */
 const COST = { N: 2 ** 17, r: 8, p: 1 } as const;
