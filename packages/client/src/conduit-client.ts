@@ -8,8 +8,10 @@ import type { ReceiveOptions, ReceiveTransferOptions } from './files/receiver.js
 import { sendFile } from './files/send.js';
 import type { SendOptions, SentFile } from './files/send.js';
 import { Groups } from './groups/groups.js';
+import type { IdTokenProvider } from './session/id-token-source.js';
 import { Account, type LogoutResult } from './identity/account.js';
 import { Devices } from './identity/devices.js';
+import * as providerSecrets from './identity/provider-secrets.js';
 import type { NamedDevice } from './names/names.js';
 import type { OpenedName } from './names/sealed-name.js';
 import { nodePlatform } from './platform/node.js';
@@ -44,6 +46,12 @@ export interface ConduitClientOptions {
    * locked device fail with UNAUTHENTICATED.
    */
   keyPassword?: () => Promise<string>;
+  /**
+   * OIDC mode: returns an ID token of the identity provider the server trusts, for this identity.
+   * It is the bearer of every request; asked again when the token is within a minute of its
+   * expiry or after the server refused it once. Start with `loginWithProvider`.
+   */
+  idToken?: IdTokenProvider;
 }
 
 /**
@@ -107,6 +115,30 @@ export class ConduitClient {
   /** Starts a session; on a device without the private key, restores it from the password backup. */
   login(password: string): Promise<void> {
     return this.account.login(password);
+  }
+
+  /**
+   * OIDC mode (`idToken` set): enrolls this device and restores the private key from its backup, or
+   * creates, publishes and backs up one for a new identity. `keyPassphrase` (8-256 characters)
+   * never leaves the device: it opens the local key store and derives the backup's secret.
+   */
+  loginWithProvider(keyPassphrase: string): Promise<void> {
+    return this.account.loginWithProvider(keyPassphrase);
+  }
+
+  /** Keeps an identity provider's refresh token in the encrypted key store (unlocks it if needed). */
+  async saveRefreshToken(token: string): Promise<void> {
+    await providerSecrets.saveRefreshToken(await this.session.keyStore(), token);
+  }
+
+  /** The refresh token saved with saveRefreshToken, if any. */
+  async refreshToken(): Promise<string | undefined> {
+    return providerSecrets.loadRefreshToken(await this.session.keyStore());
+  }
+
+  /** Deletes the saved refresh token; true if there was one. */
+  async forgetRefreshToken(): Promise<boolean> {
+    return providerSecrets.forgetRefreshToken(await this.session.keyStore());
   }
 
   /**

@@ -1,6 +1,8 @@
 export { ConduitClient } from './conduit-client.js';
 // The one error class the SDK throws, and its codes (defined with the wire formats in @conduit/shared).
 export { ConduitError, ErrorCodes, isErrorCode } from '@conduit/shared';
+// OIDC mode: the identity of an identity provider's `sub` (docs/identity.md).
+export { identityFromSubject } from '@conduit/shared';
 export type { ErrorCode } from '@conduit/shared';
 export type {
   ConduitClientOptions,
@@ -11,6 +13,7 @@ export type {
 } from './conduit-client.js';
 export type { ReceivedFile } from './receive-pointer.js';
 export type { LogoutResult } from './identity/account.js';
+export type { IdTokenProvider } from './session/id-token-source.js';
 export type { DeliveryStatus, EndpointDelivery, ReceiptCheck } from './delivery/status.js';
 export type { CardOf } from './virgil/receipts.js';
 export type { ResumeMode, UploadOptions } from './transfer/upload.js';

@@ -8,7 +8,15 @@ export {
 } from './redis/index.js';
 export { clusterSeeds, startRedisCluster, type ClusterNode } from './redis/cluster.js';
 export { RedisStartError } from './redis/server.js';
-export { startLocalStack, type LocalStack, type LocalStackOptions } from './stack.js';
+export { startLocalStack, type LocalStack, type LocalStackOidc, type LocalStackOptions } from './stack.js';
+export {
+  startOidcProvider,
+  DEFAULT_OIDC_ACCOUNTS,
+  DEFAULT_OIDC_CLIENT_ID,
+  type LocalOidcProvider,
+  type LocalOidcProviderOptions,
+} from './oidc/provider.js';
+export { approveDeviceLogin } from './oidc/approve.js';
 export * from './virgil/index.js';
 export * from './sync/index.js';
 export { runStack, stackBasePort, stackReadyLines } from './entry/stack-up.js';

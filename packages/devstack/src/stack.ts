@@ -11,8 +11,11 @@ import {
   type ServerConfig,
   type SessionLifetimes,
 } from '@conduit/server';
+import type { LocalStackSettings } from '@conduit/shared';
 import { ensureRedis } from './redis/index.js';
 import { startS3 } from './s3/index.js';
+import { approveDeviceLogin } from './oidc/approve.js';
+import { startOidcProvider, type LocalOidcProviderOptions } from './oidc/provider.js';
 import { publishSettings } from './settings.js';
 import {
   createSyncCredentials,
@@ -62,6 +65,19 @@ export interface LocalStackOptions {
    * renewed 5 s ahead, so keep those above 5 s.
    */
   tokenLifetimes?: { sessions?: SessionLifetimes; syncSeconds?: number; virgilSeconds?: number };
+  /**
+   * Runs the API in OIDC mode against a local OpenID Provider (oidc/provider.ts; on basePort + 4
+   * with fixed ports) instead of password accounts.
+   */
+  oidc?: boolean | LocalOidcProviderOptions;
+}
+
+/** The stack's local identity provider (OIDC mode only). */
+export interface LocalStackOidc {
+  issuer: string;
+  clientId: string;
+  /** Signs in at the provider as `subject` and approves the device login (no browser). */
+  approve(verificationUriComplete: string, subject: string): Promise<void>;
 }
 
 export interface LocalStack {
@@ -70,6 +86,8 @@ export interface LocalStack {
   virgilServicePublicKey: string;
   twilsockUri: string;
   redisUrl: string;
+  /** Present when the stack runs in OIDC mode. */
+  oidc?: LocalStackOidc;
   /** The variables a client (the `conduit` CLI) needs to use this stack. */
   clientEnv: Record<string, string>;
   /** The API's configuration (secrets included: a local stack only), e.g. for operator commands. */
@@ -166,17 +184,26 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     log(`twilio sync  ${sync.twilsockUri} (REST ${sync.restUrl}; ${limitText(writeLimit)})`);
 
     const lifetimes = opts.tokenLifetimes ?? {};
+    const oidcOptions = opts.oidc === true ? {} : opts.oidc || undefined;
+    const oidc = oidcOptions && (await startOidcProvider({ port: portOf(4), ...oidcOptions }));
+    if (oidc) {
+      stops.push(() => oidc.close());
+      log(`oidc         ${oidc.issuer} (client ${oidc.clientId})`);
+    }
+
     const config: ServerConfig = {
       host: '127.0.0.1',
       port: portOf(0),
       redisUrl: redis.url,
       redisKeyPrefix: secrets.redisKeyPrefix,
-      auth: {
-        mode: 'dev',
-        sessionSecret: secrets.sessionSecret,
-        opaqueServerSetup: secrets.opaqueServerSetup,
-        sessions: lifetimes.sessions,
-      },
+      auth: oidc
+        ? { mode: 'oidc', issuer: oidc.issuer, audience: oidc.clientId, jwksUrl: oidc.jwksUrl }
+        : {
+            mode: 'dev',
+            sessionSecret: secrets.sessionSecret,
+            opaqueServerSetup: secrets.opaqueServerSetup,
+            sessions: lifetimes.sessions,
+          },
       virgil: {
         appId,
         appKeyId,
@@ -226,11 +253,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
     stops.push(async () => s3Client.destroy());
-    const clientEnv = {
+    const clientEnv: LocalStackSettings['clientEnv'] = {
       CONDUIT_SERVER_URL: api.url,
       CONDUIT_VIRGIL_API_URL: virgil.url,
       CONDUIT_VIRGIL_SERVICE_KEY: virgil.servicePublicKey,
       CONDUIT_TWILSOCK_URI: sync.twilsockUri,
+      ...(oidc && { CONDUIT_OIDC_ISSUER: oidc.issuer, CONDUIT_OIDC_CLIENT_ID: oidc.clientId }),
     };
     stops.push(await publishSettings(opts.dataDir, clientEnv));
     const restAuth = `Basic ${Buffer.from(`${syncCredentials.accountSid}:${syncCredentials.authToken}`).toString('base64')}`;
@@ -241,6 +269,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       virgilServicePublicKey: virgil.servicePublicKey,
       twilsockUri: sync.twilsockUri,
       redisUrl: redis.url,
+      ...(oidc && { oidc: { issuer: oidc.issuer, clientId: oidc.clientId, approve: approveDeviceLogin } }),
       serverConfig: config,
       clientEnv,
       internals: {

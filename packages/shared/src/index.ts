@@ -7,3 +7,4 @@ export * from './auth-api.js';
 export type * from './ports.js';
 export * from './local-stack.js';
 export * from './names.js';
+export * from './identity-mapping.js';

@@ -20,6 +20,9 @@ export const LocalStackSettings = z.object({
     CONDUIT_VIRGIL_API_URL: z.url(),
     CONDUIT_VIRGIL_SERVICE_KEY: z.string().min(1).max(4096),
     CONDUIT_TWILSOCK_URI: z.url(),
+    /** A stack in OIDC mode: its local identity provider and the CLI's client id there. */
+    CONDUIT_OIDC_ISSUER: z.url().optional(),
+    CONDUIT_OIDC_CLIENT_ID: z.string().min(1).max(256).optional(),
   }),
 });
 export type LocalStackSettings = z.infer<typeof LocalStackSettings>;

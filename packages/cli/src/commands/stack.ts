@@ -20,8 +20,9 @@ export function addStackCommand(program: Command): void {
       positiveInt,
     )
     .option('--redis-cluster', 'run on a fresh local Redis Cluster of 3 masters instead of a single Redis')
+    .option('--oidc', 'run the server in OIDC mode against a local identity provider (on the base port + 4)')
     .description('run the local stack (server, key directory, Sync, S3, Redis) until Ctrl-C')
-    .action(async (opts: { data?: string; port?: number; redisCluster?: boolean }, cmd: Command) => {
+    .action(async (opts: { data?: string; port?: number; redisCluster?: boolean; oidc?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       // Taken before the devstack loads: Ctrl-C from here on stops it cleanly.
       const signal = interruptSignal();
@@ -30,6 +31,7 @@ export function addStackCommand(program: Command): void {
         dataDir: resolve(opts.data ?? localStackDir(g)),
         basePort: stackBasePort(opts.port),
         redisCluster: opts.redisCluster,
+        oidc: opts.oidc,
         log: (line) => console.error(line),
         signal,
         ready: (stack) => output(g, { clientEnv: stack.clientEnv }, stackReadyLines(stack.clientEnv)),

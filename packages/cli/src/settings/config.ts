@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConduitError } from '@conduit/shared';
 import type { ConduitClientOptions } from '@conduit/client';
 import { ENV } from './env.js';
+import type { OidcSettings } from '../oidc/issuer.js';
 import { runningLocalStackEnv } from './local-stack-settings.js';
 import { activeProfile } from './profiles.js';
 
@@ -29,6 +30,25 @@ export function settingsEnv(opts: GlobalOptions, env: NodeJS.ProcessEnv = proces
   const profile = activeProfile(opts.profile, env);
   if (!profile) return env;
   return { ...profile.values, ...setOnly(env) };
+}
+
+/** The scope of a device login: an ID token, and a refresh token to renew it without the user. */
+export const DEFAULT_OIDC_SCOPE = 'openid offline_access';
+
+/**
+ * The identity provider to sign in at, when CONDUIT_OIDC_ISSUER is set (directly or by a running
+ * local stack in OIDC mode); undefined for password accounts.
+ */
+export function oidcSettings(
+  opts: GlobalOptions,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): OidcSettings | undefined {
+  const env = connectionEnv(opts, processEnv);
+  const issuer = env[ENV.oidcIssuer];
+  if (!issuer) return undefined;
+  const clientId = env[ENV.oidcClientId];
+  if (!clientId) throw new ConduitError('CONFIG', `${ENV.oidcIssuer} is set: set ${ENV.oidcClientId} too.`);
+  return { issuer, clientId, scope: env[ENV.oidcScope] || DEFAULT_OIDC_SCOPE };
 }
 
 export function homeDir(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string {
@@ -72,6 +92,7 @@ export function clientOptions(
   opts: GlobalOptions,
   log: (line: string) => void,
   processEnv: NodeJS.ProcessEnv = process.env,
+  identityOverride?: string,
 ): ConduitClientOptions {
   const env = connectionEnv(opts, processEnv);
   const serverUrl = opts.server ?? env[ENV.server];
@@ -81,7 +102,7 @@ export function clientOptions(
       `No server: pass --server <url>, set ${ENV.server}, or start a local stack (\`conduit stack up\`).`,
     );
   }
-  const identity = opts.as ?? env[ENV.identity];
+  const identity = identityOverride ?? opts.as ?? env[ENV.identity];
   if (!identity) {
     throw new ConduitError('CONFIG', `No identity: pass --as <identity> or set ${ENV.identity}.`);
   }

@@ -9,4 +9,7 @@ export const ENV = {
   password: 'CONDUIT_PASSWORD',
   debug: 'CONDUIT_DEBUG',
   profile: 'CONDUIT_PROFILE',
+  oidcIssuer: 'CONDUIT_OIDC_ISSUER',
+  oidcClientId: 'CONDUIT_OIDC_CLIENT_ID',
+  oidcScope: 'CONDUIT_OIDC_SCOPE',
 } as const;

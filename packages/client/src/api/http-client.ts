@@ -55,6 +55,7 @@ import type {
   SetNameRequest,
   UploadId,
 } from '@conduit/shared';
+import { networkError, readBounded } from './http-body.js';
 
 /** Anything with zod's `safeParse` shape: the shared schemas, without a direct zod dependency here. */
 export interface Schema<T> {
@@ -376,38 +377,9 @@ export class HttpClient {
   }
 }
 
-/** Reads a response body, failing as soon as it exceeds `maxBytes` (Content-Length is only a hint). */
-export async function readBounded(res: Response, maxBytes: number): Promise<Buffer> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel();
-    throw new ConduitError('TRANSPORT', `Response larger than ${maxBytes} bytes.`);
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of res.body) {
-    total += chunk.byteLength;
-    if (total > maxBytes) {
-      await res.body.cancel().catch(() => undefined);
-      throw new ConduitError('TRANSPORT', `Response larger than ${maxBytes} bytes.`);
-    }
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks, total);
-}
-
-/** Maps fetch failures to typed errors without echoing URLs (presigned URLs carry credentials). */
-export function networkError(err: unknown, peer = 'the server'): ConduitError {
-  const name = (err as { name?: unknown } | null)?.name;
-  if (name === 'TimeoutError') return new ConduitError('TIMEOUT', `${capitalize(peer)} did not answer in time.`);
-  return new ConduitError('TRANSPORT', `Could not reach ${peer}.`, undefined, { cause: err });
-}
-
 /** 204 responses: nothing to parse. */
 const NO_CONTENT: Schema<undefined> = { safeParse: () => ({ success: true, data: undefined }) };
 
 const uploadPath = (groupId: GroupId, uploadId: UploadId): string => `/groups/${seg(groupId)}/uploads/${seg(uploadId)}`;
 const recordPath = (groupId: GroupId, recordId: RecordId): string => `/groups/${seg(groupId)}/records/${seg(recordId)}`;
-const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const seg = (value: string): string => encodeURIComponent(value);

@@ -7,7 +7,7 @@ import {
   verifyAuditText,
 } from '@conduit/shared';
 import type { AuditVerification } from '@conduit/shared';
-import { networkError, readBounded } from '../api/http-client.js';
+import { networkError, readBounded } from '../api/http-body.js';
 
 /**
  * `conduit audit verify`: checks the server's hash-chained audit log (docs/api.md, GET

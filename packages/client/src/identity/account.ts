@@ -1,6 +1,7 @@
 import { ConduitError } from '@conduit/shared';
 import type { SessionResponse } from '@conduit/shared';
 import * as opaqueAuth from '../auth/opaque-client.js';
+import { providerBackupSecret } from '../auth/provider-backup.js';
 import { legacyPasswords } from '../auth/passwords.js';
 import { reregisterWithBackup } from '../auth/reregister.js';
 import type { ClientSession } from '../session/session.js';
@@ -33,6 +34,22 @@ export class Account {
   async login(password: string): Promise<void> {
     const backup = await this.startSession(password);
     await this.unlockAfterLogin(password);
+    await this.ensurePrivateKey(backup, false);
+  }
+
+  /**
+   * OIDC mode: the bearer is the identity provider's ID token (ConduitClientOptions.idToken). Enrolls
+   * this device, opens the key store with the passphrase and restores or creates the private key,
+   * whose backup is sealed under a secret derived from the passphrase (docs/identity.md).
+   */
+  async loginWithProvider(passphrase: string): Promise<void> {
+    const { session } = this;
+    if (!session.idTokens) {
+      throw new ConduitError('CONFIG', 'Signing in through an identity provider needs the idToken option.');
+    }
+    const backup = await providerBackupSecret(session.platform, passphrase, session.identity);
+    await session.api.registerDevice(session.state.deviceId);
+    await session.keyStore(passphrase);
     await this.ensurePrivateKey(backup, false);
   }
 
@@ -87,7 +104,8 @@ export class Account {
    * unreachable) changes nothing, so the token is never dropped locally while it still works.
    */
   async logout(): Promise<LogoutResult> {
-    const { api, sessions } = this.session;
+    const { api, idTokens } = this.session;
+    const sessions = idTokens ?? this.session.sessions;
     let result: LogoutResult = 'none';
     if (sessions.active) {
       try {
@@ -116,7 +134,13 @@ export class Account {
 
   /** An OPAQUE login (migrating a pre-OPAQUE account first); returns the key backup's secret. */
   private async startSession(password: string): Promise<string> {
-    const { api, identity, state } = this.session;
+    const { api, identity, state, idTokens } = this.session;
+    if (idTokens) {
+      throw new ConduitError(
+        'CONFIG',
+        'This client signs in through an identity provider: password operations are not available (see loginWithProvider).',
+      );
+    }
     const result = await opaqueAuth.login(api, identity, password, state.deviceId);
     if (result.legacy) {
       await this.migrateLegacyAccount(password);

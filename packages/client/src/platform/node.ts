@@ -11,6 +11,7 @@ import { nodeSha256 } from './node/sha256.js';
 import { nodeSourceFiles } from './node/source-files.js';
 import { nodeStateFiles } from './node/state-files.js';
 import type { Platform } from './platform.js';
+import { passphraseKey } from './node/passphrase-key.js';
 
 /** The Node.js platform: e3kit-node, node:crypto, node:fs and better-sqlite3. */
 export const nodePlatform: Platform = {
@@ -20,6 +21,7 @@ export const nodePlatform: Platform = {
   closeEThree,
   unlockKeyStore: (path, password) => EncryptedKeyStore.unlock(path, password),
   openReplica,
+  passphraseKey,
   randomHex: (bytes) => randomBytes(bytes).toString('hex'),
   files: {
     rename,

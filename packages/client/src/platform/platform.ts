@@ -29,6 +29,8 @@ export interface Platform {
   unlockKeyStore(path: string, password: string): Promise<KeyStore>;
   /** Opens this endpoint's records replica in `dir`, its at-rest key sealed by `sealer`. */
   openReplica(dir: string, sealer: KeySealer, log: (line: string) => void): Promise<Replica>;
+  /** A 32-byte key from a passphrase with a memory-hard KDF (the OIDC key backup secret). */
+  passphraseKey(passphrase: string, salt: Uint8Array): Promise<Uint8Array>;
   /** `bytes` random bytes as lowercase hex (group ids). */
   randomHex(bytes: number): string;
   /** Local storage of this identity's files. */

@@ -1,5 +1,5 @@
 import { ConduitError } from '@conduit/shared';
-import { networkError, readBounded } from '../api/http-client.js';
+import { networkError, readBounded } from '../api/http-body.js';
 
 /** A presigned URL and the headers it was signed with. */
 export interface Presigned {

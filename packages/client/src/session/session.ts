@@ -12,6 +12,7 @@ import { virgil } from '../virgil/errors.js';
 import { GroupKeys } from '../virgil/group-keys.js';
 import { selfSealer } from '../virgil/self-seal.js';
 import { DevSessionSource } from './dev-session-source.js';
+import { IdTokenSource, type IdTokenProvider } from './id-token-source.js';
 import { asConduitError } from './errors.js';
 import { Lazy } from './lazy.js';
 
@@ -29,6 +30,7 @@ export interface SessionSettings extends SessionOptions {
   serverUrl: string;
   identity: string;
   log?: (line: string) => void;
+  idToken?: IdTokenProvider;
 }
 
 export interface SessionDeps {
@@ -40,6 +42,8 @@ export interface SessionDeps {
   platform: Platform;
   /** The session stored on this device when the client opened (session.json), if any. */
   stored?: StoredSession;
+  /** OIDC mode: the identity provider's ID tokens are the bearer (ConduitClientOptions.idToken). */
+  idToken?: IdTokenProvider;
   /** The owner of a group (whose signature its key epochs carry). */
   ownerOf: (groupId: GroupId) => Promise<Identity>;
 }
@@ -56,8 +60,10 @@ export class ClientSession {
   readonly log: (line: string) => void;
   readonly platform: Platform;
   readonly pins: EndpointTrust;
-  /** The API's bearer tokens: this device's dev session, renewed with its refresh token. */
+  /** The API's bearer tokens in dev auth mode: this device's session, renewed with its refresh token. */
   readonly sessions: DevSessionSource;
+  /** The API's bearer tokens in OIDC mode (undefined in dev auth mode). */
+  readonly idTokens: IdTokenSource | undefined;
   private readonly keyStoreLoader = new Lazy<KeyStore>();
   private readonly ethreeLoader = new Lazy<EThree>();
   private readonly channelLoader = new Lazy<PointerChannel>();
@@ -81,9 +87,17 @@ export class ClientSession {
         api: deps.api,
         keyStore: async (prompt) => (prompt ? this.keyStore() : this.keyStoreLoader.created()),
       },
-      deps.stored,
+      deps.idToken ? undefined : deps.stored,
     );
-    deps.api.setSessionSource(this.sessions);
+    // Each new ID token is kept like a dev session (0600), so the next process need not ask again.
+    this.idTokens =
+      deps.idToken &&
+      new IdTokenSource(
+        deps.idToken,
+        (kept) => (kept ? deps.state.saveSession(kept) : deps.state.clearSession()),
+        deps.stored,
+      );
+    deps.api.setSessionSource(this.idTokens ?? this.sessions);
     this.pins = new EndpointTrust({
       self: deps.state.identity,
       pinPath: deps.state.pinsPath,
@@ -105,7 +119,8 @@ export class ClientSession {
     const received = await ReceivedLog.open(state.receivedLogPath, platform.stateFiles);
     api.setDevice(state.deviceId);
     const stored = await state.loadSession();
-    return { opts: settings, state, received, api, stored, log: settings.log ?? (() => undefined), platform };
+    const log = settings.log ?? (() => undefined);
+    return { opts: settings, state, received, api, stored, idToken: settings.idToken, log, platform };
   }
 
   get identity(): Identity {

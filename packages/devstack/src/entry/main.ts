@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { ConduitError } from '@conduit/shared';
 import { DemoCheckFailed } from './demo-check.js';
 
-const USAGE = `Usage: conduit-devstack stack up [--data <dir>] [--port <base>] [--redis-cluster] [--json]
+const USAGE = `Usage: conduit-devstack stack up [--data <dir>] [--port <base>] [--redis-cluster] [--oidc] [--json]
        conduit-devstack demo [--size <KiB>] [--keep] [--json] [--verbose]
        conduit-devstack redis-cluster [--data <dir>] [--port <base>]`;
 
@@ -52,6 +52,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<void> {
       data: { type: 'string' },
       port: { type: 'string' },
       'redis-cluster': { type: 'boolean' },
+      oidc: { type: 'boolean' },
       size: { type: 'string' },
       keep: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -70,6 +71,7 @@ async function run(argv: string[], signal: AbortSignal): Promise<void> {
       dataDir: resolve(values.data ?? join(home, 'devstack')),
       basePort: stackBasePort(positiveInt(values.port, '--port')),
       redisCluster: values['redis-cluster'],
+      oidc: values.oidc,
       log: (line) => console.error(line),
       signal,
       ready: (stack) =>

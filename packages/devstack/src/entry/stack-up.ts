@@ -2,7 +2,7 @@ import { ConduitError, DEFAULT_STACK_BASE_PORT, STACK_PORT_ENV } from '@conduit/
 import { isPortFree } from '../net.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
 
-/** Ports `stack up` binds from its base: API, Virgil directory, Sync emulator, S3. */
+/** Ports `stack up` binds from its base: API, Virgil directory, Sync emulator, S3 (+ the OIDC provider). */
 const PORTS_USED = 4;
 
 /** `--port`, else CONDUIT_STACK_PORT, else the documented default. */
@@ -21,15 +21,18 @@ export async function runStack(opts: {
   basePort: number;
   /** A fresh local Redis Cluster of three masters instead of the single Redis. */
   redisCluster?: boolean;
+  /** The API in OIDC mode against a local OpenID Provider on basePort + 4. */
+  oidc?: boolean;
   log: (line: string) => void;
   ready: (stack: LocalStack) => void;
   signal: AbortSignal;
 }): Promise<void> {
-  await requireFreePorts(opts.basePort);
+  await requireFreePorts(opts.basePort, PORTS_USED + (opts.oidc ? 1 : 0));
   const stack = await startLocalStack({
     dataDir: opts.dataDir,
     basePort: opts.basePort,
     redisCluster: opts.redisCluster,
+    oidc: opts.oidc,
     log: opts.log,
   });
   try {
@@ -44,7 +47,7 @@ export async function runStack(opts: {
 }
 
 /** What `stack up` prints once the stack is ready (without --json). */
-export function stackReadyLines(clientEnv: Record<string, string>): string[] {
+export function stackReadyLines(clientEnv: Partial<Record<string, string>>): string[] {
   return [
     '# local stack running; `conduit` with this home finds it; other shells or homes can export:',
     ...exportLines(clientEnv),
@@ -53,18 +56,20 @@ export function stackReadyLines(clientEnv: Record<string, string>): string[] {
 }
 
 /** Says which port is taken up front, rather than failing half-way through starting the stack. */
-async function requireFreePorts(base: number): Promise<void> {
-  for (let port = base; port < base + PORTS_USED; port++) {
+async function requireFreePorts(base: number, count: number): Promise<void> {
+  for (let port = base; port < base + count; port++) {
     if (!(await isPortFree(port))) {
       throw new ConduitError(
         'CONFIG',
-        `Port ${port} is in use (the stack uses ${base}-${base + PORTS_USED - 1}): is a local stack already running? Stop it, or pass --port <base>.`,
+        `Port ${port} is in use (the stack uses ${base}-${base + count - 1}): is a local stack already running? Stop it, or pass --port <base>.`,
       );
     }
   }
 }
 
 /** `export NAME='value'` lines for a POSIX shell. */
-function exportLines(env: Record<string, string>): string[] {
-  return Object.entries(env).map(([name, value]) => `export ${name}='${value.replaceAll("'", `'\\''`)}'`);
+function exportLines(env: Partial<Record<string, string>>): string[] {
+  return Object.entries(env).flatMap(([name, value]) =>
+    value === undefined ? [] : [`export ${name}='${value.replaceAll("'", `'\\''`)}'`],
+  );
 }

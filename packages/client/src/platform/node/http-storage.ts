@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ConduitError } from '@conduit/shared';
-import { networkError } from '../../api/http-client.js';
+import { networkError } from '../../api/http-body.js';
 import { RetryableStorageError } from '../../transfer/retry.js';
 import type { ObjectStorage, PresignedTarget } from '../object-storage.js';
 

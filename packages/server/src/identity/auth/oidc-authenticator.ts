@@ -1,11 +1,14 @@
-import { ConduitError, Identity } from '@conduit/shared';
+import { ConduitError, identityFromSubject } from '@conduit/shared';
 import type { Authenticator, Principal } from '@conduit/shared';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 
 /** Asymmetric algorithms only: an IdP's JWKS never legitimately signs with a shared secret. */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
-/** Verifies the identity provider's JWTs against its JWKS; the identity is the `sub` claim. */
+/**
+ * Verifies the identity provider's JWTs against its JWKS; the identity is the `sub` claim mapped by
+ * identityFromSubject (docs/identity.md, "OIDC subjects").
+ */
 export class OidcAuthenticator implements Authenticator {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
 
@@ -35,8 +38,11 @@ export class OidcAuthenticator implements Authenticator {
         cause,
       });
     }
-    const identity = Identity.safeParse(sub);
-    if (!identity.success) throw new ConduitError('UNAUTHENTICATED', 'The token subject is not a valid identity.');
-    return { identity: identity.data };
+    if (typeof sub !== 'string') throw new ConduitError('UNAUTHENTICATED', 'The token has no subject.');
+    try {
+      return { identity: identityFromSubject(sub) };
+    } catch {
+      throw new ConduitError('UNAUTHENTICATED', 'The token subject is not a valid subject.');
+    }
   }
 }
