@@ -44,8 +44,11 @@ export function readProfiles(): Profiles {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, profiles: {} };
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { version: 1, profiles: {} };
+    throw new ConduitError('CONFIG', `Cannot read the profiles file ${path} (${code ?? 'error'}).`, undefined, {
+      cause: err,
+    });
   }
   let parsed: ReturnType<typeof ProfilesFile.safeParse> | undefined;
   if (text.length <= MAX_FILE_BYTES) {
@@ -74,10 +77,23 @@ export function activeProfile(
   flag: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): { name: string; values: ProfileValues } | undefined {
-  const profiles = readProfiles();
-  const name = flag ?? (env[ENV.profile] || undefined) ?? profiles.default;
+  const named = flag ?? (env[ENV.profile] || undefined);
+  let profiles: Profiles;
+  try {
+    profiles = readProfiles();
+  } catch (err) {
+    // Another user's config folder (sudo -u keeps HOME): unreadable means no default profile.
+    if (named === undefined && isUnreadable(err)) return undefined;
+    throw err;
+  }
+  const name = named ?? profiles.default;
   if (name === undefined) return undefined;
   const values = profiles.profiles[name];
   if (!values) throw new ConduitError('CONFIG', `No profile named ${name} (\`conduit profile list\`).`);
   return { name, values };
+}
+
+function isUnreadable(err: unknown): boolean {
+  const code = ((err as { cause?: NodeJS.ErrnoException }).cause ?? {}).code;
+  return code === 'EACCES' || code === 'EPERM';
 }
