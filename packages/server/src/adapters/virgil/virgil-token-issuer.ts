@@ -1,6 +1,5 @@
 import { ConduitError, type Expiring, type Identity, type TokenIssuer } from '@conduit/shared';
-import { VirgilAccessTokenSigner, VirgilCrypto } from 'virgil-crypto';
-import { JwtGenerator } from 'virgil-sdk';
+import { VirgilAccessTokenSigner, VirgilCrypto, type VirgilPrivateKey } from 'virgil-crypto';
 import { initVirgilWasm } from '@conduit/shared/virgil-wasm';
 
 export interface VirgilTokenIssuerOptions {
@@ -11,12 +10,25 @@ export interface VirgilTokenIssuerOptions {
   ttlSeconds: number;
 }
 
+interface Signer {
+  signer: VirgilAccessTokenSigner;
+  appKey: VirgilPrivateKey;
+}
+
+const base64url = (value: string | Buffer) =>
+  (typeof value === 'string' ? Buffer.from(value, 'utf8') : value).toString('base64url');
+
 /**
- * Mints Virgil JWTs (VEDS512, `sub: identity-<identity>`) for e3kit clients. The generator needs
- * the WASM crypto, which only initialises asynchronously, so it is built on first use and shared.
+ * Mints Virgil JWTs (`virgil-jwt;v=1`: VEDS512, `iss: virgil-<appId>`, `sub: identity-<identity>`)
+ * for e3kit clients. virgil-sdk's JwtGenerator did this, but that package lists webpack as a
+ * runtime dependency, which would put a bundler into the server image; the token is only
+ * `base64url(header).base64url(body).base64url(signature)` and the signature is virgil-crypto's
+ * own token signer, so the server assembles it here. The contract suite verifies these tokens with
+ * virgil-sdk's JwtVerifier (the local Virgil directory). The signer needs the WASM crypto, which
+ * only initialises asynchronously, so it is built on first use and shared.
  */
 export class VirgilTokenIssuer implements TokenIssuer {
-  private generator: Promise<JwtGenerator> | undefined;
+  private signer: Promise<Signer> | undefined;
 
   constructor(private readonly opts: VirgilTokenIssuerOptions) {
     if (!opts.appId || !opts.appKeyId || !opts.appPrivateKey) {
@@ -28,31 +40,31 @@ export class VirgilTokenIssuer implements TokenIssuer {
   }
 
   async issue(identity: Identity): Promise<Expiring<string>> {
-    const jwt = (await this.getGenerator()).generateToken(identity);
-    return { value: jwt.toString(), expiresAt: new Date(jwt.body.exp * 1000) };
+    const { signer, appKey } = await this.getSigner();
+    const iat = Math.floor(Date.now() / 1000);
+    const exp = iat + this.opts.ttlSeconds;
+    const header = { alg: signer.getAlgorithm(), kid: this.opts.appKeyId, typ: 'JWT', cty: 'virgil-jwt;v=1' };
+    const body = { iss: `virgil-${this.opts.appId}`, sub: `identity-${identity}`, iat, exp };
+    const unsigned = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(body))}`;
+    const signature = signer.generateTokenSignature({ value: unsigned, encoding: 'utf8' }, appKey);
+    return { value: `${unsigned}.${base64url(signature)}`, expiresAt: new Date(exp * 1000) };
   }
 
-  private getGenerator(): Promise<JwtGenerator> {
-    this.generator ??= this.createGenerator();
-    return this.generator;
+  private getSigner(): Promise<Signer> {
+    this.signer ??= this.createSigner();
+    return this.signer;
   }
 
-  private async createGenerator(): Promise<JwtGenerator> {
+  private async createSigner(): Promise<Signer> {
     await initVirgilWasm();
     const crypto = new VirgilCrypto();
-    let apiKey;
+    let appKey: VirgilPrivateKey;
     try {
-      apiKey = crypto.importPrivateKey(this.opts.appPrivateKey);
+      appKey = crypto.importPrivateKey(this.opts.appPrivateKey);
     } catch (cause) {
       // The message names the setting, never its value.
       throw new ConduitError('CONFIG', 'Virgil appPrivateKey is not a valid private key.', undefined, { cause });
     }
-    return new JwtGenerator({
-      appId: this.opts.appId,
-      apiKeyId: this.opts.appKeyId,
-      apiKey,
-      accessTokenSigner: new VirgilAccessTokenSigner(crypto),
-      millisecondsToLive: this.opts.ttlSeconds * 1000,
-    });
+    return { signer: new VirgilAccessTokenSigner(crypto), appKey };
   }
 }
