@@ -8,7 +8,7 @@ import { SyncClient } from 'twilio-sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyncCredentials, startSyncEmulator, type SyncCredentials, type SyncEmulator } from '@conduit/devstack';
 import { LocalSyncHttpClient, TwilioSyncTokenIssuer } from '@conduit/server';
-import { TwilioSyncChannel } from '@conduit/client';
+import { TwilioSyncChannel } from '@conduit/client/twilio-sync-channel';
 import { shutdownRawClients } from './support/sync.js';
 
 const DAY = 86_400;

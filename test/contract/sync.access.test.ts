@@ -6,7 +6,7 @@
 import { ConduitError } from '@conduit/shared';
 import { describe, expect, it } from 'vitest';
 import { TwilioSyncTokenIssuer } from '@conduit/server';
-import { TwilioSyncChannel } from '@conduit/client';
+import { TwilioSyncChannel } from '@conduit/client/twilio-sync-channel';
 import {
   channel,
   channels,

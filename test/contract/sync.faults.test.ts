@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SYNC_WRITE_LIMIT } from '@conduit/devstack';
 import WebSocket from 'ws';
 import { SyncRateLimitedError, SyncUnavailableError, TwilioSyncAdmin } from '@conduit/server';
-import { TwilioSyncChannel } from '@conduit/client';
+import { TwilioSyncChannel } from '@conduit/client/twilio-sync-channel';
 import {
   channel,
   eventually,

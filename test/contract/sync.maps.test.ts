@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSyncCredentials, DEFAULT_SYNC_WRITE_LIMIT, startSyncEmulator } from '@conduit/devstack';
 import { TwilioSyncAdmin, TwilioSyncTokenIssuer } from '@conduit/server';
-import { TwilioSyncChannel } from '@conduit/client';
+import { TwilioSyncChannel } from '@conduit/client/twilio-sync-channel';
 import {
   channel,
   channels,

@@ -53,5 +53,3 @@ export type { OpenEThreeOptions } from './platform/node/e3kit.js';
 export { login, registerAccount } from './auth/opaque-client.js';
 export { signKeyTransition } from './trust/key-transition.js';
 export { sealName } from './names/sealed-name.js';
-export { TwilioSyncChannel } from './adapters/twilio-sync-channel.js';
-export type { TwilioSyncChannelOptions } from './adapters/twilio-sync-channel.js';

@@ -8,7 +8,7 @@ import { SyncClient, type SyncList, type SyncMap } from 'twilio-sync';
 import { afterAll, beforeAll } from 'vitest';
 import { createSyncCredentials, startSyncEmulator, type SyncCredentials, type SyncEmulator } from '@conduit/devstack';
 import { LocalSyncHttpClient, TwilioSyncAdmin, TwilioSyncTokenIssuer } from '@conduit/server';
-import { TwilioSyncChannel } from '@conduit/client';
+import { TwilioSyncChannel } from '@conduit/client/twilio-sync-channel';
 
 export interface Stack {
   creds: SyncCredentials;

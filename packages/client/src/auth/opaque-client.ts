@@ -7,7 +7,6 @@ import {
   ReregisterTicket,
   SessionResponse,
 } from '@conduit/shared';
-import * as opaque from '@serenity-kit/opaque';
 import type { HttpClient } from '../api/http-client.js';
 import { checkPassword } from './passwords.js';
 
@@ -17,6 +16,21 @@ import { checkPassword } from './passwords.js';
  * changing it changes every password's key, so old records would stop opening.
  */
 const KEY_STRETCHING = { 'argon2id-custom': { memory: 65536, iterations: 3, parallelism: 4 } } as const;
+
+type Opaque = typeof import('@serenity-kit/opaque');
+let loading: Promise<Opaque> | undefined;
+
+/**
+ * serenity-kit's WASM, loaded (and made ready) on first use: it adds about 24 MiB to a process,
+ * which the commands that only use a stored session (a 1 GiB send or receive) cannot spare.
+ */
+function opaqueLib(): Promise<Opaque> {
+  loading ??= import('@serenity-kit/opaque').then(async (lib) => {
+    await lib.ready;
+    return lib;
+  });
+  return loading;
+}
 
 const BACKUP_INFO = 'conduit key backup v1';
 
@@ -47,7 +61,7 @@ export async function registerAccount(
   registrationCode?: string,
 ): Promise<void> {
   checkPassword(password);
-  await opaque.ready;
+  const opaque = await opaqueLib();
   const code = registrationCode === undefined ? {} : { registrationCode };
   const start = opaque.client.startRegistration({ password });
   const { registrationResponse } = await api.opaqueStep(
@@ -55,7 +69,12 @@ export async function registerAccount(
     { identity, registrationRequest: start.registrationRequest, ...code },
     OpaqueRegistrationResponse,
   );
-  const { registrationRecord } = finishRegistration(password, start.clientRegistrationState, registrationResponse);
+  const { registrationRecord } = finishRegistration(
+    opaque,
+    password,
+    start.clientRegistrationState,
+    registrationResponse,
+  );
   await api.opaqueStep('register/finish', { identity, registrationRecord, ...code }, RegisterResponse);
 }
 
@@ -70,7 +89,7 @@ async function prove(
   password: string,
 ): Promise<{ legacy: true } | { legacy: false; loginId: string; finishLoginRequest: string; backup: string }> {
   checkPassword(password);
-  await opaque.ready;
+  const opaque = await opaqueLib();
   const start = opaque.client.startLogin({ password });
   const answer = await api.opaqueStep(
     'login/start',
@@ -119,6 +138,7 @@ export async function startPasswordChange(
   checkPassword(newPassword);
   const proof = await prove(api, identity, oldPassword);
   if (proof.legacy) throw new ConduitError('INVALID_CREDENTIALS', 'Log in once to migrate the account first.');
+  const opaque = await opaqueLib();
   const start = opaque.client.startRegistration({ password: newPassword });
   const { ticket, registrationResponse } = await api.opaqueStep(
     'password/start',
@@ -129,7 +149,7 @@ export async function startPasswordChange(
     },
     ReregisterTicket,
   );
-  const done = finishRegistration(newPassword, start.clientRegistrationState, registrationResponse);
+  const done = finishRegistration(opaque, newPassword, start.clientRegistrationState, registrationResponse);
   return { ticket, registrationRecord: done.registrationRecord, backup: done.backup, oldBackup: proof.backup };
 }
 
@@ -140,14 +160,14 @@ export async function startMigration(
   password: string,
   legacyLogin: string,
 ): Promise<Reregistration> {
-  await opaque.ready;
+  const opaque = await opaqueLib();
   const start = opaque.client.startRegistration({ password });
   const { ticket, registrationResponse } = await api.opaqueStep(
     'migrate/start',
     { identity, legacyPassword: legacyLogin, registrationRequest: start.registrationRequest },
     ReregisterTicket,
   );
-  const done = finishRegistration(password, start.clientRegistrationState, registrationResponse);
+  const done = finishRegistration(opaque, password, start.clientRegistrationState, registrationResponse);
   return { ticket, registrationRecord: done.registrationRecord, backup: done.backup };
 }
 
@@ -157,6 +177,7 @@ export async function reregister(api: HttpClient, change: Reregistration): Promi
 }
 
 function finishRegistration(
+  opaque: Opaque,
   password: string,
   clientRegistrationState: string,
   registrationResponse: string,
