@@ -10,7 +10,7 @@
 //   --keep  leave the temp folder in place for inspection.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,6 +144,32 @@ export function forbiddenPaths(lsTree, forbidden = FORBIDDEN) {
   return [...new Set(paths)].sort();
 }
 
+/** Distinct name@version pairs in an `npm ls --json` tree (the SDK's packages included). */
+function countPackages(tree) {
+  const seen = new Set();
+  const walk = (deps = {}) => {
+    for (const [name, dep] of Object.entries(deps)) {
+      const id = `${name}@${dep.version}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      walk(dep.dependencies);
+    }
+  };
+  walk(tree.dependencies);
+  return seen.size;
+}
+
+/** Bytes of the regular files under `dir` (what an install of the SDK puts on disk). */
+async function treeBytes(dir) {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await treeBytes(path);
+    else if (entry.isFile()) total += (await lstat(path)).size;
+  }
+  return total;
+}
+
 /** Packs, installs and inspects; returns the offending paths (empty when the SDK is clean). */
 export async function checkSdkDeps({ root, keep = false }) {
   const workspaces = await readWorkspaces(root);
@@ -165,7 +191,9 @@ export async function checkSdkDeps({ root, keep = false }) {
     await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'sdk-deps-probe', private: true }));
     await npm(['install', ...tarballs, '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], project);
     const { stdout } = await npm(['ls', '--all', '--omit=dev', '--json'], project);
-    return { packed, paths: forbiddenPaths(JSON.parse(stdout)), temp };
+    const tree = JSON.parse(stdout);
+    const size = { packages: countPackages(tree), bytes: await treeBytes(join(project, 'node_modules')) };
+    return { packed, paths: forbiddenPaths(tree), size, temp };
   } finally {
     if (!keep) await rm(temp, { recursive: true, force: true });
   }
@@ -174,7 +202,7 @@ export async function checkSdkDeps({ root, keep = false }) {
 async function main() {
   const { values } = parseArgs({ options: { root: { type: 'string' }, keep: { type: 'boolean' } } });
   const root = resolve(values.root ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
-  const { packed, paths, temp } = await checkSdkDeps({ root, keep: values.keep ?? false });
+  const { packed, paths, size, temp } = await checkSdkDeps({ root, keep: values.keep ?? false });
   if (values.keep) console.log(`kept ${temp}`);
   if (paths.length > 0) {
     console.error(`${SDK}'s production dependencies reach forbidden packages (${FORBIDDEN.join(', ')}):`);
@@ -183,6 +211,7 @@ async function main() {
     return;
   }
   console.log(`${SDK} is clean: packed ${packed.join(', ')}; none of ${FORBIDDEN.join(', ')} installed.`);
+  console.log(`${SDK} installs ${size.packages} packages, ${(size.bytes / 2 ** 20).toFixed(1)} MiB.`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

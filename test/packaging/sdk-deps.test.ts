@@ -22,6 +22,8 @@ it(
     );
     // On failure the message shows the offending paths, e.g. "@conduit/client > @conduit/devstack".
     expect(result.out, result.out).toContain('is clean');
+    // The size of what an SDK user installs, in CI's log (issue 15).
+    console.log(result.out.trim());
     expect(result.code).toBe(0);
   },
   // A cold install of today's tree can take over a minute on a loaded 2-core machine.
