@@ -116,4 +116,22 @@ describe('end to end: sharing a file through the local stack', () => {
     expect(stdout).toContain('the Sync item is gone');
     expect(stdout).toContain('demo passed');
   });
+
+  it('runs the demo with device-code sign-ins at the local OpenID Provider (`conduit demo --oidc`)', async () => {
+    const cli = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'demo', '--oidc', '--size', '64', '--json'], {
+      timeout: 90_000,
+      env: { ...process.env, CONDUIT_HOME: join(dir, 'demo-oidc-home') },
+    });
+    const { ok, steps } = JSON.parse(stdout.trim().split('\n').at(-1) as string) as {
+      ok: boolean;
+      steps: { step: string; detail?: string }[];
+    };
+    expect(ok).toBe(true);
+    // The provider's subjects, mapped (identity mapping v1), sent and received the file.
+    expect(steps.map((s) => s.detail)).toEqual(
+      expect.arrayContaining(['identity auth0_7cabc', 'identity jane@example.org']),
+    );
+    expect(steps.map((s) => s.step)).toContain("each receipt is signed by its receiver's pinned key");
+  });
 });

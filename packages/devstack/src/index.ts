@@ -20,5 +20,5 @@ export { approveDeviceLogin } from './oidc/approve.js';
 export * from './virgil/index.js';
 export * from './sync/index.js';
 export { runStack, stackBasePort, stackReadyLines } from './entry/stack-up.js';
-export { runDemo, type DemoOptions, type DemoStep } from './entry/demo.js';
+export { runDemo, type DemoOptions, type DemoSignIn, type DemoStep } from './entry/demo.js';
 export { DemoCheckFailed } from './entry/demo-check.js';

@@ -10,8 +10,9 @@ export function addDemoCommand(program: Command): void {
     .command('demo')
     .option('--size <KiB>', 'size of the demo file in KiB', positiveInt, 256)
     .option('--keep', 'keep the temporary directory for inspection')
+    .option('--oidc', 'sign in at a local OpenID Provider with device codes (auth0|abc sends jane@example.org)')
     .description('end-to-end demo on a throwaway local stack: alice sends bob a file, everything verified')
-    .action(async (opts: { size: number; keep?: boolean }, cmd: Command) => {
+    .action(async (opts: { size: number; keep?: boolean; oidc?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       // Taken before the devstack loads: Ctrl-C from here on stops it cleanly.
       const signal = interruptSignal();
@@ -22,6 +23,7 @@ export function addDemoCommand(program: Command): void {
         print: (line) => (g.json ? undefined : console.log(line)),
         log: g.verbose ? (line) => console.error(line) : undefined,
         signal,
+        oidcSignIn: opts.oidc ? (await import('../oidc/demo-sign-in.js')).demoSignIn : undefined,
       });
       if (g.json) console.log(JSON.stringify({ ok: true, steps }));
     });

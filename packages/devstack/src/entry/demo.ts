@@ -23,7 +23,20 @@ export interface DemoOptions {
   log?: (line: string) => void;
   /** Aborts the run (Ctrl-C); cleanup still happens. */
   signal?: AbortSignal;
+  /**
+   * OIDC mode: the stack's API trusts its local OpenID Provider, and the sender `auth0|abc` and the
+   * receiver `jane@example.org` sign in there with this (the CLI runs the device authorization
+   * grant, approved through the provider's own forms) instead of registering password accounts.
+   */
+  oidcSignIn?: DemoSignIn;
 }
+
+/** Signs `subject` in at the stack's provider: the directory identity and an ID-token provider. */
+export type DemoSignIn = (
+  stack: LocalStack,
+  subject: string,
+  signal?: AbortSignal,
+) => Promise<{ identity: string; idToken: () => Promise<string> }>;
 
 export interface DemoStep {
   step: string;
@@ -54,14 +67,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoStep[]> {
   const clients: ConduitClient[] = [];
   let stack: LocalStack | undefined;
   try {
+    const signIn = opts.oidcSignIn;
     stack = await step(
-      'local stack started (server, key directory, Sync, S3, Redis)',
-      () => startLocalStack({ dataDir: join(root, 'stack'), log: opts.log }),
+      `local stack started (server, key directory, Sync, S3, Redis${signIn ? ', OpenID Provider' : ''})`,
+      () => startLocalStack({ dataDir: join(root, 'stack'), log: opts.log, oidc: signIn !== undefined }),
       (s) => s.serverUrl,
     );
     const s = stack;
-    const open = async (identity: string) => {
+    const open = async (identity: string, idToken?: () => Promise<string>) => {
       const client = await ConduitClient.open({
+        idToken,
         serverUrl: s.serverUrl,
         home: join(root, 'homes'),
         identity,
@@ -73,16 +88,35 @@ export async function runDemo(opts: DemoOptions): Promise<DemoStep[]> {
       clients.push(client);
       return client;
     };
-    const alice = await open('alice');
-    const bob = await open('bob');
-
-    await step('alice registered: account, device, public key, password key backup', () =>
-      alice.register(randomBytes(18).toString('base64url')),
-    );
-    await step('bob registered', () => bob.register(randomBytes(18).toString('base64url')));
+    const secret = () => randomBytes(18).toString('base64url');
+    let alice: ConduitClient;
+    let bob: ConduitClient;
+    if (signIn) {
+      const provider = async (subject: string) => {
+        const who = await signIn(s, subject, opts.signal);
+        const client = await open(who.identity, who.idToken);
+        await client.loginWithProvider(secret());
+        return client;
+      };
+      alice = await step(
+        'auth0|abc signed in at the OpenID Provider (device code): device, new key, passphrase key backup',
+        () => provider('auth0|abc'),
+        (c) => `identity ${c.identity}`,
+      );
+      bob = await step(
+        'jane@example.org signed in likewise',
+        () => provider('jane@example.org'),
+        (c) => `identity ${c.identity}`,
+      );
+    } else {
+      alice = await open('alice');
+      bob = await open('bob');
+      await step('alice registered: account, device, public key, password key backup', () => alice.register(secret()));
+      await step('bob registered', () => bob.register(secret()));
+    }
     const group = await step(
-      'alice created a group with bob',
-      () => alice.createGroup(['bob']),
+      `${alice.identity} created a group with ${bob.identity}`,
+      () => alice.createGroup([bob.identity]),
       (g) => `group ${g.groupId}`,
     );
 
@@ -94,7 +128,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoStep[]> {
     );
 
     const sent = await step(
-      'alice encrypted, uploaded and published it',
+      `${alice.identity} encrypted, uploaded and published it`,
       () => alice.sendFile(group.groupId, source),
       (r) => `pointer ${r.pointerId}, ${r.size} bytes stored`,
     );
@@ -116,15 +150,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoStep[]> {
     );
 
     const received = await step(
-      'bob received, verified and decrypted it',
+      `${bob.identity} received, verified and decrypted it`,
       () => bob.receiveNext(group.groupId, { outDir: join(root, 'bob-inbox'), timeoutMs: RECEIVE_TIMEOUT_MS }),
       (f) => `${f.name}, ${f.size} bytes, from ${f.sender.identity}`,
     );
     await step(
-      "bob's copy is byte-identical (SHA-256)",
+      `${bob.identity}'s copy is byte-identical (SHA-256)`,
       async () => {
         const copy = sha256(await readFile(received.path));
-        if (copy !== sha256(plaintext)) throw new DemoCheckFailed("Bob's copy differs from the original.");
+        if (copy !== sha256(plaintext)) throw new DemoCheckFailed(`${bob.identity}'s copy differs from the original.`);
         return copy;
       },
       (h) => `${h.slice(0, 16)}...`,
