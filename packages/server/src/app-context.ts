@@ -32,6 +32,9 @@ import { pointerClaimLifetimeMs, stillCounts } from './limits/claims.js';
 import { DEFAULT_QUOTAS, Quotas } from './limits/quotas.js';
 import { DEFAULT_REQUEST_LIMITS, RequestLimits } from './limits/request-limits.js';
 import type { ServerDeps } from './server-deps.js';
+import { LegalHolds } from './lifecycle/legal-holds.js';
+import { ObjectEraser } from './lifecycle/object-eraser.js';
+import { ObjectIndex } from './lifecycle/object-index.js';
 
 /** What the API's services are built from: configuration, Redis, the adapters and the auth parts. */
 export interface ApiWiring {
@@ -62,15 +65,42 @@ export function uploadServiceOf(
   adapters: ServerDeps,
   logger: Logger,
   quotas: Quotas,
+  index?: ObjectIndex,
 ) {
   return new UploadService({
     repo,
     quotas,
+    ...(index ? { index } : {}),
     store: adapters.objectStore,
     ttlSeconds: config.uploads?.ttlSeconds ?? DEFAULTS.uploadTtlSeconds,
     logger,
   });
 }
+
+/**
+ * The data lifecycle's parts (docs/lifecycle.md): the object index, legal holds, and the one
+ * object eraser retention and erasure share. `onAuditEnqueued` kicks the worker's sealer.
+ */
+export function lifecycleOf(
+  redis: RedisClient,
+  keys: Keys,
+  store: ServerDeps['objectStore'],
+  audit: AuditLog,
+  onAuditEnqueued?: (shard: number) => void,
+) {
+  const index = new ObjectIndex(redis, keys);
+  const holds = new LegalHolds(redis, keys, audit);
+  const eraser = new ObjectEraser({
+    redis,
+    keys,
+    store,
+    index,
+    holds,
+    ...(onAuditEnqueued ? { onAuditEnqueued } : {}),
+  });
+  return { index, holds, eraser };
+}
+export type Lifecycle = ReturnType<typeof lifecycleOf>;
 
 /** The records feed notifier: Sync writes spend the group map's bucket, like the worker's. */
 function feedNotifierOf(w: ApiWiring, records: RecordStore, heal: HealDeps): FeedNotifier {
@@ -96,7 +126,8 @@ export function buildAppContext(w: ApiWiring): AppContext {
   const audit = new AuditLog(redis, keys);
   const { syncAdmin } = adapters;
   const shared = { groups, devices, ledger, syncAdmin, audit, observer, logger };
-  const objects = new ObjectService(adapters.objectStore);
+  const lifecycle = lifecycleOf(redis, keys, adapters.objectStore, audit);
+  const objects = new ObjectService(adapters.objectStore, lifecycle.index);
   const pointers = new PointerRegistry({ ...shared, itemTtlSeconds });
   const records = new RecordStore(redis, keys);
   const feedNotifier = feedNotifierOf(w, records, shared);
@@ -114,8 +145,9 @@ export function buildAppContext(w: ApiWiring): AppContext {
     audit,
     groups: new GroupService({ ...shared, quotas, identities: new IdentityDirectory(redis, keys) }),
     objects,
-    uploads: uploadServiceOf(config, new UploadRepository(redis, keys), adapters, logger, quotas),
-    files: new FileService({ objects, pointers, quotas }),
+    uploads: uploadServiceOf(config, new UploadRepository(redis, keys), adapters, logger, quotas, lifecycle.index),
+    files: new FileService({ objects, pointers, quotas, index: lifecycle.index }),
+    lifecycle,
     delivery: new DeliveryService({
       ledger,
       anomalies: new AnomalyRepository(redis, keys),

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ConduitError } from '@conduit/shared';
+import { ConduitError, parseRetentionRule, type RetentionRule } from '@conduit/shared';
 import { z } from 'zod';
 import { parseClusterUrl } from './adapters/redis/connection.js';
 
@@ -115,6 +115,18 @@ export interface ServerConfig {
     /** How often the worker moves older feed pages to S3. */
     feedArchiveIntervalSeconds?: number;
   };
+  /** Data lifecycle (docs/lifecycle.md): deployment retention rules and the retention job; defaults in DEFAULTS. */
+  retention?: {
+    files?: RetentionRule;
+    records?: RetentionRule;
+    audit?: RetentionRule;
+    /** How often the worker's retention job runs. */
+    intervalSeconds?: number;
+    /** Objects the retention job deletes per second at most, over every worker. */
+    deletesPerSecond?: number;
+    /** Identity deletion: whether the files it sent stay for the groups' other members. */
+    sentFiles?: 'keep' | 'delete';
+  };
   /** Identities allowed on admin routes (queue dashboard, audit); empty = no admin access. */
   adminIdentities?: string[];
   /** Names only an operator's bootstrap code may register (admin identities are always reserved). */
@@ -157,7 +169,17 @@ export const DEFAULTS = {
   feedTailVersions: 1000,
   feedTailDays: 7,
   feedArchiveIntervalSeconds: 3600,
+  retentionIntervalSeconds: 3600,
+  retentionDeletesPerSecond: 5000,
+  erasureSentFiles: 'keep',
 } as const;
+
+/** Deployment defaults of the retention rules: nothing is deleted until the operator says so. */
+export const DEFAULT_RETENTION: Readonly<Record<'files' | 'records' | 'audit', RetentionRule>> = {
+  files: { kind: 'keep' },
+  records: { kind: 'keep' },
+  audit: { kind: 'keep' },
+};
 
 const text = z.string().trim().min(1).max(8192);
 const url = z.url({ protocol: /^https?$/ });
@@ -206,6 +228,17 @@ const syncTokenTtl = z.coerce.number().int().min(60).max(86_400);
 const tokenTtl = (maxSeconds: number) => z.coerce.number().int().min(60).max(maxSeconds);
 /** BullMQ lock and stall-check periods: under 0.5 s the lock renewals alone would load Redis. */
 const lockMs = z.coerce.number().int().min(500).max(600_000);
+/** A retention rule's text (shared/retention.ts); `delivered+...` for files only. */
+const retentionRule = (allowDelivered: boolean) =>
+  z
+    .string()
+    .trim()
+    .max(32)
+    .transform((v, ctx) => {
+      const rule = parseRetentionRule(v, allowDelivered);
+      if (!rule) ctx.addIssue({ code: 'custom', message: 'not a retention rule' });
+      return rule ?? z.NEVER;
+    });
 
 function isSubnet(value: string): boolean {
   const [address = '', bits, ...rest] = value.split('/');
@@ -348,6 +381,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
       feedTailVersions: opt('CONDUIT_FEED_TAIL_VERSIONS', positiveInt(10_000_000)),
       feedTailDays: opt('CONDUIT_FEED_TAIL_DAYS', z.coerce.number().int().min(0).max(3650)),
       feedArchiveIntervalSeconds: opt('CONDUIT_FEED_ARCHIVE_INTERVAL_SECONDS', positiveInt(7 * 86_400)),
+    }),
+    retention: definedOnly({
+      files: opt('CONDUIT_RETENTION_FILES', retentionRule(true)),
+      records: opt('CONDUIT_RETENTION_RECORDS', retentionRule(false)),
+      audit: opt('CONDUIT_RETENTION_AUDIT', retentionRule(false)),
+      intervalSeconds: opt('CONDUIT_RETENTION_INTERVAL_SECONDS', positiveInt(7 * 86_400)),
+      deletesPerSecond: opt('CONDUIT_RETENTION_DELETES_PER_SECOND', positiveInt(1_000_000)),
+      sentFiles: opt('CONDUIT_ERASURE_SENT_FILES', z.enum(['keep', 'delete'])),
     }),
     ops: {
       metricsToken: opt('CONDUIT_METRICS_TOKEN', z.string().regex(/^\S{32,512}$/)),

@@ -1,6 +1,6 @@
 import type { Authenticator, SyncAdmin, TokenIssuer } from '@conduit/shared';
 import type { Logger } from 'pino';
-import type { DeletableObjectStore } from './files/uploads/upload-service.js';
+import type { ObjectStore } from '@conduit/shared';
 import type { FeedPageStore } from './records/archive/page-store.js';
 import type { DeliveryObserver } from './delivery/events.js';
 import type { DeliveryMetrics } from './ops/metrics.js';
@@ -8,7 +8,7 @@ import type { DeliveryMetrics } from './ops/metrics.js';
 /** The outside world, injectable so tests (and the dev stack) can supply their own adapters. */
 export interface ServerDeps {
   syncAdmin: SyncAdmin;
-  objectStore: DeletableObjectStore;
+  objectStore: ObjectStore;
   /** Sealed pages of archived record feeds (records/archive/); without it nothing is archived. */
   feedPages?: FeedPageStore;
   virgilTokens: TokenIssuer;

@@ -76,6 +76,9 @@ export const ErrorCodes = {
   PRODUCTION_UNSAFE: { status: 0, message: 'Production mode refuses to start with this configuration.' },
   // limits (issue 15): details {quota, limit, used, requested}
   QUOTA_EXCEEDED: { status: 403, message: "This would exceed one of the identity's quotas." },
+  // Data lifecycle (docs/lifecycle.md)
+  FILE_WITHDRAWN: { status: 410, message: 'The sender or the group owner withdrew this file; it was deleted.' },
+  LEGAL_HOLD: { status: 409, message: 'A legal hold forbids deleting this; the operator must release it first.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -8,3 +8,4 @@ export type * from './ports.js';
 export * from './local-stack.js';
 export * from './names.js';
 export * from './identity-mapping.js';
+export * from './retention.js';

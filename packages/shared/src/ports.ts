@@ -45,6 +45,15 @@ export interface ObjectStore {
   head(key: string): Promise<{ size: number; etag?: string } | null>;
   /** Readiness probe. */
   ping(): Promise<void>;
+  /** Deletes an object; an absent object counts as deleted. */
+  deleteObject(key: string): Promise<void>;
+  /**
+   * Deletes up to 1,000 objects in one request (S3 DeleteObjects, quiet mode): absent keys count as
+   * deleted; `failed` lists the keys S3 refused, with its error code. More than 1,000 keys throws.
+   */
+  deleteObjects(keys: readonly string[]): Promise<{ failed: { key: string; code: string }[] }>;
+  /** The objects whose keys start with `prefix`, page by page (S3 ListObjectsV2, bounded memory). */
+  listObjects(prefix: string): AsyncIterable<StoredObject[]>;
   /** Starts a multipart upload; the returned id is the store's own (never shown to clients). */
   createMultipartUpload(key: string): Promise<{ storeUploadId: string }>;
   /** Presigned PUT of one part of exactly `size` bytes. */
@@ -59,6 +68,12 @@ export interface ObjectStore {
    * 405): the caller drops its record and relies on the bucket's lifecycle rule instead.
    */
   abortMultipartUpload(key: string, storeUploadId: string): Promise<'aborted' | 'absent' | 'unsupported'>;
+}
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  lastModified: Date;
 }
 
 export interface SyncPermissions {
@@ -88,6 +103,8 @@ export interface SyncAdmin {
   ): Promise<'written' | 'map-missing'>;
   /** Deletes one item; an item that is already gone counts as done. */
   removeMapItem(map: string, key: string): Promise<'removed' | 'absent'>;
+  /** Deletes the map with every item and grant; 'absent' when it does not exist. */
+  removeMap(uniqueName: string): Promise<'removed' | 'absent'>;
   /** Revokes an identity's access to the map; 'absent' when it had no grant. */
   removeMapPermissions(map: string, identity: Identity): Promise<'removed' | 'absent'>;
   /** Every map of the service, page by page (bounded memory). */

@@ -97,6 +97,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   DEVICE_NOT_FOUND: EXIT.NOT_FOUND,
   PRODUCTION_UNSAFE: EXIT.USAGE,
   QUOTA_EXCEEDED: EXIT.AUTH,
+  FILE_WITHDRAWN: EXIT.NOT_FOUND,
+  LEGAL_HOLD: EXIT.AUTH,
 };
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
@@ -130,6 +132,8 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   QUOTA_EXCEEDED:
     'the identity reached a quota (details name it): wait for pending files to be received, or ask the operator to raise it.',
   IDENTITY_RESERVED: 'choose another identity, or ask the operator for a registration code.',
+  FILE_WITHDRAWN: 'the sender or the group owner withdrew this file; ask the sender if you still need it.',
+  LEGAL_HOLD: 'a legal hold (details name it) forbids deleting this; the operator must release it first.',
   ACCOUNT_LOCKED: 'ask the operator to unlock the identity.',
   POINTER_MISMATCH: 'do not trust this file; report the pointer id to your administrator.',
   IDENTITY_CHANGED:

@@ -2,6 +2,7 @@ import { ConduitError, envelopeSha256, POINTER_VERSION } from '@conduit/shared';
 import type { Endpoint, PointerRegistration, PointerV1, RegisterPointerRequest } from '@conduit/shared';
 import { pointerClaim } from '../limits/claims.js';
 import type { Quotas } from '../limits/quotas.js';
+import type { ObjectIndex } from '../lifecycle/object-index.js';
 import type { ObjectService } from './object-service.js';
 import type { PointerRegistry } from './pointer-registry.js';
 
@@ -19,6 +20,7 @@ export class FileService {
       objects: ObjectService;
       pointers: PointerRegistry;
       quotas: Pick<Quotas, 'claim' | 'release'>;
+      index: Pick<ObjectIndex, 'bound'>;
     },
   ) {}
 
@@ -55,6 +57,13 @@ export class FileService {
         }
         throw err;
       });
+    // Before publishing: once a recipient can see the pointer, lifecycle rules know the object is a file.
+    await this.deps.index.bound(groupId, body.objectId, {
+      state: 'file',
+      pointerId: body.pointerId,
+      size: body.size,
+      sender,
+    });
     const item: PointerV1 = {
       v: POINTER_VERSION,
       kind: 'file',

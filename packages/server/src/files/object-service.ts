@@ -1,15 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { ConduitError, objectKeyOf } from '@conduit/shared';
-import type { ObjectStore, PresignedRequest } from '@conduit/shared';
+import type { Endpoint, ObjectStore, PresignedRequest } from '@conduit/shared';
+import type { ObjectIndex } from '../lifecycle/object-index.js';
 
 /** Presigned S3 access to a group's ciphertext objects, keyed by group and server-chosen id. */
 export class ObjectService {
-  constructor(private readonly store: ObjectStore) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly index: Pick<ObjectIndex, 'staged'>,
+  ) {}
 
-  /** A fresh object id and a PUT bound to the declared size. */
-  async presignUpload(groupId: string, size: number): Promise<{ objectId: string; put: PresignedRequest }> {
+  /** A fresh object id, indexed for the data lifecycle, and a PUT bound to the declared size. */
+  async presignUpload(
+    groupId: string,
+    size: number,
+    uploader: Endpoint,
+  ): Promise<{ objectId: string; put: PresignedRequest }> {
     // Server-chosen ids: a client can never overwrite an existing object.
     const objectId = randomBytes(16).toString('hex');
+    // Indexed before the URL exists: retention and erasure can always find what it uploads.
+    await this.index.staged(groupId, objectId, uploader);
     return { objectId, put: await this.store.presignPut(objectKeyOf(groupId, objectId), size) };
   }
 

@@ -62,11 +62,11 @@ export function fileRoutes(ctx: AppContext): Router {
     .post(authenticate(ctx), jsonBody, async (req, res) => {
       const { groupId } = parseInput(GroupParams, req.params, 'path');
       const { size } = parseInput(CreateUploadRequest, req.body, 'body');
-      const { identity } = principalOf(res);
-      await requireMembership(ctx.access, groupId, identity);
+      const endpoint = { identity: principalOf(res).identity, deviceId: callerDevice(res) };
+      await requireMembership(ctx.access, groupId, endpoint.identity);
       // Counted for good once a PUT is presigned: the server cannot tell an unused URL from an object.
-      await ctx.quotas.reserveBytes(identity, size);
-      const { objectId, put } = await ctx.objects.presignUpload(groupId, size);
+      await ctx.quotas.reserveBytes(endpoint.identity, size);
+      const { objectId, put } = await ctx.objects.presignUpload(groupId, size, endpoint);
       reply(res, 201, PresignedUrl, {
         objectId,
         url: put.url,

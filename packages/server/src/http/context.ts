@@ -19,6 +19,7 @@ import type { RequestLimits } from '../limits/request-limits.js';
 import type { FeedNotifier } from '../records/feed-notifier.js';
 import type { RecordService } from '../records/record-service.js';
 import type { AccessDeps } from './access.js';
+import type { Lifecycle } from '../app-context.js';
 
 /** Everything a route handler may use: the domain services and what the middleware checks; built once per server. */
 export interface AppContext {
@@ -46,6 +47,8 @@ export interface AppContext {
   files: FileService;
   delivery: DeliveryService;
   records: RecordService;
+  /** Object index, legal holds and the object eraser (docs/lifecycle.md). */
+  lifecycle: Lifecycle;
   /** Closed with the server: drops its scheduled trailing writes, waits for running ones. */
   feedNotifier: FeedNotifier;
   devices: DeviceService;

@@ -28,6 +28,7 @@ export interface ScriptReplies {
   deviceStatus: DeviceStatusReply;
   dropEndpoints: [number, number];
   feedNotifyGate: [number, number?];
+  forgetObjects: number;
   expirePointer: number;
   keepItem: number;
   markFailed: number;
@@ -71,6 +72,7 @@ const NAMES: Record<ScriptName, true> = {
   deviceStatus: true,
   dropEndpoints: true,
   feedNotifyGate: true,
+  forgetObjects: true,
   expirePointer: true,
   keepItem: true,
   markFailed: true,

@@ -1,9 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { ConduitError } from '@conduit/shared';
-import type { Expiring, PresignedRequest, SyncAdmin, SyncPermissions, TokenIssuer } from '@conduit/shared';
+import type {
+  Expiring,
+  ObjectStore,
+  PresignedRequest,
+  StoredObject,
+  SyncAdmin,
+  SyncPermissions,
+  TokenIssuer,
+} from '@conduit/shared';
 import { Redis } from 'ioredis';
 import type { ServerConfig } from '../config.js';
-import type { DeletableObjectStore } from '../files/uploads/upload-service.js';
 
 /**
  * Test doubles for the ports and helpers for isolated Redis state. Used by this package's tests
@@ -60,7 +67,7 @@ export function testConfig(prefix: string, overrides: Partial<ServerConfig> = {}
  * Objects "exist" once `put` is called, as if the client had used the presigned PUT. Multipart
  * uploads are tested against a real s3rver instead (uploads/, files/upload-routes.test.ts).
  */
-export class FakeObjectStore implements DeletableObjectStore {
+export class FakeObjectStore implements ObjectStore {
   readonly objects = new Map<string, number>();
   readonly presigned: { method: 'PUT' | 'GET'; key: string; size?: number }[] = [];
 
@@ -87,6 +94,17 @@ export class FakeObjectStore implements DeletableObjectStore {
 
   async deleteObject(key: string): Promise<void> {
     this.objects.delete(key);
+  }
+
+  async deleteObjects(keys: readonly string[]): Promise<{ failed: { key: string; code: string }[] }> {
+    if (keys.length > 1000) throw new Error('DeleteObjects takes at most 1,000 keys.');
+    for (const key of keys) this.objects.delete(key);
+    return { failed: [] };
+  }
+
+  async *listObjects(prefix: string): AsyncGenerator<StoredObject[]> {
+    const found = [...this.objects].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => a.localeCompare(b));
+    yield found.map(([key, size]) => ({ key, size, lastModified: new Date(0) }));
   }
 
   createMultipartUpload(): Promise<{ storeUploadId: string }> {
@@ -155,6 +173,11 @@ export class FakeSyncAdmin implements SyncAdmin {
 
   async removeMapPermissions(map: string, identity: string): Promise<'removed' | 'absent'> {
     return this.permissions.delete(`${map}/${identity}`) ? 'removed' : 'absent';
+  }
+
+  async removeMap(uniqueName: string): Promise<'removed' | 'absent'> {
+    for (const key of [...this.permissions.keys()]) if (key.startsWith(`${uniqueName}/`)) this.permissions.delete(key);
+    return this.maps.delete(uniqueName) ? 'removed' : 'absent';
   }
 
   async *listMaps(): AsyncGenerator<{ sid: string; uniqueName: string | null }[]> {

@@ -126,6 +126,20 @@ export interface Keys {
   quotaReservations(identity: string): string;
   /** Sorted set of what counts against a counted quota ('<groupId>/<pointerId>' or group ids), scored by claim time (ms). */
   quotaMembers(identity: string, quota: 'pointers' | 'groups'): string;
+  /** Sorted set of a group's stored objects (objectId), scored by when the server handed out the id (ms): the object index (lifecycle/object-index.ts). */
+  groupObjects(groupId: string): string;
+  /** Hash objectId -> JSON {sender, state, pointerId?, size?}: what the object index knows of each. */
+  groupObjectMeta(groupId: string): string;
+  /** Set of the shard's groups that have indexed objects: what the retention job walks. */
+  objectGroups(shard: number): string;
+  /** Set of '<groupId>/<objectId>' an identity uploaded (erasure of an identity's sent files). */
+  identityObjects(identity: string): string;
+  /** Hash {files?, records?}: a group's own retention rules (texts); absent = the deployment's. */
+  groupRetention(groupId: string): string;
+  /** Hash {name, reason, by, placedAt}: a legal hold on a group or an identity (lifecycle/legal-holds.ts). */
+  legalHold(kind: 'group' | 'identity', id: string): string;
+  /** Set of '<kind>:<id>' of every hold in place. */
+  legalHolds(): string;
 }
 
 /** Whom a rate limiter counts: an authenticated identity or a client address. */
@@ -186,5 +200,12 @@ export function createKeys(prefix: string): Keys {
     quotaUsage: (identity) => `${prefix}quota:${identityTag(identity)}`,
     quotaReservations: (identity) => `${prefix}quota:${identityTag(identity)}:held`,
     quotaMembers: (identity, quota) => `${prefix}quota:${identityTag(identity)}:${quota}`,
+    groupObjects: (groupId) => `${grp(groupId)}:objs`,
+    groupObjectMeta: (groupId) => `${grp(groupId)}:objs:meta`,
+    objectGroups: (shard) => `${ptrs(shard)}:objgroups`,
+    identityObjects: (identity) => `${prefix}idobj:${identityTag(identity)}`,
+    groupRetention: (groupId) => `${grp(groupId)}:retention`,
+    legalHold: (kind, id) => `${prefix}hold:{hold}:${kind}:${id}`,
+    legalHolds: () => `${prefix}holds:{hold}`,
   };
 }

@@ -3,9 +3,11 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -13,8 +15,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConduitError } from '@conduit/shared';
-import type { PresignedRequest } from '@conduit/shared';
-import type { DeletableObjectStore } from '../../files/uploads/upload-service.js';
+import type { PresignedRequest, StoredObject } from '@conduit/shared';
+import type { ObjectStore } from '@conduit/shared';
 
 export interface S3ObjectStoreOptions {
   bucket: string;
@@ -41,6 +43,8 @@ const PART_ERRORS: Record<string, string> = {
   EntityTooSmall: 'Every part but the last must be at least 5 MiB.',
 };
 
+const MAX_DELETE_KEYS = 1000;
+
 /** The one S3 client configuration (objects and feed pages share it). */
 export function createS3Client(options: S3ObjectStoreOptions): S3Client {
   return new S3Client({
@@ -60,7 +64,7 @@ export function createS3Client(options: S3ObjectStoreOptions): S3Client {
 }
 
 /** Ciphertext storage on S3. The server only presigns and inspects; bodies never pass through it. */
-export class S3ObjectStore implements DeletableObjectStore {
+export class S3ObjectStore implements ObjectStore {
   readonly client: S3Client;
 
   constructor(private readonly options: S3ObjectStoreOptions) {
@@ -101,6 +105,48 @@ export class S3ObjectStore implements DeletableObjectStore {
     } catch (err) {
       if (!isNotFound(err)) throw unavailable(err);
     }
+  }
+
+  /** S3 refuses more than 1,000 keys per DeleteObjects request. */
+  async deleteObjects(keys: readonly string[]): Promise<{ failed: { key: string; code: string }[] }> {
+    if (keys.length > MAX_DELETE_KEYS) throw new Error(`DeleteObjects takes at most ${MAX_DELETE_KEYS} keys.`);
+    if (keys.length === 0) return { failed: [] };
+    try {
+      // Quiet: S3 answers only the keys it could not delete (an absent key is deleted).
+      const out = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.options.bucket,
+          Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      return { failed: (out.Errors ?? []).map((e) => ({ key: e.Key ?? '', code: e.Code ?? 'Unknown' })) };
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  async *listObjects(prefix: string): AsyncGenerator<StoredObject[]> {
+    let token: string | undefined;
+    do {
+      let out;
+      try {
+        out = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.options.bucket,
+            Prefix: prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+      } catch (err) {
+        throw unavailable(err);
+      }
+      yield (out.Contents ?? []).map((o) => ({
+        key: o.Key ?? '',
+        size: o.Size ?? 0,
+        lastModified: o.LastModified ?? new Date(0),
+      }));
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
   }
 
   async createMultipartUpload(key: string): Promise<{ storeUploadId: string }> {

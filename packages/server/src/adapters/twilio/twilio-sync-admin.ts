@@ -160,6 +160,17 @@ export class TwilioSyncAdmin implements SyncAdmin {
     }
   }
 
+  async removeMap(uniqueName: string): Promise<'removed' | 'absent'> {
+    checkName(uniqueName);
+    try {
+      await this.service.syncMaps(uniqueName).remove();
+      return 'removed';
+    } catch (err) {
+      if (restStatus(err) === 404) return 'absent'; // 20404: no such map
+      throw translate(err);
+    }
+  }
+
   async removeMapPermissions(map: string, identity: Identity): Promise<'removed' | 'absent'> {
     checkName(map);
     checkName(identity);

@@ -25,7 +25,8 @@ import {
 } from '../../testing/fakes.js';
 import { UploadCleaner, type UploadCleanerTuning } from './upload-cleaner.js';
 import { UploadRepository } from './upload-repository.js';
-import { UploadService, type DeletableObjectStore, type ReleaseOutcome } from './upload-service.js';
+import type { ObjectStore } from '@conduit/shared';
+import { UploadService, type ReleaseOutcome } from './upload-service.js';
 import { ensureBucket } from '../../testing/s3-bucket.js';
 
 const prefix = randomKeyPrefix();
@@ -54,8 +55,8 @@ function capturingLogger(): { logger: pino.Logger; lines: Record<string, unknown
 }
 
 /** s3rver with a scriptable abort, standing in for production S3's answers. */
-function scriptedStore(script: (ReleaseOutcome | Error)[]): DeletableObjectStore & { aborts: number } {
-  const wrapper = Object.create(store) as DeletableObjectStore & { aborts: number };
+function scriptedStore(script: (ReleaseOutcome | Error)[]): ObjectStore & { aborts: number } {
+  const wrapper = Object.create(store) as ObjectStore & { aborts: number };
   wrapper.aborts = 0;
   wrapper.abortMultipartUpload = async (key, id) => {
     wrapper.aborts++;
@@ -67,7 +68,7 @@ function scriptedStore(script: (ReleaseOutcome | Error)[]): DeletableObjectStore
 }
 
 /** Each test gets its own key space (under the file's prefix), so sweeps see only its uploads. */
-function setup(objects: DeletableObjectStore = store) {
+function setup(objects: ObjectStore = store) {
   const space = `${prefix}${++files}:`;
   const keys = createKeys(space);
   const repo = new UploadRepository(redis, keys);

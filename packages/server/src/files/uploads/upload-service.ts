@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConduitError, MIN_PART_BYTES, objectKeyOf } from '@conduit/shared';
+import type { ObjectIndex } from '../../lifecycle/object-index.js';
 import type { CompletedUpload, MultipartUpload, ObjectStore, PresignedParts } from '@conduit/shared';
 import type { Logger } from 'pino';
 import { isAssembledFrom } from './assembled-object.js';
@@ -7,11 +8,6 @@ import type { Quotas } from '../../limits/quotas.js';
 import type { UploadRecord, UploadRepository } from './upload-repository.js';
 
 /** The ObjectStore port plus what the multipart flow needs to undo a bad assembly. */
-export interface DeletableObjectStore extends ObjectStore {
-  /** Deletes an object; an absent object counts as deleted. */
-  deleteObject(key: string): Promise<void>;
-}
-
 /** The endpoint acting: an upload belongs to the one that started it. */
 export interface Caller {
   identity: string;
@@ -41,7 +37,9 @@ export class UploadService {
   constructor(
     private readonly deps: {
       repo: UploadRepository;
-      store: DeletableObjectStore;
+      store: ObjectStore;
+      /** Absent in the worker's upload cleaner, which never creates uploads. */
+      index?: Pick<ObjectIndex, 'staged'>;
       quotas: Pick<Quotas, 'reserveBytes' | 'finishBytes'>;
       ttlSeconds: number;
       logger: Logger;
@@ -63,6 +61,7 @@ export class UploadService {
     const createdAt = this.now();
     const expiresAt = new Date(createdAt.getTime() + this.deps.ttlSeconds * 1000);
     try {
+      await this.deps.index?.staged(groupId, objectId, caller, createdAt);
       const { storeUploadId } = await this.deps.store.createMultipartUpload(key);
       await this.deps.repo.create({
         uploadId,

@@ -8,6 +8,7 @@ import { createKeys } from '../../adapters/redis/keys.js';
 import { RecordStore, recordKeys, type VersionInput } from '../../adapters/redis/records.js';
 import { S3FeedPages } from '../../adapters/s3/s3-feed-pages.js';
 import { ObjectService } from '../../files/object-service.js';
+import { ObjectIndex } from '../../lifecycle/object-index.js';
 import { quotasOf } from '../../app-context.js';
 import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix, testConfig } from '../../testing/fakes.js';
 import { startS3rver, type LocalS3 } from '../../testing/s3rver.js';
@@ -50,7 +51,7 @@ const compactor = (pageStore: FeedPageStore) =>
 const service = (archive: ArchivedFeed) =>
   new RecordService({
     records: store,
-    objects: new ObjectService(local.objectStore),
+    objects: new ObjectService(local.objectStore, new ObjectIndex(redis, keys)),
     notifier: { notify: () => {} },
     quotas: quotasOf(testConfig(prefix), redis, keys),
     archive,

@@ -1,0 +1,104 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { objectKeyOf } from '@conduit/shared';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../audit/audit-log.js';
+import { createKeys, shardOf } from '../adapters/redis/keys.js';
+import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../testing/fakes.js';
+import { startS3rver, type LocalS3 } from '../testing/s3rver.js';
+import { LegalHolds } from './legal-holds.js';
+import { ObjectEraser } from './object-eraser.js';
+import { ObjectIndex } from './object-index.js';
+
+// Real Redis and a real s3rver: objects indexed, put in the bucket, erased; listed back through S3.
+const prefix = randomKeyPrefix();
+const keys = createKeys(prefix);
+let redis: Redis;
+let local: LocalS3;
+let index: ObjectIndex;
+let holds: LegalHolds;
+let eraser: ObjectEraser;
+const alice = { identity: 'alice', deviceId: 'dev-a' };
+
+beforeAll(async () => {
+  redis = new Redis(TEST_REDIS_URL);
+  local = await startS3rver('lifecycle-eraser');
+  const audit = new AuditLog(redis, keys);
+  index = new ObjectIndex(redis, keys);
+  holds = new LegalHolds(redis, keys, audit);
+  eraser = new ObjectEraser({ redis, keys, store: local.objectStore, index, holds });
+});
+
+afterAll(async () => {
+  await local.close();
+  await redis.quit();
+  await deleteKeys(prefix);
+});
+
+async function stored(groupId: string, n: number): Promise<string[]> {
+  const ids = Array.from({ length: n }, (_, i) => `${i.toString(16).padStart(8, '0')}${'a'.repeat(24)}`);
+  for (const id of ids) {
+    await index.staged(groupId, id, alice, new Date(1_000 + Number.parseInt(id.slice(0, 8), 16)));
+    await local.objectStore.client.send(
+      new PutObjectCommand({ Bucket: local.s3.bucket, Key: objectKeyOf(groupId, id), Body: 'ct' }),
+    );
+  }
+  return ids;
+}
+
+async function listed(groupId: string): Promise<string[]> {
+  const keysFound: string[] = [];
+  for await (const page of local.objectStore.listObjects(`objects/${groupId}/`))
+    keysFound.push(...page.map((o) => o.key));
+  return keysFound;
+}
+
+const pendingEntries = async (groupId: string) =>
+  (await redis.lrange(keys.auditPending(shardOf(groupId)), 0, -1)).map((item) =>
+    JSON.parse(item.slice(item.indexOf(' ') + 1)),
+  );
+
+describe('ObjectEraser', () => {
+  it('deletes from S3, forgets in the index and writes one receipt; a rerun writes none', async () => {
+    const groupId = 'g-erase';
+    const ids = await stored(groupId, 5);
+    const older = await index.olderThan(groupId, 1_003, 100);
+    expect(older.map((o) => o.objectId)).toEqual(ids.slice(0, 3));
+    const outcome = await eraser.erase(groupId, older, { kind: 'policy', policy: 'deployment', rule: '30d' });
+    expect(outcome).toMatchObject({ deleted: 3, held: 0, failed: [] });
+    expect(await listed(groupId)).toEqual(ids.slice(3).map((id) => objectKeyOf(groupId, id)));
+    const entries = (await pendingEntries(groupId)).filter((e) => e.groupId === groupId);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ type: 'objects-deleted', count: 3 });
+    // The same batch again (a rerun after a crash): S3 delete is a no-op, no second receipt.
+    const again = await eraser.erase(groupId, older, { kind: 'policy', policy: 'deployment', rule: '30d' });
+    expect(again.deleted).toBe(0);
+    expect((await pendingEntries(groupId)).filter((e) => e.groupId === groupId)).toHaveLength(1);
+  });
+
+  it('leaves what a legal hold covers', async () => {
+    const groupId = 'g-held';
+    await stored(groupId, 2);
+    await holds.place('group', groupId, { name: 'case-1', reason: 'litigation', by: 'ops' });
+    const outcome = await eraser.erase(groupId, await index.olderThan(groupId, Infinity, 10), {
+      kind: 'request',
+      action: 'group-delete',
+      by: 'alice',
+    });
+    expect(outcome).toMatchObject({ deleted: 0, held: 2 });
+    expect(await listed(groupId)).toHaveLength(2);
+    await expect(
+      holds.assertNone({ groups: [groupId] }, { action: 'group-delete', by: 'alice' }),
+    ).rejects.toMatchObject({ code: 'LEGAL_HOLD', details: { hold: { name: 'case-1' } } });
+    expect(await holds.release('group', groupId, 'ops', 'case closed')).toBe(true);
+    expect(
+      (
+        await eraser.erase(groupId, await index.olderThan(groupId, Infinity, 10), {
+          kind: 'request',
+          action: 'group-delete',
+          by: 'alice',
+        })
+      ).deleted,
+    ).toBe(2);
+  });
+});

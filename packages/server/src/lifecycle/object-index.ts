@@ -1,0 +1,130 @@
+import { endpointKey, objectKeyOf, type Endpoint } from '@conduit/shared';
+import type { RedisClient } from '../adapters/redis/connection.js';
+import { shardOf, type Keys } from '../adapters/redis/keys.js';
+
+/**
+ * What the index knows of one stored object. `staged`: the server handed out its id (presigned PUT
+ * or multipart upload) and nothing refers to it yet; `file` / `record`: a file pointer or a record
+ * version names it (`pointerId`, the ciphertext `size`).
+ */
+export interface IndexedObject {
+  groupId: string;
+  objectId: string;
+  /** Endpoint key (`identity:deviceId`) of the uploader. */
+  sender: string;
+  state: 'staged' | 'file' | 'record';
+  pointerId?: string;
+  size?: number;
+  /** When the server handed out the id (ms). */
+  createdMs: number;
+}
+
+type Meta = Omit<IndexedObject, 'groupId' | 'objectId' | 'createdMs'>;
+
+/**
+ * The object index (docs/lifecycle.md): every ciphertext object the server hands out an id for, per
+ * group, with its uploader and what refers to it, so retention and erasure find what to delete
+ * without listing the bucket. Written before the client can upload (a crash leaves an entry for an
+ * object that may not exist: deleting it is a no-op); each group's entries live in its shard's slot.
+ */
+export class ObjectIndex {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: Keys,
+  ) {}
+
+  /** Records a freshly handed-out object id (idempotent). */
+  async staged(groupId: string, objectId: string, sender: Endpoint, now = new Date()): Promise<void> {
+    const meta: Meta = { sender: endpointKey(sender), state: 'staged' };
+    await this.redis
+      .multi()
+      .zadd(this.keys.groupObjects(groupId), 'NX', now.getTime(), objectId)
+      .hsetnx(this.keys.groupObjectMeta(groupId), objectId, JSON.stringify(meta))
+      .sadd(this.keys.objectGroups(shardOf(groupId)), groupId)
+      .exec();
+    await this.redis.sadd(this.keys.identityObjects(sender.identity), `${groupId}/${objectId}`);
+  }
+
+  /** A file pointer or record version now names the object (only for an object still indexed). */
+  async bound(
+    groupId: string,
+    objectId: string,
+    ref: { state: 'file' | 'record'; pointerId: string; size: number; sender: Endpoint },
+  ): Promise<void> {
+    const meta: Meta = { sender: endpointKey(ref.sender), state: ref.state, pointerId: ref.pointerId, size: ref.size };
+    const known = await this.redis.zscore(this.keys.groupObjects(groupId), objectId);
+    if (known === null) return;
+    await this.redis.hset(this.keys.groupObjectMeta(groupId), objectId, JSON.stringify(meta));
+  }
+
+  /**
+   * The group's objects handed out before `beforeMs` (Infinity: all), oldest first, at most `limit`.
+   * Callers that delete what they get call again until it comes back empty.
+   */
+  async olderThan(groupId: string, beforeMs: number, limit: number): Promise<IndexedObject[]> {
+    const flat = await this.redis.zrangebyscore(
+      this.keys.groupObjects(groupId),
+      '-inf',
+      Number.isFinite(beforeMs) ? `(${beforeMs}` : '+inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      limit,
+    );
+    return this.describe(groupId, pairs(flat));
+  }
+
+  /** The '<groupId>/<objectId>' pairs an identity uploaded, page by page. */
+  async *sentBy(identity: string, page = 500): AsyncGenerator<{ groupId: string; objectId: string }[]> {
+    let cursor = '0';
+    do {
+      const [next, members] = await this.redis.sscan(this.keys.identityObjects(identity), cursor, 'COUNT', page);
+      cursor = next;
+      if (members.length > 0) {
+        yield members.map((m) => {
+          const slash = m.indexOf('/');
+          return { groupId: m.slice(0, slash), objectId: m.slice(slash + 1) };
+        });
+      }
+    } while (cursor !== '0');
+  }
+
+  /** The groups of one shard that have indexed objects. */
+  groupsOfShard(shard: number): Promise<string[]> {
+    return this.redis.smembers(this.keys.objectGroups(shard));
+  }
+
+  /** Drops an identity's sent-set entries (after their objects were forgotten). */
+  async forgetSender(identity: string, entries: readonly { groupId: string; objectId: string }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.redis.srem(this.keys.identityObjects(identity), ...entries.map((e) => `${e.groupId}/${e.objectId}`));
+  }
+
+  private async describe(groupId: string, batch: readonly [string, string][]): Promise<IndexedObject[]> {
+    if (batch.length === 0) return [];
+    const metas = await this.redis.hmget(this.keys.groupObjectMeta(groupId), ...batch.map(([id]) => id));
+    return batch.map(([objectId, score], i) => {
+      const meta = parseMeta(metas[i] ?? null);
+      return { groupId, objectId, createdMs: Number(score), ...meta };
+    });
+  }
+}
+
+/** The S3 key of an indexed object. */
+export const keyOf = (o: Pick<IndexedObject, 'groupId' | 'objectId'>): string => objectKeyOf(o.groupId, o.objectId);
+
+function pairs(flat: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+/** A missing or unreadable meta (a crash between the two writes) reads as staged by nobody known. */
+function parseMeta(raw: string | null): Meta {
+  if (raw === null) return { sender: '', state: 'staged' };
+  try {
+    return JSON.parse(raw) as Meta;
+  } catch {
+    return { sender: '', state: 'staged' };
+  }
+}
