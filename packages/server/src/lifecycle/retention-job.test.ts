@@ -69,11 +69,11 @@ async function entries(type: string): Promise<Record<string, unknown>[]> {
 }
 
 const setPolicy = (groupId: string, files: string) =>
-  new GroupRetention(redis, keys, audit, { files: { kind: 'keep' }, records: { kind: 'keep' }, audit: { kind: 'keep' } }).set(
-    groupId,
-    'owner',
-    { files },
-  );
+  new GroupRetention(redis, keys, audit, {
+    files: { kind: 'keep' },
+    records: { kind: 'keep' },
+    audit: { kind: 'keep' },
+  }).set(groupId, 'owner', { files });
 
 /** A ledger entry as the pointer scripts leave it (state, and when it left 'pending'). */
 async function ledgerEntry(groupId: string, pointerId: string, state: string, leftPendingMsAgo?: number) {
@@ -166,9 +166,11 @@ describe('retention run: files', () => {
   it('writes no retention-run entry when nothing was deleted, held or failed', async () => {
     const before = (await entries('retention-run')).length;
     // Everything expired is gone already, the held group was released: an idle run.
-    await new LegalHolds(redis, keys, audit).list().then((holds) =>
-      Promise.all(holds.map((h) => new LegalHolds(redis, keys, audit).release(h.kind, h.id, 'ops', 'closed'))),
-    );
+    await new LegalHolds(redis, keys, audit)
+      .list()
+      .then((holds) =>
+        Promise.all(holds.map((h) => new LegalHolds(redis, keys, audit).release(h.kind, h.id, 'ops', 'closed'))),
+      );
     await run(); // deletes what the released hold kept
     const afterRelease = (await entries('retention-run')).length;
     const idle = await run();
