@@ -1,7 +1,7 @@
 import type { RedisClient } from './adapters/redis/connection.js';
 import type { Logger } from 'pino';
 import { AuditLog } from './audit/audit-log.js';
-import { DEFAULTS, type ServerConfig } from './config.js';
+import { DEFAULT_RETENTION, DEFAULTS, type ServerConfig } from './config.js';
 import { DeliveryService } from './delivery/delivery-service.js';
 import type { DeliveryObserver } from './delivery/events.js';
 import { FileService } from './files/file-service.js';
@@ -32,6 +32,7 @@ import { pointerClaimLifetimeMs, stillCounts } from './limits/claims.js';
 import { DEFAULT_QUOTAS, Quotas } from './limits/quotas.js';
 import { DEFAULT_REQUEST_LIMITS, RequestLimits } from './limits/request-limits.js';
 import type { ServerDeps } from './server-deps.js';
+import { deploymentRetentionOf, GroupRetention, type DeploymentRetention } from './lifecycle/group-retention.js';
 import { LegalHolds } from './lifecycle/legal-holds.js';
 import { ObjectEraser } from './lifecycle/object-eraser.js';
 import { ObjectIndex } from './lifecycle/object-index.js';
@@ -87,6 +88,7 @@ export function lifecycleOf(
   store: ServerDeps['objectStore'],
   audit: AuditLog,
   onAuditEnqueued?: (shard: number) => void,
+  deployment: DeploymentRetention = DEFAULT_RETENTION,
 ) {
   const index = new ObjectIndex(redis, keys);
   const holds = new LegalHolds(redis, keys, audit);
@@ -98,7 +100,8 @@ export function lifecycleOf(
     holds,
     ...(onAuditEnqueued ? { onAuditEnqueued } : {}),
   });
-  return { index, holds, eraser };
+  const policies = new GroupRetention(redis, keys, audit, deployment);
+  return { index, holds, eraser, policies };
 }
 export type Lifecycle = ReturnType<typeof lifecycleOf>;
 
@@ -126,7 +129,7 @@ export function buildAppContext(w: ApiWiring): AppContext {
   const audit = new AuditLog(redis, keys);
   const { syncAdmin } = adapters;
   const shared = { groups, devices, ledger, syncAdmin, audit, observer, logger };
-  const lifecycle = lifecycleOf(redis, keys, adapters.objectStore, audit);
+  const lifecycle = lifecycleOf(redis, keys, adapters.objectStore, audit, undefined, deploymentRetentionOf(config));
   const objects = new ObjectService(adapters.objectStore, lifecycle.index);
   const pointers = new PointerRegistry({ ...shared, itemTtlSeconds });
   const records = new RecordStore(redis, keys);

@@ -26,3 +26,8 @@ export { PointerLedger } from './adapters/redis/pointers.js';
 export { RecordStore } from './adapters/redis/records.js';
 // The request limiter: the limits bench compares one check with a Redis round trip.
 export { RequestLimits } from './limits/request-limits.js';
+// The data lifecycle's parts the retention bench and crash test drive from outside (docs/lifecycle.md).
+export { runRetentionOnce } from './lifecycle/retention-wiring.js';
+export type { RetentionSummary } from './lifecycle/retention-job.js';
+export { ObjectIndex } from './lifecycle/object-index.js';
+export { AuditLog } from './audit/audit-log.js';

@@ -31,6 +31,7 @@ import { PointerLedger } from './adapters/redis/pointers.js';
 import { SyncWriteBudget } from './adapters/redis/token-bucket.js';
 import { DEFAULT_UPLOAD_CLEANER_TUNING, UploadCleaner } from './files/uploads/upload-cleaner.js';
 import { feedArchiveJobOf } from './records/archive/feed-archive-job.js';
+import { startRetentionJob } from './lifecycle/retention-wiring.js';
 import { UploadRepository } from './files/uploads/upload-repository.js';
 import { assertProductionReady } from './startup/production.js';
 
@@ -225,6 +226,24 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
     await Promise.all(connections.map(closeRedis));
     throw err;
   }
+  // The retention job (docs/lifecycle.md): its steps are listed in lifecycle/retention-wiring.ts.
+  const retention = await startRetentionJob({
+    config,
+    redis,
+    keys,
+    queueConnection,
+    objectStore: resolved.objectStore,
+    audit,
+    logger,
+    observer: resolved.metrics ?? processMetrics(),
+    onAuditEnqueued: (shard) => sealer.kick(shard),
+  }).catch(async (err: unknown) => {
+    await relay.stop();
+    await Promise.all([worker.close(), maintenance.close()]);
+    await Promise.all([queue.close(), maintenanceQueue.close()]);
+    await Promise.all(connections.map(closeRedis));
+    throw err;
+  });
   cleaner.start();
   feedArchive?.start();
   sealer.start();
@@ -246,8 +265,9 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
       await cleaner.stop();
       await feedArchive?.stop();
       await relay.stop();
-      // close() lets in-flight jobs finish (a purge is one Sync call and one Redis script).
-      await Promise.all([worker.close(), maintenance.close()]);
+      // close() lets in-flight jobs finish (a purge is one Sync call and one Redis script); a
+      // retention run stops after its current batch.
+      await Promise.all([worker.close(), maintenance.close(), retention.close()]);
       // After the workers: their last receipts get sealed (anything left stays pending).
       await sealer.stop();
       await Promise.all([queue.close(), maintenanceQueue.close()]);

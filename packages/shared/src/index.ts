@@ -9,3 +9,4 @@ export * from './local-stack.js';
 export * from './names.js';
 export * from './identity-mapping.js';
 export * from './retention.js';
+export * from './retention-api.js';

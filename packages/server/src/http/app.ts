@@ -10,6 +10,7 @@ import { deliveryOperations, deliveryRoutes } from '../delivery/routes.js';
 import { fileOperations, fileRoutes } from '../files/routes.js';
 import { uploadOperations, uploadRoutes } from '../files/upload-routes.js';
 import { groupOperations, groupRoutes } from '../groups/routes.js';
+import { retentionOperations, retentionRoutes } from '../lifecycle/retention-routes.js';
 import { deviceOperations, deviceRoutes } from '../identity/device-routes.js';
 import { keyTransitionOperations, keyTransitionRoutes } from '../identity/key-transition-routes.js';
 import { opaqueAuthRoutes, opaqueOperations } from '../identity/opaque-routes.js';
@@ -73,6 +74,7 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
   mount(v1, API_PREFIX, sessionRoutes(ctx), sessions);
   mount(v1, API_PREFIX, tokenRoutes(ctx), tokenOperations);
   mount(v1, API_PREFIX, groupRoutes(ctx), groupOperations);
+  mount(v1, API_PREFIX, retentionRoutes(ctx), retentionOperations);
   mount(v1, API_PREFIX, fileRoutes(ctx), fileOperations);
   mount(v1, API_PREFIX, uploadRoutes(ctx), uploadOperations);
   mount(v1, API_PREFIX, deliveryRoutes(ctx), deliveryOperations);

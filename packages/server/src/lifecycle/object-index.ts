@@ -59,16 +59,17 @@ export class ObjectIndex {
 
   /**
    * The group's objects handed out before `beforeMs` (Infinity: all), oldest first, at most `limit`.
-   * Callers that delete what they get call again until it comes back empty.
+   * Callers that delete what they get call again until it comes back empty; callers that keep
+   * some skip the ones kept with `offset`.
    */
-  async olderThan(groupId: string, beforeMs: number, limit: number): Promise<IndexedObject[]> {
+  async olderThan(groupId: string, beforeMs: number, limit: number, offset = 0): Promise<IndexedObject[]> {
     const flat = await this.redis.zrangebyscore(
       this.keys.groupObjects(groupId),
       '-inf',
       Number.isFinite(beforeMs) ? `(${beforeMs}` : '+inf',
       'WITHSCORES',
       'LIMIT',
-      0,
+      offset,
       limit,
     );
     return this.describe(groupId, pairs(flat));
@@ -87,6 +88,13 @@ export class ObjectIndex {
         });
       }
     } while (cursor !== '0');
+  }
+
+  /** How many of the group's objects are still indexed (another eraser may have taken some). */
+  async stillIndexed(groupId: string, objectIds: readonly string[]): Promise<number> {
+    if (objectIds.length === 0) return 0;
+    const scores = await this.redis.zmscore(this.keys.groupObjects(groupId), ...objectIds);
+    return scores.filter((s) => s !== null).length;
   }
 
   /** The groups of one shard that have indexed objects. */

@@ -7,6 +7,7 @@ import { createKeys } from '../adapters/redis/keys.js';
 import { QuotaStore } from '../adapters/redis/quotas.js';
 import { SessionState } from '../adapters/redis/sessions.js';
 import { DEFAULT_QUOTAS, type QuotaSettings } from '../limits/quotas.js';
+import { retentionRunCommand } from '../lifecycle/retention-command.js';
 
 export const ACCOUNT_COMMANDS = ['lock', 'unlock', 'reserve', 'bootstrap', 'quota', 'opaque-setup'] as const;
 export type AccountCommand = (typeof ACCOUNT_COMMANDS)[number];
@@ -20,6 +21,7 @@ export type AccountCommand = (typeof ACCOUNT_COMMANDS)[number];
  *   bootstrap <identity>  reserve the name and print a one-time registration code (valid 24 h)
  *   quota <identity>      print what counts against the identity's quotas, and their limits
  *   opaque-setup          print a new CONDUIT_OPAQUE_SERVER_SETUP (needs no configuration)
+ *   retention-run         run the retention job once now and print its summary (docs/lifecycle.md)
  */
 export async function runAccountCommand(
   loadConfig: () => ServerConfig,
@@ -27,6 +29,7 @@ export async function runAccountCommand(
   arg: string | undefined,
 ): Promise<string> {
   if (command === 'opaque-setup') return OpaqueServer.generateSetup();
+  if (command === 'retention-run') return retentionRunCommand(loadConfig());
   if (!(ACCOUNT_COMMANDS as readonly string[]).includes(command)) {
     throw new ConduitError(
       'VALIDATION_FAILED',

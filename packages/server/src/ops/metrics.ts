@@ -29,6 +29,8 @@ export class DeliveryMetrics implements DeliveryObserver {
   private readonly heals: Counter<'what'>;
   private readonly feedNotifications: Counter<'outcome'>;
   private readonly feedRateLimited: Counter;
+  private readonly retentionDeleted: Counter<'step'>;
+  private readonly retentionRuns: Counter<'outcome'>;
   private readonly ackToPurge: Histogram;
   private readonly queues = new Set<QueueCountsSource>();
 
@@ -89,6 +91,18 @@ export class DeliveryMetrics implements DeliveryObserver {
     this.feedRateLimited = new Counter({
       name: 'conduit_feed_notification_rate_limited_total',
       help: 'Sync 429 answers to feed notification writes (each one retried within a bounded time).',
+      registers,
+    });
+    this.retentionDeleted = new Counter({
+      name: 'conduit_retention_deleted_total',
+      help: "Items the retention job deleted, by step ('files', ...); each batch has its audit receipt.",
+      labelNames: ['step'],
+      registers,
+    });
+    this.retentionRuns = new Counter({
+      name: 'conduit_retention_runs_total',
+      help: 'Retention runs, by outcome: completed, interrupted (worker shutdown) or failed (a step threw).',
+      labelNames: ['outcome'],
       registers,
     });
     this.ackToPurge = new Histogram({
@@ -155,6 +169,14 @@ export class DeliveryMetrics implements DeliveryObserver {
   onFeedNotified(e: { outcome: 'written' | 'failed' | 'rate-limited' }): void {
     if (e.outcome === 'rate-limited') this.feedRateLimited.inc();
     else this.feedNotifications.inc({ outcome: e.outcome });
+  }
+
+  onRetentionDeleted(e: { step: string; count: number }): void {
+    this.retentionDeleted.inc({ step: e.step }, e.count);
+  }
+
+  onRetentionRun(e: { outcome: 'completed' | 'interrupted' | 'failed' }): void {
+    this.retentionRuns.inc({ outcome: e.outcome });
   }
 
   /** Adds a queue to the depth gauges until the returned function is called. */

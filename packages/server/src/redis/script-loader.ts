@@ -20,6 +20,7 @@ export interface ScriptReplies {
   authRate: number;
   bucketPause: number;
   bucketTake: number;
+  bucketTakeMany: number;
   claimDueUploads: string[];
   consumeBootstrapCode: number;
   countInWindow: number;
@@ -64,6 +65,7 @@ const NAMES: Record<ScriptName, true> = {
   authRate: true,
   bucketPause: true,
   bucketTake: true,
+  bucketTakeMany: true,
   claimDueUploads: true,
   consumeBootstrapCode: true,
   countInWindow: true,

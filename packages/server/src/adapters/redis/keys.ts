@@ -134,6 +134,8 @@ export interface Keys {
   objectGroups(shard: number): string;
   /** Set of '<groupId>/<objectId>' an identity uploaded (erasure of an identity's sent files). */
   identityObjects(identity: string): string;
+  /** Hash {tokens, ts}: the retention job's deletes-per-second bucket, shared by every worker. */
+  retentionBucket(): string;
   /** Hash {files?, records?}: a group's own retention rules (texts); absent = the deployment's. */
   groupRetention(groupId: string): string;
   /** Hash {name, reason, by, placedAt}: a legal hold on a group or an identity (lifecycle/legal-holds.ts). */
@@ -204,6 +206,7 @@ export function createKeys(prefix: string): Keys {
     groupObjectMeta: (groupId) => `${grp(groupId)}:objs:meta`,
     objectGroups: (shard) => `${ptrs(shard)}:objgroups`,
     identityObjects: (identity) => `${prefix}idobj:${identityTag(identity)}`,
+    retentionBucket: () => `${prefix}retention:bucket`,
     groupRetention: (groupId) => `${grp(groupId)}:retention`,
     legalHold: (kind, id) => `${prefix}hold:{hold}:${kind}:${id}`,
     legalHolds: () => `${prefix}holds:{hold}`,

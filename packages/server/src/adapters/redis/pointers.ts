@@ -316,6 +316,27 @@ export class PointerLedger {
   }
 
   /**
+   * When the pointer left 'pending' (ms, Redis clock: `purgingAt`, else `purgedAt`/`failedAt`),
+   * 'pending' while it has not, null once its entry expired (retention's delivered+grace rule).
+   */
+  async leftPendingAt(pointerId: string, groupId: string): Promise<number | 'pending' | null> {
+    const [state, purgingAt, purgedAt, failedAt] = await this.redis.hmget(
+      this.keys.pointer(groupId, pointerId),
+      'state',
+      'purgingAt',
+      'purgedAt',
+      'failedAt',
+    );
+    const name = stateName(state);
+    if (name === null) return null;
+    if (name === 'pending') return 'pending';
+    if (purgingAt) return Number(purgingAt);
+    const at = Date.parse(purgedAt ?? failedAt ?? '');
+    // Left pending at an unknown time: as if just now, so the grace starts counting from here.
+    return Number.isFinite(at) ? at : Date.now();
+  }
+
+  /**
    * What the pointer's deletion receipt names, in one script call (no receipts, signatures or
    * binding, as `get` reads); null when the entry is gone.
    */

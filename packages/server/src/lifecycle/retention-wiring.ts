@@ -1,0 +1,130 @@
+import type { ObjectStore } from '@conduit/shared';
+import { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { closeRedis, connectRedis, type RedisClient } from '../adapters/redis/connection.js';
+import { createKeys, type Keys } from '../adapters/redis/keys.js';
+import { PointerLedger } from '../adapters/redis/pointers.js';
+import { lifecycleOf } from '../app-context.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { DEFAULTS, type ServerConfig } from '../config.js';
+import { ledgerRetentionSeconds } from '../delivery/retention.js';
+import { createLogger } from '../logger.js';
+import { DeleteBudget } from './delete-budget.js';
+import { FilesRetentionStep, type FilesRetentionSettings } from './files-retention.js';
+import { deploymentRetentionOf } from './group-retention.js';
+import {
+  createRetentionWorker,
+  RETENTION_QUEUE,
+  runRetention,
+  scheduleRetention,
+  type RetentionObserver,
+  type RetentionSummary,
+} from './retention-job.js';
+import type { RetentionStep } from './retention-step.js';
+
+/** Where the retention job's parts come from (the worker's connections, or the admin command's). */
+export interface RetentionWiring {
+  config: ServerConfig;
+  redis: RedisClient;
+  keys: Keys;
+  objectStore: ObjectStore;
+  audit: AuditLog;
+  logger: Logger;
+  observer?: RetentionObserver;
+  /** Kicks the worker's audit sealer after receipts were left pending on a shard. */
+  onAuditEnqueued?: (shard: number) => void;
+}
+
+/** How the files step reads the deployment's clocks (docs/lifecycle.md#the-retention-job). */
+export function filesRetentionSettings(config: ServerConfig): FilesRetentionSettings {
+  const maxPendingSeconds = config.delivery?.pointerMaxAgeSeconds ?? DEFAULTS.pointerMaxAgeSeconds;
+  return {
+    stagingSeconds: (config.uploads?.ttlSeconds ?? DEFAULTS.uploadTtlSeconds) + config.s3.presignTtlSeconds + 3600,
+    expiredLedgerSeconds: Math.max(0, ledgerRetentionSeconds(config.twilio.itemTtlSeconds) - maxPendingSeconds),
+    maxPendingSeconds,
+    concurrency: 4,
+  };
+}
+
+/** The steps of a run, in order, and the run itself. */
+export function retentionOf(w: RetentionWiring): {
+  steps: RetentionStep[];
+  run: (signal?: AbortSignal) => Promise<RetentionSummary>;
+} {
+  const { config, redis, keys } = w;
+  const lifecycle = lifecycleOf(redis, keys, w.objectStore, w.audit, w.onAuditEnqueued, deploymentRetentionOf(config));
+  const files = new FilesRetentionStep({
+    ...lifecycle,
+    ledger: new PointerLedger(redis, keys),
+    settings: filesRetentionSettings(config),
+  });
+  // ── Retention steps, run in this order. LEAD: add the other RetentionSteps here ──────────────
+  //    A: orphan multipart uploads (lifecycle/orphan-uploads.ts), D: records history,
+  //    E: audit-log retention (last: it may trim what the steps above just appended).
+  const steps: RetentionStep[] = [files];
+  // ─────────────────────────────────────────────────────────────────────────────────────────────
+  const budget = new DeleteBudget(
+    redis,
+    keys,
+    config.retention?.deletesPerSecond ?? DEFAULTS.retentionDeletesPerSecond,
+  );
+  const deps = { steps, budget, audit: w.audit, logger: w.logger, ...(w.observer ? { observer: w.observer } : {}) };
+  return { steps, run: (signal) => runRetention(deps, signal) };
+}
+
+/**
+ * The worker's retention job: a BullMQ job scheduler on its own queue, so one run happens per
+ * config.retention.intervalSeconds however many workers run. close() aborts a run between batches.
+ */
+export async function startRetentionJob(w: RetentionWiring & { queueConnection: RedisClient }) {
+  const { config, keys } = w;
+  const connection = connectRedis(config.redisUrl, 'blocking');
+  const queue = new Queue(RETENTION_QUEUE, { connection: w.queueConnection, prefix: keys.bullPrefix() });
+  const stop = new AbortController();
+  const { run } = retentionOf(w);
+  const worker = createRetentionWorker({
+    connection,
+    prefix: keys.bullPrefix(),
+    run,
+    signal: stop.signal,
+    logger: w.logger,
+  });
+  const close = async () => {
+    stop.abort(new Error('worker shutting down'));
+    await worker.close();
+    await queue.close();
+    await closeRedis(connection);
+  };
+  try {
+    await worker.waitUntilReady();
+    const intervalSeconds = config.retention?.intervalSeconds ?? DEFAULTS.retentionIntervalSeconds;
+    await scheduleRetention(queue, intervalSeconds * 1000);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { close };
+}
+
+/**
+ * One retention run now (`conduit-server admin retention-run`, the bench, the crash test): its own
+ * Redis connection, every receipt sealed into the audit chain before it returns.
+ */
+export async function runRetentionOnce(
+  config: ServerConfig,
+  deps: { objectStore: ObjectStore; logger?: Logger; signal?: AbortSignal },
+): Promise<RetentionSummary> {
+  const redis = connectRedis(config.redisUrl, 'command', { autoPipelining: true });
+  try {
+    const keys = createKeys(config.redisKeyPrefix ?? DEFAULTS.redisKeyPrefix);
+    const audit = new AuditLog(redis, keys);
+    const logger = deps.logger ?? createLogger(config.logLevel);
+    const summary = await retentionOf({ config, redis, keys, objectStore: deps.objectStore, audit, logger }).run(
+      deps.signal,
+    );
+    await audit.seal('all');
+    return summary;
+  } finally {
+    await closeRedis(redis);
+  }
+}
