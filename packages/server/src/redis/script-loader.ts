@@ -20,6 +20,7 @@ export interface ScriptReplies {
   authRate: number;
   bucketPause: number;
   bucketTake: number;
+  commitRecordsRetention: number;
   claimDueUploads: string[];
   consumeBootstrapCode: number;
   countInWindow: number;
@@ -27,6 +28,7 @@ export interface ScriptReplies {
   createOpaqueAccount: number;
   deviceStatus: DeviceStatusReply;
   dropEndpoints: [number, number];
+  expireRecordVersions: number;
   feedNotifyGate: [number, number?];
   forgetObjects: number;
   expirePointer: number;
@@ -34,6 +36,7 @@ export interface ScriptReplies {
   markFailed: number;
   markPurged: [number, number?];
   outboxTake: string[];
+  pruneRecordHistory: number;
   quotaBytes: [number, number];
   quotaClaim: [number, number];
   receiptInputs: [] | [string, string, string, string[], string[], string[]];
@@ -64,6 +67,7 @@ const NAMES: Record<ScriptName, true> = {
   authRate: true,
   bucketPause: true,
   bucketTake: true,
+  commitRecordsRetention: true,
   claimDueUploads: true,
   consumeBootstrapCode: true,
   countInWindow: true,
@@ -71,6 +75,7 @@ const NAMES: Record<ScriptName, true> = {
   createOpaqueAccount: true,
   deviceStatus: true,
   dropEndpoints: true,
+  expireRecordVersions: true,
   feedNotifyGate: true,
   forgetObjects: true,
   expirePointer: true,
@@ -78,6 +83,7 @@ const NAMES: Record<ScriptName, true> = {
   markFailed: true,
   markPurged: true,
   outboxTake: true,
+  pruneRecordHistory: true,
   quotaBytes: true,
   quotaClaim: true,
   receiptInputs: true,
