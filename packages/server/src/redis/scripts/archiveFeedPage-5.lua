@@ -15,14 +15,12 @@
     ARGV[1] the watermark the caller read ('0' when none)
     ARGV[2] the new watermark (the last seq of the page it stored)
     ARGV[3] how many versions of the page's range the stored page holds (what the caller read)
-    ARGV[4] the page's state for the archive index ('<gen> <count>', field 'p:<first seq>'), or ''
-            when the page holds every seq of its range
+    ARGV[4] the page's archive index state ('<gen> <count>', field 'p:<first>'; '' when full)
 
   Output:
     n >= 0 - moved: n versions left Redis
     -1 - the watermark is no longer ARGV[1] (another compactor moved it): nothing changed
-    -2 - the feed no longer holds ARGV[3] versions of the range (records retention removed some
-         since the caller read it): nothing changed, the caller reads the page again
+    -2 - the range no longer holds ARGV[3] versions (retention removed some): nothing changed
 ]]
 local through = redis.call('HGET', KEYS[5], 'through') or '0'
 if through ~= ARGV[1] then return -1 end
