@@ -162,6 +162,7 @@ export function buildAppContext(w: ApiWiring): AppContext {
       records,
       objects,
       quotas,
+      index: lifecycle.index,
       notifier: feedNotifier,
       ...(adapters.feedPages ? { archive: new ArchivedFeed(adapters.feedPages) } : {}),
     }),

@@ -233,6 +233,7 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
     keys,
     queueConnection,
     objectStore: resolved.objectStore,
+    ...(resolved.feedPages ? { feedPages: resolved.feedPages } : {}),
     audit,
     logger,
     observer: resolved.metrics ?? processMetrics(),

@@ -1,3 +1,4 @@
+import { S3FeedPages } from '../adapters/s3/s3-feed-pages.js';
 import { S3ObjectStore } from '../adapters/s3/s3-object-store.js';
 import type { ServerConfig } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -7,10 +8,12 @@ import { runRetentionOnce } from './retention-wiring.js';
 /** `conduit-server admin retention-run`: one retention run now, whatever the schedule; its summary. */
 export async function retentionRunCommand(config: ServerConfig): Promise<string> {
   const objectStore = new S3ObjectStore(config.s3);
+  const feedPages = new S3FeedPages(config.s3);
   try {
-    return formatSummary(await runRetentionOnce(config, { objectStore, logger: createLogger('warn') }));
+    return formatSummary(await runRetentionOnce(config, { objectStore, feedPages, logger: createLogger('warn') }));
   } finally {
     objectStore.close();
+    feedPages.close();
   }
 }
 

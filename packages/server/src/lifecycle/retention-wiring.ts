@@ -9,7 +9,10 @@ import { AuditLog } from '../audit/audit-log.js';
 import { DEFAULTS, type ServerConfig } from '../config.js';
 import { ledgerRetentionSeconds } from '../delivery/retention.js';
 import { createLogger } from '../logger.js';
+import { RecordsRetentionStore } from '../adapters/redis/records-retention.js';
+import type { FeedPageStore } from '../records/archive/page-store.js';
 import { DeleteBudget } from './delete-budget.js';
+import { RecordsRetention } from './records-retention.js';
 import { FilesRetentionStep, type FilesRetentionSettings } from './files-retention.js';
 import { deploymentRetentionOf } from './group-retention.js';
 import {
@@ -28,12 +31,21 @@ export interface RetentionWiring {
   redis: RedisClient;
   keys: Keys;
   objectStore: ObjectStore;
+  /** The records archive's page store; absent: nothing was ever archived (records/archive/). */
+  feedPages?: FeedPageStore;
   audit: AuditLog;
   logger: Logger;
   observer?: RetentionObserver;
   /** Kicks the worker's audit sealer after receipts were left pending on a shard. */
   onAuditEnqueued?: (shard: number) => void;
 }
+
+/** Without a page store nothing is archived, so no page is ever read, written or deleted. */
+const NO_PAGES: FeedPageStore = {
+  put: () => Promise.reject(new Error('no feed page store is configured')),
+  get: () => Promise.resolve(null),
+  delete: () => Promise.resolve(),
+};
 
 /** How the files step reads the deployment's clocks (docs/lifecycle.md#the-retention-job). */
 export function filesRetentionSettings(config: ServerConfig): FilesRetentionSettings {
@@ -61,7 +73,16 @@ export function retentionOf(w: RetentionWiring): {
   // ── Retention steps, run in this order. LEAD: add the other RetentionSteps here ──────────────
   //    A: orphan multipart uploads (lifecycle/orphan-uploads.ts), D: records history,
   //    E: audit-log retention (last: it may trim what the steps above just appended).
-  const steps: RetentionStep[] = [files];
+  const records = new RecordsRetention({
+    store: new RecordsRetentionStore(redis, keys),
+    pages: w.feedPages ?? NO_PAGES,
+    eraser: lifecycle.eraser,
+    holds: lifecycle.holds,
+    policies: lifecycle.policies,
+    logger: w.logger,
+    ...(w.onAuditEnqueued ? { onAuditEnqueued: w.onAuditEnqueued } : {}),
+  });
+  const steps: RetentionStep[] = [files, records];
   // ─────────────────────────────────────────────────────────────────────────────────────────────
   const budget = new DeleteBudget(
     redis,
@@ -112,16 +133,16 @@ export async function startRetentionJob(w: RetentionWiring & { queueConnection: 
  */
 export async function runRetentionOnce(
   config: ServerConfig,
-  deps: { objectStore: ObjectStore; logger?: Logger; signal?: AbortSignal },
+  deps: { objectStore: ObjectStore; feedPages?: FeedPageStore; logger?: Logger; signal?: AbortSignal },
 ): Promise<RetentionSummary> {
   const redis = connectRedis(config.redisUrl, 'command', { autoPipelining: true });
   try {
     const keys = createKeys(config.redisKeyPrefix ?? DEFAULTS.redisKeyPrefix);
     const audit = new AuditLog(redis, keys);
     const logger = deps.logger ?? createLogger(config.logLevel);
-    const summary = await retentionOf({ config, redis, keys, objectStore: deps.objectStore, audit, logger }).run(
-      deps.signal,
-    );
+    const { objectStore, feedPages } = deps;
+    const wiring = { config, redis, keys, objectStore, ...(feedPages ? { feedPages } : {}), audit, logger };
+    const summary = await retentionOf(wiring).run(deps.signal);
     await audit.seal('all');
     return summary;
   } finally {

@@ -10,10 +10,11 @@ import type {
   RecordWrite,
 } from '@conduit/shared';
 import type { ObjectService } from '../files/object-service.js';
+import type { ObjectIndex } from '../lifecycle/object-index.js';
 import type { Quotas } from '../limits/quotas.js';
 import type { AppendResult, RecordStore, VersionInput } from '../adapters/redis/records.js';
 import type { FeedNotify } from './feed-notifier.js';
-import type { ArchivedFeed } from './archive/archived-feed.js';
+import { ArchivedPageMissing, type ArchivedFeed } from './archive/archived-feed.js';
 
 /**
  * A record's ciphertext: a record of at most MAX_RECORD_BYTES, padded (padme adds at most 12%)
@@ -37,6 +38,8 @@ export interface RecordServiceDeps {
   objects: ObjectService;
   notifier: FeedNotify;
   quotas: Pick<Quotas, 'reserveBytes' | 'finishBytes'>;
+  /** Marks a version's value object as a record's (records retention deletes it with its version). */
+  index: Pick<ObjectIndex, 'bound'>;
   /** Serves seqs moved to S3 pages; absent when no page store is wired (nothing gets archived). */
   archive?: ArchivedFeed;
 }
@@ -61,6 +64,7 @@ export class RecordService {
   ): Promise<RecordWrite> {
     const size = body.objectId === null ? 0 : await this.recordObjectSize(groupId, body.objectId);
     const input = inputOf({ ...body, recordId }, sender, size);
+    await this.bindObjects(groupId, [input]);
     const results = await this.counted(sender.identity, [input], async () => [
       await this.deps.records.append(groupId, input, new Date()),
     ]);
@@ -85,6 +89,7 @@ export class RecordService {
       const size = sizes[i]!;
       if (typeof size === 'number') inputs.push(inputOf(item, sender, size));
     });
+    await this.bindObjects(groupId, inputs);
     const appended = await this.counted(sender.identity, inputs, () =>
       this.deps.records.appendMany(groupId, inputs, new Date()),
     );
@@ -113,12 +118,7 @@ export class RecordService {
    * (presigning is a local HMAC, no S3 round trip).
    */
   async feed(groupId: string, afterSeq: number): Promise<FeedPage> {
-    let page = await this.deps.records.feed(groupId, afterSeq, FEED_PAGE_SIZE, FEED_PAGE_MAX_BYTES);
-    if (page.archived) {
-      if (!this.deps.archive) throw new Error('The feed is archived but no archive reader is configured.');
-      page = await this.deps.archive.read(groupId, afterSeq, FEED_PAGE_SIZE, FEED_PAGE_MAX_BYTES);
-    }
-    const { versions, more } = page;
+    const { versions, more, covered } = await this.readFeed(groupId, afterSeq);
     const gets = await Promise.all(
       versions.map((v) => (v.objectId === null ? null : this.deps.objects.presignGet(groupId, v.objectId))),
     );
@@ -126,7 +126,27 @@ export class RecordService {
       const get = gets[i];
       return { ...v, download: get ? { url: get.url, headers: get.headers } : null };
     });
-    return { entries, next: more ? (versions.at(-1)?.seq ?? null) : null };
+    return { entries, next: more ? covered : null };
+  }
+
+  /**
+   * The Redis feed, or the archived page the archive index names. A page retention rewrote (and
+   * deleted the old generation of) between the index read and the GET is read again, once.
+   */
+  private async readFeed(
+    groupId: string,
+    afterSeq: number,
+  ): Promise<{ versions: RecordVersion[]; more: boolean; covered: number | null }> {
+    for (let attempt = 0; ; attempt += 1) {
+      const page = await this.deps.records.feed(groupId, afterSeq, FEED_PAGE_SIZE, FEED_PAGE_MAX_BYTES);
+      if (!page.archived) return { ...page, covered: page.versions.at(-1)?.seq ?? null };
+      if (!this.deps.archive) throw new Error('The feed is archived but no archive reader is configured.');
+      try {
+        return await this.deps.archive.read(groupId, afterSeq, page.archived, FEED_PAGE_SIZE, FEED_PAGE_MAX_BYTES);
+      } catch (err) {
+        if (!(err instanceof ArchivedPageMissing) || attempt > 0) throw err;
+      }
+    }
   }
 
   /**
@@ -154,6 +174,26 @@ export class RecordService {
       await this.deps.quotas.finishBytes(identity, reservation, kept);
     }
     return results;
+  }
+
+  /**
+   * Before the append: once a version names its object, the files rule (which deletes staged
+   * objects nobody bound) must never take it. A write refused afterwards (conflict) leaves its
+   * object bound to no version; records retention never finds it (docs/lifecycle.md).
+   */
+  private async bindObjects(groupId: string, inputs: readonly VersionInput[]): Promise<void> {
+    await Promise.all(
+      inputs.map((v) =>
+        v.objectId === null
+          ? undefined
+          : this.deps.index.bound(groupId, v.objectId, {
+              state: 'record',
+              pointerId: v.pointerId,
+              size: v.size,
+              sender: v.sender,
+            }),
+      ),
+    );
   }
 
   /**

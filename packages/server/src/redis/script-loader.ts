@@ -21,6 +21,7 @@ export interface ScriptReplies {
   bucketPause: number;
   bucketTake: number;
   bucketTakeMany: number;
+  commitRecordsRetention: number;
   claimDueUploads: string[];
   consumeBootstrapCode: number;
   countInWindow: number;
@@ -28,6 +29,7 @@ export interface ScriptReplies {
   createOpaqueAccount: number;
   deviceStatus: DeviceStatusReply;
   dropEndpoints: [number, number];
+  expireRecordVersions: number;
   feedNotifyGate: [number, number?];
   forgetObjects: number;
   expirePointer: number;
@@ -35,6 +37,7 @@ export interface ScriptReplies {
   markFailed: number;
   markPurged: [number, number?];
   outboxTake: string[];
+  pruneRecordHistory: number;
   quotaBytes: [number, number];
   quotaClaim: [number, number];
   receiptInputs: [] | [string, string, string, string[], string[], string[]];
@@ -66,6 +69,7 @@ const NAMES: Record<ScriptName, true> = {
   bucketPause: true,
   bucketTake: true,
   bucketTakeMany: true,
+  commitRecordsRetention: true,
   claimDueUploads: true,
   consumeBootstrapCode: true,
   countInWindow: true,
@@ -73,6 +77,7 @@ const NAMES: Record<ScriptName, true> = {
   createOpaqueAccount: true,
   deviceStatus: true,
   dropEndpoints: true,
+  expireRecordVersions: true,
   feedNotifyGate: true,
   forgetObjects: true,
   expirePointer: true,
@@ -80,6 +85,7 @@ const NAMES: Record<ScriptName, true> = {
   markFailed: true,
   markPurged: true,
   outboxTake: true,
+  pruneRecordHistory: true,
   quotaBytes: true,
   quotaClaim: true,
   receiptInputs: true,

@@ -10,7 +10,7 @@ type ValueOf<T> = T[keyof T];
 export const RegisterPointerReply = { Created: 1, IdTaken: 0, Stale: -1 } as const;
 
 /** archiveFeedPage-5.lua: a count of versions dropped from Redis, or this refusal. */
-export const ArchiveFeedPageReply = { WatermarkMoved: -1 } as const;
+export const ArchiveFeedPageReply = { WatermarkMoved: -1, RangeChanged: -2 } as const;
 
 /** ack-9.lua: `{code}` on a refusal, else `{remaining, AckAdded}`. */
 export const AckReply = { UnknownPointer: -1, NotARecipient: -2, Mismatch: -3 } as const;
@@ -98,3 +98,9 @@ export const RecordUploadPartsReply = { Recorded: 1, NotOpen: -1, OverSize: -2 }
 
 /** forgetObjects-4.lua: a positive count = forgotten with their receipt. */
 export const ForgetObjectsReply = { NoneIndexed: 0, Partly: -1 } as const;
+
+/** expireRecordVersions-7.lua: n >= 0 applied, else why nothing changed. */
+export const ExpireRecordVersionsReply = { Moved: -1, Changed: -2, IntentPending: -3, LiveHead: -4 } as const;
+
+/** commitRecordsRetention-2.lua. */
+export const CommitRecordsRetentionReply = { Committed: 1, NoIntent: 0 } as const;

@@ -31,11 +31,25 @@ export class FeedArchiveIndex {
     return this.redis.zrangebyscore(recordKeys(this.keys, groupId).feed, first, last);
   }
 
-  /** Moves the watermark from `from` to `to`; 'moved' when someone else already moved it. */
-  async advance(groupId: string, from: number, to: number): Promise<number | 'moved'> {
+  /**
+   * Moves the watermark from `from` to `to` over a stored page of `count` versions (`state`: its
+   * archive index entry, '' for a full page); 'moved' when someone else already moved it,
+   * 'changed' when the range no longer holds `count` versions (records retention removed some).
+   */
+  async advance(
+    groupId: string,
+    from: number,
+    to: number,
+    count: number,
+    state = '',
+  ): Promise<number | 'moved' | 'changed'> {
     const k = recordKeys(this.keys, groupId);
-    const n = await this.scripts.archiveFeedPage([k.feed, k.heads, k.versions, k.pointers, k.archive], [from, to]);
-    return n === ArchiveFeedPageReply.WatermarkMoved ? 'moved' : n;
+    const n = await this.scripts.archiveFeedPage(
+      [k.feed, k.heads, k.versions, k.pointers, k.archive],
+      [from, to, count, state],
+    );
+    if (n === ArchiveFeedPageReply.WatermarkMoved) return 'moved';
+    return n === ArchiveFeedPageReply.RangeChanged ? 'changed' : n;
   }
 
   /** Every ready group, in batches (the groups that can hold records). */

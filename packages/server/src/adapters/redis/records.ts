@@ -4,6 +4,7 @@ import type { RedisClient } from './connection.js';
 import type { Keys } from './keys.js';
 import { AppendRecordVersionReply, FeedNotifyGateReply } from '../../redis/script-replies.js';
 import { defineScriptBatch, defineScripts, type ScriptCall } from '../../redis/script-loader.js';
+import { pageOf, pageStateField, parsePageState, type PageState } from '../../records/archive/feed-pages.js';
 
 /** A record's history index keeps its newest versions only; the feed keeps every version. */
 export const MAX_RECORD_HISTORY = 1000;
@@ -49,8 +50,12 @@ export const recordKeys = (keys: Keys, groupId: string) => {
     history: (recordId: string) => `${base}:hist:${recordId}`,
     notifyLock: `${base}:notify:lock`,
     notifyPending: `${base}:notify:pending`,
-    /** Hash {through}: the last seq moved to S3 pages (records/archive/). */
+    /** Hash {through, p:<first>}: the last seq moved to S3 pages, and pages retention rewrote (records/archive/). */
     archive: `${base}:archive`,
+    /** Set of record ids whose history list records retention has yet to prune (lifecycle/records-retention.ts). */
+    historyDirty: `${base}:hist-dirty`,
+    /** String: the retention batch whose S3 deletions and receipt are still owed (JSON). */
+    retentionIntent: `${base}:retention`,
   };
 };
 
@@ -169,19 +174,21 @@ export class RecordStore {
     afterSeq: number,
     limit: number,
     maxBytes: number,
-  ): Promise<{ versions: RecordVersion[]; more: boolean; archived?: true }> {
+  ): Promise<{ versions: RecordVersion[]; more: boolean; archived?: PageState }> {
     const k = recordKeys(this.keys, groupId);
-    // One transaction: a compaction between the two reads could otherwise hide a whole page.
-    const [through, found] = (await this.redis
+    // One transaction: a compaction between the reads could otherwise hide a whole page.
+    const [through, state, found] = (await this.redis
       .multi()
       .hget(k.archive, 'through')
+      .hget(k.archive, pageStateField(pageOf(afterSeq + 1).first))
       .zrangebyscore(k.feed, `(${afterSeq}`, '+inf', 'LIMIT', 0, limit + 1)
       .exec())!.map(([err, value]) => {
       if (err) throw err;
       return value;
-    }) as [string | null, string[]];
-    // Up to the watermark only heads stay in Redis: that range is read from S3 (records/archive/).
-    if (afterSeq < Number(through ?? 0)) return { versions: [], more: true, archived: true };
+    }) as [string | null, string | null, string[]];
+    // Up to the watermark only heads stay in Redis: that range is read from S3 (records/archive/),
+    // from the page generation the archive index names.
+    if (afterSeq < Number(through ?? 0)) return { versions: [], more: true, archived: parsePageState(state) };
     let bytes = 0;
     let taken = 0;
     for (const json of found.slice(0, limit)) {

@@ -1,4 +1,10 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import type { FeedPageStore } from '../../records/archive/page-store.js';
 import { createS3Client, type S3ObjectStoreOptions } from './s3-object-store.js';
 
@@ -26,6 +32,11 @@ export class S3FeedPages implements FeedPageStore {
       }
       throw err;
     }
+  }
+
+  /** One DELETE per page: retention removes a few pages per batch, and a missing key succeeds. */
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }));
   }
 
   close(): void {

@@ -54,6 +54,7 @@ const service = (archive: ArchivedFeed) =>
     objects: new ObjectService(local.objectStore, new ObjectIndex(redis, keys)),
     notifier: { notify: () => {} },
     quotas: quotasOf(testConfig(prefix), redis, keys),
+    index: new ObjectIndex(redis, keys),
     archive,
   });
 
@@ -131,6 +132,7 @@ describe('feed archive', () => {
     // Stores page 1, then dies after storing page 2 and before moving the watermark past it.
     const crashing: FeedPageStore = {
       get: (key) => pages.get(key),
+      delete: (keys) => pages.delete(keys),
       async put(key, body) {
         await pages.put(key, body);
         written.set(key, body);

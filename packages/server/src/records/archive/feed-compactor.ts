@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { FeedArchiveIndex } from '../../adapters/redis/feed-archive.js';
-import { ARCHIVE_PAGE_VERSIONS, decodePage, encodePage, pageKey } from './feed-pages.js';
+import { ARCHIVE_PAGE_VERSIONS, decodePage, encodePage, formatPageState, pageKey } from './feed-pages.js';
 import type { FeedPageStore } from './page-store.js';
 
 /** What stays in Redis: a version is archived only once it is neither among the newest nor recent. */
@@ -38,12 +38,20 @@ export class FeedCompactor {
       const first = through + 1;
       const end = through + ARCHIVE_PAGE_VERSIONS;
       if (last - end < Math.max(1, tail.versions)) return archived;
+      // Records retention may have removed versions of the range (docs/lifecycle.md): the page
+      // holds what is left, and the archive index says how many.
       const lines = await index.range(groupId, first, end);
-      // Checks density and the schema before anything leaves Redis.
-      const versions = decodePage(encodePage(lines), first, end);
-      if (now - Date.parse(versions.at(-1)!.createdAt) < tail.days * 86_400_000) return archived;
-      await pages.put(pageKey(groupId, first, end), encodePage(lines));
-      if ((await index.advance(groupId, through, end)) !== 'moved') archived += 1;
+      // Checks order and the schema before anything leaves Redis.
+      const versions = decodePage(encodePage(lines), first, end, lines.length);
+      const newest = versions.at(-1);
+      if (newest && now - Date.parse(newest.createdAt) < tail.days * 86_400_000) return archived;
+      const key = pageKey(groupId, first, end);
+      // An empty range has no object (a copy a crashed earlier pass stored goes).
+      if (lines.length > 0) await pages.put(key, encodePage(lines));
+      else await pages.delete([key]);
+      const state = lines.length === ARCHIVE_PAGE_VERSIONS ? '' : formatPageState({ gen: 0, count: lines.length });
+      const moved = await index.advance(groupId, through, end, lines.length, state);
+      if (moved !== 'moved' && moved !== 'changed') archived += 1;
     }
   }
 
