@@ -29,6 +29,7 @@ export interface ScriptReplies {
   dropEndpoints: [number, number];
   feedNotifyGate: [number, number?];
   forgetObjects: number;
+  finishIdentityDeletion: number;
   expirePointer: number;
   keepItem: number;
   markFailed: number;
@@ -73,6 +74,7 @@ const NAMES: Record<ScriptName, true> = {
   dropEndpoints: true,
   feedNotifyGate: true,
   forgetObjects: true,
+  finishIdentityDeletion: true,
   expirePointer: true,
   keepItem: true,
   markFailed: true,

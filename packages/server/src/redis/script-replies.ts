@@ -98,3 +98,6 @@ export const RecordUploadPartsReply = { Recorded: 1, NotOpen: -1, OverSize: -2 }
 
 /** forgetObjects-4.lua: a positive count = forgotten with their receipt. */
 export const ForgetObjectsReply = { NoneIndexed: 0, Partly: -1 } as const;
+
+/** finishIdentityDeletion-2.lua */
+export const FinishIdentityDeletionReply = { Finished: 1, NotRunning: 0 } as const;
