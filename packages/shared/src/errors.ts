@@ -84,7 +84,7 @@ export const ErrorCodes = {
     status: 409,
     message: 'The identity owns groups: delete them first, or delete the identity with its groups.',
   },
-  REAUTH_REQUIRED: { status: 401, message: 'This needs a fresh proof of the password (or a fresh sign-in).' },
+  REAUTH_REQUIRED: { status: 403, message: 'This needs a fresh proof of the password (or a fresh sign-in).' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
