@@ -26,3 +26,9 @@ export { PointerLedger } from './adapters/redis/pointers.js';
 export { RecordStore } from './adapters/redis/records.js';
 // The request limiter: the limits bench compares one check with a Redis round trip.
 export { RequestLimits } from './limits/request-limits.js';
+// Data lifecycle: legal holds over the audit chain, the directory's administration, and the
+// operator's identity deletion with adapters of the caller's choosing (the e2e crash test).
+export { AuditLog } from './audit/audit-log.js';
+export { LegalHolds } from './lifecycle/legal-holds.js';
+export { VirgilDirectoryAdmin } from './adapters/virgil/virgil-directory-admin.js';
+export { deleteIdentityCommand } from './ops/delete-identity-command.js';
