@@ -1,5 +1,4 @@
 import { ConduitError, type AuditEntry, type DirectoryAdmin, type IdentityDeletionReport } from '@conduit/shared';
-import type { AuditLog } from '../audit/audit-log.js';
 import { encodeEntry } from '../audit/audit-log.js';
 import { newEntryId, pendingItem } from '../audit/pending.js';
 import { removeMember, type DepartureDeps } from '../delivery/departures.js';
@@ -50,8 +49,7 @@ export interface DeletionRequest {
 }
 
 /** Counters kept in the progress record: each step adds what it did, so a rerun reports the sum. */
-const COUNTERS = ['devices', 'groupsLeft', 'groupsDeleted', 'objectsDeleted', 'bytes', 'objectsHeld'] as const;
-type Counter = (typeof COUNTERS)[number];
+type Counter = 'devices' | 'groupsLeft' | 'groupsDeleted' | 'objectsDeleted' | 'bytes' | 'objectsHeld';
 
 /**
  * Deleting an identity (docs/lifecycle.md#deleting-an-identity), for the user's DELETE /v1/identity
