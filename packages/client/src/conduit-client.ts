@@ -1,4 +1,4 @@
-import type { Endpoint, GroupView, Identity } from '@conduit/shared';
+import type { Endpoint, GroupView, Identity, IdentityDeletionReport } from '@conduit/shared';
 import { checkedStatus } from './delivery/checked-status.js';
 import type { DeliveryStatus } from './delivery/status.js';
 import { GroupFeed } from './feed/group-feed.js';
@@ -207,11 +207,23 @@ export class ConduitClient {
 
   /**
    * Deletes the key backup, revokes the public key, removes this device from the server and wipes
-   * this identity's local state. The client is closed afterwards. (The server account stays: the
-   * server has no route to delete it yet.)
+   * this identity's local state. The client is closed afterwards. The server account stays (to
+   * erase it too, see deleteIdentity).
    */
   unregister(password: string): Promise<void> {
     return this.account.unregister(password);
+  }
+
+  /**
+   * Deletes this identity for good (docs/lifecycle.md#deleting-an-identity): the server erases the
+   * account, devices, sessions, memberships, cards and key backups (and, as the deployment says,
+   * the files it sent), then this identity's local state is wiped and the client closed. Dev mode
+   * proves `password` afresh; OIDC mode passes undefined and needs an ID token from a recent
+   * sign-in. Refused, with nothing changed, under a legal hold (LEGAL_HOLD) or while the identity
+   * owns groups unless `withGroups` (IDENTITY_OWNS_GROUPS). Repeating it after a failure finishes it.
+   */
+  deleteIdentity(password: string | undefined, opts: { withGroups?: boolean } = {}): Promise<IdentityDeletionReport> {
+    return this.account.deleteIdentity(password, opts);
   }
 
   /** This identity's registered devices (endpoints), with their names where they open. */

@@ -51,7 +51,7 @@ export interface LocalStackOptions {
   /** Server settings a test may tighten or loosen (rate limits, reserved names, admins, backstops). */
   server?: Pick<
     ServerConfig,
-    'authRateLimit' | 'reservedIdentities' | 'adminIdentities' | 'delivery' | 'requestLimits' | 'quotas'
+    'authRateLimit' | 'reservedIdentities' | 'adminIdentities' | 'delivery' | 'requestLimits' | 'quotas' | 'retention'
   >;
   /**
    * The Sync emulator's per-object write limit: Twilio's by default (20/s, burst 20), or what
@@ -209,6 +209,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         appKeyId,
         appPrivateKey: secrets.virgilApp.appPrivateKey,
         tokenTtlSeconds: lifetimes.virgilSeconds ?? CONFIG_DEFAULTS.virgilTokenTtlSeconds,
+        // The server revokes cards and resets backups there when an identity is deleted.
+        apiUrl: virgil.url,
       },
       twilio: {
         // The API key, as production: the server is never handed the account's auth token.

@@ -36,6 +36,7 @@ import { deploymentRetentionOf, GroupRetention, type DeploymentRetention } from 
 import { LegalHolds } from './lifecycle/legal-holds.js';
 import { ObjectEraser } from './lifecycle/object-eraser.js';
 import { ObjectIndex } from './lifecycle/object-index.js';
+import { identityDeletionOf } from './lifecycle/identity-deletion-wiring.js';
 
 /** What the API's services are built from: configuration, Redis, the adapters and the auth parts. */
 export interface ApiWiring {
@@ -151,6 +152,7 @@ export function buildAppContext(w: ApiWiring): AppContext {
     uploads: uploadServiceOf(config, new UploadRepository(redis, keys), adapters, logger, quotas, lifecycle.index),
     files: new FileService({ objects, pointers, quotas, index: lifecycle.index }),
     lifecycle,
+    identityDeletion: identityDeletionOf({ config, redis, keys, adapters, audit, lifecycle }),
     delivery: new DeliveryService({
       ledger,
       anomalies: new AnomalyRepository(redis, keys),

@@ -53,7 +53,14 @@ export interface ServerConfig {
   /** Prefix of every Redis key (BullMQ included); tests use a random one to isolate. Default 'conduit:'. */
   redisKeyPrefix?: string;
   auth: AuthConfig;
-  virgil: { appId: string; appKeyId: string; appPrivateKey: string; tokenTtlSeconds: number };
+  virgil: {
+    appId: string;
+    appKeyId: string;
+    appPrivateKey: string;
+    tokenTtlSeconds: number;
+    /** The key directory's REST API (identity deletion revokes cards there); default Virgil's cloud. */
+    apiUrl?: string;
+  };
   twilio: {
     accountSid: string;
     /** An API key (SK…) and its secret: every REST call and every Sync token (no auth token). */
@@ -318,6 +325,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
       appKeyId: req('VIRGIL_APP_KEY_ID', text),
       appPrivateKey: req('VIRGIL_APP_KEY', text),
       tokenTtlSeconds: opt('CONDUIT_VIRGIL_TOKEN_TTL_SECONDS', tokenTtl(86_400)) ?? DEFAULTS.virgilTokenTtlSeconds,
+      apiUrl: opt('CONDUIT_VIRGIL_API_URL', url),
     },
     twilio: {
       accountSid: req('TWILIO_ACCOUNT_SID', text),

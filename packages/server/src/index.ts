@@ -31,3 +31,8 @@ export { runRetentionOnce } from './lifecycle/retention-wiring.js';
 export type { RetentionSummary } from './lifecycle/retention-job.js';
 export { ObjectIndex } from './lifecycle/object-index.js';
 export { AuditLog } from './audit/audit-log.js';
+// Data lifecycle: legal holds over the audit chain, the directory's administration, and the
+// operator's identity deletion with adapters of the caller's choosing (the e2e crash test).
+export { LegalHolds } from './lifecycle/legal-holds.js';
+export { VirgilDirectoryAdmin } from './adapters/virgil/virgil-directory-admin.js';
+export { deleteIdentityCommand } from './ops/delete-identity-command.js';

@@ -12,7 +12,14 @@ type Role = (typeof ROLES)[number];
 async function main(): Promise<void> {
   if (process.argv[2] === 'admin') {
     // Operator commands on identities (ops/account-commands.ts): the output may be a secret code.
-    console.log(await runAccountCommand(() => loadConfig(process.env), process.argv[3] ?? '', process.argv[4]));
+    console.log(
+      await runAccountCommand(
+        () => loadConfig(process.env),
+        process.argv[3] ?? '',
+        process.argv[4],
+        process.argv.slice(5),
+      ),
+    );
     return;
   }
   const role = (process.argv[2] ?? 'all') as Role;

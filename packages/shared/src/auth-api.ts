@@ -75,3 +75,30 @@ export type ReregisterTicket = z.infer<typeof ReregisterTicket>;
 // POST /v1/auth/opaque/reregister -> 204: stores the new record and ends every session of the identity
 export const ReregisterRequest = z.strictObject({ ticket: FlowId, registrationRecord: opaqueMessage(1024) });
 export type ReregisterRequest = z.infer<typeof ReregisterRequest>;
+
+// DELETE /v1/identity -> IdentityDeletionReport (docs/lifecycle.md#deleting-an-identity). Dev mode
+// re-authenticates with a fresh OPAQUE login proof (login/start, then this instead of login/finish);
+// OIDC mode sends no proof but needs an ID token whose auth_time is recent.
+export const DeleteIdentityRequest = z.strictObject({
+  loginId: FlowId.optional(),
+  finishLoginRequest: opaqueMessage(512).optional(),
+  /** Delete the groups the identity owns too (otherwise IDENTITY_OWNS_GROUPS lists them). */
+  withGroups: z.boolean().optional(),
+});
+export type DeleteIdentityRequest = z.infer<typeof DeleteIdentityRequest>;
+
+const count = z.number().int().min(0);
+export const IdentityDeletionReport = z.object({
+  identity: Identity,
+  /** False when an earlier run had finished it already (nothing more was deleted). */
+  deleted: z.boolean(),
+  devices: count,
+  groupsLeft: count,
+  groupsDeleted: count,
+  objectsDeleted: count,
+  bytes: count,
+  sentFiles: z.enum(['keep', 'delete']),
+  cardsRevoked: count,
+  backupsReset: count,
+});
+export type IdentityDeletionReport = z.infer<typeof IdentityDeletionReport>;

@@ -79,6 +79,12 @@ export const ErrorCodes = {
   // Data lifecycle (docs/lifecycle.md)
   FILE_WITHDRAWN: { status: 410, message: 'The sender or the group owner withdrew this file; it was deleted.' },
   LEGAL_HOLD: { status: 409, message: 'A legal hold forbids deleting this; the operator must release it first.' },
+  // identity deletion (docs/lifecycle.md#deleting-an-identity)
+  IDENTITY_OWNS_GROUPS: {
+    status: 409,
+    message: 'The identity owns groups: delete them first, or delete the identity with its groups.',
+  },
+  REAUTH_REQUIRED: { status: 403, message: 'This needs a fresh proof of the password (or a fresh sign-in).' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

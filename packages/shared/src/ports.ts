@@ -19,6 +19,8 @@ export interface Principal {
   sessionEpoch?: number;
   /** The device's session epoch a dev session was issued in; a logout of that device moves past it. */
   deviceSessionEpoch?: number;
+  /** OIDC: when the user last authenticated at the provider (the ID token's `auth_time`, Unix seconds). */
+  authTime?: number;
 }
 
 /** Verifies bearer tokens (dev sessions, or the app's identity provider JWTs in production). */
@@ -139,4 +141,16 @@ export interface PointerChannel {
     onRemoved?: (key: string) => void,
   ): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/**
+ * The operator's administration of the key directory (Virgil Cards and Keyknox) for one identity:
+ * what deleting an identity needs when its own device cannot do it (docs/lifecycle.md).
+ */
+export interface DirectoryAdmin {
+  /**
+   * Revokes every card of the identity and resets its Keyknox key backups (v1, and v2 under
+   * `e3kit/backup`). Idempotent: an identity without cards or backups answers zeros.
+   */
+  eraseIdentity(identity: Identity): Promise<{ cardsRevoked: number; backupsReset: number }>;
 }

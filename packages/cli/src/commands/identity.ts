@@ -1,13 +1,15 @@
+import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { ConduitError } from '@conduit/shared';
 import { withClient } from '../program/client.js';
 import { output } from '../program/output.js';
 import { readPassword } from '../prompt/password.js';
+import { oidcSettings } from '../settings/config.js';
 
 /** The new password of `identity change-password` in scripts (otherwise prompted). */
 const ENV_NEW_PASSWORD = 'CONDUIT_NEW_PASSWORD';
 
-/** `conduit identity backup | restore | rotate | change-password | unregister`. */
+/** `conduit identity backup | restore | rotate | change-password | unregister | delete`. */
 export function addIdentityCommands(program: Command): void {
   const identity = program
     .command('identity')
@@ -77,4 +79,39 @@ export function addIdentityCommands(program: Command): void {
         output(g, { identity: who, unregistered: true }, [`${who} unregistered; local state wiped`]);
       }),
     );
+  identity
+    .command('delete')
+    .option('--yes', 'do not ask (required without a terminal)')
+    .option('--with-groups', 'delete the groups this identity owns too (their members lose them)')
+    .description('delete this identity for good: account, devices, memberships, key and backup (docs/lifecycle.md)')
+    .action(async (opts: { yes?: boolean; withGroups?: boolean }, cmd: Command) =>
+      withClient(cmd, async (client, g) => {
+        const who = client.identity;
+        await confirmDeletion(who, opts.yes === true);
+        const password = oidcSettings(g) ? undefined : await readPassword({ confirm: false });
+        const report = await client.deleteIdentity(password, opts.withGroups ? { withGroups: true } : {});
+        output(g, report, [
+          `${who} deleted: ${report.devices} device(s) revoked, left ${report.groupsLeft} group(s), ` +
+            `deleted ${report.groupsDeleted} group(s) and ${report.objectsDeleted} stored file(s); local state wiped`,
+        ]);
+      }),
+    );
+}
+
+/** On a terminal the identity's name must be typed; elsewhere --yes is the confirmation. */
+async function confirmDeletion(identity: string, yes: boolean): Promise<void> {
+  if (yes) return;
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    throw new ConduitError('VALIDATION_FAILED', 'Deleting an identity cannot be undone: re-run with --yes.');
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const typed = await rl.question(
+      `This deletes ${identity} for good: its account, devices, memberships, private key and backup.\n` +
+        `Type the identity's name to confirm: `,
+    );
+    if (typed.trim() !== identity) throw new ConduitError('VALIDATION_FAILED', 'Not confirmed: nothing was deleted.');
+  } finally {
+    rl.close();
+  }
 }

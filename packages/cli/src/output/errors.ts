@@ -99,6 +99,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   QUOTA_EXCEEDED: EXIT.AUTH,
   FILE_WITHDRAWN: EXIT.NOT_FOUND,
   LEGAL_HOLD: EXIT.AUTH,
+  IDENTITY_OWNS_GROUPS: EXIT.NOT_FOUND,
+  REAUTH_REQUIRED: EXIT.AUTH,
 };
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
@@ -134,6 +136,8 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   IDENTITY_RESERVED: 'choose another identity, or ask the operator for a registration code.',
   FILE_WITHDRAWN: 'the sender or the group owner withdrew this file; ask the sender if you still need it.',
   LEGAL_HOLD: 'a legal hold (details name it) forbids deleting this; the operator must release it first.',
+  IDENTITY_OWNS_GROUPS: 'delete the groups it owns first (details list them), or repeat with --with-groups.',
+  REAUTH_REQUIRED: 'sign in again (OIDC: `conduit login`), then repeat within five minutes.',
   ACCOUNT_LOCKED: 'ask the operator to unlock the identity.',
   POINTER_MISMATCH: 'do not trust this file; report the pointer id to your administrator.',
   IDENTITY_CHANGED:

@@ -1,4 +1,6 @@
 import {
+  IdentityDeletionReport,
+  type DeleteIdentityRequest,
   AckResponse,
   AnomalyRecorded,
   API_PREFIX,
@@ -164,6 +166,11 @@ export class HttpClient {
    */
   async revokeDevice(deviceId: DeviceId): Promise<void> {
     await this.request('DELETE', `/devices/${seg(deviceId)}`, NO_CONTENT);
+  }
+
+  /** Deletes the caller's identity: the request carries a fresh login proof (docs/lifecycle.md). */
+  deleteIdentity(req: DeleteIdentityRequest): Promise<IdentityDeletionReport> {
+    return this.request('DELETE', '/identity', IdentityDeletionReport, { body: req });
   }
 
   /** Names one of the caller's active devices (404 DEVICE_NOT_FOUND otherwise). */

@@ -128,6 +128,17 @@ export async function login(
   return { legacy: false, session, backup: proof.backup };
 }
 
+/** A fresh login proof for an action a session alone may not do (DELETE /v1/identity); opens no session. */
+export async function freshProof(
+  api: HttpClient,
+  identity: string,
+  password: string,
+): Promise<{ loginId: string; finishLoginRequest: string }> {
+  const proof = await prove(api, identity, password);
+  if (proof.legacy) throw new ConduitError('INVALID_CREDENTIALS', 'Log in once to migrate the account first.');
+  return { loginId: proof.loginId, finishLoginRequest: proof.finishLoginRequest };
+}
+
 /** A fresh login proof with the old password, then the new password's record (not stored yet: see reregister). */
 export async function startPasswordChange(
   api: HttpClient,

@@ -1,5 +1,5 @@
 import { ConduitError } from '@conduit/shared';
-import type { SessionResponse } from '@conduit/shared';
+import type { IdentityDeletionReport, SessionResponse } from '@conduit/shared';
 import * as opaqueAuth from '../auth/opaque-client.js';
 import { providerBackupSecret } from '../auth/provider-backup.js';
 import { legacyPasswords } from '../auth/passwords.js';
@@ -128,6 +128,37 @@ export class Account {
     await session.platform.initPythia();
     await lifecycle.unregisterKey(await session.ethree());
     await session.api.revokeDevice(session.state.deviceId);
+    await session.close();
+    await session.platform.files.removeTree(session.state.dir);
+  }
+
+  /**
+   * Deletes this identity at the server (docs/lifecycle.md#deleting-an-identity), then wipes its
+   * local state. Dev mode proves the password afresh (a stolen session alone cannot do this); OIDC
+   * mode needs an ID token from a recent sign-in. The server checks legal holds and owned groups
+   * before anything changes, then revokes the cards and resets the key backups with its app key:
+   * once the account is gone this device could no longer get a directory token to do it.
+   */
+  async deleteIdentity(password: string | undefined, opts: { withGroups?: boolean }): Promise<IdentityDeletionReport> {
+    const { session } = this;
+    const withGroups = opts.withGroups ? { withGroups: true } : {};
+    let report: IdentityDeletionReport;
+    if (session.idTokens) {
+      report = await session.api.deleteIdentity(withGroups);
+    } else {
+      if (password === undefined)
+        throw new ConduitError('VALIDATION_FAILED', 'Deleting the identity needs its password.');
+      await this.startSession(password);
+      const proof = await opaqueAuth.freshProof(session.api, session.identity, password);
+      report = await session.api.deleteIdentity({ ...proof, ...withGroups });
+    }
+    await this.wipeLocal();
+    return report;
+  }
+
+  /** The local private key (if the store opens), the session and this identity's state folder. */
+  private async wipeLocal(): Promise<void> {
+    const { session } = this;
     await session.close();
     await session.platform.files.removeTree(session.state.dir);
   }

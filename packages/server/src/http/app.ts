@@ -11,6 +11,7 @@ import { fileOperations, fileRoutes } from '../files/routes.js';
 import { uploadOperations, uploadRoutes } from '../files/upload-routes.js';
 import { groupOperations, groupRoutes } from '../groups/routes.js';
 import { retentionOperations, retentionRoutes } from '../lifecycle/retention-routes.js';
+import { identityOperations, identityRoutes } from '../identity/identity-routes.js';
 import { deviceOperations, deviceRoutes } from '../identity/device-routes.js';
 import { keyTransitionOperations, keyTransitionRoutes } from '../identity/key-transition-routes.js';
 import { opaqueAuthRoutes, opaqueOperations } from '../identity/opaque-routes.js';
@@ -70,6 +71,7 @@ export function createApp(ctx: AppContext, ops?: OpsOptions): Express {
   }
   if (ctx.opaqueAccounts) mount(v1, API_PREFIX, opaqueAuthRoutes(ctx.opaqueAccounts, ctx.authRate), opaqueOperations);
   mount(v1, API_PREFIX, deviceRoutes(ctx), deviceOperations);
+  mount(v1, API_PREFIX, identityRoutes(ctx), identityOperations);
   const sessions = ctx.devSessions ? [...sessionOperations, ...refreshOperations] : sessionOperations;
   mount(v1, API_PREFIX, sessionRoutes(ctx), sessions);
   mount(v1, API_PREFIX, tokenRoutes(ctx), tokenOperations);

@@ -8,8 +8,18 @@ import { QuotaStore } from '../adapters/redis/quotas.js';
 import { SessionState } from '../adapters/redis/sessions.js';
 import { DEFAULT_QUOTAS, type QuotaSettings } from '../limits/quotas.js';
 import { retentionRunCommand } from '../lifecycle/retention-command.js';
+import { deleteIdentityCommand, parseDeleteIdentityOptions } from './delete-identity-command.js';
 
-export const ACCOUNT_COMMANDS = ['lock', 'unlock', 'reserve', 'bootstrap', 'quota', 'opaque-setup'] as const;
+export const ACCOUNT_COMMANDS = [
+  'lock',
+  'unlock',
+  'reserve',
+  'bootstrap',
+  'quota',
+  'opaque-setup',
+  'retention-run',
+  'delete-identity',
+] as const;
 export type AccountCommand = (typeof ACCOUNT_COMMANDS)[number];
 
 /**
@@ -22,11 +32,14 @@ export type AccountCommand = (typeof ACCOUNT_COMMANDS)[number];
  *   quota <identity>      print what counts against the identity's quotas, and their limits
  *   opaque-setup          print a new CONDUIT_OPAQUE_SERVER_SETUP (needs no configuration)
  *   retention-run         run the retention job once now and print its summary (docs/lifecycle.md)
+ *   delete-identity <identity> --reason <text> --by <operator> [--with-groups]
+ *                         delete the identity (lifecycle/identity-deletion.ts) and print a summary
  */
 export async function runAccountCommand(
   loadConfig: () => ServerConfig,
   command: string,
   arg: string | undefined,
+  rest: readonly string[] = [],
 ): Promise<string> {
   if (command === 'opaque-setup') return OpaqueServer.generateSetup();
   if (command === 'retention-run') return retentionRunCommand(loadConfig());
@@ -39,13 +52,15 @@ export async function runAccountCommand(
   const parsed = Identity.safeParse(arg);
   if (!parsed.success) throw new ConduitError('VALIDATION_FAILED', 'The command needs a valid identity.');
   const identity = parsed.data;
+  // Checked before any connection: a typo in the options changes nothing.
+  const deletion = command === 'delete-identity' ? parseDeleteIdentityOptions(rest) : undefined;
   const config = loadConfig();
   const keys = createKeys(config.redisKeyPrefix ?? DEFAULTS.redisKeyPrefix);
   const redis = connectRedis(config.redisUrl, 'command');
   try {
     const sessions = new SessionState(redis, keys);
     const names = namePolicyOf(config, redis, keys);
-    switch (command as Exclude<AccountCommand, 'opaque-setup'>) {
+    switch (command as Exclude<AccountCommand, 'opaque-setup' | 'retention-run'>) {
       case 'lock':
         await sessions.lock(identity);
         return `${identity} locked; its sessions are ended`;
@@ -57,6 +72,8 @@ export async function runAccountCommand(
         return `${identity} reserved`;
       case 'bootstrap':
         return await names.bootstrap(identity);
+      case 'delete-identity':
+        return await deleteIdentityCommand(config, redis, identity, deletion!);
       case 'quota':
         return quotaReport(identity, await new QuotaStore(redis, keys).usage(identity), {
           ...DEFAULT_QUOTAS,

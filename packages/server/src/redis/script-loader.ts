@@ -32,6 +32,7 @@ export interface ScriptReplies {
   expireRecordVersions: number;
   feedNotifyGate: [number, number?];
   forgetObjects: number;
+  finishIdentityDeletion: number;
   expirePointer: number;
   keepItem: number;
   markFailed: number;
@@ -80,6 +81,7 @@ const NAMES: Record<ScriptName, true> = {
   expireRecordVersions: true,
   feedNotifyGate: true,
   forgetObjects: true,
+  finishIdentityDeletion: true,
   expirePointer: true,
   keepItem: true,
   markFailed: true,

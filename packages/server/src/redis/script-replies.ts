@@ -104,3 +104,5 @@ export const ExpireRecordVersionsReply = { Moved: -1, Changed: -2, IntentPending
 
 /** commitRecordsRetention-2.lua. */
 export const CommitRecordsRetentionReply = { Committed: 1, NoIntent: 0 } as const;
+/** finishIdentityDeletion-2.lua */
+export const FinishIdentityDeletionReply = { Finished: 1, NotRunning: 0 } as const;

@@ -142,7 +142,15 @@ export interface Keys {
   legalHold(kind: 'group' | 'identity', id: string): string;
   /** Set of '<kind>:<id>' of every hold in place. */
   legalHolds(): string;
+  /**
+   * Hash: an identity deletion's durable progress (lifecycle/identity-deletion.ts), in the slot of
+   * the audit shard its `identity-deleted` entry is pending on (finishIdentityDeletion-2.lua).
+   */
+  identityDeletion(identity: string): string;
 }
+
+/** The audit shard an identity deletion's entry goes to (its progress record shares its slot). */
+export const identityDeletionShard = (identity: string): number => shardOf(`identity:${identity}`);
 
 /** Whom a rate limiter counts: an authenticated identity or a client address. */
 export type RateLimitSubject = { identity: string } | { address: string };
@@ -210,5 +218,6 @@ export function createKeys(prefix: string): Keys {
     groupRetention: (groupId) => `${grp(groupId)}:retention`,
     legalHold: (kind, id) => `${prefix}hold:{hold}:${kind}:${id}`,
     legalHolds: () => `${prefix}holds:{hold}`,
+    identityDeletion: (identity) => `${ptrs(identityDeletionShard(identity))}:iddel:${identity}`,
   };
 }

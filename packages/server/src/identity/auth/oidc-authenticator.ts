@@ -18,6 +18,7 @@ export class OidcAuthenticator implements Authenticator {
 
   async authenticate(bearerToken: string): Promise<Principal> {
     let sub: unknown;
+    let authTime: unknown;
     try {
       const { payload } = await jwtVerify(bearerToken, this.jwks, {
         issuer: this.options.issuer,
@@ -26,6 +27,7 @@ export class OidcAuthenticator implements Authenticator {
         requiredClaims: ['sub', 'exp'],
       });
       sub = payload.sub;
+      authTime = payload.auth_time;
     } catch (cause) {
       // The IdP being unreachable or serving a broken key set is our outage, not a bad token.
       // (jose reports a non-200 JWKS response as a bare JOSEError.)
@@ -40,7 +42,9 @@ export class OidcAuthenticator implements Authenticator {
     }
     if (typeof sub !== 'string') throw new ConduitError('UNAUTHENTICATED', 'The token has no subject.');
     try {
-      return { identity: identityFromSubject(sub) };
+      const identity = identityFromSubject(sub);
+      // auth_time: when the user last signed in at the provider (re-authentication, DELETE /v1/identity).
+      return typeof authTime === 'number' && Number.isFinite(authTime) ? { identity, authTime } : { identity };
     } catch {
       throw new ConduitError('UNAUTHENTICATED', 'The token subject is not a valid subject.');
     }

@@ -78,6 +78,14 @@ export class OpaqueAccounts {
     return this.reregisterTicket(identity, 'password', registrationRequest);
   }
 
+  /**
+   * A fresh login proof for an action a session alone must not do (deleting the identity): the
+   * identity the proof is for, or INVALID_CREDENTIALS. Opens no session.
+   */
+  reauthenticate(loginId: string, finishLoginRequest: string): Promise<string> {
+    return this.prove(loginId, finishLoginRequest);
+  }
+
   /** Migration of a pre-OPAQUE account: the legacy login secret proves it, once. */
   async migrateStart(identity: string, legacyPassword: string, registrationRequest: string) {
     const hash = await this.accounts.passwordHash(identity);

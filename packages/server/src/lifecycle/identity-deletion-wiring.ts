@@ -1,0 +1,48 @@
+import type { Keys } from '../adapters/redis/keys.js';
+import type { RedisClient } from '../adapters/redis/connection.js';
+import { DeviceRepository } from '../adapters/redis/devices.js';
+import { GroupRepository } from '../adapters/redis/groups.js';
+import { PointerLedger } from '../adapters/redis/pointers.js';
+import { SessionState } from '../adapters/redis/sessions.js';
+import { VirgilDirectoryAdmin } from '../adapters/virgil/virgil-directory-admin.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { DEFAULTS, type ServerConfig } from '../config.js';
+import { namePolicyOf } from '../identity/auth/names.js';
+import type { ServerDeps } from '../server-deps.js';
+import { IdentityDeletion } from './identity-deletion.js';
+import type { LegalHolds } from './legal-holds.js';
+import type { ObjectEraser } from './object-eraser.js';
+import type { ObjectIndex } from './object-index.js';
+
+/**
+ * The identity deletion service over Redis and the adapters: what the API (DELETE /v1/identity) and
+ * the operator's `admin delete-identity` both build. Group deletion (`adapters.ownedGroups`) is
+ * optional: without it an identity that owns groups is refused with IDENTITY_OWNS_GROUPS.
+ */
+export function identityDeletionOf(w: {
+  config: ServerConfig;
+  redis: RedisClient;
+  keys: Keys;
+  adapters: Pick<ServerDeps, 'syncAdmin' | 'virgilTokens' | 'directoryAdmin' | 'ownedGroups'>;
+  audit: AuditLog;
+  lifecycle: { index: ObjectIndex; holds: LegalHolds; eraser: ObjectEraser };
+}): IdentityDeletion {
+  const { config, redis, keys, adapters, audit, lifecycle } = w;
+  return new IdentityDeletion({
+    redis,
+    keys,
+    groups: new GroupRepository(redis, keys),
+    devices: new DeviceRepository(redis, keys),
+    ledger: new PointerLedger(redis, keys),
+    syncAdmin: adapters.syncAdmin,
+    audit,
+    holds: lifecycle.holds,
+    index: lifecycle.index,
+    eraser: lifecycle.eraser,
+    directory: adapters.directoryAdmin ?? new VirgilDirectoryAdmin(adapters.virgilTokens, config.virgil.apiUrl),
+    sessions: new SessionState(redis, keys),
+    names: namePolicyOf(config, redis, keys),
+    sentFiles: config.retention?.sentFiles ?? DEFAULTS.erasureSentFiles,
+    ...(adapters.ownedGroups ? { ownedGroups: adapters.ownedGroups } : {}),
+  });
+}
