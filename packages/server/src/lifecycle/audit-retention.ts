@@ -64,7 +64,7 @@ export class AuditRetention implements RetentionStep {
       if (scan.held) result.held[scan.held] = 1;
       if (scan.lines.length === 0) break;
       await context.takeDeletes(scan.lines.length);
-      const code = await this.drop(scan.view, scan.lines);
+      const code = await this.drop(scan.view, scan.lines, context.now);
       if (code === AuditDropReply.ChainCorrupt) throw new AuditChainCorruptError();
       if (code === AuditDropReply.Raced) {
         races += 1;
@@ -123,7 +123,7 @@ export class AuditRetention implements RetentionStep {
   }
 
   /** Drops the lines (the chain's oldest) and appends their `audit-trimmed` record; the script's reply. */
-  private async drop(scanned: ChainView, lines: readonly string[]): Promise<number> {
+  private async drop(scanned: ChainView, lines: readonly string[], now: Date): Promise<number> {
     const { redis, keys, rule } = this.deps;
     // The head as it is now (sealers keep appending while the scan ran); the anchor as scanned.
     const [seq, hash] = await redis.hmget(keys.auditHead(), 'seq', 'hash');
@@ -133,7 +133,7 @@ export class AuditRetention implements RetentionStep {
     const throughHash = sha256Hex(last);
     const entry: AuditEntry = {
       type: 'audit-trimmed',
-      at: new Date().toISOString(),
+      at: now.toISOString(),
       throughSeq,
       throughHash,
       count: lines.length,
