@@ -7,6 +7,7 @@ import { createKeys } from '../adapters/redis/keys.js';
 import { QuotaStore } from '../adapters/redis/quotas.js';
 import { SessionState } from '../adapters/redis/sessions.js';
 import { DEFAULT_QUOTAS, type QuotaSettings } from '../limits/quotas.js';
+import { HOLD_USAGE, isHoldCommand, runHoldCommand, usageError } from './hold-commands.js';
 
 export const ACCOUNT_COMMANDS = ['lock', 'unlock', 'reserve', 'bootstrap', 'quota', 'opaque-setup'] as const;
 export type AccountCommand = (typeof ACCOUNT_COMMANDS)[number];
@@ -20,17 +21,22 @@ export type AccountCommand = (typeof ACCOUNT_COMMANDS)[number];
  *   bootstrap <identity>  reserve the name and print a one-time registration code (valid 24 h)
  *   quota <identity>      print what counts against the identity's quotas, and their limits
  *   opaque-setup          print a new CONDUIT_OPAQUE_SERVER_SETUP (needs no configuration)
+ *   hold, release, holds  legal holds (ops/hold-commands.ts); `rest` carries their further words
  */
 export async function runAccountCommand(
   loadConfig: () => ServerConfig,
   command: string,
   arg: string | undefined,
+  rest: readonly string[] = [],
 ): Promise<string> {
   if (command === 'opaque-setup') return OpaqueServer.generateSetup();
+  if (isHoldCommand(command)) return runHoldCommand(loadConfig, command, arg === undefined ? [] : [arg, ...rest]);
   if (!(ACCOUNT_COMMANDS as readonly string[]).includes(command)) {
-    throw new ConduitError(
-      'VALIDATION_FAILED',
-      `usage: conduit-server admin <${ACCOUNT_COMMANDS.join('|')}> [identity]`,
+    throw usageError(
+      [
+        `usage: conduit-server admin <${ACCOUNT_COMMANDS.join('|')}> [identity]`,
+        ...HOLD_USAGE.map((u) => `       ${u}`),
+      ].join('\n'),
     );
   }
   const parsed = Identity.safeParse(arg);
