@@ -26,3 +26,5 @@ export { PointerLedger } from './adapters/redis/pointers.js';
 export { RecordStore } from './adapters/redis/records.js';
 // The request limiter: the limits bench compares one check with a Redis round trip.
 export { RequestLimits } from './limits/request-limits.js';
+// Audit log retention, the `audit` retention step (the worker's retention job runs it; e2e tests trim with it).
+export { AuditRetention } from './lifecycle/audit-retention.js';
