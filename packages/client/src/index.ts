@@ -41,8 +41,11 @@ export type { ConfirmTrust, SafetyNumberReport, TrustReport } from './trust/veri
 export type { NamedDevice } from './names/names.js';
 export { parseName } from './names/sealed-name.js';
 export type { NameCipher, OpenedName } from './names/sealed-name.js';
-export { verifyAuditFromServer } from './audit/verify.js';
-export { verifyAuditFile } from './platform/node/audit-file.js';
+export { downloadAuditLog, verifyAuditFromServer } from './audit/verify.js';
+export type { AuditDownload } from './audit/verify.js';
+export { buildAuditExport, exportAuditFromServer } from './audit/export.js';
+export type { AuditExport, AuditExportHeader, AuditSince } from './audit/export.js';
+export { exportAuditFile, verifyAuditFile } from './platform/node/audit-file.js';
 export { LocalState } from './state/local-state.js';
 export { ReceivedFiles } from './state/received-files.js';
 export type { ReceivedFileEntry } from './state/received-files.js';

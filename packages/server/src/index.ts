@@ -36,3 +36,5 @@ export { AuditLog } from './audit/audit-log.js';
 export { LegalHolds } from './lifecycle/legal-holds.js';
 export { VirgilDirectoryAdmin } from './adapters/virgil/virgil-directory-admin.js';
 export { deleteIdentityCommand } from './ops/delete-identity-command.js';
+// Audit log retention, the `audit` retention step (the worker's retention job runs it; e2e tests trim with it).
+export { AuditRetention } from './lifecycle/audit-retention.js';

@@ -12,14 +12,8 @@ type Role = (typeof ROLES)[number];
 async function main(): Promise<void> {
   if (process.argv[2] === 'admin') {
     // Operator commands on identities (ops/account-commands.ts): the output may be a secret code.
-    console.log(
-      await runAccountCommand(
-        () => loadConfig(process.env),
-        process.argv[3] ?? '',
-        process.argv[4],
-        process.argv.slice(5),
-      ),
-    );
+    const [command = '', arg, ...rest] = process.argv.slice(3);
+    console.log(await runAccountCommand(() => loadConfig(process.env), command, arg, rest));
     return;
   }
   const role = (process.argv[2] ?? 'all') as Role;
@@ -52,6 +46,11 @@ const EXIT_PRODUCTION_UNSAFE = 78;
 
 main().catch((err: unknown) => {
   // Config errors list variable names only; anything else is reported by type, never by payload.
+  if (err instanceof ConduitError && (err.details as { usage?: boolean } | undefined)?.usage) {
+    // A usage error (ops/hold-commands.ts usageError): the message is the usage.
+    console.error(`conduit-server: ${err.message}`);
+    process.exit(2);
+  }
   if (err instanceof ConduitError) console.error(`conduit-server: ${err.code}: ${err.message}`);
   else console.error(`conduit-server: failed to start: ${err instanceof Error ? err.message : 'unknown error'}`);
   if (err instanceof ConduitError && err.code === 'PRODUCTION_UNSAFE') {

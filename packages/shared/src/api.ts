@@ -289,6 +289,9 @@ export const GroupMemberParams = z.strictObject({ groupId: GroupId, identity: Id
 // Each line is the canonical JSON (sorted keys) of { entry, prev, seq }: prev is the SHA-256 (hex) of
 // the previous line, 64 zeros for seq 1. The head at the time of the request is in AUDIT_HEAD_HEADER.
 export const AUDIT_HEAD_HEADER = 'conduit-audit-head';
+// `<seq> <sha256>`: the retention anchor. Records 1..seq were dropped by audit retention and seq + 1
+// is the first the server still has (its prev is the sha256); `0 <64 zeros>` when none were.
+export const AUDIT_BASE_HEADER = 'conduit-audit-base';
 // The line format (AuditRecord) and its chain rules: formats/audit-chain.ts.
 
 // ---- Groups, devices (lifecycle) ----

@@ -20,8 +20,9 @@ export interface AuditHead {
 }
 
 /**
- * Append-only, hash-chained audit log in Redis: record n at index n-1 of a list, the head
- * {seq, hash} beside it (format in chain.ts). Every entry first lands on a pending list (ledger
+ * Append-only, hash-chained audit log in Redis: record n at index n-1-baseSeq of a list, the head
+ * {seq, hash} and the retention anchor {baseSeq, baseHash} beside it in one hash (format in
+ * shared formats/audit-chain.ts; records up to baseSeq were dropped by audit retention). Every entry first lands on a pending list (ledger
  * scripts push theirs atomically with the transition they record) and is then sealed into the
  * chain, in order, with hashes computed by node:crypto (seal.ts).
  */
@@ -99,8 +100,17 @@ export class AuditLog {
   }
 
   async head(): Promise<AuditHead> {
-    const [seq, hash] = await this.redis.hmget(this.keys.auditHead(), 'seq', 'hash');
-    return seq && hash ? { seq: Number(seq), hash } : { seq: 0, hash: GENESIS_HASH };
+    return (await this.bounds()).head;
+  }
+
+  /**
+   * The head and the anchor, read together: records 1..base.seq were dropped by audit retention
+   * (lifecycle/audit-retention.ts), base.hash is the hash of the last of them (`prev` of the first
+   * record kept); {0, GENESIS_HASH} when nothing was dropped.
+   */
+  async bounds(): Promise<AuditBounds> {
+    const [seq, hash, baseSeq, baseHash] = await this.redis.hmget(this.keys.auditHead(), ...BOUNDS_FIELDS);
+    return boundsOf(seq ?? null, hash ?? null, baseSeq ?? null, baseHash ?? null);
   }
 
   /** Entries committed but not yet sealed. */
@@ -109,13 +119,53 @@ export class AuditLog {
     return lengths.reduce((a, b) => a + b, 0);
   }
 
-  /** Raw record lines `from..to` (1-based, inclusive), in batches. */
+  /**
+   * Raw record lines `from..to` (1-based, inclusive), in batches; records retention dropped are
+   * skipped (the first line is record max(from, base + 1)). Each batch is read together with the
+   * anchor it was located by; should retention drop records meanwhile, the batch is located again,
+   * and should it drop the very records still to send, the generator ends early (the reader sees
+   * a log that stops before the head it was told, like any truncated download).
+   */
   async *lines(from: number, to: number, batch = 500): AsyncGenerator<string[]> {
-    for (let start = Math.max(1, from); start <= to; start += batch) {
+    let base = (await this.bounds()).base.seq;
+    for (let start = Math.max(from, base + 1); start <= to;) {
       const end = Math.min(to, start + batch - 1);
-      yield await this.redis.lrange(this.keys.auditLog(), start - 1, end - 1);
+      const results = (await this.redis
+        .multi()
+        .hget(this.keys.auditHead(), 'baseSeq')
+        .lrange(this.keys.auditLog(), start - base - 1, end - base - 1)
+        .exec()) as [Error | null, unknown][];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0];
+      const nowBase = Number(results[0]![1] ?? 0);
+      if (nowBase !== base) {
+        base = nowBase;
+        if (start <= base) return;
+        continue;
+      }
+      yield results[1]![1] as string[];
+      start = end + 1;
     }
   }
+}
+
+export interface AuditBounds {
+  head: AuditHead;
+  base: AuditHead;
+}
+
+const BOUNDS_FIELDS = ['seq', 'hash', 'baseSeq', 'baseHash'] as const;
+
+function boundsOf(
+  seq: string | null,
+  hash: string | null,
+  baseSeq: string | null,
+  baseHash: string | null,
+): AuditBounds {
+  return {
+    head: seq && hash ? { seq: Number(seq), hash } : { seq: 0, hash: GENESIS_HASH },
+    base: baseSeq && baseHash ? { seq: Number(baseSeq), hash: baseHash } : { seq: 0, hash: GENESIS_HASH },
+  };
 }
 
 /** The canonical body of an entry, bounded. */

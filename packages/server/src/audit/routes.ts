@@ -1,4 +1,4 @@
-import { AUDIT_HEAD_HEADER, ConduitError } from '@conduit/shared';
+import { AUDIT_BASE_HEADER, AUDIT_HEAD_HEADER, ConduitError } from '@conduit/shared';
 import { z } from 'zod';
 import { Router, type Request } from 'express';
 import { requireAdmin } from '../ops/admin.js';
@@ -22,9 +22,14 @@ export const auditOperations: readonly ApiOperation[] = [
     }),
     responses: {
       200: {
-        description: 'Records `from` (default 1) to the head read at the start.',
+        description:
+          'Records `from` (default 1; at least the first record kept after the retention anchor) to the head read at the start.',
         contentType: 'application/x-ndjson',
-        headers: { [AUDIT_HEAD_HEADER]: '`<seq> <sha256>` of the head the download ends at.' },
+        headers: {
+          [AUDIT_HEAD_HEADER]: '`<seq> <sha256>` of the head the download ends at.',
+          [AUDIT_BASE_HEADER]:
+            '`<seq> <sha256>` of the retention anchor: records 1..seq were dropped by audit retention (`0` and 64 zeros when none were).',
+        },
       },
     },
     errors: ['FORBIDDEN'],
@@ -46,7 +51,8 @@ function fromSeq(req: Request): number {
 /**
  * GET /v1/admin/audit[?from=N]: the audit chain as NDJSON, records from..head where head is read
  * once at the start (sent in the Conduit-Audit-Head header as "<seq> <sha256>", so a verifier can
- * detect a truncated download).
+ * detect a truncated download). Records up to the retention anchor (Conduit-Audit-Base, read with
+ * the head) are gone: a `from` at or below it starts at the first record kept.
  */
 export function auditRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -56,10 +62,11 @@ export function auditRoutes(ctx: AppContext): Router {
       const from = fromSeq(req);
       // Seal what is pending first, so entries committed just before this request are included.
       await ctx.audit.seal();
-      const head = await ctx.audit.head();
+      const { head, base } = await ctx.audit.bounds();
       res.status(200).set({
         'Content-Type': 'application/x-ndjson; charset=utf-8',
         [AUDIT_HEAD_HEADER]: `${head.seq} ${head.hash}`,
+        [AUDIT_BASE_HEADER]: `${base.seq} ${base.hash}`,
       });
       for await (const lines of ctx.audit.lines(from, head.seq)) {
         if (res.destroyed) return;

@@ -9,6 +9,7 @@ import { SessionState } from '../adapters/redis/sessions.js';
 import { DEFAULT_QUOTAS, type QuotaSettings } from '../limits/quotas.js';
 import { retentionRunCommand } from '../lifecycle/retention-command.js';
 import { deleteIdentityCommand, parseDeleteIdentityOptions } from './delete-identity-command.js';
+import { HOLD_USAGE, isHoldCommand, runHoldCommand, usageError } from './hold-commands.js';
 
 export const ACCOUNT_COMMANDS = [
   'lock',
@@ -34,6 +35,7 @@ export type AccountCommand = (typeof ACCOUNT_COMMANDS)[number];
  *   retention-run         run the retention job once now and print its summary (docs/lifecycle.md)
  *   delete-identity <identity> --reason <text> --by <operator> [--with-groups]
  *                         delete the identity (lifecycle/identity-deletion.ts) and print a summary
+ *   hold, release, holds  legal holds (ops/hold-commands.ts); `rest` carries their further words
  */
 export async function runAccountCommand(
   loadConfig: () => ServerConfig,
@@ -43,10 +45,13 @@ export async function runAccountCommand(
 ): Promise<string> {
   if (command === 'opaque-setup') return OpaqueServer.generateSetup();
   if (command === 'retention-run') return retentionRunCommand(loadConfig());
+  if (isHoldCommand(command)) return runHoldCommand(loadConfig, command, arg === undefined ? [] : [arg, ...rest]);
   if (!(ACCOUNT_COMMANDS as readonly string[]).includes(command)) {
-    throw new ConduitError(
-      'VALIDATION_FAILED',
-      `usage: conduit-server admin <${ACCOUNT_COMMANDS.join('|')}> [identity]`,
+    throw usageError(
+      [
+        `usage: conduit-server admin <${ACCOUNT_COMMANDS.join('|')}> [identity]`,
+        ...HOLD_USAGE.map((u) => `       ${u}`),
+      ].join('\n'),
     );
   }
   const parsed = Identity.safeParse(arg);

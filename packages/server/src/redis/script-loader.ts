@@ -14,6 +14,7 @@ export interface ScriptReplies {
   archiveFeedPage: number;
   addMembers: [number, ...string[]];
   appendRecordVersion: [number, (string | null)?];
+  auditDropOldest: number;
   auditEnqueue: number;
   auditSeal: number;
   auditTrim: number;
@@ -63,6 +64,7 @@ const NAMES: Record<ScriptName, true> = {
   archiveFeedPage: true,
   addMembers: true,
   appendRecordVersion: true,
+  auditDropOldest: true,
   auditEnqueue: true,
   auditSeal: true,
   auditTrim: true,

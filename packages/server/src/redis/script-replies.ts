@@ -92,6 +92,8 @@ export const ConsumeBootstrapCodeReply = { Consumed: 1, NoMatch: 0 } as const;
 
 /** auditSeal-3.lua: one of these, else the new head seq (> 0). */
 export const AuditSealReply = { Raced: -1, ChainCorrupt: -2 } as const;
+/** auditDropOldest-2.lua: one of these, else the new anchor seq (> 0). */
+export const AuditDropReply = { Raced: -1, ChainCorrupt: -2 } as const;
 
 /** recordUploadParts-2.lua */
 export const RecordUploadPartsReply = { Recorded: 1, NotOpen: -1, OverSize: -2 } as const;

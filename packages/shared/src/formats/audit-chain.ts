@@ -81,24 +81,73 @@ function isCanonical(value: AuditValue, line: string): boolean {
   }
 }
 
+/** A chain position: record `seq` and the SHA-256 of its line ({0, GENESIS_HASH} before record 1). */
+export interface AuditPoint {
+  seq: number;
+  hash: string;
+}
+
 /** What a whole log (as text, one record per line) proved. */
 export interface AuditVerification {
+  /** Records verified (base.seq + 1 .. base.seq + records). */
   records: number;
   head: string;
+  /**
+   * Present when the log starts after record 1: records 1..base.seq were dropped by audit
+   * retention, as the log's own `audit-trimmed` record states; the chain was verified from there.
+   */
+  base?: AuditPoint;
   /** Present when the source stated its head (the server does): it matched. */
-  expectedHead?: { seq: number; hash: string };
+  expectedHead?: AuditPoint;
 }
 
 const broken = (seq: number, problem: string) =>
   new ConduitError('AUDIT_CHAIN_BROKEN', `Audit record ${seq}: ${problem}.`, { seq, problem });
 
-/** Throws AUDIT_CHAIN_BROKEN at the first bad record. */
-export function verifyAuditText(text: string, expectedHead?: { seq: number; hash: string }): AuditVerification {
+/**
+ * Throws AUDIT_CHAIN_BROKEN at the first bad record. A log may start after record 1 only at a
+ * retention anchor (docs/format.md §12): the first record's `prev` and seq - 1 must be the
+ * `throughHash` and `throughSeq` of an `audit-trimmed` record in the log, and equal `expectedBase`
+ * when the source stated one (the server does, in Conduit-Audit-Base).
+ */
+export function verifyAuditText(text: string, expectedHead?: AuditPoint, expectedBase?: AuditPoint): AuditVerification {
   const lines = text.split('\n').filter((l, i, all) => l.length > 0 || i < all.length - 1);
-  const check = verifyLines(lines);
+  const base = anchorOf(lines[0], expectedBase);
+  const check = verifyLines(lines, base.hash, base.seq + 1);
   if (!check.ok) throw broken(check.seq, check.problem);
-  if (expectedHead && (expectedHead.seq !== check.records || expectedHead.hash !== check.head)) {
-    throw broken(check.records, `the log ends before the stated head ${expectedHead.seq} (truncated)`);
+  if (expectedBase && (expectedBase.seq !== base.seq || expectedBase.hash !== base.hash)) {
+    throw broken(base.seq + 1, `the log does not start at the stated base ${expectedBase.seq}`);
   }
-  return { records: check.records, head: check.head, ...(expectedHead ? { expectedHead } : {}) };
+  if (base.seq > 0 && !lines.some((line) => statesAnchor(line, base))) {
+    throw broken(base.seq + 1, 'the log starts after record 1 but no audit-trimmed record states that anchor');
+  }
+  const last = base.seq + check.records;
+  const head = check.records > 0 ? check.head : base.hash;
+  if (expectedHead && (expectedHead.seq !== last || expectedHead.hash !== head)) {
+    throw broken(last, `the log ends before the stated head ${expectedHead.seq} (truncated)`);
+  }
+  return {
+    records: check.records,
+    head,
+    ...(base.seq > 0 ? { base } : {}),
+    ...(expectedHead ? { expectedHead } : {}),
+  };
 }
+
+/** Where the log's first record says the chain resumes (genesis for record 1 or an unreadable line). */
+function anchorOf(first: string | undefined, expectedBase: AuditPoint | undefined): AuditPoint {
+  if (first === undefined) return expectedBase ?? { seq: 0, hash: GENESIS_HASH };
+  try {
+    const record = AuditRecord.safeParse(JSON.parse(first));
+    if (record.success && record.data.seq > 1) return { seq: record.data.seq - 1, hash: record.data.prev };
+  } catch {
+    // verifyLines reports it
+  }
+  return { seq: 0, hash: GENESIS_HASH };
+}
+
+const statesAnchor = (line: string, base: AuditPoint): boolean => {
+  if (!line.includes('"type":"audit-trimmed"')) return false;
+  const entry = (JSON.parse(line) as AuditRecord).entry;
+  return entry.type === 'audit-trimmed' && entry['throughSeq'] === base.seq && entry['throughHash'] === base.hash;
+};

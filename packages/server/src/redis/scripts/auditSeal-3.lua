@@ -6,8 +6,8 @@
   finds them there again (after a crash between the two steps) knows not to seal them twice.
 
   Input:
-    KEYS[1] audit chain list
-    KEYS[2] audit head hash (seq, hash)
+    KEYS[1] audit chain list (record baseSeq + 1 at index 0)
+    KEYS[2] audit head hash (seq, hash; baseSeq, baseHash once retention dropped records)
     KEYS[3] sealed items (sorted set: item SHA-256 -> seq)
 
     ARGV[1] seq the plan was built on
@@ -23,10 +23,11 @@
     -1 - another sealer got there first (nothing changes)
     -2 - the chain list and its head disagree (nothing changes)
 ]]
-local head = redis.call('HMGET', KEYS[2], 'seq', 'hash')
+local head = redis.call('HMGET', KEYS[2], 'seq', 'hash', 'baseSeq')
 local seq = tonumber(head[1]) or 0
 if seq ~= tonumber(ARGV[1]) or (head[2] or ARGV[5]) ~= ARGV[2] then return -1 end
-if redis.call('LLEN', KEYS[1]) ~= seq then return -2 end
+-- Records up to baseSeq were dropped by retention (auditDropOldest-2.lua).
+if redis.call('LLEN', KEYS[1]) ~= seq - (tonumber(head[3]) or 0) then return -2 end
 local n = tonumber(ARGV[3])
 if n < 1 then return -1 end
 redis.call('RPUSH', KEYS[1], unpack(ARGV, 7 + n, 6 + 2 * n))
