@@ -11,7 +11,7 @@ const coversObjects = (rule: BucketRule): boolean =>
  * uploads under `objects/` (the backstop for uploads Conduit lost track of); a rule that expires
  * objects there deletes without a receipt.
  */
-export async function checkBucketRules(store: ObjectStore): Promise<CheckResult[]> {
+export async function checkBucketRules(store: ObjectStore, uploadTtlSeconds: number): Promise<CheckResult[]> {
   const rules = await store.bucketRules();
   const check = 's3-lifecycle';
   if (rules === 'unsupported') {
@@ -44,19 +44,27 @@ export async function checkBucketRules(store: ObjectStore): Promise<CheckResult[
   }
   const results: CheckResult[] = [];
   const abort = rules.rules.find((r) => coversObjects(r) && r.abortIncompleteAfterDays !== undefined);
+  // S3 would abort uploads Conduit still holds open.
+  const early = abort && abort.abortIncompleteAfterDays! * 86_400 <= uploadTtlSeconds;
   results.push(
-    abort
+    early
       ? {
-          status: 'ok',
-          check,
-          detail: `rule "${abort.id}" aborts incomplete multipart uploads after ${abort.abortIncompleteAfterDays} day(s)`,
-        }
-      : {
           status: 'fail',
           check,
-          detail:
-            'no enabled rule aborts incomplete multipart uploads under objects/: apply deploy/s3/lifecycle.json (docs/deploy.md)',
-        },
+          detail: `rule "${abort.id}" aborts uploads after ${abort.abortIncompleteAfterDays} day(s), within CONDUIT_UPLOAD_TTL_SECONDS (${uploadTtlSeconds} s): raise its DaysAfterInitiation`,
+        }
+      : abort
+        ? {
+            status: 'ok',
+            check,
+            detail: `rule "${abort.id}" aborts incomplete multipart uploads after ${abort.abortIncompleteAfterDays} day(s)`,
+          }
+        : {
+            status: 'fail',
+            check,
+            detail:
+              'no enabled rule aborts incomplete multipart uploads under objects/: apply deploy/s3/lifecycle.json (docs/deploy.md)',
+          },
   );
   const expiring = rules.rules.filter(
     (r) => r.status === 'Enabled' && r.expirationDays !== undefined && (r.prefix === undefined || coversSome(r.prefix)),

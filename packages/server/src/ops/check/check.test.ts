@@ -134,6 +134,11 @@ describe('conduit-server check', () => {
     expect(lines.get('redis')).toMatch(/^ok /);
   });
 
+  it('fails an abort rule that could abort uploads Conduit still holds open', async () => {
+    const { out } = await check(deployment(ruled, { uploads: { ttlSeconds: 3 * 86_400 } }));
+    expect(byName(out).get('s3-lifecycle')).toMatch(/^fail s3-lifecycle: .*within CONDUIT_UPLOAD_TTL_SECONDS/);
+  });
+
   it('warns in development mode about what production refuses', async () => {
     const { code, out } = await check(deployment(ruled, { mode: 'development', redisUrl: volatile.url }));
     expect(byName(out).get('redis-persistence')).toMatch(/^warn /);

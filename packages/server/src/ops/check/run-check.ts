@@ -86,7 +86,7 @@ async function checkBucket(config: ServerConfig, timeoutMs: number): Promise<Che
       ];
     }
     const [rules, versioning] = await Promise.all([
-      withTimeout(checkBucketRules(store), timeoutMs, 'S3'),
+      withTimeout(checkBucketRules(store, config.uploads?.ttlSeconds ?? DEFAULTS.uploadTtlSeconds), timeoutMs, 'S3'),
       withTimeout(checkBucketVersioning(store), timeoutMs, 'S3'),
     ]);
     return [{ status: 'ok', check: 's3', detail: 'HeadBucket on S3_BUCKET answered' }, ...rules, versioning];
