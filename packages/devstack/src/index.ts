@@ -1,4 +1,5 @@
 export { startS3, S3RVER_CREDENTIALS, type LocalS3, type StartS3Options } from './s3/index.js';
+export { applyLifecycle, deployLifecycle, DEPLOY_LIFECYCLE_FILE } from './s3/bucket-rules.js';
 export {
   ensureRedis,
   DEFAULT_REDIS_URL,

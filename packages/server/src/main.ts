@@ -2,10 +2,14 @@
 import { ConduitError } from '@conduit/shared';
 import { loadConfig } from './config.js';
 import { runAccountCommand } from './ops/account-commands.js';
+import { checkCommand } from './ops/check/run-check.js';
 import { startServer, startWorker } from './server.js';
 import type { Refusal } from './startup/refusal.js';
 
-/** `conduit-server [api|worker|all]` (and `conduit-server admin ...`, ops/account-commands.ts): configuration from the environment, graceful shutdown on signals. */
+/**
+ * `conduit-server [api|worker|all]` (and `conduit-server admin ...`, ops/account-commands.ts;
+ * `conduit-server check`, ops/check/): configuration from the environment, graceful shutdown on signals.
+ */
 const ROLES = ['api', 'worker', 'all'] as const;
 type Role = (typeof ROLES)[number];
 
@@ -16,9 +20,20 @@ async function main(): Promise<void> {
     console.log(await runAccountCommand(() => loadConfig(process.env), command, arg, rest));
     return;
   }
+  if (process.argv[2] === 'check') {
+    // Read-only; the exit code says whether anything failed (2: usage).
+    process.exitCode = await checkCommand(
+      process.argv.slice(3),
+      () => loadConfig(process.env),
+      (t) => console.log(t),
+    );
+    return;
+  }
   const role = (process.argv[2] ?? 'all') as Role;
   if (!ROLES.includes(role)) {
-    console.error(`usage: conduit-server [${ROLES.join('|')}] | conduit-server admin <command> [identity]`);
+    console.error(
+      `usage: conduit-server [${ROLES.join('|')}] | conduit-server admin <command> [identity] | conduit-server check [--json]`,
+    );
     process.exitCode = 2;
     return;
   }

@@ -70,7 +70,35 @@ export interface ObjectStore {
    * 405): the caller drops its record and relies on the bucket's lifecycle rule instead.
    */
   abortMultipartUpload(key: string, storeUploadId: string): Promise<'aborted' | 'absent' | 'unsupported'>;
+  /** The open multipart uploads whose keys start with `prefix`, page by page (S3 ListMultipartUploads). */
+  listMultipartUploads(prefix: string): AsyncIterable<OpenMultipartUpload[]>;
+  /**
+   * The bucket's lifecycle rules, 'none' when it has none; 'unsupported' when the store does not
+   * implement them (501, 405), 'denied' when the credentials may not read them (AccessDenied).
+   */
+  bucketRules(): Promise<BucketRules>;
+  /** Whether the bucket keeps noncurrent versions of deleted objects ('off': never enabled). */
+  bucketVersioning(): Promise<'enabled' | 'suspended' | 'off' | 'unsupported' | 'denied'>;
 }
+
+export interface OpenMultipartUpload {
+  key: string;
+  /** The store's own upload id. */
+  uploadId: string;
+  initiated: Date;
+}
+
+/** One bucket lifecycle rule, as far as Conduit reads it (docs/lifecycle.md). */
+export interface BucketRule {
+  id: string;
+  status: 'Enabled' | 'Disabled';
+  /** The rule's key prefix ('' = the whole bucket); absent when it also filters by tags or size. */
+  prefix?: string;
+  abortIncompleteAfterDays?: number;
+  expirationDays?: number;
+}
+
+export type BucketRules = { rules: BucketRule[] } | 'none' | 'unsupported' | 'denied';
 
 export interface StoredObject {
   key: string;

@@ -1,6 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import type { BucketLifecycleConfiguration } from '@aws-sdk/client-s3';
+import { applyLifecycle, deployLifecycle } from './bucket-rules.js';
 
 /** s3rver accepts any signature but requires this access key pair. */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -20,9 +22,14 @@ export interface StartS3Options {
   host?: string;
   port?: number;
   startTimeoutMs?: number;
+  /** The bucket's lifecycle rules: deploy/s3/lifecycle.json's by default, none with null. */
+  lifecycle?: BucketLifecycleConfiguration | null;
 }
 
-/** Starts s3rver in a child process on a free port (or the given one) with the bucket created. */
+/**
+ * Starts s3rver (with the devstack's S3 extensions, s3-extensions.ts) in a child process on a free
+ * port (or the given one), with the bucket created and its lifecycle rules set.
+ */
 export async function startS3(opts: StartS3Options): Promise<LocalS3> {
   const bucket = opts.bucket ?? 'conduit';
   const host = opts.host ?? '127.0.0.1';
@@ -33,13 +40,21 @@ export async function startS3(opts: StartS3Options): Promise<LocalS3> {
     execArgv: ['--openssl-legacy-provider'],
   });
   const port = await waitForPort(child, opts.startTimeoutMs ?? 15_000);
-  return {
+  const s3: LocalS3 = {
     endpoint: `http://${host}:${port}`,
     bucket,
     region: 'us-east-1',
     ...S3RVER_CREDENTIALS,
     close: () => stopChild(child),
   };
+  const rules = opts.lifecycle === undefined ? await deployLifecycle() : opts.lifecycle;
+  try {
+    if (rules) await applyLifecycle(s3, rules);
+  } catch (err) {
+    await s3.close();
+    throw err;
+  }
+  return s3;
 }
 
 function waitForPort(child: ChildProcess, timeoutMs: number): Promise<number> {

@@ -11,6 +11,12 @@ import type { ListedPart, StoredObject } from 's3rver/lib/stores/filesystem.js';
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 const MANIFEST = 'manifest.json';
 
+export interface OpenUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
 interface ManifestPart {
   number: number;
   size: number;
@@ -55,6 +61,49 @@ export class MultipartStore extends FilesystemStore {
       if (isMissing(err)) return null;
       throw err;
     }
+  }
+
+  /** Every open multipart upload of the bucket (S3's ListMultipartUploads order: key, then initiation). */
+  async listUploads(bucket: string): Promise<OpenUpload[]> {
+    const root = this.getResourcePath(bucket, undefined, 'uploads');
+    let ids: string[];
+    try {
+      ids = await readdir(root);
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw err;
+    }
+    const uploads: OpenUpload[] = [];
+    for (const uploadId of ids) {
+      const keyFile = join(root, uploadId, 'key');
+      // An upload completed or aborted while we list is simply not open any more.
+      const found = await Promise.all([readFile(keyFile, 'utf8'), stat(keyFile)]).catch((err: unknown) => {
+        if (isMissing(err)) return null;
+        throw err;
+      });
+      // s3rver writes the key file once, when the upload is initiated.
+      if (found) uploads.push({ key: found[0], uploadId, initiated: found[1].mtime });
+    }
+    return uploads.sort(
+      (a, b) =>
+        (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) ||
+        a.initiated.getTime() - b.initiated.getTime() ||
+        a.uploadId.localeCompare(b.uploadId),
+    );
+  }
+
+  /** AbortMultipartUpload: the upload and its parts are gone; NoSuchUpload when there is none. */
+  async abortUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    const dir = this.uploadDir(bucket, uploadId);
+    let uploadKey: string;
+    try {
+      uploadKey = await readFile(join(dir, 'key'), 'utf8');
+    } catch (err) {
+      if (isMissing(err)) throw noSuchUpload(uploadId);
+      throw err;
+    }
+    if (uploadKey !== key) throw noSuchUpload(uploadId);
+    await rm(dir, { recursive: true, force: true });
   }
 
   override async putPart(

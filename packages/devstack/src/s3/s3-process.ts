@@ -5,6 +5,7 @@
  */
 import S3rver from 's3rver';
 import { MultipartStore } from './multipart-store.js';
+import { s3Extensions } from './s3-extensions.js';
 
 const [directory, bucket, address, port] = process.argv.slice(2);
 if (!directory || !bucket || !address || port === undefined) {
@@ -21,6 +22,8 @@ const server = new S3rver({
 });
 // Multipart completion without s3rver's copy of every part (multipart-store.ts says why).
 server.store = server.context.store = new MultipartStore(directory);
+// What s3rver's router refuses or checks less than S3 (s3-extensions.ts), answered before it.
+server.middleware.splice(server.middleware.length - 1, 0, s3Extensions);
 
 const info = await server.run();
 process.send?.({ port: info.port });

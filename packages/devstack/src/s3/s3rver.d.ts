@@ -13,6 +13,8 @@ declare module 's3rver' {
     /** The store the request handlers use (they read it from `context`). */
     store: object;
     context: { store: object };
+    /** Koa's middleware stack; s3rver's router is the last entry. */
+    middleware: unknown[];
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
   }
@@ -43,6 +45,8 @@ declare module 's3rver/lib/stores/filesystem.js' {
   export default class FilesystemStore {
     constructor(rootDirectory: string);
     getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+    getBucket(bucket: string): Promise<object | null>;
+    existsObject(bucket: string, key: string): Promise<boolean>;
     putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
     getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<StoredObject | null>;
     putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
@@ -62,4 +66,9 @@ declare module 's3rver/lib/stores/filesystem.js' {
     ): Promise<{ size: number; md5: string }>;
     putObjectMultipart(bucket: string, uploadId: string, parts: ListedPart[]): Promise<{ size: number; md5: string }>;
   }
+}
+
+declare module 's3rver/lib/middleware/authentication.js' {
+  /** s3rver's request authentication (Koa middleware); reads ctx.params.bucket/key. */
+  export default function authentication(): (ctx: object, next: () => Promise<void>) => Promise<void>;
 }

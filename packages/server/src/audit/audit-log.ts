@@ -42,9 +42,11 @@ export class AuditLog {
     this.step = new SealStep(redis, keys);
   }
 
-  /** Appends one entry; resolves once it is in the chain. */
-  async append(entry: AuditEntry): Promise<void> {
-    const id = newEntryId();
+  /**
+   * Appends one entry; resolves once it is in the chain. A caller that may repeat an append after a
+   * crash passes the same `id` each time (newEntryId(), kept durably): the entry is added once.
+   */
+  async append(entry: AuditEntry, id = newEntryId()): Promise<void> {
     const item = pendingItem(id, encodeEntry(entry));
     // Entries not tied to a group spread over the shards by their random id.
     const shard = shardOf(id);

@@ -5,6 +5,8 @@ import type {
   ObjectStore,
   PresignedRequest,
   StoredObject,
+  BucketRules,
+  OpenMultipartUpload,
   SyncAdmin,
   SyncPermissions,
   TokenIssuer,
@@ -119,8 +121,28 @@ export class FakeObjectStore implements ObjectStore {
     return Promise.reject(new Error('FakeObjectStore has no multipart uploads.'));
   }
 
-  abortMultipartUpload(): Promise<'aborted' | 'absent' | 'unsupported'> {
-    return Promise.reject(new Error('FakeObjectStore has no multipart uploads.'));
+  /** Open uploads listMultipartUploads answers and abortMultipartUpload removes; a test puts them. */
+  readonly uploads: OpenMultipartUpload[] = [];
+  rules: BucketRules = 'none';
+  versioning: 'enabled' | 'suspended' | 'off' | 'unsupported' | 'denied' = 'off';
+
+  async abortMultipartUpload(key: string, storeUploadId: string): Promise<'aborted' | 'absent' | 'unsupported'> {
+    const at = this.uploads.findIndex((u) => u.key === key && u.uploadId === storeUploadId);
+    if (at < 0) return 'absent';
+    this.uploads.splice(at, 1);
+    return 'aborted';
+  }
+
+  async *listMultipartUploads(prefix: string): AsyncGenerator<OpenMultipartUpload[]> {
+    yield this.uploads.filter((u) => u.key.startsWith(prefix)).map((u) => ({ ...u }));
+  }
+
+  async bucketRules(): Promise<BucketRules> {
+    return this.rules;
+  }
+
+  async bucketVersioning(): Promise<'enabled' | 'suspended' | 'off' | 'unsupported' | 'denied'> {
+    return this.versioning;
   }
 
   private request(key: string, headers: Record<string, string>): PresignedRequest {

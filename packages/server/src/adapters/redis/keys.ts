@@ -116,6 +116,8 @@ export interface Keys {
   upload(uploadId: string): string;
   uploadParts(uploadId: string): string;
   uploadExpiry(): string;
+  /** JSON of the orphan-upload batch being aborted, until its receipt is written (lifecycle/orphan-uploads.ts). */
+  orphanUploadsJournal(): string;
   /** rate-limiter-flexible's key prefix (it appends ':<key>' to it). */
   rateLimitPrefix(): string;
   /** One limiter's counter of one subject, under the subject's hash tag: each counter is one slot. */
@@ -204,6 +206,7 @@ export function createKeys(prefix: string): Keys {
     upload: (uploadId) => `${prefix}upl:{upl}:${uploadId}`,
     uploadParts: (uploadId) => `${prefix}upl:{upl}:${uploadId}:parts`,
     uploadExpiry: () => `${prefix}uploads:{upl}:expiry`,
+    orphanUploadsJournal: () => `${prefix}uploads:{upl}:orphans`,
     rateLimitPrefix: () => `${prefix}rl`,
     rateLimitKey: (limiter, subject) =>
       `${limiter}:${'identity' in subject ? identityTag(subject.identity) : `{a:${subject.address}}`}`,

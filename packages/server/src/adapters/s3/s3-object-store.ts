@@ -4,9 +4,12 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -15,7 +18,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConduitError } from '@conduit/shared';
-import type { PresignedRequest, StoredObject } from '@conduit/shared';
+import type { BucketRules, OpenMultipartUpload, PresignedRequest, StoredObject } from '@conduit/shared';
+import { bucketRuleOf } from './bucket-rules.js';
 import type { ObjectStore } from '@conduit/shared';
 
 export interface S3ObjectStoreOptions {
@@ -33,6 +37,14 @@ export interface S3ObjectStoreOptions {
 const isNotFound = (err: unknown): boolean =>
   err instanceof S3ServiceException &&
   (err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404);
+
+/** The store does not implement the request, or the credentials may not make it. */
+const refusedAs = (err: unknown): 'unsupported' | 'denied' | undefined => {
+  if (!(err instanceof S3ServiceException)) return undefined;
+  if (err.name === 'AccessDenied' || err.$metadata.httpStatusCode === 403) return 'denied';
+  const status = err.$metadata.httpStatusCode;
+  return err.name === 'NotImplemented' || status === 501 || status === 405 ? 'unsupported' : undefined;
+};
 
 const isNoSuchUpload = (err: unknown): boolean => err instanceof S3ServiceException && err.name === 'NoSuchUpload';
 
@@ -205,7 +217,7 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  /** s3rver answers 405 (it cannot abort); production S3 aborts, or says NoSuchUpload once gone. */
+  /** S3 (and the devstack's) aborts, or says NoSuchUpload once gone; plain s3rver answers 405. */
   async abortMultipartUpload(key: string, storeUploadId: string): Promise<'aborted' | 'absent' | 'unsupported'> {
     try {
       await this.client.send(
@@ -215,6 +227,48 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       if (isNoSuchUpload(err)) return 'absent';
       if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 405) return 'unsupported';
+      throw unavailable(err);
+    }
+  }
+
+  async *listMultipartUploads(prefix: string): AsyncGenerator<OpenMultipartUpload[]> {
+    let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    for (;;) {
+      let out;
+      try {
+        out = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.options.bucket, Prefix: prefix, ...markers }),
+        );
+      } catch (err) {
+        throw unavailable(err);
+      }
+      yield (out.Uploads ?? []).flatMap((u) =>
+        u.Key && u.UploadId ? [{ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) }] : [],
+      );
+      if (!out.IsTruncated || !out.NextKeyMarker) return;
+      markers = { KeyMarker: out.NextKeyMarker, UploadIdMarker: out.NextUploadIdMarker };
+    }
+  }
+
+  async bucketRules(): Promise<BucketRules> {
+    try {
+      const out = await this.client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: this.options.bucket }));
+      return { rules: (out.Rules ?? []).map(bucketRuleOf) };
+    } catch (err) {
+      if (err instanceof S3ServiceException && err.name === 'NoSuchLifecycleConfiguration') return 'none';
+      const refused = refusedAs(err);
+      if (refused) return refused;
+      throw unavailable(err);
+    }
+  }
+
+  async bucketVersioning(): Promise<'enabled' | 'suspended' | 'off' | 'unsupported' | 'denied'> {
+    try {
+      const out = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.options.bucket }));
+      return out.Status === 'Enabled' ? 'enabled' : out.Status === 'Suspended' ? 'suspended' : 'off';
+    } catch (err) {
+      const refused = refusedAs(err);
+      if (refused) return refused;
       throw unavailable(err);
     }
   }

@@ -130,6 +130,22 @@ export class UploadRepository {
     );
   }
 
+  /** The store's upload ids of every open upload (the expiry index lists exactly those), read in pages. */
+  async openStoreUploadIds(page = 500): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for (let start = 0; ; start += page) {
+      const uploadIds = await this.redis.zrange(this.expiryKey(), start, start + page - 1);
+      if (uploadIds.length === 0) return ids;
+      const pipeline = this.redis.pipeline();
+      for (const id of uploadIds) pipeline.hget(this.recordKey(id), 'storeUploadId');
+      for (const [err, storeUploadId] of (await pipeline.exec()) ?? []) {
+        if (err) throw err;
+        if (typeof storeUploadId === 'string') ids.add(storeUploadId);
+      }
+      if (uploadIds.length < page) return ids;
+    }
+  }
+
   /**
    * Up to `limit` uploads whose expiry has passed, each leased to the caller for `leaseMs` as it is
    * handed out: concurrent cleaners do not both take one, and a crash only delays it by one lease.
