@@ -141,7 +141,7 @@ export class Groups {
   }
 
   /** The group's retention rules (members): its own, and per class the one in effect and its source. */
-  retention(groupId: string): Promise<GroupRetentionView> {
+  async retention(groupId: string): Promise<GroupRetentionView> {
     return this.session.api.groupRetention(parseId(GroupId, groupId, 'group id'));
   }
 
@@ -149,7 +149,7 @@ export class Groups {
    * Owner only (the server decides: FORBIDDEN for members): replaces the group's retention rules;
    * `{}` clears them. A malformed rule is VALIDATION_FAILED before any request.
    */
-  setRetention(groupId: string, policy: GroupRetentionPolicy): Promise<GroupRetentionView> {
+  async setRetention(groupId: string, policy: GroupRetentionPolicy): Promise<GroupRetentionView> {
     const gid = parseId(GroupId, groupId, 'group id');
     return this.session.api.setGroupRetention(gid, checkedRetentionPolicy(policy));
   }
