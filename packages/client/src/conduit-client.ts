@@ -1,4 +1,11 @@
-import type { Endpoint, GroupView, Identity, IdentityDeletionReport } from '@conduit/shared';
+import type {
+  Endpoint,
+  GroupRetentionPolicy,
+  GroupRetentionView,
+  GroupView,
+  Identity,
+  IdentityDeletionReport,
+} from '@conduit/shared';
 import { checkedStatus } from './delivery/checked-status.js';
 import type { DeliveryStatus } from './delivery/status.js';
 import { GroupFeed } from './feed/group-feed.js';
@@ -296,6 +303,23 @@ export class ConduitClient {
 
   getGroup(groupId: string): Promise<GroupView> {
     return this.groups.get(groupId);
+  }
+
+  /**
+   * The group's retention rules (docs/lifecycle.md#policies): its own `policy`, and per class
+   * (`files`, `records`) the rule in `effect` with its source (`group` or `deployment`). Members.
+   */
+  groupRetention(groupId: string): Promise<GroupRetentionView> {
+    return this.groups.retention(groupId);
+  }
+
+  /**
+   * Owner only: replaces the group's retention rules (an absent class follows the deployment,
+   * `{}` clears both); resolves with the rules now in effect. A malformed rule is
+   * VALIDATION_FAILED before any request; FORBIDDEN for members.
+   */
+  setGroupRetention(groupId: string, policy: GroupRetentionPolicy): Promise<GroupRetentionView> {
+    return this.groups.setRetention(groupId, policy);
   }
 
   /**

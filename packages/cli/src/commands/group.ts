@@ -4,8 +4,9 @@ import { groupLines, groupListLine, showGroup } from '../names/shown.js';
 import { withClient } from '../program/client.js';
 import { nameOption } from '../program/options.js';
 import { output } from '../program/output.js';
+import { addGroupRetentionCommand } from './group-retention.js';
 
-/** `conduit group ls | add | remove | readd | create | show | rename`. */
+/** `conduit group ls | add | remove | readd | create | show | rename | retention`. */
 export function addGroupCommands(program: Command): void {
   const group = program.command('group').description('manage groups');
   group
@@ -85,4 +86,5 @@ export function addGroupCommands(program: Command): void {
         output(g, shown, groupLines(shown));
       }),
     );
+  addGroupRetentionCommand(group);
 }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { parseName } from '@conduit/client';
+import { FilesRetentionText, RecordsRetentionText } from '@conduit/shared';
 
 /** setTimeout's ceiling (~24.8 days): "no timeout" in practice. */
 export const FOREVER_MS = 2 ** 31 - 1;
@@ -23,4 +24,15 @@ export function nameOption(value: string): string {
   } catch (err) {
     throw new InvalidArgumentError(err instanceof Error ? err.message : 'invalid name.');
   }
+}
+
+/** Commander parsers of `--files` / `--records` retention rules: a bad rule is a usage error before anything runs. */
+export const filesRuleOption = (value: string): string => ruleOption(FilesRetentionText, value, RULE_FORMS.files);
+export const recordsRuleOption = (value: string): string => ruleOption(RecordsRetentionText, value, RULE_FORMS.records);
+
+const RULE_FORMS = { files: 'keep, <n>h|d|y or delivered+<n>h|d|y', records: 'keep or <n>h|d|y' } as const;
+
+function ruleOption(schema: typeof FilesRetentionText, value: string, forms: string): string {
+  if (!schema.safeParse(value).success) throw new InvalidArgumentError(`expected ${forms} (e.g. 30d, 6y).`);
+  return value;
 }

@@ -13,6 +13,7 @@ import {
   FEED_PAGE_SIZE,
   FeedPage,
   GroupList,
+  GroupRetentionView,
   GroupView,
   KeyTransitionList,
   MAX_RECORD_BATCH_ITEMS,
@@ -44,6 +45,7 @@ import type {
   CreateUploadRequest,
   DeviceId,
   GroupId,
+  GroupRetentionPolicy,
   Identity,
   KeyTransition,
   LoginRequest,
@@ -220,6 +222,16 @@ export class HttpClient {
   /** The owner removes a member, or a member leaves (idempotent for both). */
   async removeMember(groupId: GroupId, identity: Identity): Promise<void> {
     await this.request('DELETE', `/groups/${seg(groupId)}/members/${seg(identity)}`, NO_CONTENT);
+  }
+
+  /** The group's own retention rules and, per class, the one in effect and where it comes from. */
+  groupRetention(groupId: GroupId): Promise<GroupRetentionView> {
+    return this.request('GET', `/groups/${seg(groupId)}/retention`, GroupRetentionView);
+  }
+
+  /** Owner only: replaces the group's retention rules (`{}`: the deployment's for both classes). */
+  setGroupRetention(groupId: GroupId, policy: GroupRetentionPolicy): Promise<GroupRetentionView> {
+    return this.request('PUT', `/groups/${seg(groupId)}/retention`, GroupRetentionView, { body: policy });
   }
 
   createMultipartUpload(groupId: GroupId, req: CreateMultipartRequest): Promise<MultipartUpload> {

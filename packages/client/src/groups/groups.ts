@@ -1,9 +1,10 @@
 import { ConduitError, GroupId, Identity, MAX_GROUP_MEMBERS, syncMapOf } from '@conduit/shared';
-import type { GroupView } from '@conduit/shared';
+import type { GroupRetentionPolicy, GroupRetentionView, GroupView } from '@conduit/shared';
 import { groupNameOf, setGroupName } from '../names/names.js';
 import { parseName, type OpenedName } from '../names/sealed-name.js';
 import { parseId } from '../session/errors.js';
 import type { ClientSession } from '../session/session.js';
+import { checkedRetentionPolicy } from './retention.js';
 
 /**
  * Groups of this identity: creating, naming, membership. Membership changes go to the E3Kit group
@@ -137,6 +138,20 @@ export class Groups {
       throw new ConduitError('VALIDATION_FAILED', `${who} is not a member of the group.`);
     }
     await (await this.session.keys()).reAdd(gid, who);
+  }
+
+  /** The group's retention rules (members): its own, and per class the one in effect and its source. */
+  async retention(groupId: string): Promise<GroupRetentionView> {
+    return this.session.api.groupRetention(parseId(GroupId, groupId, 'group id'));
+  }
+
+  /**
+   * Owner only (the server decides: FORBIDDEN for members): replaces the group's retention rules;
+   * `{}` clears them. A malformed rule is VALIDATION_FAILED before any request.
+   */
+  async setRetention(groupId: string, policy: GroupRetentionPolicy): Promise<GroupRetentionView> {
+    const gid = parseId(GroupId, groupId, 'group id');
+    return this.session.api.setGroupRetention(gid, checkedRetentionPolicy(policy));
   }
 
   async get(groupId: string): Promise<GroupView> {
