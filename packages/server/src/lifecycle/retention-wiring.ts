@@ -13,6 +13,9 @@ import { RecordsRetentionStore } from '../adapters/redis/records-retention.js';
 import type { FeedPageStore } from '../records/archive/page-store.js';
 import { DeleteBudget } from './delete-budget.js';
 import { RecordsRetention } from './records-retention.js';
+import { UploadRepository } from '../files/uploads/upload-repository.js';
+import { AuditRetention } from './audit-retention.js';
+import { OrphanUploadsStep } from './orphan-uploads.js';
 import { FilesRetentionStep, type FilesRetentionSettings } from './files-retention.js';
 import { deploymentRetentionOf } from './group-retention.js';
 import {
@@ -70,9 +73,6 @@ export function retentionOf(w: RetentionWiring): {
     ledger: new PointerLedger(redis, keys),
     settings: filesRetentionSettings(config),
   });
-  // ── Retention steps, run in this order. LEAD: add the other RetentionSteps here ──────────────
-  //    A: orphan multipart uploads (lifecycle/orphan-uploads.ts), D: records history,
-  //    E: audit-log retention (last: it may trim what the steps above just appended).
   const records = new RecordsRetention({
     store: new RecordsRetentionStore(redis, keys),
     pages: w.feedPages ?? NO_PAGES,
@@ -82,8 +82,18 @@ export function retentionOf(w: RetentionWiring): {
     logger: w.logger,
     ...(w.onAuditEnqueued ? { onAuditEnqueued: w.onAuditEnqueued } : {}),
   });
-  const steps: RetentionStep[] = [files, records];
-  // ─────────────────────────────────────────────────────────────────────────────────────────────
+  const uploads = new OrphanUploadsStep({
+    redis,
+    keys,
+    store: w.objectStore,
+    uploads: new UploadRepository(redis, keys),
+    audit: w.audit,
+    uploadTtlSeconds: config.uploads?.ttlSeconds ?? DEFAULTS.uploadTtlSeconds,
+    logger: w.logger,
+  });
+  // Audit last: it may trim entries the steps before it appended only if those are already old.
+  const audit = new AuditRetention({ redis, keys, holds: lifecycle.holds, rule: deploymentRetentionOf(config).audit });
+  const steps: RetentionStep[] = [files, records, uploads, audit];
   const budget = new DeleteBudget(
     redis,
     keys,
