@@ -164,6 +164,11 @@ async function deleteObjects(ctx: S3Context, bucket: string): Promise<void> {
         if (await ctx.store.existsObject(bucket, key)) await ctx.store.deleteObject(bucket, key);
         return quiet ? '' : `<Deleted>${tag('Key', key)}</Deleted>`;
       } catch {
+        // s3rver prunes empty folders after each delete: a sibling's delete running at the same time
+        // can fail on a folder already pruned although the object is gone. Gone is deleted.
+        if (!(await ctx.store.existsObject(bucket, key).catch(() => true))) {
+          return quiet ? '' : `<Deleted>${tag('Key', key)}</Deleted>`;
+        }
         return `<Error>${tag('Key', key)}${tag('Code', 'InternalError')}${tag('Message', 'We encountered an internal error. Please try again.')}</Error>`;
       }
     }),

@@ -4,13 +4,15 @@ import type { Logger } from 'pino';
 import type { RedisClient } from '../adapters/redis/connection.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { DeleteBudget } from './delete-budget.js';
+import type { RunLease } from './run-lease.js';
 import type { RetentionStep, RetentionStepResult } from './retention-step.js';
 
 /** The retention job's own queue (under keys.bullPrefix()), off the purge and maintenance queues. */
 export const RETENTION_QUEUE = 'conduit-retention';
 const RUN = 'retention-run';
 
-export type RetentionOutcome = 'completed' | 'interrupted' | 'failed';
+/** `skipped`: another run held the lease (lifecycle/run-lease.ts); this one did nothing. */
+export type RetentionOutcome = 'completed' | 'interrupted' | 'failed' | 'skipped';
 
 /** Metrics hooks (ops/metrics.ts): objects deleted per step, runs by outcome. */
 export interface RetentionObserver {
@@ -28,6 +30,7 @@ export interface RetentionSummary {
 export interface RetentionRunDeps {
   steps: readonly RetentionStep[];
   budget: DeleteBudget;
+  lease: Pick<RunLease, 'hold'>;
   audit: Pick<AuditLog, 'append'>;
   logger: Logger;
   observer?: RetentionObserver;
@@ -44,6 +47,14 @@ export async function runRetention(
   signal: AbortSignal = new AbortController().signal,
   now = new Date(),
 ): Promise<RetentionSummary> {
+  const ran = await deps.lease.hold(() => runSteps(deps, signal, now));
+  if (ran) return ran;
+  deps.logger.info('retention run skipped: another run is in progress');
+  const at = now.toISOString();
+  return { startedAt: at, finishedAt: at, outcome: 'skipped', steps: {} };
+}
+
+async function runSteps(deps: RetentionRunDeps, signal: AbortSignal, now: Date): Promise<RetentionSummary> {
   const steps: Record<string, RetentionStepResult> = {};
   let outcome: RetentionOutcome = 'completed';
   const context = { now, signal, takeDeletes: (n: number) => deps.budget.take(n, signal) };

@@ -12,6 +12,7 @@ import { createLogger } from '../logger.js';
 import { RecordsRetentionStore } from '../adapters/redis/records-retention.js';
 import type { FeedPageStore } from '../records/archive/page-store.js';
 import { DeleteBudget } from './delete-budget.js';
+import { RunLease } from './run-lease.js';
 import { RecordsRetention } from './records-retention.js';
 import { UploadRepository } from '../files/uploads/upload-repository.js';
 import { AuditRetention } from './audit-retention.js';
@@ -99,7 +100,15 @@ export function retentionOf(w: RetentionWiring): {
     keys,
     config.retention?.deletesPerSecond ?? DEFAULTS.retentionDeletesPerSecond,
   );
-  const deps = { steps, budget, audit: w.audit, logger: w.logger, ...(w.observer ? { observer: w.observer } : {}) };
+  const lease = new RunLease(redis, keys.retentionLease());
+  const deps = {
+    steps,
+    budget,
+    lease,
+    audit: w.audit,
+    logger: w.logger,
+    ...(w.observer ? { observer: w.observer } : {}),
+  };
   return { steps, run: (signal) => runRetention(deps, signal) };
 }
 

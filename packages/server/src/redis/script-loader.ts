@@ -36,6 +36,8 @@ export interface ScriptReplies {
   finishIdentityDeletion: number;
   expirePointer: number;
   keepItem: number;
+  leaseRelease: number;
+  leaseRenew: number;
   markFailed: number;
   markPurged: [number, number?];
   outboxTake: string[];
@@ -86,6 +88,8 @@ const NAMES: Record<ScriptName, true> = {
   finishIdentityDeletion: true,
   expirePointer: true,
   keepItem: true,
+  leaseRelease: true,
+  leaseRenew: true,
   markFailed: true,
   markPurged: true,
   outboxTake: true,

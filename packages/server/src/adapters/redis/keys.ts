@@ -144,6 +144,8 @@ export interface Keys {
   legalHold(kind: 'group' | 'identity', id: string): string;
   /** Set of '<kind>:<id>' of every hold in place. */
   legalHolds(): string;
+  /** The retention run's lease: one run at a time across every worker (lifecycle/run-lease.ts). */
+  retentionLease(): string;
   /**
    * Hash: an identity deletion's durable progress (lifecycle/identity-deletion.ts), in the slot of
    * the audit shard its `identity-deleted` entry is pending on (finishIdentityDeletion-2.lua).
@@ -221,6 +223,7 @@ export function createKeys(prefix: string): Keys {
     groupRetention: (groupId) => `${grp(groupId)}:retention`,
     legalHold: (kind, id) => `${prefix}hold:{hold}:${kind}:${id}`,
     legalHolds: () => `${prefix}holds:{hold}`,
+    retentionLease: () => `${prefix}retention:lease`,
     identityDeletion: (identity) => `${ptrs(identityDeletionShard(identity))}:iddel:${identity}`,
   };
 }
