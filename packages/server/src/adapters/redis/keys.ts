@@ -149,6 +149,11 @@ export interface Keys {
    * the audit shard its `identity-deleted` entry is pending on (finishIdentityDeletion-2.lua).
    */
   identityDeletion(identity: string): string;
+  /**
+   * Hash cardId -> JSON {rawCard, revokedAt}: a deleted identity's cards, kept before the directory
+   * revoked them (adapters/redis/retired-cards.ts).
+   */
+  retiredCards(identity: string): string;
 }
 
 /** The audit shard an identity deletion's entry goes to (its progress record shares its slot). */
@@ -222,5 +227,6 @@ export function createKeys(prefix: string): Keys {
     legalHold: (kind, id) => `${prefix}hold:{hold}:${kind}:${id}`,
     legalHolds: () => `${prefix}holds:{hold}`,
     identityDeletion: (identity) => `${ptrs(identityDeletionShard(identity))}:iddel:${identity}`,
+    retiredCards: (identity) => `${prefix}retired:${identityTag(identity)}`,
   };
 }
