@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,8 @@ import {
   type RedisClient,
 } from '@conduit/server';
 import { ConduitError, objectKeyOf, type DirectoryAdmin } from '@conduit/shared';
+import { VirgilCardCrypto, VirgilCrypto } from 'virgil-crypto';
+import { CardManager, ModelSigner, VirgilCardVerifier } from 'virgil-sdk';
 import { clientOn } from './support/stack-client.js';
 import { openRedis } from './support/redis.js';
 
@@ -42,6 +44,8 @@ describe('end to end: deleting an identity', () => {
   let carol: ConduitClient;
   let erin: ConduitClient;
   let groupId: string;
+  /** Bob's file, sent before bob deleted himself (kept: sentFiles=keep). */
+  let kept: { sent: SentFile; plain: Buffer };
 
   const open = async (identity: string, device: string, password: string) => {
     const client = await ConduitClient.open({
@@ -170,15 +174,87 @@ describe('end to end: deleting an identity', () => {
     const again = await open('bob', 'bob-phone-2', PW.bob);
     expect(await refusal(again.login(PW.bob))).toMatch(/^(INVALID_CREDENTIALS|IDENTITY_RESERVED)$/);
 
-    // sentFiles=keep: the object and its pointer stay. Known gap (docs/lifecycle.md): the SDK checks
-    // a sender's signature against the directory's live card, which the deletion revoked, so a
-    // member's receive is refused with a typed IDENTITY_NOT_FOUND (never a partial file) until the
-    // SDK verifies against the pinned key of a revoked card.
+    // sentFiles=keep: the object and its pointer stay, and carol still opens and verifies it: the
+    // directory has no card of bob any more, so the SDK takes bob's retired card (kept by the
+    // server before the revoke, countersigned by the directory, equal to carol's pin).
     expect(await store.head(objectKeyOf(groupId, sent.objectId))).not.toBeNull();
-    expect(await refusal(carol.readRange(sent.pointer, 0, plain.length))).toBe('IDENTITY_NOT_FOUND');
+    expect((await carol.readRange(sent.pointer, 0, plain.length)).equals(plain)).toBe(true);
+    kept = { sent, plain };
     const entries = await deletionEntries('bob');
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ by: 'self', sentFiles: 'keep', groupsLeft: 1, devices: 1 });
+  });
+
+  it('a retired card the server forged, one with another key than pinned, or a file sent after the revocation: refused', async () => {
+    const keys = createKeys(stack.internals.redisKeyPrefix);
+    const key = keys.retiredCards('bob');
+    const original = await redis.hgetall(key);
+    const [cardId, stored] = Object.entries(original)[0]!;
+    const entry = JSON.parse(stored) as { rawCard: { content_snapshot: string }; revokedAt: string };
+    const read = () => carol.readRange(kept.sent.pointer, 0, kept.plain.length);
+    const serve = async (rawCard: unknown, revokedAt = entry.revokedAt) => {
+      await redis.del(key);
+      const id = createHash('sha512')
+        .update(Buffer.from((rawCard as { content_snapshot: string }).content_snapshot, 'base64'))
+        .digest()
+        .subarray(0, 32)
+        .toString('hex');
+      await redis.hset(key, id, JSON.stringify({ rawCard, revokedAt }));
+    };
+    const crypto = new VirgilCrypto();
+    const cardCrypto = new VirgilCardCrypto(crypto);
+    const manager = new CardManager({
+      cardCrypto,
+      cardVerifier: new VirgilCardVerifier(cardCrypto),
+      retryOnUnauthorized: false,
+    });
+    const otherKey = crypto.generateKeys();
+    const selfSigned = manager.generateRawCard({ ...otherKey, identity: 'bob' });
+    try {
+      // Any authenticated caller may read the cards; an identity with none answers IDENTITY_NOT_FOUND.
+      const carolApi = await apiAs('carol-desk', 'carol', carol.deviceId);
+      expect((await carolApi.retiredCards('bob')).cards).toHaveLength(1);
+      expect(await refusal(carolApi.retiredCards('alice'))).toBe('IDENTITY_NOT_FOUND');
+
+      // The server's own "countersignature" (any key but the directory's) does not make a card.
+      new ModelSigner(cardCrypto).sign({
+        model: selfSigned,
+        signer: 'virgil',
+        signerPrivateKey: crypto.generateKeys().privateKey,
+      });
+      await serve(selfSigned.toJson());
+      expect(await refusal(read())).toBe('INTEGRITY');
+
+      // A genuine directory card of bob, but with another key than carol pinned.
+      const published = await directory(
+        'bob',
+        'POST',
+        '/card/v5',
+        manager.generateRawCard({ ...otherKey, identity: 'bob' }).toJson(),
+      );
+      const publishedId = createHash('sha512')
+        .update(Buffer.from((published as { content_snapshot: string }).content_snapshot, 'base64'))
+        .digest()
+        .subarray(0, 32)
+        .toString('hex');
+      const revoked = await fetch(`${stack.virgilApiUrl}/card/v5/actions/revoke/${publishedId}`, {
+        method: 'POST',
+        headers: { authorization: `Virgil ${(await tokens.issue('bob')).value}` },
+      });
+      expect(revoked.ok).toBe(true);
+      expect(await cardsOf('bob')).toHaveLength(0);
+      await serve(published);
+      expect(await refusal(read())).toBe('IDENTITY_CHANGED');
+
+      // Bob's real card, but revoked (the server says) before the file was registered.
+      const sentAt = Date.parse(kept.sent.pointer.createdAt);
+      await serve(entry.rawCard, new Date(sentAt - 1_000).toISOString());
+      expect(await refusal(read())).toBe('SENDER_DEVICE_REVOKED');
+    } finally {
+      await redis.del(key);
+      await redis.hset(key, cardId, stored);
+    }
+    expect((await read()).equals(kept.plain)).toBe(true);
   });
 
   it('the operator deletes with a reason; a run that failed mid-way is finished by the next, with one entry', async () => {
@@ -187,9 +263,9 @@ describe('end to end: deleting an identity', () => {
     const real = new VirgilDirectoryAdmin(tokens, stack.virgilApiUrl);
     let failures = 1;
     const flaky: DirectoryAdmin = {
-      async eraseIdentity(identity) {
+      async eraseIdentity(identity, retire) {
         if (failures-- > 0) throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'directory down (test)');
-        return real.eraseIdentity(identity);
+        return real.eraseIdentity(identity, retire);
       },
     };
     const adapters = {

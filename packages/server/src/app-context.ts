@@ -26,6 +26,7 @@ import { KeyTransitionRepository } from './adapters/redis/key-transitions.js';
 import type { Keys } from './adapters/redis/keys.js';
 import { PointerLedger } from './adapters/redis/pointers.js';
 import { QuotaStore } from './adapters/redis/quotas.js';
+import { RetiredCards } from './adapters/redis/retired-cards.js';
 import { RecordStore } from './adapters/redis/records.js';
 import { SyncWriteBudget } from './adapters/redis/token-bucket.js';
 import { pointerClaimLifetimeMs, stillCounts } from './limits/claims.js';
@@ -130,6 +131,7 @@ export function buildAppContext(w: ApiWiring): AppContext {
   const audit = new AuditLog(redis, keys);
   const { syncAdmin } = adapters;
   const shared = { groups, devices, ledger, syncAdmin, audit, observer, logger };
+  const retired = new RetiredCards(redis, keys);
   const lifecycle = lifecycleOf(redis, keys, adapters.objectStore, audit, undefined, deploymentRetentionOf(config));
   const objects = new ObjectService(adapters.objectStore, lifecycle.index);
   const pointers = new PointerRegistry({ ...shared, itemTtlSeconds });
@@ -147,12 +149,13 @@ export function buildAppContext(w: ApiWiring): AppContext {
     quotas,
     access: { groups, ledger },
     audit,
-    groups: new GroupService({ ...shared, quotas, identities: new IdentityDirectory(redis, keys) }),
+    groups: new GroupService({ ...shared, quotas, identities: new IdentityDirectory(redis, keys), retired }),
     objects,
     uploads: uploadServiceOf(config, new UploadRepository(redis, keys), adapters, logger, quotas, lifecycle.index),
     files: new FileService({ objects, pointers, quotas, index: lifecycle.index }),
     lifecycle,
     identityDeletion: identityDeletionOf({ config, redis, keys, adapters, audit, lifecycle }),
+    retiredCards: retired,
     delivery: new DeliveryService({
       ledger,
       anomalies: new AnomalyRepository(redis, keys),

@@ -102,3 +102,29 @@ export const IdentityDeletionReport = z.object({
   backupsReset: count,
 });
 export type IdentityDeletionReport = z.infer<typeof IdentityDeletionReport>;
+
+/**
+ * A deleted identity's cards as the directory published them before the deletion revoked them
+ * (docs/lifecycle.md "Kept files of a deleted identity"): Virgil's raw signed model, which the SDK
+ * imports with the directory's card verifier (the service's countersignature is checked, so the
+ * server cannot mint one), and when the server revoked it.
+ */
+const base64 = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[A-Za-z0-9+/]+={0,2}$/);
+export const MAX_RETIRED_CARDS = 16;
+export const RawCardModel = z.object({
+  content_snapshot: base64(4096),
+  signatures: z
+    .array(z.object({ signer: z.string().min(1).max(64), signature: base64(1024), snapshot: base64(1024).optional() }))
+    .min(1)
+    .max(8),
+});
+export type RawCardModel = z.infer<typeof RawCardModel>;
+export const RetiredCard = z.object({ rawCard: RawCardModel, revokedAt: z.iso.datetime() });
+export type RetiredCard = z.infer<typeof RetiredCard>;
+export const RetiredCardList = z.object({ cards: z.array(RetiredCard).min(1).max(MAX_RETIRED_CARDS) });
+export type RetiredCardList = z.infer<typeof RetiredCardList>;

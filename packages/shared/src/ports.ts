@@ -3,6 +3,7 @@
  * users (server/src/adapters, client/src/adapters) and are swapped by configuration alone
  * (real Twilio/Virgil/AWS or the local devstack).
  */
+import type { RawCardModel } from './auth-api.js';
 import type { DeviceId, Identity } from './ids.js';
 
 export interface Expiring<T> {
@@ -178,7 +179,12 @@ export interface PointerChannel {
 export interface DirectoryAdmin {
   /**
    * Revokes every card of the identity and resets its Keyknox key backups (v1, and v2 under
-   * `e3kit/backup`). Idempotent: an identity without cards or backups answers zeros.
+   * `e3kit/backup`). Idempotent: an identity without cards or backups answers zeros. `retire` gets
+   * the cards found, as the directory returned them, before any is revoked (and must have kept
+   * them when it resolves: a crash in between must not lose them).
    */
-  eraseIdentity(identity: Identity): Promise<{ cardsRevoked: number; backupsReset: number }>;
+  eraseIdentity(
+    identity: Identity,
+    retire: (cards: RawCardModel[]) => Promise<void>,
+  ): Promise<{ cardsRevoked: number; backupsReset: number }>;
 }

@@ -16,6 +16,7 @@ import {
   GroupRetentionView,
   GroupView,
   KeyTransitionList,
+  RetiredCardList,
   MAX_RECORD_BATCH_ITEMS,
   MAX_RECORD_ENVELOPE_CHARS,
   MemberDeviceList,
@@ -193,6 +194,11 @@ export class HttpClient {
   /** An identity's published key-transition statements, oldest first. */
   keyTransitions(identity: Identity): Promise<KeyTransitionList> {
     return this.request('GET', `/identities/${seg(identity)}/key-transitions`, KeyTransitionList);
+  }
+
+  /** A deleted identity's cards as the directory published them (IDENTITY_NOT_FOUND: none kept). */
+  retiredCards(identity: Identity): Promise<RetiredCardList> {
+    return this.request('GET', `/identities/${seg(identity)}/retired-cards`, RetiredCardList);
   }
 
   virgilToken(): Promise<VirgilTokenResponse> {

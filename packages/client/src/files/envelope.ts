@@ -10,7 +10,12 @@ import type { EnvelopeInput, EnvelopeV3, OpenedEnvelope, PointerV1 } from '@cond
 
 /** The group cipher as the envelope needs it (E3Kit `group.encrypt` / `group.decrypt` bound to a sender card). */
 export type EncryptEnvelope = (plaintext: Buffer) => Promise<Buffer>;
-export type DecryptEnvelope = (sealed: Buffer) => Promise<Buffer>;
+/**
+ * `sentAt`: when the server says the sealed data was registered (a pointer's or record version's
+ * createdAt). A deleted sender's retired card opens only what was sent before its revocation, and
+ * nothing whose time is not given (GroupKeys.decryptorFor).
+ */
+export type DecryptEnvelope = (sealed: Buffer, sentAt?: string) => Promise<Buffer>;
 
 /** Returns the base64 sealed envelope for the pointer. */
 export async function sealEnvelope(input: EnvelopeInput, encrypt: EncryptEnvelope): Promise<string> {
@@ -32,7 +37,13 @@ export async function sealJson(json: Buffer, encrypt: EncryptEnvelope): Promise<
  * equals the pointer's (SENDER_MISMATCH) -> group and ids -> lengths -> stored size. INTEGRITY otherwise.
  */
 export async function openEnvelope(pointer: PointerV1, decrypt: DecryptEnvelope): Promise<OpenedEnvelope> {
-  const envelope: EnvelopeV3 = await openJson(pointer.envelope, decrypt, decodeEnvelope, 'The envelope');
+  const envelope: EnvelopeV3 = await openJson(
+    pointer.envelope,
+    decrypt,
+    decodeEnvelope,
+    'The envelope',
+    pointer.createdAt,
+  );
   return checkEnvelope(pointer, envelope);
 }
 
@@ -42,10 +53,11 @@ export async function openJson<T>(
   decrypt: DecryptEnvelope,
   decode: (json: Buffer) => T,
   what: string,
+  sentAt?: string,
 ): Promise<T> {
   let json: Buffer;
   try {
-    json = await decrypt(Buffer.from(sealedBase64, 'base64'));
+    json = await decrypt(Buffer.from(sealedBase64, 'base64'), sentAt);
   } catch (err) {
     if (err instanceof ConduitError) throw err;
     throw new ConduitError('INTEGRITY', `${what} could not be decrypted.`, undefined, { cause: err });

@@ -33,8 +33,13 @@ export async function sealRecordEnvelope(envelope: RecordEnvelopeV2, encrypt: En
  * `decrypt`: SENDER_MISMATCH) and checks every binding against the claim: INTEGRITY on any
  * difference. The caller zeroes `content.key` when done.
  */
-export async function openRecordEnvelope(claim: VersionClaim, decrypt: DecryptEnvelope): Promise<RecordEnvelope> {
-  const envelope = await openJson(claim.envelope, decrypt, decodeRecordEnvelope, 'The record envelope');
+export async function openRecordEnvelope(
+  claim: VersionClaim,
+  decrypt: DecryptEnvelope,
+  /** The version's createdAt (a deleted sender's retired card opens only what predates its revocation). */
+  sentAt?: string,
+): Promise<RecordEnvelope> {
+  const envelope = await openJson(claim.envelope, decrypt, decodeRecordEnvelope, 'The record envelope', sentAt);
   checkRecordEnvelope(claim, envelope);
   return envelope;
 }

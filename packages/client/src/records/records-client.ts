@@ -213,7 +213,7 @@ export class RecordsClient {
       decryptors.set(claim.sender.identity, decrypt);
       decrypt.catch(() => decryptors.delete(claim.sender.identity));
     }
-    const envelope = await openRecordEnvelope(claim, await decrypt);
+    const envelope = await openRecordEnvelope(claim, await decrypt, createdAt);
     if (deriveRecordId(this.groupId, envelope.appKey) !== claim.recordId) {
       throw new ConduitError('INTEGRITY', "The record's key does not derive its id.");
     }

@@ -16,7 +16,7 @@ export interface EndpointTrustDeps {
   ethree: () => Promise<EThree>;
   /** The unlocked key store: holds the pin store's data key, and this device's private key. */
   keyStore: () => Promise<KeyEntries & Parameters<typeof localPublicKey>[1]>;
-  api: Pick<HttpClient, 'keyTransitions'>;
+  api: Pick<HttpClient, 'keyTransitions' | 'retiredCards'>;
   log: (line: string) => void;
 }
 
@@ -38,6 +38,7 @@ export class EndpointTrust {
       self: this.deps.self,
       pins: () => this.pins(),
       transitions: async (identity) => (await this.deps.api.keyTransitions(identity)).transitions,
+      retiredCards: async (identity) => (await this.deps.api.retiredCards(identity)).cards,
       log: this.deps.log,
     });
     return this.pinned;

@@ -1,5 +1,5 @@
 import type { EThree } from '@virgilsecurity/e3kit-node';
-import { ConduitError, type GroupId, type Identity, type KeyTransition } from '@conduit/shared';
+import { ConduitError, type GroupId, type Identity, type KeyTransition, type RetiredCard } from '@conduit/shared';
 import { virgil } from '../virgil/errors.js';
 import { followChain, type CardKey } from './key-transition.js';
 import type { Pin, PinStore } from './pin-store.js';
@@ -13,6 +13,8 @@ export interface PinnedCardsDeps {
   pins: () => Promise<PinStore>;
   /** The identity's published key-transition statements (from the server; verified here). */
   transitions: (identity: Identity) => Promise<KeyTransition[]>;
+  /** A deleted identity's cards as the server kept them (unverified: checked here). */
+  retiredCards: (identity: Identity) => Promise<RetiredCard[]>;
   log: (line: string) => void;
 }
 
@@ -55,6 +57,18 @@ export class PinnedCards {
     const card = (await this.cards([identity])).get(identity);
     if (!card) throw new ConduitError('IDENTITY_NOT_FOUND', `No public key is registered for ${identity}.`);
     return card;
+  }
+
+  /**
+   * The card that verifies what `identity` sent: its pinned-checked directory card or, when the
+   * directory has none (a deleted identity, docs/lifecycle.md), its retired card with the time the
+   * server revoked it. Only place a retired card is taken.
+   */
+  async senderCard(identity: Identity): Promise<{ card: Card; revokedAt?: string }> {
+    const card = (await this.cards([identity], { allowMissing: true })).get(identity);
+    if (card) return { card };
+    if (identity === this.deps.self) throw new ConduitError('IDENTITY_NOT_FOUND', 'This identity has no card.');
+    return this.retiredCard(identity);
   }
 
   /** The pin of `identity`, pinning its current card on first use. */
@@ -142,6 +156,44 @@ export class PinnedCards {
       out.set(identity, card);
     }
     return out;
+  }
+
+  /**
+   * Each kept card is imported with the verifier E3Kit uses for directory cards (self signature and
+   * the directory's countersignature), so a server cannot mint one; it must name `identity`; of a
+   * chain of rotations the newest is the one the directory answered until the deletion. It is then
+   * checked against the pin as a directory card is (IDENTITY_CHANGED for another key).
+   */
+  private async retiredCard(identity: Identity): Promise<{ card: Card; revokedAt: string }> {
+    const listed = await this.deps.retiredCards(identity);
+    const retired = listed.map(({ rawCard, revokedAt }) => {
+      let card: Card;
+      try {
+        card = this.deps.ethree.cardManager.importCardFromJson(rawCard);
+      } catch (err) {
+        throw new ConduitError(
+          'INTEGRITY',
+          `A retired card of ${identity} the server returned is not signed by the key directory.`,
+          undefined,
+          { cause: err },
+        );
+      }
+      if (card.identity !== identity) {
+        throw new ConduitError(
+          'INTEGRITY',
+          `A retired card the server returned for ${identity} names another identity.`,
+        );
+      }
+      return { card, revokedAt };
+    });
+    const superseded = new Set(retired.map((r) => r.card.previousCardId).filter((id) => id !== undefined));
+    const heads = retired.filter((r) => !superseded.has(r.card.id));
+    if (heads.length !== 1) {
+      throw new ConduitError('INTEGRITY', `The server returned ${heads.length} current retired cards of ${identity}.`);
+    }
+    const head = heads[0]!;
+    await this.check(await this.deps.pins(), identity, head.card);
+    return head;
   }
 
   private async check(pins: PinStore, identity: Identity, card: Card): Promise<void> {

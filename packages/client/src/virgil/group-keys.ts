@@ -99,11 +99,15 @@ export class GroupKeys {
     return async (plaintext) => toBuffer(await virgil('Sealing the envelope', () => group.encrypt(plaintext)));
   }
 
-  /** A cipher that opens envelopes and verifies they were signed by `sender`'s pinned card. */
+  /**
+   * A cipher that opens envelopes and verifies they were signed by `sender`'s pinned card; for a
+   * deleted sender, by its retired card, and only what was sent before that card's revocation.
+   */
   async decryptorFor(groupId: GroupId, sender: Identity): Promise<DecryptEnvelope> {
     let group = this.groups.get(groupId) ?? (await this.load(groupId));
-    const card: Card = await this.pinned.cardOf(sender);
-    return async (sealed) => {
+    const { card, revokedAt } = await this.pinned.senderCard(sender);
+    return async (sealed, sentAt) => {
+      if (revokedAt !== undefined) assertSentBefore(sender, revokedAt, sentAt);
       try {
         return toBuffer(await group.decrypt(sealed, card));
       } catch (err) {
@@ -138,6 +142,20 @@ export class GroupKeys {
     });
     this.groups.set(groupId, group);
     return group;
+  }
+}
+
+/**
+ * A retired card verifies only what the server registered before it revoked the card; a time it
+ * does not state (or cannot be read) is refused. Both times are the server's (docs/security.md).
+ */
+function assertSentBefore(sender: Identity, revokedAt: string, sentAt: string | undefined): void {
+  const sent = sentAt === undefined ? NaN : Date.parse(sentAt);
+  if (!(sent < Date.parse(revokedAt))) {
+    throw new ConduitError(
+      'SENDER_DEVICE_REVOKED',
+      `${sender} was deleted and its key revoked at ${revokedAt}: nothing sent from then on is accepted.`,
+    );
   }
 }
 

@@ -11,6 +11,7 @@ import type { DeviceRepository } from '../adapters/redis/devices.js';
 import { participantsOf, type GroupRecord, type GroupRepository } from '../adapters/redis/groups.js';
 import type { PointerLedger } from '../adapters/redis/pointers.js';
 import type { Quotas } from '../limits/quotas.js';
+import type { RetiredCards } from '../adapters/redis/retired-cards.js';
 
 export interface GroupServiceDeps {
   identities: IdentityDirectory;
@@ -22,6 +23,8 @@ export interface GroupServiceDeps {
   observer: Required<DeliveryObserver>;
   logger: Logger;
   quotas: Pick<Quotas, 'claim' | 'release'>;
+  /** Deleted identities: their device history stays answerable to members (kept files). */
+  retired: Pick<RetiredCards, 'has'>;
 }
 
 const sameMembers = (a: readonly string[], b: readonly string[]) =>
@@ -121,7 +124,11 @@ export class GroupService {
 
   /** A participant's devices with their creation and revocation times; `group` is the caller's. */
   async memberDevices(group: GroupRecord, identity: string): ReturnType<DeviceRepository['history']> {
-    if (!participantsOf(group).includes(identity)) throw new ConduitError('NOT_FOUND', 'No such member.');
+    // A deleted identity is no participant any more, but the files it sent stay (sentFiles=keep):
+    // receivers still judge their envelopes' devices by its tombstones (docs/lifecycle.md).
+    if (!participantsOf(group).includes(identity) && !(await this.deps.retired.has(identity))) {
+      throw new ConduitError('NOT_FOUND', 'No such member.');
+    }
     return this.deps.devices.history(identity);
   }
 

@@ -21,6 +21,7 @@ import type { RecordService } from '../records/record-service.js';
 import type { AccessDeps } from './access.js';
 import type { Lifecycle } from '../app-context.js';
 import type { IdentityDeletion } from '../lifecycle/identity-deletion.js';
+import type { RetiredCards } from '../adapters/redis/retired-cards.js';
 
 /** Everything a route handler may use: the domain services and what the middleware checks; built once per server. */
 export interface AppContext {
@@ -52,6 +53,8 @@ export interface AppContext {
   lifecycle: Lifecycle;
   /** Deleting an identity (DELETE /v1/identity; the operator's command builds its own). */
   identityDeletion: IdentityDeletion;
+  /** Deleted identities' cards, kept for members to verify their kept files with. */
+  retiredCards: RetiredCards;
   /** Closed with the server: drops its scheduled trailing writes, waits for running ones. */
   feedNotifier: FeedNotifier;
   devices: DeviceService;

@@ -1,4 +1,11 @@
-import { ConduitError, DeleteIdentityRequest, IdentityDeletionReport, type Principal } from '@conduit/shared';
+import {
+  ConduitError,
+  DeleteIdentityRequest,
+  IdentityDeletionReport,
+  IdentityParams,
+  RetiredCardList,
+  type Principal,
+} from '@conduit/shared';
 import { Router } from 'express';
 import type { AppContext } from '../http/context.js';
 import { authenticate, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
@@ -8,7 +15,7 @@ import type { ApiOperation } from '../http/openapi/operation.js';
 /** OIDC mode: how recently the user must have signed in at the provider to delete the identity. */
 export const REAUTH_MAX_AGE_SECONDS = 300;
 
-/** The OpenAPI description of the route below (http/openapi/). */
+/** The OpenAPI description of the routes below (http/openapi/). */
 export const identityOperations: readonly ApiOperation[] = [
   {
     method: 'delete',
@@ -19,6 +26,16 @@ export const identityOperations: readonly ApiOperation[] = [
     body: DeleteIdentityRequest,
     responses: { 200: { description: 'What was deleted.', schema: IdentityDeletionReport } },
     errors: ['REAUTH_REQUIRED', 'INVALID_CREDENTIALS', 'LEGAL_HOLD', 'IDENTITY_OWNS_GROUPS'],
+  },
+  {
+    method: 'get',
+    path: '/identities/:identity/retired-cards',
+    summary: "A deleted identity's cards, kept before the directory revoked them",
+    tag: 'identities',
+    auth: 'session',
+    params: IdentityParams,
+    responses: { 200: { description: 'The cards with their revocation times.', schema: RetiredCardList } },
+    errors: ['IDENTITY_NOT_FOUND'],
   },
 ];
 
@@ -41,6 +58,17 @@ export function identityRoutes(ctx: AppContext): Router {
         ...(body.withGroups ? { withGroups: true } : {}),
       });
       reply(res, 200, IdentityDeletionReport, report);
+    })
+    .all(methodNotAllowed);
+  // GET /v1/identities/:identity/retired-cards: public keys the directory published before, to any
+  // authenticated caller (as the directory itself answers); the SDK verifies them (lifecycle.md).
+  router
+    .route('/identities/:identity/retired-cards')
+    .get(authenticate(ctx), async (req, res) => {
+      const { identity } = parseInput(IdentityParams, req.params, 'path');
+      const cards = await ctx.retiredCards.list(identity);
+      if (cards.length === 0) throw new ConduitError('IDENTITY_NOT_FOUND', 'No retired cards for this identity.');
+      reply(res, 200, RetiredCardList, { cards });
     })
     .all(methodNotAllowed);
   return router;

@@ -3,6 +3,7 @@ import type { RedisClient } from '../adapters/redis/connection.js';
 import { DeviceRepository } from '../adapters/redis/devices.js';
 import { GroupRepository } from '../adapters/redis/groups.js';
 import { PointerLedger } from '../adapters/redis/pointers.js';
+import { RetiredCards } from '../adapters/redis/retired-cards.js';
 import { SessionState } from '../adapters/redis/sessions.js';
 import { VirgilDirectoryAdmin } from '../adapters/virgil/virgil-directory-admin.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -40,6 +41,7 @@ export function identityDeletionOf(w: {
     index: lifecycle.index,
     eraser: lifecycle.eraser,
     directory: adapters.directoryAdmin ?? new VirgilDirectoryAdmin(adapters.virgilTokens, config.virgil.apiUrl),
+    retired: new RetiredCards(redis, keys),
     sessions: new SessionState(redis, keys),
     names: namePolicyOf(config, redis, keys),
     sentFiles: config.retention?.sentFiles ?? DEFAULTS.erasureSentFiles,

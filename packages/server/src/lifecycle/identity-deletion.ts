@@ -8,6 +8,7 @@ import { FinishIdentityDeletionReply } from '../redis/script-replies.js';
 import { defineScripts } from '../redis/script-loader.js';
 import type { NamePolicy } from '../identity/auth/names.js';
 import type { SessionState } from '../adapters/redis/sessions.js';
+import type { RetiredCards } from '../adapters/redis/retired-cards.js';
 import type { LegalHolds } from './legal-holds.js';
 import { eraseSentObjects } from './sent-objects.js';
 import type { ObjectEraser } from './object-eraser.js';
@@ -30,6 +31,8 @@ export interface IdentityDeletionDeps extends DepartureDeps {
   index: ObjectIndex;
   eraser: Pick<ObjectEraser, 'erase'>;
   directory: DirectoryAdmin;
+  /** Where the identity's cards are kept before the directory revokes them. */
+  retired: Pick<RetiredCards, 'keep'>;
   sessions: Pick<SessionState, 'revokeAll'>;
   names: Pick<NamePolicy, 'reserve'>;
   sentFiles: SentFilesPolicy;
@@ -122,7 +125,10 @@ export class IdentityDeletion {
       });
       await this.add(record, { objectsDeleted: erased.deleted, bytes: erased.bytes, objectsHeld: erased.held });
     }
-    const directory = await deps.directory.eraseIdentity(identity);
+    // Cards are kept with the time just before their revocation: members verify kept files with them.
+    const directory = await deps.directory.eraseIdentity(identity, (cards) =>
+      deps.retired.keep(identity, cards, new Date()),
+    );
     // A rerun finds nothing left to revoke: keep the first run's counts.
     if (directory.cardsRevoked > 0) await deps.redis.hset(record, 'cardsRevoked', directory.cardsRevoked);
     if (directory.backupsReset > 0) await deps.redis.hset(record, 'backupsReset', directory.backupsReset);

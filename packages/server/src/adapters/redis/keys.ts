@@ -151,6 +151,11 @@ export interface Keys {
    * the audit shard its `identity-deleted` entry is pending on (finishIdentityDeletion-2.lua).
    */
   identityDeletion(identity: string): string;
+  /**
+   * Hash cardId -> JSON {rawCard, revokedAt}: a deleted identity's cards, kept before the directory
+   * revoked them (adapters/redis/retired-cards.ts).
+   */
+  retiredCards(identity: string): string;
 }
 
 /** The audit shard an identity deletion's entry goes to (its progress record shares its slot). */
@@ -225,5 +230,6 @@ export function createKeys(prefix: string): Keys {
     legalHolds: () => `${prefix}holds:{hold}`,
     retentionLease: () => `${prefix}retention:lease`,
     identityDeletion: (identity) => `${ptrs(identityDeletionShard(identity))}:iddel:${identity}`,
+    retiredCards: (identity) => `${prefix}retired:${identityTag(identity)}`,
   };
 }

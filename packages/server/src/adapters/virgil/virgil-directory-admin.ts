@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConduitError, type DirectoryAdmin, type Identity, type TokenIssuer } from '@conduit/shared';
+import { ConduitError, RawCardModel, type DirectoryAdmin, type Identity, type TokenIssuer } from '@conduit/shared';
 
 /** Virgil's cloud: what e3kit talks to unless configured otherwise. */
 export const VIRGIL_API_URL = 'https://api.virgilsecurity.com';
@@ -7,10 +7,6 @@ export const VIRGIL_API_URL = 'https://api.virgilsecurity.com';
 const REQUEST_TIMEOUT_MS = 15_000;
 /** Keyknox v2 root and path of e3kit's named key backups (CloudKeyStorage.storeEntry). */
 const NAMED_BACKUPS = { root: 'e3kit', path: 'backup' } as const;
-
-interface RawCard {
-  content_snapshot: string;
-}
 
 /**
  * The Virgil directory's own REST API, called with a JWT the server mints for the identity with
@@ -24,10 +20,22 @@ export class VirgilDirectoryAdmin implements DirectoryAdmin {
     private readonly apiUrl: string = VIRGIL_API_URL,
   ) {}
 
-  async eraseIdentity(identity: Identity): Promise<{ cardsRevoked: number; backupsReset: number }> {
+  async eraseIdentity(
+    identity: Identity,
+    retire: (cards: RawCardModel[]) => Promise<void>,
+  ): Promise<{ cardsRevoked: number; backupsReset: number }> {
     const token = (await this.tokens.issue(identity)).value;
-    const cards = ((await this.call(token, 'POST', '/card/v5/actions/search', { identities: [identity] })) ??
-      []) as RawCard[];
+    const found = await this.call(token, 'POST', '/card/v5/actions/search', { identities: [identity] });
+    const parsed = RawCardModel.array().safeParse(found ?? []);
+    if (!parsed.success) {
+      throw new ConduitError(
+        'DEPENDENCY_UNAVAILABLE',
+        'The key directory answered a card search with malformed cards.',
+      );
+    }
+    const cards = parsed.data;
+    // Kept before any revoke, so members can still verify what the identity sent (lifecycle.md).
+    await retire(cards);
     let cardsRevoked = 0;
     // Superseded predecessors are listed too; one revoked already with its chain answers 404.
     for (const id of new Set(cards.map((c) => cardIdOf(c.content_snapshot)))) {
@@ -82,7 +90,7 @@ export class VirgilDirectoryAdmin implements DirectoryAdmin {
 }
 
 /** Card id = hex of the first 32 bytes of SHA-512(snapshot bytes) (virgil-sdk generateCardId). */
-const cardIdOf = (contentSnapshot: string): string =>
+export const cardIdOf = (contentSnapshot: string): string =>
   createHash('sha512').update(Buffer.from(contentSnapshot, 'base64')).digest().subarray(0, 32).toString('hex');
 
 function safeCode(text: string): number | undefined {
