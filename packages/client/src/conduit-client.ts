@@ -1,4 +1,4 @@
-import type { Endpoint, GroupView, Identity } from '@conduit/shared';
+import type { Endpoint, GroupView, Identity, PointerWithdrawn } from '@conduit/shared';
 import { checkedStatus } from './delivery/checked-status.js';
 import type { DeliveryStatus } from './delivery/status.js';
 import { GroupFeed } from './feed/group-feed.js';
@@ -6,6 +6,7 @@ import { readRange } from './files/read-range.js';
 import { FileReceiver } from './files/receiver.js';
 import type { ReceiveOptions, ReceiveTransferOptions } from './files/receiver.js';
 import { sendFile } from './files/send.js';
+import { withdrawFile } from './files/withdrawn.js';
 import type { SendOptions, SentFile } from './files/send.js';
 import { Groups } from './groups/groups.js';
 import type { IdTokenProvider } from './session/id-token-source.js';
@@ -333,6 +334,15 @@ export class ConduitClient {
    */
   status(pointerId: string): Promise<DeliveryStatus> {
     return checkedStatus(this.session, pointerId);
+  }
+
+  /**
+   * Withdraws a file this identity sent, or any file of a group it owns: the server deletes its
+   * Sync item and ciphertext and ends its delivery; receivers that have not received it get
+   * FILE_WITHDRAWN (docs/lifecycle.md). Idempotent. LEGAL_HOLD when a hold covers the group or sender.
+   */
+  withdraw(pointerId: string): Promise<PointerWithdrawn> {
+    return withdrawFile(this.session, pointerId);
   }
 
   /** Stops receiving, closes the Sync connection and releases E3Kit's local storage. */

@@ -35,6 +35,7 @@ import type { ServerDeps } from './server-deps.js';
 import { LegalHolds } from './lifecycle/legal-holds.js';
 import { ObjectEraser } from './lifecycle/object-eraser.js';
 import { ObjectIndex } from './lifecycle/object-index.js';
+import { FileWithdrawal } from './lifecycle/withdrawal.js';
 
 /** What the API's services are built from: configuration, Redis, the adapters and the auth parts. */
 export interface ApiWiring {
@@ -148,6 +149,7 @@ export function buildAppContext(w: ApiWiring): AppContext {
     uploads: uploadServiceOf(config, new UploadRepository(redis, keys), adapters, logger, quotas, lifecycle.index),
     files: new FileService({ objects, pointers, quotas, index: lifecycle.index }),
     lifecycle,
+    withdrawal: new FileWithdrawal({ ledger, syncAdmin, logger, ...lifecycle }),
     delivery: new DeliveryService({
       ledger,
       anomalies: new AnomalyRepository(redis, keys),

@@ -19,6 +19,7 @@ import {
   MultipartUpload,
   PointerRegistration,
   PointerStatus,
+  PointerWithdrawn,
   PresignedParts,
   PresignedUrl,
   RecordBatchResult,
@@ -294,6 +295,11 @@ export class HttpClient {
 
   pointerStatus(pointerId: PointerId): Promise<PointerStatus> {
     return this.request('GET', `/pointers/${seg(pointerId)}`, PointerStatus);
+  }
+
+  /** The sender or the group owner withdraws the file (idempotent). */
+  withdrawPointer(pointerId: PointerId): Promise<PointerWithdrawn> {
+    return this.request('DELETE', `/pointers/${seg(pointerId)}`, PointerWithdrawn);
   }
 
   reportAnomaly(groupId: GroupId, report: AnomalyReport): Promise<AnomalyRecorded> {

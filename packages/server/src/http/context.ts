@@ -20,6 +20,7 @@ import type { FeedNotifier } from '../records/feed-notifier.js';
 import type { RecordService } from '../records/record-service.js';
 import type { AccessDeps } from './access.js';
 import type { Lifecycle } from '../app-context.js';
+import type { FileWithdrawal } from '../lifecycle/withdrawal.js';
 
 /** Everything a route handler may use: the domain services and what the middleware checks; built once per server. */
 export interface AppContext {
@@ -49,6 +50,8 @@ export interface AppContext {
   records: RecordService;
   /** Object index, legal holds and the object eraser (docs/lifecycle.md). */
   lifecycle: Lifecycle;
+  /** `DELETE /v1/pointers/:p`: the sender or the group owner withdraws a file. */
+  withdrawal: FileWithdrawal;
   /** Closed with the server: drops its scheduled trailing writes, waits for running ones. */
   feedNotifier: FeedNotifier;
   devices: DeviceService;

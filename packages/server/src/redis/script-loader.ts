@@ -48,6 +48,7 @@ export interface ScriptReplies {
   sessionGate: SessionGateReply;
   setDeviceName: number;
   setGroupName: number;
+  withdrawPointer: number;
 }
 
 export type ScriptName = keyof ScriptReplies;
@@ -92,6 +93,7 @@ const NAMES: Record<ScriptName, true> = {
   sessionGate: true,
   setDeviceName: true,
   setGroupName: true,
+  withdrawPointer: true,
 };
 export const SCRIPT_NAMES = Object.keys(NAMES).sort() as ScriptName[];
 

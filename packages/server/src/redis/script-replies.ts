@@ -13,7 +13,7 @@ export const RegisterPointerReply = { Created: 1, IdTaken: 0, Stale: -1 } as con
 export const ArchiveFeedPageReply = { WatermarkMoved: -1 } as const;
 
 /** ack-9.lua: `{code}` on a refusal, else `{remaining, AckAdded}`. */
-export const AckReply = { UnknownPointer: -1, NotARecipient: -2, Mismatch: -3 } as const;
+export const AckReply = { UnknownPointer: -1, NotARecipient: -2, Mismatch: -3, Withdrawn: -4 } as const;
 export const AckAdded = { First: 1, Repeat: 0 } as const;
 
 /** dropEndpoints-8.lua: the second element of `{dropped, purging}`. */
@@ -98,3 +98,6 @@ export const RecordUploadPartsReply = { Recorded: 1, NotOpen: -1, OverSize: -2 }
 
 /** forgetObjects-4.lua: a positive count = forgotten with their receipt. */
 export const ForgetObjectsReply = { NoneIndexed: 0, Partly: -1 } as const;
+
+/** withdrawPointer-7.lua */
+export const WithdrawPointerReply = { Withdrawn: 1, Already: 0, Missing: -1, AcksChanged: -2 } as const;
