@@ -26,3 +26,6 @@ export { PointerLedger } from './adapters/redis/pointers.js';
 export { RecordStore } from './adapters/redis/records.js';
 // The request limiter: the limits bench compares one check with a Redis round trip.
 export { RequestLimits } from './limits/request-limits.js';
+// Legal holds and the audit log they write to: tests (and the operator's tooling) place holds.
+export { LegalHolds } from './lifecycle/legal-holds.js';
+export { AuditLog } from './audit/audit-log.js';

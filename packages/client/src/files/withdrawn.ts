@@ -50,3 +50,18 @@ export async function isWithdrawn(deps: Pick<WithdrawnDeps, 'api'>, pointerId: P
     return false;
   }
 }
+
+/**
+ * Interrupted downloads of the group whose file was withdrawn while this endpoint was away (its
+ * Sync item is gone, so the feed never brings the pointer back): each is settled and reported.
+ */
+export async function settleWithdrawnDownloads(
+  deps: WithdrawnDeps & { downloads: Pick<DownloadStateStore, 'pointers'> },
+  groupId: string,
+  onError: (err: ConduitError) => void,
+): Promise<void> {
+  for (const pointerId of await deps.downloads.pointers()) {
+    const status = await deps.api.pointerStatus(pointerId).catch(() => null);
+    if (status?.groupId === groupId && status.state === 'withdrawn') onError(await settleWithdrawn(deps, pointerId));
+  }
+}
