@@ -158,7 +158,8 @@ async function acknowledge(ctx: ReceiveContext, pointer: PointerV1, digest: stri
   } catch (err) {
     // Withdrawn after the download finished: the verified file stays (it was complete before the
     // withdrawal reached this device), but no receipt is sent and the pointer is not retried.
-    if (err instanceof ConduitError && err.code === 'FILE_WITHDRAWN') await ctx.received.record(pointer.id, 'withdrawn');
+    if (err instanceof ConduitError && err.code === 'FILE_WITHDRAWN')
+      await ctx.received.record(pointer.id, 'withdrawn');
     // The device was dropped from the pointer meanwhile (or joined late): not a delivery, not an anomaly.
     if (!(err instanceof ConduitError) || err.code !== 'NOT_A_RECIPIENT') throw err;
     ctx.log(`pointer ${pointer.id}: not acknowledged (${err.code})`);

@@ -76,7 +76,10 @@ export class FileWithdrawal {
     try {
       await this.deps.syncAdmin.removeMapItem(syncMapOf(groupId), pointerId);
     } catch (err) {
-      this.deps.logger.warn({ err, pointerId, groupId }, 'withdraw: Sync item not deleted yet; the purge worker retries');
+      this.deps.logger.warn(
+        { err, pointerId, groupId },
+        'withdraw: Sync item not deleted yet; the purge worker retries',
+      );
     }
   }
 
@@ -95,7 +98,10 @@ export class FileWithdrawal {
     const outcome = await this.deps.eraser.erase(groupId, [object], { kind: 'request', action: 'rm', by });
     if (outcome.failed.length > 0) {
       // The withdrawal stands; a repeat of the request deletes the object.
-      throw new ConduitError('DEPENDENCY_UNAVAILABLE', 'The file was withdrawn but its object is not deleted yet; repeat the request.');
+      throw new ConduitError(
+        'DEPENDENCY_UNAVAILABLE',
+        'The file was withdrawn but its object is not deleted yet; repeat the request.',
+      );
     }
   }
 }
@@ -113,6 +119,9 @@ export function fileWithdrawn(record: PointerRecord, by: string, at: Date): stri
     by,
     previousState: record.state,
     receivedBy: received,
-    neverReceived: record.expected.map(endpointKey).filter((e) => !gone.has(e)).sort(),
+    neverReceived: record.expected
+      .map(endpointKey)
+      .filter((e) => !gone.has(e))
+      .sort(),
   });
 }
