@@ -80,6 +80,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: (c) => `/v1/groups/${c.groupId}/members/${c.member}/devices` },
   { method: 'POST', path: (c) => `/v1/groups/${c.groupId}/sync` },
   { method: 'GET', path: (c) => `/v1/pointers/${c.pointerId}`, keyedBy: 'pointer' },
+  { method: 'DELETE', path: (c) => `/v1/pointers/${c.pointerId}`, keyedBy: 'pointer' },
   {
     method: 'POST',
     path: (c) => `/v1/groups/${c.groupId}/records/${c.recordId}/versions`,
