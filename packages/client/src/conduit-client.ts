@@ -283,6 +283,15 @@ export class ConduitClient {
     return this.groups.reAddMember(groupId, identity);
   }
 
+  /**
+   * Deletes a group this identity owns: the server deletes everything it stored for it (members'
+   * access ends at once) and its key material is deleted from the directory and this device.
+   * LEGAL_HOLD when a hold covers the group or a participant; FORBIDDEN for members.
+   */
+  deleteGroup(groupId: string): Promise<{ groupId: string; state: 'deleting' }> {
+    return this.groups.delete(groupId);
+  }
+
   getGroup(groupId: string): Promise<GroupView> {
     return this.groups.get(groupId);
   }

@@ -36,6 +36,7 @@ import { LegalHolds } from './lifecycle/legal-holds.js';
 import { ObjectEraser } from './lifecycle/object-eraser.js';
 import { ObjectIndex } from './lifecycle/object-index.js';
 import { FileWithdrawal } from './lifecycle/withdrawal.js';
+import { GroupDeletion } from './lifecycle/group-deletion.js';
 
 /** What the API's services are built from: configuration, Redis, the adapters and the auth parts. */
 export interface ApiWiring {
@@ -150,6 +151,7 @@ export function buildAppContext(w: ApiWiring): AppContext {
     files: new FileService({ objects, pointers, quotas, index: lifecycle.index }),
     lifecycle,
     withdrawal: new FileWithdrawal({ ledger, syncAdmin, logger, ...lifecycle }),
+    groupDeletion: new GroupDeletion({ ...lifecycle, redis, keys, store: adapters.objectStore, syncAdmin, logger }),
     delivery: new DeliveryService({
       ledger,
       anomalies: new AnomalyRepository(redis, keys),

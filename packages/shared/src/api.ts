@@ -229,6 +229,9 @@ export const PointerWithdrawn = z.object({
   withdrawnBy: Identity,
 });
 export type PointerWithdrawn = z.infer<typeof PointerWithdrawn>;
+// DELETE /v1/groups/:groupId: the owner deletes the group; the worker finishes the deletion.
+export const GroupDeleting = z.object({ groupId: GroupId, state: z.literal('deleting') });
+export type GroupDeleting = z.infer<typeof GroupDeleting>;
 
 /**
  * Multipart uploads (large objects, resumable). S3 allows 10,000 parts of 5 MiB to 5 GiB each

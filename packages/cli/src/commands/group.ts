@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { resolveGroup } from '../names/resolve.js';
+import { addGroupDeleteCommand } from './group-delete.js';
 import { groupLines, groupListLine, showGroup } from '../names/shown.js';
 import { withClient } from '../program/client.js';
 import { nameOption } from '../program/options.js';
 import { output } from '../program/output.js';
 
-/** `conduit group ls | add | remove | readd | create | show | rename`. */
+/** `conduit group ls | add | remove | readd | create | show | rename | delete`. */
 export function addGroupCommands(program: Command): void {
   const group = program.command('group').description('manage groups');
   group
@@ -85,4 +86,5 @@ export function addGroupCommands(program: Command): void {
         output(g, shown, groupLines(shown));
       }),
     );
+  addGroupDeleteCommand(group);
 }

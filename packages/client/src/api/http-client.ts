@@ -20,6 +20,7 @@ import {
   PointerRegistration,
   PointerStatus,
   PointerWithdrawn,
+  GroupDeleting,
   PresignedParts,
   PresignedUrl,
   RecordBatchResult,
@@ -295,6 +296,11 @@ export class HttpClient {
 
   pointerStatus(pointerId: PointerId): Promise<PointerStatus> {
     return this.request('GET', `/pointers/${seg(pointerId)}`, PointerStatus);
+  }
+
+  /** The owner deletes the group (202: the server's worker finishes it). */
+  deleteGroup(groupId: GroupId): Promise<GroupDeleting> {
+    return this.request('DELETE', `/groups/${seg(groupId)}`, GroupDeleting);
   }
 
   /** The sender or the group owner withdraws the file (idempotent). */

@@ -21,6 +21,7 @@ import type { RecordService } from '../records/record-service.js';
 import type { AccessDeps } from './access.js';
 import type { Lifecycle } from '../app-context.js';
 import type { FileWithdrawal } from '../lifecycle/withdrawal.js';
+import type { GroupDeletion } from '../lifecycle/group-deletion.js';
 
 /** Everything a route handler may use: the domain services and what the middleware checks; built once per server. */
 export interface AppContext {
@@ -52,6 +53,8 @@ export interface AppContext {
   lifecycle: Lifecycle;
   /** `DELETE /v1/pointers/:p`: the sender or the group owner withdraws a file. */
   withdrawal: FileWithdrawal;
+  /** `DELETE /v1/groups/:g` (and identity deletion): tombstones a group for the worker to delete. */
+  groupDeletion: GroupDeletion;
   /** Closed with the server: drops its scheduled trailing writes, waits for running ones. */
   feedNotifier: FeedNotifier;
   devices: DeviceService;

@@ -28,6 +28,7 @@ export interface ScriptReplies {
   deviceStatus: DeviceStatusReply;
   dropEndpoints: [number, number];
   feedNotifyGate: [number, number?];
+  finishGroupDeletion: number;
   forgetObjects: number;
   expirePointer: number;
   keepItem: number;
@@ -48,6 +49,7 @@ export interface ScriptReplies {
   sessionGate: SessionGateReply;
   setDeviceName: number;
   setGroupName: number;
+  tombstoneGroup: number;
   withdrawPointer: number;
 }
 
@@ -73,6 +75,7 @@ const NAMES: Record<ScriptName, true> = {
   deviceStatus: true,
   dropEndpoints: true,
   feedNotifyGate: true,
+  finishGroupDeletion: true,
   forgetObjects: true,
   expirePointer: true,
   keepItem: true,
@@ -93,6 +96,7 @@ const NAMES: Record<ScriptName, true> = {
   sessionGate: true,
   setDeviceName: true,
   setGroupName: true,
+  tombstoneGroup: true,
   withdrawPointer: true,
 };
 export const SCRIPT_NAMES = Object.keys(NAMES).sort() as ScriptName[];

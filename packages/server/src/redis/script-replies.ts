@@ -101,3 +101,9 @@ export const ForgetObjectsReply = { NoneIndexed: 0, Partly: -1 } as const;
 
 /** withdrawPointer-7.lua */
 export const WithdrawPointerReply = { Withdrawn: 1, Already: 0, Missing: -1, AcksChanged: -2 } as const;
+
+/** tombstoneGroup-2.lua */
+export const TombstoneGroupReply = { Tombstoned: 1, NotReady: 0 } as const;
+
+/** finishGroupDeletion-3.lua */
+export const FinishGroupDeletionReply = { Finished: 1, NotDeleting: 0 } as const;

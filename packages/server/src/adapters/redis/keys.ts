@@ -140,6 +140,8 @@ export interface Keys {
   legalHold(kind: 'group' | 'identity', id: string): string;
   /** Set of '<kind>:<id>' of every hold in place. */
   legalHolds(): string;
+  /** Sorted set of the shard's groups being deleted (score: when tombstoned, ms): the worker's to-do list. */
+  groupDeletions(shard: number): string;
 }
 
 /** Whom a rate limiter counts: an authenticated identity or a client address. */
@@ -207,5 +209,6 @@ export function createKeys(prefix: string): Keys {
     groupRetention: (groupId) => `${grp(groupId)}:retention`,
     legalHold: (kind, id) => `${prefix}hold:{hold}:${kind}:${id}`,
     legalHolds: () => `${prefix}holds:{hold}`,
+    groupDeletions: (shard) => `${ptrs(shard)}:group-deletions`,
   };
 }
