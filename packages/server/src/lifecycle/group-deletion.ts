@@ -160,6 +160,8 @@ export class GroupDeletion {
     for (;;) {
       const batch = await this.deps.index.olderThan(groupId, Infinity, BATCH);
       if (batch.length === 0) break;
+      // Their pointers' ledger entries (any state) go first: found only through the index.
+      for (const o of batch) if (o.pointerId) await this.dropPointer(groupId, o.pointerId);
       const result = await this.deps.eraser.erase(groupId, batch, { kind: 'request', action: 'group-delete', by });
       if (result.held > 0) return 'held';
       if (result.failed.length > 0) throw new Error(`S3 refused ${result.failed.length} deletes; retried later`);
@@ -191,30 +193,34 @@ export class GroupDeletion {
   /** The group's pending pointers: their ledger entries, index entries and quota claims. */
   private async dropPending(groupId: string): Promise<void> {
     const { redis, keys } = this.deps;
-    const shard = shardOf(groupId);
     for (;;) {
       const ids = await redis.zrange(keys.groupPending(groupId), 0, BATCH - 1);
       if (ids.length === 0) return;
-      for (const pointerId of ids) {
-        const sender = await redis.hget(keys.pointer(groupId, pointerId), 'senderIdentity');
-        await redis
-          .multi()
-          .del(
-            keys.pointer(groupId, pointerId),
-            keys.pointerExpected(groupId, pointerId),
-            keys.pointerAcked(groupId, pointerId),
-            keys.pointerDropped(groupId, pointerId),
-            keys.pointerReceipts(groupId, pointerId),
-            keys.pointerAnomalies(groupId, pointerId),
-          )
-          .zrem(keys.pendingPointers(shard), pointerId)
-          .zrem(keys.purgingPointers(shard), pointerId)
-          .zrem(keys.groupPending(groupId), pointerId)
-          .exec();
-        await redis.del(keys.pointerGroup(pointerId));
-        if (sender) await redis.zrem(keys.quotaMembers(sender, 'pointers'), `${groupId}/${pointerId}`);
-      }
+      for (const pointerId of ids) await this.dropPointer(groupId, pointerId);
     }
+  }
+
+  /** One pointer's ledger entries, its index entries and its sender's quota claim. */
+  private async dropPointer(groupId: string, pointerId: string): Promise<void> {
+    const { redis, keys } = this.deps;
+    const shard = shardOf(groupId);
+    const sender = await redis.hget(keys.pointer(groupId, pointerId), 'senderIdentity');
+    await redis
+      .multi()
+      .del(
+        keys.pointer(groupId, pointerId),
+        keys.pointerExpected(groupId, pointerId),
+        keys.pointerAcked(groupId, pointerId),
+        keys.pointerDropped(groupId, pointerId),
+        keys.pointerReceipts(groupId, pointerId),
+        keys.pointerAnomalies(groupId, pointerId),
+      )
+      .zrem(keys.pendingPointers(shard), pointerId)
+      .zrem(keys.purgingPointers(shard), pointerId)
+      .zrem(keys.groupPending(groupId), pointerId)
+      .exec();
+    await redis.del(keys.pointerGroup(pointerId));
+    if (sender) await redis.zrem(keys.quotaMembers(sender, 'pointers'), `${groupId}/${pointerId}`);
   }
 
   /** Entries naming the group in other keys: members' group indexes, the owner's quota claim, shard sets. */
