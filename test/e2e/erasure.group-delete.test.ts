@@ -147,9 +147,7 @@ describe('erasure on request: deleting a group', () => {
       records: 1,
       outcome: { s3: 'deleted', redis: 'deleted', sync: 'removed' },
     });
-    const receipts = (await auditEntries()).filter(
-      (e) => e.type === 'objects-deleted' && e.groupId === groupId,
-    );
+    const receipts = (await auditEntries()).filter((e) => e.type === 'objects-deleted' && e.groupId === groupId);
     expect(receipts.map((r) => r.cause)).toEqual([{ kind: 'request', action: 'group-delete', by: 'alice' }]);
 
     // S3: nothing under the group's prefixes; the URL bob held fails.
