@@ -232,6 +232,10 @@ describe('erasure on request: withdrawing a file', () => {
     const refusals = (await auditEntries()).filter((e) => e.type === 'erasure-refused' && e.action === 'rm');
     expect(refusals).toHaveLength(1);
     await holds.release('identity', 'bob', 'ops', 'closed');
+    await holds.place('group', groupId, { name: 'case-8', reason: 'audit', by: 'ops' });
+    const byGroup = await refusal(bob.withdraw(sent.pointerId));
+    expect([byGroup.code, byGroup.details]).toMatchObject(['LEGAL_HOLD', { hold: { kind: 'group', name: 'case-8' } }]);
+    await holds.release('group', groupId, 'ops', 'closed');
     expect((await bob.withdraw(sent.pointerId)).state).toBe('withdrawn');
   });
 });
