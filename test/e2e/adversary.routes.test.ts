@@ -41,6 +41,7 @@ const hex = () => randomBytes(16).toString('hex');
 // One line per route. Bodies are valid, so a refusal can only come from authorisation.
 const ROUTES: Route[] = [
   { method: 'GET', path: (c) => `/v1/groups/${c.groupId}` },
+  { method: 'DELETE', path: (c) => `/v1/groups/${c.groupId}` },
   { method: 'POST', path: (c) => `/v1/groups/${c.groupId}/members`, body: (c) => ({ members: [c.caller] }) },
   { method: 'DELETE', path: (c) => `/v1/groups/${c.groupId}/members/${c.caller}` },
   { method: 'DELETE', path: (c) => `/v1/groups/${c.groupId}/members/${c.member}` },
@@ -80,6 +81,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: (c) => `/v1/groups/${c.groupId}/members/${c.member}/devices` },
   { method: 'POST', path: (c) => `/v1/groups/${c.groupId}/sync` },
   { method: 'GET', path: (c) => `/v1/pointers/${c.pointerId}`, keyedBy: 'pointer' },
+  { method: 'DELETE', path: (c) => `/v1/pointers/${c.pointerId}`, keyedBy: 'pointer' },
   {
     method: 'POST',
     path: (c) => `/v1/groups/${c.groupId}/records/${c.recordId}/versions`,

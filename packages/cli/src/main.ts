@@ -24,6 +24,7 @@ import { addRecordCommands } from './commands/record.js';
 import { addRegisterCommand } from './commands/register.js';
 import { addSendCommand } from './commands/send.js';
 import { addStackCommand } from './commands/stack.js';
+import { addRmCommand } from './commands/rm.js';
 import { addStatusCommand } from './commands/status.js';
 import { addTrustCommand } from './commands/trust.js';
 import { addVerifyCommand } from './commands/verify.js';
@@ -45,6 +46,7 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   addSendCommand,
   addReceiveCommand,
   addStatusCommand,
+  addRmCommand,
   addAuditCommand,
   addStackCommand,
   addDemoCommand,

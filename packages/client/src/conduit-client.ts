@@ -5,6 +5,7 @@ import type {
   GroupView,
   Identity,
   IdentityDeletionReport,
+  PointerWithdrawn,
 } from '@conduit/shared';
 import { checkedStatus } from './delivery/checked-status.js';
 import type { DeliveryStatus } from './delivery/status.js';
@@ -13,6 +14,7 @@ import { readRange } from './files/read-range.js';
 import { FileReceiver } from './files/receiver.js';
 import type { ReceiveOptions, ReceiveTransferOptions } from './files/receiver.js';
 import { sendFile } from './files/send.js';
+import { withdrawFile } from './files/withdrawn.js';
 import type { SendOptions, SentFile } from './files/send.js';
 import { Groups } from './groups/groups.js';
 import type { IdTokenProvider } from './session/id-token-source.js';
@@ -301,6 +303,15 @@ export class ConduitClient {
     return this.groups.reAddMember(groupId, identity);
   }
 
+  /**
+   * Deletes a group this identity owns: the server deletes everything it stored for it (members'
+   * access ends at once) and its key material is deleted from the directory and this device.
+   * LEGAL_HOLD when a hold covers the group or a participant; FORBIDDEN for members.
+   */
+  deleteGroup(groupId: string): Promise<{ groupId: string; state: 'deleting' }> {
+    return this.groups.delete(groupId);
+  }
+
   getGroup(groupId: string): Promise<GroupView> {
     return this.groups.get(groupId);
   }
@@ -369,6 +380,15 @@ export class ConduitClient {
    */
   status(pointerId: string): Promise<DeliveryStatus> {
     return checkedStatus(this.session, pointerId);
+  }
+
+  /**
+   * Withdraws a file this identity sent, or any file of a group it owns: the server deletes its
+   * Sync item and ciphertext and ends its delivery; receivers that have not received it get
+   * FILE_WITHDRAWN (docs/lifecycle.md). Idempotent. LEGAL_HOLD when a hold covers the group or sender.
+   */
+  withdraw(pointerId: string): Promise<PointerWithdrawn> {
+    return withdrawFile(this.session, pointerId);
   }
 
   /** Stops receiving, closes the Sync connection and releases E3Kit's local storage. */

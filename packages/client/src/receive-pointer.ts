@@ -4,6 +4,7 @@ import type { HttpClient } from './api/http-client.js';
 import { isVerificationFailure, reportAnomaly } from './delivery/anomalies.js';
 import type { SenderDevices } from './delivery/sender-devices.js';
 import { openEnvelope } from './files/envelope.js';
+import { isWithdrawn, settleWithdrawn } from './files/withdrawn.js';
 import { sanitizeFileName } from './files/file-name.js';
 import { isFinal } from './state/received-log.js';
 import type { ReceivedLog } from './state/received-log.js';
@@ -100,7 +101,11 @@ async function verifyAndWrite(
       ctx.outDir,
       name,
       { ...ctx.transfer, signal: ctx.signal },
-    );
+    ).catch(async (err: unknown) => {
+      // A GET failing mid-way may mean the object was deleted by a withdrawal: ask the ledger.
+      if (!ctx.signal?.aborted && (await isWithdrawn(ctx, pointer.id))) throw await settleWithdrawn(ctx, pointer.id);
+      throw err;
+    });
     await ctx.received.record(pointer.id, 'received', digest);
     return {
       pointerId: pointer.id,
@@ -130,6 +135,8 @@ async function checkLedger(ctx: ReceiveContext, pointer: PointerV1, digest: stri
   ) {
     throw new ConduitError('POINTER_MISMATCH', 'The Sync item differs from what the ledger registered.');
   }
+  // Withdrawn before this endpoint got it (it may have been offline): no download, no receipt.
+  if (status.state === 'withdrawn') throw await settleWithdrawn(ctx, pointer.id);
   if (status.expected.some((e) => endpointKey(e) === endpointKey(ctx.self))) return true;
   ctx.log(`pointer ${pointer.id}: not a recipient (this device joined after it was sent)`);
   await ctx.received.record(pointer.id, 'skipped');
@@ -149,6 +156,10 @@ async function acknowledge(ctx: ReceiveContext, pointer: PointerV1, digest: stri
   try {
     await ctx.api.ack(pointer.id, { objectId: pointer.objectId, envelopeSha256: digest, signature });
   } catch (err) {
+    // Withdrawn after the download finished: the verified file stays (it was complete before the
+    // withdrawal reached this device), but no receipt is sent and the pointer is not retried.
+    if (err instanceof ConduitError && err.code === 'FILE_WITHDRAWN')
+      await ctx.received.record(pointer.id, 'withdrawn');
     // The device was dropped from the pointer meanwhile (or joined late): not a delivery, not an anomaly.
     if (!(err instanceof ConduitError) || err.code !== 'NOT_A_RECIPIENT') throw err;
     ctx.log(`pointer ${pointer.id}: not acknowledged (${err.code})`);

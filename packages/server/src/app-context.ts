@@ -38,6 +38,8 @@ import { LegalHolds } from './lifecycle/legal-holds.js';
 import { ObjectEraser } from './lifecycle/object-eraser.js';
 import { ObjectIndex } from './lifecycle/object-index.js';
 import { identityDeletionOf } from './lifecycle/identity-deletion-wiring.js';
+import { FileWithdrawal } from './lifecycle/withdrawal.js';
+import { GroupDeletion } from './lifecycle/group-deletion.js';
 
 /** What the API's services are built from: configuration, Redis, the adapters and the auth parts. */
 export interface ApiWiring {
@@ -156,6 +158,8 @@ export function buildAppContext(w: ApiWiring): AppContext {
     lifecycle,
     identityDeletion: identityDeletionOf({ config, redis, keys, adapters, audit, lifecycle }),
     retiredCards: retired,
+    withdrawal: new FileWithdrawal({ ledger, syncAdmin, logger, ...lifecycle }),
+    groupDeletion: new GroupDeletion({ ...lifecycle, redis, keys, store: adapters.objectStore, syncAdmin, logger }),
     delivery: new DeliveryService({
       ledger,
       anomalies: new AnomalyRepository(redis, keys),

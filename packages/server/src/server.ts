@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
-import { buildAppContext, quotasOf, uploadServiceOf } from './app-context.js';
+import { buildAppContext, lifecycleOf, quotasOf, uploadServiceOf } from './app-context.js';
 import type { ServerDeps } from './server-deps.js';
 import { authOf } from './identity/auth/wiring.js';
 import { DEFAULTS, type ServerConfig } from './config.js';
@@ -34,6 +34,8 @@ import { feedArchiveJobOf } from './records/archive/feed-archive-job.js';
 import { startRetentionJob } from './lifecycle/retention-wiring.js';
 import { UploadRepository } from './files/uploads/upload-repository.js';
 import { assertProductionReady } from './startup/production.js';
+import { GroupDeletion } from './lifecycle/group-deletion.js';
+import { GroupDeletionDrainer } from './lifecycle/group-deletion-drainer.js';
 
 export interface RunningServer {
   url: string;
@@ -215,6 +217,20 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
     tuning: { ...DEFAULT_UPLOAD_CLEANER_TUNING, ...stripUndefined({ intervalMs: config.uploads?.sweepIntervalMs }) },
   });
   const feedArchive = feedArchiveJobOf(config, redis, keys, resolved.feedPages, logger);
+  const kick = (shard: number) => sealer.kick(shard);
+  const lifecycle = lifecycleOf(redis, keys, resolved.objectStore, audit, kick);
+  const groupDeletions = new GroupDeletionDrainer(
+    new GroupDeletion({
+      ...lifecycle,
+      redis,
+      keys,
+      store: resolved.objectStore,
+      syncAdmin: resolved.syncAdmin,
+      logger,
+      onAuditEnqueued: kick,
+    }),
+    logger,
+  );
   const connections = [redis, queueConnection, blocking, bullConnection, maintenanceConnection];
   try {
     await Promise.all([worker.waitUntilReady(), maintenance.waitUntilReady()]);
@@ -247,6 +263,7 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
   });
   cleaner.start();
   feedArchive?.start();
+  groupDeletions.start();
   sealer.start();
   const ops = await workerOps({
     config,
@@ -265,6 +282,7 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
       await ops.close();
       await cleaner.stop();
       await feedArchive?.stop();
+      await groupDeletions.stop();
       await relay.stop();
       // close() lets in-flight jobs finish (a purge is one Sync call and one Redis script); a
       // retention run stops after its current batch.

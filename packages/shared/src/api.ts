@@ -147,8 +147,11 @@ export const RegisterPointerRequest = z.strictObject({
 });
 export type RegisterPointerRequest = z.infer<typeof RegisterPointerRequest>;
 export const EndpointView = z.object({ identity: Identity, deviceId: DeviceId });
-/** pending -> purging -> purged | expired; purging -> failed when purging gave up (docs/delivery.md). */
-export const PointerState = z.enum(['pending', 'purging', 'purged', 'expired', 'failed']);
+/**
+ * pending -> purging -> purged | expired; purging -> failed when purging gave up (docs/delivery.md);
+ * withdrawn (terminal) from any other state when the sender or the group owner withdrew the file.
+ */
+export const PointerState = z.enum(['pending', 'purging', 'purged', 'expired', 'failed', 'withdrawn']);
 export type PointerState = z.infer<typeof PointerState>;
 export const PointerRegistration = z.object({
   pointerId: PointerId,
@@ -205,6 +208,9 @@ export const PointerStatus = z.object({
   createdAt: z.iso.datetime(),
   purgedAt: z.iso.datetime().optional(),
   failedAt: z.iso.datetime().optional(),
+  /** When and by whom the file was withdrawn (state 'withdrawn'). */
+  withdrawnAt: z.iso.datetime().optional(),
+  withdrawnBy: Identity.optional(),
   /** The ledger's binding: the object (null for a record tombstone) and the sealed envelope's SHA-256. */
   objectId: ObjectId.nullable(),
   envelopeSha256: Sha256Hex,
@@ -214,6 +220,18 @@ export const PointerStatus = z.object({
   anomalies: z.array(EndpointView.extend({ kind: z.string(), code: z.string(), at: z.iso.datetime() })),
 });
 export type PointerStatus = z.infer<typeof PointerStatus>;
+// DELETE /v1/pointers/:pointerId: the sender or the group owner withdraws the file (idempotent).
+export const PointerWithdrawn = z.object({
+  pointerId: PointerId,
+  groupId: GroupId,
+  state: z.literal('withdrawn'),
+  withdrawnAt: z.iso.datetime(),
+  withdrawnBy: Identity,
+});
+export type PointerWithdrawn = z.infer<typeof PointerWithdrawn>;
+// DELETE /v1/groups/:groupId: the owner deletes the group; the worker finishes the deletion.
+export const GroupDeleting = z.object({ groupId: GroupId, state: z.literal('deleting') });
+export type GroupDeleting = z.infer<typeof GroupDeleting>;
 
 /**
  * Multipart uploads (large objects, resumable). S3 allows 10,000 parts of 5 MiB to 5 GiB each

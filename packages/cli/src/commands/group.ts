@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { resolveGroup } from '../names/resolve.js';
+import { addGroupDeleteCommand } from './group-delete.js';
 import { groupLines, groupListLine, showGroup } from '../names/shown.js';
 import { withClient } from '../program/client.js';
 import { nameOption } from '../program/options.js';
 import { output } from '../program/output.js';
 import { addGroupRetentionCommand } from './group-retention.js';
 
-/** `conduit group ls | add | remove | readd | create | show | rename | retention`. */
+/** `conduit group ls | add | remove | readd | create | show | rename | retention | delete`. */
 export function addGroupCommands(program: Command): void {
   const group = program.command('group').description('manage groups');
   group
@@ -87,4 +88,5 @@ export function addGroupCommands(program: Command): void {
       }),
     );
   addGroupRetentionCommand(group);
+  addGroupDeleteCommand(group);
 }

@@ -23,6 +23,8 @@ import {
   MultipartUpload,
   PointerRegistration,
   PointerStatus,
+  PointerWithdrawn,
+  GroupDeleting,
   PresignedParts,
   PresignedUrl,
   RecordBatchResult,
@@ -319,6 +321,16 @@ export class HttpClient {
 
   pointerStatus(pointerId: PointerId): Promise<PointerStatus> {
     return this.request('GET', `/pointers/${seg(pointerId)}`, PointerStatus);
+  }
+
+  /** The owner deletes the group (202: the server's worker finishes it). */
+  deleteGroup(groupId: GroupId): Promise<GroupDeleting> {
+    return this.request('DELETE', `/groups/${seg(groupId)}`, GroupDeleting);
+  }
+
+  /** The sender or the group owner withdraws the file (idempotent). */
+  withdrawPointer(pointerId: PointerId): Promise<PointerWithdrawn> {
+    return this.request('DELETE', `/pointers/${seg(pointerId)}`, PointerWithdrawn);
   }
 
   reportAnomaly(groupId: GroupId, report: AnomalyReport): Promise<AnomalyRecorded> {

@@ -6,6 +6,7 @@ import { SenderDevices } from '../delivery/sender-devices.js';
 import type { GroupFeed } from '../feed/group-feed.js';
 import type { Groups } from '../groups/groups.js';
 import { receivePointer } from '../receive-pointer.js';
+import { isWithdrawn, settleWithdrawn, settleWithdrawnDownloads } from './withdrawn.js';
 import type { ReceiveContext, ReceivedFile } from '../receive-pointer.js';
 import { asConduitError, parseId } from '../session/errors.js';
 import type { ClientSession } from '../session/session.js';
@@ -139,6 +140,11 @@ export class FileReceiver {
       const id = key as PointerId;
       retries.done(id);
       if (!active || !seenFiles.has(id) || isFinal(session.received.get(id))) return;
+      // A withdrawn file's item goes away by design: settle it (no anomaly), delete any partial.
+      if (await isWithdrawn(ctx, id)) {
+        onError(await settleWithdrawn(ctx, id));
+        return;
+      }
       await reportAnomaly(
         { groupId: gid, api: session.api, received: session.received, log: session.log },
         id,
@@ -147,6 +153,7 @@ export class FileReceiver {
       );
       onError(new ConduitError('POINTER_NOT_FOUND', `Pointer ${id} was removed before this endpoint received it.`));
     };
+    await settleWithdrawnDownloads(ctx, gid, onError);
     const detach = await this.feed.attach(gid, { file: (_key, data) => file(data), removed });
     return session.track(async () => {
       active = false;

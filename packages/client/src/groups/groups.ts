@@ -156,9 +156,42 @@ export class Groups {
 
   async get(groupId: string): Promise<GroupView> {
     const id = parseId(GroupId, groupId, 'group id');
-    const view = await this.session.api.getGroup(id);
+    const view = await this.session.api.getGroup(id).catch(async (err: unknown) => {
+      // Deleted (or this identity is out of it): its key has no use left on this device.
+      if (err instanceof ConduitError && err.code === 'GROUP_NOT_FOUND') await this.gone(id);
+      throw err;
+    });
     this.views.set(id, view);
     return view;
+  }
+
+  /**
+   * Deletes a group this identity owns (docs/lifecycle.md#deleting-a-group-conduit-group-delete):
+   * the server tombstones it and deletes what it stored; then the group's key material goes from
+   * the directory (its Keyknox tickets) and this device. A repeat after the server's part finishes
+   * the key deletion (the server then answers GROUP_NOT_FOUND).
+   */
+  async delete(groupId: string): Promise<{ groupId: GroupId; state: 'deleting' }> {
+    const id = parseId(GroupId, groupId, 'group id');
+    const keys = await this.session.keys(); // before the server's part: a locked key store refuses first
+    try {
+      await this.session.api.deleteGroup(id);
+    } catch (err) {
+      // Already deleted by an earlier call whose key deletion did not finish: finish it.
+      if (!(err instanceof ConduitError && err.code === 'GROUP_NOT_FOUND')) throw err;
+      this.views.delete(id);
+      await keys.drop(id);
+      throw err;
+    }
+    this.views.delete(id);
+    await keys.drop(id);
+    return { groupId: id, state: 'deleting' };
+  }
+
+  /** The server no longer knows the group for this identity: forget its view and its key. */
+  private async gone(groupId: GroupId): Promise<void> {
+    this.views.delete(groupId);
+    await this.session.dropGroupKey(groupId);
   }
 
   /** The group's view, if this identity owns it; E3Kit lets only a group's creator change it. */

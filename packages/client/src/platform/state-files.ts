@@ -29,4 +29,6 @@ export interface StateFiles {
   rename(from: string, to: string): Promise<void>;
   /** Deletes the file if present. */
   remove(path: string): Promise<void>;
+  /** The names of the files in a folder (none when it does not exist). */
+  list(dir: string): Promise<string[]>;
 }

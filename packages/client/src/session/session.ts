@@ -186,6 +186,19 @@ export class ClientSession {
     return this.groupKeys;
   }
 
+  /**
+   * The server answered GROUP_NOT_FOUND for a group: drops its key, cached and local (a deleted
+   * group's key must not outlive it on this device). Best effort: a locked key store or an
+   * unreachable directory leaves it for the next contact.
+   */
+  async dropGroupKey(groupId: GroupId): Promise<void> {
+    try {
+      await (await this.keys()).drop(groupId);
+    } catch (err) {
+      this.log(`group ${groupId}: key not dropped yet (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
+
   /** Drops cached group keys (after this identity's private key changed). */
   forgetGroupKeys(): void {
     this.groupKeys?.forget();

@@ -7,11 +7,12 @@ import type { StateFiles } from '../platform/state-files.js';
  * `received`: the file is written and verified but the server may not have the receipt yet;
  * `acked`: the signed receipt was accepted; `skipped`: this endpoint is not a recipient (it joined
  * after the send); `anomaly`: the pointer vanished, changed or failed verification and was
- * reported, never acknowledged. The last three are final.
+ * reported, never acknowledged; `withdrawn`: the sender or the group owner withdrew the file before
+ * this endpoint acknowledged it (any partial plaintext deleted, no receipt). The last four are final.
  * Append-only JSON lines, ids and digests only (no file names: they are as sensitive as the contents).
  */
-export type ReceivedState = 'received' | 'acked' | 'skipped' | 'anomaly';
-const STATES: readonly string[] = ['received', 'acked', 'skipped', 'anomaly'];
+export type ReceivedState = 'received' | 'acked' | 'skipped' | 'anomaly' | 'withdrawn';
+const STATES: readonly string[] = ['received', 'acked', 'skipped', 'anomaly', 'withdrawn'];
 
 export interface ReceivedEntry {
   state: ReceivedState;
@@ -20,7 +21,7 @@ export interface ReceivedEntry {
 }
 
 export const isFinal = (state: ReceivedState | undefined): boolean =>
-  state === 'acked' || state === 'skipped' || state === 'anomaly';
+  state === 'acked' || state === 'skipped' || state === 'anomaly' || state === 'withdrawn';
 
 export class ReceivedLog {
   private constructor(

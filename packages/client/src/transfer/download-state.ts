@@ -1,3 +1,4 @@
+import { PointerId } from '@conduit/shared';
 import type { StateFiles } from '../platform/state-files.js';
 
 /**
@@ -55,6 +56,15 @@ export class DownloadStateStore {
 
   async remove(pointerId: string): Promise<void> {
     await this.files.remove(this.pathOf(pointerId));
+  }
+
+  /** The pointers with a checkpoint: interrupted downloads. */
+  async pointers(): Promise<PointerId[]> {
+    const names = await this.files.list(this.dir);
+    return names.flatMap((n) => {
+      const id = n.endsWith('.json') ? PointerId.safeParse(n.slice(0, -5)) : undefined;
+      return id?.success ? [id.data] : [];
+    });
   }
 }
 

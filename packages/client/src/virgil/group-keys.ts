@@ -33,6 +33,16 @@ export class GroupKeys {
     this.groups.set(groupId, group);
   }
 
+  /**
+   * The group is gone (deleted): its key leaves memory and E3Kit's local group storage. For the
+   * group's initiator E3Kit also deletes the group's tickets from Keyknox, so nobody can load the
+   * key from the directory again (crypto-shredding); for a member it drops the local copy only.
+   */
+  async drop(groupId: GroupId): Promise<void> {
+    this.groups.delete(groupId);
+    await virgil('Deleting the group key', () => this.ethree.deleteGroup(groupId));
+  }
+
   /** Best-effort undo of `create` when the server refuses the group. */
   async discard(groupId: GroupId): Promise<void> {
     this.groups.delete(groupId);

@@ -6,9 +6,10 @@ import {
   GroupParams,
   PointerParams,
   PointerStatus,
+  PointerWithdrawn,
 } from '@conduit/shared';
 import { Router } from 'express';
-import { requireMembership, requirePointerAccess } from '../http/access.js';
+import { requireMembership, requirePointerAccess, requireWithdrawRight } from '../http/access.js';
 import type { AppContext } from '../http/context.js';
 import { authenticate, callerDevice, jsonBody, methodNotAllowed, principalOf } from '../http/middleware.js';
 import { parseInput, reply } from '../http/validate.js';
@@ -25,7 +26,7 @@ export const deliveryOperations: readonly ApiOperation[] = [
     params: PointerParams,
     body: AckRequest,
     responses: { 200: { description: 'Recorded (idempotent).', schema: AckResponse } },
-    errors: ['POINTER_NOT_FOUND', 'NOT_A_RECIPIENT', 'POINTER_MISMATCH'],
+    errors: ['POINTER_NOT_FOUND', 'NOT_A_RECIPIENT', 'POINTER_MISMATCH', 'FILE_WITHDRAWN'],
   },
   {
     method: 'get',
@@ -36,6 +37,16 @@ export const deliveryOperations: readonly ApiOperation[] = [
     params: PointerParams,
     responses: { 200: { description: 'The status.', schema: PointerStatus } },
     errors: ['POINTER_NOT_FOUND'],
+  },
+  {
+    method: 'delete',
+    path: '/pointers/:pointerId',
+    summary: 'Withdraw a file: its Sync item, ciphertext object and pending delivery end (sender or group owner)',
+    tag: 'delivery',
+    auth: 'session',
+    params: PointerParams,
+    responses: { 200: { description: 'Withdrawn (idempotent: a repeat answers the same).', schema: PointerWithdrawn } },
+    errors: ['POINTER_NOT_FOUND', 'FORBIDDEN', 'LEGAL_HOLD', 'DEPENDENCY_UNAVAILABLE'],
   },
   {
     method: 'post',
@@ -77,6 +88,13 @@ export function deliveryRoutes(ctx: AppContext): Router {
       const { pointerId } = parseInput(PointerParams, req.params, 'path');
       const pointer = await requirePointerAccess(ctx.access, pointerId, principalOf(res).identity);
       reply(res, 200, PointerStatus, await ctx.delivery.status(pointer));
+    })
+    // DELETE: the file's sender (any device) or the group owner withdraws it (lifecycle/withdrawal.ts).
+    .delete(authenticate(ctx), async (req, res) => {
+      const { pointerId } = parseInput(PointerParams, req.params, 'path');
+      const { identity } = principalOf(res);
+      const { pointer } = await requireWithdrawRight(ctx.access, pointerId, identity);
+      reply(res, 200, PointerWithdrawn, await ctx.withdrawal.withdraw(pointer, identity));
     })
     .all(methodNotAllowed);
 

@@ -3,6 +3,7 @@ import {
   CreateGroupRequest,
   GroupList,
   GroupMemberParams,
+  GroupDeleting,
   GroupParams,
   GroupView,
   MemberDeviceList,
@@ -55,6 +56,16 @@ export const groupOperations: readonly ApiOperation[] = [
     params: GroupParams,
     responses: { 200: { description: 'The group.', schema: GroupView } },
     errors: ['GROUP_NOT_FOUND'],
+  },
+  {
+    method: 'delete',
+    path: '/groups/:groupId',
+    summary: 'Delete the group with everything it stored (owner only); the worker finishes it',
+    tag: 'groups',
+    auth: 'session',
+    params: GroupParams,
+    responses: { 202: { description: 'Tombstoned: every group route now answers 404.', schema: GroupDeleting } },
+    errors: ['GROUP_NOT_FOUND', 'FORBIDDEN', 'LEGAL_HOLD'],
   },
   {
     method: 'post',
@@ -138,6 +149,14 @@ export function groupRoutes(ctx: AppContext): Router {
       const { groupId } = parseInput(GroupParams, req.params, 'path');
       const group = await requireMembership(ctx.access, groupId, principalOf(res).identity);
       reply(res, 200, GroupView, view(group));
+    })
+    // DELETE: the owner deletes the group (lifecycle/group-deletion.ts): tombstoned now, emptied by the worker.
+    .delete(authenticate(ctx), async (req, res) => {
+      const { groupId } = parseInput(GroupParams, req.params, 'path');
+      const { identity } = principalOf(res);
+      await requireOwner(ctx.access, groupId, identity);
+      const { state } = await ctx.groupDeletion.delete(groupId, identity);
+      reply(res, 202, GroupDeleting, { groupId, state });
     })
     .all(methodNotAllowed);
 

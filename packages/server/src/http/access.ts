@@ -40,3 +40,20 @@ export async function requirePointerAccess(
   if (!pointer || !group) throw new ConduitError('POINTER_NOT_FOUND');
   return pointer;
 }
+
+/**
+ * A pointer the identity may withdraw: its sender's (any device) or its group owner's. Outsiders
+ * get 404 POINTER_NOT_FOUND as for an unknown pointer, other members 403 FORBIDDEN.
+ */
+export async function requireWithdrawRight(
+  deps: AccessDeps,
+  pointerId: string,
+  identity: string,
+): Promise<{ pointer: PointerRecord; group: GroupRecord }> {
+  const pointer = await deps.ledger.get(pointerId);
+  const group = pointer ? await participatingGroup(deps.groups, pointer.groupId, identity) : null;
+  if (!pointer || !group) throw new ConduitError('POINTER_NOT_FOUND');
+  if (pointer.sender.identity !== identity && group.owner !== identity)
+    throw new ConduitError('FORBIDDEN', "Only the file's sender or the group owner may withdraw it.");
+  return { pointer, group };
+}

@@ -16,7 +16,7 @@ const cases: RefusalCase[] = [
   ['unknown root route', () => ({ path: '/' }), 404, 'NOT_FOUND'],
   [
     'wrong method',
-    () => ({ method: 'DELETE', path: `/v1/groups/${groupId}`, token: tokens.alice }),
+    () => ({ method: 'PUT', path: `/v1/groups/${groupId}`, token: tokens.alice }),
     405,
     'METHOD_NOT_ALLOWED',
   ],

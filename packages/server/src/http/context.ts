@@ -22,6 +22,8 @@ import type { AccessDeps } from './access.js';
 import type { Lifecycle } from '../app-context.js';
 import type { IdentityDeletion } from '../lifecycle/identity-deletion.js';
 import type { RetiredCards } from '../adapters/redis/retired-cards.js';
+import type { FileWithdrawal } from '../lifecycle/withdrawal.js';
+import type { GroupDeletion } from '../lifecycle/group-deletion.js';
 
 /** Everything a route handler may use: the domain services and what the middleware checks; built once per server. */
 export interface AppContext {
@@ -55,6 +57,10 @@ export interface AppContext {
   identityDeletion: IdentityDeletion;
   /** Deleted identities' cards, kept for members to verify their kept files with. */
   retiredCards: RetiredCards;
+  /** `DELETE /v1/pointers/:p`: the sender or the group owner withdraws a file. */
+  withdrawal: FileWithdrawal;
+  /** `DELETE /v1/groups/:g` (and identity deletion): tombstones a group for the worker to delete. */
+  groupDeletion: GroupDeletion;
   /** Closed with the server: drops its scheduled trailing writes, waits for running ones. */
   feedNotifier: FeedNotifier;
   devices: DeviceService;

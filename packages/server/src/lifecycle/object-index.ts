@@ -75,6 +75,14 @@ export class ObjectIndex {
     return this.describe(groupId, pairs(flat));
   }
 
+  /** One object, or null when the index does not know it (never indexed, or forgotten). */
+  async find(groupId: string, objectId: string): Promise<IndexedObject | null> {
+    const score = await this.redis.zscore(this.keys.groupObjects(groupId), objectId);
+    if (score === null) return null;
+    const [found] = await this.describe(groupId, [[objectId, score]]);
+    return found ?? null;
+  }
+
   /** The '<groupId>/<objectId>' pairs an identity uploaded, page by page. */
   async *sentBy(identity: string, page = 500): AsyncGenerator<{ groupId: string; objectId: string }[]> {
     let cursor = '0';

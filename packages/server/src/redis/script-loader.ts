@@ -32,6 +32,7 @@ export interface ScriptReplies {
   dropEndpoints: [number, number];
   expireRecordVersions: number;
   feedNotifyGate: [number, number?];
+  finishGroupDeletion: number;
   forgetObjects: number;
   finishIdentityDeletion: number;
   expirePointer: number;
@@ -56,6 +57,8 @@ export interface ScriptReplies {
   sessionGate: SessionGateReply;
   setDeviceName: number;
   setGroupName: number;
+  tombstoneGroup: number;
+  withdrawPointer: number;
 }
 
 export type ScriptName = keyof ScriptReplies;
@@ -84,6 +87,7 @@ const NAMES: Record<ScriptName, true> = {
   dropEndpoints: true,
   expireRecordVersions: true,
   feedNotifyGate: true,
+  finishGroupDeletion: true,
   forgetObjects: true,
   finishIdentityDeletion: true,
   expirePointer: true,
@@ -108,6 +112,8 @@ const NAMES: Record<ScriptName, true> = {
   sessionGate: true,
   setDeviceName: true,
   setGroupName: true,
+  tombstoneGroup: true,
+  withdrawPointer: true,
 };
 export const SCRIPT_NAMES = Object.keys(NAMES).sort() as ScriptName[];
 

@@ -13,7 +13,7 @@ export const RegisterPointerReply = { Created: 1, IdTaken: 0, Stale: -1 } as con
 export const ArchiveFeedPageReply = { WatermarkMoved: -1, RangeChanged: -2 } as const;
 
 /** ack-9.lua: `{code}` on a refusal, else `{remaining, AckAdded}`. */
-export const AckReply = { UnknownPointer: -1, NotARecipient: -2, Mismatch: -3 } as const;
+export const AckReply = { UnknownPointer: -1, NotARecipient: -2, Mismatch: -3, Withdrawn: -4 } as const;
 export const AckAdded = { First: 1, Repeat: 0 } as const;
 
 /** dropEndpoints-8.lua: the second element of `{dropped, purging}`. */
@@ -108,3 +108,11 @@ export const ExpireRecordVersionsReply = { Moved: -1, Changed: -2, IntentPending
 export const CommitRecordsRetentionReply = { Committed: 1, NoIntent: 0 } as const;
 /** finishIdentityDeletion-2.lua */
 export const FinishIdentityDeletionReply = { Finished: 1, NotRunning: 0 } as const;
+/** withdrawPointer-7.lua */
+export const WithdrawPointerReply = { Withdrawn: 1, Already: 0, Missing: -1, AcksChanged: -2 } as const;
+
+/** tombstoneGroup-2.lua */
+export const TombstoneGroupReply = { Tombstoned: 1, NotReady: 0 } as const;
+
+/** finishGroupDeletion-3.lua */
+export const FinishGroupDeletionReply = { Finished: 1, NotDeleting: 0 } as const;

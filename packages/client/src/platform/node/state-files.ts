@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { StateFiles } from '../state-files.js';
 
@@ -45,6 +45,14 @@ export const nodeStateFiles: StateFiles = {
   },
   rename,
   remove: (path) => rm(path, { force: true }),
+  list: async (dir) => {
+    try {
+      return await readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  },
 };
 
 const tempName = (path: string) => `${path}.${randomBytes(6).toString('hex')}.tmp`;

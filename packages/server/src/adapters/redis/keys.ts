@@ -156,6 +156,8 @@ export interface Keys {
    * revoked them (adapters/redis/retired-cards.ts).
    */
   retiredCards(identity: string): string;
+  /** Sorted set of the shard's groups being deleted (score: when tombstoned, ms): the worker's to-do list. */
+  groupDeletions(shard: number): string;
 }
 
 /** The audit shard an identity deletion's entry goes to (its progress record shares its slot). */
@@ -231,5 +233,6 @@ export function createKeys(prefix: string): Keys {
     retentionLease: () => `${prefix}retention:lease`,
     identityDeletion: (identity) => `${ptrs(identityDeletionShard(identity))}:iddel:${identity}`,
     retiredCards: (identity) => `${prefix}retired:${identityTag(identity)}`,
+    groupDeletions: (shard) => `${ptrs(shard)}:group-deletions`,
   };
 }

@@ -4,9 +4,10 @@ import { endpointKey, parseEndpointKey } from '@conduit/shared';
 /**
  * pending -> purging -> purged | expired, with purging -> failed when the purge gives up (a later
  * successful purge still moves 'failed' on). 'expired' is a purge the sweeper forced because the
- * pointer outlived its maximum age.
+ * pointer outlived its maximum age. 'withdrawn' (terminal, from any other state) is a file its sender
+ * or the group owner withdrew (lifecycle/withdrawal.ts).
  */
-export type PointerStateName = 'pending' | 'purging' | 'purged' | 'expired' | 'failed';
+export type PointerStateName = 'pending' | 'purging' | 'purged' | 'expired' | 'failed' | 'withdrawn';
 
 /** Why a pointer left 'pending'. */
 export type PurgeReason = 'acknowledged' | 'expired' | 'member-removed' | 'device-removed' | 'no-recipients';
@@ -40,6 +41,8 @@ export interface PointerRecord extends PointerBinding {
   createdAt: string;
   purgedAt?: string;
   failedAt?: string;
+  withdrawnAt?: string;
+  withdrawnBy?: string;
 }
 
 /** What a deletion receipt is built from (a PointerRecord has it; the purge worker reads only this). */
@@ -48,7 +51,7 @@ export type ReceiptInputs = Pick<
   'pointerId' | 'groupId' | 'state' | 'reason' | 'createdAt' | 'expected' | 'acknowledged' | 'dropped'
 >;
 
-const STATES: readonly string[] = ['pending', 'purging', 'purged', 'expired', 'failed'];
+const STATES: readonly string[] = ['pending', 'purging', 'purged', 'expired', 'failed', 'withdrawn'];
 const REASONS: readonly string[] = ['acknowledged', 'expired', 'member-removed', 'device-removed', 'no-recipients'];
 const byKey = (a: Endpoint, b: Endpoint) => (endpointKey(a) < endpointKey(b) ? -1 : 1);
 
@@ -92,7 +95,7 @@ export function pointerRecordOf(
     Record<string, string>,
   ],
 ): PointerRecord | null {
-  const { groupId, senderIdentity, senderDevice, createdAt, purgedAt, failedAt } = hash;
+  const { groupId, senderIdentity, senderDevice, createdAt, purgedAt, failedAt, withdrawnAt, withdrawnBy } = hash;
   const { objectId, envelopeSha256 } = hash;
   const state = stateName(hash.state);
   if (!groupId || !senderIdentity || !senderDevice || !createdAt || envelopeSha256 === undefined) return null;
@@ -112,6 +115,8 @@ export function pointerRecordOf(
     createdAt,
     ...(purgedAt ? { purgedAt } : {}),
     ...(failedAt ? { failedAt } : {}),
+    ...(withdrawnAt ? { withdrawnAt } : {}),
+    ...(withdrawnBy ? { withdrawnBy } : {}),
   };
 }
 

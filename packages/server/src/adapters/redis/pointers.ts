@@ -21,6 +21,7 @@ import {
   MarkFailedReply,
   MarkPurgedReply,
   RegisterPointerReply,
+  WithdrawPointerReply,
 } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
 
@@ -35,7 +36,9 @@ export type {
 
 export type AckResult =
   | { ok: true; remaining: number; firstAck: boolean }
-  | { ok: false; reason: 'POINTER_NOT_FOUND' | 'NOT_A_RECIPIENT' | 'POINTER_MISMATCH' };
+  | { ok: false; reason: 'POINTER_NOT_FOUND' | 'NOT_A_RECIPIENT' | 'POINTER_MISMATCH' | 'FILE_WITHDRAWN' };
+
+export type WithdrawResult = 'withdrawn' | 'already' | 'missing' | 'acks-changed';
 
 export type MarkPurgedResult =
   { ok: true; latencyMs: number } | { ok: false; reason: 'missing' | 'already' | 'not-purging' };
@@ -63,6 +66,7 @@ export class PointerLedger {
       'markFailed',
       'keepItem',
       'receiptInputs',
+      'withdrawPointer',
     );
   }
 
@@ -170,6 +174,7 @@ export class PointerLedger {
     if (code === AckReply.UnknownPointer || code === undefined) return { ok: false, reason: 'POINTER_NOT_FOUND' };
     if (code === AckReply.NotARecipient) return { ok: false, reason: 'NOT_A_RECIPIENT' };
     if (code === AckReply.Mismatch) return { ok: false, reason: 'POINTER_MISMATCH' };
+    if (code === AckReply.Withdrawn) return { ok: false, reason: 'FILE_WITHDRAWN' };
     const firstAck = added === AckAdded.First;
     if (code === 0 && firstAck) await this.wakeRelay(); // this ack moved it to 'purging'
     return { ok: true, remaining: code, firstAck };
@@ -260,6 +265,41 @@ export class PointerLedger {
     if (code !== MarkFailedReply.Marked) return false;
     this.onAuditEnqueued(shardOf(groupId));
     return true;
+  }
+
+  /**
+   * Any state -> 'withdrawn' with its audit entry (`entry`, built from `ackedCount` acknowledgements
+   * the caller read), exactly once; 'acks-changed' when an ack landed since (re-read and retry).
+   */
+  async withdraw(
+    pointer: { pointerId: string; groupId: string },
+    by: string,
+    at: Date,
+    ackedCount: number,
+    entry: string,
+  ): Promise<WithdrawResult> {
+    const { pointerId, groupId } = pointer;
+    const k = this.keys;
+    const shard = shardOf(groupId);
+    const code = await this.scripts.withdrawPointer(
+      [
+        k.pointer(groupId, pointerId),
+        k.pointerAcked(groupId, pointerId),
+        k.pendingPointers(shard),
+        k.groupPending(groupId),
+        k.purgingPointers(shard),
+        k.outbox(shard),
+        k.auditPending(shard),
+      ],
+      [pointerId, groupId, at.toISOString(), by, ackedCount, pendingItem(newEntryId(), entry)],
+    );
+    if (code === WithdrawPointerReply.Withdrawn) {
+      this.onAuditEnqueued(shard);
+      await this.wakeRelay();
+      return 'withdrawn';
+    }
+    if (code === WithdrawPointerReply.Already) return 'already';
+    return code === WithdrawPointerReply.Missing ? 'missing' : 'acks-changed';
   }
 
   /**

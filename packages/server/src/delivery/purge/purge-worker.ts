@@ -94,7 +94,9 @@ async function recordPurge(
 ): Promise<boolean> {
   // Gone (retention over) or already terminal: nothing to record. markPurged checks the state
   // again, atomically, so a purge that another worker finished meanwhile records nothing either.
-  if (!record || record.state === 'purged' || record.state === 'expired' || record.state === 'pending') return false;
+  // A withdrawn pointer's own audit entry was written when it was withdrawn: no deletion receipt.
+  const done = ['purged', 'expired', 'pending', 'withdrawn'];
+  if (!record || done.includes(record.state)) return false;
   const { pointerId } = record;
   const at = deps.now?.() ?? new Date();
   const result = await deps.ledger.markPurged(pointerId, record.groupId, at, deletionReceipt(record, at, outcome));

@@ -24,6 +24,7 @@
     {-1} - unknown pointer (or another group's)
     {-2} - the endpoint is not a recipient
     {-3} - the ack names another object or envelope than the binding (nothing changes)
+    {-4} - the file was withdrawn (nothing changes)
     {remaining, added} - acknowledgements still missing; added is 1 on this endpoint's first ack, else 0
 ]]
 --- @include "toPurging"
@@ -33,6 +34,7 @@ if redis.call('HGET', KEYS[1], 'objectId') ~= ARGV[4] or redis.call('HGET', KEYS
   return {-3}
 end
 local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'withdrawn' then return {-4} end
 local added = 0
 if state == 'pending' then
   added = redis.call('SADD', KEYS[3], ARGV[1])

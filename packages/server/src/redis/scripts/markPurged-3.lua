@@ -15,7 +15,7 @@
   Output:
     {1, latency} - marked; latency is the ms since the pointer entered 'purging'
     {-1} - no such pointer (it leaves the purging index)
-    {-2} - already purged or expired
+    {-2} - already purged, expired or withdrawn
     {-3} - still pending
 ]]
 --- @include "nowMs"
@@ -24,7 +24,7 @@ if not state then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return {-1}
 end
-if state == 'purged' or state == 'expired' then return {-2} end
+if state == 'purged' or state == 'expired' or state == 'withdrawn' then return {-2} end
 if state == 'pending' then return {-3} end
 local final = 'purged'
 if redis.call('HGET', KEYS[1], 'reason') == 'expired' then final = 'expired' end
