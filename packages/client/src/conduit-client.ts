@@ -229,9 +229,20 @@ export class ConduitClient {
    * the files it sent), then this identity's local state is wiped and the client closed. Dev mode
    * proves `password` afresh; OIDC mode passes undefined and needs an ID token from a recent
    * sign-in. Refused, with nothing changed, under a legal hold (LEGAL_HOLD) or while the identity
-   * owns groups unless `withGroups` (IDENTITY_OWNS_GROUPS). Repeating it after a failure finishes it.
+   * owns groups unless `withGroups` (IDENTITY_OWNS_GROUPS). With `withGroups` the owned groups are
+   * deleted first, each as deleteGroup (a hold on one stops there). Repeating it after a failure finishes it.
    */
-  deleteIdentity(password: string | undefined, opts: { withGroups?: boolean } = {}): Promise<IdentityDeletionReport> {
+  async deleteIdentity(
+    password: string | undefined,
+    opts: { withGroups?: boolean } = {},
+  ): Promise<IdentityDeletionReport> {
+    if (opts.withGroups) {
+      // Each owned group goes as deleteGroup does, its key deleted in the directory by this device:
+      // once the identity is gone nobody could delete those key tickets any more.
+      for (const group of await this.groups.list()) {
+        if (group.owner === this.identity) await this.groups.delete(group.groupId);
+      }
+    }
     return this.account.deleteIdentity(password, opts);
   }
 

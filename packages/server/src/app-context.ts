@@ -156,7 +156,7 @@ export function buildAppContext(w: ApiWiring): AppContext {
     uploads: uploadServiceOf(config, new UploadRepository(redis, keys), adapters, logger, quotas, lifecycle.index),
     files: new FileService({ objects, pointers, quotas, index: lifecycle.index }),
     lifecycle,
-    identityDeletion: identityDeletionOf({ config, redis, keys, adapters, audit, lifecycle }),
+    identityDeletion: identityDeletionOf({ config, redis, keys, adapters, audit, lifecycle, logger }),
     retiredCards: retired,
     withdrawal: new FileWithdrawal({ ledger, syncAdmin, logger, ...lifecycle }),
     groupDeletion: new GroupDeletion({ ...lifecycle, redis, keys, store: adapters.objectStore, syncAdmin, logger }),

@@ -1,5 +1,4 @@
 import type { Authenticator, DirectoryAdmin, SyncAdmin, TokenIssuer } from '@conduit/shared';
-import type { OwnedGroupDeleter } from './lifecycle/identity-deletion.js';
 import type { Logger } from 'pino';
 import type { ObjectStore } from '@conduit/shared';
 import type { FeedPageStore } from './records/archive/page-store.js';
@@ -15,8 +14,6 @@ export interface ServerDeps {
   virgilTokens: TokenIssuer;
   /** The key directory's administration (identity deletion); default: Virgil's REST API with virgilTokens. */
   directoryAdmin?: DirectoryAdmin;
-  /** Deletes groups an identity owns when the identity is deleted with its groups (group deletion). */
-  ownedGroups?: OwnedGroupDeleter;
   syncTokens: TokenIssuer;
   /** Replaces the authenticator chosen by `config.auth` (dev-mode register/login stay mounted). */
   authenticator?: Authenticator;

@@ -10,25 +10,38 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { DEFAULTS, type ServerConfig } from '../config.js';
 import { namePolicyOf } from '../identity/auth/names.js';
 import type { ServerDeps } from '../server-deps.js';
-import { IdentityDeletion } from './identity-deletion.js';
+import { ConduitError } from '@conduit/shared';
+import type { Logger } from 'pino';
+import { GroupDeletion } from './group-deletion.js';
+import { IdentityDeletion, type OwnedGroupDeleter } from './identity-deletion.js';
 import type { LegalHolds } from './legal-holds.js';
 import type { ObjectEraser } from './object-eraser.js';
 import type { ObjectIndex } from './object-index.js';
 
 /**
  * The identity deletion service over Redis and the adapters: what the API (DELETE /v1/identity) and
- * the operator's `admin delete-identity` both build. Group deletion (`adapters.ownedGroups`) is
- * optional: without it an identity that owns groups is refused with IDENTITY_OWNS_GROUPS.
+ * the operator's `admin delete-identity` both build. Groups the identity owns (with `--with-groups`)
+ * are deleted as their owner's `DELETE /v1/groups/:g` does (lifecycle/group-deletion.ts): tombstoned
+ * now, emptied by the worker.
  */
 export function identityDeletionOf(w: {
   config: ServerConfig;
   redis: RedisClient;
   keys: Keys;
-  adapters: Pick<ServerDeps, 'syncAdmin' | 'virgilTokens' | 'directoryAdmin' | 'ownedGroups'>;
+  adapters: Pick<ServerDeps, 'syncAdmin' | 'virgilTokens' | 'directoryAdmin' | 'objectStore'>;
   audit: AuditLog;
   lifecycle: { index: ObjectIndex; holds: LegalHolds; eraser: ObjectEraser };
+  logger: Logger;
 }): IdentityDeletion {
-  const { config, redis, keys, adapters, audit, lifecycle } = w;
+  const { config, redis, keys, adapters, audit, lifecycle, logger } = w;
+  const groupDeletion = new GroupDeletion({
+    ...lifecycle,
+    redis,
+    keys,
+    store: adapters.objectStore,
+    syncAdmin: adapters.syncAdmin,
+    logger,
+  });
   return new IdentityDeletion({
     redis,
     keys,
@@ -45,6 +58,19 @@ export function identityDeletionOf(w: {
     sessions: new SessionState(redis, keys),
     names: namePolicyOf(config, redis, keys),
     sentFiles: config.retention?.sentFiles ?? DEFAULTS.erasureSentFiles,
-    ...(adapters.ownedGroups ? { ownedGroups: adapters.ownedGroups } : {}),
+    ownedGroups: ownedGroupsVia(groupDeletion),
   });
+}
+
+/** Owned groups go the way their owner's request would; one already being deleted is done. */
+export function ownedGroupsVia(groups: Pick<GroupDeletion, 'delete'>): OwnedGroupDeleter {
+  return {
+    async deleteOwnedGroup(groupId, by, reason) {
+      try {
+        await groups.delete(groupId, by, reason);
+      } catch (err) {
+        if (!(err instanceof ConduitError && err.code === 'GROUP_NOT_FOUND')) throw err;
+      }
+    },
+  };
 }

@@ -37,7 +37,7 @@ export interface IdentityDeletionDeps extends DepartureDeps {
   names: Pick<NamePolicy, 'reserve'>;
   sentFiles: SentFilesPolicy;
   /** Absent until group deletion is wired: an identity that owns groups is then refused. */
-  ownedGroups?: OwnedGroupDeleter;
+  ownedGroups: OwnedGroupDeleter;
   /** Called after the `identity-deleted` entry was left pending (the worker's sealer kicks). */
   onAuditEnqueued?: (shard: number) => void;
 }
@@ -86,12 +86,10 @@ export class IdentityDeletion {
       now,
     );
     const withGroups = request.withGroups === true || existing.withGroups === '1';
-    if (owned.length > 0 && (!withGroups || !deps.ownedGroups)) {
+    if (owned.length > 0 && !withGroups) {
       throw new ConduitError(
         'IDENTITY_OWNS_GROUPS',
-        deps.ownedGroups
-          ? `${identity} owns ${owned.length} group(s): delete them first, or repeat with --with-groups.`
-          : `${identity} owns ${owned.length} group(s): delete them first (group deletion is not available here).`,
+        `${identity} owns ${owned.length} group(s): delete them first, or repeat with --with-groups.`,
         { groups: owned },
       );
     }

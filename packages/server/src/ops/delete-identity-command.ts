@@ -1,3 +1,4 @@
+import { createLogger } from '../logger.js';
 import { ConduitError, type IdentityDeletionReport } from '@conduit/shared';
 import { AuditLog } from '../audit/audit-log.js';
 import { lifecycleOf } from '../app-context.js';
@@ -47,14 +48,15 @@ export async function deleteIdentityCommand(
   redis: RedisClient,
   identity: string,
   options: DeleteIdentityOptions,
-  adapters?: Pick<ServerDeps, 'objectStore' | 'syncAdmin' | 'virgilTokens' | 'directoryAdmin' | 'ownedGroups'>,
+  adapters?: Pick<ServerDeps, 'objectStore' | 'syncAdmin' | 'virgilTokens' | 'directoryAdmin'>,
 ): Promise<string> {
   const resolved = adapters ?? (await import('../compose.js')).composeDefaults(config);
   const keys = createKeys(config.redisKeyPrefix ?? DEFAULTS.redisKeyPrefix);
   const audit = new AuditLog(redis, keys);
   const lifecycle = lifecycleOf(redis, keys, resolved.objectStore, audit);
   try {
-    const service = identityDeletionOf({ config, redis, keys, adapters: resolved, audit, lifecycle });
+    const logger = createLogger(config.logLevel);
+    const service = identityDeletionOf({ config, redis, keys, adapters: resolved, audit, lifecycle, logger });
     const report = await service.delete({
       identity,
       by: options.by,
