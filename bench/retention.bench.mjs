@@ -11,7 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
-import { startS3 } from '@conduit/devstack';
+import { serverS3Config, startS3 } from '@conduit/devstack';
 import { createKeys, runRetentionOnce, S3ObjectStore, shardOf } from '@conduit/server';
 import { objectKeyOf } from '@conduit/shared';
 import { hex, pool, startRedis } from './lib.mjs';
@@ -33,15 +33,7 @@ export async function run(log) {
     stops.push(redisProc.close);
     const s3 = await startS3({ directory: join(dir, 's3') });
     stops.push(() => s3.close());
-    const s3Config = {
-      bucket: s3.bucket,
-      region: s3.region,
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      accessKeyId: s3.accessKeyId,
-      secretAccessKey: s3.secretAccessKey,
-      presignTtlSeconds: 900,
-    };
+    const s3Config = serverS3Config(s3);
     const store = new S3ObjectStore(s3Config);
     stops.push(() => store.close());
     const redis = new Redis(redisProc.url);

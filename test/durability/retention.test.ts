@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { startS3, type LocalS3 } from '@conduit/devstack';
+import { serverS3Config, startS3, type LocalS3 } from '@conduit/devstack';
 import { AuditLog, ObjectIndex, S3ObjectStore, createKeys } from '@conduit/server';
 import { objectKeyOf } from '@conduit/shared';
 import { Redis } from 'ioredis';
@@ -26,15 +26,7 @@ let s3: LocalS3;
 let store: S3ObjectStore;
 let redis: Redis;
 
-const s3Config = () => ({
-  bucket: s3.bucket,
-  region: s3.region,
-  endpoint: s3.endpoint,
-  forcePathStyle: true,
-  accessKeyId: s3.accessKeyId,
-  secretAccessKey: s3.secretAccessKey,
-  presignTtlSeconds: 900,
-});
+const s3Config = () => serverS3Config(s3);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'conduit-retention-'));

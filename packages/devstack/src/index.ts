@@ -1,4 +1,4 @@
-export { startS3, S3RVER_CREDENTIALS, type LocalS3, type StartS3Options } from './s3/index.js';
+export { startS3, serverS3Config, S3RVER_CREDENTIALS, type LocalS3, type StartS3Options } from './s3/index.js';
 export { applyLifecycle, deployLifecycle, DEPLOY_LIFECYCLE_FILE } from './s3/bucket-rules.js';
 export {
   ensureRedis,

@@ -13,7 +13,7 @@ import {
 } from '@conduit/server';
 import type { LocalStackSettings } from '@conduit/shared';
 import { ensureRedis } from './redis/index.js';
-import { startS3 } from './s3/index.js';
+import { serverS3Config, startS3 } from './s3/index.js';
 import { approveDeviceLogin } from './oidc/approve.js';
 import { startOidcProvider, type LocalOidcProviderOptions } from './oidc/provider.js';
 import { publishSettings } from './settings.js';
@@ -223,15 +223,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         tokenTtlSeconds: lifetimes.syncSeconds ?? CONFIG_DEFAULTS.syncTokenTtlSeconds,
         itemTtlSeconds: 14 * 24 * 3600,
       },
-      s3: {
-        bucket: s3.bucket,
-        region: s3.region,
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        accessKeyId: s3.accessKeyId,
-        secretAccessKey: s3.secretAccessKey,
-        presignTtlSeconds: 900,
-      },
+      s3: serverS3Config(s3),
       logLevel: opts.logLevel ?? 'warn',
       // Every local client (tests, benches, the demo) is 127.0.0.1: one address's budget would be
       // everyone's. Per-identity limits and quotas stay as in production.

@@ -26,6 +26,12 @@ export interface StartS3Options {
   lifecycle?: BucketLifecycleConfiguration | null;
 }
 
+/** The server's S3 settings (ServerConfig['s3']) for this local S3: path-style, its own credentials. */
+export function serverS3Config(s3: LocalS3, presignTtlSeconds = 900) {
+  const { bucket, region, endpoint, accessKeyId, secretAccessKey } = s3;
+  return { bucket, region, endpoint, forcePathStyle: true, accessKeyId, secretAccessKey, presignTtlSeconds };
+}
+
 /**
  * Starts s3rver (with the devstack's S3 extensions, s3-extensions.ts) in a child process on a free
  * port (or the given one), with the bucket created and its lifecycle rules set.

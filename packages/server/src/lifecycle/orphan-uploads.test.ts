@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startS3, type LocalS3 } from '@conduit/devstack';
+import { serverS3Config, startS3, type LocalS3 } from '@conduit/devstack';
 import type { OpenMultipartUpload } from '@conduit/shared';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -32,7 +32,7 @@ let counter = 0;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'conduit-orphans-'));
   s3 = await startS3({ directory: dir, lifecycle: null });
-  store = new S3ObjectStore({ ...s3, forcePathStyle: true, presignTtlSeconds: 300 });
+  store = new S3ObjectStore(serverS3Config(s3, 300));
   redis = new Redis(TEST_REDIS_URL);
   audit = new AuditLog(redis, keys);
   repo = new UploadRepository(redis, keys);

@@ -11,7 +11,7 @@ import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix, testConfig } from '../test
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startS3 } from '@conduit/devstack';
+import { serverS3Config, startS3 } from '@conduit/devstack';
 import { S3ObjectStore } from '../adapters/s3/s3-object-store.js';
 import { GroupRetention } from './group-retention.js';
 import { LegalHolds } from './legal-holds.js';
@@ -50,7 +50,7 @@ afterAll(async () => {
 async function devstackS3() {
   const directory = await mkdtemp(join(tmpdir(), 'lifecycle-retention-'));
   const s3 = await startS3({ directory, lifecycle: null });
-  const conf: ServerConfig['s3'] = { ...s3, forcePathStyle: true, presignTtlSeconds: 300 };
+  const conf: ServerConfig['s3'] = serverS3Config(s3, 300);
   const objectStore = new S3ObjectStore(conf);
   return {
     s3: conf,
