@@ -120,17 +120,20 @@ describe('end to end: identities, devices and groups', () => {
     const denied = await carolApi.createDownload(groupId, before.sent.objectId).catch((e: unknown) => e);
     // The server answers a former member as it answers for a group that does not exist.
     expect(denied).toMatchObject({ code: 'GROUP_NOT_FOUND', status: 404 });
-    await expect(carol.getGroup(groupId)).rejects.toMatchObject({ code: 'GROUP_NOT_FOUND' });
 
     const after = await send('after-removal');
-    // Even holding the object bytes (out of band) and the pointer, carol cannot open the envelope
-    // that carries the content key: the group key moved to a new epoch without her.
+    // Even holding the object bytes (out of band), the pointer and her cached old group key (her
+    // SDK has not asked the server about the group since), carol cannot open the envelope that
+    // carries the content key: the group key moved to a new epoch without her.
     const bytes = await stack.inspect.readObject(objectKeyOf(groupId, after.sent.objectId));
     expect(bytes.includes(Buffer.from('PLAINTEXT-MARKER-after-removal'))).toBe(false);
     const err = await readAll(carol, after).catch((e: unknown) => e);
     // Refused by E3Kit (the group key's new epoch), not by the server: the message names the key step.
     expect(err).toMatchObject({ code: 'NOT_GROUP_MEMBER' });
     expect((err as Error).message).toMatch(/^Updating the group key/);
+    // Her next contact with the group is refused, and drops the cached key (docs/lifecycle.md).
+    await expect(carol.getGroup(groupId)).rejects.toMatchObject({ code: 'GROUP_NOT_FOUND' });
+    await expect(readAll(carol, before)).rejects.toMatchObject({ code: 'GROUP_NOT_FOUND' });
     // bob still reads it.
     expect((await readAll(bobPhone, after)).equals(after.plain)).toBe(true);
   });
