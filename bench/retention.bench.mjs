@@ -58,7 +58,9 @@ export async function run(log) {
       pipeline.sadd(keys.objectGroups(shardOf(groupId)), groupId);
       await pipeline.exec();
     }
-    const raw = Array.from({ length: N }, () => `raw/${hex()}`);
+    // The same layout as the indexed objects (PER_GROUP per folder): s3rver's cost per delete grows
+    // with the folder's size, so one flat folder of N would measure s3rver, not DeleteObjects.
+    const raw = Array.from({ length: N }, (_, i) => `raw/${groups[Math.floor(i / PER_GROUP)]}/${hex()}`);
     await pool([...indexed, ...raw], 64, put);
     log(`seeded 2 x ${N} objects in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
 
