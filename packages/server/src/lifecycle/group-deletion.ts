@@ -162,16 +162,11 @@ export class GroupDeletion {
       if (batch.length === 0) break;
       // Their pointers' ledger entries (any state) go first: found only through the index.
       for (const o of batch) if (o.pointerId) await this.dropPointer(groupId, o.pointerId);
-      const result = await this.deps.eraser.erase(groupId, batch, { kind: 'request', action: 'group-delete', by });
+      // Counted in the tombstone by the eraser's own script, with each batch's receipt.
+      const cause = { kind: 'request', action: 'group-delete', by } as const;
+      const result = await this.deps.eraser.erase(groupId, batch, cause, keys.group(groupId));
       if (result.held > 0) return 'held';
       if (result.failed.length > 0) throw new Error(`S3 refused ${result.failed.length} deletes; retried later`);
-      if (result.deleted > 0) {
-        await redis
-          .multi()
-          .hincrby(keys.group(groupId), 'objects', result.deleted)
-          .hincrby(keys.group(groupId), 'bytes', result.bytes)
-          .exec();
-      }
       // Nothing forgotten (another eraser took them): S3 deleted them anyway; the index keys go below.
       if (result.deleted === 0) break;
     }

@@ -30,7 +30,7 @@ export const ERASE_BATCH = 400;
  * The one way Conduit deletes stored objects (retention and every erasure): per batch of one
  * group's objects, skip what a legal hold covers, delete the rest from S3 with DeleteObjects, then
  * forget them in the object index together with one `objects-deleted` audit entry naming each key
- * and size (forgetObjects-4.lua). Idempotent: S3 deletes are, and a batch already forgotten writes
+ * and size (forgetObjects-5.lua). Idempotent: S3 deletes are, and a batch already forgotten writes
  * no second receipt, so a run killed anywhere is finished by the next one.
  */
 export class ObjectEraser {
@@ -50,8 +50,17 @@ export class ObjectEraser {
     this.scripts = defineScripts(deps.redis, 'forgetObjects');
   }
 
-  /** Erases one group's objects (any number; batched), as listed by the caller from the index. */
-  async erase(groupId: string, objects: readonly IndexedObject[], cause: DeletionCause): Promise<ErasureOutcome> {
+  /**
+   * Erases one group's objects (any number; batched), as listed by the caller from the index.
+   * `tally`: a hash in the group's slot whose `objects` and `bytes` count each batch in the same
+   * step as its receipt (a total that survives a crash exactly).
+   */
+  async erase(
+    groupId: string,
+    objects: readonly IndexedObject[],
+    cause: DeletionCause,
+    tally?: string,
+  ): Promise<ErasureOutcome> {
     const outcome: ErasureOutcome = { deleted: 0, bytes: 0, held: 0, failed: [] };
     for (let i = 0; i < objects.length; i += ERASE_BATCH) {
       const batch = await this.unheld(groupId, objects.slice(i, i + ERASE_BATCH));
@@ -62,7 +71,7 @@ export class ObjectEraser {
       const gone = batch.filter((o) => !refused.has(keyOf(o)));
       outcome.failed.push(...failed);
       if (gone.length === 0) continue;
-      const forgotten = await this.forget(groupId, gone, cause, failed);
+      const forgotten = await this.forget(groupId, gone, cause, failed, tally);
       outcome.deleted += forgotten.length;
       outcome.bytes += forgotten.reduce((sum, o) => sum + (o.size ?? 0), 0);
     }
@@ -86,15 +95,23 @@ export class ObjectEraser {
     gone: IndexedObject[],
     cause: DeletionCause,
     failed: { key: string; code: string }[],
+    tally: string | undefined,
   ): Promise<IndexedObject[]> {
     const { keys, redis } = this.deps;
     const shard = shardOf(groupId);
     let batch = gone;
     for (let attempt = 0; attempt < 3 && batch.length > 0; attempt += 1) {
       const receipt = objectsDeleted(groupId, batch, cause, failed, new Date());
+      const bytes = batch.reduce((sum, o) => sum + (o.size ?? 0), 0);
       const code = await this.scripts.forgetObjects(
-        [keys.groupObjects(groupId), keys.groupObjectMeta(groupId), keys.auditPending(shard), keys.objectGroups(shard)],
-        [groupId, pendingItem(newEntryId(), receipt), ...batch.map((o) => o.objectId)],
+        [
+          keys.groupObjects(groupId),
+          keys.groupObjectMeta(groupId),
+          keys.auditPending(shard),
+          keys.objectGroups(shard),
+          tally ?? keys.groupObjects(groupId),
+        ],
+        [groupId, pendingItem(newEntryId(), receipt), bytes, tally ? '1' : '0', ...batch.map((o) => o.objectId)],
       );
       if (code === ForgetObjectsReply.NoneIndexed) return [];
       if (code > 0) {
