@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS, createKeys, shardOf, SHARDS } from '@conduit/server';
+import { AuditLog, CONFIG_DEFAULTS, createKeys, shardOf } from '@conduit/server';
 import { sleep, startParts, startWorkerProc, until, type Parts } from './harness.js';
 import { World } from './world.js';
 
@@ -32,15 +32,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Every audit entry of the group of one type, sealed or still pending. */
+/** Every audit entry of the group of one type (pending ones sealed first: reading both lists races the worker's sealer). */
 async function entries(groupId: string, type: string): Promise<Record<string, unknown>[]> {
-  const sealed = (await redis.lrange(keys.auditLog(), 0, -1)).map(
-    (l) => (JSON.parse(l) as { entry: Record<string, unknown> }).entry,
-  );
-  const pending = (await Promise.all(SHARDS.map((s) => redis.lrange(keys.auditPending(s), 0, -1))))
-    .flat()
-    .map((item) => JSON.parse(item.slice(item.indexOf(' ') + 1)) as Record<string, unknown>);
-  return [...sealed, ...pending].filter((e) => e.type === type && e.groupId === groupId);
+  await new AuditLog(redis, keys).seal('all');
+  return (await redis.lrange(keys.auditLog(), 0, -1))
+    .map((l) => (JSON.parse(l) as { entry: Record<string, unknown> }).entry)
+    .filter((e) => e.type === type && e.groupId === groupId);
 }
 
 describe('group deletion across a worker crash', () => {

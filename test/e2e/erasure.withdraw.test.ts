@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConduitClient, HttpClient, type SentFile } from '@conduit/client';
 import { startLocalStack, type LocalStack } from '@conduit/devstack';
-import { AuditLog, createKeys, LegalHolds, S3ObjectStore, SHARDS, type RedisClient } from '@conduit/server';
+import { AuditLog, createKeys, LegalHolds, S3ObjectStore, type RedisClient } from '@conduit/server';
 import { ConduitError, objectKeyOf, syncMapOf, type PointerId } from '@conduit/shared';
 import { clientOn } from './support/stack-client.js';
-import { openRedis } from './support/redis.js';
+import { auditEntries as auditEntriesOf, openRedis } from './support/redis.js';
 
 // Issue 16 item 2, withdrawing a file (`conduit rm`), on the real local stack with the unmodified
 // SDKs: who may withdraw, what goes (Sync item, S3 object, pending delivery), what the audit log
@@ -52,19 +52,7 @@ describe('erasure on request: withdrawing a file', () => {
     expect(err).toBeInstanceOf(ConduitError);
     return err as ConduitError;
   };
-  /** Every audit entry, sealed or still pending. */
-  const auditEntries = async (): Promise<Record<string, unknown>[]> => {
-    const keys = createKeys(stack.internals.redisKeyPrefix);
-    const sealed = (await redis.lrange(keys.auditLog(), 0, -1)).map(
-      (l) => (JSON.parse(l) as { entry: Record<string, unknown> }).entry,
-    );
-    const pending: Record<string, unknown>[] = [];
-    for (const shard of SHARDS) {
-      for (const item of await redis.lrange(keys.auditPending(shard), 0, -1))
-        pending.push(JSON.parse(item.slice(item.indexOf(' ') + 1)) as Record<string, unknown>);
-    }
-    return [...sealed, ...pending];
-  };
+  const auditEntries = () => auditEntriesOf(redis, stack.internals.redisKeyPrefix);
   const listed = async (prefix: string): Promise<string[]> => {
     const found: string[] = [];
     for await (const page of store.listObjects(prefix)) found.push(...page.map((o) => o.key));

@@ -4,7 +4,7 @@
  * connection code.
  */
 import { Cluster } from 'ioredis';
-import { connectRedis, type RedisClient } from '@conduit/server';
+import { AuditLog, connectRedis, createKeys, type RedisClient } from '@conduit/server';
 
 export const openRedis = (url: string): RedisClient => connectRedis(url, 'command');
 
@@ -23,4 +23,16 @@ export async function scanKeys(redis: RedisClient, patterns: readonly string[]):
     }
   }
   return keys;
+}
+
+/**
+ * Every audit entry of the deployment, in chain order. Seals what is pending first: reading the
+ * pending lists and the chain separately races the worker's sealer, which moves entries from one
+ * to the other between the two reads.
+ */
+export async function auditEntries(redis: RedisClient, prefix: string): Promise<Record<string, unknown>[]> {
+  const keys = createKeys(prefix);
+  await new AuditLog(redis, keys).seal('all');
+  const lines = await redis.lrange(keys.auditLog(), 0, -1);
+  return lines.map((l) => (JSON.parse(l) as { entry: Record<string, unknown> }).entry);
 }
