@@ -13,8 +13,9 @@ import { Proc, until } from './harness.js';
 
 // kill -9 mid-run: the retention run is a child process (retention-child.mjs over the built
 // @conduit/server) killed with SIGKILL while it deletes; a second run finishes the job. Every
-// expired object must be gone from the bucket (listed through S3) and the audit chain must name
-// each exactly once: no receipt lost, none doubled.
+// expired object must be gone from the bucket (listed through S3), the audit chain must name
+// each exactly once (no receipt lost, none doubled), and the uploader's quota must get each
+// object's counted bytes back exactly once.
 const CHILD = fileURLToPath(new URL('./retention-child.mjs', import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const OBJECTS = 2000;
@@ -68,8 +69,10 @@ async function listed(): Promise<string[]> {
 }
 
 describe('retention run killed with SIGKILL', () => {
-  it('is finished by the next run: every expired object gone, exactly one receipt line each', async () => {
+  it('is finished by the next run: every expired object gone, exactly one receipt line and one quota refund each', async () => {
     const index = new ObjectIndex(redis, keys);
+    // alice's stored-bytes quota counts 1,000 B per object, and 7 B of something else.
+    await redis.hset(keys.quotaUsage('alice'), 'bytes', OBJECTS * 1_000 + 7);
     const expired: string[] = [];
     const handedOut = new Date(Date.now() - 3 * 86_400_000);
     for (let i = 0; i < OBJECTS; i += 100) {
@@ -77,7 +80,7 @@ describe('retention run killed with SIGKILL', () => {
       await Promise.all(
         ids.map(async (objectId) => {
           const sender = { identity: 'alice', deviceId: 'dev-a' };
-          await index.staged(groupId, objectId, sender, handedOut);
+          await index.staged(groupId, objectId, sender, handedOut, 1_000);
           await index.bound(groupId, objectId, { state: 'file', pointerId: objectId, size: 2, sender });
           await store.client.send(
             new PutObjectCommand({ Bucket: s3.bucket, Key: objectKeyOf(groupId, objectId), Body: 'ct' }),
@@ -127,5 +130,6 @@ describe('retention run killed with SIGKILL', () => {
     }
     expect([...named.keys()].sort()).toEqual([...expired].sort());
     expect([...named.values()].every((n) => n === 1)).toBe(true);
+    expect(await redis.hget(keys.quotaUsage('alice'), 'bytes')).toBe('7');
   });
 });

@@ -111,11 +111,17 @@ describe('erasure on request: deleting a group', () => {
   it('the owner deletes: S3, Sync, Redis and the directory keep nothing; a member who held the key loses it', async () => {
     const { groupId } = await alice.createGroup(['bob']);
     const gid = groupId as GroupId;
+    const storedBytes = async () =>
+      Number((await redis.hget(createKeys(stack.internals.redisKeyPrefix).quotaUsage('alice'), 'bytes')) ?? 0);
+    const bytesBefore = await storedBytes();
     const received = await sendFile(groupId, 'received');
     const file = await bob.receiveNext(groupId, { outDir: join(dir, 'bob-in'), timeoutMs: 20_000 });
     expect(file.pointerId).toBe(received.pointerId);
     const pending = await sendFile(groupId, 'pending'); // never received
+    const bytesOfFiles = (await storedBytes()) - bytesBefore;
     await (await alice.records(groupId)).put('settings', { theme: 'dark' });
+    const bytesOfRecord = (await storedBytes()) - bytesBefore - bytesOfFiles;
+    expect(bytesOfFiles).toBeGreaterThan(6_000);
     const bobApi = await apiOf(bob, 'bob-phone');
     const presigned = await bobApi.createDownload(gid, received.pointer.objectId);
     expect(await listed(`objects/${groupId}/`)).toHaveLength(2);
@@ -138,6 +144,8 @@ describe('erasure on request: deleting a group', () => {
     });
     const receipts = (await auditEntries()).filter((e) => e.type === 'objects-deleted' && e.groupId === groupId);
     expect(receipts.map((r) => r.cause)).toEqual([{ kind: 'request', action: 'group-delete', by: 'alice' }]);
+    // The files' bytes are alice's again; a record envelope's are not given back (docs/lifecycle.md).
+    expect(await storedBytes()).toBe(bytesBefore + bytesOfRecord);
 
     // S3: nothing under the group's prefixes; the URL bob held fails.
     expect(await listed(`objects/${groupId}/`)).toEqual([]);

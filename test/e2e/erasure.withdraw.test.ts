@@ -58,6 +58,9 @@ describe('erasure on request: withdrawing a file', () => {
     for await (const page of store.listObjects(prefix)) found.push(...page.map((o) => o.key));
     return found;
   };
+  /** What the identity's stored-bytes quota counts now. */
+  const storedBytes = async (identity: string) =>
+    Number((await redis.hget(createKeys(stack.internals.redisKeyPrefix).quotaUsage(identity), 'bytes')) ?? 0);
   const inDir = async (folder: string) => readdir(join(dir, folder)).catch(() => [] as string[]);
 
   beforeAll(async () => {
@@ -85,8 +88,10 @@ describe('erasure on request: withdrawing a file', () => {
   });
 
   it('the sender withdraws: outsiders 404, other members 403 first; then item, object and delivery end', async () => {
+    const bytesBefore = await storedBytes('bob');
     const sent = await send(bob, 'by-sender');
     const key = objectKeyOf(groupId, sent.pointer.objectId);
+    expect(await storedBytes('bob')).toBeGreaterThan(bytesBefore);
     expect(await listed(`objects/${groupId}/`)).toContain(key);
     expect(await stack.inspect.syncItemExists(syncMapOf(groupId), sent.pointerId)).toBe(true);
 
@@ -104,6 +109,8 @@ describe('erasure on request: withdrawing a file', () => {
 
     expect(await stack.inspect.syncItemExists(syncMapOf(groupId), sent.pointerId)).toBe(false);
     expect(await listed(`objects/${groupId}/`)).not.toContain(key);
+    // The bytes bob's quota counted for the object are his again.
+    expect(await storedBytes('bob')).toBe(bytesBefore);
     const status = await bob.status(sent.pointerId);
     expect(status).toMatchObject({ state: 'withdrawn', withdrawnBy: 'bob' });
     const entries = await auditEntries();

@@ -30,6 +30,7 @@ import { RetiredCards } from './adapters/redis/retired-cards.js';
 import { RecordStore } from './adapters/redis/records.js';
 import { SyncWriteBudget } from './adapters/redis/token-bucket.js';
 import { pointerClaimLifetimeMs, stillCounts } from './limits/claims.js';
+import { QuotaRefunds } from './limits/quota-refunds.js';
 import { DEFAULT_QUOTAS, Quotas } from './limits/quotas.js';
 import { DEFAULT_REQUEST_LIMITS, RequestLimits } from './limits/request-limits.js';
 import type { ServerDeps } from './server-deps.js';
@@ -96,16 +97,18 @@ export function lifecycleOf(
 ) {
   const index = new ObjectIndex(redis, keys);
   const holds = new LegalHolds(redis, keys, audit);
+  const refunds = new QuotaRefunds(redis, keys);
   const eraser = new ObjectEraser({
     redis,
     keys,
     store,
     index,
     holds,
+    refunds,
     ...(onAuditEnqueued ? { onAuditEnqueued } : {}),
   });
   const policies = new GroupRetention(redis, keys, audit, deployment);
-  return { index, holds, eraser, policies };
+  return { index, holds, eraser, policies, refunds };
 }
 export type Lifecycle = ReturnType<typeof lifecycleOf>;
 

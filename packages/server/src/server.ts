@@ -190,6 +190,8 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
     logger,
     options: config.purge ?? {},
   });
+  const kick = (shard: number) => sealer.kick(shard);
+  const lifecycle = lifecycleOf(redis, keys, resolved.objectStore, audit, kick);
   // Sweeper and reconciler: BullMQ job schedulers, so many workers still run each pass once.
   const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: queueConnection, prefix: keys.bullPrefix() });
   const settings = maintenanceOf(config);
@@ -207,6 +209,7 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
     logger,
     groups: new GroupRepository(redis, keys),
     itemTtlSeconds: config.twilio.itemTtlSeconds,
+    refunds: lifecycle.refunds,
   });
   const relay = new OutboxRelay({ redis, blocking, keys, ledger, queue, tuning, logger });
   const uploadRepo = new UploadRepository(redis, keys);
@@ -217,8 +220,6 @@ export async function startWorker(config: ServerConfig, deps: Partial<ServerDeps
     tuning: { ...DEFAULT_UPLOAD_CLEANER_TUNING, ...stripUndefined({ intervalMs: config.uploads?.sweepIntervalMs }) },
   });
   const feedArchive = feedArchiveJobOf(config, redis, keys, resolved.feedPages, logger);
-  const kick = (shard: number) => sealer.kick(shard);
-  const lifecycle = lifecycleOf(redis, keys, resolved.objectStore, audit, kick);
   const groupDeletions = new GroupDeletionDrainer(
     new GroupDeletion({
       ...lifecycle,

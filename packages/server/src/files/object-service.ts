@@ -18,8 +18,9 @@ export class ObjectService {
   ): Promise<{ objectId: string; put: PresignedRequest }> {
     // Server-chosen ids: a client can never overwrite an existing object.
     const objectId = randomBytes(16).toString('hex');
-    // Indexed before the URL exists: retention and erasure can always find what it uploads.
-    await this.index.staged(groupId, objectId, uploader);
+    // Indexed before the URL exists: retention and erasure can always find what it uploads, and
+    // give back the bytes the quota counted for it.
+    await this.index.staged(groupId, objectId, uploader, new Date(), size);
     return { objectId, put: await this.store.presignPut(objectKeyOf(groupId, objectId), size) };
   }
 

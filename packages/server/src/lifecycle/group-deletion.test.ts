@@ -10,6 +10,7 @@ import { FakeSyncAdmin, TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../t
 import { startS3rver, type LocalS3 } from '../testing/s3rver.js';
 import { GroupDeletion } from './group-deletion.js';
 import { LegalHolds } from './legal-holds.js';
+import { QuotaRefunds } from '../limits/quota-refunds.js';
 import { ObjectEraser } from './object-eraser.js';
 import { ObjectIndex } from './object-index.js';
 
@@ -48,7 +49,7 @@ const deletionWith = (store: ObjectStore, sync = new FakeSyncAdmin()) =>
     syncAdmin: sync,
     index,
     holds,
-    eraser: new ObjectEraser({ redis, keys, store, index, holds }),
+    eraser: new ObjectEraser({ redis, keys, store, index, holds, refunds: new QuotaRefunds(redis, keys) }),
     logger,
   });
 

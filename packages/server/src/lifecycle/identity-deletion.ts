@@ -179,6 +179,7 @@ export class IdentityDeletion {
       keys.quotaReservations(identity),
       keys.quotaMembers(identity, 'pointers'),
       keys.quotaMembers(identity, 'groups'),
+      keys.quotaRefunded(identity),
     );
   }
 

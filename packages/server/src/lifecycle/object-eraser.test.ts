@@ -7,6 +7,8 @@ import { createKeys, shardOf } from '../adapters/redis/keys.js';
 import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../testing/fakes.js';
 import { startS3rver, type LocalS3 } from '../testing/s3rver.js';
 import { LegalHolds } from './legal-holds.js';
+import { QuotaRefunds } from '../limits/quota-refunds.js';
+import { QuotaStore } from '../adapters/redis/quotas.js';
 import { ObjectEraser } from './object-eraser.js';
 import { ObjectIndex } from './object-index.js';
 
@@ -26,7 +28,14 @@ beforeAll(async () => {
   const audit = new AuditLog(redis, keys);
   index = new ObjectIndex(redis, keys);
   holds = new LegalHolds(redis, keys, audit);
-  eraser = new ObjectEraser({ redis, keys, store: local.objectStore, index, holds });
+  eraser = new ObjectEraser({
+    redis,
+    keys,
+    store: local.objectStore,
+    index,
+    holds,
+    refunds: new QuotaRefunds(redis, keys),
+  });
 });
 
 afterAll(async () => {
@@ -100,5 +109,36 @@ describe('ObjectEraser', () => {
         })
       ).deleted,
     ).toBe(2);
+  });
+
+  it("gives each uploader's counted bytes back once, whoever erases the batch and however often", async () => {
+    const groupId = 'g-refund';
+    const quotas = new QuotaStore(redis, keys);
+    const bob = { identity: 'bob', deviceId: 'dev-b' };
+    await quotas.reserveBytes('alice', 1_000, 10_000);
+    await quotas.reserveBytes('bob', 500, 10_000);
+    // Two PUTs by alice (bytes counted at presigning), one by bob; one open multipart upload by bob
+    // (nothing counted yet), one completed (counted at completion), then bound to a file.
+    const ids = ['1', '2', '3', '4', '5'].map((d) => d.repeat(32));
+    await index.staged(groupId, ids[0]!, alice, new Date(1_000), 300);
+    await index.staged(groupId, ids[1]!, alice, new Date(1_001), 200);
+    await index.staged(groupId, ids[2]!, bob, new Date(1_002), 100);
+    await index.staged(groupId, ids[3]!, bob, new Date(1_003));
+    await index.staged(groupId, ids[4]!, bob, new Date(1_004));
+    await index.counted(groupId, ids[4]!, 250);
+    await index.bound(groupId, ids[4]!, { state: 'file', pointerId: 'p'.repeat(32), size: 9, sender: bob });
+    expect((await index.find(groupId, ids[4]!))?.bytes).toBe(250); // binding keeps what was counted
+
+    const all = await index.olderThan(groupId, Infinity, 10);
+    const cause = { kind: 'request', action: 'group-delete', by: 'alice' } as const;
+    const [first, second] = await Promise.all([eraser.erase(groupId, all, cause), eraser.erase(groupId, all, cause)]);
+    expect(first.deleted + second.deleted).toBe(5);
+    expect((await quotas.usage('alice')).bytes).toBe(1_000 - 500);
+    expect((await quotas.usage('bob')).bytes).toBe(500 - 350);
+    expect(await redis.llen(keys.quotaRefunds(shardOf(groupId)))).toBe(0);
+
+    await eraser.erase(groupId, all, cause); // a rerun after a crash: nothing twice
+    expect((await quotas.usage('alice')).bytes).toBe(500);
+    expect((await quotas.usage('bob')).bytes).toBe(150);
   });
 });

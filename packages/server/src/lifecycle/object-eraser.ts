@@ -5,6 +5,7 @@ import type { RedisClient } from '../adapters/redis/connection.js';
 import { shardOf, type Keys } from '../adapters/redis/keys.js';
 import { ForgetObjectsReply } from '../redis/script-replies.js';
 import { defineScripts } from '../redis/script-loader.js';
+import { refundItem, type QuotaRefunds } from '../limits/quota-refunds.js';
 import type { LegalHolds } from './legal-holds.js';
 import { keyOf, type IndexedObject, type ObjectIndex } from './object-index.js';
 
@@ -30,8 +31,9 @@ export const ERASE_BATCH = 400;
  * The one way Conduit deletes stored objects (retention and every erasure): per batch of one
  * group's objects, skip what a legal hold covers, delete the rest from S3 with DeleteObjects, then
  * forget them in the object index together with one `objects-deleted` audit entry naming each key
- * and size (forgetObjects-5.lua). Idempotent: S3 deletes are, and a batch already forgotten writes
- * no second receipt, so a run killed anywhere is finished by the next one.
+ * and size, and the refund of the bytes their uploaders' quotas counted (forgetObjects-6.lua).
+ * Idempotent: S3 deletes are, and a batch already forgotten writes no second receipt or refund, so
+ * a run killed anywhere is finished by the next one.
  */
 export class ObjectEraser {
   private readonly scripts;
@@ -43,6 +45,8 @@ export class ObjectEraser {
       store: ObjectStore;
       index: ObjectIndex;
       holds: LegalHolds;
+      /** Gives the batch's counted bytes back right after it is forgotten (the sweep drains what a crash left). */
+      refunds: Pick<QuotaRefunds, 'drain'>;
       /** Called after receipts were left pending on a shard (the worker's sealer kicks). */
       onAuditEnqueued?: (shard: number) => void;
     },
@@ -103,6 +107,10 @@ export class ObjectEraser {
     for (let attempt = 0; attempt < 3 && batch.length > 0; attempt += 1) {
       const receipt = objectsDeleted(groupId, batch, cause, failed, new Date());
       const bytes = batch.reduce((sum, o) => sum + (o.size ?? 0), 0);
+      const refund = refundItem(
+        newEntryId(),
+        batch.map((o) => ({ uploader: o.sender === '' ? null : parseEndpointKey(o.sender).identity, bytes: o.bytes })),
+      );
       const code = await this.scripts.forgetObjects(
         [
           keys.groupObjects(groupId),
@@ -110,12 +118,21 @@ export class ObjectEraser {
           keys.auditPending(shard),
           keys.objectGroups(shard),
           tally ?? keys.groupObjects(groupId),
+          keys.quotaRefunds(shard),
         ],
-        [groupId, pendingItem(newEntryId(), receipt), bytes, tally ? '1' : '0', ...batch.map((o) => o.objectId)],
+        [
+          groupId,
+          pendingItem(newEntryId(), receipt),
+          bytes,
+          tally ? '1' : '0',
+          refund,
+          ...batch.map((o) => o.objectId),
+        ],
       );
       if (code === ForgetObjectsReply.NoneIndexed) return [];
       if (code > 0) {
         this.deps.onAuditEnqueued?.(shard);
+        if (refund !== '') await this.deps.refunds.drain(shard);
         await this.forgetSenders(batch);
         return batch;
       }

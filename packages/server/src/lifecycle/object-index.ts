@@ -15,6 +15,12 @@ export interface IndexedObject {
   state: 'staged' | 'file' | 'record';
   pointerId?: string;
   size?: number;
+  /**
+   * What the uploader's stored-bytes quota counted for the object (the declared size of its PUT or
+   * completed multipart upload), given back when it is erased; absent: nothing is counted (an open
+   * or aborted upload) or the object was indexed before quotas were refunded.
+   */
+  bytes?: number;
   /** When the server handed out the id (ms). */
   createdMs: number;
 }
@@ -33,9 +39,12 @@ export class ObjectIndex {
     private readonly keys: Keys,
   ) {}
 
-  /** Records a freshly handed-out object id (idempotent). */
-  async staged(groupId: string, objectId: string, sender: Endpoint, now = new Date()): Promise<void> {
-    const meta: Meta = { sender: endpointKey(sender), state: 'staged' };
+  /**
+   * Records a freshly handed-out object id (idempotent), with the bytes the quota counted for it
+   * (a presigned PUT; a multipart upload counts them at completion: `counted`).
+   */
+  async staged(groupId: string, objectId: string, sender: Endpoint, now = new Date(), bytes?: number): Promise<void> {
+    const meta: Meta = { sender: endpointKey(sender), state: 'staged', ...(bytes === undefined ? {} : { bytes }) };
     await this.redis
       .multi()
       .zadd(this.keys.groupObjects(groupId), 'NX', now.getTime(), objectId)
@@ -52,9 +61,27 @@ export class ObjectIndex {
     ref: { state: 'file' | 'record'; pointerId: string; size: number; sender: Endpoint },
   ): Promise<void> {
     const meta: Meta = { sender: endpointKey(ref.sender), state: ref.state, pointerId: ref.pointerId, size: ref.size };
-    const known = await this.redis.zscore(this.keys.groupObjects(groupId), objectId);
-    if (known === null) return;
-    await this.redis.hset(this.keys.groupObjectMeta(groupId), objectId, JSON.stringify(meta));
+    await this.update(groupId, objectId, (old) => ({
+      ...meta,
+      ...(old.bytes === undefined ? {} : { bytes: old.bytes }),
+    }));
+  }
+
+  /** A multipart upload completed: its quota now counts `bytes` for good (only for an object still indexed). */
+  async counted(groupId: string, objectId: string, bytes: number): Promise<void> {
+    await this.update(groupId, objectId, (old) => ({ ...old, bytes }));
+  }
+
+  /** Rewrites an indexed object's meta; the object's own requests write it one after the other. */
+  private async update(groupId: string, objectId: string, change: (old: Meta) => Meta): Promise<void> {
+    const [known, raw] = (await this.redis
+      .multi()
+      .zscore(this.keys.groupObjects(groupId), objectId)
+      .hget(this.keys.groupObjectMeta(groupId), objectId)
+      .exec()) as [[Error | null, string | null], [Error | null, string | null]];
+    if (known[0] ?? raw[0]) throw known[0] ?? raw[0];
+    if (known[1] === null) return;
+    await this.redis.hset(this.keys.groupObjectMeta(groupId), objectId, JSON.stringify(change(parseMeta(raw[1]))));
   }
 
   /**

@@ -21,6 +21,7 @@ import { RecordService } from '../records/record-service.js';
 import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix, testConfig } from '../testing/fakes.js';
 import { startS3rver, type LocalS3 } from '../testing/s3rver.js';
 import { LegalHolds } from './legal-holds.js';
+import { QuotaRefunds } from '../limits/quota-refunds.js';
 import { ObjectEraser } from './object-eraser.js';
 import { ObjectIndex } from './object-index.js';
 import { RecordsRetention } from './records-retention.js';
@@ -51,7 +52,14 @@ beforeAll(async () => {
   store = new RecordStore(redis, keys);
   index = new ObjectIndex(redis, keys);
   holds = new LegalHolds(redis, keys, new AuditLog(redis, keys));
-  eraser = new ObjectEraser({ redis, keys, store: local.objectStore, index, holds });
+  eraser = new ObjectEraser({
+    redis,
+    keys,
+    store: local.objectStore,
+    index,
+    holds,
+    refunds: new QuotaRefunds(redis, keys),
+  });
 });
 
 afterAll(async () => {

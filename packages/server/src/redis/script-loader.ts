@@ -45,6 +45,7 @@ export interface ScriptReplies {
   pruneRecordHistory: number;
   quotaBytes: [number, number];
   quotaClaim: [number, number];
+  quotaRefund: number;
   receiptInputs: [] | [string, string, string, string[], string[], string[]];
   recordHead: string | null;
   recordHistory: string[];
@@ -100,6 +101,7 @@ const NAMES: Record<ScriptName, true> = {
   pruneRecordHistory: true,
   quotaBytes: true,
   quotaClaim: true,
+  quotaRefund: true,
   receiptInputs: true,
   recordHead: true,
   recordHistory: true,

@@ -98,7 +98,7 @@ export const AuditDropReply = { Raced: -1, ChainCorrupt: -2 } as const;
 /** recordUploadParts-2.lua */
 export const RecordUploadPartsReply = { Recorded: 1, NotOpen: -1, OverSize: -2 } as const;
 
-/** forgetObjects-5.lua: a positive count = forgotten with their receipt. */
+/** forgetObjects-6.lua: a positive count = forgotten with their receipt. */
 export const ForgetObjectsReply = { NoneIndexed: 0, Partly: -1 } as const;
 
 /** expireRecordVersions-7.lua: n >= 0 applied, else why nothing changed. */

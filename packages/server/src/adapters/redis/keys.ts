@@ -128,6 +128,10 @@ export interface Keys {
   quotaReservations(identity: string): string;
   /** Sorted set of what counts against a counted quota ('<groupId>/<pointerId>' or group ids), scored by claim time (ms). */
   quotaMembers(identity: string, quota: 'pointers' | 'groups'): string;
+  /** Hash refund id -> bytes: stored-bytes refunds applied to the identity lately (quotaRefund-2.lua). */
+  quotaRefunded(identity: string): string;
+  /** List of JSON refund items {id, refunds: [identity, bytes][]}: bytes of deleted objects to give back (limits/quota-refunds.ts). */
+  quotaRefunds(shard: number): string;
   /** Sorted set of a group's stored objects (objectId), scored by when the server handed out the id (ms): the object index (lifecycle/object-index.ts). */
   groupObjects(groupId: string): string;
   /** Hash objectId -> JSON {sender, state, pointerId?, size?}: what the object index knows of each. */
@@ -222,6 +226,8 @@ export function createKeys(prefix: string): Keys {
     quotaUsage: (identity) => `${prefix}quota:${identityTag(identity)}`,
     quotaReservations: (identity) => `${prefix}quota:${identityTag(identity)}:held`,
     quotaMembers: (identity, quota) => `${prefix}quota:${identityTag(identity)}:${quota}`,
+    quotaRefunded: (identity) => `${prefix}quota:${identityTag(identity)}:refunded`,
+    quotaRefunds: (shard) => `${ptrs(shard)}:quota-refunds`,
     groupObjects: (groupId) => `${grp(groupId)}:objs`,
     groupObjectMeta: (groupId) => `${grp(groupId)}:objs:meta`,
     objectGroups: (shard) => `${ptrs(shard)}:objgroups`,

@@ -5,6 +5,7 @@ import type { RedisClient } from '../../adapters/redis/connection.js';
 import type { Logger } from 'pino';
 import { SyncRateLimitedError } from '../../adapters/twilio/twilio-sync-admin.js';
 import type { AuditLog } from '../../audit/audit-log.js';
+import type { QuotaRefunds } from '../../limits/quota-refunds.js';
 import { strayItemRemoved } from '../../audit/entries.js';
 import type { PointerLedger } from '../../adapters/redis/pointers.js';
 import type { SyncWriteBudget } from '../../adapters/redis/token-bucket.js';
@@ -165,12 +166,21 @@ export async function scheduleMaintenance(queue: Queue, settings: MaintenanceSet
 }
 
 export function createMaintenanceWorker(
-  deps: ReconcileDeps & { connection: RedisClient; prefix: string; settings: MaintenanceSettings },
+  deps: ReconcileDeps & {
+    connection: RedisClient;
+    prefix: string;
+    settings: MaintenanceSettings;
+    /** The sweep also gives back quota refunds an eraser's crash left on the outboxes. */
+    refunds: Pick<QuotaRefunds, 'drainAll'>;
+  },
 ): Worker {
   const worker = new Worker(
     MAINTENANCE_QUEUE,
     async (job: Job) => {
-      if (job.name === SWEEP) return { expired: await sweepExpired(deps, deps.settings.pointerMaxAgeSeconds) };
+      if (job.name === SWEEP) {
+        const expired = await sweepExpired(deps, deps.settings.pointerMaxAgeSeconds);
+        return { expired, refunds: await deps.refunds.drainAll() };
+      }
       if (job.name === RECONCILE) return reconcile(deps, deps.settings.reconcileGraceSeconds);
       return null;
     },

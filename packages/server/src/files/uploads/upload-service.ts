@@ -39,7 +39,7 @@ export class UploadService {
       repo: UploadRepository;
       store: ObjectStore;
       /** Absent in the worker's upload cleaner, which never creates uploads. */
-      index?: Pick<ObjectIndex, 'staged'>;
+      index?: Pick<ObjectIndex, 'staged' | 'counted'>;
       quotas: Pick<Quotas, 'reserveBytes' | 'finishBytes'>;
       ttlSeconds: number;
       logger: Logger;
@@ -151,8 +151,11 @@ export class UploadService {
     return this.completed(upload);
   }
 
-  /** The object exists: its bytes stay counted for good. */
+  /** The object exists: its bytes stay counted until it is erased (the index gives them back then). */
   private async completed(upload: UploadRecord): Promise<CompletedUpload> {
+    // What the reservation keeps counted, recorded where erasure finds it to give back (first: a
+    // retry after a crash here completes again, one after markCompleted does not).
+    await this.deps.index?.counted(upload.groupId, upload.objectId, upload.size);
     await this.deps.repo.markCompleted(upload.uploadId, COMPLETED_RETENTION_MS);
     await this.deps.quotas.finishBytes(upload.identity, reservationOf(upload.uploadId), upload.size);
     return { objectId: upload.objectId, size: upload.size };
