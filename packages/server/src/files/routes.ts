@@ -64,7 +64,8 @@ export function fileRoutes(ctx: AppContext): Router {
       const { size } = parseInput(CreateUploadRequest, req.body, 'body');
       const endpoint = { identity: principalOf(res).identity, deviceId: callerDevice(res) };
       await requireMembership(ctx.access, groupId, endpoint.identity);
-      // Counted for good once a PUT is presigned: the server cannot tell an unused URL from an object.
+      // Counted once a PUT is presigned (the server cannot tell an unused URL from an object) until
+      // the object is erased.
       await ctx.quotas.reserveBytes(endpoint.identity, size);
       const { objectId, put } = await ctx.objects.presignUpload(groupId, size, endpoint);
       reply(res, 201, PresignedUrl, {

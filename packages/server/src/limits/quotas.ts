@@ -13,8 +13,8 @@ export interface QuotaSettings {
 const GiB = 1024 ** 3;
 
 /**
- * Stored bytes only go down when a multipart upload is aborted or refused (the server deletes no
- * object), so the byte quota bounds what one identity can make the bucket hold for good; pending
+ * Stored bytes go down when a multipart upload is aborted or refused, and when an object is erased
+ * (limits/quota-refunds.ts), so the byte quota bounds what one identity makes the bucket hold; pending
  * pointers bound the ledger and the Sync items one sender keeps alive (and one sender's share of a
  * group map's write budget); owned groups bound the Sync maps one identity makes.
  */

@@ -150,9 +150,10 @@ export class RecordService {
   }
 
   /**
-   * The envelopes are kept for good (feed, archive): their bytes count against the sender's
-   * stored-bytes quota, reserved before the append (a refusal writes nothing) and kept for the
-   * versions it created (a retry's 'existing' was counted by its first attempt).
+   * The envelopes are kept (feed, archive) until retention or a group deletion drops them: their
+   * bytes count against the sender's stored-bytes quota for good (docs/lifecycle.md, quota
+   * refunds), reserved before the append (a refusal writes nothing) and kept for the versions it
+   * created (a retry's 'existing' was counted by its first attempt).
    */
   private async counted(
     identity: string,
