@@ -107,9 +107,14 @@ export class ObjectEraser {
     for (let attempt = 0; attempt < 3 && batch.length > 0; attempt += 1) {
       const receipt = objectsDeleted(groupId, batch, cause, failed, new Date());
       const bytes = batch.reduce((sum, o) => sum + (o.size ?? 0), 0);
+      // From the index, not the caller's copy (records retention passes its own): what the quota
+      // counted, which never changes once the object is bound.
       const refund = refundItem(
         newEntryId(),
-        batch.map((o) => ({ uploader: o.sender === '' ? null : parseEndpointKey(o.sender).identity, bytes: o.bytes })),
+        await this.deps.index.counts(
+          groupId,
+          batch.map((o) => o.objectId),
+        ),
       );
       const code = await this.scripts.forgetObjects(
         [

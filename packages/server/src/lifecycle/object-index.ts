@@ -1,4 +1,4 @@
-import { endpointKey, objectKeyOf, type Endpoint } from '@conduit/shared';
+import { endpointKey, objectKeyOf, parseEndpointKey, type Endpoint } from '@conduit/shared';
 import type { RedisClient } from '../adapters/redis/connection.js';
 import { shardOf, type Keys } from '../adapters/redis/keys.js';
 
@@ -108,6 +108,20 @@ export class ObjectIndex {
     if (score === null) return null;
     const [found] = await this.describe(groupId, [[objectId, score]]);
     return found ?? null;
+  }
+
+  /**
+   * Who uploaded each object and what the quota counted for it, as the index holds them (not
+   * indexed, or nothing counted: no bytes). What erasure gives back.
+   */
+  async counts(groupId: string, objectIds: readonly string[]): Promise<{ uploader: string | null; bytes?: number }[]> {
+    if (objectIds.length === 0) return [];
+    const metas = await this.redis.hmget(this.keys.groupObjectMeta(groupId), ...objectIds);
+    return metas.map((raw) => {
+      const meta = parseMeta(raw);
+      const uploader = meta.sender === '' ? null : parseEndpointKey(meta.sender).identity;
+      return meta.bytes === undefined ? { uploader } : { uploader, bytes: meta.bytes };
+    });
   }
 
   /** The '<groupId>/<objectId>' pairs an identity uploaded, page by page. */

@@ -158,7 +158,7 @@ async function writeGroup(): Promise<Written> {
         let objectId: string | null = null;
         if (!deleted && i % 50 === 3) {
           objectId = hex();
-          await index.staged(groupId, objectId, sender);
+          await index.staged(groupId, objectId, sender, new Date(), 2); // the quota counted 2 B
           await local.objectStore.client.send(
             new PutObjectCommand({ Bucket: local.s3.bucket, Key: objectKeyOf(groupId, objectId), Body: 'ct' }),
           );
@@ -214,6 +214,7 @@ describe('records retention', () => {
     const w = await writeGroup();
     const before = await readAll(w.groupId);
     expect(before).toHaveLength(1800);
+    await redis.hset(keys.quotaUsage(sender.identity), 'bytes', 1_000_000);
     const result = empty();
     await retention().runGroup(w.groupId, ctx(), result);
 
@@ -253,6 +254,9 @@ describe('records retention', () => {
         .sort(),
     );
     expect(objectsOf(w, expiredSeqs).length).toBeGreaterThan(0);
+    // The writer's quota got the counted bytes of each deleted value object back (not the envelopes').
+    const refunded = 2 * objectsOf(w, expiredSeqs).length;
+    expect(await redis.hget(keys.quotaUsage(sender.identity), 'bytes')).toBe(String(1_000_000 - refunded));
 
     // One receipt per batch, naming every deleted version once.
     const written = await receipts(w.groupId);
@@ -265,6 +269,7 @@ describe('records retention', () => {
     await retention().runGroup(w.groupId, ctx(), again);
     expect(again.deleted).toBe(0);
     expect(await receipts(w.groupId)).toHaveLength(written.length);
+    expect(await redis.hget(keys.quotaUsage(sender.identity), 'bytes')).toBe(String(1_000_000 - refunded));
     expect(stored(await readAll(w.groupId))).toEqual(stored(after));
   });
 
