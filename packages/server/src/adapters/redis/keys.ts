@@ -134,7 +134,7 @@ export interface Keys {
   quotaRefunds(shard: number): string;
   /** Sorted set of a group's stored objects (objectId), scored by when the server handed out the id (ms): the object index (lifecycle/object-index.ts). */
   groupObjects(groupId: string): string;
-  /** Hash objectId -> JSON {sender, state, pointerId?, size?}: what the object index knows of each. */
+  /** Hash objectId -> JSON {sender, state, pointerId?, size?, bytes?}: what the object index knows of each. */
   groupObjectMeta(groupId: string): string;
   /** Set of the shard's groups that have indexed objects: what the retention job walks. */
   objectGroups(shard: number): string;
