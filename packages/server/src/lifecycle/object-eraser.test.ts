@@ -6,11 +6,11 @@ import { AuditLog } from '../audit/audit-log.js';
 import { createKeys, shardOf } from '../adapters/redis/keys.js';
 import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix } from '../testing/fakes.js';
 import { startS3rver, type LocalS3 } from '../testing/s3rver.js';
-import { LegalHolds } from './legal-holds.js';
-import { QuotaRefunds } from '../limits/quota-refunds.js';
+import { lifecycleOf } from '../app-context.js';
+import type { LegalHolds } from './legal-holds.js';
 import { QuotaStore } from '../adapters/redis/quotas.js';
-import { ObjectEraser } from './object-eraser.js';
-import { ObjectIndex } from './object-index.js';
+import type { ObjectEraser } from './object-eraser.js';
+import type { ObjectIndex } from './object-index.js';
 
 // Real Redis and a real s3rver: objects indexed, put in the bucket, erased; listed back through S3.
 const prefix = randomKeyPrefix();
@@ -25,17 +25,7 @@ const alice = { identity: 'alice', deviceId: 'dev-a' };
 beforeAll(async () => {
   redis = new Redis(TEST_REDIS_URL);
   local = await startS3rver('lifecycle-eraser');
-  const audit = new AuditLog(redis, keys);
-  index = new ObjectIndex(redis, keys);
-  holds = new LegalHolds(redis, keys, audit);
-  eraser = new ObjectEraser({
-    redis,
-    keys,
-    store: local.objectStore,
-    index,
-    holds,
-    refunds: new QuotaRefunds(redis, keys),
-  });
+  ({ index, holds, eraser } = lifecycleOf(redis, keys, local.objectStore, new AuditLog(redis, keys)));
 });
 
 afterAll(async () => {

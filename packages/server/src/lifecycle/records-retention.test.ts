@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../audit/audit-log.js';
 import { DEFAULT_RETENTION } from '../config.js';
 import { GroupRetention } from './group-retention.js';
-import { quotasOf } from '../app-context.js';
+import { lifecycleOf, quotasOf } from '../app-context.js';
 import { FeedArchiveIndex } from '../adapters/redis/feed-archive.js';
 import { createKeys, shardOf } from '../adapters/redis/keys.js';
 import { RecordsRetentionStore } from '../adapters/redis/records-retention.js';
@@ -20,10 +20,9 @@ import type { FeedPageStore } from '../records/archive/page-store.js';
 import { RecordService } from '../records/record-service.js';
 import { TEST_REDIS_URL, deleteKeys, randomKeyPrefix, testConfig } from '../testing/fakes.js';
 import { startS3rver, type LocalS3 } from '../testing/s3rver.js';
-import { LegalHolds } from './legal-holds.js';
-import { QuotaRefunds } from '../limits/quota-refunds.js';
-import { ObjectEraser } from './object-eraser.js';
-import { ObjectIndex } from './object-index.js';
+import type { LegalHolds } from './legal-holds.js';
+import type { ObjectEraser } from './object-eraser.js';
+import type { ObjectIndex } from './object-index.js';
 import { RecordsRetention } from './records-retention.js';
 import type { RetentionRunContext, RetentionStepResult } from './retention-step.js';
 
@@ -50,16 +49,7 @@ beforeAll(async () => {
   local = await startS3rver('records-retention');
   pages = new S3FeedPages(local.s3);
   store = new RecordStore(redis, keys);
-  index = new ObjectIndex(redis, keys);
-  holds = new LegalHolds(redis, keys, new AuditLog(redis, keys));
-  eraser = new ObjectEraser({
-    redis,
-    keys,
-    store: local.objectStore,
-    index,
-    holds,
-    refunds: new QuotaRefunds(redis, keys),
-  });
+  ({ index, holds, eraser } = lifecycleOf(redis, keys, local.objectStore, new AuditLog(redis, keys)));
 });
 
 afterAll(async () => {
