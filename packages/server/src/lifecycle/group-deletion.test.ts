@@ -41,17 +41,20 @@ afterAll(async () => {
 });
 
 /** Deletion over the real parts; `store` may be a wrapper that fails on purpose. */
-const deletionWith = (store: ObjectStore, sync = new FakeSyncAdmin()) =>
-  new GroupDeletion({
+const deletionWith = (store: ObjectStore, sync = new FakeSyncAdmin()) => {
+  const refunds = new QuotaRefunds(redis, keys);
+  return new GroupDeletion({
     redis,
     keys,
     store,
     syncAdmin: sync,
     index,
     holds,
-    eraser: new ObjectEraser({ redis, keys, store, index, holds, refunds: new QuotaRefunds(redis, keys) }),
+    eraser: new ObjectEraser({ redis, keys, store, index, holds, refunds }),
+    refunds,
     logger,
   });
+};
 
 async function groupWithObjects(groupId: string, n: number): Promise<void> {
   await groups.create(groupId, 'alice', ['bob'], new Date());

@@ -8,6 +8,7 @@ import { shardOf, SHARDS, type Keys } from '../adapters/redis/keys.js';
 import { recordKeys } from '../adapters/redis/records.js';
 import { FinishGroupDeletionReply, TombstoneGroupReply } from '../redis/script-replies.js';
 import { defineScripts } from '../redis/script-loader.js';
+import type { QuotaRefunds } from '../limits/quota-refunds.js';
 import type { LegalHolds } from './legal-holds.js';
 import type { ObjectEraser } from './object-eraser.js';
 import type { ObjectIndex } from './object-index.js';
@@ -19,6 +20,8 @@ export interface GroupDeletionDeps {
   syncAdmin: Pick<SyncAdmin, 'removeMap'>;
   index: Pick<ObjectIndex, 'olderThan'>;
   eraser: Pick<ObjectEraser, 'erase'>;
+  /** Gives the writers' shares of the feed back to their quotas. */
+  refunds: Pick<QuotaRefunds, 'drain'>;
   holds: Pick<LegalHolds, 'assertNone' | 'covering'>;
   logger: Logger;
   /** Called after an audit entry was left pending on a shard (the worker's sealer kicks). */
@@ -59,7 +62,7 @@ export class GroupDeletion {
   private readonly scripts;
 
   constructor(private readonly deps: GroupDeletionDeps) {
-    this.scripts = defineScripts(deps.redis, 'tombstoneGroup', 'finishGroupDeletion');
+    this.scripts = defineScripts(deps.redis, 'tombstoneGroup', 'finishGroupDeletion', 'refundGroupEnvelopes');
   }
 
   /**
@@ -111,6 +114,7 @@ export class GroupDeletion {
     await this.dropPending(groupId);
     await this.dropIndexes(groupId, stone, members);
     const counters = await redis.hmget(keys.group(groupId), 'records');
+    await this.refundEnvelopes(groupId);
     await this.deleteGroupKeys(groupId);
     const outcome: GroupDeletionOutcome = {
       groupId,
@@ -226,6 +230,18 @@ export class GroupDeletion {
     await redis.srem(keys.readyGroups(), groupId);
     await redis.srem(keys.objectGroups(shardOf(groupId)), groupId);
     await redis.del(keys.syncBucket(syncMapOf(groupId)));
+  }
+
+  /** The writers' shares of the feed go back to their quotas, once (refundGroupEnvelopes-2.lua). */
+  private async refundEnvelopes(groupId: string): Promise<void> {
+    const { keys } = this.deps;
+    const shard = shardOf(groupId);
+    const writers = await this.scripts.refundGroupEnvelopes(
+      [recordKeys(keys, groupId).envelopeBytes, keys.quotaRefunds(shard)],
+      [newEntryId()],
+    );
+    // A crash before the drain leaves the item to the worker's sweep.
+    if (writers > 0) await this.deps.refunds.drain(shard);
   }
 
   /** Every key under the group's own prefix (members, epoch, records, object index, retention...) but its hash. */

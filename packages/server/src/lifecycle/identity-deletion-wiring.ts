@@ -14,6 +14,7 @@ import { ConduitError } from '@conduit/shared';
 import type { Logger } from 'pino';
 import { GroupDeletion } from './group-deletion.js';
 import { IdentityDeletion, type OwnedGroupDeleter } from './identity-deletion.js';
+import type { QuotaRefunds } from '../limits/quota-refunds.js';
 import type { LegalHolds } from './legal-holds.js';
 import type { ObjectEraser } from './object-eraser.js';
 import type { ObjectIndex } from './object-index.js';
@@ -30,7 +31,7 @@ export function identityDeletionOf(w: {
   keys: Keys;
   adapters: Pick<ServerDeps, 'syncAdmin' | 'virgilTokens' | 'directoryAdmin' | 'objectStore'>;
   audit: AuditLog;
-  lifecycle: { index: ObjectIndex; holds: LegalHolds; eraser: ObjectEraser };
+  lifecycle: { index: ObjectIndex; holds: LegalHolds; eraser: ObjectEraser; refunds: QuotaRefunds };
   logger: Logger;
 }): IdentityDeletion {
   const { config, redis, keys, adapters, audit, lifecycle, logger } = w;

@@ -23,6 +23,7 @@ import { startS3rver, type LocalS3 } from '../testing/s3rver.js';
 import type { LegalHolds } from './legal-holds.js';
 import type { ObjectEraser } from './object-eraser.js';
 import type { ObjectIndex } from './object-index.js';
+import type { QuotaRefunds } from '../limits/quota-refunds.js';
 import { RecordsRetention } from './records-retention.js';
 import type { RetentionRunContext, RetentionStepResult } from './retention-step.js';
 
@@ -43,13 +44,14 @@ let store: RecordStore;
 let index: ObjectIndex;
 let eraser: ObjectEraser;
 let holds: LegalHolds;
+let refunds: QuotaRefunds;
 
 beforeAll(async () => {
   redis = new Redis(TEST_REDIS_URL);
   local = await startS3rver('records-retention');
   pages = new S3FeedPages(local.s3);
   store = new RecordStore(redis, keys);
-  ({ index, holds, eraser } = lifecycleOf(redis, keys, local.objectStore, new AuditLog(redis, keys)));
+  ({ index, holds, eraser, refunds } = lifecycleOf(redis, keys, local.objectStore, new AuditLog(redis, keys)));
 });
 
 afterAll(async () => {
@@ -64,6 +66,7 @@ const retention = (pageStore: FeedPageStore = pages) =>
     store: new RecordsRetentionStore(redis, keys),
     pages: pageStore,
     eraser,
+    refunds,
     holds,
     policies: policiesWith({ kind: 'keep' }),
     logger,
@@ -244,9 +247,14 @@ describe('records retention', () => {
         .sort(),
     );
     expect(objectsOf(w, expiredSeqs).length).toBeGreaterThan(0);
-    // The writer's quota got the counted bytes of each deleted value object back (not the envelopes').
-    const refunded = 2 * objectsOf(w, expiredSeqs).length;
+    // The writer's quota got back the counted bytes of each deleted value object and the deleted
+    // envelopes' characters; its share of the feed is what is left.
+    const charsOf = (entries: FeedPage['entries']) => entries.reduce((sum, e) => sum + e.envelope.length, 0);
+    const deletedChars = charsOf(before.filter((e) => !kept.includes(e.seq)));
+    const refunded = 2 * objectsOf(w, expiredSeqs).length + deletedChars;
+    expect(deletedChars).toBeGreaterThan(0);
     expect(await redis.hget(keys.quotaUsage(sender.identity), 'bytes')).toBe(String(1_000_000 - refunded));
+    expect(await redis.hget(k.envelopeBytes, sender.identity)).toBe(String(charsOf(after)));
 
     // One receipt per batch, naming every deleted version once.
     const written = await receipts(w.groupId);
@@ -304,6 +312,7 @@ describe('records retention', () => {
       store: new RecordsRetentionStore(redis, keys),
       pages,
       eraser,
+      refunds,
       holds,
       policies: policiesWith({ kind: 'age', seconds: 86_400 }),
       logger,

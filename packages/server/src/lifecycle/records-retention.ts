@@ -14,6 +14,7 @@ import type { RecordsRetentionStore, RetentionIntent } from '../adapters/redis/r
 import { ARCHIVE_PAGE_VERSIONS, decodePage, encodePage, pageKey } from '../records/archive/feed-pages.js';
 import type { FeedPageStore } from '../records/archive/page-store.js';
 import type { GroupRetention } from './group-retention.js';
+import type { QuotaRefunds } from '../limits/quota-refunds.js';
 import type { LegalHolds } from './legal-holds.js';
 import type { ObjectEraser } from './object-eraser.js';
 import { keyOf } from './object-index.js';
@@ -33,6 +34,8 @@ export interface RecordsRetentionDeps {
   store: RecordsRetentionStore;
   pages: FeedPageStore;
   eraser: Pick<ObjectEraser, 'erase'>;
+  /** Gives a batch's envelope characters back to their writers' quotas once its receipt is committed. */
+  refunds: Pick<QuotaRefunds, 'drain'>;
   holds: Pick<LegalHolds, 'covering'>;
   /** Each group's effective records rule (its own, else the deployment's). */
   policies: Pick<GroupRetention, 'effective'>;
@@ -228,6 +231,7 @@ export class RecordsRetention implements RetentionStep {
       })),
       ...(pageWritten === undefined ? {} : { pageWritten }),
       trash,
+      envelopes: envelopesByWriter(expired),
     };
     const outcome = await this.deps.store.expire(pass.groupId, through, page, intent);
     if (typeof outcome !== 'number') {
@@ -253,11 +257,19 @@ export class RecordsRetention implements RetentionStep {
     if (erased.failed.length > 0) throw new Error(`S3 refused to delete ${erased.failed.length} record objects.`);
     await store.pruneHistories(groupId);
     const receipt = recordsDeleted(groupId, intent, erased.held, new Date());
-    if (!(await store.commit(groupId, intent.id, pendingItem(intent.id, receipt)))) return;
+    if (!(await store.commit(groupId, intent, pendingItem(intent.id, receipt)))) return;
     this.deps.onAuditEnqueued?.(shardOf(groupId));
+    await this.deps.refunds.drain(shardOf(groupId));
     result.deleted += intent.versions.length;
     result.bytes += intent.objects.reduce((sum, o) => sum + o.size, 0);
   }
+}
+
+/** Envelope characters per writer: what their quotas counted for these versions. */
+function envelopesByWriter(versions: readonly RecordVersion[]): [string, number][] {
+  const byWriter = new Map<string, number>();
+  for (const v of versions) byWriter.set(v.sender.identity, (byWriter.get(v.sender.identity) ?? 0) + v.envelope.length);
+  return [...byWriter];
 }
 
 /** The receipt of one batch: which versions, the rule, and what each store did (never content). */

@@ -78,6 +78,7 @@ export function retentionOf(w: RetentionWiring): {
     store: new RecordsRetentionStore(redis, keys),
     pages: w.feedPages ?? NO_PAGES,
     eraser: lifecycle.eraser,
+    refunds: lifecycle.refunds,
     holds: lifecycle.holds,
     policies: lifecycle.policies,
     logger: w.logger,

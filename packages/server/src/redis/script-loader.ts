@@ -46,6 +46,7 @@ export interface ScriptReplies {
   quotaBytes: [number, number];
   quotaClaim: [number, number];
   quotaRefund: number;
+  refundGroupEnvelopes: number;
   receiptInputs: [] | [string, string, string, string[], string[], string[]];
   recordHead: string | null;
   recordHistory: string[];
@@ -102,6 +103,7 @@ const NAMES: Record<ScriptName, true> = {
   quotaBytes: true,
   quotaClaim: true,
   quotaRefund: true,
+  refundGroupEnvelopes: true,
   receiptInputs: true,
   recordHead: true,
   recordHistory: true,

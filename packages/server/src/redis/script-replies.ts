@@ -78,7 +78,7 @@ export const RotateRefreshReply = {
 } as const;
 export type RotateRefreshReply = ValueOf<typeof RotateRefreshReply>;
 
-/** appendRecordVersion-6.lua: the first element of `{code, json}`. */
+/** appendRecordVersion-7.lua: the first element of `{code, json}`. */
 export const AppendRecordVersionReply = { Created: 1, Existing: 2, Conflict: 0, PointerTaken: -1 } as const;
 
 /** feedNotifyGate-3.lua: the first element of `{code, seq | ms}`. */
@@ -104,7 +104,7 @@ export const ForgetObjectsReply = { NoneIndexed: 0, Partly: -1 } as const;
 /** expireRecordVersions-7.lua: n >= 0 applied, else why nothing changed. */
 export const ExpireRecordVersionsReply = { Moved: -1, Changed: -2, IntentPending: -3, LiveHead: -4 } as const;
 
-/** commitRecordsRetention-2.lua. */
+/** commitRecordsRetention-4.lua. */
 export const CommitRecordsRetentionReply = { Committed: 1, NoIntent: 0 } as const;
 /** finishIdentityDeletion-2.lua */
 export const FinishIdentityDeletionReply = { Finished: 1, NotRunning: 0 } as const;

@@ -4,6 +4,7 @@ import { shardOf, type Keys } from './keys.js';
 import { recordKeys } from './records.js';
 import { CommitRecordsRetentionReply, ExpireRecordVersionsReply } from '../../redis/script-replies.js';
 import { defineScripts } from '../../redis/script-loader.js';
+import { refundItem } from '../../limits/quota-refunds.js';
 import { pageStateField, parsePageState, type PageState } from '../../records/archive/feed-pages.js';
 
 /** One expired version as a receipt names it. */
@@ -24,6 +25,8 @@ export interface RetentionIntent {
   pageWritten?: string;
   /** Page objects to delete (the generation the batch replaced). */
   trash: string[];
+  /** The versions' envelope characters per writer: given back to their quotas at the commit. */
+  envelopes?: [identity: string, characters: number][];
 }
 
 export type ExpireOutcome = number | 'moved' | 'changed' | 'intent-pending';
@@ -110,11 +113,20 @@ export class RecordsRetentionStore {
     }
   }
 
-  /** Leaves the receipt pending and clears the intent; false when it was already committed. */
-  async commit(groupId: string, intentId: string, pendingItem: string): Promise<boolean> {
+  /**
+   * Leaves the receipt pending, puts the refund of the intent's envelopes on the quota refund
+   * outbox and clears the intent; false when it was already committed.
+   */
+  async commit(groupId: string, intent: RetentionIntent, pendingItem: string): Promise<boolean> {
+    const k = recordKeys(this.keys, groupId);
+    const shard = shardOf(groupId);
+    const refund = refundItem(
+      intent.id,
+      (intent.envelopes ?? []).map(([uploader, bytes]) => ({ uploader, bytes })),
+    );
     const code = await this.scripts.commitRecordsRetention(
-      [recordKeys(this.keys, groupId).retentionIntent, this.keys.auditPending(shardOf(groupId))],
-      [intentId, pendingItem],
+      [k.retentionIntent, this.keys.auditPending(shard), k.envelopeBytes, this.keys.quotaRefunds(shard)],
+      [intent.id, pendingItem, refund],
     );
     return code === CommitRecordsRetentionReply.Committed;
   }

@@ -56,6 +56,11 @@ export const recordKeys = (keys: Keys, groupId: string) => {
     historyDirty: `${base}:hist-dirty`,
     /** String: the retention batch whose S3 deletions and receipt are still owed (JSON). */
     retentionIntent: `${base}:retention`,
+    /**
+     * Hash identity -> envelope characters: each writer's share of the feed, as its stored-bytes
+     * quota counted it; given back when retention or a group deletion drops the versions.
+     */
+    envelopeBytes: `${base}:env-bytes`,
   };
 };
 
@@ -81,7 +86,7 @@ const parseVersion = (json: string): RecordVersion => RecordVersion.parse(JSON.p
 /**
  * Records sync storage: each group's durable feed of record versions (ciphertext envelopes and
  * ids only), each record's head and a bounded history. Optimistic concurrency lives in one Lua
- * script (appendRecordVersion-6.lua), so the parent check, the seq and every index move together:
+ * script (appendRecordVersion-7.lua), so the parent check, the seq and every index move together:
  * one version per parent wins, and the feed never shows a seq whose version is not complete.
  */
 export class RecordStore {
@@ -111,7 +116,7 @@ export class RecordStore {
     const k = recordKeys(this.keys, groupId);
     const at = createdAt.toISOString();
     const calls: ScriptCall[] = inputs.map((input) => ({
-      keys: [k.feed, k.heads, k.versions, k.seq, k.pointers, k.history(input.recordId)],
+      keys: [k.feed, k.heads, k.versions, k.seq, k.pointers, k.history(input.recordId), k.envelopeBytes],
       // Everything but seq, which the script assigns.
       args: [
         input.recordId,
@@ -121,6 +126,8 @@ export class RecordStore {
         fingerprint(input),
         JSON.stringify({ ...input, createdAt: at }),
         MAX_RECORD_HISTORY,
+        input.sender.identity,
+        input.envelope.length,
       ],
     }));
     return (await this.appendBatch(calls)).map(([code, json]): AppendResult => {

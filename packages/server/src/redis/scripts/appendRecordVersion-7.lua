@@ -3,6 +3,9 @@
   index move together: one version per parent wins, and the feed never shows a seq whose version
   is not complete. A batch write pipelines one call per version (each atomic on its own). The
   pointer id is the version's idempotency id within the group: records never reach the ack ledger.
+  A created version's envelope characters are added to its writer's share of the group's feed
+  (what the writer's stored-bytes quota counted, given back when retention or a group deletion
+  drops the versions).
 
   Input:
     KEYS[1] the group's records feed (sorted set: seq -> version JSON)
@@ -11,6 +14,7 @@
     KEYS[4] feed seq counter
     KEYS[5] pointers hash (pointer id -> version id)
     KEYS[6] the record's history list (seqs)
+    KEYS[7] envelope characters per writer (hash identity -> characters)
 
     ARGV[1] record id
     ARGV[2] version id
@@ -19,6 +23,8 @@
     ARGV[5] fingerprint (hex)
     ARGV[6] version JSON without seq (starts with '{')
     ARGV[7] history bound
+    ARGV[8] the writer's identity
+    ARGV[9] the envelope's characters
 
   Output:
     {1, json} - created: the stored version JSON
@@ -44,4 +50,5 @@ redis.call('HSET', KEYS[3], ARGV[2], seq .. ' ' .. ARGV[5])
 redis.call('HSET', KEYS[5], ARGV[4], ARGV[2])
 redis.call('RPUSH', KEYS[6], seq)
 redis.call('LTRIM', KEYS[6], -tonumber(ARGV[7]), -1)
+redis.call('HINCRBY', KEYS[7], ARGV[8], ARGV[9])
 return {1, json}
