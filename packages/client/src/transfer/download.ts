@@ -17,7 +17,7 @@ import { progressEmitter } from './progress.js';
 import type { ProgressListener } from './progress.js';
 import { RetryableStorageError, withRetry } from './retry.js';
 import { readRangeBytes } from './range-bytes.js';
-import { noteTransferred } from './young-gc.js';
+import { noteTransferred, settleBeforeTransfer } from './young-gc.js';
 
 /**
  * Download with parallel ranged GETs of whole segments. Every segment is verified before its
@@ -74,6 +74,7 @@ export async function downloadToFile(
   });
 
   await ctx.sink.prepare(outDir);
+  settleBeforeTransfer(plainLength);
   const headerSha256 = envelope.headerDigest.toString('hex');
   const saved = await ctx.store.load(pointer.id);
   const resumable =
