@@ -29,3 +29,38 @@ export function networkError(err: unknown, peer = 'the server'): ConduitError {
 }
 
 const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** One API request: JSON body, a timeout, no redirects; network failures become typed errors. */
+export async function fetchJson(
+  url: URL,
+  req: { method: string; headers: Record<string, string>; body: unknown; timeoutMs: number },
+): Promise<Response> {
+  try {
+    return await fetch(url, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body === undefined ? undefined : JSON.stringify(req.body),
+      signal: AbortSignal.timeout(req.timeoutMs),
+      redirect: 'error',
+    });
+  } catch (err) {
+    throw networkError(err);
+  }
+}
+
+/** Reads at most `maxBytes`; a body that is not JSON becomes `undefined` (the status decides). */
+export async function readJson(res: Response, maxBytes: number): Promise<unknown> {
+  let text: string;
+  try {
+    text = (await readBounded(res, maxBytes)).toString('utf8');
+  } catch (err) {
+    if (err instanceof ConduitError) throw err;
+    throw networkError(err);
+  }
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

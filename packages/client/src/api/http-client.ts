@@ -62,7 +62,7 @@ import type {
   SetNameRequest,
   UploadId,
 } from '@conduit/shared';
-import { networkError, readBounded } from './http-body.js';
+import { fetchJson, readJson } from './http-body.js';
 
 /** Anything with zod's `safeParse` shape: the shared schemas, without a direct zod dependency here. */
 export interface Schema<T> {
@@ -366,7 +366,7 @@ export class HttpClient {
         res = await this.send(method, path, opts.body, renewed);
       }
     }
-    const json = await this.readJson(res, opts.maxResponseBytes ?? this.maxResponseBytes);
+    const json = await readJson(res, opts.maxResponseBytes ?? this.maxResponseBytes);
     if (!res.ok) throw errorFromBody(res.status, json);
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
@@ -383,34 +383,7 @@ export class HttpClient {
     }
     if (body !== undefined) headers['content-type'] = 'application/json';
     const url = new URL(this.baseUrl.pathname.replace(/\/$/, '') + API_PREFIX + path, this.baseUrl);
-    try {
-      return await fetch(url, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'error',
-      });
-    } catch (err) {
-      throw networkError(err);
-    }
-  }
-
-  /** Reads at most `maxResponseBytes`; a body that is not JSON becomes `undefined` (the status decides). */
-  private async readJson(res: Response, maxBytes: number): Promise<unknown> {
-    let text: string;
-    try {
-      text = (await readBounded(res, maxBytes)).toString('utf8');
-    } catch (err) {
-      if (err instanceof ConduitError) throw err;
-      throw networkError(err);
-    }
-    if (text.length === 0) return undefined;
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return undefined;
-    }
+    return fetchJson(url, { method, headers, body, timeoutMs: this.timeoutMs });
   }
 }
 

@@ -3,6 +3,7 @@ import type { Endpoint } from '@conduit/shared';
 import { endpointKey, MAX_POINTER_BYTES } from '@conduit/shared';
 import { newEntryId, pendingItem } from '../../audit/pending.js';
 import { shardOf, SHARDS, type Keys } from './keys.js';
+import { pointerScriptKeys, pointerTerminalKeys } from './pointer-keys.js';
 import {
   pointerRecordOf,
   receiptInputsOf,
@@ -70,28 +71,6 @@ export class PointerLedger {
     );
   }
 
-  /** The pointer's keys and the indexes of its group's shard: one slot on a Redis Cluster. */
-  private scriptKeys(pointerId: string, groupId: string): string[] {
-    const k = this.keys;
-    const shard = shardOf(groupId);
-    return [
-      k.pointer(groupId, pointerId),
-      k.pointerExpected(groupId, pointerId),
-      k.pointerAcked(groupId, pointerId),
-      k.pointerDropped(groupId, pointerId),
-      k.pendingPointers(shard),
-      k.groupPending(groupId),
-      k.purgingPointers(shard),
-      k.outbox(shard),
-    ];
-  }
-
-  private terminalKeys(pointerId: string, groupId: string): string[] {
-    const k = this.keys;
-    const shard = shardOf(groupId);
-    return [k.pointer(groupId, pointerId), k.purgingPointers(shard), k.auditPending(shard)];
-  }
-
   /**
    * Tells a waiting outbox relay that an id is in an outbox (a hint: relays also look every second).
    * One token at most waits, so nothing grows while no relay runs.
@@ -126,7 +105,7 @@ export class PointerLedger {
     const claimed = await this.redis.set(lookup, input.groupId, 'EX', input.retentionSeconds, 'NX');
     if (claimed === null && (await this.redis.get(lookup)) !== input.groupId) return 'exists';
     const code = await this.scripts.registerPointer(
-      [...this.scriptKeys(input.pointerId, input.groupId), this.keys.groupEpoch(input.groupId)],
+      [...pointerScriptKeys(this.keys, input.pointerId, input.groupId), this.keys.groupEpoch(input.groupId)],
       [
         input.pointerId,
         input.groupId,
@@ -161,7 +140,7 @@ export class PointerLedger {
     const groupId = await this.groupOf(pointerId);
     if (groupId === null) return { ok: false, reason: 'POINTER_NOT_FOUND' };
     const [code, added] = await this.scripts.ack(
-      [...this.scriptKeys(pointerId, groupId), this.keys.pointerReceipts(groupId, pointerId)],
+      [...pointerScriptKeys(this.keys, pointerId, groupId), this.keys.pointerReceipts(groupId, pointerId)],
       [
         endpointKey(endpoint),
         pointerId,
@@ -188,7 +167,7 @@ export class PointerLedger {
     reason: 'member-removed' | 'device-removed',
   ): Promise<{ dropped: number; purging: boolean }> {
     if (endpoints.length === 0) return { dropped: 0, purging: false };
-    const [dropped, purging] = await this.scripts.dropEndpoints(this.scriptKeys(pointerId, groupId), [
+    const [dropped, purging] = await this.scripts.dropEndpoints(pointerScriptKeys(this.keys, pointerId, groupId), [
       pointerId,
       reason,
       ...endpoints.map(endpointKey),
@@ -233,7 +212,7 @@ export class PointerLedger {
       await Promise.all(SHARDS.map((shard) => this.redis.zrem(this.keys.pendingPointers(shard), pointerId)));
       return false;
     }
-    const code = await this.scripts.expirePointer(this.scriptKeys(pointerId, groupId), [pointerId]);
+    const code = await this.scripts.expirePointer(pointerScriptKeys(this.keys, pointerId, groupId), [pointerId]);
     if (code !== ExpirePointerReply.Purging) return false;
     await this.wakeRelay();
     return true;
@@ -244,7 +223,7 @@ export class PointerLedger {
    * is left pending for the audit sealer in the same atomic step.
    */
   async markPurged(pointerId: string, groupId: string, at: Date, receipt: string): Promise<MarkPurgedResult> {
-    const [code, latency] = await this.scripts.markPurged(this.terminalKeys(pointerId, groupId), [
+    const [code, latency] = await this.scripts.markPurged(pointerTerminalKeys(this.keys, pointerId, groupId), [
       pointerId,
       at.toISOString(),
       pendingItem(newEntryId(), receipt),
@@ -260,7 +239,7 @@ export class PointerLedger {
   /** 'purging' -> 'failed' with its audit entry; false when the pointer was not purging. */
   async markFailed(pointerId: string, groupId: string, at: Date, entry: string): Promise<boolean> {
     const item = pendingItem(newEntryId(), entry);
-    const keys = this.terminalKeys(pointerId, groupId);
+    const keys = pointerTerminalKeys(this.keys, pointerId, groupId);
     const code = await this.scripts.markFailed(keys, [pointerId, at.toISOString(), item]);
     if (code !== MarkFailedReply.Marked) return false;
     this.onAuditEnqueued(shardOf(groupId));
