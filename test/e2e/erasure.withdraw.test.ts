@@ -140,6 +140,28 @@ describe('erasure on request: withdrawing a file', () => {
     expect([ack.code, ack.status]).toEqual(['FILE_WITHDRAWN', 410]);
   });
 
+  it("a member cannot name another member's object in its own pointer (and so erase it by withdrawing)", async () => {
+    // A group of its own: carol's receives in the other cases must not meet this file.
+    const other = (await alice.createGroup(['bob', 'carol'])).groupId;
+    const path = join(dir, 'named-by-carol.bin');
+    await writeFile(path, randomBytes(2_000));
+    const sent = await bob.sendFile(other, path);
+    const carolApi = await apiAs('carol-desk', 'carol', carol.deviceId);
+    const pointerId = randomBytes(16).toString('hex') as PointerId;
+    const refused = await refusal(
+      carolApi.registerPointer(other as never, {
+        pointerId,
+        objectId: sent.pointer.objectId,
+        size: sent.pointer.size,
+        envelope: randomBytes(300).toString('base64'),
+      }),
+    );
+    expect(refused.code).toBe('FORBIDDEN');
+    // Nothing registered, the object untouched and still bob's.
+    expect((await refusal(carolApi.withdrawPointer(pointerId))).code).toBe('POINTER_NOT_FOUND');
+    expect(await listed(`objects/${other}/`)).toContain(objectKeyOf(other, sent.pointer.objectId));
+  });
+
   it('the group owner may withdraw any member’s file', async () => {
     const sent = await send(bob, 'by-owner');
     expect(await alice.withdraw(sent.pointerId)).toMatchObject({ state: 'withdrawn', withdrawnBy: 'alice' });

@@ -20,7 +20,7 @@ export class FileService {
       objects: ObjectService;
       pointers: PointerRegistry;
       quotas: Pick<Quotas, 'claim' | 'release'>;
-      index: Pick<ObjectIndex, 'bound'>;
+      index: Pick<ObjectIndex, 'bound' | 'assertUploadedBy'>;
     },
   ) {}
 
@@ -40,6 +40,7 @@ export class FileService {
         { where: 'body', path: 'size', message: 'differs from the stored object' },
       ]);
     }
+    await this.deps.index.assertUploadedBy(groupId, body.objectId, sender.identity);
     // Claimed before the ledger sees the pointer (a retry holds its claim already); given back when
     // the registration is refused. A pointer that leaves 'pending' stops counting (limits/quotas.ts).
     const claim = pointerClaim(groupId, body.pointerId);

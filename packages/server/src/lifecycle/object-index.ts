@@ -1,4 +1,4 @@
-import { endpointKey, objectKeyOf, parseEndpointKey, type Endpoint } from '@conduit/shared';
+import { ConduitError, endpointKey, objectKeyOf, parseEndpointKey, type Endpoint } from '@conduit/shared';
 import type { RedisClient } from '../adapters/redis/connection.js';
 import { shardOf, type Keys } from '../adapters/redis/keys.js';
 
@@ -65,6 +65,19 @@ export class ObjectIndex {
       ...meta,
       ...(old.bytes === undefined ? {} : { bytes: old.bytes }),
     }));
+  }
+
+  /**
+   * FORBIDDEN when the index knows the object and another identity uploaded it: a file pointer or
+   * record version may only name its writer's own objects (withdrawing or retention would
+   * otherwise erase another member's object, and refund its bytes to the wrong identity). Objects
+   * the index does not know (stored before it existed) pass.
+   */
+  async assertUploadedBy(groupId: string, objectId: string, identity: string): Promise<void> {
+    const [counted] = await this.counts(groupId, [objectId]);
+    if (counted?.uploader != null && counted.uploader !== identity) {
+      throw new ConduitError('FORBIDDEN', 'The object was uploaded by another identity.');
+    }
   }
 
   /** A multipart upload completed: its quota now counts `bytes` for good (only for an object still indexed). */

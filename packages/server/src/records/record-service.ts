@@ -39,7 +39,7 @@ export interface RecordServiceDeps {
   notifier: FeedNotify;
   quotas: Pick<Quotas, 'reserveBytes' | 'finishBytes'>;
   /** Marks a version's value object as a record's (records retention deletes it with its version). */
-  index: Pick<ObjectIndex, 'bound'>;
+  index: Pick<ObjectIndex, 'bound' | 'assertUploadedBy'>;
   /** Serves seqs moved to S3 pages; absent when no page store is wired (nothing gets archived). */
   archive?: ArchivedFeed;
 }
@@ -183,6 +183,9 @@ export class RecordService {
    * object bound to no version; records retention never finds it (docs/lifecycle.md).
    */
   private async bindObjects(groupId: string, inputs: readonly VersionInput[]): Promise<void> {
+    for (const v of inputs) {
+      if (v.objectId !== null) await this.deps.index.assertUploadedBy(groupId, v.objectId, v.sender.identity);
+    }
     await Promise.all(
       inputs.map((v) =>
         v.objectId === null

@@ -131,7 +131,7 @@ describe('writes and optimistic concurrency', () => {
     const recordId = hex();
     const base = await putOk(recordId, { parentVersionId: null });
     const writers = Array.from({ length: 20 }, (_, i) => ({
-      body: writeBody({ parentVersionId: base.version.versionId }),
+      body: writeBody({ parentVersionId: base.version.versionId, objectId: null }), // one writer's object is no other's
       as: i % 2 === 0 ? { token: tokens.alice2, device: devices.alice2 } : { token: tokens.bob, device: devices.bob1 },
     }));
     const results = await Promise.all(
